@@ -1,0 +1,155 @@
+//! The history: one [`RequestRecord`] per HTTP exchange, in the order they completed.
+//!
+//! The engine appends records; the checker and the reporters read nothing else. The CSV
+//! form (`requests.csv`) round-trips, so a saved run can be checked and reported again
+//! without sending traffic (`contend check`).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// How one request ended, in Jepsen's sense: `winner`/`ok` and `conflict`/`unexpected`
+/// are definite; `indeterminate` may or may not have taken effect; `not_sent` never left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A write answered with a winner status: the API says it was applied.
+    Winner,
+    /// A write answered with the promised conflict status: the API says it was not applied.
+    Conflict,
+    /// Any other status (5xx, a conflict status the API did not promise, 4xx...).
+    Unexpected,
+    /// A timeout or a connection reset after the request left: it may have been applied.
+    Indeterminate,
+    /// The request could not be sent (connection refused): it was not applied.
+    NotSent,
+    /// A read or set-up request that succeeded.
+    Ok,
+}
+
+impl Outcome {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Winner => "winner",
+            Outcome::Conflict => "conflict",
+            Outcome::Unexpected => "unexpected",
+            Outcome::Indeterminate => "indeterminate",
+            Outcome::NotSent => "not_sent",
+            Outcome::Ok => "ok",
+        }
+    }
+}
+
+/// Which step of a workload a request belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Creating the resource, and the first read of it.
+    Setup,
+    /// Reading the version before a round (or before an increment).
+    Read,
+    /// A read on a writer's own connection before the round, so no connection is set up
+    /// inside the race window.
+    Warmup,
+    /// The contended write.
+    Write,
+    /// Reading the resource back after a round.
+    Verify,
+    /// One more write with the round's old token, sent when the token did not change.
+    Probe,
+    /// The read after the whole workload (counter: the final value).
+    Final,
+}
+
+/// One HTTP exchange. Times are nanoseconds since the run started (monotonic clock).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub scenario: String,
+    /// Workload kind (`stale-write`, `counter`).
+    pub workload: String,
+    pub phase: Phase,
+    /// Stale-write: the round. Counter: the writer's increment number.
+    pub round: u32,
+    /// The writer (connection) that sent it; empty for reads outside the race.
+    pub writer: Option<u32>,
+    /// Counter: the attempt within one increment, from 1. Otherwise 1.
+    pub attempt: u32,
+    pub method: String,
+    pub url: String,
+    /// The version token the request carried.
+    pub version_sent: Option<String>,
+    /// The marker unique to this writer and round, if the write carried one.
+    pub marker: Option<String>,
+    /// Counter: the value read, or the value this write tried to store.
+    pub value: Option<i64>,
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub latency_ns: u64,
+    /// The version token found in the response, if any.
+    pub version_returned: Option<String>,
+    /// The response body, cut to a bounded length.
+    pub body: String,
+    /// What went wrong when there was no response (timeout, reset, refused).
+    pub error: String,
+}
+
+/// Writes records to a CSV file (`requests.csv`), header first.
+pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), csv::Error> {
+    let mut w = csv::Writer::from_path(path)?;
+    for r in records {
+        w.serialize(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads records written by [`write_csv`].
+pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
+    let mut r = csv::Reader::from_path(path)?;
+    r.deserialize().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            scenario: "s".into(),
+            workload: "stale-write".into(),
+            phase: Phase::Write,
+            round: 3,
+            writer: Some(1),
+            attempt: 1,
+            method: "PUT".into(),
+            url: "http://127.0.0.1:1/notes/1".into(),
+            version_sent: Some("\"4\"".into()),
+            marker: Some("m".into()),
+            value: None,
+            status: Some(412),
+            outcome: Outcome::Conflict,
+            start_ns: 10,
+            end_ns: 30,
+            latency_ns: 20,
+            version_returned: None,
+            body: "{\"a\":\"b,c\"}\nline".into(),
+            error: String::new(),
+        }
+    }
+
+    #[test]
+    fn csv_round_trips_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        let mut indeterminate = record();
+        indeterminate.status = None;
+        indeterminate.outcome = Outcome::Indeterminate;
+        indeterminate.error = "timed out".into();
+        let records = vec![record(), indeterminate];
+        write_csv(&path, &records).unwrap();
+        assert_eq!(read_csv(&path).unwrap(), records);
+    }
+}

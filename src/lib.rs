@@ -1,0 +1,10 @@
+//! contend: proves or disproves an API's conflict detection under truly simultaneous writes.
+//!
+//! The tool is a pipeline of stages over one record type, [`history::RequestRecord`]:
+//! [`scenario`] (files → validated plans) → engine (races → records) → [`history`]
+//! (the records, savable and reloadable) → check (records → verdicts with evidence) →
+//! report (verdicts and latency → terminal and CSV). The embedded reference server lives
+//! in `server`.
+
+pub mod history;
+pub mod scenario;
