@@ -6,5 +6,9 @@
 //! report (verdicts and latency → terminal and CSV). The embedded reference server lives
 //! in `server`.
 
+pub mod check;
+pub mod engine;
 pub mod history;
+pub mod latency;
+pub mod report;
 pub mod scenario;

@@ -64,7 +64,8 @@ impl Template {
                     };
                     let name = &rest[..end];
                     let Some(var) = Var::from_name(name) else {
-                        let known: Vec<_> = Var::ALL.iter().map(|(_, n)| format!("{{{n}}}")).collect();
+                        let known: Vec<_> =
+                            Var::ALL.iter().map(|(_, n)| format!("{{{n}}}")).collect();
                         return Err(format!(
                             "unknown placeholder `{{{name}}}`; the placeholders are {}",
                             known.join(", ")
@@ -198,7 +199,8 @@ mod tests {
 
     #[test]
     fn lone_placeholder_in_json_keeps_its_type() {
-        let body = json!({"version": "{version}", "count": "{next}", "text": "v{version}-{marker}"});
+        let body =
+            json!({"version": "{version}", "count": "{next}", "text": "v{version}-{marker}"});
         assert_eq!(
             render_json(&body, &vars()),
             json!({"version": 3, "count": 42, "text": "v3-m-1"})

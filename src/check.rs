@@ -1,0 +1,535 @@
+//! Stage 4 of the pipeline: the checker reads a scenario's history and gives a verdict.
+//!
+//! It never sends traffic and never trusts the engine's view of the run beyond the
+//! records, so a saved `requests.csv` can be checked again later. Like Jepsen's checkers,
+//! it never counts an `indeterminate` write as lost or as won. Every violation carries
+//! its witness: the round (version), the writers and the statuses that show it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::history::{Outcome, Phase, RequestRecord};
+
+/// The ways a conflict-detection contract breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ViolationKind {
+    /// More than one write won with the same version: all but one update was lost.
+    MultipleWinners,
+    /// Every writer was rejected although the version was current.
+    NoWinner,
+    /// A write got a status that is neither a winner nor the promised conflict (5xx...).
+    UnexpectedStatus,
+    /// The final state carries a rejected writer's write.
+    LoserWriteApplied,
+    /// An acknowledged write is not in the final state.
+    WinnerNotVisible,
+    /// A write won but the version token did not change, and the old token still wins.
+    VersionNotAdvanced,
+    /// Counter: acknowledged increments are missing from the final value.
+    LostUpdate,
+}
+
+impl ViolationKind {
+    /// Every kind, in report column order.
+    pub const ALL: [ViolationKind; 7] = [
+        ViolationKind::MultipleWinners,
+        ViolationKind::NoWinner,
+        ViolationKind::UnexpectedStatus,
+        ViolationKind::LoserWriteApplied,
+        ViolationKind::WinnerNotVisible,
+        ViolationKind::VersionNotAdvanced,
+        ViolationKind::LostUpdate,
+    ];
+
+    /// The name used in reports and documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::MultipleWinners => "multiple_winners",
+            ViolationKind::NoWinner => "no_winner",
+            ViolationKind::UnexpectedStatus => "unexpected_status",
+            ViolationKind::LoserWriteApplied => "loser_write_applied",
+            ViolationKind::WinnerNotVisible => "winner_not_visible",
+            ViolationKind::VersionNotAdvanced => "version_not_advanced",
+            ViolationKind::LostUpdate => "lost_update",
+        }
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One observed violation and its witness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    /// The round it was seen in (stale-write), if it belongs to one.
+    pub round: Option<u32>,
+    /// The version token the writers sent.
+    pub version: Option<String>,
+    /// The exchanges that show it, in words.
+    pub evidence: String,
+}
+
+/// What happened to one version: a stale-write round, or all counter writes that sent
+/// the same version.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoundReport {
+    pub round: u32,
+    pub version_sent: Option<String>,
+    pub writers: u32,
+    pub winners: u32,
+    pub conflicts: u32,
+    pub unexpected: u32,
+    pub indeterminate: u32,
+    pub not_sent: u32,
+    /// The version token read back after the round.
+    pub final_version: Option<String>,
+    pub winning_writers: Vec<u32>,
+    /// Whose write the final state carries: `w3`, `probe`, or empty when none is seen.
+    pub applied: String,
+    pub violations: Vec<ViolationKind>,
+    /// First to last write's send instant, in nanoseconds.
+    pub send_spread_ns: u64,
+}
+
+/// Counter workload figures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CounterReport {
+    /// Increments attempted (writer × increment pairs).
+    pub increments: u64,
+    pub acknowledged: u64,
+    /// Increments whose last write was indeterminate: may or may not be counted.
+    pub indeterminate: u64,
+    /// Increments abandoned after the retry budget (never a violation).
+    pub gave_up: u64,
+    pub initial: Option<i64>,
+    pub final_value: Option<i64>,
+    pub lost_updates: u64,
+    /// Write attempts, retries included.
+    pub attempts: u64,
+    pub conflicts: u64,
+}
+
+impl CounterReport {
+    pub fn attempts_per_success(&self) -> Option<f64> {
+        (self.acknowledged > 0).then(|| self.attempts as f64 / self.acknowledged as f64)
+    }
+
+    pub fn conflicts_per_success(&self) -> Option<f64> {
+        (self.acknowledged > 0).then(|| self.conflicts as f64 / self.acknowledged as f64)
+    }
+}
+
+/// Request counts by outcome (contended writes and probes only).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counts {
+    /// Every request of the scenario, reads included.
+    pub requests: u64,
+    pub writes: u64,
+    pub winners: u64,
+    pub conflicts: u64,
+    pub unexpected: u64,
+    pub indeterminate: u64,
+    pub not_sent: u64,
+}
+
+/// A scenario's verdict: PASS when there is no violation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub scenario: String,
+    pub workload: String,
+    pub counts: Counts,
+    pub rounds: Vec<RoundReport>,
+    pub counter: Option<CounterReport>,
+    pub violations: Vec<Violation>,
+    /// Acknowledged updates that did not survive.
+    pub lost_updates: u64,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// How many times a kind of violation was seen.
+    pub fn count(&self, kind: ViolationKind) -> usize {
+        self.violations.iter().filter(|v| v.kind == kind).count()
+    }
+}
+
+/// Checks every scenario in a history, in order of first appearance.
+pub fn check_all(records: &[RequestRecord]) -> Vec<Verdict> {
+    let mut order: Vec<(&str, &str)> = Vec::new();
+    for r in records {
+        if !order.iter().any(|(s, _)| *s == r.scenario) {
+            order.push((&r.scenario, &r.workload));
+        }
+    }
+    order
+        .into_iter()
+        .map(|(name, workload)| {
+            let mine: Vec<&RequestRecord> = records.iter().filter(|r| r.scenario == name).collect();
+            check(name, workload, &mine)
+        })
+        .collect()
+}
+
+/// Checks one scenario's records.
+pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verdict {
+    let mut verdict = Verdict {
+        scenario: scenario.to_string(),
+        workload: workload.to_string(),
+        counts: counts(records),
+        rounds: Vec::new(),
+        counter: None,
+        violations: Vec::new(),
+        lost_updates: 0,
+    };
+    if workload == "counter" {
+        check_counter(records, &mut verdict);
+    } else {
+        check_stale_write(records, &mut verdict);
+    }
+    verdict
+}
+
+fn counts(records: &[&RequestRecord]) -> Counts {
+    let mut c = Counts {
+        requests: records.len() as u64,
+        ..Counts::default()
+    };
+    for r in records
+        .iter()
+        .filter(|r| matches!(r.phase, Phase::Write | Phase::Probe))
+    {
+        c.writes += 1;
+        match r.outcome {
+            Outcome::Winner => c.winners += 1,
+            Outcome::Conflict => c.conflicts += 1,
+            Outcome::Unexpected => c.unexpected += 1,
+            Outcome::Indeterminate => c.indeterminate += 1,
+            Outcome::NotSent => c.not_sent += 1,
+            Outcome::Ok => {}
+        }
+    }
+    c
+}
+
+/// Tallies one version's writes into a round report (violations not yet set).
+fn tally(round: u32, writes: &[&RequestRecord]) -> RoundReport {
+    let mut report = RoundReport {
+        round,
+        version_sent: writes.first().and_then(|w| w.version_sent.clone()),
+        writers: writes.len() as u32,
+        ..RoundReport::default()
+    };
+    for w in writes {
+        match w.outcome {
+            Outcome::Winner => {
+                report.winners += 1;
+                report.winning_writers.extend(w.writer);
+            }
+            Outcome::Conflict => report.conflicts += 1,
+            Outcome::Unexpected => report.unexpected += 1,
+            Outcome::Indeterminate => report.indeterminate += 1,
+            Outcome::NotSent => report.not_sent += 1,
+            Outcome::Ok => {}
+        }
+    }
+    let starts = writes.iter().map(|w| w.start_ns);
+    report.send_spread_ns = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
+    report
+}
+
+/// "w0 200, w3 412, w5 timed out": who sent what and how it ended.
+fn witnesses(writes: &[&RequestRecord], keep: impl Fn(&RequestRecord) -> bool) -> String {
+    const MAX: usize = 12;
+    let chosen: Vec<&&RequestRecord> = writes.iter().filter(|w| keep(w)).collect();
+    let mut parts: Vec<String> = chosen
+        .iter()
+        .take(MAX)
+        .map(|w| {
+            let who = w.writer.map_or("probe".to_string(), |n| format!("w{n}"));
+            match w.status {
+                Some(s) => format!("{who} {s}"),
+                None => format!(
+                    "{who} {}",
+                    if w.error.is_empty() {
+                        w.outcome.name()
+                    } else {
+                        &w.error
+                    }
+                ),
+            }
+        })
+        .collect();
+    if chosen.len() > MAX {
+        parts.push(format!("and {} more", chosen.len() - MAX));
+    }
+    parts.join(", ")
+}
+
+fn sample_body(writes: &[&RequestRecord], outcome: Outcome) -> String {
+    writes
+        .iter()
+        .find(|w| w.outcome == outcome && !w.body.is_empty())
+        .map(|w| {
+            let body: String = w.body.chars().take(160).collect();
+            format!("; sample body: {body:?}")
+        })
+        .unwrap_or_default()
+}
+
+fn check_stale_write(records: &[&RequestRecord], verdict: &mut Verdict) {
+    let mut by_round: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
+    for r in records {
+        if matches!(r.phase, Phase::Write | Phase::Verify | Phase::Probe) {
+            by_round.entry(r.round).or_default().push(r);
+        }
+    }
+    for (round, rs) in by_round {
+        let writes: Vec<&RequestRecord> = rs
+            .iter()
+            .copied()
+            .filter(|r| r.phase == Phase::Write)
+            .collect();
+        if writes.is_empty() {
+            continue;
+        }
+        let verify = rs
+            .iter()
+            .find(|r| r.phase == Phase::Verify && r.outcome == Outcome::Ok);
+        let probe = rs.iter().find(|r| r.phase == Phase::Probe);
+        let mut report = tally(round, &writes);
+        report.final_version = verify.and_then(|v| v.version_returned.clone());
+        let mut found = Vec::new();
+        let mut add = |kind: ViolationKind, evidence: String, report: &mut RoundReport| {
+            report.violations.push(kind);
+            found.push(Violation {
+                kind,
+                round: Some(round),
+                version: report.version_sent.clone(),
+                evidence,
+            });
+        };
+
+        if report.winners > 1 {
+            verdict.lost_updates += u64::from(report.winners - 1);
+            let e = format!(
+                "{} writers won with the same version ({}); {} acknowledged update(s) lost",
+                report.winners,
+                witnesses(&writes, |w| w.outcome == Outcome::Winner),
+                report.winners - 1
+            );
+            add(ViolationKind::MultipleWinners, e, &mut report);
+        }
+        if report.unexpected > 0 {
+            let e = format!(
+                "{} write(s) got a status that is neither a winner nor the promised conflict ({}){}",
+                report.unexpected,
+                witnesses(&writes, |w| w.outcome == Outcome::Unexpected),
+                sample_body(&writes, Outcome::Unexpected)
+            );
+            add(ViolationKind::UnexpectedStatus, e, &mut report);
+        }
+        let unchanged = verify.is_some_and(|v| v.version_returned == report.version_sent);
+        if report.winners == 0
+            && report.indeterminate == 0
+            && report.not_sent < report.writers
+            && unchanged
+        {
+            let e = format!(
+                "all {} writers were rejected ({}) although version {} was current and still is",
+                report.writers,
+                witnesses(&writes, |_| true),
+                report.version_sent.as_deref().unwrap_or("?")
+            );
+            add(ViolationKind::NoWinner, e, &mut report);
+        }
+        if let Some(verify) = verify {
+            let carried: Vec<&&RequestRecord> = writes
+                .iter()
+                .filter(|w| w.marker.as_deref().is_some_and(|m| verify.body.contains(m)))
+                .collect();
+            report.applied = carried
+                .iter()
+                .map(|w| w.writer.map_or("probe".into(), |n| format!("w{n}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let losers: Vec<&&RequestRecord> = carried
+                .iter()
+                .copied()
+                .filter(|w| matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected))
+                .collect();
+            if !losers.is_empty() {
+                let e = format!(
+                    "the state read back carries the write of {} although it was rejected",
+                    witnesses(&losers.iter().map(|w| **w).collect::<Vec<_>>(), |_| true)
+                );
+                add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if report.winners > 0 && carried.is_empty() {
+                let e = format!(
+                    "the state read back (version {}) carries none of the acknowledged writes ({})",
+                    report.final_version.as_deref().unwrap_or("?"),
+                    witnesses(&writes, |w| w.outcome == Outcome::Winner)
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
+            }
+        }
+        if let Some(probe) = probe.filter(|p| p.outcome == Outcome::Winner) {
+            let e = format!(
+                "a write won with version {v} but the token read back is still {v}, and one more write with {v} was accepted ({})",
+                probe.status.map_or("?".into(), |s| s.to_string()),
+                v = report.version_sent.as_deref().unwrap_or("?")
+            );
+            add(ViolationKind::VersionNotAdvanced, e, &mut report);
+        }
+        verdict.violations.extend(found);
+        verdict.rounds.push(report);
+    }
+}
+
+fn check_counter(records: &[&RequestRecord], verdict: &mut Verdict) {
+    let initial = records
+        .iter()
+        .find(|r| r.phase == Phase::Setup && r.value.is_some())
+        .and_then(|r| r.value);
+    let final_value = records
+        .iter()
+        .rev()
+        .find(|r| r.phase == Phase::Final)
+        .and_then(|r| r.value);
+    let writes: Vec<&RequestRecord> = records
+        .iter()
+        .copied()
+        .filter(|r| r.phase == Phase::Write)
+        .collect();
+
+    // Each (writer, increment) ended acknowledged, indeterminate or abandoned.
+    let mut increments: BTreeMap<(Option<u32>, u32), Outcome> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| matches!(r.phase, Phase::Read | Phase::Write))
+    {
+        let end = increments
+            .entry((r.writer, r.round))
+            .or_insert(Outcome::NotSent);
+        if r.phase == Phase::Write
+            && (r.outcome == Outcome::Winner
+                || (r.outcome == Outcome::Indeterminate && *end != Outcome::Winner))
+        {
+            *end = r.outcome;
+        }
+    }
+    let mut c = CounterReport {
+        increments: increments.len() as u64,
+        initial,
+        final_value,
+        attempts: writes.len() as u64,
+        conflicts: writes
+            .iter()
+            .filter(|w| w.outcome == Outcome::Conflict)
+            .count() as u64,
+        ..CounterReport::default()
+    };
+    for end in increments.values() {
+        match end {
+            Outcome::Winner => c.acknowledged += 1,
+            Outcome::Indeterminate => c.indeterminate += 1,
+            _ => c.gave_up += 1,
+        }
+    }
+
+    // Per version: who sent it and how it ended; two winners on one version is the witness.
+    let mut versions: Vec<(String, Vec<&RequestRecord>)> = Vec::new();
+    for w in &writes {
+        let v = w.version_sent.clone().unwrap_or_default();
+        match versions.iter_mut().find(|(k, _)| *k == v) {
+            Some((_, list)) => list.push(w),
+            None => versions.push((v, vec![w])),
+        }
+    }
+    let mut doubled = Vec::new();
+    for (i, (_, ws)) in versions.iter().enumerate() {
+        let mut report = tally(i as u32, ws);
+        if report.winners > 1 {
+            report.violations.push(ViolationKind::LostUpdate);
+            doubled.push(format!(
+                "version {}: {}",
+                report.version_sent.as_deref().unwrap_or("?"),
+                witnesses(ws, |w| w.outcome == Outcome::Winner)
+            ));
+        }
+        if report.unexpected > 0 {
+            report.violations.push(ViolationKind::UnexpectedStatus);
+        }
+        verdict.rounds.push(report);
+    }
+
+    if let (Some(initial), Some(final_value)) = (initial, final_value) {
+        let advanced = final_value.saturating_sub(initial);
+        let acked = i64::try_from(c.acknowledged).unwrap_or(i64::MAX);
+        if advanced < acked {
+            c.lost_updates = (acked - advanced) as u64;
+            let shown: Vec<String> = doubled.iter().take(3).cloned().collect();
+            let more = if doubled.len() > 3 {
+                format!(" and {} more versions", doubled.len() - 3)
+            } else {
+                String::new()
+            };
+            let e = format!(
+                "{} increments acknowledged but the value went from {initial} to {final_value} (+{advanced}): {} acknowledged increment(s) lost{}",
+                c.acknowledged,
+                c.lost_updates,
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!("; writes that won with the same version: {}{more}", shown.join("; "))
+                }
+            );
+            verdict.violations.push(Violation {
+                kind: ViolationKind::LostUpdate,
+                round: None,
+                version: None,
+                evidence: e,
+            });
+        }
+        let most = acked.saturating_add(i64::try_from(c.indeterminate).unwrap_or(i64::MAX));
+        if advanced > most {
+            let e = format!(
+                "the value went from {initial} to {final_value} (+{advanced}) but only {} increments were acknowledged and {} indeterminate: rejected writes were applied",
+                c.acknowledged, c.indeterminate
+            );
+            verdict.violations.push(Violation {
+                kind: ViolationKind::LoserWriteApplied,
+                round: None,
+                version: None,
+                evidence: e,
+            });
+        }
+    }
+    let unexpected: Vec<&RequestRecord> = writes
+        .iter()
+        .copied()
+        .filter(|w| w.outcome == Outcome::Unexpected)
+        .collect();
+    if !unexpected.is_empty() {
+        let e = format!(
+            "{} write(s) got a status that is neither a winner nor the promised conflict ({}){}",
+            unexpected.len(),
+            witnesses(&unexpected, |_| true),
+            sample_body(&unexpected, Outcome::Unexpected)
+        );
+        verdict.violations.push(Violation {
+            kind: ViolationKind::UnexpectedStatus,
+            round: None,
+            version: None,
+            evidence: e,
+        });
+    }
+    verdict.lost_updates = c.lost_updates;
+    verdict.counter = Some(c);
+}

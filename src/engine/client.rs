@@ -1,0 +1,289 @@
+//! Sending requests: one warmed connection per writer, and the barrier that releases a
+//! round's writes together.
+//!
+//! Each writer owns a `reqwest::Client` whose pool holds one idle connection, so no two
+//! writers share a connection and no pool limit or lock sits between them. A round's
+//! requests are built before the release; after it, each writer's task only sends.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use tokio::sync::Barrier;
+
+use crate::history::Outcome;
+use crate::scenario::template::{render_json, Vars};
+use crate::scenario::{Body, RequestTemplate, Template};
+
+/// Longest response body kept in a record.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A request ready to send: templates rendered, URL joined.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub method: reqwest::Method,
+    pub url: url::Url,
+    pub headers: HeaderMap,
+    pub body: Option<Vec<u8>>,
+}
+
+/// What came back from one request, or why nothing did.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub status: Option<u16>,
+    pub headers: HeaderMap,
+    pub body: String,
+    /// Set when the request failed without a complete response.
+    pub failure: Option<Failure>,
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// A request that got no (complete) response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// `NotSent` when the connection could not be made; `Indeterminate` otherwise.
+    pub outcome: Outcome,
+    pub message: String,
+}
+
+/// Renders request templates against a base URL and the scenario's common headers.
+#[derive(Debug, Clone)]
+pub struct RequestBuilder {
+    base: url::Url,
+    common_headers: Vec<(String, Template)>,
+}
+
+impl RequestBuilder {
+    pub fn new(base: url::Url, common_headers: Vec<(String, Template)>) -> Self {
+        RequestBuilder {
+            base,
+            common_headers,
+        }
+    }
+
+    /// Renders one request. Fails only on values no HTTP request can carry (a header
+    /// value with a newline, a path that is not a URL), which the caller reports.
+    pub fn prepare(&self, template: &RequestTemplate, vars: &Vars) -> Result<Prepared, String> {
+        let method = reqwest::Method::from_bytes(template.method.as_bytes())
+            .map_err(|_| format!("invalid method `{}`", template.method))?;
+        let path = template.path.render(vars);
+        let mut url = self
+            .base
+            .join(&path)
+            .map_err(|e| format!("cannot join `{path}` onto {}: {e}", self.base))?;
+        if !template.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &template.query {
+                pairs.append_pair(k, &v.render(vars));
+            }
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.common_headers.iter().chain(&template.headers) {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("invalid header name `{name}`"))?;
+            let rendered = value.render(vars);
+            let value = HeaderValue::from_str(&rendered)
+                .map_err(|_| format!("header {name} cannot carry the value {rendered:?}"))?;
+            headers.insert(name, value);
+        }
+        let body = match &template.body {
+            Body::None => None,
+            Body::Json(t) => {
+                if !headers.contains_key(CONTENT_TYPE) {
+                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                }
+                Some(render_json(t, vars).to_string().into_bytes())
+            }
+            Body::Text(t) => Some(t.render(vars).into_bytes()),
+        };
+        Ok(Prepared {
+            method,
+            url,
+            headers,
+            body,
+        })
+    }
+}
+
+/// Settings shared by every connection of a scenario.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub timeout: Duration,
+}
+
+/// Builds a client that keeps at most one idle connection: one writer's connection.
+pub fn connection(settings: &ClientSettings) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        .pool_max_idle_per_host(1)
+        .pool_idle_timeout(None)
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+fn to_request(client: &reqwest::Client, p: Prepared) -> Result<reqwest::Request, reqwest::Error> {
+    let mut b = client.request(p.method, p.url).headers(p.headers);
+    if let Some(body) = p.body {
+        b = b.body(body);
+    }
+    b.build()
+}
+
+/// Sends one request and reads its whole response.
+pub async fn send(client: &reqwest::Client, prepared: Prepared) -> Exchange {
+    let start = Instant::now();
+    match to_request(client, prepared) {
+        Ok(request) => execute(client, request, start).await,
+        Err(e) => failed(start, Outcome::NotSent, describe(&e)),
+    }
+}
+
+async fn execute(client: &reqwest::Client, request: reqwest::Request, start: Instant) -> Exchange {
+    match client.execute(request).await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let (body, failure) = match response.bytes().await {
+                Ok(bytes) => (cut(&bytes), None),
+                // The status already says how the write ended; keep it, note the error.
+                Err(e) => (
+                    String::new(),
+                    Some(Failure {
+                        outcome: Outcome::Indeterminate,
+                        message: format!("reading the body: {}", describe(&e)),
+                    }),
+                ),
+            };
+            Exchange {
+                status: Some(status),
+                headers,
+                body,
+                failure,
+                start,
+                end: Instant::now(),
+            }
+        }
+        Err(e) => {
+            let outcome = if e.is_connect() {
+                Outcome::NotSent
+            } else {
+                Outcome::Indeterminate
+            };
+            failed(start, outcome, describe(&e))
+        }
+    }
+}
+
+fn failed(start: Instant, outcome: Outcome, message: String) -> Exchange {
+    Exchange {
+        status: None,
+        headers: HeaderMap::new(),
+        body: String::new(),
+        failure: Some(Failure { outcome, message }),
+        start,
+        end: Instant::now(),
+    }
+}
+
+/// The error and its causes on one line ("error sending request: connection refused").
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// A response body as text, cut at [`BODY_LIMIT`] on a character boundary.
+fn cut(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]);
+    text.into_owned()
+}
+
+/// The writers of a scenario: one connection each, kept warm across rounds.
+pub struct Writers {
+    clients: Vec<reqwest::Client>,
+}
+
+impl Writers {
+    /// Builds `n` independent connections (opened lazily by the first warm-up).
+    pub fn new(n: u32, settings: &ClientSettings) -> Result<Self, String> {
+        let clients = (0..n)
+            .map(|_| connection(settings))
+            .collect::<Result<_, _>>()?;
+        Ok(Writers { clients })
+    }
+
+    /// The connection of writer `i`.
+    pub fn client(&self, i: usize) -> &reqwest::Client {
+        &self.clients[i]
+    }
+
+    pub fn len(&self) -> usize {
+        self.clients.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+
+    /// Sends one request per writer, each on its own connection, all at once; the
+    /// answers come back in writer order. Used to open and warm connections.
+    pub async fn each(&self, requests: Vec<Prepared>) -> Vec<Exchange> {
+        let sends = self
+            .clients
+            .iter()
+            .zip(requests)
+            .map(|(client, p)| send(client, p));
+        futures::future::join_all(sends).await
+    }
+
+    /// Releases one request per writer together and returns the answers in writer order.
+    ///
+    /// Every request is built and every writer's task is parked at a barrier before any
+    /// byte is sent; the last task to arrive releases them all. Tasks run on the
+    /// multi-threaded runtime, so sends proceed in parallel, not one after another.
+    pub async fn race(&self, requests: Vec<Prepared>) -> Vec<Exchange> {
+        let barrier = Arc::new(Barrier::new(requests.len()));
+        let mut tasks = Vec::with_capacity(requests.len());
+        for (client, prepared) in self.clients.iter().zip(requests) {
+            let client = client.clone();
+            let barrier = barrier.clone();
+            tasks.push(tokio::spawn(async move {
+                let request = to_request(&client, prepared);
+                barrier.wait().await;
+                let start = Instant::now();
+                match request {
+                    Ok(request) => execute(&client, request, start).await,
+                    Err(e) => failed(start, Outcome::NotSent, describe(&e)),
+                }
+            }));
+        }
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let now = Instant::now();
+            out.push(task.await.unwrap_or_else(|e| {
+                failed(
+                    now,
+                    Outcome::Indeterminate,
+                    format!("writer task failed: {e}"),
+                )
+            }));
+        }
+        out
+    }
+}

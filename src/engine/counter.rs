@@ -1,0 +1,232 @@
+//! The `counter` workload: every writer increments one value `rounds` times by
+//! read-modify-write, sending the version it read and retrying on conflict.
+//!
+//! Retries use exponential backoff with full jitter, up to the scenario's budget of
+//! attempts. An increment whose write ends `indeterminate` is not retried: retrying a
+//! write that may have been applied could apply it twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::history::{Outcome, Phase, RequestRecord};
+use crate::scenario::template::{value_text, Vars};
+use crate::scenario::{Locator, RetryPolicy, Scenario};
+
+use super::client::{self, Exchange, RequestBuilder};
+use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
+
+pub(super) async fn run(s: &mut Session<'_>, retry: &RetryPolicy) -> Result<(), String> {
+    let id = s.set_up().await?;
+    let value_at = value_locator(s.scenario)?;
+    let (_, first) = s.read_version(Phase::Setup, Meta::default(), &id).await?;
+    let initial = read_value(&value_at, &first)?;
+    if let Some(last) = s.records.last_mut() {
+        last.value = Some(initial);
+    }
+
+    let scenario = Arc::new(s.scenario.clone());
+    let writers = s.scenario.workload.writers;
+    let start = Arc::new(tokio::sync::Barrier::new(writers as usize));
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let writer = CounterWriter {
+            scenario: scenario.clone(),
+            builder: s.builder.clone(),
+            recorder: s.recorder.clone(),
+            client: client::connection(&s.settings)?,
+            ctx: s.ctx.clone(),
+            retry: retry.clone(),
+            value_at: value_at.clone(),
+            id: id.clone(),
+            writer: w,
+        };
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            writer.run().await
+        }));
+    }
+    for task in tasks {
+        match task.await {
+            Ok(records) => s.records.extend(records),
+            Err(e) => return Err(format!("a writer task failed: {e}")),
+        }
+    }
+    s.records.sort_by_key(|r| r.end_ns);
+
+    let (_, last) = s.read_version(Phase::Final, Meta::default(), &id).await?;
+    let final_value = read_value(&value_at, &last)?;
+    if let Some(last) = s.records.last_mut() {
+        last.value = Some(final_value);
+    }
+    Ok(())
+}
+
+fn value_locator(scenario: &Scenario) -> Result<Locator, String> {
+    scenario
+        .resource
+        .value
+        .clone()
+        .ok_or_else(|| "a counter scenario needs `value` in [resource]".to_string())
+}
+
+/// The counter value in a read response: a JSON integer, or text holding one.
+fn read_value(at: &Locator, exchange: &Exchange) -> Result<i64, String> {
+    let found = locate(at, exchange);
+    let parsed = match &found {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| match found {
+        None => format!(
+            "the read response has no counter value there (body {})",
+            super::excerpt(&exchange.body)
+        ),
+        Some(v) => format!("the counter value {v} is not an integer"),
+    })
+}
+
+/// One writer's connection and everything it needs, owned so it can run in its own task.
+struct CounterWriter {
+    scenario: Arc<Scenario>,
+    builder: RequestBuilder,
+    recorder: Recorder,
+    client: reqwest::Client,
+    ctx: RunContext,
+    retry: RetryPolicy,
+    value_at: Locator,
+    id: String,
+    writer: u32,
+}
+
+impl CounterWriter {
+    async fn run(self) -> Vec<RequestRecord> {
+        let seed = self.ctx.seed ^ (u64::from(self.writer) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut records = Vec::new();
+        for increment in 0..self.scenario.workload.rounds {
+            if self.ctx.stopped() {
+                break;
+            }
+            let first = records.len();
+            self.increment(increment, &mut rng, &mut records).await;
+            self.ctx.progress.step(&records[first..]);
+        }
+        records
+    }
+
+    /// One increment: read, write value+1 with the version read, retry on conflict.
+    async fn increment(&self, round: u32, rng: &mut StdRng, records: &mut Vec<RequestRecord>) {
+        for attempt in 1..=self.retry.budget {
+            let meta = Meta {
+                round,
+                writer: Some(self.writer),
+                attempt,
+                ..Meta::default()
+            };
+            let outcome = self.attempt(meta, records).await;
+            match outcome {
+                Outcome::Winner | Outcome::Indeterminate => return,
+                _ if attempt == self.retry.budget => return,
+                _ => tokio::time::sleep(backoff(&self.retry, attempt, rng)).await,
+            }
+        }
+    }
+
+    /// One read-then-write attempt; returns how the write ended (or the read failed).
+    async fn attempt(&self, meta: Meta, records: &mut Vec<RequestRecord>) -> Outcome {
+        let id_vars = Vars {
+            id: Some(self.id.clone()),
+            ..Vars::default()
+        };
+        let read = match self.builder.prepare(&self.scenario.resource.read, &id_vars) {
+            Ok(p) => p,
+            Err(_) => return Outcome::NotSent,
+        };
+        let exchange = client::send(&self.client, read.clone()).await;
+        let version = locate(&self.scenario.resource.version, &exchange);
+        let value = read_value(&self.value_at, &exchange).ok();
+        let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
+        let read_outcome = match (&exchange.failure, exchange.status) {
+            (Some(f), None) => f.outcome,
+            _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
+            _ => Outcome::Unexpected,
+        };
+        records.push(self.recorder.record(
+            Phase::Read,
+            Meta {
+                value,
+                ..meta.clone()
+            },
+            &read,
+            &exchange,
+            read_outcome,
+        ));
+        let (Some(version), Some(value), Outcome::Ok) = (version, value, read_outcome) else {
+            return Outcome::NotSent;
+        };
+
+        let mark = marker(self.ctx.seed, meta.round, Some(self.writer));
+        let vars = Vars {
+            id: Some(self.id.clone()),
+            version: Some(version.clone()),
+            writer: Some(self.writer),
+            round: Some(meta.round),
+            marker: Some(mark.clone()),
+            value: Some(value),
+        };
+        let write = match self.builder.prepare(&self.scenario.write, &vars) {
+            Ok(p) => p,
+            Err(_) => return Outcome::NotSent,
+        };
+        let exchange = client::send(&self.client, write.clone()).await;
+        let outcome = classify(&self.scenario.expect, &exchange);
+        let meta = Meta {
+            version_sent: Some(value_text(&version)),
+            marker: Some(mark),
+            value: Some(value + 1),
+            ..meta
+        };
+        records.push(
+            self.recorder
+                .record(Phase::Write, meta, &write, &exchange, outcome),
+        );
+        outcome
+    }
+}
+
+/// Full-jitter exponential backoff: a random wait up to `base · 2^(attempt-1)`, capped.
+fn backoff(retry: &RetryPolicy, attempt: u32, rng: &mut StdRng) -> Duration {
+    let ceiling = retry
+        .base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(retry.max);
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(rng.gen_range(0..=nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_stays_under_an_exponential_ceiling_capped_at_max() {
+        let retry = RetryPolicy {
+            budget: 10,
+            base: Duration::from_millis(2),
+            max: Duration::from_millis(10),
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        for attempt in 1..=10 {
+            let ceiling = Duration::from_millis(2 << (attempt - 1)).min(Duration::from_millis(10));
+            for _ in 0..50 {
+                assert!(backoff(&retry, attempt, &mut rng) <= ceiling);
+            }
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Stage 2 of the pipeline: the engine runs a scenario's workload against a target and
+//! turns every HTTP exchange into a [`RequestRecord`].
+//!
+//! The engine decides nothing about correctness; it only classifies each answer by the
+//! statuses the scenario promises (`winner`, `conflict`, `unexpected`) or by how it
+//! failed (`indeterminate`, `not_sent`). The checker reads the records afterwards.
+
+pub mod client;
+mod counter;
+mod stale_write;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::history::{Outcome, Phase, RequestRecord};
+use crate::scenario::template::{value_text, Vars};
+use crate::scenario::{Expect, Locator, Scenario, Setup, WorkloadKind};
+use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
+
+/// Told about progress while a scenario runs (the terminal's progress bar listens).
+pub trait Progress: Send + Sync {
+    /// A scenario starts; `steps` is its number of rounds (or increments in all).
+    fn start(&self, scenario: &str, steps: u64);
+    /// One step finished; `records` are the requests it made.
+    fn step(&self, records: &[RequestRecord]);
+    /// The scenario is over.
+    fn finish(&self);
+}
+
+/// A [`Progress`] that shows nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64) {}
+    fn step(&self, _: &[RequestRecord]) {}
+    fn finish(&self) {}
+}
+
+/// What every scenario of one run shares.
+#[derive(Clone)]
+pub struct RunContext {
+    /// Time zero of the run: record times are measured from here.
+    pub origin: Instant,
+    /// Seeds markers and backoff jitter, so a run can be repeated.
+    pub seed: u64,
+    /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
+    pub stop: Arc<AtomicBool>,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl RunContext {
+    pub fn new(seed: u64) -> Self {
+        RunContext {
+            origin: Instant::now(),
+            seed,
+            stop: Arc::new(AtomicBool::new(false)),
+            progress: Arc::new(NoProgress),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// The outcome of running one scenario: its history and whether it ran to the end.
+#[derive(Debug)]
+pub struct ScenarioRun {
+    pub records: Vec<RequestRecord>,
+    /// Why the scenario could not run (or stopped): an unreachable or misbehaving server.
+    pub error: Option<String>,
+    /// False when the run was interrupted or aborted before its last round.
+    pub complete: bool,
+    pub duration: Duration,
+}
+
+/// Runs one scenario against `base` (the target's base URL).
+pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
+    let started = Instant::now();
+    let mut session = Session::new(scenario, base, ctx);
+    let steps = match &scenario.workload.kind {
+        WorkloadKind::StaleWrite => u64::from(scenario.workload.rounds),
+        WorkloadKind::Counter { .. } => {
+            u64::from(scenario.workload.rounds) * u64::from(scenario.workload.writers)
+        }
+    };
+    ctx.progress.start(&scenario.name, steps);
+    let result = match &scenario.workload.kind {
+        WorkloadKind::StaleWrite => stale_write::run(&mut session).await,
+        WorkloadKind::Counter { retry } => counter::run(&mut session, retry).await,
+    };
+    ctx.progress.finish();
+    let error = result.err().map(|e| redact(&e, &scenario.secrets));
+    ScenarioRun {
+        complete: error.is_none() && !ctx.stopped(),
+        error,
+        records: session.records,
+        duration: started.elapsed(),
+    }
+}
+
+/// Replaces every secret in `text` with `***`.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+}
+
+/// Labels of a record that the engine knows before it sends.
+#[derive(Debug, Clone, Default)]
+struct Meta {
+    round: u32,
+    writer: Option<u32>,
+    attempt: u32,
+    version_sent: Option<String>,
+    marker: Option<String>,
+    value: Option<i64>,
+}
+
+/// One scenario's state while it runs: its builder, reader connection and history.
+struct Session<'a> {
+    scenario: &'a Scenario,
+    ctx: &'a RunContext,
+    builder: RequestBuilder,
+    settings: ClientSettings,
+    reader: Option<reqwest::Client>,
+    recorder: Recorder,
+    records: Vec<RequestRecord>,
+}
+
+/// Turns exchanges into records; cheap to clone into writer tasks.
+#[derive(Clone)]
+struct Recorder {
+    scenario: String,
+    workload: &'static str,
+    version: Locator,
+    secrets: Vec<String>,
+    origin: Instant,
+}
+
+impl Recorder {
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Builds a record from an exchange; `outcome` is the engine's classification.
+    fn record(
+        &self,
+        phase: Phase,
+        meta: Meta,
+        prepared: &Prepared,
+        exchange: &Exchange,
+        outcome: Outcome,
+    ) -> RequestRecord {
+        let secrets = &self.secrets;
+        RequestRecord {
+            scenario: self.scenario.clone(),
+            workload: self.workload.to_string(),
+            phase,
+            round: meta.round,
+            writer: meta.writer,
+            attempt: meta.attempt.max(1),
+            method: prepared.method.to_string(),
+            url: redact(prepared.url.as_str(), secrets),
+            version_sent: meta.version_sent,
+            marker: meta.marker,
+            value: meta.value,
+            status: exchange.status,
+            outcome,
+            start_ns: self.nanos(exchange.start),
+            end_ns: self.nanos(exchange.end),
+            latency_ns: u64::try_from(
+                exchange
+                    .end
+                    .saturating_duration_since(exchange.start)
+                    .as_nanos(),
+            )
+            .unwrap_or(u64::MAX),
+            version_returned: locate(&self.version, exchange).as_ref().map(value_text),
+            body: redact(&exchange.body, secrets),
+            error: exchange
+                .failure
+                .as_ref()
+                .map(|f| redact(&f.message, secrets))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(scenario: &'a Scenario, base: url::Url, ctx: &'a RunContext) -> Self {
+        Session {
+            scenario,
+            ctx,
+            builder: RequestBuilder::new(base, scenario.headers.clone()),
+            settings: ClientSettings {
+                timeout: scenario.timeout,
+            },
+            reader: None,
+            recorder: Recorder {
+                scenario: scenario.name.clone(),
+                workload: scenario.workload.kind.name(),
+                version: scenario.resource.version.clone(),
+                secrets: scenario.secrets.clone(),
+                origin: ctx.origin,
+            },
+            records: Vec::new(),
+        }
+    }
+
+    /// The connection used for set-up, reads and verification (not a writer's).
+    fn reader(&mut self) -> Result<reqwest::Client, String> {
+        if self.reader.is_none() {
+            self.reader = Some(client::connection(&self.settings)?);
+        }
+        self.reader
+            .clone()
+            .ok_or_else(|| "no reader connection".to_string())
+    }
+
+    /// Sends a non-contended request (set-up, read, verify) on the reader connection,
+    /// records it, and returns the exchange when it got a 2xx answer.
+    async fn read_like(
+        &mut self,
+        phase: Phase,
+        meta: Meta,
+        template: &crate::scenario::RequestTemplate,
+        vars: &Vars,
+        expect: &[u16],
+    ) -> Result<Exchange, String> {
+        let prepared = self.builder.prepare(template, vars)?;
+        let reader = self.reader()?;
+        let exchange = client::send(&reader, prepared.clone()).await;
+        let ok = exchange.status.is_some_and(|s| {
+            if expect.is_empty() {
+                (200..300).contains(&s)
+            } else {
+                expect.contains(&s)
+            }
+        });
+        let outcome = match (&exchange.failure, ok) {
+            (Some(f), _) if exchange.status.is_none() => f.outcome,
+            (_, true) => Outcome::Ok,
+            (_, false) => Outcome::Unexpected,
+        };
+        let record = self
+            .recorder
+            .record(phase, meta, &prepared, &exchange, outcome);
+        self.records.push(record);
+        if ok {
+            Ok(exchange)
+        } else {
+            Err(describe_failure(&prepared, &exchange, expect))
+        }
+    }
+
+    /// Creates the resource (or takes the existing one) and returns its `{id}`.
+    async fn set_up(&mut self) -> Result<String, String> {
+        match &self.scenario.resource.setup {
+            Setup::Existing { id } => Ok(id.clone()),
+            Setup::Create {
+                request,
+                expect,
+                id,
+            } => {
+                let exchange = self
+                    .read_like(
+                        Phase::Setup,
+                        Meta::default(),
+                        request,
+                        &Vars::default(),
+                        expect,
+                    )
+                    .await
+                    .map_err(|e| format!("creating the resource failed: {e}"))?;
+                locate(id, &exchange).map(|v| value_text(&v)).ok_or_else(|| {
+                    format!(
+                        "the create response has no resource id at {}; check `id` in [resource].create (status {}, body {})",
+                        locator_text(id),
+                        exchange.status.unwrap_or(0),
+                        excerpt(&exchange.body)
+                    )
+                })
+            }
+        }
+    }
+
+    /// Reads the resource and returns its version token (and the whole exchange).
+    async fn read_version(
+        &mut self,
+        phase: Phase,
+        meta: Meta,
+        id: &str,
+    ) -> Result<(Value, Exchange), String> {
+        let vars = Vars {
+            id: Some(id.to_string()),
+            ..Vars::default()
+        };
+        let read = self.scenario.resource.read.clone();
+        let exchange = self.read_like(phase, meta, &read, &vars, &[]).await?;
+        let version = locate(&self.scenario.resource.version, &exchange).ok_or_else(|| {
+            format!(
+                "the read response has no version token at {}; check `version` in [resource] (body {})",
+                locator_text(&self.scenario.resource.version),
+                excerpt(&exchange.body)
+            )
+        })?;
+        Ok((version, exchange))
+    }
+}
+
+/// Classifies a write's answer by the statuses the scenario promises.
+fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
+    match (exchange.status, &exchange.failure) {
+        (Some(s), _) if expect.winner.contains(&s) => Outcome::Winner,
+        (Some(s), _) if expect.conflict.contains(&s) => Outcome::Conflict,
+        (Some(_), _) => Outcome::Unexpected,
+        (None, Some(f)) => f.outcome,
+        (None, None) => Outcome::Indeterminate,
+    }
+}
+
+/// Finds a value in a response: a header's text, or a JSON pointer into the body.
+fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
+    match locator {
+        Locator::Header(name) => exchange
+            .headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(|v| Value::String(v.to_string())),
+        Locator::Json(pointer) => serde_json::from_str::<Value>(&exchange.body)
+            .ok()
+            .and_then(|body| body.pointer(pointer).cloned())
+            .filter(|v| !v.is_null()),
+    }
+}
+
+fn locator_text(locator: &Locator) -> String {
+    match locator {
+        Locator::Header(h) => format!("header:{h}"),
+        Locator::Json(p) => format!("json:{p}"),
+    }
+}
+
+fn excerpt(body: &str) -> String {
+    const MAX: usize = 200;
+    if body.is_empty() {
+        return "(empty)".into();
+    }
+    let mut end = body.len().min(MAX);
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    let more = if end < body.len() { "…" } else { "" };
+    format!("{:?}{more}", &body[..end])
+}
+
+fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) -> String {
+    let what = format!("{} {}", prepared.method, prepared.url);
+    match (exchange.status, &exchange.failure) {
+        (None, Some(f)) if f.outcome == Outcome::NotSent => {
+            format!(
+                "{what}: cannot connect ({}); is the server running and is the target right?",
+                f.message
+            )
+        }
+        (None, Some(f)) => format!("{what}: no answer ({})", f.message),
+        (Some(s), _) => {
+            let wanted = if expect.is_empty() {
+                "2xx".to_string()
+            } else {
+                expect
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            };
+            format!(
+                "{what} answered {s}, expected {wanted}; body {}",
+                excerpt(&exchange.body)
+            )
+        }
+        (None, None) => format!("{what}: no answer"),
+    }
+}
+
+/// The marker for one writer's write in one round: fixed width, so no marker is a
+/// prefix of another and a body search cannot confuse writer 1 with writer 10.
+fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
+    match writer {
+        Some(w) => format!("ct{seed:016x}r{round:07}w{w:05}"),
+        None => format!("ct{seed:016x}r{round:07}probe"),
+    }
+}

@@ -1,0 +1,149 @@
+//! Latency of contended writes, one HdrHistogram per outcome.
+//!
+//! Values are recorded in nanoseconds with three significant digits, from 1 µs to one
+//! hour; the reports print microseconds.
+
+use hdrhistogram::Histogram;
+
+use crate::history::{Outcome, Phase, RequestRecord};
+
+/// The outcomes that get a histogram, in report order.
+pub const OUTCOMES: [Outcome; 4] = [
+    Outcome::Winner,
+    Outcome::Conflict,
+    Outcome::Unexpected,
+    Outcome::Indeterminate,
+];
+
+/// A scenario's write latencies, split by outcome.
+#[derive(Debug, Clone)]
+pub struct Latency {
+    histograms: Vec<(Outcome, Histogram<u64>)>,
+}
+
+/// The figures the summary shows for one histogram, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+const HIGHEST_NS: u64 = 3_600_000_000_000;
+
+impl Latency {
+    /// Collects the latency of every contended write (not reads, warm-ups or probes).
+    pub fn from_records<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Latency {
+        let mut histograms: Vec<(Outcome, Histogram<u64>)> = OUTCOMES
+            .iter()
+            .filter_map(|o| {
+                Histogram::new_with_bounds(1_000, HIGHEST_NS, 3)
+                    .ok()
+                    .map(|h| (*o, h))
+            })
+            .collect();
+        for r in records.into_iter().filter(|r| r.phase == Phase::Write) {
+            if let Some((_, h)) = histograms.iter_mut().find(|(o, _)| *o == r.outcome) {
+                h.saturating_record(r.latency_ns.clamp(1_000, HIGHEST_NS));
+            }
+        }
+        Latency { histograms }
+    }
+
+    /// The histogram of one outcome (empty if nothing ended that way).
+    pub fn histogram(&self, outcome: Outcome) -> Option<&Histogram<u64>> {
+        self.histograms
+            .iter()
+            .find(|(o, _)| *o == outcome)
+            .map(|(_, h)| h)
+    }
+
+    /// Summary percentiles of one outcome.
+    pub fn percentiles(&self, outcome: Outcome) -> Percentiles {
+        match self.histogram(outcome) {
+            Some(h) if !h.is_empty() => Percentiles {
+                count: h.len(),
+                p50: h.value_at_quantile(0.5),
+                p90: h.value_at_quantile(0.9),
+                p99: h.value_at_quantile(0.99),
+                p999: h.value_at_quantile(0.999),
+                max: h.max(),
+            },
+            _ => Percentiles::default(),
+        }
+    }
+
+    /// The HdrHistogram percentile table of one outcome: (value ns, percentile, count
+    /// at or below), five steps per halving of the distance to 100%.
+    pub fn distribution(&self, outcome: Outcome) -> Vec<(u64, f64, u64)> {
+        let Some(h) = self.histogram(outcome).filter(|h| !h.is_empty()) else {
+            return Vec::new();
+        };
+        let mut total = 0;
+        h.iter_quantiles(5)
+            .map(|v| {
+                total += v.count_since_last_iteration();
+                (
+                    h.highest_equivalent(v.value_iterated_to()),
+                    v.quantile_iterated_to() * 100.0,
+                    total,
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(outcome: Outcome, latency_us: u64) -> RequestRecord {
+        RequestRecord {
+            scenario: "s".into(),
+            workload: "stale-write".into(),
+            phase: Phase::Write,
+            round: 0,
+            writer: Some(0),
+            attempt: 1,
+            method: "PUT".into(),
+            url: String::new(),
+            version_sent: None,
+            marker: None,
+            value: None,
+            status: Some(200),
+            outcome,
+            start_ns: 0,
+            end_ns: latency_us * 1000,
+            latency_ns: latency_us * 1000,
+            version_returned: None,
+            body: String::new(),
+            error: String::new(),
+        }
+    }
+
+    #[test]
+    fn percentiles_are_per_outcome_and_reads_are_left_out() {
+        let mut records: Vec<RequestRecord> =
+            (1..=100).map(|i| write(Outcome::Winner, i * 10)).collect();
+        records.push(write(Outcome::Conflict, 5_000));
+        let mut read = write(Outcome::Ok, 1);
+        read.phase = Phase::Read;
+        records.push(read);
+        let latency = Latency::from_records(&records);
+        let winner = latency.percentiles(Outcome::Winner);
+        assert_eq!(winner.count, 100);
+        assert!((495_000..=505_000).contains(&winner.p50), "{winner:?}");
+        assert!((995_000..=1_001_000).contains(&winner.max), "{winner:?}");
+        assert_eq!(latency.percentiles(Outcome::Conflict).count, 1);
+        assert_eq!(
+            latency.percentiles(Outcome::Indeterminate),
+            Percentiles::default()
+        );
+        let table = latency.distribution(Outcome::Winner);
+        assert_eq!(table.last().map(|row| row.2), Some(100));
+        assert!(table.windows(2).all(|w| w[0].1 <= w[1].1));
+    }
+}

@@ -1,0 +1,235 @@
+//! The run folder's CSV files: `summary.csv`, `rounds.csv`, `latency.csv` and
+//! `requests.csv`. Columns are documented in README.md; units are in the column names.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::check::ViolationKind;
+use crate::history::{self, RequestRecord};
+use crate::latency::OUTCOMES;
+
+use super::{write_atomically, ScenarioResult};
+
+/// The report files, in the order they are written.
+pub const FILES: [&str; 4] = ["summary.csv", "rounds.csv", "latency.csv", "requests.csv"];
+
+/// Writes all four CSV files into `dir` (created if missing) and returns their paths.
+pub fn write_all(
+    dir: &Path,
+    results: &[ScenarioResult],
+    records: &[RequestRecord],
+) -> io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
+    write_atomically(&paths[0], |p| {
+        write_table(p, summary_header(), results.iter().map(summary_row))
+    })?;
+    write_atomically(&paths[1], |p| {
+        write_table(p, rounds_header(), results.iter().flat_map(rounds_rows))
+    })?;
+    write_atomically(&paths[2], |p| {
+        write_table(p, latency_header(), results.iter().flat_map(latency_rows))
+    })?;
+    write_atomically(&paths[3], |p| {
+        history::write_csv(p, records).map_err(io::Error::other)
+    })?;
+    Ok(paths)
+}
+
+fn write_table(
+    path: &Path,
+    header: Vec<String>,
+    rows: impl Iterator<Item = Vec<String>>,
+) -> io::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(&header)?;
+    for row in rows {
+        w.write_record(&row)?;
+    }
+    w.flush()
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1000.0)
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map(|r| format!("{r:.3}")).unwrap_or_default()
+}
+
+/// The `summary.csv` columns.
+pub fn summary_header() -> Vec<String> {
+    let mut h: Vec<String> = [
+        "scenario",
+        "workload",
+        "target",
+        "verdict",
+        "complete",
+        "error",
+        "rounds",
+        "requests",
+        "writes",
+        "winners",
+        "conflicts",
+        "unexpected",
+        "indeterminate",
+        "not_sent",
+        "lost_updates",
+    ]
+    .map(String::from)
+    .to_vec();
+    h.extend(ViolationKind::ALL.iter().map(|k| k.name().to_string()));
+    h.extend(
+        [
+            "send_spread_p50_us",
+            "send_spread_max_us",
+            "increments",
+            "acknowledged",
+            "gave_up",
+            "attempts_per_success",
+            "conflicts_per_success",
+        ]
+        .map(String::from),
+    );
+    for o in OUTCOMES {
+        for p in ["count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
+            h.push(format!("{}_{p}", o.name()));
+        }
+    }
+    h.push("duration_s".into());
+    h
+}
+
+fn summary_row(r: &ScenarioResult) -> Vec<String> {
+    let v = &r.verdict;
+    let c = &v.counts;
+    let mut row = vec![
+        v.scenario.clone(),
+        v.workload.clone(),
+        r.target.clone(),
+        r.status().to_string(),
+        r.complete.to_string(),
+        r.error.clone().unwrap_or_default(),
+        v.rounds.len().to_string(),
+        c.requests.to_string(),
+        c.writes.to_string(),
+        c.winners.to_string(),
+        c.conflicts.to_string(),
+        c.unexpected.to_string(),
+        c.indeterminate.to_string(),
+        c.not_sent.to_string(),
+        v.lost_updates.to_string(),
+    ];
+    row.extend(ViolationKind::ALL.iter().map(|k| v.count(*k).to_string()));
+    let mut spreads: Vec<u64> = v.rounds.iter().map(|r| r.send_spread_ns).collect();
+    spreads.sort_unstable();
+    let p50 = spreads.get(spreads.len() / 2).copied();
+    row.push(p50.map(us).unwrap_or_default());
+    row.push(spreads.last().copied().map(us).unwrap_or_default());
+    match &v.counter {
+        Some(k) => row.extend([
+            k.increments.to_string(),
+            k.acknowledged.to_string(),
+            k.gave_up.to_string(),
+            ratio(k.attempts_per_success()),
+            ratio(k.conflicts_per_success()),
+        ]),
+        None => row.extend(std::iter::repeat_n(String::new(), 5)),
+    }
+    for o in OUTCOMES {
+        let p = r.latency.percentiles(o);
+        row.push(p.count.to_string());
+        for value in [p.p50, p.p90, p.p99, p.p999, p.max] {
+            row.push(if p.count == 0 {
+                String::new()
+            } else {
+                us(value)
+            });
+        }
+    }
+    row.push(format!("{:.3}", r.duration.as_secs_f64()));
+    row
+}
+
+/// The `rounds.csv` columns.
+pub fn rounds_header() -> Vec<String> {
+    [
+        "scenario",
+        "round",
+        "version_sent",
+        "writers",
+        "winners",
+        "conflicts",
+        "unexpected",
+        "indeterminate",
+        "not_sent",
+        "final_version",
+        "winning_writers",
+        "applied",
+        "send_spread_us",
+        "violations",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn rounds_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
+    r.verdict.rounds.iter().map(move |round| {
+        vec![
+            r.verdict.scenario.clone(),
+            round.round.to_string(),
+            round.version_sent.clone().unwrap_or_default(),
+            round.writers.to_string(),
+            round.winners.to_string(),
+            round.conflicts.to_string(),
+            round.unexpected.to_string(),
+            round.indeterminate.to_string(),
+            round.not_sent.to_string(),
+            round.final_version.clone().unwrap_or_default(),
+            round
+                .winning_writers
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            round.applied.clone(),
+            us(round.send_spread_ns),
+            round
+                .violations
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ]
+    })
+}
+
+/// The `latency.csv` columns.
+pub fn latency_header() -> Vec<String> {
+    [
+        "scenario",
+        "outcome",
+        "value_us",
+        "percentile",
+        "total_count",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn latency_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
+    OUTCOMES.iter().flat_map(move |o| {
+        r.latency
+            .distribution(*o)
+            .into_iter()
+            .map(move |(value, percentile, total)| {
+                vec![
+                    r.verdict.scenario.clone(),
+                    o.name().to_string(),
+                    us(value),
+                    format!("{percentile:.6}"),
+                    total.to_string(),
+                ]
+            })
+    })
+}
