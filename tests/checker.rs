@@ -1,0 +1,247 @@
+//! The checker as a specification: hand-built histories in, named verdicts out.
+
+use contend::check::{check_all, ViolationKind};
+use contend::history::{Outcome, Phase, RequestRecord};
+
+fn rec(
+    phase: Phase,
+    round: u32,
+    writer: Option<u32>,
+    outcome: Outcome,
+    status: Option<u16>,
+) -> RequestRecord {
+    RequestRecord {
+        scenario: "s".into(),
+        workload: "stale-write".into(),
+        phase,
+        round,
+        writer,
+        attempt: 1,
+        method: if phase == Phase::Write || phase == Phase::Probe {
+            "PUT"
+        } else {
+            "GET"
+        }
+        .into(),
+        url: "http://127.0.0.1:9/notes/1".into(),
+        version_sent: None,
+        marker: None,
+        value: None,
+        status,
+        outcome,
+        start_ns: 0,
+        end_ns: 1_000_000,
+        latency_ns: 1_000_000,
+        version_returned: None,
+        body: String::new(),
+        error: String::new(),
+    }
+}
+
+fn marker(round: u32, writer: u32) -> String {
+    format!("m-r{round:04}-w{writer:04}")
+}
+
+/// A stale-write round on version `"v"`: one write per given outcome, then a read-back
+/// that returns `final_version` and carries the markers of `applied` writers.
+fn round(
+    round: u32,
+    outcomes: &[(Outcome, Option<u16>)],
+    final_version: &str,
+    applied: &[u32],
+) -> Vec<RequestRecord> {
+    let mut out = Vec::new();
+    for (w, (outcome, status)) in outcomes.iter().enumerate() {
+        let mut r = rec(Phase::Write, round, Some(w as u32), *outcome, *status);
+        r.version_sent = Some(format!("\"{round}\""));
+        r.marker = Some(marker(round, w as u32));
+        r.start_ns = w as u64 * 1_000;
+        if *outcome == Outcome::Indeterminate {
+            r.error = "timed out".into();
+        }
+        out.push(r);
+    }
+    let mut verify = rec(Phase::Verify, round, None, Outcome::Ok, Some(200));
+    verify.version_returned = Some(final_version.to_string());
+    let texts: Vec<String> = applied.iter().map(|w| marker(round, *w)).collect();
+    verify.body = format!("{{\"text\":\"{}\"}}", texts.join(","));
+    out.push(verify);
+    out
+}
+
+const WIN: (Outcome, Option<u16>) = (Outcome::Winner, Some(200));
+const LOSE: (Outcome, Option<u16>) = (Outcome::Conflict, Some(412));
+const ERR500: (Outcome, Option<u16>) = (Outcome::Unexpected, Some(500));
+const TIMEOUT: (Outcome, Option<u16>) = (Outcome::Indeterminate, None);
+
+fn kinds(records: &[RequestRecord]) -> Vec<ViolationKind> {
+    let verdicts = check_all(records);
+    assert_eq!(verdicts.len(), 1);
+    verdicts[0].violations.iter().map(|v| v.kind).collect()
+}
+
+#[test]
+fn one_winner_whose_write_is_visible_passes() {
+    let history = round(0, &[WIN, LOSE, LOSE, LOSE], "\"1\"", &[0]);
+    let verdict = &check_all(&history)[0];
+    assert!(verdict.passed(), "{:?}", verdict.violations);
+    assert_eq!(verdict.rounds[0].winning_writers, vec![0]);
+    assert_eq!(verdict.rounds[0].applied, "w0");
+    assert_eq!(verdict.rounds[0].send_spread_ns, 3_000);
+    assert_eq!(verdict.counts.conflicts, 3);
+}
+
+#[test]
+fn two_winners_on_one_version_are_multiple_winners_and_one_lost_update() {
+    let history = round(4, &[WIN, LOSE, WIN, LOSE], "\"5\"", &[2]);
+    let verdict = &check_all(&history)[0];
+    assert_eq!(kinds(&history), vec![ViolationKind::MultipleWinners]);
+    assert_eq!(verdict.lost_updates, 1);
+    let v = &verdict.violations[0];
+    assert_eq!(v.round, Some(4));
+    assert_eq!(v.version.as_deref(), Some("\"4\""));
+    assert!(v.evidence.contains("w0 200, w2 200"), "{}", v.evidence);
+}
+
+#[test]
+fn all_rejected_on_a_current_version_is_no_winner() {
+    let history = round(0, &[LOSE, LOSE, LOSE], "\"0\"", &[]);
+    assert_eq!(kinds(&history), vec![ViolationKind::NoWinner]);
+}
+
+#[test]
+fn all_rejected_but_one_indeterminate_is_not_a_violation() {
+    // The timed-out write may have won: never count an indeterminate write as lost.
+    let history = round(0, &[LOSE, TIMEOUT, LOSE], "\"1\"", &[1]);
+    let verdict = &check_all(&history)[0];
+    assert!(verdict.passed(), "{:?}", verdict.violations);
+    assert_eq!(verdict.counts.indeterminate, 1);
+    assert_eq!(verdict.lost_updates, 0);
+}
+
+#[test]
+fn a_500_under_contention_is_unexpected_status_with_a_sample_body() {
+    let mut history = round(0, &[WIN, ERR500, LOSE], "\"1\"", &[0]);
+    history[1].body = "upstream database error".into();
+    let verdict = &check_all(&history)[0];
+    assert_eq!(kinds(&history), vec![ViolationKind::UnexpectedStatus]);
+    assert!(verdict.violations[0].evidence.contains("w1 500"));
+    assert!(verdict.violations[0]
+        .evidence
+        .contains("upstream database error"));
+}
+
+#[test]
+fn a_rejected_write_in_the_final_state_is_loser_write_applied() {
+    let history = round(0, &[WIN, LOSE, LOSE], "\"1\"", &[2]);
+    assert_eq!(kinds(&history), vec![ViolationKind::LoserWriteApplied]);
+}
+
+#[test]
+fn an_acknowledged_write_missing_from_the_final_state_is_winner_not_visible() {
+    let history = round(0, &[WIN, LOSE, LOSE], "\"1\"", &[]);
+    assert_eq!(kinds(&history), vec![ViolationKind::WinnerNotVisible]);
+}
+
+#[test]
+fn an_indeterminate_write_in_the_final_state_is_not_a_violation() {
+    let history = round(0, &[TIMEOUT, LOSE, LOSE], "\"1\"", &[0]);
+    assert!(check_all(&history)[0].passed());
+}
+
+#[test]
+fn an_accepted_probe_on_an_unchanged_token_is_version_not_advanced() {
+    let mut history = round(0, &[WIN, LOSE], "\"0\"", &[0]);
+    let mut probe = rec(Phase::Probe, 0, None, Outcome::Winner, Some(200));
+    probe.version_sent = Some("\"0\"".into());
+    history.push(probe.clone());
+    assert_eq!(kinds(&history), vec![ViolationKind::VersionNotAdvanced]);
+
+    // The same unchanged token, but the probe was rejected: the version did advance.
+    let last = history.len() - 1;
+    history[last].outcome = Outcome::Conflict;
+    history[last].status = Some(412);
+    assert!(check_all(&history)[0].passed());
+}
+
+#[test]
+fn violations_are_counted_per_round() {
+    let mut history = round(0, &[WIN, WIN], "\"1\"", &[1]);
+    history.extend(round(1, &[WIN, LOSE], "\"2\"", &[0]));
+    history.extend(round(2, &[WIN, WIN, WIN], "\"3\"", &[0]));
+    let verdict = &check_all(&history)[0];
+    assert_eq!(verdict.count(ViolationKind::MultipleWinners), 2);
+    assert_eq!(verdict.lost_updates, 3);
+    assert_eq!(verdict.rounds.len(), 3);
+    assert!(verdict.rounds[1].violations.is_empty());
+}
+
+/// A counter history: `acked` winning increments, `indeterminate` timed-out ones,
+/// value read as `initial` before and `final_value` after.
+fn counter(acked: u32, indeterminate: u32, initial: i64, final_value: i64) -> Vec<RequestRecord> {
+    let mut out = Vec::new();
+    let mut setup = rec(Phase::Setup, 0, None, Outcome::Ok, Some(200));
+    setup.value = Some(initial);
+    out.push(setup);
+    for i in 0..acked + indeterminate {
+        let (outcome, status) = if i < acked { WIN } else { TIMEOUT };
+        // A conflict first, then the final attempt.
+        let mut first = rec(Phase::Write, i, Some(i % 4), Outcome::Conflict, Some(412));
+        first.version_sent = Some(format!("\"{i}\""));
+        let mut last = rec(Phase::Write, i, Some(i % 4), outcome, status);
+        last.attempt = 2;
+        last.version_sent = Some(format!("\"{}\"", i + 1));
+        out.extend([first, last]);
+    }
+    let mut fin = rec(Phase::Final, 0, None, Outcome::Ok, Some(200));
+    fin.value = Some(final_value);
+    out.push(fin);
+    for r in &mut out {
+        r.workload = "counter".into();
+    }
+    out
+}
+
+#[test]
+fn counter_with_every_increment_counted_passes_with_attempt_figures() {
+    let verdict = &check_all(&counter(10, 0, 5, 15))[0];
+    assert!(verdict.passed(), "{:?}", verdict.violations);
+    let c = verdict.counter.as_ref().unwrap();
+    assert_eq!((c.acknowledged, c.attempts, c.conflicts), (10, 20, 10));
+    assert_eq!(c.attempts_per_success(), Some(2.0));
+    assert_eq!(c.conflicts_per_success(), Some(1.0));
+}
+
+#[test]
+fn counter_missing_acknowledged_increments_is_lost_update() {
+    let history = counter(10, 0, 0, 7);
+    let verdict = &check_all(&history)[0];
+    assert_eq!(kinds(&history), vec![ViolationKind::LostUpdate]);
+    assert_eq!(verdict.lost_updates, 3);
+    assert!(verdict.violations[0].evidence.contains("went from 0 to 7"));
+}
+
+#[test]
+fn counter_indeterminate_increments_may_or_may_not_count() {
+    assert!(check_all(&counter(10, 2, 0, 10))[0].passed());
+    assert!(check_all(&counter(10, 2, 0, 12))[0].passed());
+    assert_eq!(
+        kinds(&counter(10, 2, 0, 13)),
+        vec![ViolationKind::LoserWriteApplied]
+    );
+}
+
+#[test]
+fn counter_two_winners_on_one_version_are_the_lost_update_witness() {
+    let mut history = counter(2, 0, 0, 1);
+    for r in history.iter_mut().filter(|r| r.outcome == Outcome::Winner) {
+        r.version_sent = Some("\"9\"".into());
+    }
+    let verdict = &check_all(&history)[0];
+    assert_eq!(kinds(&history), vec![ViolationKind::LostUpdate]);
+    assert!(
+        verdict.violations[0].evidence.contains("version \"9\""),
+        "{}",
+        verdict.violations[0].evidence
+    );
+}
