@@ -287,3 +287,88 @@ impl Writers {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn template(method: &str, path: &str) -> RequestTemplate {
+        RequestTemplate {
+            method: method.into(),
+            path: Template::parse(path).unwrap(),
+            query: vec![("rev".into(), Template::parse("{version}").unwrap())],
+            headers: vec![("If-Match".into(), Template::parse("{version}").unwrap())],
+            body: Body::Json(json!({"version": "{version}", "text": "{marker}"})),
+        }
+    }
+
+    #[test]
+    fn prepare_renders_path_query_headers_and_a_typed_json_body() {
+        let builder = RequestBuilder::new(
+            url::Url::parse("http://127.0.0.1:9/").unwrap(),
+            vec![("Authorization".into(), Template::literal("Bearer s3cret"))],
+        );
+        let vars = Vars {
+            id: Some("/docs/4".into()),
+            version: Some(json!(7)),
+            marker: Some("m1".into()),
+            ..Vars::default()
+        };
+        let p = builder.prepare(&template("PUT", "{id}"), &vars).unwrap();
+        assert_eq!(p.method, reqwest::Method::PUT);
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:9/docs/4?rev=7");
+        assert_eq!(p.headers["if-match"], "7");
+        assert_eq!(p.headers["authorization"], "Bearer s3cret");
+        assert_eq!(p.headers["content-type"], "application/json");
+        let body: serde_json::Value = serde_json::from_slice(p.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body, json!({"version": 7, "text": "m1"}));
+    }
+
+    #[test]
+    fn prepare_refuses_a_header_value_no_request_can_carry() {
+        let builder = RequestBuilder::new(url::Url::parse("http://127.0.0.1:9/").unwrap(), vec![]);
+        let vars = Vars {
+            id: Some("/x".into()),
+            version: Some(json!("a\nb")),
+            ..Vars::default()
+        };
+        let err = builder.prepare(&template("PUT", "{id}"), &vars).unwrap_err();
+        assert!(err.contains("If-Match") || err.contains("if-match"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_not_sent_and_never_indeterminate() {
+        let client = connection(&ClientSettings {
+            timeout: Duration::from_secs(2),
+        })
+        .unwrap();
+        let builder = RequestBuilder::new(url::Url::parse("http://127.0.0.1:1/").unwrap(), vec![]);
+        let p = builder.prepare(&template("PUT", "/x"), &Vars::default()).unwrap();
+        let exchange = send(&client, p).await;
+        assert_eq!(exchange.status, None);
+        assert_eq!(exchange.failure.map(|f| f.outcome), Some(Outcome::NotSent));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_after_sending_is_indeterminate() {
+        // A listener that accepts and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hold = tokio::spawn(async move {
+            let (_socket, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let client = connection(&ClientSettings {
+            timeout: Duration::from_millis(200),
+        })
+        .unwrap();
+        let builder = RequestBuilder::new(url::Url::parse(&format!("http://{addr}/")).unwrap(), vec![]);
+        let p = builder.prepare(&template("PUT", "/x"), &Vars::default()).unwrap();
+        let exchange = send(&client, p).await;
+        hold.abort();
+        let failure = exchange.failure.unwrap();
+        assert_eq!(failure.outcome, Outcome::Indeterminate);
+        assert!(failure.message.contains("timed out"), "{}", failure.message);
+    }
+}

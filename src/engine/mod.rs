@@ -396,3 +396,23 @@ fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
         None => format!("ct{seed:016x}r{round:07}probe"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_every_secret() {
+        let secrets = vec!["s3cret".to_string(), String::new()];
+        assert_eq!(redact("Bearer s3cret and s3cret", &secrets), "Bearer *** and ***");
+    }
+
+    #[test]
+    fn markers_are_fixed_width_so_none_is_a_prefix_of_another() {
+        let a = marker(1, 3, Some(1));
+        let b = marker(1, 3, Some(10));
+        assert_eq!(a.len(), b.len());
+        assert!(!b.contains(&a) && !a.contains(&b));
+        assert_ne!(marker(1, 3, None), a);
+    }
+}
