@@ -14,6 +14,7 @@ mod problem;
 mod store;
 #[cfg(test)]
 mod testing;
+mod version;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -104,6 +105,7 @@ struct AppState {
     config: ServerConfig,
     policy: WritePolicy,
     notes: Collection,
+    docs: Collection,
 }
 
 /// Shared state as the handlers receive it.
@@ -115,10 +117,12 @@ pub fn router(config: ServerConfig) -> Router {
         policy: WritePolicy::new(config.bug, config.window),
         config,
         notes: Collection::new(),
+        docs: Collection::new(),
     });
     Router::new()
         .route("/_contend/health", get(health))
         .merge(etag::routes())
+        .merge(version::routes())
         .with_state(state)
 }
 
