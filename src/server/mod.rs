@@ -11,6 +11,7 @@
 
 mod etag;
 mod problem;
+mod rev;
 mod store;
 #[cfg(test)]
 mod testing;
@@ -106,6 +107,7 @@ struct AppState {
     policy: WritePolicy,
     notes: Collection,
     docs: Collection,
+    db: Collection,
 }
 
 /// Shared state as the handlers receive it.
@@ -118,11 +120,13 @@ pub fn router(config: ServerConfig) -> Router {
         config,
         notes: Collection::new(),
         docs: Collection::new(),
+        db: Collection::new(),
     });
     Router::new()
         .route("/_contend/health", get(health))
         .merge(etag::routes())
         .merge(version::routes())
+        .merge(rev::routes())
         .with_state(state)
 }
 

@@ -101,8 +101,8 @@ impl Collection {
         Some(doc.clone())
     }
 
-    /// Stores a new document under the next free decimal id ("1", "2"...), and returns
-    /// the id and the document.
+    /// Stores a new document under the next free decimal id ("1", "2"...), skipping ids
+    /// a client already chose, and returns the id and the document.
     pub fn create(&self, body: Body) -> (String, Doc) {
         let doc = Doc::new(body);
         let mut docs = self.docs.write().unwrap_or_else(PoisonError::into_inner);
@@ -113,6 +113,18 @@ impl Collection {
                 return (id, doc);
             }
         }
+    }
+
+    /// Stores a new document under a client-chosen id, atomically: `None` if that id is
+    /// already taken (so of N simultaneous creators exactly one succeeds).
+    pub fn create_at(&self, id: &str, body: Body) -> Option<Doc> {
+        let mut docs = self.docs.write().unwrap_or_else(PoisonError::into_inner);
+        if docs.contains_key(id) {
+            return None;
+        }
+        let doc = Doc::new(body);
+        docs.insert(id.to_owned(), Arc::new(Mutex::new(doc.clone())));
+        Some(doc)
     }
 }
 
@@ -226,6 +238,21 @@ mod tests {
         assert!(first.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(first, digest(1, &fields), "digest must be deterministic");
         assert_ne!(first, digest(2, &fields));
+    }
+
+    #[test]
+    fn create_skips_ids_a_client_already_chose() {
+        let collection = Collection::new();
+        assert!(collection.create_at("1", Body::new()).is_some());
+        let (id, _) = collection.create(Body::new());
+        assert_eq!(id, "2");
+    }
+
+    #[test]
+    fn create_at_refuses_a_taken_id() {
+        let collection = Collection::new();
+        assert!(collection.create_at("x", Body::new()).is_some());
+        assert!(collection.create_at("x", Body::new()).is_none());
     }
 
     #[tokio::test]
