@@ -206,7 +206,7 @@ mod tests {
 
     use serde_json::json;
 
-    use super::testing::TestServer;
+    use super::testing::{Dialect, TestServer};
     use super::*;
 
     #[test]
@@ -259,5 +259,124 @@ mod tests {
         server.stop().await;
         let after = reqwest::get(format!("{base_url}/_contend/health")).await;
         assert!(after.is_err(), "{after:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn correct_server_lets_exactly_one_of_16_simultaneous_writers_win() {
+        let server = TestServer::correct().await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let replies = server.race(dialect, &doc, &doc.token, 16).await;
+
+            let winners: Vec<_> = replies.iter().filter(|reply| reply.is_success()).collect();
+            assert_eq!(winners.len(), 1, "{dialect:?}: {replies:?}");
+            let losers = replies.iter().filter(|reply| !reply.is_success());
+            for loser in losers {
+                assert_eq!(loser.status, dialect.conflict_status(), "{dialect:?}");
+            }
+            let winner_token = dialect.token_of_write(winners[0]);
+            let read = dialect.read(&server, &doc.path).await;
+            assert_eq!(read.token, winner_token, "{dialect:?}");
+            assert_ne!(read.token, doc.token, "{dialect:?}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn toctou_lets_more_than_one_of_8_simultaneous_writers_win() {
+        // Every writer checks within milliseconds of the first; the first commits only
+        // after the window, so a 200 ms window leaves no doubt.
+        let server = TestServer::with_bug(Bug::Toctou, Duration::from_millis(200)).await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let replies = server.race(dialect, &doc, &doc.token, 8).await;
+            let winners = replies.iter().filter(|reply| reply.is_success()).count();
+            assert!(winners > 1, "{dialect:?}: {replies:?}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn ignore_precondition_accepts_a_sequentially_stale_token() {
+        let server = TestServer::with_bug(Bug::IgnorePrecondition, Duration::from_millis(1)).await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let first = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 1}))
+                .await;
+            assert!(first.is_success(), "{dialect:?}: {first:?}");
+            let stale = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 2}))
+                .await;
+            assert!(
+                stale.is_success(),
+                "{dialect:?}: stale token accepted: {stale:?}"
+            );
+            let read = dialect.read(&server, &doc.path).await;
+            assert_eq!(read.fields, json!({"writer": 2}), "{dialect:?}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn ignore_precondition_still_refuses_a_write_without_any_token() {
+        let server = TestServer::with_bug(Bug::IgnorePrecondition, Duration::ZERO).await;
+        for (dialect, refused) in [
+            (Dialect::Notes, 428),
+            (Dialect::Docs, 428),
+            (Dialect::Db, 409),
+        ] {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let blind = server.put(&doc.path, &[], &json!({"writer": 1})).await;
+            assert_eq!(blind.status, refused, "{dialect:?}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn stale_token_applies_a_write_without_changing_the_token() {
+        let server = TestServer::with_bug(Bug::StaleToken, Duration::ZERO).await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let first = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 1}))
+                .await;
+            assert!(first.is_success(), "{dialect:?}: {first:?}");
+            assert_eq!(dialect.token_of_write(&first), doc.token, "{dialect:?}");
+            let read = dialect.read(&server, &doc.path).await;
+            assert_eq!(read.token, doc.token, "{dialect:?}: token unchanged");
+            assert_eq!(read.fields, json!({"writer": 1}), "{dialect:?}");
+
+            let again = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 2}))
+                .await;
+            assert!(again.is_success(), "{dialect:?}: old token still accepted");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn loser_applied_rejects_a_stale_write_but_keeps_its_body() {
+        let server = TestServer::with_bug(Bug::LoserApplied, Duration::ZERO).await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let winner = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 1}))
+                .await;
+            assert!(winner.is_success(), "{dialect:?}: {winner:?}");
+            let loser = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 2}))
+                .await;
+            assert_eq!(loser.status, dialect.conflict_status(), "{dialect:?}");
+
+            let read = dialect.read(&server, &doc.path).await;
+            assert_eq!(
+                read.fields,
+                json!({"writer": 2}),
+                "{dialect:?}: loser applied"
+            );
+            assert_eq!(read.token, dialect.token_of_write(&winner), "{dialect:?}");
+        }
+        server.stop().await;
     }
 }
