@@ -2,10 +2,10 @@
 //! told to misbehave in one precise way.
 //!
 //! It speaks the three optimistic-concurrency dialects contend tests, one collection each:
-//! [`etag`] (`/notes`: `ETag` + `If-Match`, stale → 412), [`version`] (`/docs`: a JSON
-//! `version` field, stale → 409) and [`rev`] (`/db`: CouchDB-style `_rev`, stale → 409).
+//! `etag` (`/notes`: `ETag` + `If-Match`, stale → 412), `version` (`/docs`: a JSON
+//! `version` field, stale → 409) and `rev` (`/db`: CouchDB-style `_rev`, stale → 409).
 //! Every conditional write in every dialect goes through one check-then-commit mechanism,
-//! [`store::WritePolicy`], which is also the only place a [`Bug`] is injected, so each bug
+//! `store::WritePolicy`, which is also the only place a [`Bug`] is injected, so each bug
 //! class shows up identically in all three dialects. The demo run serves it on a real
 //! port; the tests use it to prove the checker catches every bug class.
 
