@@ -12,3 +12,4 @@ pub mod history;
 pub mod latency;
 pub mod report;
 pub mod scenario;
+pub mod server;
