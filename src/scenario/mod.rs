@@ -5,6 +5,7 @@ mod env;
 pub mod model;
 pub mod parse;
 mod reader;
+mod request;
 pub mod template;
 
 pub use diagnostic::Diagnostic;

@@ -1,25 +1,25 @@
 //! Scenario files → validated [`Scenario`]s, or every problem found in them.
 //!
 //! A file is parsed with `toml_edit` (which keeps byte spans), then read key by key by
-//! the schema below through a [`Reader`] that records each unknown key, missing key,
+//! the schema below, through a [`Reader`] that records each unknown key, missing key,
 //! wrong type and invalid value as a [`Diagnostic`] and carries on. Environment
-//! references are interpolated in every string first; then templates are parsed and
-//! checked against where each placeholder has a value. Nothing here panics on input.
+//! references are interpolated in every string first. Request tables and their
+//! templates are read by `request.rs`. Nothing here panics on input.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::Value as Json;
 use toml_edit::ImDocument;
 
 use super::diagnostic::{Diagnostic, Site, Source};
 use super::env::Context;
 use super::model::{
-    Body, Expect, Locator, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, Target,
-    Template, Var, Workload, WorkloadKind,
+    Expect, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, Target, Var, Workload,
+    WorkloadKind,
 };
-use super::reader::{did_you_mean, item_type, Field, KeySpec, Reader, Spanned, Table};
+use super::reader::{did_you_mean, Field, KeySpec, Reader, Table};
+use super::request::{headers, locator, request, Kind, Place};
 
 const fn key(name: &'static str, example: &'static str) -> KeySpec {
     KeySpec { name, example }
@@ -116,9 +116,6 @@ const EXPECT_KEYS: &[KeySpec] = &[
     key("winner", "winner = [200, 204]"),
     key("conflict", "conflict = [412]"),
 ];
-
-const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
-                            json:/pointer for a field of the JSON body (e.g. \"json:/version\")";
 
 const VERSION_HINT: &str = "send the version you read: headers = { \"If-Match\" = \"{version}\" } \
                             or json = { version = \"{version}\" }";
@@ -341,13 +338,6 @@ fn syntax_error(source: &Source<'_>, error: &toml_edit::TomlError) -> Diagnostic
         Some(span) => source.at(span.start, message, hint),
         None => Diagnostic::whole_file(source.file, message, hint),
     }
-}
-
-/// The workload kinds, as far as validation needs them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    StaleWrite,
-    Counter,
 }
 
 fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenario, Site)> {
@@ -823,367 +813,10 @@ fn expect(r: &mut Reader<'_>, root: &Table<'_>) -> Option<Expect> {
     })
 }
 
-/// Where a template is, which decides the placeholders that have values there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    /// Top-level headers, sent with every request.
-    Headers,
-    Create,
-    Read,
-    Write(Option<Kind>),
-}
-
-impl Place {
-    fn describe(self) -> &'static str {
-        match self {
-            Place::Headers => "top-level headers",
-            Place::Create => "[resource.create]",
-            Place::Read => "[resource.read]",
-            Place::Write(_) => "[write]",
-        }
-    }
-}
-
-/// Whether `var` has a value at `place`; if not, the message and hint.
-fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
-    let name = format!("{{{}}}", var.name());
-    let available = match var {
-        Var::Id => "[resource.read] and [write]",
-        Var::Value | Var::Next => "[write] of counter workloads",
-        Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
-    };
-    let why = match place {
-        Place::Write(Some(Kind::StaleWrite)) if matches!(var, Var::Value | Var::Next) => {
-            "this is a stale-write scenario, which reads no value"
-        }
-        Place::Write(_) => return Ok(()),
-        Place::Read if var == Var::Id => return Ok(()),
-        Place::Read => "a read knows only `{id}`",
-        Place::Create => "create runs once, before any placeholder has a value",
-        Place::Headers => "top-level headers are sent with every request, create included",
-    };
-    let mut hint = format!("`{name}` is available in {available}");
-    if place == Place::Headers {
-        hint.push_str("; per-request headers go in that table's `headers`");
-    }
-    Err((
-        format!(
-            "placeholder `{name}` cannot be used in {}: {why}",
-            place.describe()
-        ),
-        hint,
-    ))
-}
-
-/// Parses an interpolated string as a template and checks its placeholders.
-fn template(
-    r: &mut Reader<'_>,
-    text: &Spanned<String>,
-    place: Place,
-    what: &str,
-) -> Option<Template> {
-    let template = match Template::parse(&text.value) {
-        Ok(template) => template,
-        Err(e) => {
-            r.error(
-                text.at,
-                format!("invalid template in {what}: {e}"),
-                "placeholders look like {id}; write {{ and }} for literal braces".to_string(),
-            );
-            return None;
-        }
-    };
-    let mut seen = HashSet::new();
-    let mut ok = true;
-    for var in template.vars() {
-        if !seen.insert(var) {
-            continue;
-        }
-        if let Err((message, hint)) = check_placeholder(place, var) {
-            r.error(text.at, message, hint);
-            ok = false;
-        }
-    }
-    ok.then_some(template)
-}
-
-/// A request table, read, with the placeholders it uses.
-struct Request {
-    template: RequestTemplate,
-    /// Placeholders anywhere in the request.
-    vars: HashSet<Var>,
-    /// Placeholders in the body.
-    body_vars: HashSet<Var>,
-    /// Where the body is written, if it is.
-    body_at: Option<usize>,
-}
-
-fn request(
-    r: &mut Reader<'_>,
-    t: &Table<'_>,
-    place: Place,
-    default_method: Option<&'static str>,
-) -> Option<Request> {
-    let method = match (t.field("method"), default_method) {
-        (Some(f), _) => method(r, &f),
-        (None, Some(default)) => Some(default.to_string()),
-        (None, None) => {
-            r.required(t, "method");
-            None
-        }
-    };
-    let path = r.required(t, "path").and_then(|f| path(r, &f, place));
-    let headers = t
-        .field("headers")
-        .map_or(Some(Vec::new()), |f| headers(r, &f, place));
-    let query = t
-        .field("query")
-        .map_or(Some(Vec::new()), |f| query(r, &f, place));
-    let body = body(r, t, place);
-    let (method, path, headers, query, (body, body_vars, body_at)) =
-        (method?, path?, headers?, query?, body?);
-
-    let mut vars: HashSet<Var> = path.vars().collect();
-    for (_, template) in headers.iter().chain(&query) {
-        vars.extend(template.vars());
-    }
-    vars.extend(&body_vars);
-    Some(Request {
-        template: RequestTemplate {
-            method,
-            path,
-            query,
-            headers,
-            body,
-        },
-        vars,
-        body_vars,
-        body_at,
-    })
-}
-
-fn method(r: &mut Reader<'_>, f: &Field<'_>) -> Option<String> {
-    let text = r.string(f, Context::Plain)?;
-    let method = text.value.trim();
-    if is_token(method) {
-        return Some(method.to_ascii_uppercase());
-    }
-    r.error(
-        text.at,
-        format!("`{method}` is not an HTTP method"),
-        format!("for example: {}", f.example),
-    );
-    None
-}
-
-fn path(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Template> {
-    let text = r.string(f, Context::Template)?;
-    if text.value.trim().is_empty() {
-        r.error(
-            text.at,
-            format!("{} is empty", f.describe()),
-            format!("for example: {}", f.example),
-        );
-        return None;
-    }
-    template(r, &text, place, &f.describe())
-}
-
-/// A string entry of a free-form map (`headers`, `query`); other types are reported with
-/// a hint showing the value quoted.
-fn map_string(r: &mut Reader<'_>, f: &Field<'_>, what: &str) -> Option<Spanned<String>> {
-    if f.item.as_str().is_none() {
-        let shown = f
-            .item
-            .as_value()
-            .filter(|v| !v.is_inline_table() && !v.is_array())
-            .map(|v| v.to_string().trim().replace('"', "'"))
-            .unwrap_or_else(|| "...".to_string());
-        r.error(
-            f.at,
-            format!(
-                "wrong type for {}: expected a string, found {}",
-                f.describe(),
-                item_type(f.item)
-            ),
-            format!("{what} values are strings: \"{}\" = \"{shown}\"", f.key),
-        );
-        return None;
-    }
-    r.string(f, Context::Template)
-}
-
-fn headers(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Vec<(String, Template)>> {
-    let map = r.map(f)?;
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut ok = true;
-    for entry in map.fields("") {
-        if !is_token(entry.key) {
-            r.error(
-                entry.key_at,
-                format!("`{}` is not a valid header name", entry.key),
-                "header names are letters, digits and !#$%&'*+-.^_`|~ (no spaces or colons)"
-                    .to_string(),
-            );
-            ok = false;
-            continue;
-        }
-        if !seen.insert(entry.key.to_ascii_lowercase()) {
-            r.error(
-                entry.key_at,
-                format!(
-                    "header `{}` is set twice in {} (header names ignore case)",
-                    entry.key,
-                    map.describe()
-                ),
-                "keep one of them".to_string(),
-            );
-            ok = false;
-        }
-        let value = map_string(r, &entry, "header")
-            .and_then(|text| template(r, &text, place, &entry.describe()));
-        match value {
-            Some(template) if has_control_character(&template) => {
-                r.error(
-                    entry.at,
-                    format!(
-                        "the value of header `{}` contains a control character",
-                        entry.key
-                    ),
-                    "header values are one line of visible text".to_string(),
-                );
-                ok = false;
-            }
-            Some(template) => out.push((entry.key.to_string(), template)),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
-}
-
-fn has_control_character(template: &Template) -> bool {
-    template.parts.iter().any(|part| match part {
-        super::model::Part::Literal(text) => text
-            .chars()
-            .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}'),
-        super::model::Part::Var(_) => false,
-    })
-}
-
-fn query(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Vec<(String, Template)>> {
-    let map = r.map(f)?;
-    let mut out = Vec::new();
-    let mut ok = true;
-    for entry in map.fields("") {
-        let value = map_string(r, &entry, "query")
-            .and_then(|text| template(r, &text, place, &entry.describe()));
-        match value {
-            Some(template) => out.push((entry.key.to_string(), template)),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
-}
-
-/// The body (`json` or `body`, not both), its placeholders, and where it is written.
-fn body(
-    r: &mut Reader<'_>,
-    t: &Table<'_>,
-    place: Place,
-) -> Option<(Body, HashSet<Var>, Option<usize>)> {
-    let json_field = t.field("json");
-    let text_field = t.field("body");
-    let mut ok = true;
-    if let (Some(_), Some(text)) = (&json_field, &text_field) {
-        r.error(
-            text.key_at,
-            format!("`json` and `body` cannot both be set in {}", t.describe()),
-            "a request has one body: keep `json` for JSON, or `body` for raw text".to_string(),
-        );
-        ok = false;
-    }
-    let json = json_field.as_ref().map(|f| json_body(r, f, place));
-    let text = text_field.as_ref().map(|f| {
-        r.string(f, Context::Template)
-            .and_then(|s| template(r, &s, place, &f.describe()))
-    });
-    if !ok {
-        return None;
-    }
-    match (json, text) {
-        (Some(json), _) => {
-            let (json, vars) = json?;
-            Some((Body::Json(json), vars, json_field.map(|f| f.at)))
-        }
-        (None, Some(text)) => {
-            let text = text?;
-            let vars = text.vars().collect();
-            Some((Body::Text(text), vars, text_field.map(|f| f.at)))
-        }
-        (None, None) => Some((Body::None, HashSet::new(), None)),
-    }
-}
-
-fn json_body(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<(Json, HashSet<Var>)> {
-    let (json, leaves) = r.json(f)?;
-    let mut vars = HashSet::new();
-    let mut ok = true;
-    for leaf in &leaves {
-        match template(r, leaf, place, &f.describe()) {
-            Some(template) => vars.extend(template.vars()),
-            None => ok = false,
-        }
-    }
-    ok.then_some((json, vars))
-}
-
-fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
-    let text = r.string(f, Context::Plain)?;
-    let value = text.value.trim();
-    if let Some(name) = value.strip_prefix("header:") {
-        let name = name.trim();
-        if is_token(name) {
-            return Some(Locator::Header(name.to_string()));
-        }
-        let message = if name.is_empty() {
-            "`header:` needs a header name".to_string()
-        } else {
-            format!("`{name}` is not a valid header name")
-        };
-        r.error(text.at, message, LOCATOR_HINT.to_string());
-        return None;
-    }
-    if let Some(pointer) = value.strip_prefix("json:") {
-        if pointer.is_empty() || pointer.starts_with('/') {
-            return Some(Locator::Json(pointer.to_string()));
-        }
-        r.error(
-            text.at,
-            format!("JSON pointer `{pointer}` must be empty or start with `/`"),
-            format!("write json:/{pointer}"),
-        );
-        return None;
-    }
-    r.error(
-        text.at,
-        format!("`{value}` is not a locator for {}", f.describe()),
-        LOCATOR_HINT.to_string(),
-    );
-    None
-}
-
-/// An HTTP token (RFC 9110): what method and header names are made of.
-fn is_token(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::{Body, Locator, Template};
     use serde_json::json;
 
     /// The spec's stale-write example: sections with inline sub-tables.
@@ -1526,6 +1159,7 @@ conflict = [409]
         let end = STALE_WRITE.find("[expect]").unwrap();
         let d = only_error(&STALE_WRITE[..end]);
         assert_eq!(d.message, "missing required section [expect]");
+        assert_eq!(d.snippet, None);
         assert_eq!(at(&d), (1, 1));
         assert!(d.hint.unwrap_or_default().contains("winner = [200, 204]"));
     }
@@ -1815,6 +1449,67 @@ conflict = [409]
         let d = only_error("a = 1\nb = \"open\n");
         assert_eq!(d.message, "TOML syntax error: invalid basic string");
         assert_eq!(at(&d), (2, 10), "just past the open string");
+    }
+
+    #[test]
+    fn values_from_the_environment_are_redacted_from_messages() {
+        let text = STALE_WRITE.replace("https://api.example.com/v1/", "${TARGET}");
+        let env = |name: &str| (name == "TARGET").then(|| "ftp://internal-host".to_string());
+        let errors = parse_str(Path::new("a.toml"), &text, &env).expect_err("ftp");
+        assert_eq!(
+            errors[0].message,
+            "target `***` uses the `ftp` scheme; contend speaks http and https"
+        );
+    }
+
+    #[test]
+    fn dotted_keys_read_like_tables() {
+        let text = STALE_WRITE
+            .replace(
+                "[workload]\nkind = \"stale-write\"",
+                "[workload]\nkind.x = 1",
+            )
+            .replace(
+                "read = { path = \"{id}\" }",
+                "read.path = \"{id}\"\nread.methd = \"GET\"",
+            );
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert_eq!(
+            errors[0].message,
+            "wrong type for `kind` in [workload]: expected a string, found a table"
+        );
+        assert_eq!(at(&errors[0]), position_of(&text, "kind.x"));
+        assert_eq!(errors[1].message, "unknown key `methd` in [resource.read]");
+        assert_eq!(at(&errors[1]), position_of(&text, "methd"));
+    }
+
+    #[test]
+    fn an_array_of_tables_is_not_a_table() {
+        let text = STALE_WRITE.replace("[expect]", "[[expect]]");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "wrong type for `expect` at the top level: expected a table, found an array of tables"
+        );
+        assert_eq!(at(&d), position_of(&text, "[[expect]]"));
+    }
+
+    #[test]
+    fn header_and_query_values_must_be_strings() {
+        let text = STALE_WRITE.replace(
+            "\"If-Match\" = \"{version}\"",
+            "\"If-Match\" = \"{version}\", X-Try = 3",
+        );
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "wrong type for `X-Try` in [write.headers]: expected a string, found an integer"
+        );
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("header values are strings: \"X-Try\" = \"3\"")
+        );
     }
 
     #[test]

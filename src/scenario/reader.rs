@@ -55,9 +55,14 @@ pub(crate) struct Field<'d> {
 }
 
 impl Table<'_> {
-    /// How messages name this table: `[resource.create]`, or `the top level`.
-    pub fn describe(&self) -> String {
-        describe_table(&self.path)
+    /// Where a key of this table is, for messages: `in [resource.create]`, or
+    /// `at the top level`.
+    pub fn within(&self) -> String {
+        if self.path.is_empty() {
+            "at the top level".to_string()
+        } else {
+            format!("in [{}]", self.path)
+        }
     }
 
     /// The byte offset where missing keys are reported (`None`: the file start).
@@ -231,11 +236,7 @@ impl<'a> Reader<'a> {
                 Some(guess) => format!("did you mean `{guess}`? valid keys: {}", valid.join(", ")),
                 None => format!("valid keys: {}", valid.join(", ")),
             };
-            self.error(
-                at,
-                format!("unknown key `{name}` in {}", table.describe()),
-                hint,
-            );
+            self.error(at, format!("unknown key `{name}` {}", table.within()), hint);
         }
     }
 
@@ -255,7 +256,7 @@ impl<'a> Reader<'a> {
                 )
             } else {
                 (
-                    format!("missing required key `{key}` in {}", table.describe()),
+                    format!("missing required key `{key}` {}", table.within()),
                     format!("add it, e.g. {example}"),
                 )
             };
@@ -269,7 +270,7 @@ impl<'a> Reader<'a> {
         let hint = if field.example.is_empty() {
             None
         } else if field.example.starts_with('[') {
-            Some(format!("write a section {}", field.example))
+            Some(format!("for example: a section {}", field.example))
         } else {
             Some(format!("for example: {}", field.example))
         };
@@ -533,14 +534,6 @@ pub(crate) fn did_you_mean<'k>(wrong: &str, valid: &[&'k str]) -> Option<&'k str
         .filter(|(_, score)| *score >= 0.8)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(v, _)| v)
-}
-
-fn describe_table(path: &str) -> String {
-    if path.is_empty() {
-        "the top level".to_string()
-    } else {
-        format!("[{path}]")
-    }
 }
 
 fn join_path(parent: &str, key: &str) -> String {
