@@ -117,6 +117,28 @@ const EXPECT_KEYS: &[KeySpec] = &[
     key("conflict", "conflict = [412]"),
 ];
 
+/// Keys that belong to exactly one table, and where: for unknown-key hints.
+const KEY_HOMES: &[(&str, &str)] = &[
+    ("name", "at the top level (above the first [section])"),
+    (
+        "description",
+        "at the top level (above the first [section])",
+    ),
+    ("target", "at the top level (above the first [section])"),
+    ("timeout", "at the top level (above the first [section])"),
+    ("kind", "in [workload]"),
+    ("writers", "in [workload]"),
+    ("rounds", "in [workload]"),
+    ("increments", "in [workload]"),
+    ("retry", "in [workload]"),
+    ("create", "in [resource]"),
+    ("read", "in [resource]"),
+    ("version", "in [resource]"),
+    ("value", "in [resource]"),
+    ("winner", "in [expect]"),
+    ("conflict", "in [expect]"),
+];
+
 const VERSION_HINT: &str = "send the version you read: headers = { \"If-Match\" = \"{version}\" } \
                             or json = { version = \"{version}\" }";
 
@@ -289,6 +311,7 @@ fn parse_located(
         Err(e) => return Err(vec![syntax_error(&source, &e)]),
     };
     let mut reader = Reader::new(source, env);
+    reader.homes = KEY_HOMES;
     let scenario = read_scenario(&mut reader, document.as_table());
     let mut diagnostics = std::mem::take(&mut reader.diagnostics);
     match scenario {
@@ -1140,6 +1163,32 @@ conflict = [409]
             .as_deref()
             .unwrap_or("")
             .starts_with("did you mean `path`?"));
+    }
+
+    #[test]
+    fn a_top_level_key_written_under_a_section_is_told_where_it_belongs() {
+        let text = STALE_WRITE.replace("conflict = [412]", "conflict = [412]\nwriters = 5");
+        let d = only_error(&text);
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("`writers` belongs in [workload]"),
+            "not `winner`: {:?}",
+            d.hint
+        );
+
+        let text = STALE_WRITE.replace("conflict = [412]", "conflict = [412]\ntimeout = \"5s\"");
+        let d = only_error(&text);
+        assert_eq!(d.message, "unknown key `timeout` in [expect]");
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("`timeout` belongs at the top level (above the first [section])"),
+            "{:?}",
+            d.hint
+        );
     }
 
     #[test]

@@ -135,6 +135,9 @@ pub(crate) struct Reader<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     pub diagnostics: Vec<Diagnostic>,
     pub secrets: Vec<String>,
+    /// Keys that belong to one table only, and where that is (`in [workload]`): an
+    /// unknown key found among them was most likely written under the wrong header.
+    pub homes: &'static [(&'static str, &'static str)],
 }
 
 impl<'a> Reader<'a> {
@@ -145,6 +148,7 @@ impl<'a> Reader<'a> {
             env,
             diagnostics: Vec::new(),
             secrets: Vec::new(),
+            homes: &[],
         }
     }
 
@@ -232,10 +236,16 @@ impl<'a> Reader<'a> {
                 .or(table.at)
                 .unwrap_or_default();
             let valid: Vec<&str> = table.keys.iter().map(|k| k.name).collect();
-            let hint = match did_you_mean(name, &valid) {
-                Some(guess) => format!("did you mean `{guess}`? valid keys: {}", valid.join(", ")),
-                None => format!("valid keys: {}", valid.join(", ")),
+            let home = self.homes.iter().find(|(key, _)| *key == name);
+            let advice = match (home, did_you_mean(name, &valid)) {
+                (None, Some(guess)) => format!("did you mean `{guess}`? "),
+                (Some((_, home)), _) => format!(
+                    "`{name}` belongs {home}; keys after a [section] header are part of \
+                     that section, so move it there. "
+                ),
+                (None, None) => String::new(),
             };
+            let hint = format!("{advice}valid keys: {}", valid.join(", "));
             self.error(at, format!("unknown key `{name}` {}", table.within()), hint);
         }
     }

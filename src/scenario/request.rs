@@ -133,6 +133,8 @@ pub(super) struct Request {
     pub body_at: Option<usize>,
 }
 
+/// Reads a request table's method, path, headers, query and body (the caller reads any
+/// other keys); `default_method` is used when `method` is absent, else it is required.
 pub(super) fn request(
     r: &mut Reader<'_>,
     t: &Table<'_>,
@@ -228,6 +230,7 @@ fn map_string(r: &mut Reader<'_>, f: &Field<'_>, what: &str) -> Option<Spanned<S
     r.string(f, Context::Template)
 }
 
+/// A `headers` table: valid, case-insensitively unique names and template values.
 pub(super) fn headers(
     r: &mut Reader<'_>,
     f: &Field<'_>,
@@ -357,6 +360,7 @@ fn json_body(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<(Json, H
     ok.then_some((json, vars))
 }
 
+/// A locator: `header:NAME` or `json:/pointer`.
 pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
     let text = r.string(f, Context::Plain)?;
     let value = text.value.trim();
