@@ -679,30 +679,25 @@ fn resource(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<
     let id_field = t.field("id");
     let one_of = "create one per run: create = { path = \"/notes\", id = \"header:Location\" }, \
                   or use an existing one: id = \"/notes/42\"";
-    let mut setup = match (&create_field, &id_field) {
-        (Some(_), Some(id)) => {
-            r.error(
-                id.key_at,
-                "`create` and `id` cannot both be set in [resource]",
-                format!("choose one: {one_of}"),
-            );
-            None
-        }
-        (None, None) => {
-            r.error_at_table(
-                &t,
-                "[resource] needs either `create` or `id`",
-                one_of.to_string(),
-            );
-            None
-        }
-        _ => Some(()),
-    };
+    match (&create_field, &id_field) {
+        (Some(_), Some(id)) => r.error(
+            id.key_at,
+            "`create` and `id` cannot both be set in [resource]",
+            format!("choose one: {one_of}"),
+        ),
+        (None, None) => r.error_at_table(
+            &t,
+            "[resource] needs either `create` or `id`",
+            one_of.to_string(),
+        ),
+        _ => {}
+    }
+    // Both are read even when both are given, so their own problems are reported too.
     let create = create_field.map(|f| create(r, &f));
     let existing = id_field.map(|f| existing_id(r, &f));
-    let setup = match (setup.take(), create, existing) {
-        (Some(()), Some(create), None) => create,
-        (Some(()), None, Some(existing)) => existing,
+    let setup = match (create, existing) {
+        (Some(create), None) => create,
+        (None, Some(existing)) => existing,
         _ => None,
     };
 
