@@ -1,0 +1,405 @@
+//! Request tables and their templates: `[resource.create]`, `[resource.read]`, `[write]`.
+//!
+//! Every path, header value, query value, text body and JSON string leaf is a template;
+//! each is parsed and its placeholders checked against where they have values (a create
+//! runs before any exists, a read knows only `{id}`, a write knows them all). Locators,
+//! which say where a value is in a response, are read here too.
+
+use std::collections::HashSet;
+
+use serde_json::Value as Json;
+
+use super::env::Context;
+use super::model::{Body, Locator, Part, RequestTemplate, Template, Var};
+use super::reader::{did_you_mean, item_type, Field, Reader, Spanned, Table};
+
+const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
+                            json:/pointer for a field of the JSON body (e.g. \"json:/version\")";
+
+/// The workload kinds, as far as validation needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    StaleWrite,
+    Counter,
+}
+
+/// Where a template is, which decides the placeholders that have values there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Place {
+    /// Top-level headers, sent with every request.
+    Headers,
+    Create,
+    Read,
+    Write(Option<Kind>),
+}
+
+impl Place {
+    fn describe(self) -> &'static str {
+        match self {
+            Place::Headers => "top-level headers",
+            Place::Create => "[resource.create]",
+            Place::Read => "[resource.read]",
+            Place::Write(_) => "[write]",
+        }
+    }
+}
+
+/// Whether `var` has a value at `place`; if not, the message and hint.
+fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
+    let name = format!("{{{}}}", var.name());
+    let available = match var {
+        Var::Id => "[resource.read] and [write]",
+        Var::Value | Var::Next => "[write] of counter workloads",
+        Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
+    };
+    let why = match place {
+        Place::Write(Some(Kind::StaleWrite)) if matches!(var, Var::Value | Var::Next) => {
+            "this is a stale-write scenario, which reads no value"
+        }
+        Place::Write(_) => return Ok(()),
+        Place::Read if var == Var::Id => return Ok(()),
+        Place::Read => "a read knows only `{id}`",
+        Place::Create => "create runs once, before any placeholder has a value",
+        Place::Headers => "they are sent with every request, create included",
+    };
+    let mut hint = format!("`{name}` is available in {available}");
+    if place == Place::Headers {
+        hint.push_str("; per-request headers go in that table's `headers`");
+    }
+    Err((
+        format!(
+            "placeholder `{name}` cannot be used in {}: {why}",
+            place.describe()
+        ),
+        hint,
+    ))
+}
+
+/// Parses an interpolated string as a template and checks its placeholders.
+fn template(
+    r: &mut Reader<'_>,
+    text: &Spanned<String>,
+    place: Place,
+    what: &str,
+) -> Option<Template> {
+    let template = match Template::parse(&text.value) {
+        Ok(template) => template,
+        Err(e) => {
+            let guess = misspelt_placeholder(&text.value)
+                .map(|(wrong, right)| format!("did you mean `{{{right}}}` for `{{{wrong}}}`? "))
+                .unwrap_or_default();
+            r.error(
+                text.at,
+                format!("invalid template in {what}: {e}"),
+                format!(
+                    "{guess}placeholders look like {{id}}; write {{{{ and }}}} for literal braces"
+                ),
+            );
+            return None;
+        }
+    };
+    let mut seen = HashSet::new();
+    let mut ok = true;
+    for var in template.vars() {
+        if !seen.insert(var) {
+            continue;
+        }
+        if let Err((message, hint)) = check_placeholder(place, var) {
+            r.error(text.at, message, hint);
+            ok = false;
+        }
+    }
+    ok.then_some(template)
+}
+
+/// The first `{word}` in `text` that is not a placeholder but close to one, and that one.
+fn misspelt_placeholder(text: &str) -> Option<(&str, &'static str)> {
+    let names: Vec<&'static str> = Var::ALL.iter().map(|(_, name)| *name).collect();
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(word, _)| word.trim()))
+        .filter(|word| Var::from_name(word).is_none())
+        .find_map(|word| did_you_mean(word, &names).map(|right| (word, right)))
+}
+
+/// A request table, read, with the placeholders it uses.
+pub(super) struct Request {
+    pub template: RequestTemplate,
+    /// Placeholders anywhere in the request.
+    pub vars: HashSet<Var>,
+    /// Placeholders in the body.
+    pub body_vars: HashSet<Var>,
+    /// Where the body is written, if it is.
+    pub body_at: Option<usize>,
+}
+
+/// Reads a request table's method, path, headers, query and body (the caller reads any
+/// other keys); `default_method` is used when `method` is absent, else it is required.
+pub(super) fn request(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    place: Place,
+    default_method: Option<&'static str>,
+) -> Option<Request> {
+    let method = match (t.field("method"), default_method) {
+        (Some(f), _) => method(r, &f),
+        (None, Some(default)) => Some(default.to_string()),
+        (None, None) => {
+            r.required(t, "method");
+            None
+        }
+    };
+    let path = r.required(t, "path").and_then(|f| path(r, &f, place));
+    let headers = t
+        .field("headers")
+        .map_or(Some(Vec::new()), |f| headers(r, &f, place));
+    let query = t
+        .field("query")
+        .map_or(Some(Vec::new()), |f| query(r, &f, place));
+    let body = body(r, t, place);
+    let (method, path, headers, query, (body, body_vars, body_at)) =
+        (method?, path?, headers?, query?, body?);
+
+    let mut vars: HashSet<Var> = path.vars().collect();
+    for (_, template) in headers.iter().chain(&query) {
+        vars.extend(template.vars());
+    }
+    vars.extend(&body_vars);
+    Some(Request {
+        template: RequestTemplate {
+            method,
+            path,
+            query,
+            headers,
+            body,
+        },
+        vars,
+        body_vars,
+        body_at,
+    })
+}
+
+fn method(r: &mut Reader<'_>, f: &Field<'_>) -> Option<String> {
+    let text = r.string(f, Context::Plain)?;
+    let method = text.value.trim();
+    if is_token(method) {
+        return Some(method.to_ascii_uppercase());
+    }
+    r.error(
+        text.at,
+        format!("`{method}` is not an HTTP method"),
+        format!("for example: {}", f.example),
+    );
+    None
+}
+
+fn path(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Template> {
+    let text = r.string(f, Context::Template)?;
+    if text.value.trim().is_empty() {
+        r.error(
+            text.at,
+            format!("{} is empty", f.describe()),
+            format!("for example: {}", f.example),
+        );
+        return None;
+    }
+    template(r, &text, place, &f.describe())
+}
+
+/// A string entry of a free-form map (`headers`, `query`); other types are reported with
+/// a hint showing the value quoted.
+fn map_string(r: &mut Reader<'_>, f: &Field<'_>, what: &str) -> Option<Spanned<String>> {
+    if f.item.as_str().is_none() {
+        let shown = f
+            .item
+            .as_value()
+            .filter(|v| !v.is_inline_table() && !v.is_array())
+            .map(|v| v.to_string().trim().replace('"', "'"))
+            .unwrap_or_else(|| "...".to_string());
+        r.error(
+            f.at,
+            format!(
+                "wrong type for {}: expected a string, found {}",
+                f.describe(),
+                item_type(f.item)
+            ),
+            format!("{what} values are strings: \"{}\" = \"{shown}\"", f.key),
+        );
+        return None;
+    }
+    r.string(f, Context::Template)
+}
+
+/// A `headers` table: valid, case-insensitively unique names and template values.
+pub(super) fn headers(
+    r: &mut Reader<'_>,
+    f: &Field<'_>,
+    place: Place,
+) -> Option<Vec<(String, Template)>> {
+    let map = r.map(f)?;
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut ok = true;
+    for entry in map.fields("") {
+        if !is_token(entry.key) {
+            r.error(
+                entry.key_at,
+                format!("`{}` is not a valid header name", entry.key),
+                "header names are letters, digits and !#$%&'*+-.^_`|~ (no spaces or colons)"
+                    .to_string(),
+            );
+            ok = false;
+            continue;
+        }
+        if !seen.insert(entry.key.to_ascii_lowercase()) {
+            r.error(
+                entry.key_at,
+                format!(
+                    "header `{}` is set twice {} (header names ignore case)",
+                    entry.key,
+                    map.within()
+                ),
+                "keep one of them".to_string(),
+            );
+            ok = false;
+        }
+        let value = map_string(r, &entry, "header")
+            .and_then(|text| template(r, &text, place, &entry.describe()));
+        match value {
+            Some(template) if has_control_character(&template) => {
+                r.error(
+                    entry.at,
+                    format!(
+                        "the value of header `{}` contains a control character",
+                        entry.key
+                    ),
+                    "header values are one line of visible text".to_string(),
+                );
+                ok = false;
+            }
+            Some(template) => out.push((entry.key.to_string(), template)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn has_control_character(template: &Template) -> bool {
+    template.parts.iter().any(|part| match part {
+        Part::Literal(text) => text
+            .chars()
+            .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}'),
+        Part::Var(_) => false,
+    })
+}
+
+fn query(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Vec<(String, Template)>> {
+    let map = r.map(f)?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for entry in map.fields("") {
+        let value = map_string(r, &entry, "query")
+            .and_then(|text| template(r, &text, place, &entry.describe()));
+        match value {
+            Some(template) => out.push((entry.key.to_string(), template)),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// The body (`json` or `body`, not both), its placeholders, and where it is written.
+fn body(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    place: Place,
+) -> Option<(Body, HashSet<Var>, Option<usize>)> {
+    let json_field = t.field("json");
+    let text_field = t.field("body");
+    let mut ok = true;
+    if let (Some(_), Some(text)) = (&json_field, &text_field) {
+        r.error(
+            text.key_at,
+            format!("`json` and `body` cannot both be set {}", t.within()),
+            "a request has one body: keep `json` for JSON, or `body` for raw text".to_string(),
+        );
+        ok = false;
+    }
+    let json = json_field.as_ref().map(|f| json_body(r, f, place));
+    let text = text_field.as_ref().map(|f| {
+        r.string(f, Context::Template)
+            .and_then(|s| template(r, &s, place, &f.describe()))
+    });
+    if !ok {
+        return None;
+    }
+    match (json, text) {
+        (Some(json), _) => {
+            let (json, vars) = json?;
+            Some((Body::Json(json), vars, json_field.map(|f| f.at)))
+        }
+        (None, Some(text)) => {
+            let text = text?;
+            let vars = text.vars().collect();
+            Some((Body::Text(text), vars, text_field.map(|f| f.at)))
+        }
+        (None, None) => Some((Body::None, HashSet::new(), None)),
+    }
+}
+
+fn json_body(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<(Json, HashSet<Var>)> {
+    let (json, leaves) = r.json(f)?;
+    let mut vars = HashSet::new();
+    let mut ok = true;
+    for leaf in &leaves {
+        match template(r, leaf, place, &f.describe()) {
+            Some(template) => vars.extend(template.vars()),
+            None => ok = false,
+        }
+    }
+    ok.then_some((json, vars))
+}
+
+/// A locator: `header:NAME` or `json:/pointer`.
+pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
+    let text = r.string(f, Context::Plain)?;
+    let value = text.value.trim();
+    if let Some(name) = value.strip_prefix("header:") {
+        let name = name.trim();
+        if is_token(name) {
+            return Some(Locator::Header(name.to_string()));
+        }
+        let message = if name.is_empty() {
+            "`header:` needs a header name".to_string()
+        } else {
+            format!("`{name}` is not a valid header name")
+        };
+        r.error(text.at, message, LOCATOR_HINT.to_string());
+        return None;
+    }
+    if let Some(pointer) = value.strip_prefix("json:") {
+        if pointer.is_empty() || pointer.starts_with('/') {
+            return Some(Locator::Json(pointer.to_string()));
+        }
+        r.error(
+            text.at,
+            format!("JSON pointer `{pointer}` must be empty or start with `/`"),
+            format!("write json:/{pointer}"),
+        );
+        return None;
+    }
+    r.error(
+        text.at,
+        format!("`{value}` is not a locator for {}", f.describe()),
+        LOCATOR_HINT.to_string(),
+    );
+    None
+}
+
+/// An HTTP token (RFC 9110): what method and header names are made of.
+fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
