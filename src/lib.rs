@@ -7,9 +7,11 @@
 //! in `server`.
 
 pub mod check;
+pub mod cli;
 pub mod engine;
 pub mod history;
 pub mod latency;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod server;

@@ -189,23 +189,24 @@ fn failed(start: Instant, outcome: Outcome, message: String) -> Exchange {
     }
 }
 
-/// The error and its causes on one line ("error sending request: connection refused").
+/// A short account of a failed request: what failed and the innermost cause
+/// ("cannot connect: Connection refused (os error 111)").
 fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        e.to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
+    if e.is_timeout() {
+        return "timed out".to_string();
     }
-    text
+    let mut root: &dyn std::error::Error = e;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    let what = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_body() || e.is_decode() {
+        "reading the response failed"
+    } else {
+        "request failed"
+    };
+    format!("{what}: {root}")
 }
 
 /// A response body as text, cut at [`BODY_LIMIT`] on a character boundary.
@@ -333,8 +334,13 @@ mod tests {
             version: Some(json!("a\nb")),
             ..Vars::default()
         };
-        let err = builder.prepare(&template("PUT", "{id}"), &vars).unwrap_err();
-        assert!(err.contains("If-Match") || err.contains("if-match"), "{err}");
+        let err = builder
+            .prepare(&template("PUT", "{id}"), &vars)
+            .unwrap_err();
+        assert!(
+            err.contains("If-Match") || err.contains("if-match"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -344,7 +350,9 @@ mod tests {
         })
         .unwrap();
         let builder = RequestBuilder::new(url::Url::parse("http://127.0.0.1:1/").unwrap(), vec![]);
-        let p = builder.prepare(&template("PUT", "/x"), &Vars::default()).unwrap();
+        let p = builder
+            .prepare(&template("PUT", "/x"), &Vars::default())
+            .unwrap();
         let exchange = send(&client, p).await;
         assert_eq!(exchange.status, None);
         assert_eq!(exchange.failure.map(|f| f.outcome), Some(Outcome::NotSent));
@@ -363,8 +371,11 @@ mod tests {
             timeout: Duration::from_millis(200),
         })
         .unwrap();
-        let builder = RequestBuilder::new(url::Url::parse(&format!("http://{addr}/")).unwrap(), vec![]);
-        let p = builder.prepare(&template("PUT", "/x"), &Vars::default()).unwrap();
+        let builder =
+            RequestBuilder::new(url::Url::parse(&format!("http://{addr}/")).unwrap(), vec![]);
+        let p = builder
+            .prepare(&template("PUT", "/x"), &Vars::default())
+            .unwrap();
         let exchange = send(&client, p).await;
         hold.abort();
         let failure = exchange.failure.unwrap();

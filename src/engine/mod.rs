@@ -404,7 +404,10 @@ mod tests {
     #[test]
     fn redact_hides_every_secret() {
         let secrets = vec!["s3cret".to_string(), String::new()];
-        assert_eq!(redact("Bearer s3cret and s3cret", &secrets), "Bearer *** and ***");
+        assert_eq!(
+            redact("Bearer s3cret and s3cret", &secrets),
+            "Bearer *** and ***"
+        );
     }
 
     #[test]

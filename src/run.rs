@@ -1,0 +1,255 @@
+//! One `contend run`: load scenarios, start the built-in server if a scenario needs it,
+//! run each scenario through engine → check → latency, and write the reports.
+//!
+//! This is the pipeline wired end to end; the CLI and the tests both call [`run`].
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::check;
+use crate::engine::{self, Progress, RunContext};
+use crate::history::RequestRecord;
+use crate::latency::Latency;
+use crate::report::{csv_files, ScenarioResult};
+use crate::scenario::{self, Diagnostic, Scenario, Target, WorkloadKind};
+use crate::server::{self, ServerConfig};
+
+/// What a run is asked to do; `None` means "as the scenario file says".
+#[derive(Clone)]
+pub struct RunOptions {
+    pub paths: Vec<PathBuf>,
+    /// `builtin` or a base URL, overriding every scenario's `target`.
+    pub target: Option<String>,
+    /// The report folder; default `reports/<run-id>/`.
+    pub out: Option<PathBuf>,
+    pub writers: Option<u32>,
+    pub rounds: Option<u32>,
+    pub timeout: Option<Duration>,
+    pub seed: u64,
+    /// How the built-in server behaves (a bug to inject, its window).
+    pub server: ServerConfig,
+    pub progress: Arc<dyn Progress>,
+    /// Set to stop after the current round (Ctrl-C).
+    pub stop: Arc<AtomicBool>,
+}
+
+impl RunOptions {
+    /// Options for `paths` with every default: built-in server correct, no progress.
+    pub fn new(paths: Vec<PathBuf>) -> Self {
+        RunOptions {
+            paths,
+            target: None,
+            out: None,
+            writers: None,
+            rounds: None,
+            timeout: None,
+            seed: 1,
+            server: ServerConfig::default(),
+            progress: Arc::new(engine::NoProgress),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// Why a run could not start; all are exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{}", render_diagnostics(.0))]
+    Scenario(Vec<Diagnostic>),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Diagnostics one after another, then a count.
+pub fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
+    let mut files: Vec<&PathBuf> = diagnostics.iter().map(|d| &d.file).collect();
+    files.sort();
+    files.dedup();
+    let body: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    format!(
+        "{}\n{} error(s) in {} scenario file(s)",
+        body.join("\n"),
+        diagnostics.len(),
+        files.len()
+    )
+}
+
+/// A finished run.
+pub struct RunReport {
+    pub results: Vec<ScenarioResult>,
+    /// Where the CSV files are.
+    pub report_dir: PathBuf,
+    /// Scenarios never started because the run was stopped.
+    pub skipped: Vec<String>,
+    pub seed: u64,
+}
+
+impl RunReport {
+    /// 1 when any contract broke, else 2 when a scenario could not run, else 130 when
+    /// interrupted, else 0.
+    pub fn exit_code(&self) -> u8 {
+        exit_code(&self.results, !self.skipped.is_empty())
+    }
+}
+
+/// The exit code for a set of results (see [`RunReport::exit_code`]).
+pub fn exit_code(results: &[ScenarioResult], stopped: bool) -> u8 {
+    if results.iter().any(|r| !r.verdict.passed()) {
+        1
+    } else if results.iter().any(|r| r.error.is_some()) {
+        2
+    } else if stopped || results.iter().any(|r| !r.complete) {
+        130
+    } else {
+        0
+    }
+}
+
+/// Loads the scenarios and applies command-line overrides.
+pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
+    let mut scenarios = scenario::load_paths(&opts.paths).map_err(RunError::Scenario)?;
+    let target = opts.target.as_deref().map(parse_target).transpose()?;
+    for s in &mut scenarios {
+        if let Some(t) = &target {
+            s.target = t.clone();
+        }
+        if let Some(w) = opts.writers {
+            s.workload.writers = w;
+        }
+        if let Some(r) = opts.rounds {
+            s.workload.rounds = r;
+        }
+        if let Some(t) = opts.timeout {
+            s.timeout = t;
+        }
+        if s.workload.kind == WorkloadKind::StaleWrite && s.workload.writers < 2 {
+            return Err(RunError::Usage(format!(
+                "{}: a stale-write race needs at least 2 writers (got {})",
+                s.name, s.workload.writers
+            )));
+        }
+        if s.workload.writers == 0 || s.workload.rounds == 0 {
+            return Err(RunError::Usage(
+                "--writers and --rounds must be at least 1".into(),
+            ));
+        }
+    }
+    Ok(scenarios)
+}
+
+/// Parses a `--target` value: `builtin` or an http(s) URL.
+pub fn parse_target(text: &str) -> Result<Target, RunError> {
+    if text == "builtin" {
+        return Ok(Target::Builtin);
+    }
+    match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Target::Url(u)),
+        _ => Err(RunError::Usage(format!(
+            "--target {text:?} is neither `builtin` nor an http:// or https:// URL"
+        ))),
+    }
+}
+
+/// Runs every scenario and writes the reports.
+pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
+    let scenarios = load(&opts)?;
+    let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
+        let addr = ([127, 0, 0, 1], 0).into();
+        let running = server::start(opts.server.clone(), addr)
+            .await
+            .map_err(|e| RunError::Io(format!("cannot start the built-in server: {e}")))?;
+        Some(running)
+    } else {
+        None
+    };
+    let ctx = RunContext {
+        progress: opts.progress.clone(),
+        stop: opts.stop.clone(),
+        ..RunContext::new(opts.seed)
+    };
+
+    let mut results = Vec::new();
+    let mut records: Vec<RequestRecord> = Vec::new();
+    let mut skipped = Vec::new();
+    for s in &scenarios {
+        if ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            skipped.push(s.name.clone());
+            continue;
+        }
+        let base = match (&s.target, &builtin) {
+            (Target::Url(u), _) => with_trailing_slash(u.clone()),
+            (Target::Builtin, Some(server)) => url::Url::parse(&server.base_url())
+                .map_err(|e| RunError::Io(format!("built-in server address: {e}")))?,
+            (Target::Builtin, None) => {
+                return Err(RunError::Io("the built-in server is not running".into()))
+            }
+        };
+        let shown_target = match &s.target {
+            Target::Builtin => format!("builtin ({})", base.as_str().trim_end_matches('/')),
+            Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
+        };
+        let run = engine::run(s, base, &ctx).await;
+        let mine: Vec<&RequestRecord> = run.records.iter().collect();
+        let verdict = check::check(&s.name, s.workload.kind.name(), &mine);
+        let latency = Latency::from_records(mine.iter().copied());
+        results.push(ScenarioResult {
+            verdict,
+            latency,
+            target: shown_target,
+            error: run.error,
+            complete: run.complete,
+            duration: run.duration,
+        });
+        records.extend(run.records);
+    }
+    if let Some(server) = builtin {
+        server.stop().await;
+    }
+
+    let report_dir = match &opts.out {
+        Some(dir) => dir.clone(),
+        None => fresh_run_dir(),
+    };
+    csv_files::write_all(&report_dir, &results, &records).map_err(|e| {
+        RunError::Io(format!(
+            "cannot write reports to {}: {e}",
+            report_dir.display()
+        ))
+    })?;
+    Ok(RunReport {
+        results,
+        report_dir,
+        skipped,
+        seed: opts.seed,
+    })
+}
+
+/// Relative paths in scenarios join under the base URL's path, not beside it.
+fn with_trailing_slash(mut url: url::Url) -> url::Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+/// `reports/<UTC time>/`, with a suffix if two runs start in the same second.
+fn fresh_run_dir() -> PathBuf {
+    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ':'))
+        .collect();
+    let base = PathBuf::from("reports");
+    let mut dir = base.join(&stamp);
+    let mut n = 2;
+    while dir.exists() {
+        dir = base.join(format!("{stamp}-{n}"));
+        n += 1;
+    }
+    dir
+}

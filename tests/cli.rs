@@ -1,0 +1,188 @@
+//! The binary as a user meets it: exit codes, error messages, and report files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn contend(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_contend"))
+        .args(args)
+        .current_dir(cwd)
+        .env("CI", "true")
+        .env_remove("CONTEND_TARGET")
+        .output()
+        .expect("contend runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn scenarios() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+#[test]
+fn a_run_on_the_correct_builtin_server_exits_0_and_writes_four_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let o = contend(
+        &[
+            "run",
+            scenarios().to_str().unwrap(),
+            "--writers",
+            "4",
+            "--rounds",
+            "3",
+            "--seed",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("PASS"));
+    for f in ["summary.csv", "rounds.csv", "latency.csv", "requests.csv"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn a_run_without_out_writes_under_reports_run_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenarios().join("docs-version-stale-write.toml");
+    let o = contend(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--writers",
+            "2",
+            "--rounds",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].as_ref().unwrap().path();
+    assert!(run.join("summary.csv").is_file());
+    assert!(text(&o).contains(&run.file_name().unwrap().to_string_lossy().to_string()));
+}
+
+#[test]
+fn a_bugged_builtin_server_exits_1_naming_the_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenarios().join("notes-etag-stale-write.toml");
+    let o = contend(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--bug",
+            "toctou",
+            "--window",
+            "50ms",
+            "--writers",
+            "4",
+            "--rounds",
+            "2",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("FAIL"));
+    assert!(text(&o).contains("multiple_winners"));
+}
+
+#[test]
+fn an_unreachable_target_exits_2_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenarios().join("notes-etag-stale-write.toml");
+    let o = contend(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--target",
+            "http://127.0.0.1:1",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("cannot connect"), "{}", text(&o));
+    assert!(
+        dir.path().join("r/summary.csv").is_file(),
+        "what was measured is still reported"
+    );
+}
+
+#[test]
+fn a_broken_scenario_file_exits_2_with_file_line_column_and_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\n[workload]\nkind = \"stale-write\"\nwriterz = 4\n[resource]\nread = { path = \"{id}\" }\nversion = \"header:ETag\"\nid = \"/notes/1\"\n[write]\nmethod = \"PUT\"\npath = \"{id}\"\nheaders = { \"If-Match\" = \"{verison}\" }\njson = { text = \"{marker}\" }\n[expect]\nwinner = [200]\nconflict = [412]\n",
+    )
+    .unwrap();
+    for command in ["validate", "run"] {
+        let o = contend(&[command, bad.to_str().unwrap()], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let t = text(&o);
+        assert!(t.contains("bad.toml:4:1"), "{t}");
+        assert!(t.contains("writers"), "hint names the right key: {t}");
+        assert!(t.contains("bad.toml:12:"), "all errors at once: {t}");
+        assert!(t.contains("{verison}"), "{t}");
+    }
+}
+
+#[test]
+fn validate_accepts_the_shipped_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(&["validate", scenarios().to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("4 scenario file(s) valid"));
+}
+
+#[test]
+fn check_rechecks_a_saved_history_without_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenarios().join("db-rev-stale-write.toml");
+    let o = contend(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--bug",
+            "loser-applied",
+            "--writers",
+            "3",
+            "--rounds",
+            "2",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = contend(&["check", "r/requests.csv", "--out", "again"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("loser_write_applied"));
+    assert!(dir.path().join("again/rounds.csv").is_file());
+}
+
+#[test]
+fn an_unknown_bug_name_is_a_usage_error_listing_the_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(&["run", "scenarios", "--bug", "nope"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("toctou"), "{}", text(&o));
+}
