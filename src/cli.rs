@@ -131,12 +131,20 @@ fn colour() -> bool {
 
 async fn run_command(opts: RunOptions) -> u8 {
     let stop = opts.stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: finishing the current round, then writing reports (marked incomplete)");
-            stop.store(true, Ordering::Relaxed);
+    match interrupts() {
+        Ok(mut interrupt) => {
+            tokio::spawn(async move {
+                if interrupt.recv().await.is_some() {
+                    eprintln!("\ninterrupted: finishing the current round, then writing reports (marked incomplete)");
+                    stop.store(true, Ordering::Relaxed);
+                }
+            });
         }
-    });
+        Err(e) => eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}"),
+    }
+    eprintln!(
+        "contend: running; Ctrl-C stops after the current round and still writes the reports"
+    );
     let seed = opts.seed;
     match run::run(opts).await {
         Ok(report) => {
@@ -155,6 +163,23 @@ async fn run_command(opts: RunOptions) -> u8 {
             2
         }
     }
+}
+
+/// Ctrl-C (SIGINT), registered now so that an interrupt right after start is not lost.
+#[cfg(unix)]
+fn interrupts() -> std::io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+}
+
+#[cfg(not(unix))]
+fn interrupts() -> std::io::Result<tokio::sync::mpsc::Receiver<()>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(()).await;
+        }
+    });
+    Ok(rx)
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {

@@ -186,3 +186,59 @@ fn an_unknown_bug_name_is_a_usage_error_listing_the_names() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("toctou"), "{}", text(&o));
 }
+
+#[test]
+fn an_interrupted_run_writes_what_it_measured_marked_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenarios().join("notes-etag-stale-write.toml");
+    // Far more rounds than can finish before the interrupt.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_contend"))
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--writers",
+            "2",
+            "--rounds",
+            "100000000",
+            "--out",
+            "r",
+        ])
+        .current_dir(dir.path())
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("contend starts");
+    // Wait until the run has started (its Ctrl-C handler is in place), let it record
+    // some rounds, then interrupt.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("Ctrl-C") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0,
+            "contend exited early"
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}{rest}", text(&o));
+    assert!(rest.contains("interrupted"), "{rest}");
+    let mut summary = csv::Reader::from_path(dir.path().join("r/summary.csv")).unwrap();
+    let header = summary.headers().unwrap().clone();
+    let row = summary.records().next().unwrap().unwrap();
+    let col = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(col("complete"), "false");
+    assert_eq!(col("verdict"), "PASS");
+    assert!(
+        col("rounds").parse::<u64>().unwrap() > 0,
+        "rounds measured before the interrupt are kept"
+    );
+}
