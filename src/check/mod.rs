@@ -1,0 +1,288 @@
+//! Stage 4 of the pipeline: the checker reads a scenario's history and gives a verdict.
+//!
+//! It never sends traffic and never trusts the engine's view of the run beyond the
+//! records, so a saved `requests.csv` can be checked again later. Like Jepsen's checkers,
+//! it never counts an `indeterminate` write as lost or as won. Every violation carries
+//! its witness: the round (version), the writers and the statuses that show it.
+
+use std::fmt;
+
+use crate::history::{Outcome, Phase, RequestRecord};
+
+mod counter;
+mod stale_write;
+
+/// The ways a conflict-detection contract breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ViolationKind {
+    /// More than one write won with the same version: all but one update was lost.
+    MultipleWinners,
+    /// Every writer was rejected although the version was current.
+    NoWinner,
+    /// A write got a status that is neither a winner nor the promised conflict (5xx...).
+    UnexpectedStatus,
+    /// The final state carries a rejected writer's write.
+    LoserWriteApplied,
+    /// An acknowledged write is not in the final state.
+    WinnerNotVisible,
+    /// A write won but the version token did not change, and the old token still wins.
+    VersionNotAdvanced,
+    /// Counter: acknowledged increments are missing from the final value.
+    LostUpdate,
+}
+
+impl ViolationKind {
+    /// Every kind, in report column order.
+    pub const ALL: [ViolationKind; 7] = [
+        ViolationKind::MultipleWinners,
+        ViolationKind::NoWinner,
+        ViolationKind::UnexpectedStatus,
+        ViolationKind::LoserWriteApplied,
+        ViolationKind::WinnerNotVisible,
+        ViolationKind::VersionNotAdvanced,
+        ViolationKind::LostUpdate,
+    ];
+
+    /// The name used in reports and documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationKind::MultipleWinners => "multiple_winners",
+            ViolationKind::NoWinner => "no_winner",
+            ViolationKind::UnexpectedStatus => "unexpected_status",
+            ViolationKind::LoserWriteApplied => "loser_write_applied",
+            ViolationKind::WinnerNotVisible => "winner_not_visible",
+            ViolationKind::VersionNotAdvanced => "version_not_advanced",
+            ViolationKind::LostUpdate => "lost_update",
+        }
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One observed violation and its witness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    /// The round it was seen in (stale-write), if it belongs to one.
+    pub round: Option<u32>,
+    /// The version token the writers sent.
+    pub version: Option<String>,
+    /// The exchanges that show it, in words.
+    pub evidence: String,
+}
+
+/// What happened to one version: a stale-write round, or all counter writes that sent
+/// the same version.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RoundReport {
+    pub round: u32,
+    pub version_sent: Option<String>,
+    pub writers: u32,
+    pub winners: u32,
+    pub conflicts: u32,
+    pub unexpected: u32,
+    pub indeterminate: u32,
+    pub not_sent: u32,
+    /// The version token read back after the round.
+    pub final_version: Option<String>,
+    pub winning_writers: Vec<u32>,
+    /// Whose write the final state carries: `w3`, `probe`, or empty when none is seen.
+    pub applied: String,
+    pub violations: Vec<ViolationKind>,
+    /// First to last write's send instant, in nanoseconds.
+    pub send_spread_ns: u64,
+}
+
+/// Counter workload figures.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CounterReport {
+    /// Increments attempted (writer × increment pairs).
+    pub increments: u64,
+    pub acknowledged: u64,
+    /// Increments whose last write was indeterminate: may or may not be counted.
+    pub indeterminate: u64,
+    /// Increments abandoned after the retry budget (never a violation).
+    pub gave_up: u64,
+    pub initial: Option<i64>,
+    pub final_value: Option<i64>,
+    pub lost_updates: u64,
+    /// Write attempts, retries included.
+    pub attempts: u64,
+    pub conflicts: u64,
+}
+
+impl CounterReport {
+    pub fn attempts_per_success(&self) -> Option<f64> {
+        (self.acknowledged > 0).then(|| self.attempts as f64 / self.acknowledged as f64)
+    }
+
+    pub fn conflicts_per_success(&self) -> Option<f64> {
+        (self.acknowledged > 0).then(|| self.conflicts as f64 / self.acknowledged as f64)
+    }
+}
+
+/// Request counts by outcome (contended writes and probes only).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Counts {
+    /// Every request of the scenario, reads included.
+    pub requests: u64,
+    pub writes: u64,
+    pub winners: u64,
+    pub conflicts: u64,
+    pub unexpected: u64,
+    pub indeterminate: u64,
+    pub not_sent: u64,
+}
+
+/// A scenario's verdict: PASS when there is no violation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub scenario: String,
+    pub workload: String,
+    pub counts: Counts,
+    pub rounds: Vec<RoundReport>,
+    pub counter: Option<CounterReport>,
+    pub violations: Vec<Violation>,
+    /// Acknowledged updates that did not survive.
+    pub lost_updates: u64,
+}
+
+impl Verdict {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// How many times a kind of violation was seen.
+    pub fn count(&self, kind: ViolationKind) -> usize {
+        self.violations.iter().filter(|v| v.kind == kind).count()
+    }
+}
+
+/// Checks every scenario in a history, in order of first appearance.
+pub fn check_all(records: &[RequestRecord]) -> Vec<Verdict> {
+    let mut order: Vec<(&str, &str)> = Vec::new();
+    for r in records {
+        if !order.iter().any(|(s, _)| *s == r.scenario) {
+            order.push((&r.scenario, &r.workload));
+        }
+    }
+    order
+        .into_iter()
+        .map(|(name, workload)| {
+            let mine: Vec<&RequestRecord> = records.iter().filter(|r| r.scenario == name).collect();
+            check(name, workload, &mine)
+        })
+        .collect()
+}
+
+/// Checks one scenario's records.
+pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verdict {
+    let mut verdict = Verdict {
+        scenario: scenario.to_string(),
+        workload: workload.to_string(),
+        counts: counts(records),
+        rounds: Vec::new(),
+        counter: None,
+        violations: Vec::new(),
+        lost_updates: 0,
+    };
+    match workload {
+        "counter" => counter::check(records, &mut verdict),
+        _ => stale_write::check(records, &mut verdict),
+    }
+    verdict
+}
+
+fn counts(records: &[&RequestRecord]) -> Counts {
+    let mut c = Counts {
+        requests: records.len() as u64,
+        ..Counts::default()
+    };
+    for r in records
+        .iter()
+        .filter(|r| matches!(r.phase, Phase::Write | Phase::Probe))
+    {
+        c.writes += 1;
+        match r.outcome {
+            Outcome::Winner => c.winners += 1,
+            Outcome::Conflict => c.conflicts += 1,
+            Outcome::Unexpected => c.unexpected += 1,
+            Outcome::Indeterminate => c.indeterminate += 1,
+            Outcome::NotSent => c.not_sent += 1,
+            Outcome::Ok => {}
+        }
+    }
+    c
+}
+
+/// Tallies one version's writes into a round report (violations not yet set).
+pub(crate) fn tally(round: u32, writes: &[&RequestRecord]) -> RoundReport {
+    let mut report = RoundReport {
+        round,
+        version_sent: writes.first().and_then(|w| w.version_sent.clone()),
+        writers: writes.len() as u32,
+        ..RoundReport::default()
+    };
+    for w in writes {
+        match w.outcome {
+            Outcome::Winner => {
+                report.winners += 1;
+                report.winning_writers.extend(w.writer);
+            }
+            Outcome::Conflict => report.conflicts += 1,
+            Outcome::Unexpected => report.unexpected += 1,
+            Outcome::Indeterminate => report.indeterminate += 1,
+            Outcome::NotSent => report.not_sent += 1,
+            Outcome::Ok => {}
+        }
+    }
+    let starts = writes.iter().map(|w| w.start_ns);
+    report.send_spread_ns = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
+    report
+}
+
+/// "w0 200, w3 412, w5 timed out": who sent what and how it ended.
+pub(crate) fn witnesses(
+    writes: &[&RequestRecord],
+    keep: impl Fn(&RequestRecord) -> bool,
+) -> String {
+    const MAX: usize = 12;
+    let chosen: Vec<&&RequestRecord> = writes.iter().filter(|w| keep(w)).collect();
+    let mut parts: Vec<String> = chosen
+        .iter()
+        .take(MAX)
+        .map(|w| {
+            let who = w.writer.map_or("probe".to_string(), |n| format!("w{n}"));
+            match w.status {
+                Some(s) => format!("{who} {s}"),
+                None => format!(
+                    "{who} {}",
+                    if w.error.is_empty() {
+                        w.outcome.name()
+                    } else {
+                        &w.error
+                    }
+                ),
+            }
+        })
+        .collect();
+    if chosen.len() > MAX {
+        parts.push(format!("and {} more", chosen.len() - MAX));
+    }
+    parts.join(", ")
+}
+
+pub(crate) fn sample_body(writes: &[&RequestRecord], outcome: Outcome) -> String {
+    writes
+        .iter()
+        .find(|w| w.outcome == outcome && !w.body.is_empty())
+        .map(|w| {
+            let body: String = w.body.chars().take(160).collect();
+            format!("; sample body: {body:?}")
+        })
+        .unwrap_or_default()
+}

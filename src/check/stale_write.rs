@@ -1,0 +1,117 @@
+//! The `stale-write` checker: per round, one winner, promised conflicts for the rest, and
+//! a final state that carries the winner's write with an advanced version.
+
+use std::collections::BTreeMap;
+
+use crate::history::{Outcome, Phase, RequestRecord};
+
+use super::{sample_body, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind};
+
+pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
+    let mut by_round: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
+    for r in records {
+        if matches!(r.phase, Phase::Write | Phase::Verify | Phase::Probe) {
+            by_round.entry(r.round).or_default().push(r);
+        }
+    }
+    for (round, rs) in by_round {
+        let writes: Vec<&RequestRecord> = rs
+            .iter()
+            .copied()
+            .filter(|r| r.phase == Phase::Write)
+            .collect();
+        if writes.is_empty() {
+            continue;
+        }
+        let verify = rs
+            .iter()
+            .find(|r| r.phase == Phase::Verify && r.outcome == Outcome::Ok);
+        let probe = rs.iter().find(|r| r.phase == Phase::Probe);
+        let mut report = tally(round, &writes);
+        report.final_version = verify.and_then(|v| v.version_returned.clone());
+        let mut found = Vec::new();
+        let mut add = |kind: ViolationKind, evidence: String, report: &mut RoundReport| {
+            report.violations.push(kind);
+            found.push(Violation {
+                kind,
+                round: Some(round),
+                version: report.version_sent.clone(),
+                evidence,
+            });
+        };
+
+        if report.winners > 1 {
+            verdict.lost_updates += u64::from(report.winners - 1);
+            let e = format!(
+                "{} writers won with the same version ({}); {} acknowledged update(s) lost",
+                report.winners,
+                witnesses(&writes, |w| w.outcome == Outcome::Winner),
+                report.winners - 1
+            );
+            add(ViolationKind::MultipleWinners, e, &mut report);
+        }
+        if report.unexpected > 0 {
+            let e = format!(
+                "{} write(s) got a status that is neither a winner nor the promised conflict ({}){}",
+                report.unexpected,
+                witnesses(&writes, |w| w.outcome == Outcome::Unexpected),
+                sample_body(&writes, Outcome::Unexpected)
+            );
+            add(ViolationKind::UnexpectedStatus, e, &mut report);
+        }
+        let unchanged = verify.is_some_and(|v| v.version_returned == report.version_sent);
+        if report.winners == 0
+            && report.indeterminate == 0
+            && report.not_sent < report.writers
+            && unchanged
+        {
+            let e = format!(
+                "all {} writers were rejected ({}) although version {} was current and still is",
+                report.writers,
+                witnesses(&writes, |_| true),
+                report.version_sent.as_deref().unwrap_or("?")
+            );
+            add(ViolationKind::NoWinner, e, &mut report);
+        }
+        if let Some(verify) = verify {
+            let carried: Vec<&&RequestRecord> = writes
+                .iter()
+                .filter(|w| w.marker.as_deref().is_some_and(|m| verify.body.contains(m)))
+                .collect();
+            report.applied = carried
+                .iter()
+                .map(|w| w.writer.map_or("probe".into(), |n| format!("w{n}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let losers: Vec<&&RequestRecord> = carried
+                .iter()
+                .copied()
+                .filter(|w| matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected))
+                .collect();
+            if !losers.is_empty() {
+                let e = format!(
+                    "the state read back carries the write of {} although it was rejected",
+                    witnesses(&losers.iter().map(|w| **w).collect::<Vec<_>>(), |_| true)
+                );
+                add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if report.winners > 0 && carried.is_empty() {
+                let e = format!(
+                    "the state read back (version {}) carries none of the acknowledged writes ({})",
+                    report.final_version.as_deref().unwrap_or("?"),
+                    witnesses(&writes, |w| w.outcome == Outcome::Winner)
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
+            }
+        }
+        if let Some(probe) = probe.filter(|p| p.outcome == Outcome::Winner) {
+            let e = format!(
+                "a write won with version {v} but the token read back is still {v}, and one more write with {v} was accepted ({})",
+                probe.status.map_or("?".into(), |s| s.to_string()),
+                v = report.version_sent.as_deref().unwrap_or("?")
+            );
+            add(ViolationKind::VersionNotAdvanced, e, &mut report);
+        }
+        verdict.violations.extend(found);
+        verdict.rounds.push(report);
+    }
+}
