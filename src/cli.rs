@@ -16,7 +16,7 @@ use crate::history;
 use crate::latency::Latency;
 use crate::report::{csv_files, progress, terminal, ScenarioResult};
 use crate::run::{self, RunOptions};
-use crate::scenario;
+use crate::scenario::{self, SyncMode};
 use crate::server::{self, Bug, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
@@ -54,6 +54,9 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = humantime::parse_duration)]
         timeout: Option<Duration>,
+        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        #[arg(long)]
+        sync: Option<SyncMode>,
         /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
         #[arg(long)]
         bug: Option<Bug>,
@@ -101,6 +104,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             rounds,
             seed,
             timeout,
+            sync,
             bug,
             window,
             no_progress,
@@ -111,6 +115,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writers = writers;
             opts.rounds = rounds;
             opts.timeout = timeout;
+            opts.sync = sync;
             opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig { bug, window };
             if !no_progress && progress::wanted() {
@@ -227,6 +232,7 @@ fn check_history(path: &std::path::Path, out: Option<PathBuf>) -> u8 {
                 verdict,
                 latency,
                 target: String::new(),
+                sync: None,
                 error: None,
                 complete: true,
                 duration: Duration::ZERO,

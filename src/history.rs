@@ -94,6 +94,10 @@ pub struct RequestRecord {
     pub body: String,
     /// What went wrong when there was no response (timeout, reset, refused).
     pub error: String,
+    /// Built-in server only: when the request's last byte arrived, in ns on the server's
+    /// clock. Only differences between arrivals mean anything (the arrival spread).
+    #[serde(default)]
+    pub arrival_ns: Option<u64>,
 }
 
 /// Writes records to a CSV file (`requests.csv`), header first.
@@ -137,6 +141,7 @@ mod tests {
             version_returned: None,
             body: "{\"a\":\"b,c\"}\nline".into(),
             error: String::new(),
+            arrival_ns: Some(1_234),
         }
     }
 

@@ -121,6 +121,7 @@ mod tests {
             version_returned: None,
             body: String::new(),
             error: String::new(),
+            arrival_ns: None,
         }
     }
 

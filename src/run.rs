@@ -13,7 +13,7 @@ use crate::engine::{self, Progress, RunContext};
 use crate::history::RequestRecord;
 use crate::latency::Latency;
 use crate::report::{csv_files, ScenarioResult};
-use crate::scenario::{self, Diagnostic, Scenario, Target, WorkloadKind};
+use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadKind};
 use crate::server::{self, ServerConfig};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub writers: Option<u32>,
     pub rounds: Option<u32>,
     pub timeout: Option<Duration>,
+    /// How writes are released together, overriding every scenario's `sync`.
+    pub sync: Option<SyncMode>,
     pub seed: u64,
     /// How the built-in server behaves (a bug to inject, its window).
     pub server: ServerConfig,
@@ -45,6 +47,7 @@ impl RunOptions {
             writers: None,
             rounds: None,
             timeout: None,
+            sync: None,
             seed: 1,
             server: ServerConfig::default(),
             progress: Arc::new(engine::NoProgress),
@@ -126,6 +129,9 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(t) = opts.timeout {
             s.timeout = t;
         }
+        if let Some(mode) = opts.sync {
+            s.sync = mode;
+        }
         if s.workload.kind == WorkloadKind::StaleWrite && s.workload.writers < 2 {
             return Err(RunError::Usage(format!(
                 "{}: a stale-write race needs at least 2 writers (got {})",
@@ -192,7 +198,11 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             Target::Builtin => format!("builtin ({})", base.as_str().trim_end_matches('/')),
             Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
         };
-        let run = engine::run(s, base, &ctx).await;
+        let scenario_ctx = RunContext {
+            builtin_server: s.target == Target::Builtin,
+            ..ctx.clone()
+        };
+        let run = engine::run(s, base, &scenario_ctx).await;
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
         let verdict = check::check(&s.name, s.workload.kind.name(), &mine);
         let latency = Latency::from_records(mine.iter().copied());
@@ -200,6 +210,8 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             verdict,
             latency,
             target: shown_target,
+            // A counter's writers are never released together.
+            sync: (!matches!(s.workload.kind, WorkloadKind::Counter { .. })).then_some(s.sync),
             error: run.error,
             complete: run.complete,
             duration: run.duration,

@@ -35,6 +35,7 @@ fn rec(
         version_returned: None,
         body: String::new(),
         error: String::new(),
+        arrival_ns: None,
     }
 }
 

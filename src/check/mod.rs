@@ -93,8 +93,16 @@ pub struct RoundReport {
     /// Whose write the final state carries: `w3`, `probe`, or empty when none is seen.
     pub applied: String,
     pub violations: Vec<ViolationKind>,
-    /// First to last write's send instant, in nanoseconds.
+    /// First to last write's release (send) instant, in nanoseconds.
     pub send_spread_ns: u64,
+    /// First to last answer of the writes that got one, in nanoseconds.
+    pub response_spread_ns: u64,
+    /// Where the server stamps arrivals (the built-in server): each write's arrival after
+    /// the round's first, at the median and the 99th percentile, in nanoseconds.
+    pub arrival_p50_ns: Option<u64>,
+    pub arrival_p99_ns: Option<u64>,
+    /// First to last arrival of the round's writes at the server, in nanoseconds.
+    pub arrival_spread_ns: Option<u64>,
 }
 
 /// Counter workload figures.
@@ -240,9 +248,37 @@ pub(crate) fn tally(round: u32, writes: &[&RequestRecord]) -> RoundReport {
             Outcome::Ok => {}
         }
     }
-    let starts = writes.iter().map(|w| w.start_ns);
-    report.send_spread_ns = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
+    report.send_spread_ns = spread(writes.iter().map(|w| w.start_ns));
+    report.response_spread_ns = spread(
+        writes
+            .iter()
+            .filter(|w| w.status.is_some())
+            .map(|w| w.end_ns),
+    );
+    let mut arrivals: Vec<u64> = writes.iter().filter_map(|w| w.arrival_ns).collect();
+    arrivals.sort_unstable();
+    if let (Some(&first), true) = (arrivals.first(), arrivals.len() >= 2) {
+        let offsets: Vec<u64> = arrivals.iter().map(|a| a - first).collect();
+        report.arrival_p50_ns = percentile(&offsets, 50.0);
+        report.arrival_p99_ns = percentile(&offsets, 99.0);
+        report.arrival_spread_ns = offsets.last().copied();
+    }
     report
+}
+
+/// Last minus first of some instants; 0 when there are none.
+fn spread(instants: impl Iterator<Item = u64> + Clone) -> u64 {
+    let max = instants.clone().max().unwrap_or(0);
+    max - instants.min().unwrap_or(max)
+}
+
+/// The nearest-rank percentile `p` (0–100) of sorted values; `None` when there are none.
+pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
 /// "w0 200, w3 412, w5 timed out": who sent what and how it ended.

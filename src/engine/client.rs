@@ -1,19 +1,22 @@
-//! Sending requests: one warmed connection per writer, and the barrier that releases a
-//! round's writes together.
+//! Sending requests: rendering them, one warmed connection per reader or writer, and
+//! [`Writers`], which releases a round's writes together in the scenario's sync mode.
 //!
-//! Each writer owns a `reqwest::Client` whose pool holds one idle connection, so no two
-//! writers share a connection and no pool limit or lock sits between them. A round's
-//! requests are built before the release; after it, each writer's task only sends.
+//! Set-up, reads and the barrier mode use `reqwest`. Each writer owns a client whose pool
+//! holds one idle connection, so no two writers share a connection and no pool limit or
+//! lock sits between them. The last-byte and single-packet modes need control below
+//! reqwest and live in [`super::race`]. In every mode a round's requests are rendered
+//! before the release, and every request of the round is answered and recorded alike.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use tokio::sync::Barrier;
 
+use super::race::{self, Race};
 use crate::history::Outcome;
 use crate::scenario::template::{render_json, Vars};
-use crate::scenario::{Body, RequestTemplate, Template};
+use crate::scenario::{Body, RequestTemplate, SyncMode, Template};
+use crate::server::REQUEST_ID_HEADER;
 
 /// Longest response body kept in a record.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -35,8 +38,14 @@ pub struct Exchange {
     pub body: String,
     /// Set when the request failed without a complete response.
     pub failure: Option<Failure>,
+    /// When the request was sent. For a raced write, its release: when the send began
+    /// (barrier), or when its final bytes were written (last-byte, single-packet).
     pub start: Instant,
+    /// When the whole response had been read (or the request failed).
     pub end: Instant,
+    /// Built-in server only: when the request's last byte reached the server, in ns on
+    /// the server's clock (comparable only with other arrivals).
+    pub arrival_ns: Option<u64>,
 }
 
 /// A request that got no (complete) response.
@@ -110,6 +119,22 @@ impl RequestBuilder {
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     pub timeout: Duration,
+    /// How [`Writers::race`] releases a round's writes.
+    pub sync: SyncMode,
+    /// Where to fetch the server's arrival stamps after each race (the built-in
+    /// server's `/_contend/arrivals`), if the target has them.
+    pub arrivals: Option<url::Url>,
+}
+
+impl ClientSettings {
+    /// Barrier mode, no arrival stamps.
+    pub fn new(timeout: Duration) -> Self {
+        ClientSettings {
+            timeout,
+            sync: SyncMode::Barrier,
+            arrivals: None,
+        }
+    }
 }
 
 /// Builds a client that keeps at most one idle connection: one writer's connection.
@@ -125,7 +150,10 @@ pub fn connection(settings: &ClientSettings) -> Result<reqwest::Client, String> 
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
 
-fn to_request(client: &reqwest::Client, p: Prepared) -> Result<reqwest::Request, reqwest::Error> {
+pub(super) fn to_request(
+    client: &reqwest::Client,
+    p: Prepared,
+) -> Result<reqwest::Request, reqwest::Error> {
     let mut b = client.request(p.method, p.url).headers(p.headers);
     if let Some(body) = p.body {
         b = b.body(body);
@@ -142,7 +170,11 @@ pub async fn send(client: &reqwest::Client, prepared: Prepared) -> Exchange {
     }
 }
 
-async fn execute(client: &reqwest::Client, request: reqwest::Request, start: Instant) -> Exchange {
+pub(super) async fn execute(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    start: Instant,
+) -> Exchange {
     match client.execute(request).await {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -165,6 +197,7 @@ async fn execute(client: &reqwest::Client, request: reqwest::Request, start: Ins
                 failure,
                 start,
                 end: Instant::now(),
+                arrival_ns: None,
             }
         }
         Err(e) => {
@@ -178,7 +211,8 @@ async fn execute(client: &reqwest::Client, request: reqwest::Request, start: Ins
     }
 }
 
-fn failed(start: Instant, outcome: Outcome, message: String) -> Exchange {
+/// An exchange that got no response, ending now.
+pub(super) fn failed(start: Instant, outcome: Outcome, message: String) -> Exchange {
     Exchange {
         status: None,
         headers: HeaderMap::new(),
@@ -186,12 +220,13 @@ fn failed(start: Instant, outcome: Outcome, message: String) -> Exchange {
         failure: Some(Failure { outcome, message }),
         start,
         end: Instant::now(),
+        arrival_ns: None,
     }
 }
 
 /// A short account of a failed request: what failed and the innermost cause
 /// ("cannot connect: Connection refused (os error 111)").
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "timed out".to_string();
     }
@@ -210,82 +245,113 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// A response body as text, cut at [`BODY_LIMIT`] on a character boundary.
-fn cut(bytes: &[u8]) -> String {
+pub(super) fn cut(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]);
     text.into_owned()
 }
 
-/// The writers of a scenario: one connection each, kept warm across rounds.
+/// The writers of a scenario: their connections, kept warm across rounds, and the way
+/// the scenario's sync mode releases a round's writes.
 pub struct Writers {
-    clients: Vec<reqwest::Client>,
+    n: usize,
+    mode: Box<dyn Race>,
+    /// Fetches arrival stamps after each race, when the target has them.
+    arrivals: Option<(reqwest::Client, url::Url)>,
+    /// Tags each raced write with a run-unique id (the [`REQUEST_ID_HEADER`] header).
+    tag: String,
+    next_id: AtomicU64,
 }
 
 impl Writers {
-    /// Builds `n` independent connections (opened lazily by the first warm-up).
+    /// `n` writers in `settings.sync` mode. Connections open lazily, to the origin of
+    /// the first request each one sends, or at [`Writers::ready`].
     pub fn new(n: u32, settings: &ClientSettings) -> Result<Self, String> {
-        let clients = (0..n)
-            .map(|_| connection(settings))
-            .collect::<Result<_, _>>()?;
-        Ok(Writers { clients })
-    }
-
-    /// The connection of writer `i`.
-    pub fn client(&self, i: usize) -> &reqwest::Client {
-        &self.clients[i]
+        let n = n as usize;
+        let mode = race::for_mode(n, settings)?;
+        let arrivals = match &settings.arrivals {
+            Some(url) => Some((connection(settings)?, url.clone())),
+            None => None,
+        };
+        Ok(Writers {
+            n,
+            mode,
+            arrivals,
+            tag: format!("{:08x}", rand::random::<u32>()),
+            next_id: AtomicU64::new(0),
+        })
     }
 
     pub fn len(&self) -> usize {
-        self.clients.len()
+        self.n
     }
 
     pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
+        self.n == 0
     }
 
-    /// Sends one request per writer, each on its own connection, all at once; the
+    /// Opens every connection to `url`'s origin and checks that it can be raced in this
+    /// mode (single-packet: that it speaks HTTP/2 and allows a stream per writer). The
+    /// error says why not, for the scenario to stop with.
+    pub async fn ready(&self, url: &url::Url) -> Result<(), String> {
+        self.mode.ready(url).await
+    }
+
+    /// Sends one request per writer, each on its writer's connection, all at once; the
     /// answers come back in writer order. Used to open and warm connections.
     pub async fn each(&self, requests: Vec<Prepared>) -> Vec<Exchange> {
-        let sends = self
-            .clients
-            .iter()
-            .zip(requests)
-            .map(|(client, p)| send(client, p));
-        futures::future::join_all(sends).await
+        self.mode.each(requests).await
     }
 
     /// Releases one request per writer together and returns the answers in writer order.
     ///
-    /// Every request is built and every writer's task is parked at a barrier before any
-    /// byte is sent; the last task to arrive releases them all. Tasks run on the
-    /// multi-threaded runtime, so sends proceed in parallel, not one after another.
-    pub async fn race(&self, requests: Vec<Prepared>) -> Vec<Exchange> {
-        let barrier = Arc::new(Barrier::new(requests.len()));
-        let mut tasks = Vec::with_capacity(requests.len());
-        for (client, prepared) in self.clients.iter().zip(requests) {
-            let client = client.clone();
-            let barrier = barrier.clone();
-            tasks.push(tokio::spawn(async move {
-                let request = to_request(&client, prepared);
-                barrier.wait().await;
-                let start = Instant::now();
-                match request {
-                    Ok(request) => execute(&client, request, start).await,
-                    Err(e) => failed(start, Outcome::NotSent, describe(&e)),
+    /// Every request is rendered before the call; the mode only sends. Each write is
+    /// tagged with a [`REQUEST_ID_HEADER`] header so that, against the built-in server,
+    /// the instant its last byte arrived is fetched afterwards into `arrival_ns`.
+    pub async fn race(&self, mut requests: Vec<Prepared>) -> Vec<Exchange> {
+        let ids: Vec<String> = requests
+            .iter_mut()
+            .map(|p| {
+                let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let id = format!("{}-{n}", self.tag);
+                if let Ok(value) = HeaderValue::from_str(&id) {
+                    p.headers.insert(REQUEST_ID_HEADER, value);
                 }
-            }));
+                id
+            })
+            .collect();
+        let mut answers = self.mode.race(requests).await;
+        if let Some((client, url)) = &self.arrivals {
+            let stamps = fetch_arrivals(client, url, &ids).await;
+            for (exchange, id) in answers.iter_mut().zip(&ids) {
+                exchange.arrival_ns = stamps.get(id).copied();
+            }
         }
-        let mut out = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            let now = Instant::now();
-            out.push(task.await.unwrap_or_else(|e| {
-                failed(
-                    now,
-                    Outcome::Indeterminate,
-                    format!("writer task failed: {e}"),
-                )
-            }));
-        }
-        out
+        answers
+    }
+}
+
+/// The server's arrival stamps for these request ids; empty when they cannot be had
+/// (the figures are then missing from the reports, nothing else changes).
+async fn fetch_arrivals(
+    client: &reqwest::Client,
+    url: &url::Url,
+    ids: &[String],
+) -> std::collections::HashMap<String, u64> {
+    #[derive(serde::Deserialize)]
+    struct Stamps {
+        arrivals: std::collections::HashMap<String, u64>,
+    }
+    let mut url = url.clone();
+    url.query_pairs_mut().append_pair("ids", &ids.join(","));
+    let response = match client.get(url).send().await {
+        Ok(r) if r.status().is_success() => r,
+        _ => return Default::default(),
+    };
+    match response.bytes().await {
+        Ok(bytes) => serde_json::from_slice::<Stamps>(&bytes)
+            .map(|s| s.arrivals)
+            .unwrap_or_default(),
+        Err(_) => Default::default(),
     }
 }
 
@@ -345,10 +411,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_is_not_sent_and_never_indeterminate() {
-        let client = connection(&ClientSettings {
-            timeout: Duration::from_secs(2),
-        })
-        .unwrap();
+        let client = connection(&ClientSettings::new(Duration::from_secs(2))).unwrap();
         let builder = RequestBuilder::new(url::Url::parse("http://127.0.0.1:1/").unwrap(), vec![]);
         let p = builder
             .prepare(&template("PUT", "/x"), &Vars::default())
@@ -367,10 +430,7 @@ mod tests {
             let (_socket, _) = listener.accept().await.unwrap();
             tokio::time::sleep(Duration::from_secs(5)).await;
         });
-        let client = connection(&ClientSettings {
-            timeout: Duration::from_millis(200),
-        })
-        .unwrap();
+        let client = connection(&ClientSettings::new(Duration::from_millis(200))).unwrap();
         let builder =
             RequestBuilder::new(url::Url::parse(&format!("http://{addr}/")).unwrap(), vec![]);
         let p = builder

@@ -7,6 +7,7 @@
 
 pub mod client;
 mod counter;
+mod race;
 mod stale_write;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +50,8 @@ pub struct RunContext {
     /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
     pub stop: Arc<AtomicBool>,
     pub progress: Arc<dyn Progress>,
+    /// The target is the built-in reference server, so arrival stamps can be fetched.
+    pub builtin_server: bool,
 }
 
 impl RunContext {
@@ -58,6 +61,7 @@ impl RunContext {
             seed,
             stop: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(NoProgress),
+            builtin_server: false,
         }
     }
 
@@ -187,6 +191,7 @@ impl Recorder {
                 .as_ref()
                 .map(|f| redact(&f.message, secrets))
                 .unwrap_or_default(),
+            arrival_ns: exchange.arrival_ns,
         }
     }
 }
@@ -196,9 +201,14 @@ impl<'a> Session<'a> {
         Session {
             scenario,
             ctx,
-            builder: RequestBuilder::new(base, scenario.headers.clone()),
+            builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
+                sync: scenario.sync,
+                arrivals: ctx
+                    .builtin_server
+                    .then(|| base.join("/_contend/arrivals").ok())
+                    .flatten(),
             },
             reader: None,
             recorder: Recorder {

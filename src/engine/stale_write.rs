@@ -13,6 +13,12 @@ use super::{classify, marker, Meta, Session};
 pub(super) async fn run(s: &mut Session<'_>) -> Result<(), String> {
     let id = s.set_up().await?;
     let writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
+    let vars = Vars {
+        id: Some(id.clone()),
+        ..Vars::default()
+    };
+    let origin = s.builder.prepare(&s.scenario.resource.read, &vars)?.url;
+    writers.ready(&origin).await?;
     for round in 0..s.scenario.workload.rounds {
         if s.ctx.stopped() {
             break;

@@ -8,7 +8,7 @@ use crate::check::ViolationKind;
 use crate::history::{self, RequestRecord};
 use crate::latency::OUTCOMES;
 
-use super::{write_atomically, ScenarioResult};
+use super::{write_atomically, ScenarioResult, SpreadStat};
 
 /// The report files, in the order they are written.
 pub const FILES: [&str; 4] = ["summary.csv", "rounds.csv", "latency.csv", "requests.csv"];
@@ -63,6 +63,7 @@ pub fn summary_header() -> Vec<String> {
         "scenario",
         "workload",
         "target",
+        "sync",
         "verdict",
         "complete",
         "error",
@@ -83,6 +84,11 @@ pub fn summary_header() -> Vec<String> {
         [
             "send_spread_p50_us",
             "send_spread_max_us",
+            "response_spread_p50_us",
+            "response_spread_max_us",
+            "arrival_spread_p50_us",
+            "arrival_spread_p99_us",
+            "arrival_spread_max_us",
             "increments",
             "acknowledged",
             "gave_up",
@@ -107,6 +113,7 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         v.scenario.clone(),
         v.workload.clone(),
         r.target.clone(),
+        r.sync.map(|m| m.name().to_string()).unwrap_or_default(),
         r.status().to_string(),
         r.complete.to_string(),
         r.error.clone().unwrap_or_default(),
@@ -121,11 +128,19 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         v.lost_updates.to_string(),
     ];
     row.extend(ViolationKind::ALL.iter().map(|k| v.count(*k).to_string()));
-    let mut spreads: Vec<u64> = v.rounds.iter().map(|r| r.send_spread_ns).collect();
-    spreads.sort_unstable();
-    let p50 = spreads.get(spreads.len() / 2).copied();
-    row.push(p50.map(us).unwrap_or_default());
-    row.push(spreads.last().copied().map(us).unwrap_or_default());
+    let spreads = r.spreads();
+    let stat = |s: Option<SpreadStat>, pick: fn(&SpreadStat) -> u64| {
+        s.as_ref().map(|s| us(pick(s))).unwrap_or_default()
+    };
+    row.extend([
+        stat(spreads.send, |s| s.p50),
+        stat(spreads.send, |s| s.max),
+        stat(spreads.response, |s| s.p50),
+        stat(spreads.response, |s| s.max),
+        stat(spreads.arrival, |s| s.p50),
+        stat(spreads.arrival, |s| s.p99),
+        stat(spreads.arrival, |s| s.max),
+    ]);
     match &v.counter {
         Some(k) => row.extend([
             k.increments.to_string(),
@@ -167,6 +182,10 @@ pub fn rounds_header() -> Vec<String> {
         "winning_writers",
         "applied",
         "send_spread_us",
+        "response_spread_us",
+        "arrival_p50_us",
+        "arrival_p99_us",
+        "arrival_spread_us",
         "violations",
     ]
     .map(String::from)
@@ -194,6 +213,10 @@ fn rounds_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
                 .join(" "),
             round.applied.clone(),
             us(round.send_spread_ns),
+            us(round.response_spread_ns),
+            round.arrival_p50_ns.map(us).unwrap_or_default(),
+            round.arrival_p99_ns.map(us).unwrap_or_default(),
+            round.arrival_spread_ns.map(us).unwrap_or_default(),
             round
                 .violations
                 .iter()

@@ -9,7 +9,7 @@ use console::Style;
 use crate::check::ViolationKind;
 use crate::history::Outcome;
 
-use super::ScenarioResult;
+use super::{ScenarioResult, SpreadStat};
 
 /// Evidence lines shown per violation kind; the rest are in `rounds.csv`.
 const EVIDENCE_SHOWN: usize = 3;
@@ -20,6 +20,33 @@ fn ms(ns: u64) -> String {
     } else {
         format!("{:.2}", ns as f64 / 1e6)
     }
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.0}", ns as f64 / 1e3)
+}
+
+/// "name (sync last-byte): release 12/30, responses 250/400, arrival at the server 9/21".
+fn spread_line(r: &ScenarioResult) -> String {
+    let spreads = r.spreads();
+    let pair =
+        |s: Option<SpreadStat>| s.map_or("-".into(), |s| format!("{}/{}", us(s.p50), us(s.max)));
+    let arrival = match spreads.arrival {
+        Some(s) => format!(
+            "arrival at the server {}/{} (p99 {})",
+            us(s.p50),
+            us(s.max),
+            us(s.p99)
+        ),
+        None => "arrival at the server not measured (only the built-in server stamps it)".into(),
+    };
+    format!(
+        "{} (sync {}): release {}, responses {}, {arrival}",
+        r.verdict.scenario,
+        r.sync.map_or("?", |m| m.name()),
+        pair(spreads.send),
+        pair(spreads.response),
+    )
 }
 
 /// Renders the summary; `colour` adds ANSI colours to verdicts.
@@ -76,6 +103,19 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             format!("{}/{}", ms(conf.p50), ms(conf.p99)),
             spread,
         );
+    }
+    let raced: Vec<&ScenarioResult> = results
+        .iter()
+        .filter(|r| r.sync.is_some() && !r.verdict.rounds.is_empty())
+        .collect();
+    if !raced.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRace spread per round, p50/max µs (first to last write):"
+        );
+        for r in raced {
+            let _ = writeln!(out, "  {}", spread_line(r));
+        }
     }
     for r in results {
         let v = &r.verdict;

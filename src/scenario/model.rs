@@ -27,6 +27,8 @@ pub struct Scenario {
     pub expect: Expect,
     /// Per-request timeout; a request that exceeds it is `indeterminate`.
     pub timeout: Duration,
+    /// How a round's writes are released together.
+    pub sync: SyncMode,
     /// Values that came from `${ENV}` interpolation, redacted from anything we print.
     pub secrets: Vec<String>,
 }
@@ -38,6 +40,62 @@ pub enum Target {
     Builtin,
     /// A base URL; request paths are joined onto it.
     Url(url::Url),
+}
+
+/// How a round's writes are released so that they reach the server together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncMode {
+    /// One warmed connection per writer; every writer's task waits at a barrier and the
+    /// last one to arrive releases all the sends.
+    #[default]
+    Barrier,
+    /// HTTP/1.1: one warmed connection per writer; every request is written except its
+    /// last byte, then all last bytes are written back to back from one task.
+    LastByte,
+    /// HTTP/2: every write of the round on one connection, each stream's final DATA frame
+    /// withheld, then all final frames flushed in one write.
+    SinglePacket,
+}
+
+impl SyncMode {
+    /// Every mode, in documentation order.
+    pub const ALL: [SyncMode; 3] = [
+        SyncMode::Barrier,
+        SyncMode::LastByte,
+        SyncMode::SinglePacket,
+    ];
+
+    /// The name used in scenario files, on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncMode::Barrier => "barrier",
+            SyncMode::LastByte => "last-byte",
+            SyncMode::SinglePacket => "single-packet",
+        }
+    }
+}
+
+impl std::fmt::Display for SyncMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SyncMode {
+    type Err = String;
+
+    /// Parses a mode's name; the error lists the valid names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SyncMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown sync mode `{}`; the modes are barrier, last-byte and single-packet",
+                    s.trim()
+                )
+            })
+    }
 }
 
 /// How many writers race and for how long.

@@ -15,8 +15,8 @@ use toml_edit::ImDocument;
 use super::diagnostic::{Diagnostic, Site, Source};
 use super::env::Context;
 use super::model::{
-    Expect, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, Target, Var, Workload,
-    WorkloadKind,
+    Expect, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, SyncMode, Target, Var,
+    Workload, WorkloadKind,
 };
 use super::reader::{did_you_mean, Field, KeySpec, Reader, Table};
 use super::request::{headers, locator, request, Kind, Place};
@@ -33,6 +33,7 @@ const ROOT_KEYS: &[KeySpec] = &[
     ),
     key("target", r#"target = "https://api.example.com""#),
     key("timeout", r#"timeout = "10s""#),
+    key("sync", r#"sync = "last-byte""#),
     key(
         "headers",
         r#"headers = { Authorization = "Bearer ${API_TOKEN}" }"#,
@@ -126,6 +127,7 @@ const KEY_HOMES: &[(&str, &str)] = &[
     ),
     ("target", "at the top level (above the first [section])"),
     ("timeout", "at the top level (above the first [section])"),
+    ("sync", "at the top level (above the first [section])"),
     ("kind", "in [workload]"),
     ("writers", "in [workload]"),
     ("rounds", "in [workload]"),
@@ -378,6 +380,9 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
     let headers = root
         .field("headers")
         .map_or(Some(Vec::new()), |f| headers(r, &f, Place::Headers));
+    let sync = root
+        .field("sync")
+        .map_or(Some(SyncMode::Barrier), |f| sync_mode(r, &f));
     let (kind, workload) = workload(r, &root);
     let resource = resource(r, &root, kind);
     let write = write(r, &root, kind);
@@ -393,6 +398,7 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         Some(resource),
         Some(write),
         Some(expect),
+        Some(sync),
     ) = (
         name,
         description,
@@ -403,6 +409,7 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         resource,
         write,
         expect,
+        sync,
     )
     else {
         return None;
@@ -418,6 +425,7 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         write,
         expect,
         timeout,
+        sync,
         secrets: r.secrets.clone(),
     };
     Some((scenario, name_site))
@@ -515,6 +523,26 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
                 text.at,
                 format!("target `{value}` is neither `builtin` nor a URL: {e}"),
                 hint,
+            );
+            None
+        }
+    }
+}
+
+/// `sync`: one of the [`SyncMode`] names.
+fn sync_mode(r: &mut Reader<'_>, f: &Field<'_>) -> Option<SyncMode> {
+    let text = r.string(f, Context::Plain)?;
+    match text.value.parse::<SyncMode>() {
+        Ok(mode) => Some(mode),
+        Err(message) => {
+            let names = SyncMode::ALL.map(SyncMode::name);
+            let guess = did_you_mean(text.value.trim(), &names)
+                .map(|g| format!("did you mean `{g}`? "))
+                .unwrap_or_default();
+            r.error(
+                text.at,
+                message,
+                format!("{guess}for example: {}", f.example),
             );
             None
         }
@@ -1054,6 +1082,7 @@ conflict = [409]
         assert_eq!(s.description, "");
         assert_eq!(s.target, Target::Builtin);
         assert_eq!(s.timeout, Duration::from_secs(10));
+        assert_eq!(s.sync, SyncMode::Barrier);
         assert!(s.headers.is_empty());
         assert_eq!((s.workload.writers, s.workload.rounds), (16, 50));
         let Setup::Create {
@@ -1196,6 +1225,29 @@ conflict = [409]
             d.hint.as_deref(),
             Some("add it, e.g. kind = \"stale-write\"")
         );
+    }
+
+    #[test]
+    fn sync_names_the_release_mode() {
+        for mode in SyncMode::ALL {
+            let text = format!("sync = \"{}\"\n{STALE_WRITE}", mode.name());
+            assert_eq!(parse(&text).expect("valid").sync, mode);
+        }
+    }
+
+    #[test]
+    fn an_unknown_sync_mode_is_an_error_with_a_suggestion() {
+        let text = format!("sync = \"last_byte\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "unknown sync mode `last_byte`; the modes are barrier, last-byte and single-packet"
+        );
+        assert_eq!(at(&d), (1, 8));
+        assert!(d
+            .hint
+            .unwrap_or_default()
+            .starts_with("did you mean `last-byte`?"),);
     }
 
     #[test]

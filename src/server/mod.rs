@@ -9,6 +9,7 @@
 //! class shows up identically in all three dialects. The demo run serves it on a real
 //! port; the tests use it to prove the checker catches every bug class.
 
+mod arrivals;
 mod etag;
 mod problem;
 mod rev;
@@ -31,6 +32,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use arrivals::REQUEST_ID_HEADER;
 use store::{Collection, WritePolicy};
 
 /// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token, loser-applied
@@ -122,12 +124,18 @@ pub fn router(config: ServerConfig) -> Router {
         docs: Collection::new(),
         db: Collection::new(),
     });
+    let arrivals = arrivals::Arrivals::new();
     Router::new()
         .route("/_contend/health", get(health))
         .merge(etag::routes())
         .merge(version::routes())
         .merge(rev::routes())
         .with_state(state)
+        .merge(arrivals::routes(arrivals.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            arrivals,
+            arrivals::stamp,
+        ))
 }
 
 /// `GET /_contend/health`: says the server is up and which bug, if any, it carries.
@@ -142,8 +150,9 @@ async fn health(State(state): State<SharedState>) -> Json<serde_json::Value> {
 
 /// Binds (e.g. 127.0.0.1:0 for an ephemeral port) and serves in a background tokio task.
 ///
-/// Connections are HTTP/1.1 with keep-alive and `TCP_NODELAY`, so a client can reuse one
-/// connection per writer and its last bytes are not held back by Nagle.
+/// Connections are HTTP/1.1 with keep-alive, or HTTP/2 with prior knowledge (h2c), with
+/// `TCP_NODELAY`, so a client can reuse one connection per writer (or put every write on
+/// one HTTP/2 connection) and its last bytes are not held back by Nagle.
 pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

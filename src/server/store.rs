@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
@@ -70,6 +70,20 @@ fn digest(version: u64, body: &Body) -> String {
         hasher.finish()
     };
     format!("{:016x}{:016x}", half(0), half(1))
+}
+
+/// Waits out a bug's race window, precisely also below a millisecond: tokio's timer rounds
+/// sleeps up to whole milliseconds, so a window under 2 ms is waited out on the clock,
+/// yielding to other tasks between looks, and a longer one sleeps.
+async fn hold(window: Duration) {
+    if window >= Duration::from_millis(2) {
+        tokio::time::sleep(window).await;
+        return;
+    }
+    let until = Instant::now() + window;
+    while Instant::now() < until {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// A document behind its own lock.
@@ -182,7 +196,7 @@ impl WritePolicy {
                 }
                 // The lock is released here: every writer that checks within the window
                 // sees the same version and goes on to commit.
-                tokio::time::sleep(self.window).await;
+                hold(self.window).await;
                 let mut doc = cell.lock().await;
                 doc.store_body(body);
                 doc.advance_version();
@@ -191,7 +205,7 @@ impl WritePolicy {
             Some(Bug::IgnorePrecondition) => {
                 // The token is never compared; the window stands in for the work a real
                 // server would do between reading and writing.
-                tokio::time::sleep(self.window).await;
+                hold(self.window).await;
                 let mut doc = cell.lock().await;
                 doc.store_body(body);
                 doc.advance_version();

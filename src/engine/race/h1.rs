@@ -1,0 +1,369 @@
+//! A small HTTP/1.1 client connection over a tokio TCP socket, for the last-byte mode,
+//! which must decide exactly when each byte of a request leaves.
+//!
+//! [`encode`] renders a [`Prepared`] request to bytes (RFC 9112: request line, `Host`,
+//! the request's headers, `Content-Length`, body). [`H1Conn::read_response`] reads one
+//! response with `httparse`, framing its body by `Transfer-Encoding: chunked`,
+//! `Content-Length` or the end of the connection (RFC 9112 §6.3), and skipping interim
+//! 1xx responses. Nothing here trusts the server: every malformed or oversized answer is
+//! an error, never a panic.
+
+use std::io::Write as _;
+
+use bytes::{Buf, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::Origin;
+use crate::engine::client::Prepared;
+
+/// Largest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Largest response body read; a bigger one fails the request (and the connection).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Most response header fields parsed.
+const MAX_HEADERS: usize = 128;
+
+/// Headers the HTTP/1.1 framing sets itself; the request's own values are not copied.
+const FRAMING: [&str; 4] = ["host", "content-length", "transfer-encoding", "connection"];
+
+/// One response, read whole.
+#[derive(Debug)]
+pub(super) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// False when the server will close the connection after this response.
+    pub keep_alive: bool,
+}
+
+/// A kept-alive HTTP/1.1 connection to one origin.
+pub(super) struct H1Conn {
+    pub origin: Origin,
+    stream: TcpStream,
+    /// Bytes read from the socket and not yet consumed.
+    buf: BytesMut,
+}
+
+impl H1Conn {
+    /// Opens a connection to `origin` (`TCP_NODELAY` on).
+    pub async fn connect(origin: &Origin) -> std::io::Result<H1Conn> {
+        Ok(H1Conn {
+            origin: origin.clone(),
+            stream: origin.connect().await?,
+            buf: BytesMut::with_capacity(8 * 1024),
+        })
+    }
+
+    /// Writes `bytes` and returns once the kernel has them (no buffering on our side).
+    pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
+    /// Reads more bytes into the buffer; an error at the end of the stream.
+    async fn fill(&mut self, what: &str) -> Result<(), String> {
+        match self.stream.read_buf(&mut self.buf).await {
+            Ok(0) => Err(format!("the server closed the connection {what}")),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("reading the response failed: {e}")),
+        }
+    }
+
+    /// Reads one whole response to a request with `method`.
+    pub async fn read_response(&mut self, method: &reqwest::Method) -> Result<Response, String> {
+        let (status, headers, keep_alive) = loop {
+            let head = self.read_head().await?;
+            // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+            if !(100..200).contains(&head.0) || head.0 == 101 {
+                break head;
+            }
+        };
+        let no_body = method == reqwest::Method::HEAD || status == 204 || status == 304;
+        let chunked = headers
+            .get_all("transfer-encoding")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("chunked"));
+        let length = headers
+            .get("content-length")
+            .map(|v| {
+                v.to_str()
+                    .ok()
+                    .and_then(|t| t.trim().parse::<usize>().ok())
+                    .ok_or_else(|| format!("the response has an invalid Content-Length {v:?}"))
+            })
+            .transpose()?;
+        let (body, keep_alive) = if no_body {
+            (Vec::new(), keep_alive)
+        } else if chunked {
+            (self.read_chunked().await?, keep_alive)
+        } else if let Some(n) = length {
+            (self.read_exact_body(n).await?, keep_alive)
+        } else {
+            (self.read_to_close().await?, false)
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+            keep_alive,
+        })
+    }
+
+    /// Reads and parses a response head: status, headers, and whether the connection
+    /// stays open.
+    async fn read_head(&mut self) -> Result<(u16, HeaderMap, bool), String> {
+        loop {
+            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut fields);
+            match response.parse(&self.buf) {
+                Ok(httparse::Status::Complete(used)) => {
+                    let status = response.code.unwrap_or(0);
+                    let mut headers = HeaderMap::new();
+                    for field in response.headers.iter() {
+                        if let (Ok(name), Ok(value)) = (
+                            HeaderName::from_bytes(field.name.as_bytes()),
+                            HeaderValue::from_bytes(field.value),
+                        ) {
+                            headers.append(name, value);
+                        }
+                    }
+                    let closes = headers
+                        .get_all("connection")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .any(|v| v.to_ascii_lowercase().contains("close"));
+                    let keep_alive = response.version == Some(1) && !closes;
+                    self.buf.advance(used);
+                    return Ok((status, headers, keep_alive));
+                }
+                Ok(httparse::Status::Partial) => {
+                    if self.buf.len() > MAX_HEAD {
+                        return Err(format!("the response head is over {MAX_HEAD} bytes"));
+                    }
+                    self.fill("before answering").await?;
+                }
+                Err(e) => return Err(format!("the response is not valid HTTP/1.1: {e}")),
+            }
+        }
+    }
+
+    async fn read_exact_body(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        if n > MAX_BODY {
+            return Err(format!("the response body is {n} bytes, over {MAX_BODY}"));
+        }
+        while self.buf.len() < n {
+            self.fill("in the middle of the response body").await?;
+        }
+        Ok(self.buf.split_to(n).to_vec())
+    }
+
+    async fn read_chunked(&mut self) -> Result<Vec<u8>, String> {
+        let mut body = Vec::new();
+        loop {
+            match httparse::parse_chunk_size(&self.buf) {
+                Ok(httparse::Status::Complete((used, size))) => {
+                    self.buf.advance(used);
+                    let size = usize::try_from(size)
+                        .ok()
+                        .filter(|s| body.len().saturating_add(*s) <= MAX_BODY)
+                        .ok_or_else(|| format!("the response body is over {MAX_BODY} bytes"))?;
+                    if size == 0 {
+                        return self.skip_trailers().await.map(|()| body);
+                    }
+                    while self.buf.len() < size + 2 {
+                        self.fill("in the middle of a chunk").await?;
+                    }
+                    body.extend_from_slice(&self.buf[..size]);
+                    self.buf.advance(size + 2);
+                }
+                Ok(httparse::Status::Partial) => self.fill("before the last chunk").await?,
+                Err(_) => return Err("the response has an invalid chunk size".to_string()),
+            }
+        }
+    }
+
+    /// Skips the trailer section after the last chunk, up to its empty line.
+    async fn skip_trailers(&mut self) -> Result<(), String> {
+        loop {
+            match self.buf.windows(2).position(|w| w == b"\r\n") {
+                Some(0) => {
+                    self.buf.advance(2);
+                    return Ok(());
+                }
+                Some(end) => self.buf.advance(end + 2),
+                None => self.fill("in the trailers").await?,
+            }
+        }
+    }
+
+    async fn read_to_close(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            if self.buf.len() > MAX_BODY {
+                return Err(format!("the response body is over {MAX_BODY} bytes"));
+            }
+            match self.stream.read_buf(&mut self.buf).await {
+                Ok(0) => return Ok(self.buf.split().to_vec()),
+                Ok(_) => {}
+                Err(e) => return Err(format!("reading the response failed: {e}")),
+            }
+        }
+    }
+}
+
+/// The request as HTTP/1.1 bytes: request line, `Host`, the request's own headers
+/// (framing headers excepted), `Content-Length`, then the body.
+pub(super) fn encode(p: &Prepared) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512 + p.body.as_ref().map_or(0, Vec::len));
+    let mut target = p.url.path().to_string();
+    if let Some(query) = p.url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let host = match (p.url.host_str(), p.url.port()) {
+        (Some(h), Some(port)) => format!("{h}:{port}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => String::new(),
+    };
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{} {target} HTTP/1.1\r\nhost: {host}\r\n", p.method);
+    for (name, value) in &p.headers {
+        if FRAMING.contains(&name.as_str()) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !p.headers.contains_key("accept") {
+        out.extend_from_slice(b"accept: */*\r\n");
+    }
+    let bodyless = matches!(
+        p.method.as_str(),
+        "GET" | "HEAD" | "DELETE" | "OPTIONS" | "TRACE"
+    );
+    match &p.body {
+        Some(body) => {
+            let _ = write!(out, "content-length: {}\r\n\r\n", body.len());
+            out.extend_from_slice(body);
+        }
+        None if bodyless => out.extend_from_slice(b"\r\n"),
+        None => out.extend_from_slice(b"content-length: 0\r\n\r\n"),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    fn prepared(method: &str, url: &str, body: Option<&str>) -> Prepared {
+        let mut headers = HeaderMap::new();
+        headers.insert("if-match", HeaderValue::from_static("\"3\""));
+        headers.insert("content-length", HeaderValue::from_static("999"));
+        Prepared {
+            method: reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            url: url::Url::parse(url).unwrap(),
+            headers,
+            body: body.map(|b| b.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn encode_writes_request_line_host_headers_and_its_own_content_length() {
+        let bytes = encode(&prepared(
+            "PUT",
+            "http://127.0.0.1:8080/notes/1?x=1",
+            Some("{\"a\":1}"),
+        ));
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            text,
+            "PUT /notes/1?x=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\nif-match: \"3\"\r\n\
+             accept: */*\r\ncontent-length: 7\r\n\r\n{\"a\":1}"
+        );
+    }
+
+    #[test]
+    fn encode_sends_a_zero_length_for_a_bodiless_put_and_none_for_a_get() {
+        let put = String::from_utf8(encode(&prepared("PUT", "http://h/x", None))).unwrap();
+        assert!(put.ends_with("content-length: 0\r\n\r\n"), "{put}");
+        let get = String::from_utf8(encode(&prepared("GET", "http://h/x", None))).unwrap();
+        assert!(get.starts_with("GET /x HTTP/1.1\r\nhost: h\r\n"), "{get}");
+        assert!(!get.contains("content-length"), "{get}");
+    }
+
+    /// Serves `replies` (raw bytes) one per request read, on one connection.
+    async fn raw_server(replies: Vec<&'static [u8]>) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut scratch = [0u8; 4096];
+            for reply in replies {
+                let _ = socket.read(&mut scratch).await;
+                let _ = socket.write_all(reply).await;
+            }
+        });
+        Origin {
+            scheme: "http".into(),
+            host: "127.0.0.1".into(),
+            port,
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_chunked_and_length_framed_responses_on_one_connection() {
+        let origin = raw_server(vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\netag: \"2\"\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\nx-trailer: 1\r\n\r\n",
+            b"HTTP/1.1 412 Precondition Failed\r\ncontent-length: 5\r\n\r\nstale",
+        ])
+        .await;
+        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        let get = reqwest::Method::GET;
+        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let first = conn.read_response(&get).await.unwrap();
+        assert_eq!(first.status, 200);
+        assert_eq!(first.body, b"abcdefg");
+        assert_eq!(first.headers["etag"], "\"2\"");
+        assert!(first.keep_alive);
+        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let second = conn.read_response(&get).await.unwrap();
+        assert_eq!(
+            (second.status, second.body.as_slice()),
+            (412, &b"stale"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_response_without_length_is_read_to_the_close_and_ends_keep_alive() {
+        let origin = raw_server(vec![
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it",
+        ])
+        .await;
+        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        // The test server drops the socket after its last reply, closing the stream.
+        let response = conn.read_response(&reqwest::Method::GET).await.unwrap();
+        assert_eq!(response.body, b"all of it");
+        assert!(!response.keep_alive);
+    }
+
+    #[tokio::test]
+    async fn garbage_and_early_close_are_errors_not_panics() {
+        let origin = raw_server(vec![b"SMTP ready\r\n\r\n"]).await;
+        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let err = conn.read_response(&reqwest::Method::GET).await.unwrap_err();
+        assert!(err.contains("not valid HTTP/1.1"), "{err}");
+
+        let origin = raw_server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
+        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let err = conn.read_response(&reqwest::Method::GET).await.unwrap_err();
+        assert!(err.contains("closed the connection"), "{err}");
+    }
+}

@@ -1,0 +1,444 @@
+//! The `single-packet` mode (the HTTP/2 single-packet attack): every write of the round
+//! is a stream on one HTTP/2 connection. Each stream's headers and its body except the
+//! last byte are sent first; each stream's final DATA frame (the last byte, or an empty
+//! frame when there is no body, with END_STREAM) is withheld. A PING round trip then
+//! proves the server has read everything staged, and after [`SETTLE`] all the final
+//! frames are queued and written to the socket in one write, so they travel together.
+//!
+//! The `h2` crate does the framing. Its connection is driven only from the task using it
+//! (never spawned), so nothing writes between the queueing of the final frames and the
+//! one flush. Plain-text HTTP/2 with prior knowledge (h2c) only; a target that does not
+//! speak it, or that allows fewer concurrent streams than there are writers, is refused
+//! with the reason at [`Race::ready`].
+
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::Poll;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use h2::client::{Connection, ResponseFuture, SendRequest};
+use h2::{Ping, PingPong, SendStream};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+use tokio::time::timeout;
+
+use super::{Origin, Race, SETTLE};
+use crate::engine::client::{cut, failed, ClientSettings, Exchange, Prepared, BODY_LIMIT};
+use crate::history::Outcome;
+use crate::scenario::SyncMode;
+
+/// Headers that are about one HTTP/1.1 connection and must not appear in HTTP/2
+/// (RFC 9113 §8.2.2); `host` becomes `:authority`.
+const CONNECTION_SPECIFIC: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+];
+
+/// One HTTP/2 connection and its handles.
+struct H2 {
+    origin: Origin,
+    send: SendRequest<Bytes>,
+    conn: Connection<TcpStream, Bytes>,
+    ping: PingPong,
+}
+
+/// Every writer's request on one HTTP/2 connection.
+pub(super) struct SinglePacket {
+    writers: usize,
+    settings: ClientSettings,
+    /// The connection; `None` until opened, or after it failed.
+    h2: Mutex<Option<H2>>,
+}
+
+impl SinglePacket {
+    /// `n` writers sharing one connection, opened at [`Race::ready`] or the first request.
+    pub fn new(n: usize, settings: &ClientSettings) -> Self {
+        SinglePacket {
+            writers: n,
+            settings: settings.clone(),
+            h2: Mutex::new(None),
+        }
+    }
+}
+
+/// Polls `fut` to completion while driving the connection, so frames `fut` queues are
+/// written and frames it waits for are read. Fails if the connection ends first.
+async fn drive<F: Future>(
+    conn: &mut Connection<TcpStream, Bytes>,
+    fut: F,
+) -> Result<F::Output, String> {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        match Pin::new(&mut *conn).poll(cx) {
+            Poll::Ready(Ok(())) => {
+                Poll::Ready(Err("the server closed the HTTP/2 connection".into()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(format!("the HTTP/2 connection failed: {e}"))),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// One PING round trip: once it is back, the server has read every frame sent before it.
+async fn round_trip(h2: &mut H2, settings: &ClientSettings) -> Result<(), String> {
+    let ping = h2.ping.ping(Ping::opaque());
+    match timeout(settings.timeout, drive(&mut h2.conn, ping)).await {
+        Ok(Ok(Ok(_pong))) => Ok(()),
+        Ok(Ok(Err(e))) => Err(format!("PING failed: {e}")),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err("no answer to a PING: timed out".into()),
+    }
+}
+
+/// Opens the connection to `origin` (if there is none there), warms it with a PING round
+/// trip and checks it allows a stream per writer.
+async fn open<'a>(
+    slot: &'a mut Option<H2>,
+    origin: &Origin,
+    writers: usize,
+    settings: &ClientSettings,
+) -> Result<&'a mut H2, String> {
+    if slot.as_ref().is_some_and(|h| h.origin != *origin) {
+        *slot = None;
+    }
+    if slot.is_none() {
+        let not_h2 = |e: String| {
+            format!(
+                "sync = \"single-packet\" needs HTTP/2, and {origin} does not speak HTTP/2 over \
+                 plain TCP (h2c with prior knowledge): {e}"
+            )
+        };
+        let tcp = timeout(settings.timeout, origin.connect())
+            .await
+            .map_err(|_| format!("cannot connect to {origin}: timed out"))?
+            .map_err(|e| format!("cannot connect to {origin}: {e}"))?;
+        let (send, mut conn) = timeout(settings.timeout, h2::client::handshake(tcp))
+            .await
+            .map_err(|_| not_h2("the handshake timed out".into()))?
+            .map_err(|e| not_h2(e.to_string()))?;
+        let ping = conn
+            .ping_pong()
+            .ok_or_else(|| "the HTTP/2 connection offers no PING handle".to_string())?;
+        let mut h2 = H2 {
+            origin: origin.clone(),
+            send,
+            conn,
+            ping,
+        };
+        // The server's SETTINGS come before its PING ack, so after the round trip the
+        // stream limit is the server's.
+        round_trip(&mut h2, settings).await.map_err(not_h2)?;
+        let allowed = h2.conn.max_concurrent_send_streams();
+        if allowed < writers {
+            return Err(format!(
+                "sync = \"single-packet\" sends the {writers} writes of a round as concurrent \
+                 streams on one connection, but {origin} allows {allowed}; use at most \
+                 {allowed} writers"
+            ));
+        }
+        *slot = Some(h2);
+    }
+    slot.as_mut()
+        .ok_or_else(|| format!("cannot connect to {origin}"))
+}
+
+/// The request's head as HTTP/2 sees it: absolute URI, no connection-specific headers,
+/// `content-length` for a body.
+fn head(p: &Prepared) -> Result<http::Request<()>, String> {
+    let mut request = http::Request::builder()
+        .method(p.method.clone())
+        .uri(p.url.as_str())
+        .version(http::Version::HTTP_2)
+        .body(())
+        .map_err(|e| format!("cannot make an HTTP/2 request of {}: {e}", p.url))?;
+    let headers = request.headers_mut();
+    for (name, value) in &p.headers {
+        if !CONNECTION_SPECIFIC.contains(&name.as_str()) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    if let Some(body) = &p.body {
+        headers.insert(http::header::CONTENT_LENGTH, body.len().into());
+    }
+    Ok(request)
+}
+
+/// A stream's failure: `not_sent` when the server refused it unprocessed.
+fn stream_failure(start: Instant, e: &h2::Error) -> Exchange {
+    let outcome = if e.reason() == Some(h2::Reason::REFUSED_STREAM) {
+        Outcome::NotSent
+    } else {
+        Outcome::Indeterminate
+    };
+    failed(start, outcome, format!("HTTP/2 stream failed: {e}"))
+}
+
+/// Waits for a stream's response and reads its whole body.
+async fn receive(response: ResponseFuture, start: Instant) -> Exchange {
+    let response = match response.await {
+        Ok(r) => r,
+        Err(e) => return stream_failure(start, &e),
+    };
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    let mut failure = None;
+    while let Some(chunk) = body.data().await {
+        match chunk {
+            Ok(chunk) => {
+                let _ = body.flow_control().release_capacity(chunk.len());
+                if bytes.len() < BODY_LIMIT {
+                    bytes.extend_from_slice(&chunk);
+                }
+            }
+            Err(e) => {
+                failure = Some(crate::engine::client::Failure {
+                    outcome: Outcome::Indeterminate,
+                    message: format!("reading the body: {e}"),
+                });
+                break;
+            }
+        }
+    }
+    Exchange {
+        status: Some(status),
+        headers,
+        body: cut(&bytes),
+        failure,
+        start,
+        end: Instant::now(),
+        arrival_ns: None,
+    }
+}
+
+/// Every exchange failed with the same reason.
+fn all_failed(n: usize, start: Instant, outcome: Outcome, message: &str) -> Vec<Exchange> {
+    (0..n)
+        .map(|_| failed(start, outcome, message.to_string()))
+        .collect()
+}
+
+/// A request of the round after sending: waiting for its answer, or already ended.
+enum Wait {
+    /// Sent in full at the instant given; its answer is awaited.
+    Pending(ResponseFuture, Instant),
+    /// Failed before it could be sent in full.
+    Done(Exchange),
+}
+
+/// A stream whose final frame is withheld.
+struct Staged {
+    response: ResponseFuture,
+    stream: SendStream<Bytes>,
+    last: Bytes,
+}
+
+impl SinglePacket {
+    /// Reads the answers of `waits` while driving the connection, within the timeout.
+    /// A connection failure fails every stream still waiting, as `indeterminate`.
+    async fn answers(
+        &self,
+        slot: &mut Option<H2>,
+        waits: Vec<Wait>,
+    ) -> Vec<Exchange> {
+        let Some(h2) = slot.as_mut() else {
+            return waits
+                .into_iter()
+                .map(|w| match w {
+                    Wait::Pending(_, start) => {
+                        failed(start, Outcome::Indeterminate, "connection lost".into())
+                    }
+                    Wait::Done(exchange) => exchange,
+                })
+                .collect();
+        };
+        let starts: Vec<Option<Instant>> = waits
+            .iter()
+            .map(|w| match w {
+                Wait::Pending(_, start) => Some(*start),
+                Wait::Done(_) => None,
+            })
+            .collect();
+        let reads = waits.into_iter().map(|w| async move {
+            match w {
+                Wait::Pending(response, start) => receive(response, start).await,
+                Wait::Done(exchange) => exchange,
+            }
+        });
+        let all = futures::future::join_all(reads);
+        match timeout(self.settings.timeout, drive(&mut h2.conn, all)).await {
+            Ok(Ok(answers)) => answers,
+            Ok(Err(e)) => {
+                *slot = None;
+                fail_waiting(&starts, &e)
+            }
+            Err(_) => {
+                *slot = None;
+                fail_waiting(&starts, "timed out")
+            }
+        }
+    }
+}
+
+/// Exchanges for streams that were waiting when the connection failed.
+fn fail_waiting(starts: &[Option<Instant>], message: &str) -> Vec<Exchange> {
+    let now = Instant::now();
+    starts
+        .iter()
+        .map(|s| match s {
+            Some(start) => failed(*start, Outcome::Indeterminate, message.to_string()),
+            None => failed(now, Outcome::NotSent, message.to_string()),
+        })
+        .collect()
+}
+
+impl Race for SinglePacket {
+    fn ready<'a>(&'a self, url: &'a url::Url) -> BoxFuture<'a, Result<(), String>> {
+        async move {
+            let origin = Origin::of(url, SyncMode::SinglePacket)?;
+            let mut slot = self.h2.lock().await;
+            open(&mut slot, &origin, self.writers, &self.settings)
+                .await
+                .map(|_| ())
+        }
+        .boxed()
+    }
+
+    fn each(&self, requests: Vec<Prepared>) -> BoxFuture<'_, Vec<Exchange>> {
+        async move {
+            let start = Instant::now();
+            let Some(first) = requests.first() else {
+                return Vec::new();
+            };
+            let mut slot = self.h2.lock().await;
+            let opened = match Origin::of(&first.url, SyncMode::SinglePacket) {
+                Ok(origin) => open(&mut slot, &origin, self.writers, &self.settings).await,
+                Err(e) => Err(e),
+            };
+            let h2 = match opened {
+                Ok(h2) => h2,
+                Err(e) => return all_failed(requests.len(), start, Outcome::NotSent, &e),
+            };
+            let mut waits = Vec::with_capacity(requests.len());
+            for p in &requests {
+                let sent = head(p).and_then(|head| {
+                    let (response, mut stream) = h2
+                        .send
+                        .send_request(head, p.body.is_none())
+                        .map_err(|e| format!("HTTP/2 request refused: {e}"))?;
+                    if let Some(body) = &p.body {
+                        stream
+                            .send_data(Bytes::copy_from_slice(body), true)
+                            .map_err(|e| format!("HTTP/2 body refused: {e}"))?;
+                    }
+                    Ok(response)
+                });
+                waits.push(match sent {
+                    Ok(response) => Wait::Pending(response, Instant::now()),
+                    Err(e) => Wait::Done(failed(start, Outcome::NotSent, e)),
+                });
+            }
+            self.answers(&mut slot, waits).await
+        }
+        .boxed()
+    }
+
+    fn race(&self, requests: Vec<Prepared>) -> BoxFuture<'_, Vec<Exchange>> {
+        async move {
+            let start = Instant::now();
+            let Some(first) = requests.first() else {
+                return Vec::new();
+            };
+            let mut slot = self.h2.lock().await;
+            let opened = match Origin::of(&first.url, SyncMode::SinglePacket) {
+                Ok(origin) => open(&mut slot, &origin, self.writers, &self.settings).await,
+                Err(e) => Err(e),
+            };
+            let h2 = match opened {
+                Ok(h2) => h2,
+                Err(e) => return all_failed(requests.len(), start, Outcome::NotSent, &e),
+            };
+
+            // Stage: every stream's headers and all of its body but the last byte.
+            let mut staged: Vec<Result<Staged, Exchange>> = Vec::with_capacity(requests.len());
+            for p in &requests {
+                let body = p.body.clone().unwrap_or_default();
+                let split = body.len().saturating_sub(1);
+                let sent = head(p).and_then(|head| {
+                    let (response, mut stream) = h2
+                        .send
+                        .send_request(head, false)
+                        .map_err(|e| format!("HTTP/2 request refused: {e}"))?;
+                    if split > 0 {
+                        stream
+                            .send_data(Bytes::copy_from_slice(&body[..split]), false)
+                            .map_err(|e| format!("HTTP/2 body refused: {e}"))?;
+                    }
+                    Ok(Staged {
+                        response,
+                        stream,
+                        last: Bytes::copy_from_slice(&body[split..]),
+                    })
+                });
+                staged.push(sent.map_err(|e| failed(start, Outcome::NotSent, e)));
+            }
+            // The PING goes out after the staged frames; its answer proves the server has
+            // read them all.
+            let settled = match round_trip(h2, &self.settings).await {
+                Ok(()) => drive(&mut h2.conn, tokio::time::sleep(SETTLE)).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = settled {
+                *slot = None;
+                let message = format!("staging the round failed: {e}");
+                return all_failed(requests.len(), start, Outcome::NotSent, &message);
+            }
+
+            // Release: queue every final frame, then write them all with one poll of the
+            // connection.
+            let mut queued = Vec::with_capacity(staged.len());
+            for s in staged {
+                queued.push(match s {
+                    Ok(mut s) => match s.stream.send_data(s.last, true) {
+                        Ok(()) => Ok(s.response),
+                        Err(e) => Err(failed(
+                            start,
+                            Outcome::NotSent,
+                            format!("HTTP/2 final frame refused: {e}"),
+                        )),
+                    },
+                    Err(exchange) => Err(exchange),
+                });
+            }
+            let flush = poll_fn(|cx| Poll::Ready(Pin::new(&mut h2.conn).poll(cx)));
+            if let Poll::Ready(Err(e)) = flush.await {
+                *slot = None;
+                let message = format!("the HTTP/2 connection failed at the release: {e}");
+                return all_failed(requests.len(), start, Outcome::Indeterminate, &message);
+            }
+            let released = Instant::now();
+            let waits = queued
+                .into_iter()
+                .map(|q| match q {
+                    Ok(response) => Wait::Pending(response, released),
+                    Err(exchange) => Wait::Done(exchange),
+                })
+                .collect();
+            self.answers(&mut slot, waits).await
+        }
+        .boxed()
+    }
+}
