@@ -246,3 +246,33 @@ fn counter_two_winners_on_one_version_are_the_lost_update_witness() {
         verdict.violations[0].evidence
     );
 }
+
+#[test]
+fn a_round_reports_release_response_and_arrival_spreads_from_its_writes() {
+    let mut records = round(0, &[WIN, LOSE, LOSE, TIMEOUT], "\"1\"", &[0]);
+    // Releases at 0, 1, 2 and 3 µs; answers at 50, 80 and 20 µs, the timeout never.
+    for (w, end_us) in [(0, 50), (1, 80), (2, 20), (3, 900)] {
+        records[w].end_ns = end_us * 1_000;
+    }
+    // The server's clock: arrivals at 5_000, 5_004, 5_010 µs, the timed-out write none.
+    for (w, arrival_us) in [(0, 5_000), (1, 5_004), (2, 5_010)] {
+        records[w].arrival_ns = Some(arrival_us * 1_000);
+    }
+    let verdicts = check_all(&records);
+    let r = &verdicts[0].rounds[0];
+    assert_eq!(r.send_spread_ns, 3_000, "first to last release");
+    assert_eq!(r.response_spread_ns, 60_000, "answered writes only");
+    assert_eq!(r.arrival_spread_ns, Some(10_000));
+    assert_eq!(r.arrival_p50_ns, Some(4_000), "offsets 0, 4, 10 µs");
+    assert_eq!(r.arrival_p99_ns, Some(10_000));
+}
+
+#[test]
+fn a_round_without_server_stamps_has_no_arrival_spread() {
+    let verdicts = check_all(&round(0, &[WIN, LOSE], "\"1\"", &[0]));
+    let r = &verdicts[0].rounds[0];
+    assert_eq!(
+        (r.arrival_p50_ns, r.arrival_p99_ns, r.arrival_spread_ns),
+        (None, None, None)
+    );
+}

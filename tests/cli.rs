@@ -242,3 +242,47 @@ fn an_interrupted_run_writes_what_it_measured_marked_incomplete() {
         "rounds measured before the interrupt are kept"
     );
 }
+
+#[test]
+fn an_unknown_sync_mode_is_a_usage_error_listing_the_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(
+        &["run", scenarios().to_str().unwrap(), "--sync", "fast"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("the modes are barrier, last-byte and single-packet"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn the_summary_states_how_tight_each_race_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenarios().join("notes-etag-stale-write.toml");
+    let o = contend(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--sync",
+            "last-byte",
+            "--writers",
+            "4",
+            "--rounds",
+            "2",
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let line = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find(|l| l.contains("notes-etag-stale-write (sync last-byte): release "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no spread line in {}", text(&o)));
+    assert!(line.contains(", responses "), "{line}");
+    assert!(line.contains(", arrival at the server "), "{line}");
+}

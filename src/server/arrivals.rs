@@ -164,4 +164,61 @@ mod tests {
             "stamps are forgotten"
         );
     }
+
+    #[tokio::test]
+    async fn the_server_stamps_a_tagged_write_and_hands_the_stamp_out_once() {
+        let server = crate::server::start(Default::default(), ([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        let base = server.base_url();
+        let client = reqwest::Client::new();
+        let created = client
+            .post(format!("{base}/notes"))
+            .header(REQUEST_ID_HEADER, "create-1")
+            .header("content-type", "application/json")
+            .body(r#"{"text": "seed"}"#)
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(
+            created.status(),
+            201,
+            "the stamp does not change the answer"
+        );
+        let fetch = |ids: &str| {
+            let url = format!("{base}/_contend/arrivals?ids={ids}");
+            let client = client.clone();
+            async move {
+                let bytes = client.get(url).send().await.expect("arrivals").bytes();
+                serde_json::from_slice::<serde_json::Value>(&bytes.await.expect("body"))
+                    .expect("json")
+            }
+        };
+        let stamps = fetch("create-1,unknown").await;
+        let arrivals = stamps["arrivals"].as_object().expect("an object");
+        assert_eq!(arrivals.len(), 1, "{stamps}");
+        assert!(arrivals["create-1"].is_u64(), "{stamps}");
+        let again = fetch("create-1").await;
+        assert_eq!(again["arrivals"], json!({}));
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_server_speaks_http2_with_prior_knowledge() {
+        let server = crate::server::start(Default::default(), ([127, 0, 0, 1], 0).into())
+            .await
+            .expect("bind");
+        let client = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .expect("client");
+        let health = client
+            .get(format!("{}/_contend/health", server.base_url()))
+            .send()
+            .await
+            .expect("h2c request");
+        assert_eq!(health.version(), reqwest::Version::HTTP_2);
+        assert_eq!(health.status(), 200);
+        server.stop().await;
+    }
 }

@@ -244,6 +244,15 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_window_is_never_cut_short_below_or_above_a_millisecond() {
+        for window in [Duration::from_micros(10), Duration::from_millis(3)] {
+            let started = Instant::now();
+            hold(window).await;
+            assert!(started.elapsed() >= window, "{window:?}");
+        }
+    }
+
     #[test]
     fn digest_is_32_hex_digits_and_changes_with_the_version() {
         let fields = body(json!({"title": "a"}));

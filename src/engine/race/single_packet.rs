@@ -249,11 +249,7 @@ struct Staged {
 impl SinglePacket {
     /// Reads the answers of `waits` while driving the connection, within the timeout.
     /// A connection failure fails every stream still waiting, as `indeterminate`.
-    async fn answers(
-        &self,
-        slot: &mut Option<H2>,
-        waits: Vec<Wait>,
-    ) -> Vec<Exchange> {
+    async fn answers(&self, slot: &mut Option<H2>, waits: Vec<Wait>) -> Vec<Exchange> {
         let Some(h2) = slot.as_mut() else {
             return waits
                 .into_iter()

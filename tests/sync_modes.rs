@@ -1,0 +1,292 @@
+//! Every sync mode (barrier, last-byte, single-packet) against the built-in reference
+//! server: every write of every round is answered and recorded as in barrier mode, the
+//! correct server passes, a `toctou` bug with a 50 ms window fails with
+//! `multiple_winners`, every round reports its release, response and arrival spreads,
+//! and a mode that cannot be used with a target stops the scenario with the reason.
+//!
+//! Spreads are checked for presence and consistency only, never against a time bound:
+//! how tight a race is belongs to the detection-power benchmark, not to tests.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use contend::check::ViolationKind;
+use contend::history::{self, Phase};
+use contend::report::ScenarioResult;
+use contend::run::{run, RunOptions};
+use contend::scenario::SyncMode;
+use contend::server::{Bug, ServerConfig};
+
+const DIALECTS: [&str; 3] = [
+    "notes-etag-stale-write.toml",
+    "docs-version-stale-write.toml",
+    "db-rev-stale-write.toml",
+];
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+/// Runs `paths` in `mode` against the built-in server and returns the results and the
+/// report folder.
+async fn run_in(
+    mode: SyncMode,
+    paths: Vec<PathBuf>,
+    bug: Option<Bug>,
+    writers: u32,
+    rounds: u32,
+) -> (Vec<ScenarioResult>, tempfile::TempDir) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut opts = RunOptions::new(paths);
+    opts.writers = Some(writers);
+    opts.rounds = Some(rounds);
+    opts.sync = Some(mode);
+    opts.target = Some("builtin".into());
+    opts.out = Some(out.path().to_path_buf());
+    opts.server = ServerConfig {
+        bug,
+        window: Duration::from_millis(50),
+    };
+    let report = run(opts).await.expect("run starts");
+    (report.results, out)
+}
+
+/// Runs one scenario file written to a temporary folder, with no built-in server.
+async fn run_file(toml: &str) -> ScenarioResult {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("s.toml");
+    std::fs::write(&file, toml).expect("scenario written");
+    let mut opts = RunOptions::new(vec![file]);
+    opts.out = Some(dir.path().join("out"));
+    let mut report = run(opts).await.expect("run starts");
+    assert_eq!(report.results.len(), 1);
+    report.results.remove(0)
+}
+
+/// A scenario on an existing note at `target`, so no request precedes the writers'.
+fn existing_note(target: &str, sync: &str, writers: u32) -> String {
+    format!(
+        r#"target = "{target}"
+sync = "{sync}"
+[workload]
+kind = "stale-write"
+writers = {writers}
+rounds = 1
+[resource]
+id = "/notes/1"
+read = {{ path = "{{id}}" }}
+version = "header:ETag"
+[write]
+method = "PUT"
+path = "{{id}}"
+headers = {{ "If-Match" = "{{version}}" }}
+json = {{ text = "{{marker}}" }}
+[expect]
+winner = [200]
+conflict = [412]
+"#
+    )
+}
+
+fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
+    let mut reader = csv::Reader::from_path(path).expect("report readable");
+    reader.records().map(|r| r.expect("row")).collect()
+}
+
+fn column(path: &Path, name: &str) -> usize {
+    let mut reader = csv::Reader::from_path(path).expect("report readable");
+    let headers = reader.headers().expect("header row").clone();
+    headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("{} has no column {name}: {headers:?}", path.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mode_answers_and_records_every_write_and_the_correct_server_passes() {
+    for mode in SyncMode::ALL {
+        let (results, dir) = run_in(mode, DIALECTS.map(scenario).to_vec(), None, 8, 3).await;
+        for r in &results {
+            let v = &r.verdict;
+            assert_eq!(
+                r.status(),
+                "PASS",
+                "{mode}: {}: {:?} {:?}",
+                v.scenario,
+                v.violations,
+                r.error
+            );
+            assert_eq!(r.sync, Some(mode));
+            assert_eq!(v.rounds.len(), 3, "{mode}: {}", v.scenario);
+            for round in &v.rounds {
+                assert_eq!(
+                    (round.writers, round.winners, round.conflicts),
+                    (8, 1, 7),
+                    "{mode}: {} round {}",
+                    v.scenario,
+                    round.round
+                );
+            }
+        }
+        let records = history::read_csv(&dir.path().join("requests.csv")).expect("history");
+        let writes: Vec<_> = records.iter().filter(|r| r.phase == Phase::Write).collect();
+        assert_eq!(writes.len(), 3 * 3 * 8, "{mode}");
+        for w in &writes {
+            assert!(w.status.is_some(), "{mode}: a write got no answer: {w:?}");
+            assert!(!w.body.is_empty(), "{mode}: every answer has a body: {w:?}");
+            assert!(w.end_ns >= w.start_ns, "{mode}: {w:?}");
+            assert!(w.arrival_ns.is_some(), "{mode}: no arrival stamp: {w:?}");
+        }
+        let warmups = records.iter().filter(|r| r.phase == Phase::Warmup);
+        assert!(warmups.clone().count() == 3 * 3 * 8, "{mode}");
+        assert!(warmups.into_iter().all(|r| r.status == Some(200)), "{mode}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toctou_with_a_50ms_window_fails_with_multiple_winners_in_every_mode() {
+    for mode in SyncMode::ALL {
+        let (results, _dir) = run_in(
+            mode,
+            DIALECTS.map(scenario).to_vec(),
+            Some(Bug::Toctou),
+            8,
+            2,
+        )
+        .await;
+        for r in &results {
+            assert_eq!(r.status(), "FAIL", "{mode}: {}", r.verdict.scenario);
+            assert!(
+                r.verdict.count(ViolationKind::MultipleWinners) > 0,
+                "{mode}: {}: {:?}",
+                r.verdict.scenario,
+                r.verdict.violations
+            );
+            assert!(r.error.is_none(), "{mode}: {:?}", r.error);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_round_reports_consistent_release_response_and_arrival_spreads() {
+    for mode in SyncMode::ALL {
+        let (results, dir) = run_in(mode, vec![scenario(DIALECTS[0])], None, 8, 4).await;
+        let r = &results[0];
+        for round in &r.verdict.rounds {
+            let (Some(p50), Some(p99), Some(spread)) = (
+                round.arrival_p50_ns,
+                round.arrival_p99_ns,
+                round.arrival_spread_ns,
+            ) else {
+                panic!(
+                    "{mode}: round {} has no arrival spread: {round:?}",
+                    round.round
+                );
+            };
+            assert!(p50 <= p99 && p99 <= spread, "{mode}: {round:?}");
+        }
+        let spreads = r.spreads();
+        for (what, stat) in [
+            ("release", spreads.send),
+            ("response", spreads.response),
+            ("arrival", spreads.arrival),
+        ] {
+            let s = stat.unwrap_or_else(|| panic!("{mode}: no {what} spread"));
+            assert!(s.p50 <= s.p99 && s.p99 <= s.max, "{mode}: {what} {s:?}");
+        }
+
+        let rounds_csv = dir.path().join("rounds.csv");
+        let at = column(&rounds_csv, "arrival_spread_us");
+        let rows = csv_rows(&rounds_csv);
+        assert_eq!(rows.len(), 4, "{mode}");
+        for row in &rows {
+            let value: f64 = row[at].parse().expect("arrival spread is a number");
+            assert!(value >= 0.0, "{mode}: {row:?}");
+        }
+        let summary = dir.path().join("summary.csv");
+        let rows = csv_rows(&summary);
+        assert_eq!(&rows[0][column(&summary, "sync")], mode.name());
+        for name in [
+            "send_spread_p50_us",
+            "response_spread_p50_us",
+            "arrival_spread_p50_us",
+            "arrival_spread_p99_us",
+            "arrival_spread_max_us",
+        ] {
+            let value = &rows[0][column(&summary, name)];
+            assert!(value.parse::<f64>().is_ok(), "{mode}: {name} = {value:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_packet_against_a_server_without_http2_stops_with_the_reason() {
+    // A server that answers anything with an HTTP/1.1 error and closes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut scratch = [0u8; 1024];
+            let _ = socket.read(&mut scratch).await;
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    let r = run_file(&existing_note(
+        &format!("http://127.0.0.1:{port}"),
+        "single-packet",
+        4,
+    ))
+    .await;
+    server.abort();
+    assert_eq!(r.status(), "ERROR");
+    let error = r.error.unwrap_or_default();
+    assert!(
+        error.contains("sync = \"single-packet\" needs HTTP/2"),
+        "{error}"
+    );
+    assert!(error.contains("h2c"), "{error}");
+    assert_eq!(r.verdict.counts.writes, 0, "nothing is raced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_raw_modes_refuse_an_https_target_with_the_reason() {
+    for mode in ["last-byte", "single-packet"] {
+        let r = run_file(&existing_note("https://127.0.0.1:1", mode, 2)).await;
+        assert_eq!(r.status(), "ERROR", "{mode}");
+        let error = r.error.unwrap_or_default();
+        assert!(
+            error.contains(&format!("sync = \"{mode}\" speaks plain http:// only")),
+            "{mode}: {error}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_packet_refuses_more_writers_than_the_server_allows_streams() {
+    // The built-in server, like hyper's default, allows 200 concurrent streams.
+    let (results, _dir) = run_in(
+        SyncMode::SinglePacket,
+        vec![scenario(DIALECTS[0])],
+        None,
+        201,
+        1,
+    )
+    .await;
+    let r = &results[0];
+    assert_eq!(r.status(), "ERROR");
+    let error = r.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("201 writes of a round as concurrent streams")
+            && error.contains("allows 200; use at most 200 writers"),
+        "{error}"
+    );
+}
