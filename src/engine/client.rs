@@ -138,8 +138,16 @@ impl ClientSettings {
 }
 
 /// Builds a client that keeps at most one idle connection: one writer's connection.
+///
+/// In single-packet mode the target must speak HTTP/2 with prior knowledge (h2c), and may
+/// speak nothing else (nginx's `listen … http2` without TLS), so every other request of
+/// the scenario uses it too.
 pub fn connection(settings: &ClientSettings) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if settings.sync == SyncMode::SinglePacket {
+        builder = builder.http2_prior_knowledge();
+    }
+    builder
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout)
         .pool_max_idle_per_host(1)
