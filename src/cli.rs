@@ -57,6 +57,9 @@ pub enum Command {
         /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
         #[arg(long)]
         sync: Option<SyncMode>,
+        /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
+        #[arg(long, value_name = "FILE")]
+        ca_cert: Option<PathBuf>,
         /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
         #[arg(long)]
         bug: Option<Bug>,
@@ -90,6 +93,10 @@ pub enum Command {
         /// The race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
+        /// Serve https (HTTP/1.1 and HTTP/2 by ALPN) with a fresh self-signed certificate,
+        /// written to FILE (PEM) for `contend run --ca-cert FILE`.
+        #[arg(long, value_name = "FILE")]
+        tls: Option<PathBuf>,
     },
 }
 
@@ -105,6 +112,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             sync,
+            ca_cert,
             bug,
             window,
             no_progress,
@@ -116,6 +124,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.sync = sync;
+            opts.ca_cert = ca_cert;
             opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig { bug, window };
             if !no_progress && progress::wanted() {
@@ -125,7 +134,12 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
         Command::Validate { paths } => validate(&paths),
         Command::Check { history, out } => check_history(&history, out),
-        Command::Serve { addr, bug, window } => serve(addr, ServerConfig { bug, window }).await,
+        Command::Serve {
+            addr,
+            bug,
+            window,
+            tls,
+        } => serve(addr, ServerConfig { bug, window }, tls).await,
     };
     ExitCode::from(code)
 }
@@ -249,17 +263,45 @@ fn check_history(path: &std::path::Path, out: Option<PathBuf>) -> u8 {
     run::exit_code(&results, false)
 }
 
-async fn serve(addr: SocketAddr, config: ServerConfig) -> u8 {
+async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> u8 {
     let behaviour = match config.bug {
         Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
         None => "correct".to_string(),
     };
-    match server::start(config, addr).await {
+    let started = match &tls {
+        None => server::start(config, addr).await.map_err(|e| e.to_string()),
+        Some(cert_file) => {
+            let identity = match server::SelfSigned::generate() {
+                Ok(identity) => identity,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            if let Err(e) = std::fs::write(cert_file, &identity.cert_pem) {
+                eprintln!("error: cannot write {}: {e}", cert_file.display());
+                return 2;
+            }
+            server::start_tls(config, addr, &identity)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    match started {
         Ok(running) => {
-            println!(
-                "contend reference server ({behaviour}) listening on {}",
-                running.base_url()
-            );
+            let url = match &tls {
+                None => running.base_url(),
+                Some(_) => running.base_url().replacen("http://", "https://", 1),
+            };
+            println!("contend reference server ({behaviour}) listening on {url}");
+            match &tls {
+                None => println!("  HTTP/1.1, and HTTP/2 with prior knowledge (h2c)"),
+                Some(cert) => println!(
+                    "  HTTP/1.1 and HTTP/2 over TLS; self-signed certificate in {} (contend run --ca-cert {})",
+                    cert.display(),
+                    cert.display()
+                ),
+            }
             println!("  /notes  ETag + If-Match (412; 428 without If-Match)");
             println!("  /docs   JSON version field (409 with current_version)");
             println!("  /db     CouchDB-style _rev (409)");

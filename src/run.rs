@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// How writes are released together, overriding every scenario's `sync`.
     pub sync: Option<SyncMode>,
+    /// A PEM file of extra root certificates to trust for https targets.
+    pub ca_cert: Option<PathBuf>,
     pub seed: u64,
     /// How the built-in server behaves (a bug to inject, its window).
     pub server: ServerConfig,
@@ -48,6 +50,7 @@ impl RunOptions {
             rounds: None,
             timeout: None,
             sync: None,
+            ca_cert: None,
             seed: 1,
             server: ServerConfig::default(),
             progress: Arc::new(engine::NoProgress),
@@ -172,9 +175,14 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     } else {
         None
     };
+    let ca_certs = match &opts.ca_cert {
+        Some(path) => Arc::new(load_certificates(path)?),
+        None => Arc::default(),
+    };
     let ctx = RunContext {
         progress: opts.progress.clone(),
         stop: opts.stop.clone(),
+        ca_certs,
         ..RunContext::new(opts.seed)
     };
 
@@ -238,6 +246,24 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         skipped,
         seed: opts.seed,
     })
+}
+
+/// The certificates (DER) in a PEM file; an error when it has none or cannot be read.
+fn load_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, RunError> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    let bad = |why: String| RunError::Usage(format!("--ca-cert {}: {why}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(format!("not a PEM certificate file: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into(),
+        ));
+    }
+    Ok(certs)
 }
 
 /// Relative paths in scenarios join under the base URL's path, not beside it.

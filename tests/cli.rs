@@ -286,3 +286,21 @@ fn the_summary_states_how_tight_each_race_was() {
     assert!(line.contains(", responses "), "{line}");
     assert!(line.contains(", arrival at the server "), "{line}");
 }
+
+#[test]
+fn a_ca_cert_file_without_a_certificate_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let o = contend(
+        &[
+            "run",
+            scenarios().to_str().unwrap(),
+            "--ca-cert",
+            not_pem.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no PEM certificate"), "{}", text(&o));
+}

@@ -15,7 +15,7 @@ use contend::history::{self, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
 use contend::scenario::SyncMode;
-use contend::server::{Bug, ServerConfig};
+use contend::server::{start_tls, Bug, SelfSigned, ServerConfig};
 
 const DIALECTS: [&str; 3] = [
     "notes-etag-stale-write.toml",
@@ -257,17 +257,83 @@ async fn single_packet_against_a_server_without_http2_stops_with_the_reason() {
     assert_eq!(r.verdict.counts.writes, 0, "nothing is raced");
 }
 
+/// Runs the three dialects over https against the reference server on TLS, trusting its
+/// self-signed certificate.
+async fn run_over_tls(mode: SyncMode, bug: Option<Bug>) -> Vec<ScenarioResult> {
+    let identity = SelfSigned::generate().expect("certificate");
+    let config = ServerConfig {
+        bug,
+        window: Duration::from_millis(50),
+    };
+    let server = start_tls(config, ([127, 0, 0, 1], 0).into(), &identity)
+        .await
+        .expect("bind");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
+    let mut opts = RunOptions::new(DIALECTS.map(scenario).to_vec());
+    opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
+    opts.ca_cert = Some(cert);
+    opts.sync = Some(mode);
+    opts.writers = Some(8);
+    opts.rounds = Some(2);
+    opts.out = Some(dir.path().join("out"));
+    let report = run(opts).await.expect("run starts");
+    server.stop().await;
+    report.results
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_raw_modes_refuse_an_https_target_with_the_reason() {
+async fn every_mode_works_over_tls_with_unchanged_verdicts() {
+    for mode in SyncMode::ALL {
+        for r in run_over_tls(mode, None).await {
+            let v = &r.verdict;
+            assert_eq!(
+                r.status(),
+                "PASS",
+                "{mode}: {}: {:?} {:?}",
+                v.scenario,
+                v.violations,
+                r.error
+            );
+            assert!(
+                v.rounds
+                    .iter()
+                    .all(|round| (round.winners, round.conflicts) == (1, 7)),
+                "{mode}: {}: {:?}",
+                v.scenario,
+                v.rounds
+            );
+        }
+        for r in run_over_tls(mode, Some(Bug::Toctou)).await {
+            assert_eq!(r.status(), "FAIL", "{mode}: {}", r.verdict.scenario);
+            assert!(
+                r.verdict.count(ViolationKind::MultipleWinners) > 0,
+                "{mode}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_raw_modes_stop_with_the_tls_reason_on_an_untrusted_certificate() {
+    let identity = SelfSigned::generate().expect("certificate");
+    let server = start_tls(
+        ServerConfig::default(),
+        ([127, 0, 0, 1], 0).into(),
+        &identity,
+    )
+    .await
+    .expect("bind");
+    let target = format!("https://127.0.0.1:{}", server.addr().port());
     for mode in ["last-byte", "single-packet"] {
-        let r = run_file(&existing_note("https://127.0.0.1:1", mode, 2)).await;
+        let r = run_file(&existing_note(&target, mode, 2)).await;
         assert_eq!(r.status(), "ERROR", "{mode}");
         let error = r.error.unwrap_or_default();
-        assert!(
-            error.contains(&format!("sync = \"{mode}\" speaks plain http:// only")),
-            "{mode}: {error}"
-        );
+        assert!(error.contains("TLS handshake with"), "{mode}: {error}");
+        assert!(error.contains("certificate"), "{mode}: {error}");
     }
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

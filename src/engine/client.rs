@@ -8,6 +8,7 @@
 //! before the release, and every request of the round is answered and recorded alike.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -124,6 +125,8 @@ pub struct ClientSettings {
     /// Where to fetch the server's arrival stamps after each race (the built-in
     /// server's `/_contend/arrivals`), if the target has them.
     pub arrivals: Option<url::Url>,
+    /// Extra root certificates (DER) trusted for https, besides the web's (`--ca-cert`).
+    pub ca_certs: Arc<Vec<Vec<u8>>>,
 }
 
 impl ClientSettings {
@@ -133,6 +136,7 @@ impl ClientSettings {
             timeout,
             sync: SyncMode::Barrier,
             arrivals: None,
+            ca_certs: Arc::default(),
         }
     }
 }
@@ -145,7 +149,13 @@ impl ClientSettings {
 pub fn connection(settings: &ClientSettings) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder();
     if settings.sync == SyncMode::SinglePacket {
+        // Over https, it offers only h2 by ALPN.
         builder = builder.http2_prior_knowledge();
+    }
+    for der in settings.ca_certs.iter() {
+        let cert = reqwest::Certificate::from_der(der)
+            .map_err(|e| format!("a --ca-cert certificate cannot be used: {e}"))?;
+        builder = builder.add_root_certificate(cert);
     }
     builder
         .timeout(settings.timeout)

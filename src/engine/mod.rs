@@ -52,6 +52,8 @@ pub struct RunContext {
     pub progress: Arc<dyn Progress>,
     /// The target is the built-in reference server, so arrival stamps can be fetched.
     pub builtin_server: bool,
+    /// Extra root certificates (DER) trusted for https targets (`--ca-cert`).
+    pub ca_certs: Arc<Vec<Vec<u8>>>,
 }
 
 impl RunContext {
@@ -62,6 +64,7 @@ impl RunContext {
             stop: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(NoProgress),
             builtin_server: false,
+            ca_certs: Arc::default(),
         }
     }
 
@@ -209,6 +212,7 @@ impl<'a> Session<'a> {
                     .builtin_server
                     .then(|| base.join("/_contend/arrivals").ok())
                     .flatten(),
+                ca_certs: ctx.ca_certs.clone(),
             },
             reader: None,
             recorder: Recorder {

@@ -16,6 +16,7 @@ mod rev;
 mod store;
 #[cfg(test)]
 mod testing;
+mod tls;
 mod version;
 
 use std::fmt;
@@ -34,6 +35,7 @@ use tokio::task::JoinHandle;
 
 pub use arrivals::REQUEST_ID_HEADER;
 use store::{Collection, WritePolicy};
+pub use tls::{start_tls, SelfSigned};
 
 /// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token, loser-applied
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

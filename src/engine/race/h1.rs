@@ -1,5 +1,5 @@
-//! A small HTTP/1.1 client connection over a tokio TCP socket, for the last-byte mode,
-//! which must decide exactly when each byte of a request leaves.
+//! A small HTTP/1.1 client connection over a tokio TCP socket (or TLS over one), for the
+//! last-byte mode, which must decide exactly when each byte of a request leaves.
 //!
 //! [`encode`] renders a [`Prepared`] request to bytes (RFC 9112: request line, `Host`,
 //! the request's headers, `Content-Length`, body). [`H1Conn::read_response`] reads one
@@ -9,13 +9,14 @@
 //! an error, never a panic.
 
 use std::io::Write as _;
+use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio_rustls::rustls::ClientConfig;
 
-use super::Origin;
+use super::{Origin, Stream};
 use crate::engine::client::Prepared;
 
 /// Largest response head accepted.
@@ -41,24 +42,26 @@ pub(super) struct Response {
 /// A kept-alive HTTP/1.1 connection to one origin.
 pub(super) struct H1Conn {
     pub origin: Origin,
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read from the socket and not yet consumed.
     buf: BytesMut,
 }
 
 impl H1Conn {
-    /// Opens a connection to `origin` (`TCP_NODELAY` on).
-    pub async fn connect(origin: &Origin) -> std::io::Result<H1Conn> {
+    /// Opens a connection to `origin` (`TCP_NODELAY` on; TLS for https).
+    pub async fn connect(origin: &Origin, tls: &Arc<ClientConfig>) -> Result<H1Conn, String> {
+        let (stream, _) = origin.connect(tls).await?;
         Ok(H1Conn {
             origin: origin.clone(),
-            stream: origin.connect().await?,
+            stream,
             buf: BytesMut::with_capacity(8 * 1024),
         })
     }
 
-    /// Writes `bytes` and returns once the kernel has them (no buffering on our side).
+    /// Writes `bytes` and returns once the kernel has them (TLS: encrypted and sent).
     pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes).await
+        self.stream.write_all(bytes).await?;
+        self.stream.flush().await
     }
 
     /// Reads more bytes into the buffer; an error at the end of the stream.
@@ -315,6 +318,15 @@ mod tests {
         }
     }
 
+    async fn connect(origin: &Origin) -> H1Conn {
+        let tls = super::super::tls_config(
+            &crate::engine::client::ClientSettings::new(std::time::Duration::from_secs(2)),
+            b"http/1.1",
+        )
+        .unwrap();
+        H1Conn::connect(origin, &tls).await.unwrap()
+    }
+
     #[tokio::test]
     async fn reads_chunked_and_length_framed_responses_on_one_connection() {
         let origin = raw_server(vec![
@@ -322,7 +334,7 @@ mod tests {
             b"HTTP/1.1 412 Precondition Failed\r\ncontent-length: 5\r\n\r\nstale",
         ])
         .await;
-        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        let mut conn = connect(&origin).await;
         let get = reqwest::Method::GET;
         conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let first = conn.read_response(&get).await.unwrap();
@@ -344,7 +356,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it",
         ])
         .await;
-        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        let mut conn = connect(&origin).await;
         conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         // The test server drops the socket after its last reply, closing the stream.
         let response = conn.read_response(&reqwest::Method::GET).await.unwrap();
@@ -355,13 +367,13 @@ mod tests {
     #[tokio::test]
     async fn garbage_and_early_close_are_errors_not_panics() {
         let origin = raw_server(vec![b"SMTP ready\r\n\r\n"]).await;
-        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        let mut conn = connect(&origin).await;
         conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let err = conn.read_response(&reqwest::Method::GET).await.unwrap_err();
         assert!(err.contains("not valid HTTP/1.1"), "{err}");
 
         let origin = raw_server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
-        let mut conn = H1Conn::connect(&origin).await.unwrap();
+        let mut conn = connect(&origin).await;
         conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let err = conn.read_response(&reqwest::Method::GET).await.unwrap_err();
         assert!(err.contains("closed the connection"), "{err}");

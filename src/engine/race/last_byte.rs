@@ -1,5 +1,5 @@
 //! The `last-byte` mode (HTTP/1.1 last-byte synchronisation): one warmed connection per
-//! writer with `TCP_NODELAY`; every request of the round is written except its last
+//! writer with `TCP_NODELAY` (TLS for https, each last byte then its own TLS record); every request of the round is written except its last
 //! byte; once all are staged (and the server has had [`SETTLE`] to take them in), one
 //! task writes the last bytes back to back, a syscall each. A server cannot act on a
 //! request before its last byte, so the writes become complete within microseconds of
@@ -8,15 +8,17 @@
 //! A request that fails before its last byte is written is `not_sent`: the server never
 //! had all of it. After that, a failure is `indeterminate`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::sync::Mutex;
 use tokio::time::timeout;
+use tokio_rustls::rustls::ClientConfig;
 
 use super::h1::{encode, H1Conn, Response};
-use super::{Origin, Race, SETTLE};
+use super::{tls_config, Origin, Race, SETTLE};
 use crate::engine::client::{cut, failed, ClientSettings, Exchange, Prepared};
 use crate::history::Outcome;
 use crate::scenario::SyncMode;
@@ -24,17 +26,19 @@ use crate::scenario::SyncMode;
 /// One raw HTTP/1.1 connection per writer.
 pub(super) struct LastByte {
     settings: ClientSettings,
+    tls: Arc<ClientConfig>,
     /// Writer i's connection; `None` until opened, or after it broke or was closed.
     conns: Mutex<Vec<Option<H1Conn>>>,
 }
 
 impl LastByte {
     /// `n` writers; connections open at [`Race::ready`] or the first request.
-    pub fn new(n: usize, settings: &ClientSettings) -> Self {
-        LastByte {
+    pub fn new(n: usize, settings: &ClientSettings) -> Result<Self, String> {
+        Ok(LastByte {
             settings: settings.clone(),
+            tls: tls_config(settings, b"http/1.1")?,
             conns: Mutex::new((0..n).map(|_| None).collect()),
-        }
+        })
     }
 }
 
@@ -42,16 +46,15 @@ impl LastByte {
 async fn open<'a>(
     slot: &'a mut Option<H1Conn>,
     origin: &Origin,
-    settings: &ClientSettings,
+    lb: &LastByte,
 ) -> Result<&'a mut H1Conn, String> {
     if slot.as_ref().is_some_and(|c| c.origin != *origin) {
         *slot = None;
     }
     if slot.is_none() {
-        let conn = timeout(settings.timeout, H1Conn::connect(origin))
+        let conn = timeout(lb.settings.timeout, H1Conn::connect(origin, &lb.tls))
             .await
-            .map_err(|_| format!("cannot connect to {origin}: timed out"))?
-            .map_err(|e| format!("cannot connect to {origin}: {e}"))?;
+            .map_err(|_| format!("cannot connect to {origin}: timed out"))??;
         *slot = Some(conn);
     }
     slot.as_mut()
@@ -102,17 +105,14 @@ async fn receive(
 }
 
 /// Sends one whole request on a writer's connection and reads its response.
-async fn exchange(
-    slot: &mut Option<H1Conn>,
-    prepared: Prepared,
-    settings: &ClientSettings,
-) -> Exchange {
+async fn exchange(slot: &mut Option<H1Conn>, prepared: Prepared, lb: &LastByte) -> Exchange {
+    let settings = &lb.settings;
     let start = Instant::now();
     let origin = match Origin::of(&prepared.url, SyncMode::LastByte) {
         Ok(o) => o,
         Err(e) => return failed(start, Outcome::NotSent, e),
     };
-    let conn = match open(slot, &origin, settings).await {
+    let conn = match open(slot, &origin, lb).await {
         Ok(c) => c,
         Err(e) => return failed(start, Outcome::NotSent, e),
     };
@@ -139,10 +139,11 @@ async fn stage(
     slot: &mut Option<H1Conn>,
     bytes: &[u8],
     url: &url::Url,
-    settings: &ClientSettings,
+    lb: &LastByte,
 ) -> Result<(), String> {
+    let settings = &lb.settings;
     let origin = Origin::of(url, SyncMode::LastByte)?;
-    let conn = open(slot, &origin, settings).await?;
+    let conn = open(slot, &origin, lb).await?;
     let head = &bytes[..bytes.len().saturating_sub(1)];
     let written = match timeout(settings.timeout, conn.write(head)).await {
         Ok(Ok(())) => Ok(()),
@@ -162,12 +163,9 @@ impl Race for LastByte {
         async move {
             let origin = Origin::of(url, SyncMode::LastByte)?;
             let mut conns = self.conns.lock().await;
-            let opened = futures::future::join_all(
-                conns
-                    .iter_mut()
-                    .map(|slot| open(slot, &origin, &self.settings)),
-            )
-            .await;
+            let opened =
+                futures::future::join_all(conns.iter_mut().map(|slot| open(slot, &origin, self)))
+                    .await;
             for (i, result) in opened.into_iter().enumerate() {
                 result.map_err(|e| format!("sync = \"last-byte\": writer {i}: {e}"))?;
             }
@@ -182,7 +180,7 @@ impl Race for LastByte {
             let sends = conns
                 .iter_mut()
                 .zip(requests)
-                .map(|(slot, p)| exchange(slot, p, &self.settings));
+                .map(|(slot, p)| exchange(slot, p, self));
             futures::future::join_all(sends).await
         }
         .boxed()
@@ -201,7 +199,7 @@ impl Race for LastByte {
                     .iter_mut()
                     .zip(&encoded)
                     .zip(&requests)
-                    .map(|((slot, bytes), p)| stage(slot, bytes, &p.url, settings)),
+                    .map(|((slot, bytes), p)| stage(slot, bytes, &p.url, self)),
             )
             .await;
             tokio::time::sleep(SETTLE).await;

@@ -4,11 +4,12 @@
 //!
 //! - `barrier` ([`barrier`]): one reqwest connection per writer; the writers' tasks wait
 //!   at a barrier and the last one to arrive releases every send.
-//! - `last-byte` ([`last_byte`]): one raw HTTP/1.1 connection per writer ([`h1`]); every
+//! - `last-byte` ([`last_byte`]): one raw HTTP/1.1 connection per writer ([`h1`]), over
+//!   TCP or TLS; every
 //!   request is written except its last byte, then one task writes all the last bytes
 //!   back to back.
-//! - `single-packet` ([`single_packet`]): HTTP/2, every write of the round a stream on one
-//!   connection; each stream's final DATA frame is withheld, then all of them are queued
+//! - `single-packet` ([`single_packet`]): HTTP/2 (h2c, or h2 over TLS by ALPN), every
+//!   write of the round a stream on one connection; each stream's final DATA frame is withheld, then all of them are queued
 //!   and flushed in one write.
 //!
 //! In every mode the requests arrive rendered, every request is answered or fails with an
@@ -20,9 +21,12 @@ mod h1;
 mod last_byte;
 mod single_packet;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls;
 
 use super::client::{ClientSettings, Exchange, Prepared};
 use crate::scenario::SyncMode;
@@ -50,9 +54,39 @@ pub(super) trait Race: Send + Sync {
 pub(super) fn for_mode(n: usize, settings: &ClientSettings) -> Result<Box<dyn Race>, String> {
     Ok(match settings.sync {
         SyncMode::Barrier => Box::new(barrier::Barrier::new(n, settings)?),
-        SyncMode::LastByte => Box::new(last_byte::LastByte::new(n, settings)),
-        SyncMode::SinglePacket => Box::new(single_packet::SinglePacket::new(n, settings)),
+        SyncMode::LastByte => Box::new(last_byte::LastByte::new(n, settings)?),
+        SyncMode::SinglePacket => Box::new(single_packet::SinglePacket::new(n, settings)?),
     })
+}
+
+/// A byte stream a raw connection runs over: plain TCP, or TLS over TCP.
+pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open connection's stream.
+pub(super) type Stream = Box<dyn Io>;
+
+/// The TLS client configuration of a raw mode: the web's root certificates plus the run's
+/// extra ones (`--ca-cert`), offering `alpn` (`h2` or `http/1.1`).
+pub(super) fn tls_config(
+    settings: &ClientSettings,
+    alpn: &[u8],
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for der in settings.ca_certs.iter() {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der.clone()))
+            .map_err(|e| format!("a --ca-cert certificate cannot be used: {e}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    Ok(Arc::new(config))
 }
 
 /// Where a raw connection goes: scheme, host and port of a URL.
@@ -64,11 +98,11 @@ pub(super) struct Origin {
 }
 
 impl Origin {
-    /// The origin of `url`, if it is one the raw modes can connect to (plain http).
+    /// The origin of `url` (http or https).
     fn of(url: &url::Url, mode: SyncMode) -> Result<Origin, String> {
-        if url.scheme() != "http" {
+        if !matches!(url.scheme(), "http" | "https") {
             return Err(format!(
-                "sync = \"{mode}\" speaks plain http:// only, and {} is {}://; use sync = \"barrier\" for it",
+                "sync = \"{mode}\" speaks http:// and https://, and {} is {}://",
                 url.as_str(),
                 url.scheme()
             ));
@@ -90,11 +124,28 @@ impl Origin {
     }
 
     /// Opens a TCP connection with `TCP_NODELAY`, so no staged or final byte waits for
-    /// Nagle's algorithm.
-    async fn connect(&self) -> std::io::Result<tokio::net::TcpStream> {
-        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
+    /// Nagle's algorithm, and for https a TLS session over it. Returns the stream and the
+    /// protocol the server chose by ALPN (for https).
+    async fn connect(
+        &self,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Result<(Stream, Option<Vec<u8>>), String> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("cannot connect to {self}: {e}"))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| format!("cannot set TCP_NODELAY on {self}: {e}"))?;
+        if self.scheme != "https" {
+            return Ok((Box::new(tcp), None));
+        }
+        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+            .map_err(|e| format!("{} is not a TLS server name: {e}", self.host))?;
+        let stream = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with {self} failed: {e}"))?;
+        let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+        Ok((Box::new(stream), alpn))
     }
 }
 

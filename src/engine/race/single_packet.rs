@@ -7,12 +7,14 @@
 //!
 //! The `h2` crate does the framing. Its connection is driven only from the task using it
 //! (never spawned), so nothing writes between the queueing of the final frames and the
-//! one flush. Plain-text HTTP/2 with prior knowledge (h2c) only; a target that does not
-//! speak it, or that allows fewer concurrent streams than there are writers, is refused
-//! with the reason at [`Race::ready`].
+//! one flush. Over http:// it speaks HTTP/2 with prior knowledge (h2c); over https:// it
+//! offers only `h2` by ALPN. A target that does not speak HTTP/2 that way, or that allows
+//! fewer concurrent streams than there are writers, is refused with the reason at
+//! [`Race::ready`].
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
@@ -21,11 +23,11 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use h2::client::{Connection, ResponseFuture, SendRequest};
 use h2::{Ping, PingPong, SendStream};
-use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 use tokio::time::timeout;
+use tokio_rustls::rustls::ClientConfig;
 
-use super::{Origin, Race, SETTLE};
+use super::{tls_config, Origin, Race, Stream, SETTLE};
 use crate::engine::client::{cut, failed, ClientSettings, Exchange, Prepared, BODY_LIMIT};
 use crate::history::Outcome;
 use crate::scenario::SyncMode;
@@ -46,7 +48,7 @@ const CONNECTION_SPECIFIC: [&str; 7] = [
 struct H2 {
     origin: Origin,
     send: SendRequest<Bytes>,
-    conn: Connection<TcpStream, Bytes>,
+    conn: Connection<Stream, Bytes>,
     ping: PingPong,
 }
 
@@ -54,25 +56,27 @@ struct H2 {
 pub(super) struct SinglePacket {
     writers: usize,
     settings: ClientSettings,
+    tls: Arc<ClientConfig>,
     /// The connection; `None` until opened, or after it failed.
     h2: Mutex<Option<H2>>,
 }
 
 impl SinglePacket {
     /// `n` writers sharing one connection, opened at [`Race::ready`] or the first request.
-    pub fn new(n: usize, settings: &ClientSettings) -> Self {
-        SinglePacket {
+    pub fn new(n: usize, settings: &ClientSettings) -> Result<Self, String> {
+        Ok(SinglePacket {
             writers: n,
             settings: settings.clone(),
+            tls: tls_config(settings, b"h2")?,
             h2: Mutex::new(None),
-        }
+        })
     }
 }
 
 /// Polls `fut` to completion while driving the connection, so frames `fut` queues are
 /// written and frames it waits for are read. Fails if the connection ends first.
 async fn drive<F: Future>(
-    conn: &mut Connection<TcpStream, Bytes>,
+    conn: &mut Connection<Stream, Bytes>,
     fut: F,
 ) -> Result<F::Output, String> {
     let mut fut = pin!(fut);
@@ -109,22 +113,33 @@ async fn open<'a>(
     origin: &Origin,
     writers: usize,
     settings: &ClientSettings,
+    tls_config: &Arc<ClientConfig>,
 ) -> Result<&'a mut H2, String> {
     if slot.as_ref().is_some_and(|h| h.origin != *origin) {
         *slot = None;
     }
     if slot.is_none() {
+        let tls = origin.scheme == "https";
         let not_h2 = |e: String| {
+            let how = if tls {
+                "over TLS (ALPN h2)"
+            } else {
+                "over plain TCP (h2c with prior knowledge)"
+            };
             format!(
-                "sync = \"single-packet\" needs HTTP/2, and {origin} does not speak HTTP/2 over \
-                 plain TCP (h2c with prior knowledge): {e}"
+                "sync = \"single-packet\" needs HTTP/2, and {origin} does not speak HTTP/2 {how}: {e}"
             )
         };
-        let tcp = timeout(settings.timeout, origin.connect())
+        let (stream, alpn) = timeout(settings.timeout, origin.connect(tls_config))
             .await
-            .map_err(|_| format!("cannot connect to {origin}: timed out"))?
-            .map_err(|e| format!("cannot connect to {origin}: {e}"))?;
-        let (send, mut conn) = timeout(settings.timeout, h2::client::handshake(tcp))
+            .map_err(|_| format!("cannot connect to {origin}: timed out"))??;
+        if tls && alpn.as_deref() != Some(b"h2") {
+            let chose = alpn.map_or("no protocol".to_string(), |p| {
+                format!("`{}`", String::from_utf8_lossy(&p))
+            });
+            return Err(not_h2(format!("it chose {chose} when offered only h2")));
+        }
+        let (send, mut conn) = timeout(settings.timeout, h2::client::handshake(stream))
             .await
             .map_err(|_| not_h2("the handshake timed out".into()))?
             .map_err(|e| not_h2(e.to_string()))?;
@@ -306,7 +321,7 @@ impl Race for SinglePacket {
         async move {
             let origin = Origin::of(url, SyncMode::SinglePacket)?;
             let mut slot = self.h2.lock().await;
-            open(&mut slot, &origin, self.writers, &self.settings)
+            open(&mut slot, &origin, self.writers, &self.settings, &self.tls)
                 .await
                 .map(|_| ())
         }
@@ -321,7 +336,9 @@ impl Race for SinglePacket {
             };
             let mut slot = self.h2.lock().await;
             let opened = match Origin::of(&first.url, SyncMode::SinglePacket) {
-                Ok(origin) => open(&mut slot, &origin, self.writers, &self.settings).await,
+                Ok(origin) => {
+                    open(&mut slot, &origin, self.writers, &self.settings, &self.tls).await
+                }
                 Err(e) => Err(e),
             };
             let h2 = match opened {
@@ -360,7 +377,9 @@ impl Race for SinglePacket {
             };
             let mut slot = self.h2.lock().await;
             let opened = match Origin::of(&first.url, SyncMode::SinglePacket) {
-                Ok(origin) => open(&mut slot, &origin, self.writers, &self.settings).await,
+                Ok(origin) => {
+                    open(&mut slot, &origin, self.writers, &self.settings, &self.tls).await
+                }
                 Err(e) => Err(e),
             };
             let h2 = match opened {
