@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the shipped stale-write scenarios through nginx (Debian's, `apt-get install
-# nginx-light`) in front of the reference server: single-packet over HTTP/2 (h2c, prior
-# knowledge) on one nginx port, last-byte and barrier over HTTP/1.1 on another.
+# nginx-light`) in front of the reference server: single-packet over HTTP/2 with prior
+# knowledge (h2c) on one nginx port; single-packet (h2), last-byte and barrier over TLS
+# on another (a self-signed certificate made with openssl); last-byte and barrier over
+# plain HTTP/1.1 on a third.
 # Loopback only; nginx and the server are stopped on exit.
 #
 # Usage: scripts/nginx-h2.sh                      (correct server: every run should PASS)
@@ -12,9 +14,11 @@ cd "$(dirname "$0")/.."
 SERVER_PORT="${SERVER_PORT:-18080}"
 H2C_PORT="${H2C_PORT:-18081}"
 H1_PORT="${H1_PORT:-18082}"
+TLS_PORT="${TLS_PORT:-18443}"
 WRITERS="${WRITERS:-16}"
 ROUNDS="${ROUNDS:-20}"
 command -v nginx > /dev/null || { echo "nginx is not installed: apt-get install nginx-light" >&2; exit 2; }
+command -v openssl > /dev/null || { echo "openssl is not installed: apt-get install openssl" >&2; exit 2; }
 
 cargo build --release --quiet
 BIN=target/release/contend
@@ -33,6 +37,10 @@ if [ -n "${BUG:-}" ]; then serve_args+=(--bug "$BUG" --window "${WINDOW:-50ms}")
 PIDS+=($!)
 
 mkdir -p "$WORK/logs"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -addext "basicConstraints=critical,CA:FALSE" \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2> /dev/null
 cat > "$WORK/nginx.conf" <<CONF
 daemon off;
 worker_processes 1;
@@ -47,6 +55,9 @@ http {
   server {
     listen 127.0.0.1:$H2C_PORT http2;
     listen 127.0.0.1:$H1_PORT;
+    listen 127.0.0.1:$TLS_PORT ssl http2;
+    ssl_certificate $WORK/cert.pem;
+    ssl_certificate_key $WORK/key.pem;
     location / {
       proxy_pass http://reference;
       proxy_http_version 1.1;
@@ -66,13 +77,15 @@ done
 echo "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') in front of the reference server${BUG:+ with bug $BUG}"
 
 status=0
-for run in "single-packet $H2C_PORT" "last-byte $H1_PORT" "barrier $H1_PORT"; do
+for run in "single-packet http $H2C_PORT" "last-byte http $H1_PORT" "barrier http $H1_PORT" \
+  "single-packet https $TLS_PORT" "last-byte https $TLS_PORT" "barrier https $TLS_PORT"; do
   set -- $run
   echo
-  echo "== sync $1 through nginx port $2"
+  echo "== sync $1 through nginx at $2://127.0.0.1:$3"
   "$BIN" run scenarios/notes-etag-stale-write.toml scenarios/docs-version-stale-write.toml \
-    scenarios/db-rev-stale-write.toml --target "http://127.0.0.1:$2" --sync "$1" \
-    --writers "$WRITERS" --rounds "$ROUNDS" --seed 1 --no-progress --out "$WORK/$1-$2" \
+    scenarios/db-rev-stale-write.toml --target "$2://127.0.0.1:$3" --sync "$1" \
+    --ca-cert "$WORK/cert.pem" \
+    --writers "$WRITERS" --rounds "$ROUNDS" --seed 1 --no-progress --out "$WORK/$1-$2-$3" \
     || status=$?
 done
 exit "$status"
