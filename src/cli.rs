@@ -60,6 +60,9 @@ pub enum Command {
         /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
+        /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
         /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
         #[arg(long)]
         bug: Option<Bug>,
@@ -113,6 +116,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             timeout,
             sync,
             ca_cert,
+            arrivals,
             bug,
             window,
             no_progress,
@@ -125,6 +129,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.timeout = timeout;
             opts.sync = sync;
             opts.ca_cert = ca_cert;
+            opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig { bug, window };
             if !no_progress && progress::wanted() {

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub sync: Option<SyncMode>,
     /// A PEM file of extra root certificates to trust for https targets.
     pub ca_cert: Option<PathBuf>,
+    /// The target is a `contend serve` reference server: fetch its arrival stamps.
+    pub arrivals: bool,
     pub seed: u64,
     /// How the built-in server behaves (a bug to inject, its window).
     pub server: ServerConfig,
@@ -51,6 +53,7 @@ impl RunOptions {
             timeout: None,
             sync: None,
             ca_cert: None,
+            arrivals: false,
             seed: 1,
             server: ServerConfig::default(),
             progress: Arc::new(engine::NoProgress),
@@ -207,7 +210,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
         };
         let scenario_ctx = RunContext {
-            builtin_server: s.target == Target::Builtin,
+            arrival_stamps: s.target == Target::Builtin || opts.arrivals,
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;

@@ -356,3 +356,51 @@ async fn single_packet_refuses_more_writers_than_the_server_allows_streams() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contend_serve_target_gives_arrival_stamps_and_reports_its_windows_as_they_lasted() {
+    let config = ServerConfig {
+        bug: Some(Bug::Toctou),
+        window: Duration::from_millis(50),
+    };
+    let server = contend::server::start(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("bind");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = RunOptions::new(vec![scenario(DIALECTS[0])]);
+    opts.target = Some(server.base_url());
+    opts.arrivals = true;
+    opts.sync = Some(SyncMode::SinglePacket);
+    opts.writers = Some(4);
+    opts.rounds = Some(2);
+    opts.out = Some(dir.path().to_path_buf());
+    let report = run(opts).await.expect("run starts");
+    let r = &report.results[0];
+    assert_eq!(r.status(), "FAIL");
+    let winners = r.verdict.counts.winners;
+    assert!(
+        r.verdict
+            .rounds
+            .iter()
+            .all(|round| round.arrival_spread_ns.is_some()),
+        "{:?}",
+        r.verdict.rounds
+    );
+
+    let windows: serde_json::Value = serde_json::from_slice(
+        &reqwest::get(format!("{}/_contend/windows", server.base_url()))
+            .await
+            .expect("windows")
+            .bytes()
+            .await
+            .expect("body"),
+    )
+    .expect("json");
+    server.stop().await;
+    assert_eq!(windows["count"].as_u64(), Some(winners), "{windows}");
+    let p50 = windows["p50_us"].as_f64().expect("p50");
+    assert!(
+        p50 >= 50_000.0 * 0.999,
+        "a window never ends early: {windows}"
+    );
+}

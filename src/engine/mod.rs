@@ -50,8 +50,9 @@ pub struct RunContext {
     /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
     pub stop: Arc<AtomicBool>,
     pub progress: Arc<dyn Progress>,
-    /// The target is the built-in reference server, so arrival stamps can be fetched.
-    pub builtin_server: bool,
+    /// The target is a reference server (the built-in one, or `contend serve` with
+    /// `--arrivals`), so arrival stamps can be fetched from it.
+    pub arrival_stamps: bool,
     /// Extra root certificates (DER) trusted for https targets (`--ca-cert`).
     pub ca_certs: Arc<Vec<Vec<u8>>>,
 }
@@ -63,7 +64,7 @@ impl RunContext {
             seed,
             stop: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(NoProgress),
-            builtin_server: false,
+            arrival_stamps: false,
             ca_certs: Arc::default(),
         }
     }
@@ -209,7 +210,7 @@ impl<'a> Session<'a> {
                 timeout: scenario.timeout,
                 sync: scenario.sync,
                 arrivals: ctx
-                    .builtin_server
+                    .arrival_stamps
                     .then(|| base.join("/_contend/arrivals").ok())
                     .flatten(),
                 ca_certs: ctx.ca_certs.clone(),

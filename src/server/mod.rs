@@ -18,6 +18,7 @@ mod store;
 mod testing;
 mod tls;
 mod version;
+mod window;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -127,6 +128,7 @@ pub fn router(config: ServerConfig) -> Router {
         db: Collection::new(),
     });
     let arrivals = arrivals::Arrivals::new();
+    let windows = state.policy.window_stats();
     Router::new()
         .route("/_contend/health", get(health))
         .merge(etag::routes())
@@ -134,6 +136,7 @@ pub fn router(config: ServerConfig) -> Router {
         .merge(rev::routes())
         .with_state(state)
         .merge(arrivals::routes(arrivals.clone()))
+        .merge(window::routes(windows))
         .layer(axum::middleware::from_fn_with_state(
             arrivals,
             arrivals::stamp,
