@@ -121,6 +121,11 @@ mod tests {
             version_returned: None,
             body: String::new(),
             error: String::new(),
+            content_type: String::new(),
+            state: None,
+            strategy: None,
+            promised: String::new(),
+            conflict_missing: String::new(),
         }
     }
 

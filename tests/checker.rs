@@ -35,6 +35,11 @@ fn rec(
         version_returned: None,
         body: String::new(),
         error: String::new(),
+        content_type: String::new(),
+        state: None,
+        strategy: None,
+        promised: String::new(),
+        conflict_missing: String::new(),
     }
 }
 

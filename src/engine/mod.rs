@@ -7,7 +7,13 @@
 
 pub mod client;
 mod counter;
+mod idempotency;
+mod precondition_required;
+mod round;
 mod stale_write;
+mod stock;
+mod transition;
+mod unique_create;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +23,7 @@ use serde_json::Value;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{Expect, Locator, Scenario, Setup, WorkloadKind};
+use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, WorkloadKind};
 use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
@@ -46,6 +52,9 @@ pub struct RunContext {
     pub origin: Instant,
     /// Seeds markers and backoff jitter, so a run can be repeated.
     pub seed: u64,
+    /// Unique to this run (from the wall clock): makes `{unique}` keys differ between
+    /// runs against an API that keeps what earlier runs created.
+    pub nonce: u64,
     /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
     pub stop: Arc<AtomicBool>,
     pub progress: Arc<dyn Progress>,
@@ -53,9 +62,13 @@ pub struct RunContext {
 
 impl RunContext {
     pub fn new(seed: u64) -> Self {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         RunContext {
             origin: Instant::now(),
             seed,
+            nonce,
             stop: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(NoProgress),
         }
@@ -82,15 +95,22 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     let started = Instant::now();
     let mut session = Session::new(scenario, base, ctx);
     let steps = match &scenario.workload.kind {
-        WorkloadKind::StaleWrite => u64::from(scenario.workload.rounds),
-        WorkloadKind::Counter { .. } => {
-            u64::from(scenario.workload.rounds) * u64::from(scenario.workload.writers)
+        WorkloadKind::Counter { strategies, .. } => {
+            u64::from(scenario.workload.rounds)
+                * u64::from(scenario.workload.writers)
+                * strategies.len() as u64
         }
+        _ => u64::from(scenario.workload.rounds),
     };
     ctx.progress.start(&scenario.name, steps);
     let result = match &scenario.workload.kind {
         WorkloadKind::StaleWrite => stale_write::run(&mut session).await,
-        WorkloadKind::Counter { retry } => counter::run(&mut session, retry).await,
+        WorkloadKind::Counter { strategies, .. } => counter::run(&mut session, strategies).await,
+        WorkloadKind::UniqueCreate => unique_create::run(&mut session).await,
+        WorkloadKind::Transition { targets } => transition::run(&mut session, targets).await,
+        WorkloadKind::Stock { units } => stock::run(&mut session, *units).await,
+        WorkloadKind::Idempotency => idempotency::run(&mut session).await,
+        WorkloadKind::PreconditionRequired => precondition_required::run(&mut session).await,
     };
     ctx.progress.finish();
     let error = result.err().map(|e| redact(&e, &scenario.secrets));
@@ -119,6 +139,10 @@ struct Meta {
     version_sent: Option<String>,
     marker: Option<String>,
     value: Option<i64>,
+    /// Transition: the state a write asks for.
+    state: Option<String>,
+    /// Counter: the client strategy.
+    strategy: Option<String>,
 }
 
 /// One scenario's state while it runs: its builder, reader connection and history.
@@ -137,9 +161,13 @@ struct Session<'a> {
 struct Recorder {
     scenario: String,
     workload: &'static str,
-    version: Locator,
+    version: Option<Locator>,
     secrets: Vec<String>,
     origin: Instant,
+    /// The promised conflict statuses, as recorded on writes.
+    promised: String,
+    /// What a conflict answer must carry, if the scenario says.
+    actionable: Option<Actionable>,
 }
 
 impl Recorder {
@@ -157,6 +185,26 @@ impl Recorder {
         outcome: Outcome,
     ) -> RequestRecord {
         let secrets = &self.secrets;
+        let contended = matches!(phase, Phase::Write | Phase::Probe);
+        let content_type = exchange
+            .headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let conflict_missing = match &self.actionable {
+            Some(actionable) if contended && outcome == Outcome::Conflict => {
+                let missing = actionable.missing(&content_type, |l| {
+                    locate(l, exchange).is_some_and(|v| !value_text(&v).trim().is_empty())
+                });
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: {}", actionable.level.name(), missing.join(" "))
+                }
+            }
+            _ => String::new(),
+        };
         RequestRecord {
             scenario: self.scenario.clone(),
             workload: self.workload.to_string(),
@@ -180,13 +228,27 @@ impl Recorder {
                     .as_nanos(),
             )
             .unwrap_or(u64::MAX),
-            version_returned: locate(&self.version, exchange).as_ref().map(value_text),
+            version_returned: self
+                .version
+                .as_ref()
+                .and_then(|l| locate(l, exchange))
+                .as_ref()
+                .map(value_text),
             body: redact(&exchange.body, secrets),
             error: exchange
                 .failure
                 .as_ref()
                 .map(|f| redact(&f.message, secrets))
                 .unwrap_or_default(),
+            content_type,
+            state: meta.state,
+            strategy: meta.strategy,
+            promised: if contended {
+                self.promised.clone()
+            } else {
+                String::new()
+            },
+            conflict_missing,
         }
     }
 }
@@ -207,6 +269,14 @@ impl<'a> Session<'a> {
                 version: scenario.resource.version.clone(),
                 secrets: scenario.secrets.clone(),
                 origin: ctx.origin,
+                promised: scenario
+                    .expect
+                    .conflict
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                actionable: scenario.expect.actionable.clone(),
             },
             records: Vec::new(),
         }
@@ -258,23 +328,29 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Creates the resource (or takes the existing one) and returns its `{id}`.
+    /// Creates the resource (or takes the existing one) and returns its `{id}`: empty
+    /// when the scenario has no resource (`Setup::Nothing`, so no `{id}`).
     async fn set_up(&mut self) -> Result<String, String> {
+        let vars = Vars {
+            unique: Some(self.unique(None)),
+            ..Vars::default()
+        };
+        self.create(Meta::default(), &vars).await
+    }
+
+    /// Runs `[resource].create` with `vars` (or takes the existing resource) and returns
+    /// the new resource's `{id}`.
+    async fn create(&mut self, meta: Meta, vars: &Vars) -> Result<String, String> {
         match &self.scenario.resource.setup {
             Setup::Existing { id } => Ok(id.clone()),
+            Setup::Nothing => Ok(String::new()),
             Setup::Create {
                 request,
                 expect,
                 id,
             } => {
                 let exchange = self
-                    .read_like(
-                        Phase::Setup,
-                        Meta::default(),
-                        request,
-                        &Vars::default(),
-                        expect,
-                    )
+                    .read_like(Phase::Setup, meta, request, vars, expect)
                     .await
                     .map_err(|e| format!("creating the resource failed: {e}"))?;
                 locate(id, &exchange).map(|v| value_text(&v)).ok_or_else(|| {
@@ -286,6 +362,20 @@ impl<'a> Session<'a> {
                     )
                 })
             }
+        }
+    }
+
+    /// `{unique}` for a round (`None`: for the create that runs once): differs between
+    /// runs, scenarios and rounds, and is made of lower-case letters and digits only, so
+    /// it fits an email, a slug, a file name or a header.
+    fn unique(&self, round: Option<u32>) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.ctx.nonce, self.ctx.seed, &self.scenario.name).hash(&mut h);
+        let run = h.finish() & 0xffff_ffff_ffff;
+        match round {
+            Some(round) => format!("u{run:012x}r{round:06}"),
+            None => format!("u{run:012x}s"),
         }
     }
 
@@ -302,10 +392,13 @@ impl<'a> Session<'a> {
         };
         let read = self.scenario.resource.read.clone();
         let exchange = self.read_like(phase, meta, &read, &vars, &[]).await?;
-        let version = locate(&self.scenario.resource.version, &exchange).ok_or_else(|| {
+        let Some(at) = &self.scenario.resource.version else {
+            return Err("this workload needs `version` in [resource]".to_string());
+        };
+        let version = locate(at, &exchange).ok_or_else(|| {
             format!(
                 "the read response has no version token at {}; check `version` in [resource] (body {})",
-                locator_text(&self.scenario.resource.version),
+                locator_text(at),
                 excerpt(&exchange.body)
             )
         })?;

@@ -13,6 +13,9 @@ pub struct Vars {
     pub round: Option<u32>,
     pub marker: Option<String>,
     pub value: Option<i64>,
+    pub unique: Option<String>,
+    pub target: Option<String>,
+    pub units: Option<u32>,
 }
 
 impl Vars {
@@ -25,7 +28,10 @@ impl Vars {
             Var::Round => self.round.map(Value::from),
             Var::Marker => self.marker.clone().map(Value::String),
             Var::Value => self.value.map(Value::from),
-            Var::Next => self.value.map(|v| Value::from(v + 1)),
+            Var::Next => self.value.map(|v| Value::from(v.saturating_add(1))),
+            Var::Unique => self.unique.clone().map(Value::String),
+            Var::Target => self.target.clone().map(Value::String),
+            Var::Units => self.units.map(Value::from),
         }
     }
 }
@@ -188,6 +194,9 @@ mod tests {
             round: Some(5),
             marker: Some("m-1".into()),
             value: Some(41),
+            unique: Some("u1".into()),
+            target: Some("shipped".into()),
+            units: Some(3),
         }
     }
 
@@ -195,6 +204,17 @@ mod tests {
     fn renders_text_with_literal_braces() {
         let t = Template::parse("{id}?w={writer}&r={round} {{x}}").unwrap();
         assert_eq!(t.render(&vars()), "/notes/7?w=2&r=5 {x}");
+    }
+
+    #[test]
+    fn renders_unique_target_and_units() {
+        let t = Template::parse("{unique}@example.com/{target}").unwrap();
+        assert_eq!(t.render(&vars()), "u1@example.com/shipped");
+        let body = json!({"stock": "{units}", "to": "{target}"});
+        assert_eq!(
+            render_json(&body, &vars()),
+            json!({"stock": 3, "to": "shipped"})
+        );
     }
 
     #[test]
