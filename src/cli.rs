@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::check;
+use crate::convergence::Convergence;
 use crate::history;
 use crate::latency::Latency;
 use crate::report::{csv_files, progress, terminal, ScenarioResult};
@@ -73,7 +74,7 @@ pub enum Command {
     Check {
         /// A requests.csv written by `contend run`.
         history: PathBuf,
-        /// Write summary.csv, rounds.csv and latency.csv here.
+        /// Write summary.csv, rounds.csv, latency.csv, strategies.csv and convergence.csv here.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -221,11 +222,13 @@ fn check_history(path: &std::path::Path, out: Option<PathBuf>) -> u8 {
     let results: Vec<ScenarioResult> = check::check_all(&records)
         .into_iter()
         .map(|verdict| {
-            let latency =
-                Latency::from_records(records.iter().filter(|r| r.scenario == verdict.scenario));
+            let mine = || records.iter().filter(|r| r.scenario == verdict.scenario);
+            let latency = Latency::from_records(mine());
+            let convergence = Convergence::from_records(mine());
             ScenarioResult {
                 verdict,
                 latency,
+                convergence,
                 target: String::new(),
                 error: None,
                 complete: true,

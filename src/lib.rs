@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod convergence;
 pub mod engine;
 pub mod history;
 pub mod latency;

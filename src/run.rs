@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::check;
+use crate::convergence::Convergence;
 use crate::engine::{self, Progress, RunContext};
 use crate::history::RequestRecord;
 use crate::latency::Latency;
@@ -196,9 +197,11 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
         let verdict = check::check(&s.name, s.workload.kind.name(), &mine);
         let latency = Latency::from_records(mine.iter().copied());
+        let convergence = Convergence::from_records(mine.iter().copied());
         results.push(ScenarioResult {
             verdict,
             latency,
+            convergence,
             target: shown_target,
             error: run.error,
             complete: run.complete,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::check::Verdict;
+use crate::convergence::Convergence;
 use crate::latency::Latency;
 
 /// Everything the reports say about one scenario.
@@ -16,6 +17,8 @@ use crate::latency::Latency;
 pub struct ScenarioResult {
     pub verdict: Verdict,
     pub latency: Latency,
+    /// Counter scenarios: how each client strategy converged.
+    pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
     pub target: String,
     /// Why the scenario could not run to the end, if it could not.

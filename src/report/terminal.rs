@@ -1,14 +1,17 @@
 //! The terminal summary printed at the end of a run: one line per scenario, then each
-//! failing scenario's violations with their evidence.
+//! counter's strategies, each failing scenario's violations and every scenario's
+//! warnings, with their evidence.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use console::Style;
 
-use crate::check::ViolationKind;
+use crate::check::{ViolationKind, WarningKind};
+use crate::convergence::Metric;
 use crate::history::Outcome;
 
+use super::csv_files::FILES;
 use super::ScenarioResult;
 
 /// Evidence lines shown per violation kind; the rest are in `rounds.csv`.
@@ -32,6 +35,12 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             padded
         }
     };
+    let kinds = results
+        .iter()
+        .map(|r| r.verdict.workload.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let width = results
         .iter()
         .map(|r| r.verdict.scenario.len())
@@ -41,7 +50,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<11}  {:<7}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
+        "{:<width$}  {:<kinds$}  {:<7}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
         "SCENARIO", "WORKLOAD", "VERDICT", "ROUNDS", "WRITES", "WINNERS", "CONFLICT", "UNEXP", "INDET", "LOST",
         "WIN p50/p99 ms", "CONF p50/p99 ms", "SPREAD µs"
     );
@@ -61,7 +70,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             .map_or("-".into(), |s| format!("{:.0}", *s as f64 / 1e3));
         let _ = writeln!(
             out,
-            "{:<width$}  {:<11}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
+            "{:<width$}  {:<kinds$}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
             v.scenario,
             v.workload,
             verdict,
@@ -92,6 +101,22 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 k.final_value.map_or("?".into(), |x| x.to_string()),
                 k.attempts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
                 k.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
+            );
+        }
+        for s in &r.convergence.strategies {
+            let attempts = s.percentiles(Metric::Attempts);
+            let converge = s.percentiles(Metric::ConvergeUs);
+            let _ = writeln!(
+                out,
+                "  {:<10} {} acknowledged, {} gave up; {} attempts/success (p99 {}), {} conflicts/success; converged in p50/p99 {}/{} ms",
+                if s.strategy.is_empty() { "-" } else { &s.strategy },
+                s.acknowledged,
+                s.gave_up,
+                s.attempts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
+                if attempts.count == 0 { "-".to_string() } else { attempts.p99.to_string() },
+                s.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
+                ms(converge.p50),
+                ms(converge.p99),
             );
         }
         if !v.passed() {
@@ -126,6 +151,32 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 }
             }
         }
+        if !v.warnings.is_empty() {
+            let _ = writeln!(out, "\n{} warnings:", v.scenario);
+            for kind in WarningKind::ALL {
+                let found: Vec<_> = v.warnings.iter().filter(|x| x.kind == kind).collect();
+                if found.is_empty() {
+                    continue;
+                }
+                let rounds = if found.iter().any(|x| x.round.is_some()) {
+                    format!(" in {} of {} rounds", found.len(), v.rounds.len())
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "  {kind}{rounds}");
+                for x in found.iter().take(EVIDENCE_SHOWN) {
+                    let at = x.round.map_or(String::new(), |r| format!("round {r}: "));
+                    let _ = writeln!(out, "    {at}{}", x.evidence);
+                }
+                if found.len() > EVIDENCE_SHOWN {
+                    let _ = writeln!(
+                        out,
+                        "    … {} more (see rounds.csv)",
+                        found.len() - EVIDENCE_SHOWN
+                    );
+                }
+            }
+        }
         if let Some(e) = &r.error {
             let _ = writeln!(out, "\n{} could not run to the end: {e}", v.scenario);
         } else if !r.complete {
@@ -143,11 +194,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         );
     }
     if let Some(dir) = report_dir {
-        let _ = writeln!(
-            out,
-            "\nReports: {}/ (summary.csv, rounds.csv, latency.csv, requests.csv)",
-            dir.display()
-        );
+        let _ = writeln!(out, "\nReports: {}/ ({})", dir.display(), FILES.join(", "));
     }
     out
 }
