@@ -215,7 +215,7 @@ mod tests {
     use serde_json::json;
 
     use super::OrderState;
-    use crate::server::testing::{json_body, statuses, TestServer};
+    use crate::server::testing::{json_body, statuses, Reply, TestServer};
     use crate::server::Bug;
 
     #[test]
@@ -332,9 +332,7 @@ mod tests {
     }
 
     /// 16 simultaneous transitions of order 1, alternating `cancelled` and `shipped`.
-    async fn sixteen_transitions_out_of_pending(
-        server: &TestServer,
-    ) -> Vec<super::super::testing::Reply> {
+    async fn sixteen_transitions_out_of_pending(server: &TestServer) -> Vec<Reply> {
         server.post("/orders", &json!({})).await;
         server
             .burst(16, |client, i| {

@@ -82,7 +82,7 @@ enum Earlier {
 
 impl Earlier {
     /// What a request with a known key is answered.
-    fn into_response(self) -> Response {
+    fn answer(self) -> Response {
         match self {
             Earlier::DifferentPayload => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -217,7 +217,7 @@ async fn create_payment(
         .await;
     let attempt = match claimed {
         Ok(attempt) => attempt,
-        Err(earlier) => return earlier.into_response(),
+        Err(earlier) => return earlier.answer(),
     };
     let claim = Claim {
         payments: &state.payments,
