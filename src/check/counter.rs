@@ -37,8 +37,11 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         total.lost_updates += c.lost_updates;
         total.attempts += c.attempts;
         total.conflicts += c.conflicts;
-        total.initial = total.initial.or(c.initial);
-        total.final_value = c.final_value.or(total.final_value);
+        // One value from start to end only when one strategy ran on one counter.
+        if !several {
+            total.initial = c.initial;
+            total.final_value = c.final_value;
+        }
     }
     verdict.lost_updates = total.lost_updates;
     verdict.counter = Some(total);

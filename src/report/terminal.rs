@@ -91,14 +91,22 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         if let Some(k) = &v.counter {
             let _ = writeln!(
                 out,
-                "\n{}: {} increments, {} acknowledged, {} indeterminate, {} gave up; value {} → {}; {} attempts/success, {} conflicts/success",
+                "\n{}: {} increments, {} acknowledged, {} indeterminate, {} gave up; {}{} attempts/success, {} conflicts/success",
                 v.scenario,
                 k.increments,
                 k.acknowledged,
                 k.indeterminate,
                 k.gave_up,
-                k.initial.map_or("?".into(), |x| x.to_string()),
-                k.final_value.map_or("?".into(), |x| x.to_string()),
+                // Several strategies ran on counters of their own: no one value to show.
+                if r.convergence.strategies.len() > 1 {
+                    String::new()
+                } else {
+                    format!(
+                        "value {} → {}; ",
+                        k.initial.map_or("?".into(), |x| x.to_string()),
+                        k.final_value.map_or("?".into(), |x| x.to_string())
+                    )
+                },
                 k.attempts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
                 k.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
             );
