@@ -194,10 +194,10 @@ fn validate(paths: &[PathBuf]) -> u8 {
                     s.workload.kind.name(),
                     s.workload.writers,
                     s.workload.rounds,
-                    if s.workload.kind == scenario::WorkloadKind::StaleWrite {
-                        "rounds"
-                    } else {
+                    if matches!(s.workload.kind, scenario::WorkloadKind::Counter { .. }) {
                         "increments"
+                    } else {
+                        "rounds"
                     }
                 );
             }

@@ -150,7 +150,19 @@ fn validate_accepts_the_shipped_scenarios() {
     let dir = tempfile::tempdir().unwrap();
     let o = contend(&["validate", scenarios().to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("4 scenario file(s) valid"));
+    let shipped = std::fs::read_dir(scenarios())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+        .count();
+    assert!(shipped >= 12, "every workload has a shipped scenario");
+    assert!(
+        text(&o).contains(&format!("{shipped} scenario file(s) valid")),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
