@@ -66,7 +66,11 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             let applied = carried(writes, &verify.body);
             c.report.applied = who(&applied);
             let losers = rejected(&applied);
-            if !losers.is_empty() && winners <= 1 {
+            let said = c
+                .report
+                .violations
+                .contains(&ViolationKind::LoserWriteApplied);
+            if !losers.is_empty() && winners <= 1 && !said {
                 c.violation(
                     ViolationKind::LoserWriteApplied,
                     format!(
