@@ -133,6 +133,30 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
                 s.name, s.workload.writers
             )));
         }
+        let racing = matches!(
+            s.workload.kind,
+            WorkloadKind::UniqueCreate
+                | WorkloadKind::Transition { .. }
+                | WorkloadKind::Idempotency
+                | WorkloadKind::Stock { .. }
+        );
+        if racing && s.workload.writers < 2 {
+            return Err(RunError::Usage(format!(
+                "{}: a {} race needs at least 2 writers (got {})",
+                s.name,
+                s.workload.kind.name(),
+                s.workload.writers
+            )));
+        }
+        if let WorkloadKind::Stock { units } = s.workload.kind {
+            if s.workload.writers <= units {
+                return Err(RunError::Usage(format!(
+                    "{}: a stock race needs more writers than its {units} unit(s) (got {}); \
+                     raise --writers",
+                    s.name, s.workload.writers
+                )));
+            }
+        }
         if s.workload.writers == 0 || s.workload.rounds == 0 {
             return Err(RunError::Usage(
                 "--writers and --rounds must be at least 1".into(),

@@ -440,3 +440,17 @@ async fn a_saved_history_of_every_new_workload_rechecks_to_the_same_verdicts() {
         assert_eq!(a, &r.verdict, "{}", r.verdict.scenario);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_more_writers_than_units_is_a_usage_error_not_a_silent_pass() {
+    let mut opts = RunOptions::new(files(&[ITEMS]));
+    opts.writers = Some(3);
+    match run(opts).await {
+        Err(contend::run::RunError::Usage(message)) => assert_eq!(
+            message,
+            "items-stock: a stock race needs more writers than its 3 unit(s) (got 3); raise --writers"
+        ),
+        Err(other) => panic!("expected a usage error, got {other}"),
+        Ok(_) => panic!("expected a usage error, the run started"),
+    }
+}
