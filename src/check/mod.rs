@@ -8,10 +8,12 @@
 use std::fmt;
 
 use crate::history::{Outcome, Phase, RequestRecord};
-use crate::scenario::Filter;
 
 mod counter;
 mod stale_write;
+
+mod read_back;
+pub(crate) use read_back::ReadBack;
 
 /// The ways a conflict-detection contract breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -275,40 +277,6 @@ pub(crate) fn witnesses(
         parts.push(format!("and {} more", chosen.len() - MAX));
     }
     parts.join(", ")
-}
-
-/// A state read back, as the checker searches it for writers' markers: the body itself,
-/// and every JSON string in it that decodes from base64 to text. etcd's gateway sends
-/// values that way, so a write that sent `{marker|base64}` is still recognised.
-pub(crate) struct ReadBack {
-    texts: Vec<String>,
-}
-
-impl ReadBack {
-    /// Reads a response body.
-    pub(crate) fn of(body: &str) -> ReadBack {
-        let mut texts = vec![body.to_string()];
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
-            decoded_strings(&json, &mut texts);
-        }
-        ReadBack { texts }
-    }
-
-    /// Whether the state carries `marker`, as text or base64-encoded.
-    pub(crate) fn carries(&self, marker: &str) -> bool {
-        self.texts.iter().any(|t| t.contains(marker))
-    }
-}
-
-/// Every string in `json` that is base64-encoded UTF-8 text, decoded.
-fn decoded_strings(json: &serde_json::Value, out: &mut Vec<String>) {
-    use serde_json::Value;
-    match json {
-        Value::String(s) => out.extend(Filter::Base64.decode(s)),
-        Value::Array(items) => items.iter().for_each(|v| decoded_strings(v, out)),
-        Value::Object(map) => map.values().for_each(|v| decoded_strings(v, out)),
-        _ => {}
-    }
 }
 
 pub(crate) fn sample_body(writes: &[&RequestRecord], outcome: Outcome) -> String {

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
-use super::{
-    sample_body, tally, witnesses, ReadBack, RoundReport, Verdict, Violation, ViolationKind,
-};
+use super::ReadBack;
+use super::{sample_body, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut by_round: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();

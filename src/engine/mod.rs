@@ -17,7 +17,8 @@ use serde_json::Value;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{BodyMatch, Expect, Locator, Scenario, Setup, WorkloadKind};
+use crate::scenario::BodyMatch;
+use crate::scenario::{Expect, Locator, Scenario, Setup, WorkloadKind};
 use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).

@@ -111,8 +111,6 @@ pub enum Setup {
         expect: Vec<u16>,
         id: Locator,
     },
-    /// Use an existing resource (a path or URL, `{id}` in templates).
-    Existing { id: String },
     /// Create (or reset) the resource at a known id, for APIs whose create answer does
     /// not say where it is (a WebDAV `PUT`, an etcd put): `request` runs once, with
     /// `{id}` available, and `id` is the resource's `{id}` from then on.
@@ -121,6 +119,8 @@ pub enum Setup {
         expect: Vec<u16>,
         id: String,
     },
+    /// Use an existing resource (a path or URL, `{id}` in templates).
+    Existing { id: String },
 }
 
 /// Where a value lives in a response.

@@ -14,9 +14,10 @@ use toml_edit::ImDocument;
 
 use super::diagnostic::{Diagnostic, Site, Source};
 use super::env::Context;
+use super::model::{BodyMatch, Locator};
 use super::model::{
-    BodyMatch, Expect, Locator, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, Target,
-    Var, Workload, WorkloadKind,
+    Expect, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, Target, Var, Workload,
+    WorkloadKind,
 };
 use super::reader::{did_you_mean, Field, KeySpec, Reader, Table};
 use super::request::{headers, locator, request, Kind, Place};
