@@ -19,6 +19,9 @@ mod stock;
 mod transition;
 mod unique_create;
 
+mod read_back;
+pub(crate) use read_back::ReadBack;
+
 /// The ways a conflict-detection contract breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ViolationKind {

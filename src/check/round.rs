@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
-use super::{answers, tally, RoundReport, Verdict, Violation, ViolationKind, Warning, WarningKind};
+use super::{
+    answers, tally, ReadBack, RoundReport, Verdict, Violation, ViolationKind, Warning, WarningKind,
+};
 
 /// One round's records, by step.
 pub(super) struct RoundRecords<'a> {
@@ -104,12 +106,13 @@ impl RoundCheck {
     }
 }
 
-/// The writes whose marker the body carries.
+/// The writes whose marker the body carries (as text, or base64-encoded inside it).
 pub(super) fn carried<'a>(writes: &[&'a RequestRecord], body: &str) -> Vec<&'a RequestRecord> {
+    let state = ReadBack::of(body);
     writes
         .iter()
         .copied()
-        .filter(|w| w.marker.as_deref().is_some_and(|m| body.contains(m)))
+        .filter(|w| w.marker.as_deref().is_some_and(|m| state.carries(m)))
         .collect()
 }
 

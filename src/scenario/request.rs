@@ -10,11 +10,12 @@ use std::collections::HashSet;
 use serde_json::Value as Json;
 
 use super::env::Context;
-use super::model::{Body, Locator, Part, RequestTemplate, Template, Var};
+use super::model::{Body, Filter, Locator, Part, RequestTemplate, Template, Var};
 use super::reader::{did_you_mean, item_type, Field, Reader, Spanned, Table};
 
 const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
-                            json:/pointer for a field of the JSON body (e.g. \"json:/version\")";
+                            json:/pointer for a field of the JSON body (e.g. \"json:/version\"), \
+                            optionally followed by |base64 to decode it";
 
 /// The workload kinds, as far as validation needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub(super) enum Place {
     /// Top-level headers, sent with every request.
     Headers,
     Create(Option<Kind>),
+    /// `create` of a resource at a known `id`: `{id}` has a value there.
+    CreateAt(Option<Kind>),
     Read(Option<Kind>),
     Write(Option<Kind>),
 }
@@ -68,7 +71,7 @@ impl Place {
     fn describe(self) -> &'static str {
         match self {
             Place::Headers => "top-level headers",
-            Place::Create(_) => "[resource.create]",
+            Place::Create(_) | Place::CreateAt(_) => "[resource.create]",
             Place::Read(_) => "[resource.read]",
             Place::Write(_) => "[write]",
         }
@@ -77,7 +80,7 @@ impl Place {
     fn kind(self) -> Option<Kind> {
         match self {
             Place::Headers => None,
-            Place::Create(k) | Place::Read(k) | Place::Write(k) => k,
+            Place::Create(k) | Place::CreateAt(k) | Place::Read(k) | Place::Write(k) => k,
         }
     }
 }
@@ -86,7 +89,7 @@ impl Place {
 fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let name = format!("{{{}}}", var.name());
     let available = match var {
-        Var::Id => "[resource.read] and [write]",
+        Var::Id => "[resource.read] and [write] (and in create when [resource] sets `id`)",
         Var::Value | Var::Next => "[write] of counter workloads",
         Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
         Var::Unique => "[resource.create], [resource.read] and [write]",
@@ -108,8 +111,10 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
             format!("this is a {kind_name} scenario; units are set only in a stock workload")
         }
         (Place::Write(_), _) => return Ok(()),
-        (Place::Read(_) | Place::Create(_), Var::Unique | Var::Units) => return Ok(()),
-        (Place::Read(_), Var::Id) => return Ok(()),
+        (Place::Read(_) | Place::Create(_) | Place::CreateAt(_), Var::Unique | Var::Units) => {
+            return Ok(())
+        }
+        (Place::Read(_) | Place::CreateAt(_), Var::Id) => return Ok(()),
         (Place::Read(k), _) => {
             let units = if k == Some(Kind::Stock) {
                 ", `{units}`"
@@ -125,6 +130,16 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
                 ""
             };
             format!("create runs before any writer, so it knows only `{{unique}}`{units}")
+        }
+        (Place::CreateAt(k), _) => {
+            let units = if k == Some(Kind::Stock) {
+                ", `{units}`"
+            } else {
+                ""
+            };
+            format!(
+                "create runs before any writer, so it knows only `{{id}}`{units} and `{{unique}}`"
+            )
         }
     };
     let mut hint = format!("`{name}` is available in {available}");
@@ -183,6 +198,7 @@ fn misspelt_placeholder(text: &str) -> Option<(&str, &'static str)> {
     text.split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(word, _)| word.trim()))
+        .map(|word| word.split_once('|').map_or(word, |(name, _)| name.trim()))
         .filter(|word| Var::from_name(word).is_none())
         .find_map(|word| did_you_mean(word, &names).map(|right| (word, right)))
 }
@@ -354,7 +370,7 @@ fn has_control_character(template: &Template) -> bool {
         Part::Literal(text) => text
             .chars()
             .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}'),
-        Part::Var(_) => false,
+        Part::Var(_) | Part::Filtered(..) => false,
     })
 }
 
@@ -425,7 +441,8 @@ fn json_body(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<(Json, H
     ok.then_some((json, vars))
 }
 
-/// A locator: `header:NAME` or `json:/pointer`.
+/// A locator: `header:NAME` or `json:/pointer`, optionally followed by `|FILTER` to
+/// decode what is found (`json:/kvs/0/value|base64`).
 pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
     let text = r.string(f, Context::Plain)?;
     locator_text(r, &text, &f.describe())
@@ -437,6 +454,32 @@ pub(super) fn locator_text(
     text: &Spanned<String>,
     what: &str,
 ) -> Option<Locator> {
+    let value = text.value.trim();
+    if let Some((inner, filter)) = value.rsplit_once('|') {
+        let filter = filter.trim();
+        let Some(filter) = Filter::from_name(filter) else {
+            let known: Vec<_> = Filter::ALL.iter().map(|(_, n)| format!("|{n}")).collect();
+            r.error(
+                text.at,
+                format!("unknown filter `|{filter}` in locator `{value}`"),
+                format!(
+                    "the filters are {}; write e.g. \"json:/kvs/0/value|base64\"",
+                    known.join(", ")
+                ),
+            );
+            return None;
+        };
+        let inner = Spanned {
+            value: inner.trim().to_string(),
+            at: text.at,
+        };
+        return plain_locator(r, what, &inner).map(|l| Locator::Decoded(Box::new(l), filter));
+    }
+    plain_locator(r, what, text)
+}
+
+/// A locator without a filter; `what` names it in messages.
+fn plain_locator(r: &mut Reader<'_>, what: &str, text: &Spanned<String>) -> Option<Locator> {
     let value = text.value.trim();
     if let Some(name) = value.strip_prefix("header:") {
         let name = name.trim();
