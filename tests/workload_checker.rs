@@ -354,6 +354,16 @@ fn a_replay_that_differs_or_is_refused_after_completion_is_an_idempotency_violat
     let other = r#"{"id":"1","amount":100,"replayed":false}"#;
     let v = verdict(&payment_round(&[(WIN, PAID), (LOSE, "")], (WIN, other), 1));
     assert_eq!(kinds(&v), [ViolationKind::IdempotencyViolation]);
+    let replayed_as_200 = verdict(&payment_round(
+        &[(WIN, PAID), (LOSE, "")],
+        ((Outcome::Winner, Some(200)), PAID),
+        1,
+    ));
+    assert_eq!(
+        kinds(&replayed_as_200),
+        [ViolationKind::IdempotencyViolation],
+        "a replay repeats the original status too"
+    );
     let v = verdict(&payment_round(&[(WIN, PAID), (LOSE, "")], (LOSE, ""), 1));
     assert_eq!(kinds(&v), [ViolationKind::IdempotencyViolation]);
     assert!(v.violations[0].evidence.contains(

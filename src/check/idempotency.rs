@@ -28,9 +28,13 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
                 witnesses(&acknowledged, |_| true)
             ));
         }
+        // Distinct answers: a replay repeats the original's status and body.
         let mut bodies: Vec<(&RequestRecord, &str)> = Vec::new();
         for w in &acknowledged {
-            if !bodies.iter().any(|(_, b)| *b == w.body.trim()) {
+            if !bodies
+                .iter()
+                .any(|(a, b)| a.status == w.status && *b == w.body.trim())
+            {
                 bodies.push((w, w.body.trim()));
             }
         }

@@ -31,20 +31,20 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             ));
         }
         if let Some(left) = left {
-            let most = units - winners;
-            let least = most - undecided;
+            let most = units.saturating_sub(winners);
+            let least = most.saturating_sub(undecided);
             if left < 0 {
                 facts.push(format!("the count went below zero: {left} left"));
             } else if left < least {
                 facts.push(format!(
                     "{units} unit(s) less {winners} acknowledged claim(s) leaves {least}{}, but {left} are left: {} unit(s) went to claims that were refused",
                     if undecided > 0 { format!(" (or up to {undecided} fewer)") } else { String::new() },
-                    least - left
+                    least.saturating_sub(left)
                 ));
             } else if left > most {
                 facts.push(format!(
                     "{winners} claim(s) were acknowledged but only {} unit(s) were taken ({left} of {units} left): acknowledged claims left the count untouched, so their units can be sold again",
-                    units - left
+                    units.saturating_sub(left)
                 ));
             }
         }

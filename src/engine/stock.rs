@@ -61,8 +61,7 @@ pub(super) async fn run(s: &mut Session<'_>, units: u32) -> Result<(), String> {
 fn remaining(at: &StockLocator, units: u32, exchange: &Exchange) -> Result<i64, String> {
     match at {
         StockLocator::Remaining(l) => round::count_in(l, exchange, "remaining"),
-        StockLocator::Claimed(l) => {
-            round::count_in(l, exchange, "claimed").map(|taken| i64::from(units) - taken)
-        }
+        StockLocator::Claimed(l) => round::count_in(l, exchange, "claimed")
+            .map(|taken| i64::from(units).saturating_sub(taken)),
     }
 }

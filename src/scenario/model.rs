@@ -334,7 +334,9 @@ pub fn media_type_matches(wanted: &str, content_type: &str) -> bool {
 /// Whether a finding fails the scenario or is reported as a warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// The scenario fails.
     Violation,
+    /// The scenario passes, with a warning.
     Warning,
 }
 
