@@ -8,9 +8,12 @@
 
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod engine;
+pub mod gate;
 pub mod history;
 pub mod latency;
+pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -50,6 +50,13 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             .count() as u64,
         ..CounterReport::default()
     };
+    let mut tries: BTreeMap<(Option<u32>, u32), u32> = BTreeMap::new();
+    for w in &writes {
+        *tries.entry((w.writer, w.round)).or_insert(0) += 1;
+    }
+    for n in tries.values() {
+        *c.attempts_per_increment.entry(*n).or_insert(0) += 1;
+    }
     for end in increments.values() {
         match end {
             Outcome::Winner => c.acknowledged += 1,

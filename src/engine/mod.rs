@@ -166,7 +166,7 @@ impl Recorder {
             attempt: meta.attempt.max(1),
             method: prepared.method.to_string(),
             url: redact(prepared.url.as_str(), secrets),
-            version_sent: meta.version_sent,
+            version_sent: meta.version_sent.map(|v| redact(&v, secrets)),
             marker: meta.marker,
             value: meta.value,
             status: exchange.status,
@@ -180,7 +180,9 @@ impl Recorder {
                     .as_nanos(),
             )
             .unwrap_or(u64::MAX),
-            version_returned: locate(&self.version, exchange).as_ref().map(value_text),
+            version_returned: locate(&self.version, exchange)
+                .as_ref()
+                .map(|v| redact(&value_text(v), secrets)),
             body: redact(&exchange.body, secrets),
             error: exchange
                 .failure

@@ -94,7 +94,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 k.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
             );
         }
-        if !v.passed() {
+        if !r.passed() {
             let _ = writeln!(out, "\n{} FAILED:", v.scenario);
             for kind in ViolationKind::ALL {
                 let found: Vec<_> = v.violations.iter().filter(|x| x.kind == kind).collect();
@@ -125,6 +125,18 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                     );
                 }
             }
+            for t in r.failed_thresholds() {
+                let _ = writeln!(out, "  threshold failed: {}", t.describe());
+            }
+        }
+        let held: Vec<String> = r
+            .thresholds
+            .iter()
+            .filter(|t| t.status != crate::gate::Status::Fail)
+            .map(|t| t.describe())
+            .collect();
+        if !held.is_empty() {
+            let _ = writeln!(out, "\n{} thresholds held: {}", v.scenario, held.join("; "));
         }
         if let Some(e) = &r.error {
             let _ = writeln!(out, "\n{} could not run to the end: {e}", v.scenario);
@@ -145,7 +157,113 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     if let Some(dir) = report_dir {
         let _ = writeln!(
             out,
-            "\nReports: {}/ (summary.csv, rounds.csv, latency.csv, requests.csv)",
+            "\nReports: {}/ ({})",
+            dir.display(),
+            super::RUN_FILES.join(", ")
+        );
+    }
+    out
+}
+
+/// The side-by-side table of `contend compare`: per scenario, one line per target.
+pub fn render_compare(
+    targets: &[(&str, &[ScenarioResult])],
+    report_dir: Option<&Path>,
+    colour: bool,
+) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, results) in targets {
+        for r in results.iter() {
+            if !names.contains(&r.verdict.scenario.as_str()) {
+                names.push(&r.verdict.scenario);
+            }
+        }
+    }
+    let width = targets
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let pair = |r: &ScenarioResult, o: Outcome| {
+        let p = r.latency.percentiles(o);
+        format!("{}/{}", ms(p.p50), ms(p.p99))
+    };
+    let mut out = String::new();
+    for name in names {
+        let _ = writeln!(out, "{name}");
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<7}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+            "TARGET",
+            "VERDICT",
+            "VIOLATIONS",
+            "LOST",
+            "WRITES/s",
+            "WIN p50/p99 ms",
+            "CONF p50/p99 ms",
+            "UNEX p50/p99 ms",
+            "INDET p50/p99 ms"
+        );
+        for (target, results) in targets {
+            let Some(r) = results.iter().find(|r| r.verdict.scenario == name) else {
+                continue;
+            };
+            let status = r.status();
+            let padded = format!("{status:<7}");
+            let verdict = if colour {
+                let style = match status {
+                    "PASS" => Style::new().green().bold(),
+                    "FAIL" => Style::new().red().bold(),
+                    _ => Style::new().yellow().bold(),
+                };
+                style.apply_to(padded).force_styling(true).to_string()
+            } else {
+                padded
+            };
+            let rate = r
+                .figures()
+                .get("writes_per_second")
+                .map_or("-".into(), |x| format!("{x:.0}"));
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+                target,
+                verdict,
+                r.verdict.violations.len(),
+                r.verdict.lost_updates,
+                rate,
+                pair(r, Outcome::Winner),
+                pair(r, Outcome::Conflict),
+                pair(r, Outcome::Unexpected),
+                pair(r, Outcome::Indeterminate),
+            );
+        }
+        out.push('\n');
+    }
+    for (target, results) in targets {
+        for r in results.iter().filter(|r| !r.passed()) {
+            let kinds: Vec<String> = ViolationKind::ALL
+                .iter()
+                .filter(|k| r.verdict.count(**k) > 0)
+                .map(|k| format!("{k} ×{}", r.verdict.count(*k)))
+                .chain(
+                    r.failed_thresholds()
+                        .map(|t| format!("threshold {}", t.describe())),
+                )
+                .collect();
+            let _ = writeln!(
+                out,
+                "{target} / {}: {}",
+                r.verdict.scenario,
+                kinds.join(", ")
+            );
+        }
+    }
+    if let Some(dir) = report_dir {
+        let _ = writeln!(
+            out,
+            "\nReports: {}/ (compare.csv, compare.html, and each target's run in its own folder)",
             dir.display()
         );
     }

@@ -50,6 +50,10 @@ const ROOT_KEYS: &[KeySpec] = &[
         "expect",
         r#"[expect] with winner = [200, 204] and conflict = [412]"#,
     ),
+    key(
+        "thresholds",
+        r#"thresholds = ["latency.winner.p99 < 50ms", "lost_updates == 0"]"#,
+    ),
 ];
 
 const WORKLOAD_KEYS: &[KeySpec] = &[
@@ -382,6 +386,14 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
     let resource = resource(r, &root, kind);
     let write = write(r, &root, kind);
     let expect = expect(r, &root);
+    let workload_name = kind.map(|k| match k {
+        Kind::StaleWrite => "stale-write",
+        Kind::Counter => "counter",
+    });
+    let thresholds = root
+        .field("thresholds")
+        .and_then(|f| super::thresholds::read(r, &f, workload_name))
+        .unwrap_or_default();
 
     let (
         Some(name),
@@ -419,6 +431,7 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         expect,
         timeout,
         secrets: r.secrets.clone(),
+        thresholds,
     };
     Some((scenario, name_site))
 }
