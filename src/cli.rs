@@ -253,6 +253,10 @@ fn write_junit(
 ) -> Result<(), String> {
     let dir = dir.map(|d| d.display().to_string());
     let xml = junit::render(info, results, dir.as_deref());
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {} for the JUnit file: {e}", parent.display()))?;
+    }
     write_atomically(path, |p| std::fs::write(p, xml))
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }

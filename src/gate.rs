@@ -3,7 +3,8 @@
 //! figures of a scenario ([`crate::metrics`]).
 //!
 //! A threshold is `METRIC OP VALUE`. `OP` is one of `<`, `<=`, `>`, `>=`, `==`, `!=`.
-//! `VALUE` is a number; a duration metric needs a unit (`ns`, `us`, `µs`, `ms`, `s`),
+//! `VALUE` is a number; a duration metric needs a unit (`ns`, `us` or `µs`, `ms`, `s`,
+//! `m`, `h`),
 //! a rate may be written as a percentage (`1%`). A failed threshold fails its scenario
 //! just as a violation does. A threshold whose metric has no figure in a scenario (the
 //! p99 of an outcome no write ended with, a counter figure of a stale-write run) is
@@ -210,16 +211,18 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, (String, String)> {
         (Unit::Duration, "us" | "µs") => value * 1e3,
         (Unit::Duration, "ms") => value * 1e6,
         (Unit::Duration, "s") => value * 1e9,
+        (Unit::Duration, "m" | "min") => value * 60e9,
+        (Unit::Duration, "h") => value * 3600e9,
         (Unit::Duration, "") => {
             return Err((
                 format!("`{}` is a duration: `{text}` needs a unit", metric.name),
-                format!("write ns, us, ms or s, e.g. {example}"),
+                format!("write ns, us, ms, s, m or h, e.g. {example}"),
             ))
         }
         (Unit::Duration, other) => {
             return Err((
                 format!("unknown duration unit `{other}` in `{text}`"),
-                format!("write ns, us, ms or s, e.g. {example}"),
+                format!("write ns, us, ms, s, m or h, e.g. {example}"),
             ))
         }
         (Unit::Rate, "%") => value / 100.0,
@@ -366,7 +369,8 @@ mod tests {
         let e = parse("latency.winner.p99 < 50").unwrap_err();
         assert!(e.message.contains("needs a unit"), "{e}");
         assert_eq!(e.at, 21);
-        assert!(parse("latency.winner.p99 < 50mins").is_err());
+        assert!(parse("latency.winner.p99 < 50days").is_err());
+        assert_eq!(parse("duration < 2m").unwrap().limit, 120e9);
         assert!(parse("lost_updates == 0ms").is_err());
     }
 

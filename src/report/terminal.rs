@@ -7,6 +7,7 @@ use std::path::Path;
 use console::Style;
 
 use crate::check::ViolationKind;
+use crate::gate::Status;
 use crate::history::Outcome;
 
 use super::ScenarioResult;
@@ -77,6 +78,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             spread,
         );
     }
+    thresholds(&mut out, results, width, colour);
     for r in results {
         let v = &r.verdict;
         if let Some(k) = &v.counter {
@@ -129,15 +131,6 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 let _ = writeln!(out, "  threshold failed: {}", t.describe());
             }
         }
-        let held: Vec<String> = r
-            .thresholds
-            .iter()
-            .filter(|t| t.status != crate::gate::Status::Fail)
-            .map(|t| t.describe())
-            .collect();
-        if !held.is_empty() {
-            let _ = writeln!(out, "\n{} thresholds held: {}", v.scenario, held.join("; "));
-        }
         if let Some(e) = &r.error {
             let _ = writeln!(out, "\n{} could not run to the end: {e}", v.scenario);
         } else if !r.complete {
@@ -163,6 +156,51 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         );
     }
     out
+}
+
+/// One line per threshold: a mark, the scenario (once), the expression, the figure.
+fn thresholds(out: &mut String, results: &[ScenarioResult], width: usize, colour: bool) {
+    if results.iter().all(|r| r.thresholds.is_empty()) {
+        return;
+    }
+    let _ = writeln!(out, "\nTHRESHOLDS");
+    let expression_width = results
+        .iter()
+        .flat_map(|r| {
+            r.thresholds
+                .iter()
+                .map(|t| t.threshold.to_string().chars().count())
+        })
+        .max()
+        .unwrap_or(0);
+    for r in results {
+        for (i, t) in r.thresholds.iter().enumerate() {
+            let (mark, style) = match t.status {
+                Status::Pass => ("ok  ", Style::new().green().bold()),
+                Status::Fail => ("FAIL", Style::new().red().bold()),
+                Status::NoData => ("n/a ", Style::new().dim()),
+            };
+            let mark = if colour {
+                style.apply_to(mark).force_styling(true).to_string()
+            } else {
+                mark.to_string()
+            };
+            let name = if i == 0 {
+                r.verdict.scenario.as_str()
+            } else {
+                ""
+            };
+            let figure = match t.measured {
+                Some(_) => t.shown.clone(),
+                None => format!("no data: {}", t.shown),
+            };
+            let _ = writeln!(
+                out,
+                "{name:<width$}  {mark}  {:<expression_width$}  {figure}",
+                t.threshold.to_string()
+            );
+        }
+    }
 }
 
 /// The side-by-side table of `contend compare`: per scenario, one line per target.

@@ -158,3 +158,131 @@ fn report(r: &mut Reader<'_>, e: &ThresholdError, string_at: usize, text: &str) 
     };
     r.error(at, e.message.clone(), e.hint.clone());
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::gate::{Op, Origin};
+    use crate::scenario::{parse_str, Diagnostic, Scenario};
+
+    const BASE: &str = r#"name = "t"
+[workload]
+kind = "stale-write"
+[resource]
+id = "/notes/1"
+read = { path = "{id}" }
+version = "header:ETag"
+[write]
+method = "PUT"
+path = "{id}"
+headers = { "If-Match" = "{version}" }
+json = { text = "{marker}" }
+[expect]
+winner = [200]
+conflict = [412]
+"#;
+
+    fn parse(text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+        let env = |name: &str| (name == "P99").then(|| "50ms".to_string());
+        parse_str(Path::new("t.toml"), text, &env)
+    }
+
+    /// The file with `thresholds` written before the first section.
+    fn with(thresholds: &str) -> String {
+        format!("{thresholds}\n{BASE}")
+    }
+
+    fn only_error(text: &str) -> Diagnostic {
+        let errors = parse(text).expect_err("invalid");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        errors.into_iter().next().unwrap_or_else(|| unreachable!())
+    }
+
+    #[test]
+    fn a_list_of_expressions_parses_into_scenario_thresholds() {
+        let s = parse(&with(
+            r#"thresholds = ["latency.winner.p99 < ${P99}", "lost_updates == 0"]"#,
+        ))
+        .expect("valid");
+        let shown: Vec<String> = s.thresholds.iter().map(|t| t.to_string()).collect();
+        assert_eq!(shown, ["latency.winner.p99 < 50ms", "lost_updates == 0"]);
+        assert!(s.thresholds.iter().all(|t| t.origin == Origin::Scenario));
+    }
+
+    #[test]
+    fn a_table_maps_metrics_to_one_or_more_conditions() {
+        let text = format!(
+            "{BASE}[thresholds]\nlatency.winner.p99 = \"< 50ms\"\n\"latency.conflict.p999\" = [\"< 200ms\", \"> 1us\"]\nunexpected = \"== 0\"\n"
+        );
+        let s = parse(&text).expect("valid");
+        let shown: Vec<String> = s.thresholds.iter().map(|t| t.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "latency.winner.p99 < 50ms",
+                "latency.conflict.p999 < 200ms",
+                "latency.conflict.p999 > 1us",
+                "unexpected == 0"
+            ]
+        );
+        assert_eq!(s.thresholds[2].op, Op::Gt);
+    }
+
+    #[test]
+    fn an_unknown_metric_in_a_list_points_at_the_metric_with_a_suggestion() {
+        let text = with(r#"thresholds = ["lost_updates == 0", "latency.winer.p99 < 50ms"]"#);
+        let d = only_error(&text);
+        assert_eq!((d.line, d.column), (1, 37));
+        assert_eq!(d.message, "unknown metric `latency.winer.p99`");
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("did you mean `latency.winner.p99`?"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_metric_in_a_table_points_at_its_key() {
+        let text = format!("{BASE}[thresholds]\nlost_update = \"== 0\"\n");
+        let d = only_error(&text);
+        assert_eq!((d.line, d.column), (17, 1));
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or("")
+                .contains("did you mean `lost_updates`?"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_bad_condition_points_at_its_value() {
+        let text = format!("{BASE}[thresholds]\nlatency.winner.p99 = \"< 50\"\n");
+        let d = only_error(&text);
+        assert_eq!((d.line, d.column), (17, 22));
+        assert!(
+            d.hint.as_deref().unwrap_or("").contains("needs a unit"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn a_counter_metric_on_a_stale_write_scenario_is_an_error() {
+        let d = only_error(&with(r#"thresholds = ["conflicts_per_success < 3"]"#));
+        assert_eq!(
+            d.message,
+            "`conflicts_per_success` is not measured by stale-write workloads"
+        );
+    }
+
+    #[test]
+    fn thresholds_of_the_wrong_type_are_an_error() {
+        let d = only_error(&with("thresholds = 3"));
+        assert!(d.message.contains("wrong type for `thresholds`"), "{d}");
+        let d = only_error(&with("thresholds = [3]"));
+        assert!(d.message.contains("expected a string"), "{d}");
+    }
+}
