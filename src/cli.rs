@@ -346,7 +346,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {})",
+                    "ok  {}  {} ({}, {} writers × {} {}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -356,6 +356,11 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         "rounds"
                     } else {
                         "increments"
+                    },
+                    match s.thresholds.len() {
+                        0 => String::new(),
+                        1 => ", 1 threshold".to_string(),
+                        n => format!(", {n} thresholds"),
                     }
                 );
             }

@@ -433,6 +433,26 @@ mod tests {
     }
 
     #[test]
+    fn readme_documents_every_metric() {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("### Metrics")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("README has a Metrics section");
+        for m in catalogue() {
+            let documented = match m.name.strip_prefix("latency.") {
+                Some(rest) => {
+                    let (group, stat) = rest.split_once('.').unwrap_or((rest, ""));
+                    table.contains(&format!("`{group}`")) && table.contains(&format!("`{stat}`"))
+                }
+                None => table.contains(&format!("`{}`", m.name)),
+            };
+            assert!(documented, "README's metric table lacks {}", m.name);
+        }
+    }
+
+    #[test]
     fn figures_are_written_with_their_unit() {
         assert_eq!(format(Unit::Duration, 62_100_000.0), "62.10 ms");
         assert_eq!(format(Unit::Duration, 850_000.0), "850.0 µs");

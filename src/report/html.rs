@@ -120,9 +120,15 @@ pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>]) -> String {
     );
     page.push_str("</section>");
     for name in names {
+        let runs: Vec<&ScenarioResult> = all
+            .iter()
+            .copied()
+            .filter(|r| r.verdict.scenario == name)
+            .collect();
         let _ = write!(
             page,
-            r#"<section class="card scenario" id="s-{}"><div class="shead"><h2>{}</h2></div><div class="charts">"#,
+            r#"<section class="card scenario s-{}" id="s-{}"><div class="shead"><h2>{}</h2></div><div class="charts">"#,
+            overall_refs(&runs).to_ascii_lowercase(),
             escape(name),
             escape(name)
         );
@@ -348,7 +354,13 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
     let c = &v.counts;
     let figures = r.figures();
     page.push_str(r#"<div class="tiles">"#);
-    tile(page, "rounds", v.rounds.len().to_string(), "");
+    let counter = v.counter.is_some();
+    tile(
+        page,
+        if counter { "versions" } else { "rounds" },
+        v.rounds.len().to_string(),
+        "",
+    );
     tile(page, "writes", c.writes.to_string(), "");
     tile(page, "winners", c.winners.to_string(), "t-winner");
     tile(page, "conflicts", c.conflicts.to_string(), "t-conflict");
@@ -374,7 +386,8 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             "t-good"
         },
     );
-    if let Some(spread) = figures.get("send_spread.p50") {
+    // A counter's writers are not released together, so its spread says nothing.
+    if let Some(spread) = figures.get("send_spread.p50").filter(|_| !counter) {
         tile(
             page,
             "send spread p50",
@@ -541,7 +554,7 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             )
         );
     }
-    if v.rounds.iter().any(|x| x.send_spread_ns > 0) {
+    if !counter && v.rounds.iter().any(|x| x.send_spread_ns > 0) {
         let bars: Vec<(String, f64)> = v
             .rounds
             .iter()
