@@ -212,7 +212,7 @@ pub async fn compare(opts: CompareOptions) -> Result<CompareReport, RunError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     write_atomically(&dir.join("compare.html"), |p| {
-        std::fs::write(p, html::compare_page(&run_id, &pages))
+        std::fs::write(p, html::compare_page(&run_id, &pages, &not_run))
     })
     .map_err(write)?;
     Ok(CompareReport {

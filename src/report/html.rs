@@ -59,8 +59,9 @@ pub struct TargetRun<'a> {
     pub results: &'a [ScenarioResult],
 }
 
-/// The comparison page: targets side by side, latency curves overlaid.
-pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>]) -> String {
+/// The comparison page: targets side by side, latency curves overlaid. `not_run` names
+/// the targets an interruption left out.
+pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String]) -> String {
     let all: Vec<&ScenarioResult> = targets.iter().flat_map(|t| t.results.iter()).collect();
     let verdict = overall_refs(&all);
     let mut page = head(&format!("contend compare {run_id}"));
@@ -91,6 +92,13 @@ pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>]) -> String {
         );
     }
     page.push_str(r#"</div></div></header><main class="wrap">"#);
+    if !not_run.is_empty() {
+        let _ = write!(
+            page,
+            r#"<div class="banner warn"><b>Incomplete</b> — the comparison was interrupted; not run: {}.</div>"#,
+            escape(not_run.join(", "))
+        );
+    }
     for t in targets {
         if !t.info.complete(t.results) {
             let _ = write!(
