@@ -55,7 +55,7 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = humantime::parse_duration)]
         timeout: Option<Duration>,
-        /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
+        /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied, dup-create, double-transition, oversell, idem-double, no-428, opaque-conflict, conflict-500, phantom-success).
         #[arg(long)]
         bug: Option<Bug>,
         /// Built-in server only: the race window the bug opens.
@@ -129,7 +129,7 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
+        /// Inject a bug (toctou, ignore-precondition, stale-token, loser-applied, dup-create, double-transition, oversell, idem-double, no-428, opaque-conflict, conflict-500, phantom-success).
         #[arg(long)]
         bug: Option<Bug>,
         /// The race window the bug opens.
@@ -443,9 +443,15 @@ async fn serve(addr: SocketAddr, config: ServerConfig) -> u8 {
                 "contend reference server ({behaviour}) listening on {}",
                 running.base_url()
             );
-            println!("  /notes  ETag + If-Match (412; 428 without If-Match)");
-            println!("  /docs   JSON version field (409 with current_version)");
-            println!("  /db     CouchDB-style _rev (409)");
+            println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
+            println!("  /docs      JSON version field (409 with current_version)");
+            println!("  /db        CouchDB-style _rev (409)");
+            println!("  /users     unique email (409 with conflicting_field and existing)");
+            println!("  /files     create-only PUT with If-None-Match: * (412 with ETag)");
+            println!("  /orders    state transitions (409 with current_state)");
+            println!("  /items     stock purchases (409 with available)");
+            println!("  /slots     bookings up to capacity (409 with available)");
+            println!("  /payments  Idempotency-Key (409 in flight, 422 other payload, replay)");
             println!("Ctrl-C stops it.");
             let _ = tokio::signal::ctrl_c().await;
             running.stop().await;
