@@ -17,11 +17,17 @@ use crate::metrics::{self, Figures, Metric, Unit};
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
 }
 
@@ -68,6 +74,7 @@ pub enum Origin {
 /// One parsed threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
+    /// The metric it reads.
     pub metric: Metric,
     pub op: Op,
     /// The limit, in the metric's base unit (nanoseconds for durations, 0–1 for rates).
@@ -243,7 +250,9 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, (String, String)> {
 /// How a threshold came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// The condition holds.
     Pass,
+    /// The condition does not hold: the scenario fails.
     Fail,
     /// The metric has no figure for this scenario; the threshold does not fail it.
     NoData,
@@ -263,6 +272,7 @@ impl Status {
 /// One threshold evaluated for one scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThresholdResult {
+    /// The threshold, as parsed.
     pub threshold: Threshold,
     /// The figure, in the metric's base unit.
     pub measured: Option<f64>,

@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use crate::check::{Verdict, ViolationKind};
-use crate::history::Outcome;
 use crate::latency::{Latency, OUTCOMES};
 
 /// What a metric's number means, and how it is written in a threshold.
@@ -50,8 +49,11 @@ impl Scope {
 /// One metric of the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Metric {
+    /// The name thresholds and `summary.json` use, e.g. `latency.winner.p99`.
     pub name: String,
+    /// What its number means.
     pub unit: Unit,
+    /// Which workloads measure it.
     pub scope: Scope,
     /// One line for README and `--help` style listings.
     pub doc: String,
@@ -228,6 +230,7 @@ pub fn suggest(wrong: &str) -> Option<String> {
 /// One scenario's figures, by metric name, in catalogue order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Figures {
+    /// (metric name, figure in its base unit; `None` when not measured).
     pub values: Vec<(String, Option<f64>)>,
 }
 
@@ -383,11 +386,6 @@ pub fn why_missing(metric: &Metric, workload: &str) -> String {
         Unit::Rate => "no write was sent".to_string(),
         _ => "nothing was measured".to_string(),
     }
-}
-
-/// The outcome a latency group names, if it is one (`all` is not).
-pub fn group_outcome(group: &str) -> Option<Outcome> {
-    OUTCOMES.iter().copied().find(|o| o.name() == group)
 }
 
 #[cfg(test)]

@@ -21,16 +21,21 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The whole document.
 #[derive(Debug, Serialize)]
 pub struct Summary {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The version of contend that wrote it.
     pub contend_version: &'static str,
     pub run: RunSection,
+    /// One entry per scenario run, in run order.
     pub scenarios: Vec<ScenarioSection>,
 }
 
 /// The run as a whole.
 #[derive(Debug, Serialize)]
 pub struct RunSection {
+    /// The run folder's name.
     pub id: String,
+    /// RFC 3339, UTC.
     pub started_at: String,
     /// `null` for a history checked again with `contend check`.
     pub seed: Option<u64>,
