@@ -12,6 +12,9 @@ use crate::history::{Outcome, Phase, RequestRecord};
 mod counter;
 mod stale_write;
 
+mod read_back;
+pub(crate) use read_back::ReadBack;
+
 /// The ways a conflict-detection contract breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ViolationKind {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
+use super::ReadBack;
 use super::{sample_body, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
@@ -74,9 +75,10 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             add(ViolationKind::NoWinner, e, &mut report);
         }
         if let Some(verify) = verify {
+            let state = ReadBack::of(&verify.body);
             let carried: Vec<&&RequestRecord> = writes
                 .iter()
-                .filter(|w| w.marker.as_deref().is_some_and(|m| verify.body.contains(m)))
+                .filter(|w| w.marker.as_deref().is_some_and(|m| state.carries(m)))
                 .collect();
             report.applied = carried
                 .iter()

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
+use crate::scenario::BodyMatch;
 use crate::scenario::{Expect, Locator, Scenario, Setup, WorkloadKind};
 use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
 
@@ -264,6 +265,20 @@ impl<'a> Session<'a> {
     async fn set_up(&mut self) -> Result<String, String> {
         match &self.scenario.resource.setup {
             Setup::Existing { id } => Ok(id.clone()),
+            Setup::CreateAt {
+                request,
+                expect,
+                id,
+            } => {
+                let vars = Vars {
+                    id: Some(id.clone()),
+                    ..Vars::default()
+                };
+                self.read_like(Phase::Setup, Meta::default(), request, &vars, expect)
+                    .await
+                    .map_err(|e| format!("creating the resource failed: {e}"))?;
+                Ok(id.clone())
+            }
             Setup::Create {
                 request,
                 expect,
@@ -315,8 +330,22 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Classifies a write's answer by the statuses the scenario promises.
+/// Classifies a write's answer by the statuses the scenario promises and, when the
+/// scenario says the body decides (`winner_when`), by its JSON body.
 fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
+    if let (Some(s), Some(when)) = (exchange.status, &expect.winner_when) {
+        if expect.winner.contains(&s) {
+            return match body_matches(when, &exchange.body) {
+                Some(true) => Outcome::Winner,
+                Some(false) if expect.conflict.contains(&s) => Outcome::Conflict,
+                Some(false) => Outcome::Unexpected,
+                // The status promised a body that says who won, and the body was lost.
+                None if exchange.failure.is_some() => Outcome::Indeterminate,
+                // A body that is not JSON cannot say either.
+                None => Outcome::Unexpected,
+            };
+        }
+    }
     match (exchange.status, &exchange.failure) {
         (Some(s), _) if expect.winner.contains(&s) => Outcome::Winner,
         (Some(s), _) if expect.conflict.contains(&s) => Outcome::Conflict,
@@ -324,6 +353,12 @@ fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
         (None, Some(f)) => f.outcome,
         (None, None) => Outcome::Indeterminate,
     }
+}
+
+/// Whether a JSON body has the value `when` asks for; `None` when the body is not JSON.
+fn body_matches(when: &BodyMatch, body: &str) -> Option<bool> {
+    let body: Value = serde_json::from_str(body).ok()?;
+    Some(body.pointer(&when.pointer) == Some(&when.equals))
 }
 
 /// Finds a value in a response: a header's text, or a JSON pointer into the body.
@@ -338,6 +373,9 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
             .ok()
             .and_then(|body| body.pointer(pointer).cloned())
             .filter(|v| !v.is_null()),
+        Locator::Decoded(inner, filter) => locate(inner, exchange)
+            .and_then(|v| filter.decode(&value_text(&v)))
+            .map(Value::String),
     }
 }
 
@@ -345,6 +383,7 @@ fn locator_text(locator: &Locator) -> String {
     match locator {
         Locator::Header(h) => format!("header:{h}"),
         Locator::Json(p) => format!("json:{p}"),
+        Locator::Decoded(inner, filter) => format!("{}|{}", locator_text(inner), filter.name()),
     }
 }
 
@@ -410,6 +449,108 @@ mod tests {
             redact("Bearer s3cret and s3cret", &secrets),
             "Bearer *** and ***"
         );
+    }
+
+    fn answer(status: u16, body: &str) -> Exchange {
+        let now = Instant::now();
+        Exchange {
+            status: Some(status),
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.to_string(),
+            failure: None,
+            start: now,
+            end: now,
+        }
+    }
+
+    fn etcd_expect() -> Expect {
+        Expect {
+            winner: vec![200],
+            conflict: vec![200],
+            winner_when: Some(BodyMatch {
+                pointer: "/succeeded".into(),
+                equals: Value::Bool(true),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_body_condition_tells_a_winner_from_a_conflict_with_the_same_status() {
+        let expect = etcd_expect();
+        let won = answer(200, r#"{"header":{"revision":"3"},"succeeded":true}"#);
+        let lost = answer(200, r#"{"header":{"revision":"3"}}"#);
+        assert_eq!(classify(&expect, &won), Outcome::Winner);
+        assert_eq!(classify(&expect, &lost), Outcome::Conflict);
+        assert_eq!(
+            classify(&expect, &answer(200, r#"{"succeeded":"true"}"#)),
+            Outcome::Conflict,
+            "the value must equal exactly, type included"
+        );
+    }
+
+    #[test]
+    fn a_body_condition_never_turns_an_unpromised_answer_into_an_outcome() {
+        let expect = etcd_expect();
+        assert_eq!(
+            classify(&expect, &answer(500, r#"{"succeeded":true}"#)),
+            Outcome::Unexpected
+        );
+        assert_eq!(
+            classify(&expect, &answer(200, "<html>proxy error</html>")),
+            Outcome::Unexpected,
+            "a body that is not JSON says neither"
+        );
+        let only_winner = Expect {
+            conflict: vec![409],
+            ..etcd_expect()
+        };
+        assert_eq!(
+            classify(&only_winner, &answer(200, "{}")),
+            Outcome::Unexpected,
+            "a 200 whose body does not say it won is no promised answer"
+        );
+        assert_eq!(
+            classify(&only_winner, &answer(409, "{}")),
+            Outcome::Conflict
+        );
+        let mut cut = answer(200, "");
+        cut.failure = Some(client::Failure {
+            outcome: Outcome::Indeterminate,
+            message: "reading the body: connection reset".into(),
+        });
+        assert_eq!(
+            classify(&expect, &cut),
+            Outcome::Indeterminate,
+            "a lost body leaves the outcome unknown"
+        );
+    }
+
+    #[test]
+    fn without_a_body_condition_the_status_alone_decides() {
+        let expect = Expect {
+            winner: vec![200, 204],
+            conflict: vec![412],
+            winner_when: None,
+        };
+        assert_eq!(classify(&expect, &answer(204, "")), Outcome::Winner);
+        assert_eq!(classify(&expect, &answer(412, "")), Outcome::Conflict);
+        assert_eq!(classify(&expect, &answer(409, "")), Outcome::Unexpected);
+    }
+
+    #[test]
+    fn a_decoding_locator_finds_base64_values() {
+        let at = Locator::Decoded(
+            Box::new(Locator::Json("/kvs/0/value".into())),
+            crate::scenario::Filter::Base64,
+        );
+        let read = answer(200, r#"{"kvs":[{"mod_revision":"9","value":"NDI="}]}"#);
+        assert_eq!(locate(&at, &read), Some(Value::String("42".into())));
+        assert_eq!(
+            locate(&at, &answer(200, r#"{"kvs":[{"value":"*"}]}"#)),
+            None
+        );
+        assert_eq!(locate(&at, &answer(200, r#"{"header":{}}"#)), None);
+        assert_eq!(locator_text(&at), "json:/kvs/0/value|base64");
     }
 
     #[test]

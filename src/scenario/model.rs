@@ -113,6 +113,14 @@ pub enum Setup {
         expect: Vec<u16>,
         id: Locator,
     },
+    /// Create (or reset) the resource at a known id, for APIs whose create answer does
+    /// not say where it is (a WebDAV `PUT`, an etcd put): `request` runs once, with
+    /// `{id}` available, and `id` is the resource's `{id}` from then on.
+    CreateAt {
+        request: RequestTemplate,
+        expect: Vec<u16>,
+        id: String,
+    },
     /// Use an existing resource (a path or URL, `{id}` in templates).
     Existing { id: String },
 }
@@ -124,6 +132,8 @@ pub enum Locator {
     Header(String),
     /// A JSON pointer into the response body (`json:/version`).
     Json(String),
+    /// Another locator's value, decoded (`json:/kvs/0/value|base64`: etcd's values).
+    Decoded(Box<Locator>, Filter),
 }
 
 /// Statuses the API promises for the race's outcomes.
@@ -131,6 +141,19 @@ pub enum Locator {
 pub struct Expect {
     pub winner: Vec<u16>,
     pub conflict: Vec<u16>,
+    /// When set, an answer with a winner status wins only if its JSON body says so
+    /// (etcd answers 200 either way, with `"succeeded": true` for the winner only); an
+    /// answer whose body says otherwise is a conflict if its status is a conflict status.
+    pub winner_when: Option<BodyMatch>,
+}
+
+/// A condition on a JSON response body: the value at `pointer` equals `equals`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyMatch {
+    /// A JSON pointer (`/succeeded`).
+    pub pointer: String,
+    /// The value it must have; a missing value never matches.
+    pub equals: Value,
 }
 
 /// An HTTP request with placeholders, rendered per writer and round.
@@ -167,6 +190,36 @@ pub struct Template {
 pub enum Part {
     Literal(String),
     Var(Var),
+    /// A placeholder whose text is encoded before it is sent (`{marker|base64}`).
+    Filtered(Var, Filter),
+}
+
+/// An encoding applied to a placeholder's text (`{next|base64}`), or, after a locator,
+/// the decoding applied to the value found (`json:/kvs/0/value|base64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Filter {
+    /// Standard base64 with padding (RFC 4648 §4), as etcd's JSON gateway wants bytes.
+    Base64,
+}
+
+impl Filter {
+    /// All filters, with their names as written after `|`.
+    pub const ALL: [(Filter, &'static str); 1] = [(Filter::Base64, "base64")];
+
+    /// The filter's name as written after `|`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::Base64 => "base64",
+        }
+    }
+
+    /// Looks a filter up by name.
+    pub fn from_name(name: &str) -> Option<Filter> {
+        Filter::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
+    }
 }
 
 /// The placeholders a template may use.

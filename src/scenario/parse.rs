@@ -14,6 +14,7 @@ use toml_edit::ImDocument;
 
 use super::diagnostic::{Diagnostic, Site, Source};
 use super::env::Context;
+use super::model::{BodyMatch, Locator};
 use super::model::{
     Expect, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, Target, Var, Workload,
     WorkloadKind,
@@ -119,6 +120,15 @@ const WRITE_KEYS: &[KeySpec] = &[
 const EXPECT_KEYS: &[KeySpec] = &[
     key("winner", "winner = [200, 204]"),
     key("conflict", "conflict = [412]"),
+    key(
+        "winner_when",
+        r#"winner_when = { json = "/succeeded", equals = true }"#,
+    ),
+];
+
+const WINNER_WHEN_KEYS: &[KeySpec] = &[
+    key("json", r#"json = "/succeeded""#),
+    key("equals", "equals = true"),
 ];
 
 /// Keys that belong to exactly one table, and where: for unknown-key hints.
@@ -141,6 +151,7 @@ const KEY_HOMES: &[(&str, &str)] = &[
     ("value", "in [resource]"),
     ("winner", "in [expect]"),
     ("conflict", "in [expect]"),
+    ("winner_when", "in [expect]"),
 ];
 
 const VERSION_HINT: &str = "send the version you read: headers = { \"If-Match\" = \"{version}\" } \
@@ -690,12 +701,17 @@ fn resource(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<
         .and_then(|f| r.table(&f, RESOURCE_KEYS))?;
     let create_field = t.field("create");
     let id_field = t.field("id");
+    let create_has_id = create_field
+        .as_ref()
+        .and_then(|f| f.item.as_table_like())
+        .is_some_and(|c| c.contains_key("id"));
     let one_of = "create one per run: create = { path = \"/notes\", id = \"header:Location\" }, \
-                  or use an existing one: id = \"/notes/42\"";
+                  use an existing one: id = \"/notes/42\", \
+                  or create one at a known id: id = \"/dav/a.txt\" with create = { method = \"PUT\", path = \"{id}\" }";
     match (&create_field, &id_field) {
-        (Some(_), Some(id)) => r.error(
+        (Some(_), Some(id)) if create_has_id => r.error(
             id.key_at,
-            "`create` and `id` cannot both be set in [resource]",
+            "`id` is set both in [resource] and in its `create`",
             format!("choose one: {one_of}"),
         ),
         (None, None) => r.error_at_table(
@@ -705,11 +721,23 @@ fn resource(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<
         ),
         _ => {}
     }
-    // Both are read even when both are given, so their own problems are reported too.
-    let create = create_field.map(|f| create(r, &f));
+    // Both are read even when they clash, so their own problems are reported too.
+    let id_known = id_field.is_some() && !create_has_id;
     let existing = id_field.map(|f| existing_id(r, &f));
+    let create = create_field.map(|f| create(r, &f, id_known));
     let setup = match (create, existing) {
-        (Some(create), None) => create,
+        (Some(Some((request, expect, Some(id)))), None) => Some(Setup::Create {
+            request,
+            expect,
+            id,
+        }),
+        (Some(Some((request, expect, None))), Some(Some(Setup::Existing { id }))) => {
+            Some(Setup::CreateAt {
+                request,
+                expect,
+                id,
+            })
+        }
         (None, Some(existing)) => existing,
         _ => None,
     };
@@ -745,18 +773,30 @@ fn resource(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<
     })
 }
 
-fn create(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
+/// The create request, its expected statuses, and where the new resource's id is in the
+/// answer; `id_known` when [resource] sets `id` (then create may use `{id}` and names no
+/// locator).
+fn create(
+    r: &mut Reader<'_>,
+    f: &Field<'_>,
+    id_known: bool,
+) -> Option<(RequestTemplate, Vec<u16>, Option<Locator>)> {
     let t = r.table(f, CREATE_KEYS)?;
-    let request = request(r, &t, Place::Create, Some("POST"));
+    let place = if id_known {
+        Place::CreateAt
+    } else {
+        Place::Create
+    };
+    let request = request(r, &t, place, Some("POST"));
     let expect = t
         .field("expect")
         .map_or(Some(vec![200, 201]), |f| r.statuses(&f).map(|s| s.value));
-    let id = r.required(&t, "id").and_then(|f| locator(r, &f));
-    Some(Setup::Create {
-        request: request?.template,
-        expect: expect?,
-        id: id?,
-    })
+    let id = if id_known {
+        Some(None)
+    } else {
+        r.required(&t, "id").and_then(|f| locator(r, &f)).map(Some)
+    };
+    Some((request?.template, expect?, id?))
 }
 
 fn existing_id(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
@@ -820,27 +860,60 @@ fn expect(r: &mut Reader<'_>, root: &Table<'_>) -> Option<Expect> {
         .and_then(|f| r.table(&f, EXPECT_KEYS))?;
     let winner = r.required(&t, "winner").and_then(|f| r.statuses(&f));
     let conflict = r.required(&t, "conflict").and_then(|f| r.statuses(&f));
-    let (winner, conflict) = (winner?, conflict?);
+    let winner_when = t
+        .field("winner_when")
+        .map_or(Some(None), |f| winner_when(r, &f).map(Some));
+    let (winner, conflict, winner_when) = (winner?, conflict?, winner_when?);
     let both: Vec<String> = conflict
         .value
         .iter()
         .filter(|c| winner.value.contains(c))
         .map(u16::to_string)
         .collect();
-    if !both.is_empty() {
+    if !both.is_empty() && winner_when.is_none() {
         r.error(
             conflict.at,
             format!(
                 "status {} is listed as both a winner and a conflict",
                 both.join(", ")
             ),
-            "a status can mean only one outcome: remove it from one of the lists".to_string(),
+            "a status can mean only one outcome: remove it from one of the lists, or, when the \
+             API answers both with it and its body tells them apart, add \
+             winner_when = { json = \"/succeeded\", equals = true }"
+                .to_string(),
         );
         return None;
     }
     Some(Expect {
         winner: winner.value,
         conflict: conflict.value,
+        winner_when,
+    })
+}
+
+/// `winner_when = { json = "/pointer", equals = VALUE }`.
+fn winner_when(r: &mut Reader<'_>, f: &Field<'_>) -> Option<BodyMatch> {
+    let t = r.table(f, WINNER_WHEN_KEYS)?;
+    let pointer = r.required(&t, "json").and_then(|f| {
+        let text = r.string(&f, Context::Plain)?;
+        let pointer = text.value.trim();
+        if pointer.is_empty() || pointer.starts_with('/') {
+            return Some(pointer.to_string());
+        }
+        r.error(
+            text.at,
+            format!("JSON pointer `{pointer}` must be empty or start with `/`"),
+            format!("write json = \"/{pointer}\""),
+        );
+        None
+    });
+    let equals = r
+        .required(&t, "equals")
+        .and_then(|f| r.json(&f))
+        .map(|(json, _)| json);
+    Some(BodyMatch {
+        pointer: pointer?,
+        equals: equals?,
     })
 }
 
@@ -1320,7 +1393,16 @@ conflict = [409]
             .starts_with("placeholder `{id}` cannot be used in [resource.create]"));
         assert_eq!(
             d.hint.as_deref(),
-            Some("`{id}` is available in [resource.read] and [write]")
+            Some(
+                "`{id}` is available in [resource.read] and [write] (and in create when [resource] sets `id`)"
+            )
+        );
+
+        let text = ETCD_COUNTER.replace("value = \"MA==\"", "value = \"{version}\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "placeholder `{version}` cannot be used in [resource.create]: create runs once, when only `{id}` has a value"
         );
     }
 
@@ -1436,13 +1518,14 @@ conflict = [409]
     }
 
     #[test]
-    fn create_and_id_are_exclusive_and_one_is_required() {
+    fn create_and_an_id_in_both_places_is_an_error_and_one_of_them_is_required() {
         let both = STALE_WRITE.replace("read = {", "id = \"/notes/1\"\nread = {");
         let d = only_error(&both);
         assert_eq!(
             d.message,
-            "`create` and `id` cannot both be set in [resource]"
+            "`id` is set both in [resource] and in its `create`"
         );
+        assert_eq!(at(&d), position_of(&both, "id = \"/notes/1\""));
 
         let start = STALE_WRITE.find("create = ").unwrap();
         let end = start + STALE_WRITE[start..].find('\n').unwrap() + 1;
@@ -1450,6 +1533,163 @@ conflict = [409]
         let d = only_error(&neither);
         assert_eq!(d.message, "[resource] needs either `create` or `id`");
         assert_eq!(at(&d), position_of(&neither, "[resource]"));
+    }
+
+    /// etcd's compare-and-swap, as shipped in real-servers/etcd: a known key, base64
+    /// templates, a body that decides the winner, and a decoded counter value.
+    const ETCD_COUNTER: &str = r#"target = "http://127.0.0.1:2379"
+
+[workload]
+kind = "counter"
+writers = 4
+increments = 5
+
+[resource]
+id = "/contend/counter"
+create = { path = "/v3/kv/put", json = { key = "{id|base64}", value = "MA==" }, expect = [200] }
+read = { method = "POST", path = "/v3/kv/range", json = { key = "{id|base64}" } }
+version = "json:/kvs/0/mod_revision"
+value = "json:/kvs/0/value|base64"
+
+[write]
+method = "POST"
+path = "/v3/kv/txn"
+json = { compare = [{ key = "{id|base64}", target = "MOD", mod_revision = "{version}" }], success = [{ request_put = { key = "{id|base64}", value = "{next|base64}" } }] }
+
+[expect]
+winner = [200]
+conflict = [200]
+winner_when = { json = "/succeeded", equals = true }
+"#;
+
+    #[test]
+    fn create_with_a_known_id_gives_setup_create_at_and_may_use_id() {
+        let s = parse(ETCD_COUNTER).expect("valid");
+        let Setup::CreateAt {
+            request,
+            expect,
+            id,
+        } = &s.resource.setup
+        else {
+            panic!("expected Setup::CreateAt, got {:?}", s.resource.setup);
+        };
+        assert_eq!(id, "/contend/counter");
+        assert_eq!(expect, &vec![200]);
+        assert_eq!(request.method, "POST");
+        let Body::Json(body) = &request.body else {
+            panic!("expected a JSON body");
+        };
+        assert_eq!(body, &json!({"key": "{id|base64}", "value": "MA=="}));
+    }
+
+    #[test]
+    fn filtered_placeholders_count_as_sent_and_render_encoded() {
+        let s = parse(ETCD_COUNTER).expect("valid: {next|base64} counts as sending {next}");
+        let vars = crate::scenario::Vars {
+            id: Some("/contend/counter".into()),
+            version: Some(json!("12")),
+            value: Some(6),
+            ..Default::default()
+        };
+        let Body::Json(body) = &s.write.body else {
+            panic!("expected a JSON body");
+        };
+        let sent = crate::scenario::template::render_json(body, &vars);
+        assert_eq!(sent["compare"][0]["key"], "L2NvbnRlbmQvY291bnRlcg==");
+        assert_eq!(sent["compare"][0]["mod_revision"], "12");
+        assert_eq!(sent["success"][0]["request_put"]["value"], "Nw==");
+    }
+
+    #[test]
+    fn a_locator_may_decode_what_it_finds() {
+        let s = parse(ETCD_COUNTER).expect("valid");
+        assert_eq!(
+            s.resource.value,
+            Some(Locator::Decoded(
+                Box::new(Locator::Json("/kvs/0/value".into())),
+                crate::scenario::Filter::Base64
+            ))
+        );
+        let text = ETCD_COUNTER.replace("value|base64\"", "value|hex\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "unknown filter `|hex` in locator `json:/kvs/0/value|hex`"
+        );
+        assert!(d.hint.clone().unwrap_or_default().contains("|base64"));
+        assert_eq!(at(&d), position_of(&text, "\"json:/kvs/0/value|hex\""));
+    }
+
+    #[test]
+    fn an_unknown_template_filter_is_an_error_at_its_value() {
+        let text = ETCD_COUNTER.replace("{next|base64}", "{next|b64}");
+        let d = only_error(&text);
+        assert!(
+            d.message
+                .contains("unknown filter `|b64` in `{next|b64}`; the filters are |base64"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "\"{next|b64}\""));
+    }
+
+    #[test]
+    fn a_misspelt_filtered_placeholder_suggests_the_placeholder() {
+        let d = only_error(&ETCD_COUNTER.replace("{next|base64}", "{nxet|base64}"));
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("did you mean `{next}`"),
+            "{:?}",
+            d.hint
+        );
+    }
+
+    #[test]
+    fn winner_when_lets_one_status_mean_either_outcome() {
+        let s = parse(ETCD_COUNTER).expect("valid");
+        assert_eq!(s.expect.winner, vec![200]);
+        assert_eq!(s.expect.conflict, vec![200]);
+        assert_eq!(
+            s.expect.winner_when,
+            Some(crate::scenario::BodyMatch {
+                pointer: "/succeeded".into(),
+                equals: json!(true),
+            })
+        );
+        let without = ETCD_COUNTER.replace(
+            "winner_when = { json = \"/succeeded\", equals = true }\n",
+            "",
+        );
+        let d = only_error(&without);
+        assert_eq!(
+            d.message,
+            "status 200 is listed as both a winner and a conflict"
+        );
+        assert!(d.hint.unwrap_or_default().contains("winner_when"));
+    }
+
+    #[test]
+    fn winner_when_needs_a_pointer_and_a_value() {
+        let text = ETCD_COUNTER.replace("json = \"/succeeded\"", "json = \"succeeded\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "JSON pointer `succeeded` must be empty or start with `/`"
+        );
+        assert_eq!(d.hint.as_deref(), Some("write json = \"/succeeded\""));
+
+        let text = ETCD_COUNTER.replace(", equals = true", "");
+        let d = only_error(&text);
+        assert!(d.message.contains("equals"), "{}", d.message);
+
+        let text = ETCD_COUNTER.replace("equals = true", "equal = true");
+        let messages: Vec<String> = errors(&text).into_iter().map(|d| d.message).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("unknown key `equal`")),
+            "{messages:?}"
+        );
     }
 
     #[test]

@@ -10,11 +10,12 @@ use std::collections::HashSet;
 use serde_json::Value as Json;
 
 use super::env::Context;
-use super::model::{Body, Locator, Part, RequestTemplate, Template, Var};
+use super::model::{Body, Filter, Locator, Part, RequestTemplate, Template, Var};
 use super::reader::{did_you_mean, item_type, Field, Reader, Spanned, Table};
 
 const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
-                            json:/pointer for a field of the JSON body (e.g. \"json:/version\")";
+                            json:/pointer for a field of the JSON body (e.g. \"json:/version\"), \
+                            optionally followed by |base64 to decode it";
 
 /// The workload kinds, as far as validation needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub(super) enum Place {
     /// Top-level headers, sent with every request.
     Headers,
     Create,
+    /// `create` of a resource at a known `id`: `{id}` has a value there.
+    CreateAt,
     Read,
     Write(Option<Kind>),
 }
@@ -37,7 +40,7 @@ impl Place {
     fn describe(self) -> &'static str {
         match self {
             Place::Headers => "top-level headers",
-            Place::Create => "[resource.create]",
+            Place::Create | Place::CreateAt => "[resource.create]",
             Place::Read => "[resource.read]",
             Place::Write(_) => "[write]",
         }
@@ -48,7 +51,7 @@ impl Place {
 fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let name = format!("{{{}}}", var.name());
     let available = match var {
-        Var::Id => "[resource.read] and [write]",
+        Var::Id => "[resource.read] and [write] (and in create when [resource] sets `id`)",
         Var::Value | Var::Next => "[write] of counter workloads",
         Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
     };
@@ -57,8 +60,9 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
             "this is a stale-write scenario, which reads no value"
         }
         Place::Write(_) => return Ok(()),
-        Place::Read if var == Var::Id => return Ok(()),
+        Place::Read | Place::CreateAt if var == Var::Id => return Ok(()),
         Place::Read => "a read knows only `{id}`",
+        Place::CreateAt => "create runs once, when only `{id}` has a value",
         Place::Create => "create runs once, before any placeholder has a value",
         Place::Headers => "they are sent with every request, create included",
     };
@@ -118,6 +122,7 @@ fn misspelt_placeholder(text: &str) -> Option<(&str, &'static str)> {
     text.split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(word, _)| word.trim()))
+        .map(|word| word.split_once('|').map_or(word, |(name, _)| name.trim()))
         .filter(|word| Var::from_name(word).is_none())
         .find_map(|word| did_you_mean(word, &names).map(|right| (word, right)))
 }
@@ -289,7 +294,7 @@ fn has_control_character(template: &Template) -> bool {
         Part::Literal(text) => text
             .chars()
             .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}'),
-        Part::Var(_) => false,
+        Part::Var(_) | Part::Filtered(..) => false,
     })
 }
 
@@ -360,9 +365,36 @@ fn json_body(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<(Json, H
     ok.then_some((json, vars))
 }
 
-/// A locator: `header:NAME` or `json:/pointer`.
+/// A locator: `header:NAME` or `json:/pointer`, optionally followed by `|FILTER` to
+/// decode what is found (`json:/kvs/0/value|base64`).
 pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
     let text = r.string(f, Context::Plain)?;
+    let value = text.value.trim();
+    if let Some((inner, filter)) = value.rsplit_once('|') {
+        let filter = filter.trim();
+        let Some(filter) = Filter::from_name(filter) else {
+            let known: Vec<_> = Filter::ALL.iter().map(|(_, n)| format!("|{n}")).collect();
+            r.error(
+                text.at,
+                format!("unknown filter `|{filter}` in locator `{value}`"),
+                format!(
+                    "the filters are {}; write e.g. \"json:/kvs/0/value|base64\"",
+                    known.join(", ")
+                ),
+            );
+            return None;
+        };
+        let inner = Spanned {
+            value: inner.trim().to_string(),
+            at: text.at,
+        };
+        return plain_locator(r, f, &inner).map(|l| Locator::Decoded(Box::new(l), filter));
+    }
+    plain_locator(r, f, &text)
+}
+
+/// A locator without a filter.
+fn plain_locator(r: &mut Reader<'_>, f: &Field<'_>, text: &Spanned<String>) -> Option<Locator> {
     let value = text.value.trim();
     if let Some(name) = value.strip_prefix("header:") {
         let name = name.trim();
