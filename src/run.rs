@@ -11,9 +11,10 @@ use std::time::Duration;
 use crate::check;
 use crate::convergence::Convergence;
 use crate::engine::{self, Progress, RunContext};
+use crate::gate::{self, Threshold};
 use crate::history::RequestRecord;
 use crate::latency::Latency;
-use crate::report::{csv_files, ScenarioResult};
+use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{self, Diagnostic, Scenario, Target, WorkloadKind};
 use crate::server::{self, ServerConfig};
 
@@ -34,6 +35,8 @@ pub struct RunOptions {
     pub progress: Arc<dyn Progress>,
     /// Set to stop after the current round (Ctrl-C).
     pub stop: Arc<AtomicBool>,
+    /// `--threshold`s, applied to every scenario on top of its own.
+    pub thresholds: Vec<Threshold>,
 }
 
 impl RunOptions {
@@ -50,6 +53,7 @@ impl RunOptions {
             server: ServerConfig::default(),
             progress: Arc::new(engine::NoProgress),
             stop: Arc::new(AtomicBool::new(false)),
+            thresholds: Vec::new(),
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct RunReport {
     /// Scenarios never started because the run was stopped.
     pub skipped: Vec<String>,
     pub seed: u64,
+    /// What the reports say about the run as a whole.
+    pub info: RunInfo,
 }
 
 impl RunReport {
@@ -99,7 +105,7 @@ impl RunReport {
 
 /// The exit code for a set of results (see [`RunReport::exit_code`]).
 pub fn exit_code(results: &[ScenarioResult], stopped: bool) -> u8 {
-    if results.iter().any(|r| !r.verdict.passed()) {
+    if results.iter().any(|r| !r.passed()) {
         1
     } else if results.iter().any(|r| r.error.is_some()) {
         2
@@ -181,6 +187,7 @@ pub fn parse_target(text: &str) -> Result<Target, RunError> {
 
 /// Runs every scenario and writes the reports.
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
+    let started_at = std::time::SystemTime::now();
     let scenarios = load(&opts)?;
     let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
         let addr = ([127, 0, 0, 1], 0).into();
@@ -214,7 +221,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             }
         };
         let shown_target = match &s.target {
-            Target::Builtin => format!("builtin ({})", base.as_str().trim_end_matches('/')),
+            Target::Builtin => builtin_label(&opts.server, &base),
             Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
         };
         let run = engine::run(s, base, &ctx).await;
@@ -222,7 +229,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         let verdict = check::check(&s.name, s.workload.kind.name(), &mine);
         let latency = Latency::from_records(mine.iter().copied());
         let convergence = Convergence::from_records(mine.iter().copied());
-        results.push(ScenarioResult {
+        let mut result = ScenarioResult {
             verdict,
             latency,
             convergence,
@@ -230,7 +237,17 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             error: run.error,
             complete: run.complete,
             duration: run.duration,
-        });
+            thresholds: Vec::new(),
+        };
+        let thresholds: Vec<Threshold> = s
+            .thresholds
+            .iter()
+            .chain(&opts.thresholds)
+            .cloned()
+            .collect();
+        result.thresholds = gate::evaluate(&thresholds, &result.figures(), s.workload.kind.name());
+        result.redact(&s.secrets);
+        results.push(result);
         records.extend(run.records);
     }
     if let Some(server) = builtin {
@@ -241,7 +258,12 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         Some(dir) => dir.clone(),
         None => fresh_run_dir(),
     };
-    csv_files::write_all(&report_dir, &results, &records).map_err(|e| {
+    let info = RunInfo {
+        started_at,
+        seed: Some(opts.seed),
+        not_run: skipped.clone(),
+    };
+    report::write_run(&report_dir, &info, &results, &records).map_err(|e| {
         RunError::Io(format!(
             "cannot write reports to {}: {e}",
             report_dir.display()
@@ -252,7 +274,21 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         report_dir,
         skipped,
         seed: opts.seed,
+        info,
     })
+}
+
+/// How reports name the built-in server: its behaviour and its loopback address.
+fn builtin_label(config: &ServerConfig, base: &url::Url) -> String {
+    let address = base.as_str().trim_end_matches('/');
+    match config.bug {
+        Some(bug) => format!(
+            "builtin, bug {} with a {:?} window ({address})",
+            bug.name(),
+            config.window
+        ),
+        None => format!("builtin ({address})"),
+    }
 }
 
 /// Relative paths in scenarios join under the base URL's path, not beside it.
@@ -265,7 +301,7 @@ fn with_trailing_slash(mut url: url::Url) -> url::Url {
 }
 
 /// `reports/<UTC time>/`, with a suffix if two runs start in the same second.
-fn fresh_run_dir() -> PathBuf {
+pub fn fresh_run_dir() -> PathBuf {
     let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()

@@ -37,6 +37,9 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         total.lost_updates += c.lost_updates;
         total.attempts += c.attempts;
         total.conflicts += c.conflicts;
+        for (attempts, increments) in &c.attempts_per_increment {
+            *total.attempts_per_increment.entry(*attempts).or_insert(0) += increments;
+        }
         // One value from start to end only when one strategy ran on one counter.
         if !several {
             total.initial = c.initial;
@@ -91,6 +94,13 @@ fn check_strategy(records: &[&RequestRecord], label: &str, verdict: &mut Verdict
             .count() as u64,
         ..CounterReport::default()
     };
+    let mut tries: BTreeMap<(Option<u32>, u32), u32> = BTreeMap::new();
+    for w in &writes {
+        *tries.entry((w.writer, w.round)).or_insert(0) += 1;
+    }
+    for n in tries.values() {
+        *c.attempts_per_increment.entry(*n).or_insert(0) += 1;
+    }
     for end in increments.values() {
         match end {
             Outcome::Winner => c.acknowledged += 1,

@@ -199,6 +199,9 @@ pub struct CounterReport {
     /// Write attempts, retries included.
     pub attempts: u64,
     pub conflicts: u64,
+    /// How many increments took each number of write attempts (attempts → increments);
+    /// increments that never wrote are left out.
+    pub attempts_per_increment: std::collections::BTreeMap<u32, u64>,
 }
 
 impl CounterReport {

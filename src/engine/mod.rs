@@ -215,7 +215,7 @@ impl Recorder {
             attempt: meta.attempt.max(1),
             method: prepared.method.to_string(),
             url: redact(prepared.url.as_str(), secrets),
-            version_sent: meta.version_sent,
+            version_sent: meta.version_sent.map(|v| redact(&v, secrets)),
             marker: meta.marker,
             value: meta.value,
             status: exchange.status,
@@ -234,7 +234,7 @@ impl Recorder {
                 .as_ref()
                 .and_then(|l| locate(l, exchange))
                 .as_ref()
-                .map(value_text),
+                .map(|v| redact(&value_text(v), secrets)),
             body: redact(&exchange.body, secrets),
             error: exchange
                 .failure

@@ -59,6 +59,22 @@ pub fn write_all(
     Ok(paths)
 }
 
+/// Writes `compare.csv`: one row per scenario and target, the target's name first and
+/// then the columns of `summary.csv`.
+pub fn write_compare(path: &Path, rows: &[(&str, &ScenarioResult)]) -> io::Result<()> {
+    let mut header = vec!["target_name".to_string()];
+    header.extend(summary_header());
+    write_table(
+        path,
+        header,
+        rows.iter().map(|(name, r)| {
+            let mut row = vec![name.to_string()];
+            row.extend(summary_row(r));
+            row
+        }),
+    )
+}
+
 fn write_table(
     path: &Path,
     header: Vec<String>,

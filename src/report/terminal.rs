@@ -9,9 +9,9 @@ use console::Style;
 
 use crate::check::{ViolationKind, WarningKind};
 use crate::convergence::Metric;
+use crate::gate::Status;
 use crate::history::Outcome;
 
-use super::csv_files::FILES;
 use super::ScenarioResult;
 
 /// Evidence lines shown per violation kind; the rest are in `rounds.csv`.
@@ -86,6 +86,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             spread,
         );
     }
+    thresholds(&mut out, results, width, colour);
     for r in results {
         let v = &r.verdict;
         if let Some(k) = &v.counter {
@@ -127,7 +128,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 ms(converge.p99),
             );
         }
-        if !v.passed() {
+        if !r.passed() {
             let _ = writeln!(out, "\n{} FAILED:", v.scenario);
             for kind in ViolationKind::ALL {
                 let found: Vec<_> = v.violations.iter().filter(|x| x.kind == kind).collect();
@@ -157,6 +158,9 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                         found.len() - EVIDENCE_SHOWN
                     );
                 }
+            }
+            for t in r.failed_thresholds() {
+                let _ = writeln!(out, "  threshold failed: {}", t.describe());
             }
         }
         if !v.warnings.is_empty() {
@@ -202,7 +206,162 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         );
     }
     if let Some(dir) = report_dir {
-        let _ = writeln!(out, "\nReports: {}/ ({})", dir.display(), FILES.join(", "));
+        let _ = writeln!(
+            out,
+            "\nReports: {}/ ({})",
+            dir.display(),
+            super::run_files().join(", ")
+        );
+    }
+    out
+}
+
+/// One line per threshold: a mark, the scenario (once), the expression, the figure.
+fn thresholds(out: &mut String, results: &[ScenarioResult], width: usize, colour: bool) {
+    if results.iter().all(|r| r.thresholds.is_empty()) {
+        return;
+    }
+    let _ = writeln!(out, "\nTHRESHOLDS");
+    let expression_width = results
+        .iter()
+        .flat_map(|r| {
+            r.thresholds
+                .iter()
+                .map(|t| t.threshold.to_string().chars().count())
+        })
+        .max()
+        .unwrap_or(0);
+    for r in results {
+        for (i, t) in r.thresholds.iter().enumerate() {
+            let (mark, style) = match t.status {
+                Status::Pass => ("ok  ", Style::new().green().bold()),
+                Status::Fail => ("FAIL", Style::new().red().bold()),
+                Status::NoData => ("n/a ", Style::new().dim()),
+            };
+            let mark = if colour {
+                style.apply_to(mark).force_styling(true).to_string()
+            } else {
+                mark.to_string()
+            };
+            let name = if i == 0 {
+                r.verdict.scenario.as_str()
+            } else {
+                ""
+            };
+            let figure = match t.measured {
+                Some(_) => t.shown.clone(),
+                None => format!("no data: {}", t.shown),
+            };
+            let _ = writeln!(
+                out,
+                "{name:<width$}  {mark}  {:<expression_width$}  {figure}",
+                t.threshold.to_string()
+            );
+        }
+    }
+}
+
+/// The side-by-side table of `contend compare`: per scenario, one line per target.
+pub fn render_compare(
+    targets: &[(&str, &[ScenarioResult])],
+    report_dir: Option<&Path>,
+    colour: bool,
+) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, results) in targets {
+        for r in results.iter() {
+            if !names.contains(&r.verdict.scenario.as_str()) {
+                names.push(&r.verdict.scenario);
+            }
+        }
+    }
+    let width = targets
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let pair = |r: &ScenarioResult, o: Outcome| {
+        let p = r.latency.percentiles(o);
+        format!("{}/{}", ms(p.p50), ms(p.p99))
+    };
+    let mut out = String::new();
+    for name in names {
+        let _ = writeln!(out, "{name}");
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<7}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+            "TARGET",
+            "VERDICT",
+            "VIOLATIONS",
+            "LOST",
+            "WRITES/s",
+            "WIN p50/p99 ms",
+            "CONF p50/p99 ms",
+            "UNEX p50/p99 ms",
+            "INDET p50/p99 ms"
+        );
+        for (target, results) in targets {
+            let Some(r) = results.iter().find(|r| r.verdict.scenario == name) else {
+                continue;
+            };
+            let status = r.status();
+            let padded = format!("{status:<7}");
+            let verdict = if colour {
+                let style = match status {
+                    "PASS" => Style::new().green().bold(),
+                    "FAIL" => Style::new().red().bold(),
+                    _ => Style::new().yellow().bold(),
+                };
+                style.apply_to(padded).force_styling(true).to_string()
+            } else {
+                padded
+            };
+            let rate = r
+                .figures()
+                .get("writes_per_second")
+                .map_or("-".into(), |x| format!("{x:.0}"));
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+                target,
+                verdict,
+                r.verdict.violations.len(),
+                r.verdict.lost_updates,
+                rate,
+                pair(r, Outcome::Winner),
+                pair(r, Outcome::Conflict),
+                pair(r, Outcome::Unexpected),
+                pair(r, Outcome::Indeterminate),
+            );
+        }
+        out.push('\n');
+    }
+    for (target, results) in targets {
+        for r in results.iter().filter(|r| !r.passed()) {
+            let kinds: Vec<String> = ViolationKind::ALL
+                .iter()
+                .filter(|k| r.verdict.count(**k) > 0)
+                .map(|k| format!("{k} ×{}", r.verdict.count(*k)))
+                .chain(
+                    r.failed_thresholds()
+                        .map(|t| format!("threshold {}", t.describe())),
+                )
+                .collect();
+            let _ = writeln!(
+                out,
+                "{target} / {}: {}",
+                r.verdict.scenario,
+                kinds.join(", ")
+            );
+        }
+    }
+    if let Some(dir) = report_dir {
+        let _ = writeln!(
+            out,
+            "\nReports: {}/ (compare.csv, compare.html, and each target's run in its own folder)",
+            dir.display()
+        );
     }
     out
 }

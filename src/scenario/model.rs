@@ -29,6 +29,8 @@ pub struct Scenario {
     pub timeout: Duration,
     /// Values that came from `${ENV}` interpolation, redacted from anything we print.
     pub secrets: Vec<String>,
+    /// Release-gate conditions on the scenario's figures (`thresholds` in the file).
+    pub thresholds: Vec<crate::gate::Threshold>,
 }
 
 /// Where a scenario sends its traffic.

@@ -51,6 +51,10 @@ const ROOT_KEYS: &[KeySpec] = &[
         "expect",
         r#"[expect] with winner = [200, 204] and conflict = [412]"#,
     ),
+    key(
+        "thresholds",
+        r#"thresholds = ["latency.winner.p99 < 50ms", "lost_updates == 0"]"#,
+    ),
 ];
 
 const WORKLOAD_KEYS: &[KeySpec] = &[
@@ -438,6 +442,10 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
     let (resource, facts) = resource(r, &root, kind);
     let write = write(r, &root, kind, facts);
     let expect = expect(r, &root, kind);
+    let thresholds = root
+        .field("thresholds")
+        .and_then(|f| super::thresholds::read(r, &f, kind.map(Kind::name)))
+        .unwrap_or_default();
 
     let (
         Some(name),
@@ -475,6 +483,7 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         expect,
         timeout,
         secrets: r.secrets.clone(),
+        thresholds,
     };
     Some((scenario, name_site))
 }
