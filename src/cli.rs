@@ -17,7 +17,7 @@ use crate::gate::{self, Origin, Threshold};
 use crate::history;
 use crate::latency::Latency;
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
-use crate::run::{self, RunOptions};
+use crate::run::{self, RunError, RunOptions};
 use crate::scenario;
 use crate::server::{self, Bug, ServerConfig};
 
@@ -282,17 +282,18 @@ async fn compare_command(opts: CompareOptions) -> u8 {
             }
             report.exit_code()
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(e) => print_error(&e),
     }
 }
 
 async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
+    let scenarios = match run::load(&opts) {
+        Ok(scenarios) => scenarios,
+        Err(e) => return print_error(&e),
+    };
     handle_interrupts(opts.stop.clone());
     let seed = opts.seed;
-    match run::run(opts).await {
+    match run::run_loaded(opts, scenarios).await {
         Ok(report) => {
             println!("contend run, seed {seed}\n");
             print!(
@@ -318,11 +319,18 @@ async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
             }
             code
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(e) => print_error(&e),
     }
+}
+
+/// Prints why a run could not start and returns exit code 2. Scenario-file diagnostics
+/// carry their own `error:` prefix.
+fn print_error(e: &RunError) -> u8 {
+    match e {
+        RunError::Scenario(_) => eprintln!("{e}"),
+        _ => eprintln!("error: {e}"),
+    }
+    2
 }
 
 /// Ctrl-C (SIGINT), registered now so that an interrupt right after start is not lost.

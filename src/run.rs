@@ -187,8 +187,14 @@ pub fn parse_target(text: &str) -> Result<Target, RunError> {
 
 /// Runs every scenario and writes the reports.
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
-    let started_at = std::time::SystemTime::now();
     let scenarios = load(&opts)?;
+    run_loaded(opts, scenarios).await
+}
+
+/// Runs scenarios already loaded with [`load`] (so a caller can report file errors
+/// before anything starts) and writes the reports.
+pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<RunReport, RunError> {
+    let started_at = std::time::SystemTime::now();
     let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
         let addr = ([127, 0, 0, 1], 0).into();
         let running = server::start(opts.server.clone(), addr)

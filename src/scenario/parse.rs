@@ -553,8 +553,12 @@ fn sanitized_name(name: &str) -> String {
     }
 }
 
+/// Reads `target`. An address from the environment is not a secret (reports show where
+/// they ran), but a password in its user-info part is.
 fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
+    let known_secrets = r.secrets.len();
     let text = r.string(f, Context::Plain)?;
+    r.secrets.truncate(known_secrets);
     let value = text.value.trim();
     if value == "builtin" {
         return Some(Target::Builtin);
@@ -563,7 +567,12 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
                 \"https://api.example.com\""
         .to_string();
     match url::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(Target::Url(url)),
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            if let Some(password) = url.password().filter(|p| !p.is_empty()) {
+                r.secrets.push(password.to_string());
+            }
+            Some(Target::Url(url))
+        }
         Ok(url) => {
             r.error(
                 text.at,
@@ -1879,7 +1888,17 @@ conflict = [409]
             s.target,
             Target::Url(url::Url::parse("http://localhost:8080").unwrap())
         );
-        assert_eq!(s.secrets, vec!["http://localhost:8080".to_string()]);
+        assert!(s.secrets.is_empty(), "an address is not a secret");
+
+        let env = |name: &str| {
+            (name == "CONTEND_TARGET").then(|| "https://ci:pa55word@staging.example".to_string())
+        };
+        let s = parse_str(Path::new("a.toml"), &text, &env).expect("valid");
+        assert_eq!(
+            s.secrets,
+            vec!["pa55word".to_string()],
+            "a password in it is"
+        );
     }
 
     #[test]
@@ -2424,12 +2443,24 @@ winner_when = { json = "/succeeded", equals = true }
 
     #[test]
     fn values_from_the_environment_are_redacted_from_messages() {
+        let text = STALE_WRITE.replace("timeout = \"2s\"", "timeout = \"${T}\"");
+        assert_ne!(text, STALE_WRITE);
+        let env = |name: &str| (name == "T").then(|| "s3cret-token".to_string());
+        let errors = parse_str(Path::new("a.toml"), &text, &env).expect_err("not a duration");
+        assert!(errors[0].message.contains("***"), "{}", errors[0].message);
+        assert!(
+            !errors[0].to_string().contains("s3cret-token"),
+            "{}",
+            errors[0]
+        );
+
+        // A target is an address, not a secret: its errors show it.
         let text = STALE_WRITE.replace("https://api.example.com/v1/", "${TARGET}");
         let env = |name: &str| (name == "TARGET").then(|| "ftp://internal-host".to_string());
         let errors = parse_str(Path::new("a.toml"), &text, &env).expect_err("ftp");
         assert_eq!(
             errors[0].message,
-            "target `***` uses the `ftp` scheme; contend speaks http and https"
+            "target `ftp://internal-host` uses the `ftp` scheme; contend speaks http and https"
         );
     }
 
