@@ -1,7 +1,6 @@
 //! The command line: `run`, `validate`, `check` and `serve`, parsed with clap derive.
 //! Each command maps its flags onto the library and turns the result into an exit code.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,10 +11,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::check;
+use crate::compare::{self, CompareOptions, CompareTarget};
+use crate::convergence::Convergence;
+use crate::gate::{self, Origin, Threshold};
 use crate::history;
 use crate::latency::Latency;
-use crate::report::{csv_files, progress, terminal, ScenarioResult};
-use crate::run::{self, RunOptions};
+use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
+use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{self, SyncMode};
 use crate::server::{self, Bug, ServerConfig};
 
@@ -63,12 +65,52 @@ pub enum Command {
         /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
         #[arg(long)]
         arrivals: bool,
-        /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
+        /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied, dup-create, double-transition, oversell, idem-double, no-428, opaque-conflict, conflict-500, phantom-success).
         #[arg(long)]
         bug: Option<Bug>,
         /// Built-in server only: the race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
+        /// No progress bar.
+        #[arg(long)]
+        no_progress: bool,
+        /// A release-gate condition on every scenario, e.g. 'latency.winner.p99 < 50ms'
+        /// (repeatable; see README for the metrics).
+        #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+        thresholds: Vec<Threshold>,
+        /// Also write the results as JUnit XML here, for CI.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+    },
+    /// Run the same scenarios against several targets and report them side by side.
+    Compare {
+        /// Scenario files, or directories searched for *.toml.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// NAME=URL, a URL, `builtin` or `builtin:BUG` (repeat: at least two).
+        #[arg(long = "target", value_name = "TARGET", required = true, value_parser = parse_compare_target)]
+        targets: Vec<CompareTarget>,
+        /// Report folder [default: reports/<run-id>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Writers per round (overrides the scenario).
+        #[arg(long)]
+        writers: Option<u32>,
+        /// Rounds, or increments per writer for counter workloads (overrides the scenario).
+        #[arg(long)]
+        rounds: Option<u32>,
+        /// Seed for markers and retry jitter, the same for every target [default: random, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Per-request timeout, e.g. 10s (overrides the scenario).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        timeout: Option<Duration>,
+        /// The race window of bugs in `builtin:BUG` targets.
+        #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
+        window: Duration,
+        /// A release-gate condition on every scenario (repeatable).
+        #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+        thresholds: Vec<Threshold>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -82,15 +124,22 @@ pub enum Command {
     Check {
         /// A requests.csv written by `contend run`.
         history: PathBuf,
-        /// Write summary.csv, rounds.csv and latency.csv here.
+        /// Write the reports here (summary.csv, rounds.csv, latency.csv, strategies.csv,
+        /// convergence.csv, requests.csv, summary.json, report.html).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A release-gate condition on every scenario (repeatable).
+        #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+        thresholds: Vec<Threshold>,
+        /// Also write the results as JUnit XML here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Run the reference server on its own.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Inject a bug (toctou, ignore-precondition, stale-token, loser-applied).
+        /// Inject a bug (toctou, ignore-precondition, stale-token, loser-applied, dup-create, double-transition, oversell, idem-double, no-428, opaque-conflict, conflict-500, phantom-success).
         #[arg(long)]
         bug: Option<Bug>,
         /// The race window the bug opens.
@@ -120,8 +169,11 @@ pub async fn main(cli: Cli) -> ExitCode {
             bug,
             window,
             no_progress,
+            thresholds,
+            junit,
         } => {
             let mut opts = RunOptions::new(paths);
+            opts.thresholds = thresholds;
             opts.target = target;
             opts.out = out;
             opts.writers = writers;
@@ -135,10 +187,44 @@ pub async fn main(cli: Cli) -> ExitCode {
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            run_command(opts).await
+            run_command(opts, junit).await
+        }
+        Command::Compare {
+            paths,
+            targets,
+            out,
+            writers,
+            rounds,
+            seed,
+            timeout,
+            window,
+            thresholds,
+            no_progress,
+        } => {
+            let mut opts = RunOptions::new(paths);
+            opts.thresholds = thresholds;
+            opts.out = out;
+            opts.writers = writers;
+            opts.rounds = rounds;
+            opts.timeout = timeout;
+            opts.seed = seed.unwrap_or_else(rand::random);
+            if !no_progress && progress::wanted() {
+                opts.progress = Arc::new(progress::Bar::default());
+            }
+            compare_command(CompareOptions {
+                run: opts,
+                targets,
+                window,
+            })
+            .await
         }
         Command::Validate { paths } => validate(&paths),
-        Command::Check { history, out } => check_history(&history, out),
+        Command::Check {
+            history,
+            out,
+            thresholds,
+            junit,
+        } => check_history(&history, out, &thresholds, junit.as_deref()),
         Command::Serve {
             addr,
             bug,
@@ -149,12 +235,23 @@ pub async fn main(cli: Cli) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Colour when stdout is a terminal that supports it (console's rules: `TERM=dumb`,
+/// `CLICOLOR=0` and `CLICOLOR_FORCE`), and `NO_COLOR` is not set.
 fn colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    console::colors_enabled() && std::env::var_os("NO_COLOR").is_none()
 }
 
-async fn run_command(opts: RunOptions) -> u8 {
-    let stop = opts.stop.clone();
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text, Origin::CommandLine)
+        .map_err(|e| format!("{}\n  hint: {}", e.message, e.hint))
+}
+
+fn parse_compare_target(text: &str) -> Result<CompareTarget, String> {
+    CompareTarget::parse(text).map_err(|e| e.to_string())
+}
+
+/// Stops the run after the current round on Ctrl-C, and says so at the start.
+fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>) {
     match interrupts() {
         Ok(mut interrupt) => {
             tokio::spawn(async move {
@@ -169,8 +266,58 @@ async fn run_command(opts: RunOptions) -> u8 {
     eprintln!(
         "contend: running; Ctrl-C stops after the current round and still writes the reports"
     );
+}
+
+/// Writes the JUnit file; a failure to write it is an error (exit 2) unless the run
+/// already failed.
+fn write_junit(
+    path: &std::path::Path,
+    info: &RunInfo,
+    results: &[ScenarioResult],
+    dir: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let dir = dir.map(|d| d.display().to_string());
+    let xml = junit::render(info, results, dir.as_deref());
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {} for the JUnit file: {e}", parent.display()))?;
+    }
+    write_atomically(path, |p| std::fs::write(p, xml))
+        .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
+}
+
+async fn compare_command(opts: CompareOptions) -> u8 {
+    handle_interrupts(opts.run.stop.clone());
+    let seed = opts.run.seed;
+    match compare::compare(opts).await {
+        Ok(report) => {
+            println!("contend compare, seed {seed}\n");
+            let tables: Vec<(&str, &[ScenarioResult])> = report
+                .runs
+                .iter()
+                .map(|(t, r)| (t.name.as_str(), r.results.as_slice()))
+                .collect();
+            print!(
+                "{}",
+                terminal::render_compare(&tables, Some(&report.dir), colour())
+            );
+            if !report.not_run.is_empty() {
+                println!("Not run (interrupted): {}", report.not_run.join(", "));
+            }
+            report.exit_code()
+        }
+        Err(e) => print_error(&e),
+    }
+}
+
+async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
+    let scenarios = match run::load(&opts) {
+        Ok(scenarios) => scenarios,
+        Err(e) => return print_error(&e),
+    };
+    handle_interrupts(opts.stop.clone());
     let seed = opts.seed;
-    match run::run(opts).await {
+    match run::run_loaded(opts, scenarios).await {
         Ok(report) => {
             println!("contend run, seed {seed}\n");
             print!(
@@ -180,13 +327,34 @@ async fn run_command(opts: RunOptions) -> u8 {
             if !report.skipped.is_empty() {
                 println!("Not run (interrupted): {}", report.skipped.join(", "));
             }
-            report.exit_code()
+            let code = report.exit_code();
+            if let Some(path) = junit_path {
+                if let Err(e) = write_junit(
+                    &path,
+                    &report.info,
+                    &report.results,
+                    Some(&report.report_dir),
+                ) {
+                    eprintln!("error: {e}");
+                    // A violation (1) still wins over an error (2).
+                    return if code == 1 { 1 } else { 2 };
+                }
+                println!("JUnit: {}", path.display());
+            }
+            code
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            2
-        }
+        Err(e) => print_error(&e),
     }
+}
+
+/// Prints why a run could not start and returns exit code 2. Scenario-file diagnostics
+/// carry their own `error:` prefix.
+fn print_error(e: &RunError) -> u8 {
+    match e {
+        RunError::Scenario(_) => eprintln!("{e}"),
+        _ => eprintln!("error: {e}"),
+    }
+    2
 }
 
 /// Ctrl-C (SIGINT), registered now so that an interrupt right after start is not lost.
@@ -211,16 +379,21 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {})",
+                    "ok  {}  {} ({}, {} writers × {} {}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
                     s.workload.writers,
                     s.workload.rounds,
-                    if s.workload.kind == scenario::WorkloadKind::StaleWrite {
-                        "rounds"
-                    } else {
+                    if matches!(s.workload.kind, scenario::WorkloadKind::Counter { .. }) {
                         "increments"
+                    } else {
+                        "rounds"
+                    },
+                    match s.thresholds.len() {
+                        0 => String::new(),
+                        1 => ", 1 threshold".to_string(),
+                        n => format!(", {n} thresholds"),
                     }
                 );
             }
@@ -234,7 +407,13 @@ fn validate(paths: &[PathBuf]) -> u8 {
     }
 }
 
-fn check_history(path: &std::path::Path, out: Option<PathBuf>) -> u8 {
+fn check_history(
+    path: &std::path::Path,
+    out: Option<PathBuf>,
+    thresholds: &[Threshold],
+    junit_path: Option<&std::path::Path>,
+) -> u8 {
+    let started_at = std::time::SystemTime::now();
     let records = match history::read_csv(path) {
         Ok(r) => r,
         Err(e) => {
@@ -245,27 +424,48 @@ fn check_history(path: &std::path::Path, out: Option<PathBuf>) -> u8 {
     let results: Vec<ScenarioResult> = check::check_all(&records)
         .into_iter()
         .map(|verdict| {
-            let latency =
-                Latency::from_records(records.iter().filter(|r| r.scenario == verdict.scenario));
-            ScenarioResult {
+            let mine = || records.iter().filter(|r| r.scenario == verdict.scenario);
+            let latency = Latency::from_records(mine());
+            let convergence = Convergence::from_records(mine());
+            // The history's own span: from its first request's start to its last's end.
+            let first = mine().map(|r| r.start_ns).min().unwrap_or(0);
+            let last = mine().map(|r| r.end_ns).max().unwrap_or(0);
+            let mut result = ScenarioResult {
                 verdict,
                 latency,
+                convergence,
                 target: String::new(),
                 sync: None,
                 error: None,
                 complete: true,
-                duration: Duration::ZERO,
-            }
+                duration: Duration::from_nanos(last.saturating_sub(first)),
+                thresholds: Vec::new(),
+            };
+            result.thresholds =
+                gate::evaluate(thresholds, &result.figures(), &result.verdict.workload);
+            result
         })
         .collect();
+    let info = RunInfo {
+        started_at,
+        seed: None,
+        not_run: Vec::new(),
+    };
     if let Some(dir) = &out {
-        if let Err(e) = csv_files::write_all(dir, &results, &records) {
+        if let Err(e) = report::write_run(dir, &info, &results, &records) {
             eprintln!("error: cannot write reports to {}: {e}", dir.display());
             return 2;
         }
     }
     print!("{}", terminal::render(&results, out.as_deref(), colour()));
-    run::exit_code(&results, false)
+    let code = run::exit_code(&results, false);
+    if let Some(junit_path) = junit_path {
+        if let Err(e) = write_junit(junit_path, &info, &results, out.as_deref()) {
+            eprintln!("error: {e}");
+            return if code == 1 { 1 } else { 2 };
+        }
+    }
+    code
 }
 
 async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> u8 {
@@ -307,9 +507,15 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                     cert.display()
                 ),
             }
-            println!("  /notes  ETag + If-Match (412; 428 without If-Match)");
-            println!("  /docs   JSON version field (409 with current_version)");
-            println!("  /db     CouchDB-style _rev (409)");
+            println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
+            println!("  /docs      JSON version field (409 with current_version)");
+            println!("  /db        CouchDB-style _rev (409)");
+            println!("  /users     unique email (409 with conflicting_field and existing)");
+            println!("  /files     create-only PUT with If-None-Match: * (412 with ETag)");
+            println!("  /orders    state transitions (409 with current_state)");
+            println!("  /items     stock purchases (409 with available)");
+            println!("  /slots     bookings up to capacity (409 with available)");
+            println!("  /payments  Idempotency-Key (409 in flight, 422 other payload, replay)");
             println!("Ctrl-C stops it.");
             let _ = tokio::signal::ctrl_c().await;
             running.stop().await;

@@ -94,7 +94,23 @@ pub struct RequestRecord {
     pub body: String,
     /// What went wrong when there was no response (timeout, reset, refused).
     pub error: String,
-    /// Built-in server only: when the request's last byte arrived, in ns on the server's
+    /// The response's `Content-Type`, empty when it had none.
+    #[serde(default)]
+    pub content_type: String,
+    /// Transition: the state a write asked for, or the state a read found.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Counter: the client strategy that sent it (`backoff`, `immediate`, `give-up`).
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// Writes: the conflict statuses the scenario promises, space-separated (`412`).
+    #[serde(default)]
+    pub promised: String,
+    /// A conflict answer that lacks what the scenario requires of one, prefixed with how
+    /// it counts: `violation: header:ETag content-type (text/plain)`; empty otherwise.
+    #[serde(default)]
+    pub conflict_missing: String,
+    /// The built-in server (or `--arrivals`): when the request's last byte arrived, in ns on the server's
     /// clock. Only differences between arrivals mean anything (the arrival spread).
     #[serde(default)]
     pub arrival_ns: Option<u64>,
@@ -142,6 +158,11 @@ mod tests {
             body: "{\"a\":\"b,c\"}\nline".into(),
             error: String::new(),
             arrival_ns: Some(1_234),
+            content_type: "application/problem+json".into(),
+            state: Some("shipped".into()),
+            strategy: Some("give-up".into()),
+            promised: "409 412".into(),
+            conflict_missing: "warning: header:ETag".into(),
         }
     }
 
@@ -156,5 +177,34 @@ mod tests {
         let records = vec![record(), indeterminate];
         write_csv(&path, &records).unwrap();
         assert_eq!(read_csv(&path).unwrap(), records);
+    }
+
+    #[test]
+    fn a_history_saved_before_the_newer_columns_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.csv");
+        write_csv(&path, &[record()]).unwrap();
+        // Drop the last five columns, as an older contend wrote them.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let old: Vec<String> = csv::Reader::from_reader(text.as_bytes())
+            .headers()
+            .unwrap()
+            .iter()
+            .take(19)
+            .map(String::from)
+            .collect();
+        assert_eq!(old.last().map(String::as_str), Some("error"));
+        let mut w = csv::Writer::from_path(&path).unwrap();
+        w.write_record(&old).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        for row in r.records() {
+            let row = row.unwrap();
+            w.write_record(row.iter().take(19)).unwrap();
+        }
+        w.flush().unwrap();
+        let loaded = read_csv(&path).unwrap();
+        assert_eq!(loaded[0].status, Some(412));
+        assert_eq!(loaded[0].content_type, "");
+        assert_eq!(loaded[0].state, None);
     }
 }

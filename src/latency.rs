@@ -61,6 +61,17 @@ impl Latency {
             .map(|(_, h)| h)
     }
 
+    /// Every contended write's latency in one histogram, whatever its outcome.
+    pub fn combined(&self) -> Option<Histogram<u64>> {
+        let mut parts = self.histograms.iter().map(|(_, h)| h);
+        let mut all = parts.next()?.clone();
+        for h in parts {
+            // Every histogram has the same bounds, so adding cannot fail.
+            let _ = all.add(h);
+        }
+        Some(all)
+    }
+
     /// Summary percentiles of one outcome.
     pub fn percentiles(&self, outcome: Outcome) -> Percentiles {
         match self.histogram(outcome) {
@@ -122,6 +133,11 @@ mod tests {
             body: String::new(),
             error: String::new(),
             arrival_ns: None,
+            content_type: String::new(),
+            state: None,
+            strategy: None,
+            promised: String::new(),
+            conflict_missing: String::new(),
         }
     }
 

@@ -8,9 +8,13 @@
 
 pub mod check;
 pub mod cli;
+pub mod compare;
+pub mod convergence;
 pub mod engine;
+pub mod gate;
 pub mod history;
 pub mod latency;
+pub mod metrics;
 pub mod report;
 pub mod run;
 pub mod scenario;

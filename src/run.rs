@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::check;
+use crate::convergence::Convergence;
 use crate::engine::{self, Progress, RunContext};
+use crate::gate::{self, Threshold};
 use crate::history::RequestRecord;
 use crate::latency::Latency;
-use crate::report::{csv_files, ScenarioResult};
+use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadKind};
 use crate::server::{self, ServerConfig};
 
@@ -39,6 +41,8 @@ pub struct RunOptions {
     pub progress: Arc<dyn Progress>,
     /// Set to stop after the current round (Ctrl-C).
     pub stop: Arc<AtomicBool>,
+    /// `--threshold`s, applied to every scenario on top of its own.
+    pub thresholds: Vec<Threshold>,
 }
 
 impl RunOptions {
@@ -58,6 +62,7 @@ impl RunOptions {
             server: ServerConfig::default(),
             progress: Arc::new(engine::NoProgress),
             stop: Arc::new(AtomicBool::new(false)),
+            thresholds: Vec::new(),
         }
     }
 }
@@ -95,6 +100,8 @@ pub struct RunReport {
     /// Scenarios never started because the run was stopped.
     pub skipped: Vec<String>,
     pub seed: u64,
+    /// What the reports say about the run as a whole.
+    pub info: RunInfo,
 }
 
 impl RunReport {
@@ -107,7 +114,7 @@ impl RunReport {
 
 /// The exit code for a set of results (see [`RunReport::exit_code`]).
 pub fn exit_code(results: &[ScenarioResult], stopped: bool) -> u8 {
-    if results.iter().any(|r| !r.verdict.passed()) {
+    if results.iter().any(|r| !r.passed()) {
         1
     } else if results.iter().any(|r| r.error.is_some()) {
         2
@@ -144,6 +151,30 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
                 s.name, s.workload.writers
             )));
         }
+        let racing = matches!(
+            s.workload.kind,
+            WorkloadKind::UniqueCreate
+                | WorkloadKind::Transition { .. }
+                | WorkloadKind::Idempotency
+                | WorkloadKind::Stock { .. }
+        );
+        if racing && s.workload.writers < 2 {
+            return Err(RunError::Usage(format!(
+                "{}: a {} race needs at least 2 writers (got {})",
+                s.name,
+                s.workload.kind.name(),
+                s.workload.writers
+            )));
+        }
+        if let WorkloadKind::Stock { units } = s.workload.kind {
+            if s.workload.writers <= units {
+                return Err(RunError::Usage(format!(
+                    "{}: a stock race needs more writers than its {units} unit(s) (got {}); \
+                     raise --writers",
+                    s.name, s.workload.writers
+                )));
+            }
+        }
         if s.workload.writers == 0 || s.workload.rounds == 0 {
             return Err(RunError::Usage(
                 "--writers and --rounds must be at least 1".into(),
@@ -169,6 +200,13 @@ pub fn parse_target(text: &str) -> Result<Target, RunError> {
 /// Runs every scenario and writes the reports.
 pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
     let scenarios = load(&opts)?;
+    run_loaded(opts, scenarios).await
+}
+
+/// Runs scenarios already loaded with [`load`] (so a caller can report file errors
+/// before anything starts) and writes the reports.
+pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<RunReport, RunError> {
+    let started_at = std::time::SystemTime::now();
     let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
         let addr = ([127, 0, 0, 1], 0).into();
         let running = server::start(opts.server.clone(), addr)
@@ -206,7 +244,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
             }
         };
         let shown_target = match &s.target {
-            Target::Builtin => format!("builtin ({})", base.as_str().trim_end_matches('/')),
+            Target::Builtin => builtin_label(&opts.server, &base),
             Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
         };
         let scenario_ctx = RunContext {
@@ -217,16 +255,28 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
         let verdict = check::check(&s.name, s.workload.kind.name(), &mine);
         let latency = Latency::from_records(mine.iter().copied());
-        results.push(ScenarioResult {
+        let convergence = Convergence::from_records(mine.iter().copied());
+        let mut result = ScenarioResult {
             verdict,
             latency,
+            convergence,
             target: shown_target,
             // A counter's writers are never released together.
             sync: (!matches!(s.workload.kind, WorkloadKind::Counter { .. })).then_some(s.sync),
             error: run.error,
             complete: run.complete,
             duration: run.duration,
-        });
+            thresholds: Vec::new(),
+        };
+        let thresholds: Vec<Threshold> = s
+            .thresholds
+            .iter()
+            .chain(&opts.thresholds)
+            .cloned()
+            .collect();
+        result.thresholds = gate::evaluate(&thresholds, &result.figures(), s.workload.kind.name());
+        result.redact(&s.secrets);
+        results.push(result);
         records.extend(run.records);
     }
     if let Some(server) = builtin {
@@ -237,7 +287,12 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         Some(dir) => dir.clone(),
         None => fresh_run_dir(),
     };
-    csv_files::write_all(&report_dir, &results, &records).map_err(|e| {
+    let info = RunInfo {
+        started_at,
+        seed: Some(opts.seed),
+        not_run: skipped.clone(),
+    };
+    report::write_run(&report_dir, &info, &results, &records).map_err(|e| {
         RunError::Io(format!(
             "cannot write reports to {}: {e}",
             report_dir.display()
@@ -248,6 +303,7 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
         report_dir,
         skipped,
         seed: opts.seed,
+        info,
     })
 }
 
@@ -269,6 +325,19 @@ fn load_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, RunError> {
     Ok(certs)
 }
 
+/// How reports name the built-in server: its behaviour and its loopback address.
+fn builtin_label(config: &ServerConfig, base: &url::Url) -> String {
+    let address = base.as_str().trim_end_matches('/');
+    match config.bug {
+        Some(bug) => format!(
+            "builtin, bug {} with a {:?} window ({address})",
+            bug.name(),
+            config.window
+        ),
+        None => format!("builtin ({address})"),
+    }
+}
+
 /// Relative paths in scenarios join under the base URL's path, not beside it.
 fn with_trailing_slash(mut url: url::Url) -> url::Url {
     if !url.path().ends_with('/') {
@@ -279,7 +348,7 @@ fn with_trailing_slash(mut url: url::Url) -> url::Url {
 }
 
 /// `reports/<UTC time>/`, with a suffix if two runs start in the same second.
-fn fresh_run_dir() -> PathBuf {
+pub fn fresh_run_dir() -> PathBuf {
     let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()

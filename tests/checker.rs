@@ -36,6 +36,11 @@ fn rec(
         body: String::new(),
         error: String::new(),
         arrival_ns: None,
+        content_type: String::new(),
+        state: None,
+        strategy: None,
+        promised: String::new(),
+        conflict_missing: String::new(),
     }
 }
 
@@ -275,4 +280,34 @@ fn a_round_without_server_stamps_has_no_arrival_spread() {
         (r.arrival_p50_ns, r.arrival_p99_ns, r.arrival_spread_ns),
         (None, None, None)
     );
+}
+/// etcd's gateway sends stored values base64-encoded: a write that sent
+/// `{marker|base64}` comes back as base64 of the marker inside a JSON string.
+fn etcd_read_back(history: &mut [RequestRecord], round: u32, writer: u32) {
+    use contend::scenario::Filter;
+    let verify = history
+        .iter_mut()
+        .find(|r| r.phase == Phase::Verify)
+        .expect("a verify record");
+    verify.body = format!(
+        r#"{{"kvs":[{{"key":"{}","mod_revision":"8","value":"{}"}}]}}"#,
+        Filter::Base64.encode("/contend/stale-write"),
+        Filter::Base64.encode(&marker(round, writer))
+    );
+}
+
+#[test]
+fn a_winner_whose_write_comes_back_base64_encoded_is_visible() {
+    let mut history = round(3, &[LOSE, WIN, LOSE], "\"4\"", &[]);
+    etcd_read_back(&mut history, 3, 1);
+    let verdict = &check_all(&history)[0];
+    assert!(verdict.passed(), "{:?}", verdict.violations);
+    assert_eq!(verdict.rounds[0].applied, "w1");
+}
+
+#[test]
+fn a_rejected_write_that_comes_back_base64_encoded_is_loser_write_applied() {
+    let mut history = round(3, &[LOSE, WIN, LOSE], "\"4\"", &[]);
+    etcd_read_back(&mut history, 3, 2);
+    assert_eq!(kinds(&history), vec![ViolationKind::LoserWriteApplied]);
 }

@@ -46,7 +46,7 @@ fn a_run_on_the_correct_builtin_server_exits_0_and_writes_four_reports() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("PASS"));
-    for f in ["summary.csv", "rounds.csv", "latency.csv", "requests.csv"] {
+    for f in contend::report::run_files() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
 }
@@ -150,7 +150,19 @@ fn validate_accepts_the_shipped_scenarios() {
     let dir = tempfile::tempdir().unwrap();
     let o = contend(&["validate", scenarios().to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("4 scenario file(s) valid"));
+    let shipped = std::fs::read_dir(scenarios())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
+        })
+        .count();
+    assert!(shipped >= 12, "every workload has a shipped scenario");
+    assert!(
+        text(&o).contains(&format!("{shipped} scenario file(s) valid")),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -202,6 +214,8 @@ fn an_interrupted_run_writes_what_it_measured_marked_incomplete() {
             "100000000",
             "--out",
             "r",
+            "--junit",
+            "junit.xml",
         ])
         .current_dir(dir.path())
         .env("CI", "true")
@@ -241,6 +255,27 @@ fn an_interrupted_run_writes_what_it_measured_marked_incomplete() {
         col("rounds").parse::<u64>().unwrap() > 0,
         "rounds measured before the interrupt are kept"
     );
+    // Every other report says so too.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["run"]["complete"], false);
+    assert_eq!(summary["run"]["exit_code"], 130);
+    assert_eq!(summary["scenarios"][0]["complete"], false);
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    assert!(junit.contains(r#"<error type="incomplete""#), "{junit}");
+    assert!(
+        junit.contains(r#"<property name="complete" value="false"/>"#),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("r/report.html")).unwrap();
+    assert!(html.contains("Incomplete run"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("r"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]

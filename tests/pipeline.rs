@@ -68,13 +68,9 @@ fn assert_fails_with(results: &[ScenarioResult], kind: ViolationKind) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correct_server_passes_every_dialect_and_the_counter() {
-    let (results, _dir) = run_with(
-        vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")],
-        None,
-        8,
-        5,
-    )
-    .await;
+    let mut files = DIALECTS.map(scenario).to_vec();
+    files.push(scenario("notes-etag-counter.toml"));
+    let (results, _dir) = run_with(files, None, 8, 5).await;
     assert_eq!(results.len(), 4);
     for r in &results {
         assert_eq!(

@@ -1,13 +1,57 @@
 //! The `counter` checker: acknowledged increments against the value's growth, with the
 //! versions that had more than one winner as the witness.
+//!
+//! Each client strategy ran on its own resource, so each is checked on its own (its
+//! records carry its name); the scenario's figures are the sums.
 
 use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
-use super::{sample_body, tally, witnesses, CounterReport, Verdict, Violation, ViolationKind};
+use super::{answers, tally, witnesses, CounterReport, Verdict, Violation, ViolationKind, Warning};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
+    let mut strategies: Vec<Option<&str>> = Vec::new();
+    for r in records {
+        if !strategies.contains(&r.strategy.as_deref()) {
+            strategies.push(r.strategy.as_deref());
+        }
+    }
+    let several = strategies.len() > 1;
+    let mut total = CounterReport::default();
+    for strategy in strategies {
+        let mine: Vec<&RequestRecord> = records
+            .iter()
+            .copied()
+            .filter(|r| r.strategy.as_deref() == strategy)
+            .collect();
+        let label = match strategy {
+            Some(name) if several => format!("strategy {name}: "),
+            _ => String::new(),
+        };
+        let c = check_strategy(&mine, &label, verdict);
+        total.increments += c.increments;
+        total.acknowledged += c.acknowledged;
+        total.indeterminate += c.indeterminate;
+        total.gave_up += c.gave_up;
+        total.lost_updates += c.lost_updates;
+        total.attempts += c.attempts;
+        total.conflicts += c.conflicts;
+        for (attempts, increments) in &c.attempts_per_increment {
+            *total.attempts_per_increment.entry(*attempts).or_insert(0) += increments;
+        }
+        // One value from start to end only when one strategy ran on one counter.
+        if !several {
+            total.initial = c.initial;
+            total.final_value = c.final_value;
+        }
+    }
+    verdict.lost_updates = total.lost_updates;
+    verdict.counter = Some(total);
+}
+
+/// Checks one strategy's records; `label` prefixes its evidence when there are several.
+fn check_strategy(records: &[&RequestRecord], label: &str, verdict: &mut Verdict) -> CounterReport {
     let initial = records
         .iter()
         .find(|r| r.phase == Phase::Setup && r.value.is_some())
@@ -50,6 +94,13 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             .count() as u64,
         ..CounterReport::default()
     };
+    let mut tries: BTreeMap<(Option<u32>, u32), u32> = BTreeMap::new();
+    for w in &writes {
+        *tries.entry((w.writer, w.round)).or_insert(0) += 1;
+    }
+    for n in tries.values() {
+        *c.attempts_per_increment.entry(*n).or_insert(0) += 1;
+    }
     for end in increments.values() {
         match end {
             Outcome::Winner => c.acknowledged += 1,
@@ -68,8 +119,9 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         }
     }
     let mut doubled = Vec::new();
+    let first_round = verdict.rounds.len() as u32;
     for (i, (_, ws)) in versions.iter().enumerate() {
-        let mut report = tally(i as u32, ws);
+        let mut report = tally(first_round + i as u32, ws);
         if report.winners > 1 {
             report.violations.push(ViolationKind::LostUpdate);
             doubled.push(format!(
@@ -84,6 +136,14 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         verdict.rounds.push(report);
     }
 
+    let mut violation = |kind: ViolationKind, evidence: String| {
+        verdict.violations.push(Violation {
+            kind,
+            round: None,
+            version: None,
+            evidence: format!("{label}{evidence}"),
+        });
+    };
     if let (Some(initial), Some(final_value)) = (initial, final_value) {
         let advanced = final_value.saturating_sub(initial);
         let acked = i64::try_from(c.acknowledged).unwrap_or(i64::MAX);
@@ -95,56 +155,41 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             } else {
                 String::new()
             };
-            let e = format!(
-                "{} increments acknowledged but the value went from {initial} to {final_value} (+{advanced}): {} acknowledged increment(s) lost{}",
-                c.acknowledged,
-                c.lost_updates,
-                if shown.is_empty() {
-                    String::new()
-                } else {
-                    format!("; writes that won with the same version: {}{more}", shown.join("; "))
-                }
+            violation(
+                ViolationKind::LostUpdate,
+                format!(
+                    "{} increments acknowledged but the value went from {initial} to {final_value} (+{advanced}): {} acknowledged increment(s) lost{}",
+                    c.acknowledged,
+                    c.lost_updates,
+                    if shown.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; writes that won with the same version: {}{more}", shown.join("; "))
+                    }
+                ),
             );
-            verdict.violations.push(Violation {
-                kind: ViolationKind::LostUpdate,
-                round: None,
-                version: None,
-                evidence: e,
-            });
         }
         let most = acked.saturating_add(i64::try_from(c.indeterminate).unwrap_or(i64::MAX));
         if advanced > most {
-            let e = format!(
-                "the value went from {initial} to {final_value} (+{advanced}) but only {} increments were acknowledged and {} indeterminate: rejected writes were applied",
-                c.acknowledged, c.indeterminate
+            violation(
+                ViolationKind::LoserWriteApplied,
+                format!(
+                    "the value went from {initial} to {final_value} (+{advanced}) but only {} increments were acknowledged and {} indeterminate: rejected writes were applied",
+                    c.acknowledged, c.indeterminate
+                ),
             );
-            verdict.violations.push(Violation {
-                kind: ViolationKind::LoserWriteApplied,
-                round: None,
-                version: None,
-                evidence: e,
-            });
         }
     }
-    let unexpected: Vec<&RequestRecord> = writes
-        .iter()
-        .copied()
-        .filter(|w| w.outcome == Outcome::Unexpected)
-        .collect();
-    if !unexpected.is_empty() {
-        let e = format!(
-            "{} write(s) got a status that is neither a winner nor the promised conflict ({}){}",
-            unexpected.len(),
-            witnesses(&unexpected, |_| true),
-            sample_body(&unexpected, Outcome::Unexpected)
-        );
-        verdict.violations.push(Violation {
-            kind: ViolationKind::UnexpectedStatus,
+    let found = answers::check(&writes);
+    for (kind, evidence) in found.violations {
+        violation(kind, evidence);
+    }
+    for (kind, evidence) in found.warnings {
+        verdict.warnings.push(Warning {
+            kind,
             round: None,
-            version: None,
-            evidence: e,
+            evidence: format!("{label}{evidence}"),
         });
     }
-    verdict.lost_updates = c.lost_updates;
-    verdict.counter = Some(c);
+    c
 }

@@ -9,8 +9,18 @@ use std::fmt;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
+mod answers;
 mod counter;
+mod idempotency;
+mod precondition_required;
+mod round;
 mod stale_write;
+mod stock;
+mod transition;
+mod unique_create;
+
+mod read_back;
+pub(crate) use read_back::ReadBack;
 
 /// The ways a conflict-detection contract breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,11 +39,27 @@ pub enum ViolationKind {
     VersionNotAdvanced,
     /// Counter: acknowledged increments are missing from the final value.
     LostUpdate,
+    /// Unique-create: more than one create with the same key succeeded, or the read
+    /// found more than one resource with it.
+    DuplicateCreate,
+    /// Transition: more than one transition from the same state succeeded, or the final
+    /// state is not the winner's target.
+    InvalidTransition,
+    /// Stock: more claims succeeded than there were units, the count went below zero,
+    /// or the units left do not match the acknowledged claims.
+    Oversell,
+    /// Idempotency: one key made more than one effect, or its answers differ.
+    IdempotencyViolation,
+    /// Precondition-required: a write without a precondition was accepted.
+    PreconditionNotRequired,
+    /// A conflict answer lacks what the scenario says a client needs to recover (the
+    /// current version, a JSON type); a violation or a warning, as the scenario says.
+    ConflictNotActionable,
 }
 
 impl ViolationKind {
     /// Every kind, in report column order.
-    pub const ALL: [ViolationKind; 7] = [
+    pub const ALL: [ViolationKind; 13] = [
         ViolationKind::MultipleWinners,
         ViolationKind::NoWinner,
         ViolationKind::UnexpectedStatus,
@@ -41,6 +67,12 @@ impl ViolationKind {
         ViolationKind::WinnerNotVisible,
         ViolationKind::VersionNotAdvanced,
         ViolationKind::LostUpdate,
+        ViolationKind::DuplicateCreate,
+        ViolationKind::InvalidTransition,
+        ViolationKind::Oversell,
+        ViolationKind::IdempotencyViolation,
+        ViolationKind::PreconditionNotRequired,
+        ViolationKind::ConflictNotActionable,
     ];
 
     /// The name used in reports and documentation.
@@ -53,8 +85,60 @@ impl ViolationKind {
             ViolationKind::WinnerNotVisible => "winner_not_visible",
             ViolationKind::VersionNotAdvanced => "version_not_advanced",
             ViolationKind::LostUpdate => "lost_update",
+            ViolationKind::DuplicateCreate => "duplicate_create",
+            ViolationKind::InvalidTransition => "invalid_transition",
+            ViolationKind::Oversell => "oversell",
+            ViolationKind::IdempotencyViolation => "idempotency_violation",
+            ViolationKind::PreconditionNotRequired => "precondition_not_required",
+            ViolationKind::ConflictNotActionable => "conflict_not_actionable",
         }
     }
+}
+
+/// Findings that do not fail a scenario but that a user should see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WarningKind {
+    /// A conflict answer lacks what the scenario requires, and the scenario says that is
+    /// only a warning.
+    ConflictNotActionable,
+    /// A losing answer shows internals: a stack trace, an SQL fragment or an SQLSTATE.
+    LeaksInternals,
+    /// An `application/problem+json` answer whose `status` member is not its status.
+    ProblemStatusMismatch,
+}
+
+impl WarningKind {
+    /// Every kind, in report column order.
+    pub const ALL: [WarningKind; 3] = [
+        WarningKind::ConflictNotActionable,
+        WarningKind::LeaksInternals,
+        WarningKind::ProblemStatusMismatch,
+    ];
+
+    /// The name used in reports and documentation.
+    pub fn name(self) -> &'static str {
+        match self {
+            WarningKind::ConflictNotActionable => "conflict_not_actionable",
+            WarningKind::LeaksInternals => "leaks_internals",
+            WarningKind::ProblemStatusMismatch => "problem_status_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for WarningKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One warning and its witness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Warning {
+    pub kind: WarningKind,
+    /// The round it was seen in, if it belongs to one.
+    pub round: Option<u32>,
+    /// The exchanges that show it, in words.
+    pub evidence: String,
 }
 
 impl fmt::Display for ViolationKind {
@@ -103,6 +187,8 @@ pub struct RoundReport {
     pub arrival_p99_ns: Option<u64>,
     /// First to last arrival of the round's writes at the server, in nanoseconds.
     pub arrival_spread_ns: Option<u64>,
+    /// Warnings seen in this round.
+    pub warnings: Vec<WarningKind>,
 }
 
 /// Counter workload figures.
@@ -121,6 +207,9 @@ pub struct CounterReport {
     /// Write attempts, retries included.
     pub attempts: u64,
     pub conflicts: u64,
+    /// How many increments took each number of write attempts (attempts → increments);
+    /// increments that never wrote are left out.
+    pub attempts_per_increment: std::collections::BTreeMap<u32, u64>,
 }
 
 impl CounterReport {
@@ -157,6 +246,8 @@ pub struct Verdict {
     pub violations: Vec<Violation>,
     /// Acknowledged updates that did not survive.
     pub lost_updates: u64,
+    /// Findings that do not fail the scenario (an answer that leaks internals...).
+    pub warnings: Vec<Warning>,
 }
 
 impl Verdict {
@@ -167,6 +258,11 @@ impl Verdict {
     /// How many times a kind of violation was seen.
     pub fn count(&self, kind: ViolationKind) -> usize {
         self.violations.iter().filter(|v| v.kind == kind).count()
+    }
+
+    /// How many times a kind of warning was given.
+    pub fn warned(&self, kind: WarningKind) -> usize {
+        self.warnings.iter().filter(|w| w.kind == kind).count()
     }
 }
 
@@ -197,9 +293,15 @@ pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verd
         counter: None,
         violations: Vec::new(),
         lost_updates: 0,
+        warnings: Vec::new(),
     };
     match workload {
         "counter" => counter::check(records, &mut verdict),
+        "unique-create" => unique_create::check(records, &mut verdict),
+        "transition" => transition::check(records, &mut verdict),
+        "stock" => stock::check(records, &mut verdict),
+        "idempotency" => idempotency::check(records, &mut verdict),
+        "precondition-required" => precondition_required::check(records, &mut verdict),
         _ => stale_write::check(records, &mut verdict),
     }
     verdict
@@ -310,15 +412,4 @@ pub(crate) fn witnesses(
         parts.push(format!("and {} more", chosen.len() - MAX));
     }
     parts.join(", ")
-}
-
-pub(crate) fn sample_body(writes: &[&RequestRecord], outcome: Outcome) -> String {
-    writes
-        .iter()
-        .find(|w| w.outcome == outcome && !w.body.is_empty())
-        .map(|w| {
-            let body: String = w.body.chars().take(160).collect();
-            format!("; sample body: {body:?}")
-        })
-        .unwrap_or_default()
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
-use super::{sample_body, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind};
+use super::ReadBack;
+use super::{answers, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind, Warning};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut by_round: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
@@ -50,14 +51,9 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             );
             add(ViolationKind::MultipleWinners, e, &mut report);
         }
-        if report.unexpected > 0 {
-            let e = format!(
-                "{} write(s) got a status that is neither a winner nor the promised conflict ({}){}",
-                report.unexpected,
-                witnesses(&writes, |w| w.outcome == Outcome::Unexpected),
-                sample_body(&writes, Outcome::Unexpected)
-            );
-            add(ViolationKind::UnexpectedStatus, e, &mut report);
+        let answers = answers::check(&writes);
+        for (kind, evidence) in answers.violations {
+            add(kind, evidence, &mut report);
         }
         let unchanged = verify.is_some_and(|v| v.version_returned == report.version_sent);
         if report.winners == 0
@@ -74,9 +70,10 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             add(ViolationKind::NoWinner, e, &mut report);
         }
         if let Some(verify) = verify {
+            let state = ReadBack::of(&verify.body);
             let carried: Vec<&&RequestRecord> = writes
                 .iter()
-                .filter(|w| w.marker.as_deref().is_some_and(|m| verify.body.contains(m)))
+                .filter(|w| w.marker.as_deref().is_some_and(|m| state.carries(m)))
                 .collect();
             report.applied = carried
                 .iter()
@@ -112,6 +109,14 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             add(ViolationKind::VersionNotAdvanced, e, &mut report);
         }
         verdict.violations.extend(found);
+        for (kind, evidence) in answers.warnings {
+            report.warnings.push(kind);
+            verdict.warnings.push(Warning {
+                kind,
+                round: Some(round),
+                evidence,
+            });
+        }
         verdict.rounds.push(report);
     }
 }

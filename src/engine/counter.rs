@@ -1,9 +1,12 @@
 //! The `counter` workload: every writer increments one value `rounds` times by
 //! read-modify-write, sending the version it read and retrying on conflict.
 //!
-//! Retries use exponential backoff with full jitter, up to the scenario's budget of
-//! attempts. An increment whose write ends `indeterminate` is not retried: retrying a
-//! write that may have been applied could apply it twice.
+//! How a writer retries is its client strategy: `backoff` (exponential backoff with
+//! full jitter), `immediate` (no wait) or `give-up` (no wait, small budget), each up to
+//! its budget of attempts. The scenario's strategies run one after another, each on its
+//! own resource, and every record carries its strategy. An increment whose write ends
+//! `indeterminate` is not retried: retrying a write that may have been applied could
+//! apply it twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +17,31 @@ use serde_json::Value;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{Locator, RetryPolicy, Scenario};
+use crate::scenario::{Locator, RetryPolicy, Scenario, Strategy};
 
 use super::client::{self, Exchange, RequestBuilder};
 use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
 
-pub(super) async fn run(s: &mut Session<'_>, retry: &RetryPolicy) -> Result<(), String> {
+pub(super) async fn run(s: &mut Session<'_>, strategies: &[Strategy]) -> Result<(), String> {
+    for strategy in strategies {
+        if s.ctx.stopped() {
+            break;
+        }
+        run_strategy(s, strategy).await?;
+    }
+    Ok(())
+}
+
+/// All writers' increments with one strategy, on a resource of its own.
+async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), String> {
+    let label = Meta {
+        strategy: Some(strategy.kind.name().to_string()),
+        ..Meta::default()
+    };
+    let first_record = s.records.len();
     let id = s.set_up().await?;
     let value_at = value_locator(s.scenario)?;
-    let (_, first) = s.read_version(Phase::Setup, Meta::default(), &id).await?;
+    let (_, first) = s.read_version(Phase::Setup, label.clone(), &id).await?;
     let initial = read_value(&value_at, &first)?;
     if let Some(last) = s.records.last_mut() {
         last.value = Some(initial);
@@ -39,7 +58,7 @@ pub(super) async fn run(s: &mut Session<'_>, retry: &RetryPolicy) -> Result<(), 
             recorder: s.recorder.clone(),
             client: client::connection(&s.settings)?,
             ctx: s.ctx.clone(),
-            retry: retry.clone(),
+            strategy: strategy.clone(),
             value_at: value_at.clone(),
             id: id.clone(),
             writer: w,
@@ -56,9 +75,12 @@ pub(super) async fn run(s: &mut Session<'_>, retry: &RetryPolicy) -> Result<(), 
             Err(e) => return Err(format!("a writer task failed: {e}")),
         }
     }
-    s.records.sort_by_key(|r| r.end_ns);
+    s.records[first_record..].sort_by_key(|r| r.end_ns);
+    for r in &mut s.records[first_record..] {
+        r.strategy = label.strategy.clone();
+    }
 
-    let (_, last) = s.read_version(Phase::Final, Meta::default(), &id).await?;
+    let (_, last) = s.read_version(Phase::Final, label, &id).await?;
     let final_value = read_value(&value_at, &last)?;
     if let Some(last) = s.records.last_mut() {
         last.value = Some(final_value);
@@ -98,7 +120,7 @@ struct CounterWriter {
     recorder: Recorder,
     client: reqwest::Client,
     ctx: RunContext,
-    retry: RetryPolicy,
+    strategy: Strategy,
     value_at: Locator,
     id: String,
     writer: u32,
@@ -122,18 +144,24 @@ impl CounterWriter {
 
     /// One increment: read, write value+1 with the version read, retry on conflict.
     async fn increment(&self, round: u32, rng: &mut StdRng, records: &mut Vec<RequestRecord>) {
-        for attempt in 1..=self.retry.budget {
+        let retry = &self.strategy.retry;
+        for attempt in 1..=retry.budget {
             let meta = Meta {
                 round,
                 writer: Some(self.writer),
                 attempt,
+                strategy: Some(self.strategy.kind.name().to_string()),
                 ..Meta::default()
             };
             let outcome = self.attempt(meta, records).await;
             match outcome {
                 Outcome::Winner | Outcome::Indeterminate => return,
-                _ if attempt == self.retry.budget => return,
-                _ => tokio::time::sleep(backoff(&self.retry, attempt, rng)).await,
+                _ if attempt == retry.budget => return,
+                _ if self.strategy.kind.waits() => {
+                    tokio::time::sleep(backoff(retry, attempt, rng)).await
+                }
+                // Retry at once, but let the other writers' tasks run first.
+                _ => tokio::task::yield_now().await,
             }
         }
     }
@@ -149,7 +177,12 @@ impl CounterWriter {
             Err(_) => return Outcome::NotSent,
         };
         let exchange = client::send(&self.client, read.clone()).await;
-        let version = locate(&self.scenario.resource.version, &exchange);
+        let version = self
+            .scenario
+            .resource
+            .version
+            .as_ref()
+            .and_then(|l| locate(l, &exchange));
         let value = read_value(&self.value_at, &exchange).ok();
         let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
         let read_outcome = match (&exchange.failure, exchange.status) {
@@ -179,6 +212,7 @@ impl CounterWriter {
             round: Some(meta.round),
             marker: Some(mark.clone()),
             value: Some(value),
+            ..Vars::default()
         };
         let write = match self.builder.prepare(&self.scenario.write, &vars) {
             Ok(p) => p,

@@ -8,7 +8,13 @@
 pub mod client;
 mod counter;
 mod race;
+mod idempotency;
+mod precondition_required;
+mod round;
 mod stale_write;
+mod stock;
+mod transition;
+mod unique_create;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,7 +24,8 @@ use serde_json::Value;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{Expect, Locator, Scenario, Setup, WorkloadKind};
+use crate::scenario::BodyMatch;
+use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, WorkloadKind};
 use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
@@ -47,6 +54,9 @@ pub struct RunContext {
     pub origin: Instant,
     /// Seeds markers and backoff jitter, so a run can be repeated.
     pub seed: u64,
+    /// Unique to this run (from the wall clock): makes `{unique}` keys differ between
+    /// runs against an API that keeps what earlier runs created.
+    pub nonce: u64,
     /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
     pub stop: Arc<AtomicBool>,
     pub progress: Arc<dyn Progress>,
@@ -59,9 +69,13 @@ pub struct RunContext {
 
 impl RunContext {
     pub fn new(seed: u64) -> Self {
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         RunContext {
             origin: Instant::now(),
             seed,
+            nonce,
             stop: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(NoProgress),
             arrival_stamps: false,
@@ -90,15 +104,22 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     let started = Instant::now();
     let mut session = Session::new(scenario, base, ctx);
     let steps = match &scenario.workload.kind {
-        WorkloadKind::StaleWrite => u64::from(scenario.workload.rounds),
-        WorkloadKind::Counter { .. } => {
-            u64::from(scenario.workload.rounds) * u64::from(scenario.workload.writers)
+        WorkloadKind::Counter { strategies, .. } => {
+            u64::from(scenario.workload.rounds)
+                * u64::from(scenario.workload.writers)
+                * strategies.len() as u64
         }
+        _ => u64::from(scenario.workload.rounds),
     };
     ctx.progress.start(&scenario.name, steps);
     let result = match &scenario.workload.kind {
         WorkloadKind::StaleWrite => stale_write::run(&mut session).await,
-        WorkloadKind::Counter { retry } => counter::run(&mut session, retry).await,
+        WorkloadKind::Counter { strategies, .. } => counter::run(&mut session, strategies).await,
+        WorkloadKind::UniqueCreate => unique_create::run(&mut session).await,
+        WorkloadKind::Transition { targets } => transition::run(&mut session, targets).await,
+        WorkloadKind::Stock { units } => stock::run(&mut session, *units).await,
+        WorkloadKind::Idempotency => idempotency::run(&mut session).await,
+        WorkloadKind::PreconditionRequired => precondition_required::run(&mut session).await,
     };
     ctx.progress.finish();
     let error = result.err().map(|e| redact(&e, &scenario.secrets));
@@ -127,6 +148,10 @@ struct Meta {
     version_sent: Option<String>,
     marker: Option<String>,
     value: Option<i64>,
+    /// Transition: the state a write asks for.
+    state: Option<String>,
+    /// Counter: the client strategy.
+    strategy: Option<String>,
 }
 
 /// One scenario's state while it runs: its builder, reader connection and history.
@@ -145,9 +170,13 @@ struct Session<'a> {
 struct Recorder {
     scenario: String,
     workload: &'static str,
-    version: Locator,
+    version: Option<Locator>,
     secrets: Vec<String>,
     origin: Instant,
+    /// The promised conflict statuses, as recorded on writes.
+    promised: String,
+    /// What a conflict answer must carry, if the scenario says.
+    actionable: Option<Actionable>,
 }
 
 impl Recorder {
@@ -165,6 +194,26 @@ impl Recorder {
         outcome: Outcome,
     ) -> RequestRecord {
         let secrets = &self.secrets;
+        let contended = matches!(phase, Phase::Write | Phase::Probe);
+        let content_type = exchange
+            .headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let conflict_missing = match &self.actionable {
+            Some(actionable) if contended && outcome == Outcome::Conflict => {
+                let missing = actionable.missing(&content_type, |l| {
+                    locate(l, exchange).is_some_and(|v| !value_text(&v).trim().is_empty())
+                });
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: {}", actionable.level.name(), missing.join(" "))
+                }
+            }
+            _ => String::new(),
+        };
         RequestRecord {
             scenario: self.scenario.clone(),
             workload: self.workload.to_string(),
@@ -174,7 +223,7 @@ impl Recorder {
             attempt: meta.attempt.max(1),
             method: prepared.method.to_string(),
             url: redact(prepared.url.as_str(), secrets),
-            version_sent: meta.version_sent,
+            version_sent: meta.version_sent.map(|v| redact(&v, secrets)),
             marker: meta.marker,
             value: meta.value,
             status: exchange.status,
@@ -188,7 +237,12 @@ impl Recorder {
                     .as_nanos(),
             )
             .unwrap_or(u64::MAX),
-            version_returned: locate(&self.version, exchange).as_ref().map(value_text),
+            version_returned: self
+                .version
+                .as_ref()
+                .and_then(|l| locate(l, exchange))
+                .as_ref()
+                .map(|v| redact(&value_text(v), secrets)),
             body: redact(&exchange.body, secrets),
             error: exchange
                 .failure
@@ -196,6 +250,15 @@ impl Recorder {
                 .map(|f| redact(&f.message, secrets))
                 .unwrap_or_default(),
             arrival_ns: exchange.arrival_ns,
+            content_type,
+            state: meta.state,
+            strategy: meta.strategy,
+            promised: if contended {
+                self.promised.clone()
+            } else {
+                String::new()
+            },
+            conflict_missing,
         }
     }
 }
@@ -222,6 +285,14 @@ impl<'a> Session<'a> {
                 version: scenario.resource.version.clone(),
                 secrets: scenario.secrets.clone(),
                 origin: ctx.origin,
+                promised: scenario
+                    .expect
+                    .conflict
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                actionable: scenario.expect.actionable.clone(),
             },
             records: Vec::new(),
         }
@@ -273,23 +344,43 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Creates the resource (or takes the existing one) and returns its `{id}`.
+    /// Creates the resource (or takes the existing one) and returns its `{id}`: empty
+    /// when the scenario has no resource (`Setup::Nothing`, so no `{id}`).
     async fn set_up(&mut self) -> Result<String, String> {
+        let vars = Vars {
+            unique: Some(self.unique(None)),
+            ..Vars::default()
+        };
+        self.create(Meta::default(), &vars).await
+    }
+
+    /// Runs `[resource].create` with `vars` (or takes the existing resource) and returns
+    /// the new resource's `{id}`.
+    async fn create(&mut self, meta: Meta, vars: &Vars) -> Result<String, String> {
         match &self.scenario.resource.setup {
             Setup::Existing { id } => Ok(id.clone()),
+            Setup::Nothing => Ok(String::new()),
+            Setup::CreateAt {
+                request,
+                expect,
+                id,
+            } => {
+                let vars = Vars {
+                    id: Some(id.clone()),
+                    ..vars.clone()
+                };
+                self.read_like(Phase::Setup, meta, request, &vars, expect)
+                    .await
+                    .map_err(|e| format!("creating the resource failed: {e}"))?;
+                Ok(id.clone())
+            }
             Setup::Create {
                 request,
                 expect,
                 id,
             } => {
                 let exchange = self
-                    .read_like(
-                        Phase::Setup,
-                        Meta::default(),
-                        request,
-                        &Vars::default(),
-                        expect,
-                    )
+                    .read_like(Phase::Setup, meta, request, vars, expect)
                     .await
                     .map_err(|e| format!("creating the resource failed: {e}"))?;
                 locate(id, &exchange).map(|v| value_text(&v)).ok_or_else(|| {
@@ -301,6 +392,20 @@ impl<'a> Session<'a> {
                     )
                 })
             }
+        }
+    }
+
+    /// `{unique}` for a round (`None`: for the create that runs once): differs between
+    /// runs, scenarios and rounds, and is made of lower-case letters and digits only, so
+    /// it fits an email, a slug, a file name or a header.
+    fn unique(&self, round: Option<u32>) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (self.ctx.nonce, self.ctx.seed, &self.scenario.name).hash(&mut h);
+        let run = h.finish() & 0xffff_ffff_ffff;
+        match round {
+            Some(round) => format!("u{run:012x}r{round:06}"),
+            None => format!("u{run:012x}s"),
         }
     }
 
@@ -317,10 +422,13 @@ impl<'a> Session<'a> {
         };
         let read = self.scenario.resource.read.clone();
         let exchange = self.read_like(phase, meta, &read, &vars, &[]).await?;
-        let version = locate(&self.scenario.resource.version, &exchange).ok_or_else(|| {
+        let Some(at) = &self.scenario.resource.version else {
+            return Err("this workload needs `version` in [resource]".to_string());
+        };
+        let version = locate(at, &exchange).ok_or_else(|| {
             format!(
                 "the read response has no version token at {}; check `version` in [resource] (body {})",
-                locator_text(&self.scenario.resource.version),
+                locator_text(at),
                 excerpt(&exchange.body)
             )
         })?;
@@ -328,8 +436,22 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Classifies a write's answer by the statuses the scenario promises.
+/// Classifies a write's answer by the statuses the scenario promises and, when the
+/// scenario says the body decides (`winner_when`), by its JSON body.
 fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
+    if let (Some(s), Some(when)) = (exchange.status, &expect.winner_when) {
+        if expect.winner.contains(&s) {
+            return match body_matches(when, &exchange.body) {
+                Some(true) => Outcome::Winner,
+                Some(false) if expect.conflict.contains(&s) => Outcome::Conflict,
+                Some(false) => Outcome::Unexpected,
+                // The status promised a body that says who won, and the body was lost.
+                None if exchange.failure.is_some() => Outcome::Indeterminate,
+                // A body that is not JSON cannot say either.
+                None => Outcome::Unexpected,
+            };
+        }
+    }
     match (exchange.status, &exchange.failure) {
         (Some(s), _) if expect.winner.contains(&s) => Outcome::Winner,
         (Some(s), _) if expect.conflict.contains(&s) => Outcome::Conflict,
@@ -337,6 +459,12 @@ fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
         (None, Some(f)) => f.outcome,
         (None, None) => Outcome::Indeterminate,
     }
+}
+
+/// Whether a JSON body has the value `when` asks for; `None` when the body is not JSON.
+fn body_matches(when: &BodyMatch, body: &str) -> Option<bool> {
+    let body: Value = serde_json::from_str(body).ok()?;
+    Some(body.pointer(&when.pointer) == Some(&when.equals))
 }
 
 /// Finds a value in a response: a header's text, or a JSON pointer into the body.
@@ -351,6 +479,9 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
             .ok()
             .and_then(|body| body.pointer(pointer).cloned())
             .filter(|v| !v.is_null()),
+        Locator::Decoded(inner, filter) => locate(inner, exchange)
+            .and_then(|v| filter.decode(&value_text(&v)))
+            .map(Value::String),
     }
 }
 
@@ -358,6 +489,7 @@ fn locator_text(locator: &Locator) -> String {
     match locator {
         Locator::Header(h) => format!("header:{h}"),
         Locator::Json(p) => format!("json:{p}"),
+        Locator::Decoded(inner, filter) => format!("{}|{}", locator_text(inner), filter.name()),
     }
 }
 
@@ -423,6 +555,111 @@ mod tests {
             redact("Bearer s3cret and s3cret", &secrets),
             "Bearer *** and ***"
         );
+    }
+
+    fn answer(status: u16, body: &str) -> Exchange {
+        let now = Instant::now();
+        Exchange {
+            status: Some(status),
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.to_string(),
+            failure: None,
+            start: now,
+            end: now,
+            arrival_ns: None,
+        }
+    }
+
+    fn etcd_expect() -> Expect {
+        Expect {
+            winner: vec![200],
+            conflict: vec![200],
+            actionable: None,
+            winner_when: Some(BodyMatch {
+                pointer: "/succeeded".into(),
+                equals: Value::Bool(true),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_body_condition_tells_a_winner_from_a_conflict_with_the_same_status() {
+        let expect = etcd_expect();
+        let won = answer(200, r#"{"header":{"revision":"3"},"succeeded":true}"#);
+        let lost = answer(200, r#"{"header":{"revision":"3"}}"#);
+        assert_eq!(classify(&expect, &won), Outcome::Winner);
+        assert_eq!(classify(&expect, &lost), Outcome::Conflict);
+        assert_eq!(
+            classify(&expect, &answer(200, r#"{"succeeded":"true"}"#)),
+            Outcome::Conflict,
+            "the value must equal exactly, type included"
+        );
+    }
+
+    #[test]
+    fn a_body_condition_never_turns_an_unpromised_answer_into_an_outcome() {
+        let expect = etcd_expect();
+        assert_eq!(
+            classify(&expect, &answer(500, r#"{"succeeded":true}"#)),
+            Outcome::Unexpected
+        );
+        assert_eq!(
+            classify(&expect, &answer(200, "<html>proxy error</html>")),
+            Outcome::Unexpected,
+            "a body that is not JSON says neither"
+        );
+        let only_winner = Expect {
+            conflict: vec![409],
+            ..etcd_expect()
+        };
+        assert_eq!(
+            classify(&only_winner, &answer(200, "{}")),
+            Outcome::Unexpected,
+            "a 200 whose body does not say it won is no promised answer"
+        );
+        assert_eq!(
+            classify(&only_winner, &answer(409, "{}")),
+            Outcome::Conflict
+        );
+        let mut cut = answer(200, "");
+        cut.failure = Some(client::Failure {
+            outcome: Outcome::Indeterminate,
+            message: "reading the body: connection reset".into(),
+        });
+        assert_eq!(
+            classify(&expect, &cut),
+            Outcome::Indeterminate,
+            "a lost body leaves the outcome unknown"
+        );
+    }
+
+    #[test]
+    fn without_a_body_condition_the_status_alone_decides() {
+        let expect = Expect {
+            winner: vec![200, 204],
+            conflict: vec![412],
+            actionable: None,
+            winner_when: None,
+        };
+        assert_eq!(classify(&expect, &answer(204, "")), Outcome::Winner);
+        assert_eq!(classify(&expect, &answer(412, "")), Outcome::Conflict);
+        assert_eq!(classify(&expect, &answer(409, "")), Outcome::Unexpected);
+    }
+
+    #[test]
+    fn a_decoding_locator_finds_base64_values() {
+        let at = Locator::Decoded(
+            Box::new(Locator::Json("/kvs/0/value".into())),
+            crate::scenario::Filter::Base64,
+        );
+        let read = answer(200, r#"{"kvs":[{"mod_revision":"9","value":"NDI="}]}"#);
+        assert_eq!(locate(&at, &read), Some(Value::String("42".into())));
+        assert_eq!(
+            locate(&at, &answer(200, r#"{"kvs":[{"value":"*"}]}"#)),
+            None
+        );
+        assert_eq!(locate(&at, &answer(200, r#"{"header":{}}"#)), None);
+        assert_eq!(locator_text(&at), "json:/kvs/0/value|base64");
     }
 
     #[test]

@@ -1,19 +1,28 @@
-//! The run folder's CSV files: `summary.csv`, `rounds.csv`, `latency.csv` and
-//! `requests.csv`. Columns are documented in README.md; units are in the column names.
+//! The run folder's CSV files: `summary.csv`, `rounds.csv`, `latency.csv`,
+//! `requests.csv`, and for counter strategies `strategies.csv` and `convergence.csv`.
+//! Columns are documented in README.md; units are in the column names.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::check::ViolationKind;
+use crate::check::{ViolationKind, WarningKind};
+use crate::convergence::{Metric, METRICS};
 use crate::history::{self, RequestRecord};
 use crate::latency::OUTCOMES;
 
 use super::{write_atomically, ScenarioResult, SpreadStat};
 
 /// The report files, in the order they are written.
-pub const FILES: [&str; 4] = ["summary.csv", "rounds.csv", "latency.csv", "requests.csv"];
+pub const FILES: [&str; 6] = [
+    "summary.csv",
+    "rounds.csv",
+    "latency.csv",
+    "requests.csv",
+    "strategies.csv",
+    "convergence.csv",
+];
 
-/// Writes all four CSV files into `dir` (created if missing) and returns their paths.
+/// Writes every CSV file into `dir` (created if missing) and returns their paths.
 pub fn write_all(
     dir: &Path,
     results: &[ScenarioResult],
@@ -33,7 +42,37 @@ pub fn write_all(
     write_atomically(&paths[3], |p| {
         history::write_csv(p, records).map_err(io::Error::other)
     })?;
+    write_atomically(&paths[4], |p| {
+        write_table(
+            p,
+            strategies_header(),
+            results.iter().flat_map(strategies_rows),
+        )
+    })?;
+    write_atomically(&paths[5], |p| {
+        write_table(
+            p,
+            convergence_header(),
+            results.iter().flat_map(convergence_rows),
+        )
+    })?;
     Ok(paths)
+}
+
+/// Writes `compare.csv`: one row per scenario and target, the target's name first and
+/// then the columns of `summary.csv`.
+pub fn write_compare(path: &Path, rows: &[(&str, &ScenarioResult)]) -> io::Result<()> {
+    let mut header = vec!["target_name".to_string()];
+    header.extend(summary_header());
+    write_table(
+        path,
+        header,
+        rows.iter().map(|(name, r)| {
+            let mut row = vec![name.to_string()];
+            row.extend(summary_row(r));
+            row
+        }),
+    )
 }
 
 fn write_table(
@@ -80,6 +119,12 @@ pub fn summary_header() -> Vec<String> {
     .map(String::from)
     .to_vec();
     h.extend(ViolationKind::ALL.iter().map(|k| k.name().to_string()));
+    h.push("warnings".into());
+    h.extend(
+        WarningKind::ALL
+            .iter()
+            .map(|k| format!("warn_{}", k.name())),
+    );
     h.extend(
         [
             "send_spread_p50_us",
@@ -128,6 +173,8 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         v.lost_updates.to_string(),
     ];
     row.extend(ViolationKind::ALL.iter().map(|k| v.count(*k).to_string()));
+    row.push(v.warnings.len().to_string());
+    row.extend(WarningKind::ALL.iter().map(|k| v.warned(*k).to_string()));
     let spreads = r.spreads();
     let stat = |s: Option<SpreadStat>, pick: fn(&SpreadStat) -> u64| {
         s.as_ref().map(|s| us(pick(s))).unwrap_or_default()
@@ -187,6 +234,7 @@ pub fn rounds_header() -> Vec<String> {
         "arrival_p99_us",
         "arrival_spread_us",
         "violations",
+        "warnings",
     ]
     .map(String::from)
     .to_vec()
@@ -223,6 +271,12 @@ fn rounds_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
                 .map(|k| k.name())
                 .collect::<Vec<_>>()
                 .join(" "),
+            round
+                .warnings
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(" "),
         ]
     })
 }
@@ -254,5 +308,91 @@ fn latency_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
                     total.to_string(),
                 ]
             })
+    })
+}
+
+/// The `strategies.csv` columns: one row per counter scenario and client strategy.
+pub fn strategies_header() -> Vec<String> {
+    let mut h: Vec<String> = [
+        "scenario",
+        "strategy",
+        "increments",
+        "acknowledged",
+        "indeterminate",
+        "gave_up",
+        "attempts_per_success",
+        "conflicts_per_success",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (_, name) in METRICS {
+        for p in ["p50", "p90", "p99", "max"] {
+            h.push(format!("{name}_{p}"));
+        }
+    }
+    h
+}
+
+fn strategies_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
+    r.convergence.strategies.iter().map(move |s| {
+        let mut row = vec![
+            r.verdict.scenario.clone(),
+            s.strategy.clone(),
+            s.increments.to_string(),
+            s.acknowledged.to_string(),
+            s.indeterminate.to_string(),
+            s.gave_up.to_string(),
+            ratio(s.attempts_per_success()),
+            ratio(s.conflicts_per_success()),
+        ];
+        for (metric, _) in METRICS {
+            let p = s.percentiles(metric);
+            for value in [p.p50, p.p90, p.p99, p.max] {
+                row.push(match (p.count, metric) {
+                    (0, _) => String::new(),
+                    (_, Metric::ConvergeUs) => us(value),
+                    _ => value.to_string(),
+                });
+            }
+        }
+        row
+    })
+}
+
+/// The `convergence.csv` columns: the HdrHistogram distributions of each strategy's
+/// attempts, conflicts and time to converge per acknowledged increment.
+pub fn convergence_header() -> Vec<String> {
+    [
+        "scenario",
+        "strategy",
+        "metric",
+        "value",
+        "percentile",
+        "total_count",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn convergence_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
+    r.convergence.strategies.iter().flat_map(move |s| {
+        METRICS.iter().flat_map(move |(metric, name)| {
+            s.distribution(*metric)
+                .into_iter()
+                .map(move |(value, percentile, total)| {
+                    vec![
+                        r.verdict.scenario.clone(),
+                        s.strategy.clone(),
+                        name.to_string(),
+                        if *metric == Metric::ConvergeUs {
+                            us(value)
+                        } else {
+                            value.to_string()
+                        },
+                        format!("{percentile:.6}"),
+                        total.to_string(),
+                    ]
+                })
+        })
     })
 }

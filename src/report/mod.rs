@@ -1,14 +1,21 @@
-//! Stage 5 of the pipeline: reports. A [`ScenarioResult`] (a verdict, its latency and how
-//! the run went) becomes CSV files in a run folder and a summary in the terminal.
+//! Stage 5 of the pipeline: reports. A [`ScenarioResult`] (a verdict, its latency, its
+//! thresholds and how the run went) becomes the files of a run folder (CSV,
+//! `summary.json`, `report.html`), a JUnit file, and a summary in the terminal.
 
+pub mod chart;
 pub mod csv_files;
+pub mod html;
+pub mod json;
+pub mod junit;
 pub mod progress;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::check::{percentile, Verdict};
+use crate::convergence::Convergence;
+use crate::gate::ThresholdResult;
 use crate::latency::Latency;
 use crate::scenario::SyncMode;
 
@@ -17,6 +24,8 @@ use crate::scenario::SyncMode;
 pub struct ScenarioResult {
     pub verdict: Verdict,
     pub latency: Latency,
+    /// Counter scenarios: how each client strategy converged.
+    pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
     pub target: String,
     /// How the writes were released; `None` when unknown (a re-checked history).
@@ -26,12 +35,60 @@ pub struct ScenarioResult {
     /// False when interrupted or aborted: the figures cover only what was measured.
     pub complete: bool,
     pub duration: Duration,
+    /// The release-gate thresholds, evaluated ([`crate::gate`]).
+    pub thresholds: Vec<ThresholdResult>,
 }
 
 impl ScenarioResult {
-    /// `FAIL` when the contract broke, `ERROR` when the scenario could not run, else `PASS`.
+    /// No violation and no failed threshold.
+    pub fn passed(&self) -> bool {
+        self.verdict.passed() && self.failed_thresholds().next().is_none()
+    }
+
+    /// The thresholds that failed.
+    pub fn failed_thresholds(&self) -> impl Iterator<Item = &ThresholdResult> {
+        self.thresholds
+            .iter()
+            .filter(|t| t.status == crate::gate::Status::Fail)
+    }
+
+    /// Replaces values from the environment with `***` in every text the reports show
+    /// (records are redacted by the engine as they are made).
+    pub fn redact(&mut self, secrets: &[String]) {
+        let hide = |text: &mut String| *text = crate::engine::redact(text, secrets);
+        hide(&mut self.target);
+        if let Some(e) = &mut self.error {
+            hide(e);
+        }
+        for v in &mut self.verdict.violations {
+            hide(&mut v.evidence);
+            if let Some(version) = &mut v.version {
+                hide(version);
+            }
+        }
+        for r in &mut self.verdict.rounds {
+            for text in [&mut r.version_sent, &mut r.final_version]
+                .into_iter()
+                .flatten()
+            {
+                hide(text);
+            }
+            hide(&mut r.applied);
+        }
+        for t in &mut self.thresholds {
+            hide(&mut t.threshold.limit_text);
+        }
+    }
+
+    /// Every figure of the scenario, by metric name ([`crate::metrics`]).
+    pub fn figures(&self) -> crate::metrics::Figures {
+        crate::metrics::measure(&self.verdict, &self.latency, self.duration)
+    }
+
+    /// `FAIL` when the contract broke or a threshold failed, `ERROR` when the scenario
+    /// could not run, else `PASS`.
     pub fn status(&self) -> &'static str {
-        if !self.verdict.passed() {
+        if !self.passed() {
             "FAIL"
         } else if self.error.is_some() {
             "ERROR"
@@ -84,8 +141,70 @@ impl ScenarioResult {
     }
 }
 
+/// What the reports say about the run as a whole.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub started_at: SystemTime,
+    /// The seed of markers and jitter; `None` for a history checked again.
+    pub seed: Option<u64>,
+    /// Scenarios never started because the run was interrupted.
+    pub not_run: Vec<String>,
+}
+
+impl RunInfo {
+    /// False when the run was interrupted or a scenario stopped early.
+    pub fn complete(&self, results: &[ScenarioResult]) -> bool {
+        self.not_run.is_empty() && results.iter().all(|r| r.complete)
+    }
+
+    /// The start time, RFC 3339 in UTC to the second.
+    pub fn started(&self) -> String {
+        humantime::format_rfc3339_seconds(self.started_at).to_string()
+    }
+}
+
+/// Every file a run folder holds, in the order they are written: the CSV files, then
+/// `summary.json` and `report.html`.
+pub fn run_files() -> Vec<&'static str> {
+    csv_files::FILES
+        .iter()
+        .copied()
+        .chain(["summary.json", "report.html"])
+        .collect()
+}
+
+/// Writes every report of a run into `dir` (created if missing): the CSV files,
+/// `summary.json` and `report.html`. Each file is written atomically.
+pub fn write_run(
+    dir: &Path,
+    info: &RunInfo,
+    results: &[ScenarioResult],
+    records: &[crate::history::RequestRecord],
+) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = csv_files::write_all(dir, results, records)?;
+    let run_id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary = json::summary(&run_id, info, results);
+    let json_path = dir.join("summary.json");
+    write_atomically(&json_path, |p| {
+        let text = serde_json::to_string_pretty(&summary).map_err(std::io::Error::other)?;
+        std::fs::write(p, text + "\n")
+    })?;
+    paths.push(json_path);
+    let html_path = dir.join("report.html");
+    write_atomically(&html_path, |p| {
+        std::fs::write(p, html::run_page(&run_id, info, results))
+    })?;
+    paths.push(html_path);
+    Ok(paths)
+}
+
 /// Writes a file through a temporary name and a rename, so a crash never leaves a
-/// half-written report where a complete one is expected.
+/// half-written report where a complete one is expected. The data reaches the disk
+/// before the rename; if writing fails, the temporary file is removed and whatever was
+/// at `path` before is left as it was.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&Path) -> std::io::Result<()>,
@@ -93,6 +212,40 @@ pub fn write_atomically(
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
-    write(&tmp)?;
+    let written = write(&tmp).and_then(|()| std::fs::File::open(&tmp)?.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_file_and_no_partial_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        std::fs::write(&path, "complete,old\n").unwrap();
+        let failed = write_atomically(&path, |p| {
+            std::fs::write(p, "half a ro")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "complete,old\n");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no .partial file is left behind");
+    }
+
+    #[test]
+    fn a_successful_write_replaces_the_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.csv");
+        std::fs::write(&path, "old\n").unwrap();
+        write_atomically(&path, |p| std::fs::write(p, "new\n")).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        assert!(!dir.path().join("summary.csv.partial").exists());
+    }
 }

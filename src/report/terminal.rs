@@ -1,12 +1,15 @@
 //! The terminal summary printed at the end of a run: one line per scenario, then each
-//! failing scenario's violations with their evidence.
+//! counter's strategies, each failing scenario's violations and every scenario's
+//! warnings, with their evidence.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use console::Style;
 
-use crate::check::ViolationKind;
+use crate::check::{ViolationKind, WarningKind};
+use crate::convergence::Metric;
+use crate::gate::Status;
 use crate::history::Outcome;
 
 use super::{ScenarioResult, SpreadStat};
@@ -59,6 +62,12 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             padded
         }
     };
+    let kinds = results
+        .iter()
+        .map(|r| r.verdict.workload.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let width = results
         .iter()
         .map(|r| r.verdict.scenario.len())
@@ -68,7 +77,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<11}  {:<7}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
+        "{:<width$}  {:<kinds$}  {:<7}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
         "SCENARIO", "WORKLOAD", "VERDICT", "ROUNDS", "WRITES", "WINNERS", "CONFLICT", "UNEXP", "INDET", "LOST",
         "WIN p50/p99 ms", "CONF p50/p99 ms", "SPREAD µs"
     );
@@ -88,7 +97,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             .map_or("-".into(), |s| format!("{:.0}", *s as f64 / 1e3));
         let _ = writeln!(
             out,
-            "{:<width$}  {:<11}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
+            "{:<width$}  {:<kinds$}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
             v.scenario,
             v.workload,
             verdict,
@@ -117,24 +126,49 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             let _ = writeln!(out, "  {}", spread_line(r));
         }
     }
+    thresholds(&mut out, results, width, colour);
     for r in results {
         let v = &r.verdict;
         if let Some(k) = &v.counter {
             let _ = writeln!(
                 out,
-                "\n{}: {} increments, {} acknowledged, {} indeterminate, {} gave up; value {} → {}; {} attempts/success, {} conflicts/success",
+                "\n{}: {} increments, {} acknowledged, {} indeterminate, {} gave up; {}{} attempts/success, {} conflicts/success",
                 v.scenario,
                 k.increments,
                 k.acknowledged,
                 k.indeterminate,
                 k.gave_up,
-                k.initial.map_or("?".into(), |x| x.to_string()),
-                k.final_value.map_or("?".into(), |x| x.to_string()),
+                // Several strategies ran on counters of their own: no one value to show.
+                if r.convergence.strategies.len() > 1 {
+                    String::new()
+                } else {
+                    format!(
+                        "value {} → {}; ",
+                        k.initial.map_or("?".into(), |x| x.to_string()),
+                        k.final_value.map_or("?".into(), |x| x.to_string())
+                    )
+                },
                 k.attempts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
                 k.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
             );
         }
-        if !v.passed() {
+        for s in &r.convergence.strategies {
+            let attempts = s.percentiles(Metric::Attempts);
+            let converge = s.percentiles(Metric::ConvergeUs);
+            let _ = writeln!(
+                out,
+                "  {:<10} {} acknowledged, {} gave up; {} attempts/success (p99 {}), {} conflicts/success; converged in p50/p99 {}/{} ms",
+                if s.strategy.is_empty() { "-" } else { &s.strategy },
+                s.acknowledged,
+                s.gave_up,
+                s.attempts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
+                if attempts.count == 0 { "-".to_string() } else { attempts.p99.to_string() },
+                s.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
+                ms(converge.p50),
+                ms(converge.p99),
+            );
+        }
+        if !r.passed() {
             let _ = writeln!(out, "\n{} FAILED:", v.scenario);
             for kind in ViolationKind::ALL {
                 let found: Vec<_> = v.violations.iter().filter(|x| x.kind == kind).collect();
@@ -165,6 +199,35 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                     );
                 }
             }
+            for t in r.failed_thresholds() {
+                let _ = writeln!(out, "  threshold failed: {}", t.describe());
+            }
+        }
+        if !v.warnings.is_empty() {
+            let _ = writeln!(out, "\n{} warnings:", v.scenario);
+            for kind in WarningKind::ALL {
+                let found: Vec<_> = v.warnings.iter().filter(|x| x.kind == kind).collect();
+                if found.is_empty() {
+                    continue;
+                }
+                let rounds = if found.iter().any(|x| x.round.is_some()) {
+                    format!(" in {} of {} rounds", found.len(), v.rounds.len())
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "  {kind}{rounds}");
+                for x in found.iter().take(EVIDENCE_SHOWN) {
+                    let at = x.round.map_or(String::new(), |r| format!("round {r}: "));
+                    let _ = writeln!(out, "    {at}{}", x.evidence);
+                }
+                if found.len() > EVIDENCE_SHOWN {
+                    let _ = writeln!(
+                        out,
+                        "    … {} more (see rounds.csv)",
+                        found.len() - EVIDENCE_SHOWN
+                    );
+                }
+            }
         }
         if let Some(e) = &r.error {
             let _ = writeln!(out, "\n{} could not run to the end: {e}", v.scenario);
@@ -185,7 +248,158 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     if let Some(dir) = report_dir {
         let _ = writeln!(
             out,
-            "\nReports: {}/ (summary.csv, rounds.csv, latency.csv, requests.csv)",
+            "\nReports: {}/ ({})",
+            dir.display(),
+            super::run_files().join(", ")
+        );
+    }
+    out
+}
+
+/// One line per threshold: a mark, the scenario (once), the expression, the figure.
+fn thresholds(out: &mut String, results: &[ScenarioResult], width: usize, colour: bool) {
+    if results.iter().all(|r| r.thresholds.is_empty()) {
+        return;
+    }
+    let _ = writeln!(out, "\nTHRESHOLDS");
+    let expression_width = results
+        .iter()
+        .flat_map(|r| {
+            r.thresholds
+                .iter()
+                .map(|t| t.threshold.to_string().chars().count())
+        })
+        .max()
+        .unwrap_or(0);
+    for r in results {
+        for (i, t) in r.thresholds.iter().enumerate() {
+            let (mark, style) = match t.status {
+                Status::Pass => ("ok  ", Style::new().green().bold()),
+                Status::Fail => ("FAIL", Style::new().red().bold()),
+                Status::NoData => ("n/a ", Style::new().dim()),
+            };
+            let mark = if colour {
+                style.apply_to(mark).force_styling(true).to_string()
+            } else {
+                mark.to_string()
+            };
+            let name = if i == 0 {
+                r.verdict.scenario.as_str()
+            } else {
+                ""
+            };
+            let figure = match t.measured {
+                Some(_) => t.shown.clone(),
+                None => format!("no data: {}", t.shown),
+            };
+            let _ = writeln!(
+                out,
+                "{name:<width$}  {mark}  {:<expression_width$}  {figure}",
+                t.threshold.to_string()
+            );
+        }
+    }
+}
+
+/// The side-by-side table of `contend compare`: per scenario, one line per target.
+pub fn render_compare(
+    targets: &[(&str, &[ScenarioResult])],
+    report_dir: Option<&Path>,
+    colour: bool,
+) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, results) in targets {
+        for r in results.iter() {
+            if !names.contains(&r.verdict.scenario.as_str()) {
+                names.push(&r.verdict.scenario);
+            }
+        }
+    }
+    let width = targets
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let pair = |r: &ScenarioResult, o: Outcome| {
+        let p = r.latency.percentiles(o);
+        format!("{}/{}", ms(p.p50), ms(p.p99))
+    };
+    let mut out = String::new();
+    for name in names {
+        let _ = writeln!(out, "{name}");
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<7}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+            "TARGET",
+            "VERDICT",
+            "VIOLATIONS",
+            "LOST",
+            "WRITES/s",
+            "WIN p50/p99 ms",
+            "CONF p50/p99 ms",
+            "UNEX p50/p99 ms",
+            "INDET p50/p99 ms"
+        );
+        for (target, results) in targets {
+            let Some(r) = results.iter().find(|r| r.verdict.scenario == name) else {
+                continue;
+            };
+            let status = r.status();
+            let padded = format!("{status:<7}");
+            let verdict = if colour {
+                let style = match status {
+                    "PASS" => Style::new().green().bold(),
+                    "FAIL" => Style::new().red().bold(),
+                    _ => Style::new().yellow().bold(),
+                };
+                style.apply_to(padded).force_styling(true).to_string()
+            } else {
+                padded
+            };
+            let rate = r
+                .figures()
+                .get("writes_per_second")
+                .map_or("-".into(), |x| format!("{x:.0}"));
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+                target,
+                verdict,
+                r.verdict.violations.len(),
+                r.verdict.lost_updates,
+                rate,
+                pair(r, Outcome::Winner),
+                pair(r, Outcome::Conflict),
+                pair(r, Outcome::Unexpected),
+                pair(r, Outcome::Indeterminate),
+            );
+        }
+        out.push('\n');
+    }
+    for (target, results) in targets {
+        for r in results.iter().filter(|r| !r.passed()) {
+            let kinds: Vec<String> = ViolationKind::ALL
+                .iter()
+                .filter(|k| r.verdict.count(**k) > 0)
+                .map(|k| format!("{k} ×{}", r.verdict.count(*k)))
+                .chain(
+                    r.failed_thresholds()
+                        .map(|t| format!("threshold {}", t.describe())),
+                )
+                .collect();
+            let _ = writeln!(
+                out,
+                "{target} / {}: {}",
+                r.verdict.scenario,
+                kinds.join(", ")
+            );
+        }
+    }
+    if let Some(dir) = report_dir {
+        let _ = writeln!(
+            out,
+            "\nReports: {}/ (compare.csv, compare.html, and each target's run in its own folder)",
             dir.display()
         );
     }

@@ -199,6 +199,11 @@ impl<'a> Source<'a> {
         }
     }
 
+    /// The whole text of the file.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
     /// The line, column (in characters) and source line of a byte offset.
     pub fn site(&self, offset: usize) -> Site {
         let offset = offset.min(self.text.len());

@@ -7,6 +7,7 @@ pub mod parse;
 mod reader;
 mod request;
 pub mod template;
+mod thresholds;
 
 pub use diagnostic::Diagnostic;
 pub use model::*;

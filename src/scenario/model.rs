@@ -31,6 +31,8 @@ pub struct Scenario {
     pub sync: SyncMode,
     /// Values that came from `${ENV}` interpolation, redacted from anything we print.
     pub secrets: Vec<String>,
+    /// Release-gate conditions on the scenario's figures (`thresholds` in the file).
+    pub thresholds: Vec<crate::gate::Threshold>,
 }
 
 /// Where a scenario sends its traffic.
@@ -114,7 +116,27 @@ pub enum WorkloadKind {
     /// Every round, all writers send the same version; exactly one may win.
     StaleWrite,
     /// Each writer does `rounds` read-modify-write increments, retrying on conflict.
-    Counter { retry: RetryPolicy },
+    /// `retry` is the `backoff` policy; `strategies` are the client strategies to run,
+    /// one after another, each on its own resource (just `backoff` unless the file says).
+    Counter {
+        retry: RetryPolicy,
+        strategies: Vec<Strategy>,
+    },
+    /// Every round, all writers create a resource with the same unique key (`{unique}`);
+    /// exactly one may succeed, and a read must then find exactly one.
+    UniqueCreate,
+    /// Every round, a fresh resource in its start state; each writer asks for a
+    /// transition to its target; exactly one may succeed, and the state is its target.
+    Transition { targets: Vec<TransitionTarget> },
+    /// Every round, a fresh resource with `units` units and more writers than units,
+    /// each claiming one; exactly `units` may succeed and the count never goes below zero.
+    Stock { units: u32 },
+    /// Every round, all writers send the same request with the same idempotency key
+    /// (`{unique}`); exactly one effect, and every answer a replay of it or a conflict.
+    Idempotency,
+    /// Every round, all writers send a write without its precondition; every one must be
+    /// refused (428) and none applied.
+    PreconditionRequired,
 }
 
 impl WorkloadKind {
@@ -123,7 +145,72 @@ impl WorkloadKind {
         match self {
             WorkloadKind::StaleWrite => "stale-write",
             WorkloadKind::Counter { .. } => "counter",
+            WorkloadKind::UniqueCreate => "unique-create",
+            WorkloadKind::Transition { .. } => "transition",
+            WorkloadKind::Stock { .. } => "stock",
+            WorkloadKind::Idempotency => "idempotency",
+            WorkloadKind::PreconditionRequired => "precondition-required",
         }
+    }
+
+    /// Whether `[resource].create` runs before every round (a fresh resource each
+    /// round) rather than once per scenario.
+    pub fn creates_per_round(&self) -> bool {
+        matches!(
+            self,
+            WorkloadKind::Transition { .. } | WorkloadKind::Stock { .. }
+        )
+    }
+}
+
+/// One writer's transition target in a `transition` workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionTarget {
+    /// What `{target}` renders to in the write (`cancel`, or `cancelled`).
+    pub send: String,
+    /// The state the resource must be in when this transition wins (`cancelled`).
+    pub state: String,
+}
+
+/// A counter client strategy: how a writer reacts to a conflict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strategy {
+    pub kind: StrategyKind,
+    /// Attempts per increment (the first included), backoff base and ceiling.
+    pub retry: RetryPolicy,
+}
+
+/// The client strategies the 409 guides recommend, as a counter workload runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrategyKind {
+    /// Re-read, wait a random time up to an exponentially growing ceiling, retry.
+    Backoff,
+    /// Re-read and retry at once, without waiting.
+    Immediate,
+    /// Re-read and retry at once, but give the increment up after a small budget.
+    GiveUp,
+}
+
+impl StrategyKind {
+    /// Every strategy, with its name in scenario files and reports.
+    pub const ALL: [(StrategyKind, &'static str); 3] = [
+        (StrategyKind::Backoff, "backoff"),
+        (StrategyKind::Immediate, "immediate"),
+        (StrategyKind::GiveUp, "give-up"),
+    ];
+
+    /// The name used in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrategyKind::Backoff => "backoff",
+            StrategyKind::Immediate => "immediate",
+            StrategyKind::GiveUp => "give-up",
+        }
+    }
+
+    /// Whether the writer waits (backoff with jitter) between attempts.
+    pub fn waits(self) -> bool {
+        self == StrategyKind::Backoff
     }
 }
 
@@ -154,10 +241,28 @@ pub struct Resource {
     pub setup: Setup,
     /// Reads the current state; `{id}` is available.
     pub read: RequestTemplate,
-    /// Where the version token is in a read (or write) response.
-    pub version: Locator,
+    /// Where the version token is in a read (or write) response. Required for
+    /// stale-write and counter; optional for the other kinds.
+    pub version: Option<Locator>,
     /// Counter workloads: where the integer value is in a read response.
     pub value: Option<Locator>,
+    /// Transition: where the resource's state is in a read.
+    pub state: Option<Locator>,
+    /// Unique-create and idempotency: how many resources (effects) the read found: an
+    /// integer, or a JSON array whose length is the count.
+    pub count: Option<Locator>,
+    /// Stock: where the units left (or claimed) are in a read.
+    pub stock: Option<StockLocator>,
+}
+
+/// Where a stock workload reads its units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockLocator {
+    /// The units left (`json:/stock`).
+    Remaining(Locator),
+    /// The units claimed so far (`json:/booked`, or an array of bookings); left =
+    /// units − claimed.
+    Claimed(Locator),
 }
 
 /// How the scenario obtains the resource it contends on.
@@ -169,8 +274,19 @@ pub enum Setup {
         expect: Vec<u16>,
         id: Locator,
     },
+    /// Create (or reset) the resource at a known id, for APIs whose create answer does
+    /// not say where it is (a WebDAV `PUT`, an etcd put): `request` runs once, with
+    /// `{id}` available, and `id` is the resource's `{id}` from then on.
+    CreateAt {
+        request: RequestTemplate,
+        expect: Vec<u16>,
+        id: String,
+    },
     /// Use an existing resource (a path or URL, `{id}` in templates).
     Existing { id: String },
+    /// No resource to set up (unique-create and idempotency without a parent): there
+    /// is no `{id}`.
+    Nothing,
 }
 
 /// Where a value lives in a response.
@@ -180,6 +296,19 @@ pub enum Locator {
     Header(String),
     /// A JSON pointer into the response body (`json:/version`).
     Json(String),
+    /// Another locator's value, decoded (`json:/kvs/0/value|base64`: etcd's values).
+    Decoded(Box<Locator>, Filter),
+}
+
+impl std::fmt::Display for Locator {
+    /// As written in scenario files: `header:ETag`, `json:/version`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Locator::Header(name) => write!(f, "header:{name}"),
+            Locator::Json(pointer) => write!(f, "json:{pointer}"),
+            Locator::Decoded(inner, filter) => write!(f, "{inner}|{}", filter.name()),
+        }
+    }
 }
 
 /// Statuses the API promises for the race's outcomes.
@@ -187,6 +316,98 @@ pub enum Locator {
 pub struct Expect {
     pub winner: Vec<u16>,
     pub conflict: Vec<u16>,
+    /// What every conflict answer must carry so a client can recover, if the scenario
+    /// says.
+    pub actionable: Option<Actionable>,
+    /// When set, an answer with a winner status wins only if its JSON body says so
+    /// (etcd answers 200 either way, with `"succeeded": true` for the winner only); an
+    /// answer whose body says otherwise is a conflict if its status is a conflict status.
+    pub winner_when: Option<BodyMatch>,
+}
+
+/// A condition on a JSON response body: the value at `pointer` equals `equals`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyMatch {
+    /// A JSON pointer (`/succeeded`).
+    pub pointer: String,
+    /// The value it must have; a missing value never matches.
+    pub equals: Value,
+}
+
+/// What a conflict answer must carry: the current version or state, a JSON type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actionable {
+    /// Values that must be present in every conflict answer (`header:ETag`,
+    /// `json:/current_version`).
+    pub carries: Vec<Locator>,
+    /// Media types a conflict answer may have; `json` stands for `application/json` and
+    /// every `+json` type. Empty: any.
+    pub content_types: Vec<String>,
+    /// Whether a conflict answer lacking them fails the scenario or only warns.
+    pub level: Level,
+}
+
+impl Actionable {
+    /// What `answer` lacks of what is required, in locator notation (`header:ETag`,
+    /// `content-type text/plain`); empty when it is actionable.
+    pub fn missing(&self, content_type: &str, present: impl Fn(&Locator) -> bool) -> Vec<String> {
+        let mut missing: Vec<String> = self
+            .carries
+            .iter()
+            .filter(|l| !present(l))
+            .map(Locator::to_string)
+            .collect();
+        if !self.content_types.is_empty()
+            && !self
+                .content_types
+                .iter()
+                .any(|t| media_type_matches(t, content_type))
+        {
+            let shown = if content_type.trim().is_empty() {
+                "none"
+            } else {
+                content_type.trim()
+            };
+            missing.push(format!("content-type ({shown})"));
+        }
+        missing
+    }
+}
+
+/// Whether a `Content-Type` header value is of the wanted media type (`json` matches
+/// `application/json` and any `+json` type; parameters such as `charset` are ignored).
+pub fn media_type_matches(wanted: &str, content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let wanted = wanted.trim().to_ascii_lowercase();
+    if wanted == "json" {
+        essence == "application/json" || essence.ends_with("+json")
+    } else {
+        essence == wanted
+    }
+}
+
+/// Whether a finding fails the scenario or is reported as a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// The scenario fails.
+    Violation,
+    /// The scenario passes, with a warning.
+    Warning,
+}
+
+impl Level {
+    /// The name used in scenario files and in `requests.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Violation => "violation",
+            Level::Warning => "warning",
+        }
+    }
 }
 
 /// An HTTP request with placeholders, rendered per writer and round.
@@ -223,6 +444,36 @@ pub struct Template {
 pub enum Part {
     Literal(String),
     Var(Var),
+    /// A placeholder whose text is encoded before it is sent (`{marker|base64}`).
+    Filtered(Var, Filter),
+}
+
+/// An encoding applied to a placeholder's text (`{next|base64}`), or, after a locator,
+/// the decoding applied to the value found (`json:/kvs/0/value|base64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Filter {
+    /// Standard base64 with padding (RFC 4648 §4), as etcd's JSON gateway wants bytes.
+    Base64,
+}
+
+impl Filter {
+    /// All filters, with their names as written after `|`.
+    pub const ALL: [(Filter, &'static str); 1] = [(Filter::Base64, "base64")];
+
+    /// The filter's name as written after `|`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::Base64 => "base64",
+        }
+    }
+
+    /// Looks a filter up by name.
+    pub fn from_name(name: &str) -> Option<Filter> {
+        Filter::ALL
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| *f)
+    }
 }
 
 /// The placeholders a template may use.
@@ -242,11 +493,18 @@ pub enum Var {
     Value,
     /// Counter: the value read plus one.
     Next,
+    /// A value unique to this run, scenario and round, for keys that must not collide
+    /// with other rounds or runs (an email, a slug, an idempotency key).
+    Unique,
+    /// Transition: this writer's target.
+    Target,
+    /// Stock: the units each round's resource starts with.
+    Units,
 }
 
 impl Var {
     /// All placeholders, with their names as written in templates.
-    pub const ALL: [(Var, &'static str); 7] = [
+    pub const ALL: [(Var, &'static str); 10] = [
         (Var::Id, "id"),
         (Var::Version, "version"),
         (Var::Writer, "writer"),
@@ -254,6 +512,9 @@ impl Var {
         (Var::Marker, "marker"),
         (Var::Value, "value"),
         (Var::Next, "next"),
+        (Var::Unique, "unique"),
+        (Var::Target, "target"),
+        (Var::Units, "units"),
     ];
 
     /// The placeholder's name as written in templates.

@@ -15,11 +15,13 @@ use toml_edit::ImDocument;
 use super::diagnostic::{Diagnostic, Site, Source};
 use super::env::Context;
 use super::model::{
-    Expect, RequestTemplate, Resource, RetryPolicy, Scenario, Setup, SyncMode, Target, Var,
-    Workload, WorkloadKind,
+    Actionable, Expect, Level, RequestTemplate, Resource, RetryPolicy, Scenario, Setup,
+    StockLocator, Strategy, StrategyKind, SyncMode, Target, TransitionTarget, Var, Workload,
+    WorkloadKind,
 };
-use super::reader::{did_you_mean, Field, KeySpec, Reader, Table};
-use super::request::{headers, locator, request, Kind, Place};
+use super::model::{BodyMatch, Locator};
+use super::reader::{did_you_mean, Element, Field, KeySpec, Reader, Spanned, Table};
+use super::request::{headers, locator, locator_text, request, Kind, Place};
 
 const fn key(name: &'static str, example: &'static str) -> KeySpec {
     KeySpec { name, example }
@@ -51,6 +53,10 @@ const ROOT_KEYS: &[KeySpec] = &[
         "expect",
         r#"[expect] with winner = [200, 204] and conflict = [412]"#,
     ),
+    key(
+        "thresholds",
+        r#"thresholds = ["latency.winner.p99 < 50ms", "lost_updates == 0"]"#,
+    ),
 ];
 
 const WORKLOAD_KEYS: &[KeySpec] = &[
@@ -62,6 +68,36 @@ const WORKLOAD_KEYS: &[KeySpec] = &[
         "retry",
         r#"retry = { budget = 50, base = "1ms", max = "100ms" }"#,
     ),
+    key(
+        "strategies",
+        r#"strategies = ["backoff", "immediate", { name = "give-up", budget = 3 }]"#,
+    ),
+    key("targets", r#"targets = ["cancelled", "shipped"]"#),
+    key("units", "units = 3"),
+];
+
+/// The budget of the `give-up` strategy unless the file says.
+const GIVE_UP_BUDGET: u32 = 3;
+
+const STRATEGY_KEYS: &[KeySpec] = &[
+    key("name", r#"name = "backoff""#),
+    key("budget", "budget = 50"),
+    key("base", r#"base = "1ms""#),
+    key("max", r#"max = "100ms""#),
+];
+
+const TARGET_KEYS: &[KeySpec] = &[
+    key("send", r#"send = "cancel""#),
+    key("state", r#"state = "cancelled""#),
+];
+
+const ACTIONABLE_KEYS: &[KeySpec] = &[
+    key("carries", r#"carries = ["header:ETag"]"#),
+    key(
+        "content_type",
+        r#"content_type = ["application/problem+json"]"#,
+    ),
+    key("level", r#"level = "violation""#),
 ];
 
 const RETRY_KEYS: &[KeySpec] = &[
@@ -79,6 +115,10 @@ const RESOURCE_KEYS: &[KeySpec] = &[
     key("read", r#"read = { path = "{id}" }"#),
     key("version", r#"version = "header:ETag""#),
     key("value", r#"value = "json:/count""#),
+    key("state", r#"state = "json:/state""#),
+    key("count", r#"count = "json:/count""#),
+    key("remaining", r#"remaining = "json:/stock""#),
+    key("claimed", r#"claimed = "json:/booked""#),
 ];
 
 const CREATE_KEYS: &[KeySpec] = &[
@@ -116,6 +156,19 @@ const WRITE_KEYS: &[KeySpec] = &[
 const EXPECT_KEYS: &[KeySpec] = &[
     key("winner", "winner = [200, 204]"),
     key("conflict", "conflict = [412]"),
+    key(
+        "actionable",
+        r#"actionable = { carries = ["header:ETag"], content_type = ["json"] }"#,
+    ),
+    key(
+        "winner_when",
+        r#"winner_when = { json = "/succeeded", equals = true }"#,
+    ),
+];
+
+const WINNER_WHEN_KEYS: &[KeySpec] = &[
+    key("json", r#"json = "/succeeded""#),
+    key("equals", "equals = true"),
 ];
 
 /// Keys that belong to exactly one table, and where: for unknown-key hints.
@@ -133,12 +186,20 @@ const KEY_HOMES: &[(&str, &str)] = &[
     ("rounds", "in [workload]"),
     ("increments", "in [workload]"),
     ("retry", "in [workload]"),
+    ("strategies", "in [workload]"),
+    ("targets", "in [workload]"),
+    ("units", "in [workload]"),
     ("create", "in [resource]"),
     ("read", "in [resource]"),
     ("version", "in [resource]"),
     ("value", "in [resource]"),
+    ("count", "in [resource]"),
+    ("remaining", "in [resource]"),
+    ("claimed", "in [resource]"),
+    ("actionable", "in [expect]"),
     ("winner", "in [expect]"),
     ("conflict", "in [expect]"),
+    ("winner_when", "in [expect]"),
 ];
 
 const VERSION_HINT: &str = "send the version you read: headers = { \"If-Match\" = \"{version}\" } \
@@ -384,9 +445,13 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         .field("sync")
         .map_or(Some(SyncMode::Barrier), |f| sync_mode(r, &f));
     let (kind, workload) = workload(r, &root);
-    let resource = resource(r, &root, kind);
-    let write = write(r, &root, kind);
-    let expect = expect(r, &root);
+    let (resource, facts) = resource(r, &root, kind);
+    let write = write(r, &root, kind, facts);
+    let expect = expect(r, &root, kind);
+    let thresholds = root
+        .field("thresholds")
+        .and_then(|f| super::thresholds::read(r, &f, kind.map(Kind::name)))
+        .unwrap_or_default();
 
     let (
         Some(name),
@@ -427,6 +492,7 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
         timeout,
         sync,
         secrets: r.secrets.clone(),
+        thresholds,
     };
     Some((scenario, name_site))
 }
@@ -496,8 +562,12 @@ fn sanitized_name(name: &str) -> String {
     }
 }
 
+/// Reads `target`. An address from the environment is not a secret (reports show where
+/// they ran), but a password in its user-info part is.
 fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
+    let known_secrets = r.secrets.len();
     let text = r.string(f, Context::Plain)?;
+    r.secrets.truncate(known_secrets);
     let value = text.value.trim();
     if value == "builtin" {
         return Some(Target::Builtin);
@@ -506,7 +576,12 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
                 \"https://api.example.com\""
         .to_string();
     match url::Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(Target::Url(url)),
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            if let Some(password) = url.password().filter(|p| !p.is_empty()) {
+                r.secrets.push(password.to_string());
+            }
+            Some(Target::Url(url))
+        }
         Ok(url) => {
             r.error(
                 text.at,
@@ -562,6 +637,19 @@ fn positive_duration(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Duration> {
     Some(duration.value)
 }
 
+/// "a, b and c": a list for messages.
+fn list_and(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn kind_name(kind: Option<Kind>) -> &'static str {
+    kind.map_or("this", Kind::name)
+}
+
 fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workload>) {
     let Some(t) = r
         .required(root, "workload")
@@ -572,29 +660,34 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
     let kind = r
         .required(&t, "kind")
         .and_then(|f| r.string(&f, Context::Plain))
-        .and_then(|s| match s.value.as_str() {
-            "stale-write" => Some(Kind::StaleWrite),
-            "counter" => Some(Kind::Counter),
-            other => {
-                let kinds = ["stale-write", "counter"];
-                let guess = did_you_mean(other, &kinds)
-                    .map(|g| format!("did you mean `{g}`? "))
-                    .unwrap_or_default();
-                r.error(
-                    s.at,
-                    format!("unknown workload kind `{other}`"),
-                    format!("{guess}the kinds are stale-write and counter"),
-                );
-                None
+        .and_then(|s| {
+            if let Some(kind) = Kind::from_name(&s.value) {
+                return Some(kind);
             }
+            let names: Vec<&str> = Kind::ALL.iter().map(|(_, n)| *n).collect();
+            let guess = did_you_mean(&s.value, &names)
+                .map(|g| format!("did you mean `{g}`? "))
+                .unwrap_or_default();
+            r.error(
+                s.at,
+                format!("unknown workload kind `{}`", s.value),
+                format!("{guess}the kinds are {}", list_and(&names)),
+            );
+            None
         });
+    let name = kind_name(kind);
 
-    let writers = t.field("writers").map_or(Some(16), |f| {
-        let n = r.u32(&f, 1, 4096)?;
-        if kind == Some(Kind::StaleWrite) && n < 2 {
+    let min_writers = match kind {
+        Some(Kind::Counter | Kind::PreconditionRequired) | None => 1,
+        Some(_) => 2,
+    };
+    let writers_field = t.field("writers");
+    let writers = writers_field.as_ref().map_or(Some(16), |f| {
+        let n = r.u32(f, 1, 4096)?;
+        if n < min_writers {
             r.error(
                 f.at,
-                format!("stale-write needs at least 2 writers to race, found {n}"),
+                format!("{name} needs at least 2 writers to race, found {n}"),
                 "for example: writers = 16".to_string(),
             );
             return None;
@@ -614,10 +707,10 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
         (_, None) => Some(50),
     };
     let increments = match (kind, t.field("increments")) {
-        (Some(Kind::StaleWrite), Some(f)) => {
+        (Some(k), Some(f)) if k != Kind::Counter => {
             r.error(
                 f.key_at,
-                "`increments` is for counter workloads; stale-write runs `rounds`",
+                format!("`increments` is for counter workloads; {name} runs `rounds`"),
                 "write rounds = N instead".to_string(),
             );
             None
@@ -626,11 +719,13 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
         (_, None) => Some(10),
     };
     let retry = match (kind, t.field("retry")) {
-        (Some(Kind::StaleWrite), Some(f)) => {
+        (Some(k), Some(f)) if k != Kind::Counter => {
             r.error(
                 f.key_at,
-                "`retry` is only used by counter workloads: a stale-write round is one race, \
-                 never retried",
+                format!(
+                    "`retry` is only used by counter workloads: a {name} round is one race, \
+                     never retried"
+                ),
                 "remove `retry`".to_string(),
             );
             None
@@ -638,12 +733,88 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
         (_, Some(f)) => retry(r, &f),
         (_, None) => Some(RetryPolicy::default()),
     };
+    let strategies = match (kind, t.field("strategies")) {
+        (Some(k), Some(f)) if k != Kind::Counter => {
+            r.error(
+                f.key_at,
+                format!(
+                    "`strategies` are client strategies of counter workloads: a {name} round \
+                     is one race, never retried"
+                ),
+                "remove `strategies`".to_string(),
+            );
+            None
+        }
+        (_, Some(f)) => retry.as_ref().and_then(|retry| strategies(r, &f, retry)),
+        (_, None) => retry.as_ref().map(|retry| {
+            vec![Strategy {
+                kind: StrategyKind::Backoff,
+                retry: retry.clone(),
+            }]
+        }),
+    };
+    let targets = match (kind, t.field("targets")) {
+        (Some(Kind::Transition), None) => {
+            r.required(&t, "targets");
+            None
+        }
+        (Some(k), Some(f)) if k != Kind::Transition => {
+            only_for(r, &f, "transition");
+            None
+        }
+        (_, Some(f)) => targets(r, &f),
+        (_, None) => Some(Vec::new()),
+    };
+    let units = match (kind, t.field("units")) {
+        (Some(Kind::Stock), None) => {
+            r.required(&t, "units");
+            None
+        }
+        (Some(k), Some(f)) if k != Kind::Stock => {
+            only_for(r, &f, "stock");
+            None
+        }
+        (_, Some(f)) => {
+            let units = r.u32(&f, 1, 1_000_000);
+            match (units, writers) {
+                (Some(units), Some(writers)) if units >= writers => {
+                    r.error(
+                        f.at,
+                        format!(
+                            "units = {units} leaves no race: a stock round needs more writers \
+                             than units, and writers = {writers}"
+                        ),
+                        "raise writers or lower units, e.g. units = 3 with writers = 8".to_string(),
+                    );
+                    None
+                }
+                _ => units,
+            }
+        }
+        (_, None) => Some(0),
+    };
 
     let workload = match kind {
         Some(Kind::StaleWrite) => rounds.map(|rounds| (WorkloadKind::StaleWrite, rounds)),
-        Some(Kind::Counter) => increments
-            .zip(retry)
-            .map(|(increments, retry)| (WorkloadKind::Counter { retry }, increments)),
+        Some(Kind::Counter) => {
+            increments
+                .zip(retry)
+                .zip(strategies)
+                .map(|((increments, retry), strategies)| {
+                    (WorkloadKind::Counter { retry, strategies }, increments)
+                })
+        }
+        Some(Kind::UniqueCreate) => rounds.map(|rounds| (WorkloadKind::UniqueCreate, rounds)),
+        Some(Kind::Transition) => rounds
+            .zip(targets)
+            .map(|(rounds, targets)| (WorkloadKind::Transition { targets }, rounds)),
+        Some(Kind::Stock) => rounds
+            .zip(units)
+            .map(|(rounds, units)| (WorkloadKind::Stock { units }, rounds)),
+        Some(Kind::Idempotency) => rounds.map(|rounds| (WorkloadKind::Idempotency, rounds)),
+        Some(Kind::PreconditionRequired) => {
+            rounds.map(|rounds| (WorkloadKind::PreconditionRequired, rounds))
+        }
         None => None,
     };
     let workload = workload
@@ -654,6 +825,15 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
             rounds,
         });
     (kind, workload)
+}
+
+/// Reports a key that belongs to another workload kind.
+fn only_for(r: &mut Reader<'_>, f: &Field<'_>, kinds: &str) {
+    r.error(
+        f.key_at,
+        format!("`{}` is only used by {kinds} workloads", f.key),
+        "remove it".to_string(),
+    );
 }
 
 fn retry(r: &mut Reader<'_>, f: &Field<'_>) -> Option<RetryPolicy> {
@@ -671,107 +851,448 @@ fn retry(r: &mut Reader<'_>, f: &Field<'_>) -> Option<RetryPolicy> {
         .as_ref()
         .map_or(Some(defaults.max), |f| r.duration(f).map(|d| d.value));
     let (budget, base, max) = (budget?, base?, max?);
-    if base > max {
-        let at = base_field
-            .as_ref()
-            .or(max_field.as_ref())
-            .map_or(f.at, |f| f.at);
-        let defaulted = |field: &Option<Field<'_>>| {
-            if field.is_none() {
-                " (the default)"
-            } else {
-                ""
-            }
-        };
-        r.error(
-            at,
-            format!(
-                "retry base {}{} is larger than max {}{}",
-                humantime::format_duration(base),
-                defaulted(&base_field),
-                humantime::format_duration(max),
-                defaulted(&max_field),
-            ),
-            "base is the first backoff ceiling and max the largest: make base <= max".to_string(),
-        );
-        return None;
-    }
+    check_base_and_max(r, f.at, &base_field, &max_field, base, max)?;
     Some(RetryPolicy { budget, base, max })
 }
 
-fn resource(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<Resource> {
-    let t = r
+/// Reports a backoff base larger than its ceiling.
+fn check_base_and_max(
+    r: &mut Reader<'_>,
+    table_at: usize,
+    base_field: &Option<Field<'_>>,
+    max_field: &Option<Field<'_>>,
+    base: Duration,
+    max: Duration,
+) -> Option<()> {
+    if base <= max {
+        return Some(());
+    }
+    let at = base_field
+        .as_ref()
+        .or(max_field.as_ref())
+        .map_or(table_at, |f| f.at);
+    let defaulted = |field: &Option<Field<'_>>| {
+        if field.is_none() {
+            " (the default)"
+        } else {
+            ""
+        }
+    };
+    r.error(
+        at,
+        format!(
+            "retry base {}{} is larger than max {}{}",
+            humantime::format_duration(base),
+            defaulted(base_field),
+            humantime::format_duration(max),
+            defaulted(max_field),
+        ),
+        "base is the first backoff ceiling and max the largest: make base <= max".to_string(),
+    );
+    None
+}
+
+/// `strategies = ["backoff", "immediate", { name = "give-up", budget = 3 }]`.
+fn strategies(r: &mut Reader<'_>, f: &Field<'_>, retry: &RetryPolicy) -> Option<Vec<Strategy>> {
+    let elements = r.elements(f, STRATEGY_KEYS, "strategy names or tables")?;
+    if elements.is_empty() {
+        r.error(
+            f.at,
+            format!("{} is empty: list at least one strategy", f.describe()),
+            format!("for example: {}", f.example),
+        );
+        return None;
+    }
+    let names: Vec<&str> = StrategyKind::ALL.iter().map(|(_, n)| *n).collect();
+    let mut out: Vec<Strategy> = Vec::new();
+    let mut ok = true;
+    for element in elements {
+        let (name, table) = match element {
+            Element::Text(text) => (text, None),
+            Element::Table(table) => {
+                match r
+                    .required(&table, "name")
+                    .and_then(|f| r.string(&f, Context::Plain))
+                {
+                    Some(name) => (name, Some(table)),
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(kind) = StrategyKind::ALL
+            .iter()
+            .find(|(_, n)| *n == name.value.trim())
+            .map(|(k, _)| *k)
+        else {
+            let guess = did_you_mean(name.value.trim(), &names)
+                .map(|g| format!("did you mean `{g}`? "))
+                .unwrap_or_default();
+            r.error(
+                name.at,
+                format!("unknown client strategy `{}`", name.value),
+                format!("{guess}the strategies are {}", list_and(&names)),
+            );
+            ok = false;
+            continue;
+        };
+        if out.iter().any(|s| s.kind == kind) {
+            r.error(
+                name.at,
+                format!("strategy `{}` is listed twice", kind.name()),
+                "list each strategy once".to_string(),
+            );
+            ok = false;
+            continue;
+        }
+        let mut policy = RetryPolicy {
+            budget: if kind == StrategyKind::GiveUp {
+                GIVE_UP_BUDGET
+            } else {
+                retry.budget
+            },
+            ..retry.clone()
+        };
+        if let Some(t) = table {
+            if let Some(f) = t.field("budget") {
+                match r.u32(&f, 1, u32::MAX) {
+                    Some(budget) => policy.budget = budget,
+                    None => ok = false,
+                }
+            }
+            let base_field = t.field("base");
+            let max_field = t.field("max");
+            for field in base_field.iter().chain(max_field.iter()) {
+                if !kind.waits() {
+                    r.error(
+                        field.key_at,
+                        format!(
+                            "`{}` only applies to the backoff strategy; {} retries without waiting",
+                            field.key,
+                            kind.name()
+                        ),
+                        "remove it".to_string(),
+                    );
+                    ok = false;
+                    continue;
+                }
+                match r.duration(field) {
+                    Some(d) if field.key == "base" => policy.base = d.value,
+                    Some(d) => policy.max = d.value,
+                    None => ok = false,
+                }
+            }
+            let at = t.at().unwrap_or(f.at);
+            if check_base_and_max(r, at, &base_field, &max_field, policy.base, policy.max).is_none()
+            {
+                ok = false;
+            }
+        }
+        out.push(Strategy {
+            kind,
+            retry: policy,
+        });
+    }
+    ok.then_some(out)
+}
+
+/// `targets = ["cancelled", "shipped"]` or `[{ send = "cancel", state = "cancelled" }]`.
+fn targets(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Vec<TransitionTarget>> {
+    let elements = r.elements(f, TARGET_KEYS, "target states or tables")?;
+    if elements.is_empty() {
+        r.error(
+            f.at,
+            format!("{} is empty: list at least one target", f.describe()),
+            format!("for example: {}", f.example),
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for element in elements {
+        let (send, state) = match element {
+            Element::Text(text) => (Some(text.clone()), Some(text)),
+            Element::Table(t) => {
+                let send = r
+                    .required(&t, "send")
+                    .and_then(|f| r.string(&f, Context::Plain));
+                let state = r
+                    .required(&t, "state")
+                    .and_then(|f| r.string(&f, Context::Plain));
+                (send, state)
+            }
+        };
+        let (Some(send), Some(state)) = (send, state) else {
+            ok = false;
+            continue;
+        };
+        if state.value.trim().is_empty() {
+            r.error(
+                state.at,
+                "a target state is empty".to_string(),
+                format!("for example: {}", f.example),
+            );
+            ok = false;
+            continue;
+        }
+        out.push(TransitionTarget {
+            send: send.value,
+            state: state.value.trim().to_string(),
+        });
+    }
+    ok.then_some(out)
+}
+
+/// Facts about `[resource]` that the other tables are checked against.
+#[derive(Debug, Clone, Copy)]
+struct ResourceFacts {
+    /// `create` or `id` is given, so `{id}` has a value.
+    has_setup: bool,
+    /// `version` is given, so `{version}` has a value.
+    has_version: bool,
+}
+
+fn resource(
+    r: &mut Reader<'_>,
+    root: &Table<'_>,
+    kind: Option<Kind>,
+) -> (Option<Resource>, Option<ResourceFacts>) {
+    let Some(t) = r
         .required(root, "resource")
-        .and_then(|f| r.table(&f, RESOURCE_KEYS))?;
+        .and_then(|f| r.table(&f, RESOURCE_KEYS))
+    else {
+        return (None, None);
+    };
+    let name = kind_name(kind);
     let create_field = t.field("create");
     let id_field = t.field("id");
+    let create_has_id = create_field
+        .as_ref()
+        .and_then(|f| f.item.as_table_like())
+        .is_some_and(|c| c.contains_key("id"));
+    let facts = ResourceFacts {
+        has_setup: create_field.is_some() || id_field.is_some(),
+        has_version: t.field("version").is_some(),
+    };
+    let fresh_each_round = matches!(kind, Some(Kind::Transition | Kind::Stock));
+    let optional = matches!(kind, Some(Kind::UniqueCreate | Kind::Idempotency));
     let one_of = "create one per run: create = { path = \"/notes\", id = \"header:Location\" }, \
-                  or use an existing one: id = \"/notes/42\"";
+                  use an existing one: id = \"/notes/42\", \
+                  or create one at a known id: id = \"/dav/a.txt\" with create = { method = \"PUT\", path = \"{id}\" }";
+    let fresh_hint = "create runs before every round, so each round starts from a fresh \
+                      resource, e.g. create = { path = \"/orders\", json = { item = \"book\" }, \
+                      id = \"header:Location\" }";
+    let mut setup_ok = true;
     match (&create_field, &id_field) {
-        (Some(_), Some(id)) => r.error(
-            id.key_at,
-            "`create` and `id` cannot both be set in [resource]",
-            format!("choose one: {one_of}"),
-        ),
-        (None, None) => r.error_at_table(
-            &t,
-            "[resource] needs either `create` or `id`",
-            one_of.to_string(),
-        ),
+        (Some(_), Some(id)) if create_has_id => {
+            setup_ok = false;
+            r.error(
+                id.key_at,
+                "`id` is set both in [resource] and in its `create`",
+                format!("choose one: {one_of}"),
+            )
+        }
+        (None, Some(id)) if fresh_each_round => {
+            setup_ok = false;
+            r.error(
+                id.key_at,
+                format!(
+                    "`id` names one resource, but every {name} round uses its resource up: \
+                     [resource] needs `create`"
+                ),
+                fresh_hint.to_string(),
+            )
+        }
+        (None, None) if fresh_each_round => {
+            setup_ok = false;
+            r.error_at_table(
+                &t,
+                format!("[resource] needs `create` in a {name} scenario"),
+                fresh_hint.to_string(),
+            )
+        }
+        (None, None) if !optional => {
+            setup_ok = false;
+            r.error_at_table(
+                &t,
+                "[resource] needs either `create` or `id`",
+                one_of.to_string(),
+            )
+        }
         _ => {}
     }
-    // Both are read even when both are given, so their own problems are reported too.
-    let create = create_field.map(|f| create(r, &f));
+    // Both are read even when they clash, so their own problems are reported too.
+    let id_known = id_field.is_some() && !create_has_id;
     let existing = id_field.map(|f| existing_id(r, &f));
+    let create = create_field.map(|f| create(r, &f, id_known, kind));
     let setup = match (create, existing) {
-        (Some(create), None) => create,
+        _ if !setup_ok => None,
+        (Some(Some((request, expect, Some(id)))), None) => Some(Setup::Create {
+            request,
+            expect,
+            id,
+        }),
+        (Some(Some((request, expect, None))), Some(Some(Setup::Existing { id }))) => {
+            Some(Setup::CreateAt {
+                request,
+                expect,
+                id,
+            })
+        }
         (None, Some(existing)) => existing,
+        (None, None) => Some(Setup::Nothing),
         _ => None,
     };
 
-    let read = r
-        .required(&t, "read")
-        .and_then(|f| r.table(&f, READ_KEYS))
-        .and_then(|read| request(r, &read, Place::Read, Some("GET")))
-        .map(|request| request.template);
-    let version = r.required(&t, "version").and_then(|f| locator(r, &f));
-    let value = match (kind, t.field("value")) {
-        (Some(Kind::Counter), _) => r
-            .required(&t, "value")
-            .and_then(|f| locator(r, &f))
-            .map(Some),
-        (Some(Kind::StaleWrite), Some(f)) => {
+    let read_field = r.required(&t, "read");
+    let read = read_field.as_ref().and_then(|f| {
+        let table = r.table(f, READ_KEYS)?;
+        let read = request(r, &table, Place::Read(kind), Some("GET"))?;
+        let mut ok = true;
+        if read.vars.contains(&Var::Id) && optional && !facts.has_setup {
             r.error(
-                f.key_at,
-                "value is only used by counter workloads",
-                "remove it: stale-write finds the winner by the {marker} in the final state"
+                f.at,
+                "[resource.read] uses `{id}`, but [resource] has neither `create` nor `id`",
+                "read by this round's key instead, e.g. read = { path = \"/users\", query = \
+                 { email = \"{unique}@example.com\" } }"
+                    .to_string(),
+            );
+            ok = false;
+        }
+        if optional && !read.vars.contains(&Var::Unique) {
+            r.error(
+                f.at,
+                format!(
+                    "[resource.read] must find this round's key in a {name} scenario, but it \
+                     never uses `{{unique}}`"
+                ),
+                "for example: read = { path = \"/users\", query = { email = \
+                 \"{unique}@example.com\" } }"
+                    .to_string(),
+            );
+            ok = false;
+        }
+        ok.then_some(read.template)
+    });
+    let version = match (kind, t.field("version")) {
+        (_, Some(f)) => locator(r, &f).map(Some),
+        (Some(Kind::StaleWrite | Kind::Counter), None) => {
+            r.required(&t, "version");
+            None
+        }
+        (_, None) => Some(None),
+    };
+    let value = kind_locator(r, &t, "value", kind, &[Kind::Counter], true);
+    let state = kind_locator(r, &t, "state", kind, &[Kind::Transition], true);
+    let count = match kind {
+        Some(Kind::Idempotency) => kind_locator(r, &t, "count", kind, &[Kind::Idempotency], true),
+        _ => kind_locator(r, &t, "count", kind, &[Kind::UniqueCreate], false),
+    };
+    let remaining = kind_locator(r, &t, "remaining", kind, &[Kind::Stock], false);
+    let claimed = kind_locator(r, &t, "claimed", kind, &[Kind::Stock], false);
+    let stock = match (remaining, claimed) {
+        (Some(Some(_)), Some(Some(_))) => {
+            let at = t.field("claimed").map_or(0, |f| f.key_at);
+            r.error(
+                at,
+                "`remaining` and `claimed` cannot both be set in [resource]",
+                "keep one: remaining = \"json:/stock\" (units left) or claimed = \
+                 \"json:/booked\" (units taken)"
                     .to_string(),
             );
             None
         }
-        (_, Some(f)) => locator(r, &f).map(Some),
-        (_, None) => Some(None),
+        (Some(Some(left)), Some(None)) => Some(Some(StockLocator::Remaining(left))),
+        (Some(None), Some(Some(taken))) => Some(Some(StockLocator::Claimed(taken))),
+        (Some(None), Some(None)) if kind == Some(Kind::Stock) => {
+            r.error_at_table(
+                &t,
+                "[resource] needs `remaining` or `claimed` in a stock scenario",
+                "remaining = \"json:/stock\" (units left) or claimed = \"json:/booked\" (units \
+                 taken, a number or a list)"
+                    .to_string(),
+            );
+            None
+        }
+        (Some(None), Some(None)) => Some(None),
+        _ => None,
     };
-    Some(Resource {
-        setup: setup?,
-        read: read?,
-        version: version?,
-        value: value?,
-    })
+    let resource = (|| {
+        Some(Resource {
+            setup: setup?,
+            read: read?,
+            version: version?,
+            value: value?,
+            state: state?,
+            count: count?,
+            stock: stock?,
+        })
+    })();
+    (resource, Some(facts))
 }
 
-fn create(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
+/// A locator key that only some workload kinds use: read when it is theirs, reported
+/// when it is not, and reported missing when `required` for them.
+fn kind_locator(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    key: &str,
+    kind: Option<Kind>,
+    kinds: &[Kind],
+    required: bool,
+) -> Option<Option<Locator>> {
+    let theirs = kind.is_none_or(|k| kinds.contains(&k));
+    match t.field(key) {
+        Some(f) if theirs => locator(r, &f).map(Some),
+        Some(f) => {
+            let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+            let hint = if key == "value" && kind == Some(Kind::StaleWrite) {
+                "remove it: stale-write finds the winner by the {marker} in the final state"
+            } else {
+                "remove it"
+            };
+            r.error(
+                f.key_at,
+                format!("`{key}` is only used by {} workloads", list_and(&names)),
+                hint.to_string(),
+            );
+            None
+        }
+        None if required && kind.is_some() && theirs => {
+            r.required(t, key);
+            None
+        }
+        None => Some(None),
+    }
+}
+
+/// The create request, its expected statuses, and where the new resource's id is in the
+/// answer; `id_known` when [resource] sets `id` (then create may use `{id}` and names no
+/// locator).
+fn create(
+    r: &mut Reader<'_>,
+    f: &Field<'_>,
+    id_known: bool,
+    kind: Option<Kind>,
+) -> Option<(RequestTemplate, Vec<u16>, Option<Locator>)> {
     let t = r.table(f, CREATE_KEYS)?;
-    let request = request(r, &t, Place::Create, Some("POST"));
+    let place = if id_known {
+        Place::CreateAt(kind)
+    } else {
+        Place::Create(kind)
+    };
+    let request = request(r, &t, place, Some("POST"));
     let expect = t
         .field("expect")
         .map_or(Some(vec![200, 201]), |f| r.statuses(&f).map(|s| s.value));
-    let id = r.required(&t, "id").and_then(|f| locator(r, &f));
-    Some(Setup::Create {
-        request: request?.template,
-        expect: expect?,
-        id: id?,
-    })
+    let id = if id_known {
+        Some(None)
+    } else {
+        r.required(&t, "id").and_then(|f| locator(r, &f)).map(Some)
+    };
+    Some((request?.template, expect?, id?))
 }
 
 fn existing_id(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
@@ -791,20 +1312,103 @@ fn existing_id(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
     })
 }
 
-fn write(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<RequestTemplate> {
+fn write(
+    r: &mut Reader<'_>,
+    root: &Table<'_>,
+    kind: Option<Kind>,
+    facts: Option<ResourceFacts>,
+) -> Option<RequestTemplate> {
     let t = r
         .required(root, "write")
         .and_then(|f| r.table(&f, WRITE_KEYS))?;
     let request = request(r, &t, Place::Write(kind), None)?;
     let body_at = request.body_at.or(t.at());
+    let vars = &request.vars;
     let mut ok = true;
-    if !request.vars.contains(&Var::Version) {
-        r.error_at_table(
-            &t,
-            "[write] never sends `{version}`, so the API cannot tell a stale write from a fresh one",
-            VERSION_HINT.to_string(),
-        );
+    let mut problem = |r: &mut Reader<'_>, message: String, hint: &str| {
+        r.error_at_table(&t, message, hint.to_string());
         ok = false;
+    };
+    match kind {
+        Some(Kind::StaleWrite | Kind::Counter) if !vars.contains(&Var::Version) => problem(
+            r,
+            "[write] never sends `{version}`, so the API cannot tell a stale write from a fresh one"
+                .to_string(),
+            VERSION_HINT,
+        ),
+        Some(Kind::PreconditionRequired) if vars.contains(&Var::Version) => problem(
+            r,
+            "[write] sends `{version}`, but a precondition-required write must be unconditional"
+                .to_string(),
+            "remove the If-Match header (or the version field): contend checks that the API \
+             refuses the write without it",
+        ),
+        Some(_) if vars.contains(&Var::Version) && facts.is_some_and(|f| !f.has_version) => {
+            problem(
+                r,
+                "[write] sends `{version}`, but [resource] has no `version` to read it from"
+                    .to_string(),
+                "add version = \"header:ETag\" (or \"json:/version\") to [resource]",
+            )
+        }
+        _ => {}
+    }
+    if matches!(kind, Some(Kind::UniqueCreate | Kind::Idempotency)) {
+        if !vars.contains(&Var::Unique) {
+            let what = if kind == Some(Kind::Idempotency) {
+                "idempotency key"
+            } else {
+                "unique key"
+            };
+            problem(
+                r,
+                format!(
+                    "[write] never uses `{{unique}}`, so every round would send the same {what} \
+                     and only the first round could succeed"
+                ),
+                if kind == Some(Kind::Idempotency) {
+                    "for example: headers = { \"Idempotency-Key\" = \"{unique}\" }"
+                } else {
+                    "for example: json = { email = \"{unique}@example.com\" }"
+                },
+            );
+        }
+        if vars.contains(&Var::Id) && facts.is_some_and(|f| !f.has_setup) {
+            problem(
+                r,
+                "[write] uses `{id}`, but [resource] has neither `create` nor `id`".to_string(),
+                "add create = { ... } (it runs once) or id = \"/path\" to [resource], or write \
+                 the path itself",
+            );
+        }
+    }
+    if kind == Some(Kind::Transition) && !vars.contains(&Var::Target) {
+        problem(
+            r,
+            "[write] never sends `{target}`, so the writers' targets would not reach the API"
+                .to_string(),
+            "for example: json = { to = \"{target}\" }, or path = \"{id}/{target}\"",
+        );
+    }
+    if kind == Some(Kind::Idempotency) {
+        let varying: Vec<String> = [Var::Writer, Var::Marker]
+            .into_iter()
+            .filter(|v| request.body_vars.contains(v))
+            .map(|v| format!("`{{{}}}`", v.name()))
+            .collect();
+        if !varying.is_empty() {
+            let message = format!(
+                "the writers' requests must be identical in an idempotency scenario, but {} in \
+                 the body makes each payload different (an API answers that with 422)",
+                varying.join(" and ")
+            );
+            let hint = "keep {writer} and {marker} out of the body; headers may carry them";
+            match body_at {
+                Some(at) => r.error(at, message, hint.to_string()),
+                None => r.error_at_table(&t, message, hint.to_string()),
+            }
+            ok = false;
+        }
     }
     let (needed, message, hint) = match kind {
         Some(Kind::StaleWrite) => (
@@ -817,7 +1421,7 @@ fn write(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<Req
             "the [write] body must contain `{next}` (the value read plus one) in a counter scenario",
             NEXT_HINT,
         ),
-        None => return ok.then_some(request.template),
+        _ => return ok.then_some(request.template),
     };
     if !request.body_vars.contains(&needed) {
         match body_at {
@@ -829,34 +1433,188 @@ fn write(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<Req
     ok.then_some(request.template)
 }
 
-fn expect(r: &mut Reader<'_>, root: &Table<'_>) -> Option<Expect> {
+fn expect(r: &mut Reader<'_>, root: &Table<'_>, kind: Option<Kind>) -> Option<Expect> {
+    let unconditional = kind == Some(Kind::PreconditionRequired);
+    if unconditional && root.field("expect").is_none() {
+        return Some(Expect {
+            winner: (200..300).collect(),
+            conflict: vec![428],
+            actionable: None,
+            winner_when: None,
+        });
+    }
     let t = r
         .required(root, "expect")
         .and_then(|f| r.table(&f, EXPECT_KEYS))?;
-    let winner = r.required(&t, "winner").and_then(|f| r.statuses(&f));
-    let conflict = r.required(&t, "conflict").and_then(|f| r.statuses(&f));
-    let (winner, conflict) = (winner?, conflict?);
+    let winner = match (unconditional, t.field("winner")) {
+        (true, Some(f)) => {
+            r.error(
+                f.key_at,
+                "a precondition-required scenario has no winner: every unconditional write must \
+                 be refused",
+                "remove `winner`; a 2xx answer is reported as precondition_not_required"
+                    .to_string(),
+            );
+            None
+        }
+        (true, None) => Some(Spanned {
+            value: (200..300).collect(),
+            at: 0,
+        }),
+        (false, _) => r.required(&t, "winner").and_then(|f| r.statuses(&f)),
+    };
+    let conflict = match (unconditional, t.field("conflict")) {
+        (true, None) => Some(Spanned {
+            value: vec![428],
+            at: 0,
+        }),
+        (_, Some(f)) => r.statuses(&f),
+        (false, None) => r.required(&t, "conflict").and_then(|f| r.statuses(&f)),
+    };
+    let actionable = t
+        .field("actionable")
+        .map_or(Some(None), |f| actionable(r, &f).map(Some));
+    let winner_when = t
+        .field("winner_when")
+        .map_or(Some(None), |f| winner_when(r, &f).map(Some));
+    let (winner, conflict, actionable, winner_when) =
+        (winner?, conflict?, actionable?, winner_when?);
     let both: Vec<String> = conflict
         .value
         .iter()
         .filter(|c| winner.value.contains(c))
         .map(u16::to_string)
         .collect();
-    if !both.is_empty() {
+    if !both.is_empty() && winner_when.is_none() {
         r.error(
             conflict.at,
             format!(
                 "status {} is listed as both a winner and a conflict",
                 both.join(", ")
             ),
-            "a status can mean only one outcome: remove it from one of the lists".to_string(),
+            "a status can mean only one outcome: remove it from one of the lists, or, when the \
+             API answers both with it and its body tells them apart, add \
+             winner_when = { json = \"/succeeded\", equals = true }"
+                .to_string(),
         );
         return None;
     }
     Some(Expect {
         winner: winner.value,
         conflict: conflict.value,
+        actionable,
+        winner_when,
     })
+}
+
+/// `winner_when = { json = "/pointer", equals = VALUE }`.
+fn winner_when(r: &mut Reader<'_>, f: &Field<'_>) -> Option<BodyMatch> {
+    let t = r.table(f, WINNER_WHEN_KEYS)?;
+    let pointer = r.required(&t, "json").and_then(|f| {
+        let text = r.string(&f, Context::Plain)?;
+        let pointer = text.value.trim();
+        if pointer.is_empty() || pointer.starts_with('/') {
+            return Some(pointer.to_string());
+        }
+        r.error(
+            text.at,
+            format!("JSON pointer `{pointer}` must be empty or start with `/`"),
+            format!("write json = \"/{pointer}\""),
+        );
+        None
+    });
+    let equals = r
+        .required(&t, "equals")
+        .and_then(|f| r.json(&f))
+        .map(|(json, _)| json);
+    Some(BodyMatch {
+        pointer: pointer?,
+        equals: equals?,
+    })
+}
+
+/// `[expect.actionable]`: what every conflict answer must carry.
+fn actionable(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Actionable> {
+    let t = r.table(f, ACTIONABLE_KEYS)?;
+    let carries = t.field("carries").map_or(Some(Vec::new()), |f| {
+        let elements = r.elements(&f, &[], "locators like \"header:ETag\"")?;
+        let found: Vec<Option<Locator>> = elements
+            .into_iter()
+            .map(|e| match e {
+                Element::Text(text) => locator_text(r, &text, &f.describe()),
+                Element::Table(_) => None,
+            })
+            .collect();
+        found.into_iter().collect::<Option<Vec<_>>>()
+    });
+    let content_types = t.field("content_type").map_or(Some(Vec::new()), |f| {
+        let elements = r.elements(&f, &[], "media types like \"application/problem+json\"")?;
+        let mut out = Vec::new();
+        let mut ok = true;
+        for e in elements {
+            let Element::Text(text) = e else {
+                ok = false;
+                continue;
+            };
+            let value = text.value.trim().to_ascii_lowercase();
+            let valid = value == "json"
+                || value
+                    .split_once('/')
+                    .is_some_and(|(a, b)| is_media_token(a) && is_media_token(b));
+            if valid {
+                out.push(value);
+            } else {
+                r.error(
+                    text.at,
+                    format!("`{}` is not a media type", text.value),
+                    "write a type/subtype such as \"application/problem+json\", or \"json\" for \
+                     application/json and every +json type"
+                        .to_string(),
+                );
+                ok = false;
+            }
+        }
+        ok.then_some(out)
+    });
+    let level = t.field("level").map_or(Some(Level::Violation), |f| {
+        let text = r.string(&f, Context::Plain)?;
+        match text.value.trim() {
+            "violation" => Some(Level::Violation),
+            "warning" => Some(Level::Warning),
+            other => {
+                r.error(
+                    text.at,
+                    format!("unknown level `{other}` for {}", f.describe()),
+                    "write level = \"violation\" (fails the scenario) or level = \"warning\""
+                        .to_string(),
+                );
+                None
+            }
+        }
+    });
+    let (carries, content_types, level) = (carries?, content_types?, level?);
+    if carries.is_empty() && content_types.is_empty() {
+        r.error_at_table(
+            &t,
+            format!("{} asks for nothing", f.describe()),
+            "list what a conflict answer must carry: carries = [\"header:ETag\"] and/or \
+             content_type = [\"application/problem+json\"]"
+                .to_string(),
+        );
+        return None;
+    }
+    Some(Actionable {
+        carries,
+        content_types,
+        level,
+    })
+}
+
+fn is_media_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
 }
 
 #[cfg(test)]
@@ -1003,7 +1761,7 @@ conflict = [409, 412]
 
         assert_eq!(s.resource.read.method, "GET", "read method defaults to GET");
         assert_eq!(rendered(&s.resource.read.path), "/notes/1");
-        assert_eq!(s.resource.version, Locator::Header("ETag".into()));
+        assert_eq!(s.resource.version, Some(Locator::Header("ETag".into())));
         assert_eq!(s.resource.value, None);
 
         assert_eq!(s.write.method, "PUT");
@@ -1032,7 +1790,15 @@ conflict = [409, 412]
                     budget: 5,
                     base: Duration::from_millis(2),
                     max: Duration::from_secs(1),
-                }
+                },
+                strategies: vec![Strategy {
+                    kind: StrategyKind::Backoff,
+                    retry: RetryPolicy {
+                        budget: 5,
+                        base: Duration::from_millis(2),
+                        max: Duration::from_secs(1),
+                    },
+                }],
             }
         );
         assert_eq!(
@@ -1041,7 +1807,7 @@ conflict = [409, 412]
             "increments become Workload.rounds"
         );
         assert_eq!(s.resource.read.method, "GET");
-        assert_eq!(s.resource.version, Locator::Json("/version".into()));
+        assert_eq!(s.resource.version, Some(Locator::Json("/version".into())));
         assert_eq!(s.resource.value, Some(Locator::Json("/count".into())));
         assert_eq!(s.write.method, "PATCH");
         assert_eq!(s.write.query.len(), 1);
@@ -1094,7 +1860,7 @@ conflict = [409]
         assert_eq!(request.method, "POST");
         assert_eq!(expect, &vec![200, 201]);
         assert!(matches!(request.body, Body::None));
-        assert_eq!(s.resource.version, Locator::Json(String::new()));
+        assert_eq!(s.resource.version, Some(Locator::Json(String::new())));
         assert!(matches!(&s.write.body, Body::Text(_)));
 
         let counter = text
@@ -1108,7 +1874,11 @@ conflict = [409]
         assert_eq!(
             c.workload.kind,
             WorkloadKind::Counter {
-                retry: RetryPolicy::default()
+                retry: RetryPolicy::default(),
+                strategies: vec![Strategy {
+                    kind: StrategyKind::Backoff,
+                    retry: RetryPolicy::default(),
+                }],
             }
         );
         assert_eq!(c.workload.rounds, 10, "increments default to 10");
@@ -1148,7 +1918,17 @@ conflict = [409]
             s.target,
             Target::Url(url::Url::parse("http://localhost:8080").unwrap())
         );
-        assert_eq!(s.secrets, vec!["http://localhost:8080".to_string()]);
+        assert!(s.secrets.is_empty(), "an address is not a secret");
+
+        let env = |name: &str| {
+            (name == "CONTEND_TARGET").then(|| "https://ci:pa55word@staging.example".to_string())
+        };
+        let s = parse_str(Path::new("a.toml"), &text, &env).expect("valid");
+        assert_eq!(
+            s.secrets,
+            vec!["pa55word".to_string()],
+            "a password in it is"
+        );
     }
 
     #[test]
@@ -1171,7 +1951,7 @@ conflict = [409]
         assert_eq!(at(&d), (9, 1));
         assert_eq!(
             d.hint.as_deref(),
-            Some("did you mean `writers`? valid keys: kind, writers, rounds, increments, retry")
+            Some("did you mean `writers`? valid keys: kind, writers, rounds, increments, retry, strategies, targets, units")
         );
         assert_eq!(d.snippet.as_deref(), Some("writerz = 4"));
     }
@@ -1345,7 +2125,7 @@ conflict = [409]
         let d = only_error(&text);
         assert_eq!(
             d.message,
-            "placeholder `{marker}` cannot be used in [resource.read]: a read knows only `{id}`"
+            "placeholder `{marker}` cannot be used in [resource.read]: a read knows only `{id}` and `{unique}`"
         );
         assert_eq!(
             d.hint.as_deref(),
@@ -1359,7 +2139,16 @@ conflict = [409]
             .starts_with("placeholder `{id}` cannot be used in [resource.create]"));
         assert_eq!(
             d.hint.as_deref(),
-            Some("`{id}` is available in [resource.read] and [write]")
+            Some(
+                "`{id}` is available in [resource.read] and [write] (and in create when [resource] sets `id`)"
+            )
+        );
+
+        let text = ETCD_COUNTER.replace("value = \"MA==\"", "value = \"{version}\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "placeholder `{version}` cannot be used in [resource.create]: create runs before any writer, so it knows only `{id}` and `{unique}`"
         );
     }
 
@@ -1445,7 +2234,7 @@ conflict = [409]
         assert!(messages[0].starts_with("`increments` is for counter workloads"));
         assert_eq!(errors[0].hint.as_deref(), Some("write rounds = N instead"));
         assert!(messages[1].starts_with("`retry` is only used by counter workloads"));
-        assert_eq!(messages[2], "value is only used by counter workloads");
+        assert_eq!(messages[2], "`value` is only used by counter workloads");
     }
 
     #[test]
@@ -1470,18 +2259,19 @@ conflict = [409]
         assert_eq!(d.message, "unknown workload kind `stale_write`");
         assert_eq!(
             d.hint.as_deref(),
-            Some("did you mean `stale-write`? the kinds are stale-write and counter")
+            Some("did you mean `stale-write`? the kinds are stale-write, counter, unique-create, transition, stock, idempotency and precondition-required")
         );
     }
 
     #[test]
-    fn create_and_id_are_exclusive_and_one_is_required() {
+    fn create_and_an_id_in_both_places_is_an_error_and_one_of_them_is_required() {
         let both = STALE_WRITE.replace("read = {", "id = \"/notes/1\"\nread = {");
         let d = only_error(&both);
         assert_eq!(
             d.message,
-            "`create` and `id` cannot both be set in [resource]"
+            "`id` is set both in [resource] and in its `create`"
         );
+        assert_eq!(at(&d), position_of(&both, "id = \"/notes/1\""));
 
         let start = STALE_WRITE.find("create = ").unwrap();
         let end = start + STALE_WRITE[start..].find('\n').unwrap() + 1;
@@ -1489,6 +2279,163 @@ conflict = [409]
         let d = only_error(&neither);
         assert_eq!(d.message, "[resource] needs either `create` or `id`");
         assert_eq!(at(&d), position_of(&neither, "[resource]"));
+    }
+
+    /// etcd's compare-and-swap, as shipped in real-servers/etcd: a known key, base64
+    /// templates, a body that decides the winner, and a decoded counter value.
+    const ETCD_COUNTER: &str = r#"target = "http://127.0.0.1:2379"
+
+[workload]
+kind = "counter"
+writers = 4
+increments = 5
+
+[resource]
+id = "/contend/counter"
+create = { path = "/v3/kv/put", json = { key = "{id|base64}", value = "MA==" }, expect = [200] }
+read = { method = "POST", path = "/v3/kv/range", json = { key = "{id|base64}" } }
+version = "json:/kvs/0/mod_revision"
+value = "json:/kvs/0/value|base64"
+
+[write]
+method = "POST"
+path = "/v3/kv/txn"
+json = { compare = [{ key = "{id|base64}", target = "MOD", mod_revision = "{version}" }], success = [{ request_put = { key = "{id|base64}", value = "{next|base64}" } }] }
+
+[expect]
+winner = [200]
+conflict = [200]
+winner_when = { json = "/succeeded", equals = true }
+"#;
+
+    #[test]
+    fn create_with_a_known_id_gives_setup_create_at_and_may_use_id() {
+        let s = parse(ETCD_COUNTER).expect("valid");
+        let Setup::CreateAt {
+            request,
+            expect,
+            id,
+        } = &s.resource.setup
+        else {
+            panic!("expected Setup::CreateAt, got {:?}", s.resource.setup);
+        };
+        assert_eq!(id, "/contend/counter");
+        assert_eq!(expect, &vec![200]);
+        assert_eq!(request.method, "POST");
+        let Body::Json(body) = &request.body else {
+            panic!("expected a JSON body");
+        };
+        assert_eq!(body, &json!({"key": "{id|base64}", "value": "MA=="}));
+    }
+
+    #[test]
+    fn filtered_placeholders_count_as_sent_and_render_encoded() {
+        let s = parse(ETCD_COUNTER).expect("valid: {next|base64} counts as sending {next}");
+        let vars = crate::scenario::Vars {
+            id: Some("/contend/counter".into()),
+            version: Some(json!("12")),
+            value: Some(6),
+            ..Default::default()
+        };
+        let Body::Json(body) = &s.write.body else {
+            panic!("expected a JSON body");
+        };
+        let sent = crate::scenario::template::render_json(body, &vars);
+        assert_eq!(sent["compare"][0]["key"], "L2NvbnRlbmQvY291bnRlcg==");
+        assert_eq!(sent["compare"][0]["mod_revision"], "12");
+        assert_eq!(sent["success"][0]["request_put"]["value"], "Nw==");
+    }
+
+    #[test]
+    fn a_locator_may_decode_what_it_finds() {
+        let s = parse(ETCD_COUNTER).expect("valid");
+        assert_eq!(
+            s.resource.value,
+            Some(Locator::Decoded(
+                Box::new(Locator::Json("/kvs/0/value".into())),
+                crate::scenario::Filter::Base64
+            ))
+        );
+        let text = ETCD_COUNTER.replace("value|base64\"", "value|hex\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "unknown filter `|hex` in locator `json:/kvs/0/value|hex`"
+        );
+        assert!(d.hint.clone().unwrap_or_default().contains("|base64"));
+        assert_eq!(at(&d), position_of(&text, "\"json:/kvs/0/value|hex\""));
+    }
+
+    #[test]
+    fn an_unknown_template_filter_is_an_error_at_its_value() {
+        let text = ETCD_COUNTER.replace("{next|base64}", "{next|b64}");
+        let d = only_error(&text);
+        assert!(
+            d.message
+                .contains("unknown filter `|b64` in `{next|b64}`; the filters are |base64"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "\"{next|b64}\""));
+    }
+
+    #[test]
+    fn a_misspelt_filtered_placeholder_suggests_the_placeholder() {
+        let d = only_error(&ETCD_COUNTER.replace("{next|base64}", "{nxet|base64}"));
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("did you mean `{next}`"),
+            "{:?}",
+            d.hint
+        );
+    }
+
+    #[test]
+    fn winner_when_lets_one_status_mean_either_outcome() {
+        let s = parse(ETCD_COUNTER).expect("valid");
+        assert_eq!(s.expect.winner, vec![200]);
+        assert_eq!(s.expect.conflict, vec![200]);
+        assert_eq!(
+            s.expect.winner_when,
+            Some(crate::scenario::BodyMatch {
+                pointer: "/succeeded".into(),
+                equals: json!(true),
+            })
+        );
+        let without = ETCD_COUNTER.replace(
+            "winner_when = { json = \"/succeeded\", equals = true }\n",
+            "",
+        );
+        let d = only_error(&without);
+        assert_eq!(
+            d.message,
+            "status 200 is listed as both a winner and a conflict"
+        );
+        assert!(d.hint.unwrap_or_default().contains("winner_when"));
+    }
+
+    #[test]
+    fn winner_when_needs_a_pointer_and_a_value() {
+        let text = ETCD_COUNTER.replace("json = \"/succeeded\"", "json = \"succeeded\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "JSON pointer `succeeded` must be empty or start with `/`"
+        );
+        assert_eq!(d.hint.as_deref(), Some("write json = \"/succeeded\""));
+
+        let text = ETCD_COUNTER.replace(", equals = true", "");
+        let d = only_error(&text);
+        assert!(d.message.contains("equals"), "{}", d.message);
+
+        let text = ETCD_COUNTER.replace("equals = true", "equal = true");
+        let messages: Vec<String> = errors(&text).into_iter().map(|d| d.message).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("unknown key `equal`")),
+            "{messages:?}"
+        );
     }
 
     #[test]
@@ -1549,12 +2496,24 @@ conflict = [409]
 
     #[test]
     fn values_from_the_environment_are_redacted_from_messages() {
+        let text = STALE_WRITE.replace("timeout = \"2s\"", "timeout = \"${T}\"");
+        assert_ne!(text, STALE_WRITE);
+        let env = |name: &str| (name == "T").then(|| "s3cret-token".to_string());
+        let errors = parse_str(Path::new("a.toml"), &text, &env).expect_err("not a duration");
+        assert!(errors[0].message.contains("***"), "{}", errors[0].message);
+        assert!(
+            !errors[0].to_string().contains("s3cret-token"),
+            "{}",
+            errors[0]
+        );
+
+        // A target is an address, not a secret: its errors show it.
         let text = STALE_WRITE.replace("https://api.example.com/v1/", "${TARGET}");
         let env = |name: &str| (name == "TARGET").then(|| "ftp://internal-host".to_string());
         let errors = parse_str(Path::new("a.toml"), &text, &env).expect_err("ftp");
         assert_eq!(
             errors[0].message,
-            "target `***` uses the `ftp` scheme; contend speaks http and https"
+            "target `ftp://internal-host` uses the `ftp` scheme; contend speaks http and https"
         );
     }
 
@@ -1616,7 +2575,7 @@ conflict = [409]
             d.to_string(),
             "error: scenarios/test.toml:9:1: unknown key `writerz` in [workload]\n  \
              |\n9 | writerz = 4\n  | ^^^^^^^\n  = hint: did you mean `writers`? valid keys: \
-             kind, writers, rounds, increments, retry"
+             kind, writers, rounds, increments, retry, strategies, targets, units"
         );
     }
 

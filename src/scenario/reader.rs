@@ -129,6 +129,14 @@ impl Field<'_> {
     }
 }
 
+/// One element of a list read by [`Reader::elements`].
+pub(crate) enum Element<'d> {
+    /// A string, interpolated, with where it starts.
+    Text(Spanned<String>),
+    /// An inline table (its unknown keys already reported).
+    Table(Table<'d>),
+}
+
 /// Reads one file's document, collecting diagnostics and secrets.
 pub(crate) struct Reader<'a> {
     pub source: Source<'a>,
@@ -442,6 +450,56 @@ impl<'a> Reader<'a> {
             value: codes,
             at: field.at,
         })
+    }
+
+    /// The field as a list whose elements are strings or inline tables of `keys`; each
+    /// element of another type is reported, naming what was `expected`.
+    pub fn elements<'d>(
+        &mut self,
+        field: &Field<'d>,
+        keys: &'static [KeySpec],
+        expected: &str,
+    ) -> Option<Vec<Element<'d>>> {
+        let Some(array) = field.item.as_array() else {
+            self.wrong_type(field, &format!("a list of {expected}"));
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, value) in array.iter().enumerate() {
+            let at = value.span().map_or(field.at, |s| s.start);
+            match value {
+                Value::String(text) => match self.interpolate(text.value(), at, Context::Plain) {
+                    Some(value) => out.push(Element::Text(Spanned { value, at })),
+                    None => ok = false,
+                },
+                Value::InlineTable(t) if !keys.is_empty() => {
+                    let table = Table {
+                        table: t,
+                        path: format!("{}[{i}]", field.path()),
+                        at: Some(at),
+                        keys,
+                    };
+                    self.report_unknown_keys(&table);
+                    out.push(Element::Table(table));
+                }
+                other => {
+                    ok = false;
+                    let hint = (!field.example.is_empty())
+                        .then(|| format!("for example: {}", field.example));
+                    self.error(
+                        at,
+                        format!(
+                            "wrong type in {}: expected {expected}, found {}",
+                            field.describe(),
+                            value_type(other)
+                        ),
+                        hint,
+                    );
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     /// The field as JSON: any TOML value or table. String leaves are interpolated as

@@ -10,17 +10,49 @@ use std::collections::HashSet;
 use serde_json::Value as Json;
 
 use super::env::Context;
-use super::model::{Body, Locator, Part, RequestTemplate, Template, Var};
+use super::model::{Body, Filter, Locator, Part, RequestTemplate, Template, Var};
 use super::reader::{did_you_mean, item_type, Field, Reader, Spanned, Table};
 
 const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
-                            json:/pointer for a field of the JSON body (e.g. \"json:/version\")";
+                            json:/pointer for a field of the JSON body (e.g. \"json:/version\"), \
+                            optionally followed by |base64 to decode it";
 
 /// The workload kinds, as far as validation needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     StaleWrite,
     Counter,
+    UniqueCreate,
+    Transition,
+    Stock,
+    Idempotency,
+    PreconditionRequired,
+}
+
+impl Kind {
+    /// Every kind with its name in scenario files.
+    pub const ALL: [(Kind, &'static str); 7] = [
+        (Kind::StaleWrite, "stale-write"),
+        (Kind::Counter, "counter"),
+        (Kind::UniqueCreate, "unique-create"),
+        (Kind::Transition, "transition"),
+        (Kind::Stock, "stock"),
+        (Kind::Idempotency, "idempotency"),
+        (Kind::PreconditionRequired, "precondition-required"),
+    ];
+
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        Kind::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("?", |(_, n)| *n)
+    }
+
+    /// Looks a kind up by its name in scenario files.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+    }
 }
 
 /// Where a template is, which decides the placeholders that have values there.
@@ -28,8 +60,10 @@ pub(super) enum Kind {
 pub(super) enum Place {
     /// Top-level headers, sent with every request.
     Headers,
-    Create,
-    Read,
+    Create(Option<Kind>),
+    /// `create` of a resource at a known `id`: `{id}` has a value there.
+    CreateAt(Option<Kind>),
+    Read(Option<Kind>),
     Write(Option<Kind>),
 }
 
@@ -37,9 +71,16 @@ impl Place {
     fn describe(self) -> &'static str {
         match self {
             Place::Headers => "top-level headers",
-            Place::Create => "[resource.create]",
-            Place::Read => "[resource.read]",
+            Place::Create(_) | Place::CreateAt(_) => "[resource.create]",
+            Place::Read(_) => "[resource.read]",
             Place::Write(_) => "[write]",
+        }
+    }
+
+    fn kind(self) -> Option<Kind> {
+        match self {
+            Place::Headers => None,
+            Place::Create(k) | Place::CreateAt(k) | Place::Read(k) | Place::Write(k) => k,
         }
     }
 }
@@ -48,19 +89,58 @@ impl Place {
 fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let name = format!("{{{}}}", var.name());
     let available = match var {
-        Var::Id => "[resource.read] and [write]",
+        Var::Id => "[resource.read] and [write] (and in create when [resource] sets `id`)",
         Var::Value | Var::Next => "[write] of counter workloads",
         Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
+        Var::Unique => "[resource.create], [resource.read] and [write]",
+        Var::Target => "[write] of transition workloads",
+        Var::Units => "[resource.create], [resource.read] and [write] of stock workloads",
     };
-    let why = match place {
-        Place::Write(Some(Kind::StaleWrite)) if matches!(var, Var::Value | Var::Next) => {
-            "this is a stale-write scenario, which reads no value"
+    let kind = place.kind();
+    let kind_name = kind.map_or("this", Kind::name);
+    let only_for = |wanted: Kind| kind.is_some_and(|k| k != wanted);
+    let why = match (place, var) {
+        (Place::Headers, _) => "they are sent with every request, create included".to_string(),
+        (_, Var::Value | Var::Next) if only_for(Kind::Counter) => {
+            format!("this is a {kind_name} scenario, which reads no value")
         }
-        Place::Write(_) => return Ok(()),
-        Place::Read if var == Var::Id => return Ok(()),
-        Place::Read => "a read knows only `{id}`",
-        Place::Create => "create runs once, before any placeholder has a value",
-        Place::Headers => "they are sent with every request, create included",
+        (_, Var::Target) if only_for(Kind::Transition) => {
+            format!("this is a {kind_name} scenario; writers have targets only in a transition")
+        }
+        (_, Var::Units) if only_for(Kind::Stock) => {
+            format!("this is a {kind_name} scenario; units are set only in a stock workload")
+        }
+        (Place::Write(_), _) => return Ok(()),
+        (Place::Read(_) | Place::Create(_) | Place::CreateAt(_), Var::Unique | Var::Units) => {
+            return Ok(())
+        }
+        (Place::Read(_) | Place::CreateAt(_), Var::Id) => return Ok(()),
+        (Place::Read(k), _) => {
+            let units = if k == Some(Kind::Stock) {
+                ", `{units}`"
+            } else {
+                ""
+            };
+            format!("a read knows only `{{id}}`{units} and `{{unique}}`")
+        }
+        (Place::Create(k), _) => {
+            let units = if k == Some(Kind::Stock) {
+                " and `{units}`"
+            } else {
+                ""
+            };
+            format!("create runs before any writer, so it knows only `{{unique}}`{units}")
+        }
+        (Place::CreateAt(k), _) => {
+            let units = if k == Some(Kind::Stock) {
+                ", `{units}`"
+            } else {
+                ""
+            };
+            format!(
+                "create runs before any writer, so it knows only `{{id}}`{units} and `{{unique}}`"
+            )
+        }
     };
     let mut hint = format!("`{name}` is available in {available}");
     if place == Place::Headers {
@@ -118,6 +198,7 @@ fn misspelt_placeholder(text: &str) -> Option<(&str, &'static str)> {
     text.split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(word, _)| word.trim()))
+        .map(|word| word.split_once('|').map_or(word, |(name, _)| name.trim()))
         .filter(|word| Var::from_name(word).is_none())
         .find_map(|word| did_you_mean(word, &names).map(|right| (word, right)))
 }
@@ -289,7 +370,7 @@ fn has_control_character(template: &Template) -> bool {
         Part::Literal(text) => text
             .chars()
             .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}'),
-        Part::Var(_) => false,
+        Part::Var(_) | Part::Filtered(..) => false,
     })
 }
 
@@ -360,9 +441,45 @@ fn json_body(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<(Json, H
     ok.then_some((json, vars))
 }
 
-/// A locator: `header:NAME` or `json:/pointer`.
+/// A locator: `header:NAME` or `json:/pointer`, optionally followed by `|FILTER` to
+/// decode what is found (`json:/kvs/0/value|base64`).
 pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
     let text = r.string(f, Context::Plain)?;
+    locator_text(r, &text, &f.describe())
+}
+
+/// A locator written as a string at `text.at`; `what` names it in messages.
+pub(super) fn locator_text(
+    r: &mut Reader<'_>,
+    text: &Spanned<String>,
+    what: &str,
+) -> Option<Locator> {
+    let value = text.value.trim();
+    if let Some((inner, filter)) = value.rsplit_once('|') {
+        let filter = filter.trim();
+        let Some(filter) = Filter::from_name(filter) else {
+            let known: Vec<_> = Filter::ALL.iter().map(|(_, n)| format!("|{n}")).collect();
+            r.error(
+                text.at,
+                format!("unknown filter `|{filter}` in locator `{value}`"),
+                format!(
+                    "the filters are {}; write e.g. \"json:/kvs/0/value|base64\"",
+                    known.join(", ")
+                ),
+            );
+            return None;
+        };
+        let inner = Spanned {
+            value: inner.trim().to_string(),
+            at: text.at,
+        };
+        return plain_locator(r, what, &inner).map(|l| Locator::Decoded(Box::new(l), filter));
+    }
+    plain_locator(r, what, text)
+}
+
+/// A locator without a filter; `what` names it in messages.
+fn plain_locator(r: &mut Reader<'_>, what: &str, text: &Spanned<String>) -> Option<Locator> {
     let value = text.value.trim();
     if let Some(name) = value.strip_prefix("header:") {
         let name = name.trim();
@@ -390,7 +507,7 @@ pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
     }
     r.error(
         text.at,
-        format!("`{value}` is not a locator for {}", f.describe()),
+        format!("`{value}` is not a locator for {what}"),
         LOCATOR_HINT.to_string(),
     );
     None

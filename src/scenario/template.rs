@@ -1,8 +1,41 @@
 //! Placeholder templates: parsing `{id}`-style strings and rendering them per request.
+//!
+//! A placeholder may carry a filter that encodes its text before it is sent:
+//! `{marker|base64}`. The same filters decode values found by a locator
+//! (`json:/kvs/0/value|base64`), so what a write encodes, a read can decode.
 
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::{alphabet, Engine as _};
 use serde_json::Value;
 
-use super::model::{Part, Template, Var};
+use super::model::{Filter, Part, Template, Var};
+
+/// Standard base64 that encodes with padding and decodes with or without it.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+impl Filter {
+    /// Encodes a placeholder's text.
+    pub fn encode(self, text: &str) -> String {
+        match self {
+            Filter::Base64 => BASE64.encode(text.as_bytes()),
+        }
+    }
+
+    /// Decodes a located value back to text; `None` when it is not this encoding of
+    /// UTF-8 text.
+    pub fn decode(self, text: &str) -> Option<String> {
+        match self {
+            Filter::Base64 => BASE64
+                .decode(text.trim().as_bytes())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok()),
+        }
+    }
+}
 
 /// The values placeholders take for one request. Unset values render as empty text.
 #[derive(Debug, Clone, Default)]
@@ -13,6 +46,9 @@ pub struct Vars {
     pub round: Option<u32>,
     pub marker: Option<String>,
     pub value: Option<i64>,
+    pub unique: Option<String>,
+    pub target: Option<String>,
+    pub units: Option<u32>,
 }
 
 impl Vars {
@@ -25,7 +61,10 @@ impl Vars {
             Var::Round => self.round.map(Value::from),
             Var::Marker => self.marker.clone().map(Value::String),
             Var::Value => self.value.map(Value::from),
-            Var::Next => self.value.map(|v| Value::from(v + 1)),
+            Var::Next => self.value.map(|v| Value::from(v.saturating_add(1))),
+            Var::Unique => self.unique.clone().map(Value::String),
+            Var::Target => self.target.clone().map(Value::String),
+            Var::Units => self.units.map(Value::from),
         }
     }
 }
@@ -62,7 +101,10 @@ impl Template {
                             &text[at..]
                         ));
                     };
-                    let name = &rest[..end];
+                    let (name, filter) = match rest[..end].split_once('|') {
+                        Some((name, filter)) => (name, Some(filter)),
+                        None => (&rest[..end], None),
+                    };
                     let Some(var) = Var::from_name(name) else {
                         let known: Vec<_> =
                             Var::ALL.iter().map(|(_, n)| format!("{{{n}}}")).collect();
@@ -71,10 +113,24 @@ impl Template {
                             known.join(", ")
                         ));
                     };
+                    let part = match filter {
+                        None => Part::Var(var),
+                        Some(filter) => match Filter::from_name(filter) {
+                            Some(filter) => Part::Filtered(var, filter),
+                            None => {
+                                let known: Vec<_> =
+                                    Filter::ALL.iter().map(|(_, n)| format!("|{n}")).collect();
+                                return Err(format!(
+                                    "unknown filter `|{filter}` in `{{{name}|{filter}}}`; the filters are {}",
+                                    known.join(", ")
+                                ));
+                            }
+                        },
+                    };
                     if !literal.is_empty() {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
                     }
-                    parts.push(Part::Var(var));
+                    parts.push(part);
                     for _ in 0..=end {
                         chars.next();
                     }
@@ -100,10 +156,10 @@ impl Template {
         }
     }
 
-    /// The placeholders this template uses.
+    /// The placeholders this template uses, filtered or not.
     pub fn vars(&self) -> impl Iterator<Item = Var> + '_ {
         self.parts.iter().filter_map(|p| match p {
-            Part::Var(v) => Some(*v),
+            Part::Var(v) | Part::Filtered(v, _) => Some(*v),
             Part::Literal(_) => None,
         })
     }
@@ -119,12 +175,18 @@ impl Template {
                         out.push_str(&value_text(&value));
                     }
                 }
+                Part::Filtered(v, filter) => {
+                    if let Some(value) = vars.get(*v) {
+                        out.push_str(&filter.encode(&value_text(&value)));
+                    }
+                }
             }
         }
         out
     }
 
-    /// Renders as a JSON leaf: a lone placeholder keeps its type, anything else is a string.
+    /// Renders as a JSON leaf: a lone placeholder keeps its type, anything else (a
+    /// filtered placeholder included) is a string.
     pub fn render_value(&self, vars: &Vars) -> Value {
         if let [Part::Var(v)] = self.parts.as_slice() {
             if let Some(value) = vars.get(*v) {
@@ -188,6 +250,9 @@ mod tests {
             round: Some(5),
             marker: Some("m-1".into()),
             value: Some(41),
+            unique: Some("u1".into()),
+            target: Some("shipped".into()),
+            units: Some(3),
         }
     }
 
@@ -195,6 +260,17 @@ mod tests {
     fn renders_text_with_literal_braces() {
         let t = Template::parse("{id}?w={writer}&r={round} {{x}}").unwrap();
         assert_eq!(t.render(&vars()), "/notes/7?w=2&r=5 {x}");
+    }
+
+    #[test]
+    fn renders_unique_target_and_units() {
+        let t = Template::parse("{unique}@example.com/{target}").unwrap();
+        assert_eq!(t.render(&vars()), "u1@example.com/shipped");
+        let body = json!({"stock": "{units}", "to": "{target}"});
+        assert_eq!(
+            render_json(&body, &vars()),
+            json!({"stock": 3, "to": "shipped"})
+        );
     }
 
     #[test]
@@ -212,6 +288,48 @@ mod tests {
         let err = Template::parse("{verison}").unwrap_err();
         assert!(err.contains("unknown placeholder `{verison}`"), "{err}");
         assert!(err.contains("{version}"), "{err}");
+    }
+
+    #[test]
+    fn a_filtered_placeholder_is_sent_encoded_and_as_a_string() {
+        let t = Template::parse("{marker|base64}").unwrap();
+        assert_eq!(t.vars().collect::<Vec<_>>(), vec![Var::Marker]);
+        assert_eq!(t.render(&vars()), "bS0x");
+        let body = json!({"value": "{next|base64}", "key": "k/{id|base64}"});
+        assert_eq!(
+            render_json(&body, &vars()),
+            json!({"value": "NDI=", "key": "k/L25vdGVzLzc="})
+        );
+    }
+
+    #[test]
+    fn an_unknown_filter_is_an_error_naming_the_known_ones() {
+        let err = Template::parse("{marker|hex}").unwrap_err();
+        assert!(
+            err.contains("unknown filter `|hex` in `{marker|hex}`; the filters are |base64"),
+            "{err}"
+        );
+        let err = Template::parse("{makrer|base64}").unwrap_err();
+        assert!(err.contains("unknown placeholder `{makrer}`"), "{err}");
+    }
+
+    #[test]
+    fn base64_decodes_what_it_encodes_with_or_without_padding_and_refuses_the_rest() {
+        let encoded = Filter::Base64.encode("contend/stale-write");
+        assert_eq!(encoded, "Y29udGVuZC9zdGFsZS13cml0ZQ==");
+        assert_eq!(
+            Filter::Base64.decode(&encoded).as_deref(),
+            Some("contend/stale-write")
+        );
+        assert_eq!(
+            Filter::Base64
+                .decode("Y29udGVuZC9zdGFsZS13cml0ZQ")
+                .as_deref(),
+            Some("contend/stale-write")
+        );
+        assert_eq!(Filter::Base64.decode("not base64!"), None);
+        // Valid base64, but not of UTF-8 text.
+        assert_eq!(Filter::Base64.decode("//79"), None);
     }
 
     #[test]

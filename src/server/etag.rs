@@ -1,7 +1,7 @@
 //! Dialect 1, `/notes`: the version travels in a strong `ETag`, writes must carry
 //! `If-Match`, and a stale one gets 412 (RFC 9110 §13.1.1).
 //!
-//! An unconditional `PUT` gets 428 (RFC 6585 §3); an unknown id gets 404 before any
+//! An unconditional `PUT` gets 428 (RFC 6585 §3; under `no-428` it is applied); an unknown id gets 404 before any
 //! precondition is looked at (§13.2.2). `If-Match` uses the strong comparison, so a weak
 //! `W/"…"` tag never matches, and `*` matches any existing note.
 
@@ -48,7 +48,7 @@ async fn create_note(State(state): State<SharedState>, body: Bytes) -> Response 
 
 /// `GET /notes/{id}`: the note as last written, with its `ETag`.
 async fn read_note(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
-    match state.notes.read(&id).await {
+    match state.notes.read(&id) {
         Some(doc) => (
             StatusCode::OK,
             [(header::ETAG, etag_of(&doc))],
@@ -73,12 +73,17 @@ async fn replace_note(
         Ok(fields) => fields,
         Err(reason) => return Problem::new(StatusCode::BAD_REQUEST, reason).into_response(),
     };
-    let Some(if_match) = IfMatch::from_headers(&headers) else {
-        return Problem::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "this API requires conditional writes: send If-Match with the ETag you read",
-        )
-        .into_response();
+    let if_match = match IfMatch::from_headers(&headers) {
+        Some(if_match) => if_match,
+        // `no-428`: an unconditional write is taken as `If-Match: *`.
+        None if !state.policy.requires_precondition() => IfMatch::parse("*"),
+        None => {
+            return Problem::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "this API requires conditional writes: send If-Match with the ETag you read",
+            )
+            .into_response()
+        }
     };
     let outcome = state
         .policy
@@ -146,15 +151,7 @@ impl IfMatch {
     /// The request's `If-Match`, or `None` when it has none. Several header lines are
     /// one comma-separated list (RFC 9110 §5.3).
     fn from_headers(headers: &HeaderMap) -> Option<IfMatch> {
-        let lines: Vec<String> = headers
-            .get_all(header::IF_MATCH)
-            .iter()
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-            .collect();
-        if lines.is_empty() {
-            return None;
-        }
-        Some(IfMatch::parse(&lines.join(", ")))
+        header_list(headers, header::IF_MATCH).map(|raw| IfMatch::parse(&raw))
     }
 
     /// Parses a field value. Lenient in form, strict in effect: anything that is not a
@@ -180,6 +177,51 @@ impl IfMatch {
                 let current_opaque = current.strip_prefix('"').and_then(|c| c.strip_suffix('"'));
                 tags.iter()
                     .any(|tag| !tag.weak && Some(tag.opaque.as_str()) == current_opaque)
+            }
+        }
+    }
+}
+
+/// A header's lines joined into one comma-separated list (RFC 9110 §5.3), or `None`
+/// when the request has no such header.
+fn header_list(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    let lines: Vec<String> = headers
+        .get_all(name)
+        .iter()
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(", "))
+}
+
+/// A parsed `If-None-Match` header (RFC 9110 §13.1.2), used by the create-only `PUT` of
+/// `/files`: the same syntax as `If-Match`, compared weakly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct IfNoneMatch(IfMatch);
+
+impl IfNoneMatch {
+    /// The request's `If-None-Match`, or `None` when it has none.
+    pub(super) fn from_headers(headers: &HeaderMap) -> Option<IfNoneMatch> {
+        header_list(headers, header::IF_NONE_MATCH).map(|raw| IfNoneMatch(IfMatch::parse(&raw)))
+    }
+
+    /// The header as sent, for messages.
+    pub(super) fn raw(&self) -> &str {
+        &self.0.raw
+    }
+
+    /// Whether the condition is false for a resource whose current `ETag` is `current`
+    /// (`None`: there is no resource): `*` is false for any existing resource, a list
+    /// when one of its tags matches the current one under the weak comparison.
+    pub(super) fn fails_for(&self, current: Option<&str>) -> bool {
+        let Some(current) = current else {
+            return false;
+        };
+        match &self.0.condition {
+            Condition::Any => true,
+            Condition::Tags(tags) => {
+                let current_opaque = current.strip_prefix('"').and_then(|c| c.strip_suffix('"'));
+                tags.iter()
+                    .any(|tag| Some(tag.opaque.as_str()) == current_opaque)
             }
         }
     }
@@ -249,6 +291,18 @@ mod tests {
     fn if_match_drops_malformed_items_but_keeps_the_rest() {
         let parsed = IfMatch::parse(r#"3, "4"x, w/"5", "6""#);
         assert_eq!(parsed.condition, Condition::Tags(vec![strong("6")]));
+    }
+
+    #[test]
+    fn if_none_match_fails_only_for_an_existing_resource_it_names() {
+        let star = IfNoneMatch(IfMatch::parse("*"));
+        assert!(!star.fails_for(None));
+        assert!(star.fails_for(Some("\"1\"")));
+        let weak = IfNoneMatch(IfMatch::parse(r#"W/"2", "5""#));
+        assert!(weak.fails_for(Some("\"2\"")), "weak comparison");
+        assert!(weak.fails_for(Some("\"5\"")));
+        assert!(!weak.fails_for(Some("\"3\"")));
+        assert!(!weak.fails_for(None));
     }
 
     #[test]

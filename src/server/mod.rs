@@ -4,19 +4,30 @@
 //! It speaks the three optimistic-concurrency dialects contend tests, one collection each:
 //! `etag` (`/notes`: `ETag` + `If-Match`, stale → 412), `version` (`/docs`: a JSON
 //! `version` field, stale → 409) and `rev` (`/db`: CouchDB-style `_rev`, stale → 409).
-//! Every conditional write in every dialect goes through one check-then-commit mechanism,
-//! `store::WritePolicy`, which is also the only place a [`Bug`] is injected, so each bug
-//! class shows up identically in all three dialects. The demo run serves it on a real
-//! port; the tests use it to prove the checker catches every bug class.
+//! Beside them are the endpoints of the other workloads: unique keys (`/users` with a
+//! unique email, `/files` with a create-only `PUT`), state transitions (`/orders`), stock
+//! (`/items`, `/slots`) and idempotency keys (`/payments`).
+//!
+//! Every guarded change in every family goes through one check-then-commit mechanism,
+//! `store::WritePolicy`, which is where the race and write [`Bug`]s are injected, so each
+//! bug class shows up identically wherever it applies; the two bugs about how conflicts
+//! are answered rewrite every 409/412 on the way out (`problem::conflicts_per_bug`). The
+//! demo run serves it on a real port; the tests use it to prove the checker catches
+//! every bug class.
 
 mod arrivals;
 mod etag;
+mod files;
+mod orders;
+mod payments;
 mod problem;
 mod rev;
+mod stock;
 mod store;
 #[cfg(test)]
 mod testing;
 mod tls;
+mod users;
 mod version;
 mod window;
 
@@ -27,6 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::middleware::map_response_with_state;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::{Json, Router};
@@ -35,10 +47,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use arrivals::REQUEST_ID_HEADER;
-use store::{Collection, WritePolicy};
 pub use tls::{start_tls, SelfSigned};
+use store::{Collection, Doc, WritePolicy};
 
-/// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token, loser-applied
+/// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token,
+/// loser-applied, dup-create, double-transition, oversell, idem-double, no-428,
+/// opaque-conflict, conflict-500, phantom-success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bug {
     /// The precondition is checked, the lock released, and the write committed `window`
@@ -52,15 +66,47 @@ pub enum Bug {
     StaleToken,
     /// The body is stored before the check: a loser is told 412/409 but its body stays.
     LoserApplied,
+    /// `/users` and `/files`: uniqueness is checked, the lock released, and the record
+    /// inserted `window` later: every creator within the window gets 201.
+    DupCreate,
+    /// `/orders`: the transition is checked against the current state, the lock
+    /// released, and applied `window` later: several transitions out of `pending` win.
+    DoubleTransition,
+    /// `/items` and `/slots`: stock or capacity is checked, the lock released, and
+    /// taken `window` later: stock goes below zero, a slot is overbooked.
+    Oversell,
+    /// `/payments`: the `Idempotency-Key` is looked up, the lock released, and claimed
+    /// `window` later: every concurrent duplicate is charged and answered 201.
+    IdemDouble,
+    /// `/notes` and `/docs` accept a write without `If-Match` or `version` (200)
+    /// instead of answering 428.
+    No428,
+    /// Every 409 and 412 is `text/plain` `conflict`: no `ETag`, no current version,
+    /// state or availability.
+    OpaqueConflict,
+    /// Every 409 and 412 becomes a 500 whose body leaks a stack trace line and an
+    /// SQLSTATE.
+    Conflict500,
+    /// A write or transition that should get 409/412 is answered 2xx, as a winner
+    /// would be, but nothing of it is stored.
+    PhantomSuccess,
 }
 
 impl Bug {
     /// Every bug class, in the order they are documented.
-    pub const ALL: [Bug; 4] = [
+    pub const ALL: [Bug; 12] = [
         Bug::Toctou,
         Bug::IgnorePrecondition,
         Bug::StaleToken,
         Bug::LoserApplied,
+        Bug::DupCreate,
+        Bug::DoubleTransition,
+        Bug::Oversell,
+        Bug::IdemDouble,
+        Bug::No428,
+        Bug::OpaqueConflict,
+        Bug::Conflict500,
+        Bug::PhantomSuccess,
     ];
 
     /// The name used on the command line and in the health report.
@@ -70,6 +116,14 @@ impl Bug {
             Bug::IgnorePrecondition => "ignore-precondition",
             Bug::StaleToken => "stale-token",
             Bug::LoserApplied => "loser-applied",
+            Bug::DupCreate => "dup-create",
+            Bug::DoubleTransition => "double-transition",
+            Bug::Oversell => "oversell",
+            Bug::IdemDouble => "idem-double",
+            Bug::No428 => "no-428",
+            Bug::OpaqueConflict => "opaque-conflict",
+            Bug::Conflict500 => "conflict-500",
+            Bug::PhantomSuccess => "phantom-success",
         }
     }
 }
@@ -101,31 +155,58 @@ impl FromStr for Bug {
 pub struct ServerConfig {
     /// The bug to inject, if any.
     pub bug: Option<Bug>,
-    /// How long a `Toctou` or `IgnorePrecondition` write waits between its check and its
-    /// commit; ignored otherwise.
+    /// How long a race bug (`toctou`, `ignore-precondition`, `dup-create`,
+    /// `double-transition`, `oversell`, `idem-double`) waits between its check and its
+    /// commit. With any bug set it is also how long a payment takes to process (10 ms
+    /// without a bug).
     pub window: Duration,
 }
 
-/// Everything the handlers share: one collection per dialect and the write mechanism.
+/// Everything the handlers share: the check-then-commit mechanism and every family's
+/// storage.
 struct AppState {
     config: ServerConfig,
     policy: WritePolicy,
-    notes: Collection,
-    docs: Collection,
-    db: Collection,
+    notes: Collection<Doc>,
+    docs: Collection<Doc>,
+    db: Collection<Doc>,
+    users: users::Users,
+    files: files::Files,
+    orders: Collection<orders::Order>,
+    stock: stock::Stock,
+    payments: payments::Payments,
 }
+
+/// The collection paths the server answers, for the health report and `contend serve`.
+pub const ENDPOINTS: [&str; 9] = [
+    "/notes",
+    "/docs",
+    "/db",
+    "/users",
+    "/files",
+    "/orders",
+    "/items",
+    "/slots",
+    "/payments",
+];
 
 /// Shared state as the handlers receive it.
 type SharedState = Arc<AppState>;
 
 /// The reference server's routes, with fresh empty collections.
 pub fn router(config: ServerConfig) -> Router {
+    let bug = config.bug;
     let state = Arc::new(AppState {
         policy: WritePolicy::new(config.bug, config.window),
         config,
         notes: Collection::new(),
         docs: Collection::new(),
         db: Collection::new(),
+        users: users::Users::default(),
+        files: files::Files::default(),
+        orders: Collection::new(),
+        stock: stock::Stock::default(),
+        payments: payments::Payments::default(),
     });
     let arrivals = arrivals::Arrivals::new();
     let windows = state.policy.window_stats();
@@ -134,6 +215,12 @@ pub fn router(config: ServerConfig) -> Router {
         .merge(etag::routes())
         .merge(version::routes())
         .merge(rev::routes())
+        .merge(users::routes())
+        .merge(files::routes())
+        .merge(orders::routes())
+        .merge(stock::routes())
+        .merge(payments::routes())
+        .layer(map_response_with_state(bug, problem::conflicts_per_bug))
         .with_state(state)
         .merge(arrivals::routes(arrivals.clone()))
         .merge(window::routes(windows))
@@ -143,13 +230,16 @@ pub fn router(config: ServerConfig) -> Router {
         ))
 }
 
-/// `GET /_contend/health`: says the server is up and which bug, if any, it carries.
+/// `GET /_contend/health`: says the server is up, which bug, if any, it carries, how
+/// long a payment takes to process, and which collections it serves.
 async fn health(State(state): State<SharedState>) -> Json<serde_json::Value> {
-    let window_ms = u64::try_from(state.config.window.as_millis()).unwrap_or(u64::MAX);
+    let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
     Json(json!({
         "status": "ok",
         "bug": state.config.bug.map(Bug::name),
-        "window_ms": window_ms,
+        "window_ms": millis(state.config.window),
+        "processing_ms": millis(state.policy.processing_time()),
+        "endpoints": ENDPOINTS,
     }))
 }
 
@@ -220,8 +310,181 @@ mod tests {
 
     use serde_json::json;
 
-    use super::testing::{Dialect, TestServer};
+    use super::testing::{json_body, Dialect, Reply, TestServer};
     use super::*;
+
+    /// Provokes one conflict in every family, on a fresh server: a stale write in each
+    /// dialect, a taken email, an existing file, a refused transition, a sold-out item
+    /// and slot, and a payment duplicate sent with the first (in flight for `window`).
+    async fn provoke_every_conflict(server: &TestServer) -> Vec<(&'static str, Reply)> {
+        let mut conflicts = Vec::new();
+        for (name, dialect) in [
+            ("notes", Dialect::Notes),
+            ("docs", Dialect::Docs),
+            ("db", Dialect::Db),
+        ] {
+            let doc = dialect.create(server, &json!({"writer": "creator"})).await;
+            server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 1}))
+                .await;
+            let stale = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 2}))
+                .await;
+            conflicts.push((name, stale));
+        }
+        server.post("/users", &json!({"email": "a@b.c"})).await;
+        conflicts.push((
+            "users",
+            server.post("/users", &json!({"email": "a@b.c"})).await,
+        ));
+        let create_only = [("if-none-match", "*")];
+        server.put("/files/f", &create_only, &json!(1)).await;
+        conflicts.push((
+            "files",
+            server.put("/files/f", &create_only, &json!(2)).await,
+        ));
+        server.post("/orders", &json!({})).await;
+        server
+            .post("/orders/1/transitions", &json!({"to": "cancelled"}))
+            .await;
+        let refused = server
+            .post("/orders/1/transitions", &json!({"to": "shipped"}))
+            .await;
+        conflicts.push(("orders", refused));
+        server.post("/items", &json!({"stock": 0})).await;
+        conflicts.push(("items", server.post("/items/1/purchases", &json!({})).await));
+        server.post("/slots", &json!({"capacity": 0})).await;
+        let booking = json!({"who": "ann"});
+        conflicts.push(("slots", server.post("/slots/1/bookings", &booking).await));
+        let mut payments = server
+            .burst(2, |client, _| {
+                let post = client
+                    .post(server.url("/payments"))
+                    .header("idempotency-key", "k");
+                json_body(post, &json!({"amount": 1}))
+            })
+            .await;
+        payments.sort_by_key(|reply| reply.status);
+        if let Some(duplicate) = payments.pop() {
+            conflicts.push(("payments", duplicate));
+        }
+        conflicts
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_correct_server_answers_every_conflict_409_or_412_with_details() {
+        let server = TestServer::with_bug(Bug::Toctou, Duration::from_millis(150)).await;
+        // toctou only touches the dialects' simultaneous writes; these are sequential.
+        for (family, reply) in provoke_every_conflict(&server).await {
+            let expected = if family == "notes" || family == "files" {
+                412
+            } else {
+                409
+            };
+            assert_eq!(reply.status, expected, "{family}: {reply:?}");
+            let content_type = reply.header("content-type").unwrap_or_default();
+            assert!(content_type.ends_with("json"), "{family}: {reply:?}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opaque_conflict_answers_every_conflict_as_bare_text_without_a_version() {
+        let server = TestServer::with_bug(Bug::OpaqueConflict, Duration::from_millis(150)).await;
+        let conflicts = provoke_every_conflict(&server).await;
+        assert_eq!(conflicts.len(), 9);
+        for (family, reply) in conflicts {
+            assert!([409, 412].contains(&reply.status), "{family}: {reply:?}");
+            assert_eq!(reply.header("content-type"), Some("text/plain"), "{family}");
+            assert_eq!(reply.text, "conflict", "{family}");
+            assert_eq!(reply.header("etag"), None, "{family}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn conflict_500_answers_every_conflict_500_leaking_internals() {
+        let server = TestServer::with_bug(Bug::Conflict500, Duration::from_millis(150)).await;
+        let conflicts = provoke_every_conflict(&server).await;
+        assert_eq!(conflicts.len(), 9);
+        for (family, reply) in conflicts {
+            assert_eq!(reply.status, 500, "{family}: {reply:?}");
+            assert_eq!(reply.body["error"], "internal error", "{family}");
+            assert!(
+                reply.text.contains("at db.Pool.query (pool.js:42)"),
+                "{family}"
+            );
+            assert!(reply.text.contains("SQLSTATE 23505"), "{family}");
+        }
+        // Only conflicts are rewritten.
+        assert_eq!(server.get("/orders/1").await.status, 200);
+        assert_eq!(server.get("/orders/9").await.status, 404);
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn no_428_applies_an_unconditional_write_to_notes_and_docs() {
+        let server = TestServer::with_bug(Bug::No428, Duration::ZERO).await;
+        for dialect in [Dialect::Notes, Dialect::Docs] {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let blind = server.put(&doc.path, &[], &json!({"writer": 1})).await;
+            assert_eq!(blind.status, 200, "{dialect:?}: {blind:?}");
+            let read = dialect.read(&server, &doc.path).await;
+            assert_eq!(read.fields, json!({"writer": 1}), "{dialect:?}");
+            assert_ne!(read.token, doc.token, "{dialect:?}");
+            let stale = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 2}))
+                .await;
+            assert_eq!(
+                stale.status,
+                dialect.conflict_status(),
+                "{dialect:?}: still checked"
+            );
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn phantom_success_answers_a_stale_write_2xx_but_stores_nothing() {
+        let server = TestServer::with_bug(Bug::PhantomSuccess, Duration::ZERO).await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let winner = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 1}))
+                .await;
+            assert!(winner.is_success(), "{dialect:?}: {winner:?}");
+            let phantom = server
+                .write(dialect, &doc, &doc.token, &json!({"writer": 2}))
+                .await;
+            assert!(phantom.is_success(), "{dialect:?}: {phantom:?}");
+            let read = dialect.read(&server, &doc.path).await;
+            assert_eq!(read.fields, json!({"writer": 1}), "{dialect:?}");
+            assert_eq!(read.token, dialect.token_of_write(&winner), "{dialect:?}");
+        }
+        server.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn phantom_success_tells_every_simultaneous_writer_it_won_but_keeps_one_write() {
+        let server = TestServer::with_bug(Bug::PhantomSuccess, Duration::ZERO).await;
+        for dialect in Dialect::ALL {
+            let doc = dialect.create(&server, &json!({"writer": "creator"})).await;
+            let replies = server.race(dialect, &doc, &doc.token, 8).await;
+            assert!(
+                replies.iter().all(Reply::is_success),
+                "{dialect:?}: {replies:?}"
+            );
+            let read = dialect.read(&server, &doc.path).await;
+            let stored = read.fields["writer"].as_u64().expect("one writer's write");
+            let stored_reply = &replies[usize::try_from(stored).expect("small index")];
+            assert_eq!(
+                read.token,
+                dialect.token_of_write(stored_reply),
+                "{dialect:?}"
+            );
+        }
+        server.stop().await;
+    }
 
     #[test]
     fn bug_names_round_trip() {
@@ -235,7 +498,11 @@ mod tests {
     fn an_unknown_bug_name_is_an_error_listing_the_valid_names() {
         let err = "toctu".parse::<Bug>().expect_err("not a bug name");
         assert!(
-            err.contains("toctou, ignore-precondition, stale-token, loser-applied"),
+            err.contains(
+                "toctou, ignore-precondition, stale-token, loser-applied, dup-create, \
+                 double-transition, oversell, idem-double, no-428, opaque-conflict, \
+                 conflict-500, phantom-success"
+            ),
             "{err}"
         );
     }
@@ -245,17 +512,40 @@ mod tests {
         let correct = TestServer::correct().await;
         let health = correct.get("/_contend/health").await;
         assert_eq!(health.status, 200);
+        let endpoints = json!([
+            "/notes",
+            "/docs",
+            "/db",
+            "/users",
+            "/files",
+            "/orders",
+            "/items",
+            "/slots",
+            "/payments"
+        ]);
         assert_eq!(
             health.body,
-            json!({"status": "ok", "bug": null, "window_ms": 0})
+            json!({
+                "status": "ok",
+                "bug": null,
+                "window_ms": 0,
+                "processing_ms": 10,
+                "endpoints": endpoints,
+            })
         );
         correct.stop().await;
 
-        let buggy = TestServer::with_bug(Bug::Toctou, Duration::from_millis(50)).await;
+        let buggy = TestServer::with_bug(Bug::DupCreate, Duration::from_millis(50)).await;
         let health = buggy.get("/_contend/health").await;
         assert_eq!(
             health.body,
-            json!({"status": "ok", "bug": "toctou", "window_ms": 50})
+            json!({
+                "status": "ok",
+                "bug": "dup-create",
+                "window_ms": 50,
+                "processing_ms": 50,
+                "endpoints": endpoints,
+            })
         );
         buggy.stop().await;
     }

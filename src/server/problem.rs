@@ -1,14 +1,20 @@
-//! Problem details (RFC 9457) and JSON request bodies, shared by the dialects.
+//! Problem details (RFC 9457), JSON request bodies and listings, shared by every
+//! endpoint family; and the two bugs that change how conflicts are answered.
 //!
-//! Every 4xx from `/notes` and `/docs` is a [`Problem`]: `application/problem+json` with
-//! `type`, `title`, `status` (always the real status) and a `detail` written for the
-//! client, never internals. `/db` answers in CouchDB's own `{"error","reason"}` shape.
+//! Every 4xx from the server, except `/db`'s, is a [`Problem`]: `application/problem+json`
+//! with `type`, `title`, `status` (always the real status) and a `detail` written for
+//! the client, never internals. `/db` answers in CouchDB's own `{"error","reason"}` shape.
+//! `opaque-conflict` and `conflict-500` rewrite every 409 and 412 on the way out, in
+//! [`conflicts_per_bug`], so they reach every family alike.
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::store::Body;
+use super::Bug;
 
 /// The media type of problem details.
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -78,6 +84,86 @@ pub(super) fn parse_object(bytes: &[u8]) -> Result<Body, String> {
             json_kind(&other)
         )),
         Err(err) => Err(format!("the request body is not valid JSON: {err}")),
+    }
+}
+
+/// Parses a request body that may be empty (then it is `{}`) or a JSON object.
+pub(super) fn parse_optional_object(bytes: &[u8]) -> Result<Body, String> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Body::new());
+    }
+    parse_object(bytes)
+}
+
+/// Parses a request body that may be any JSON value.
+pub(super) fn parse_json(bytes: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| format!("the request body is not valid JSON: {err}"))
+}
+
+/// A 400 problem for a request body the endpoint cannot use.
+pub(super) fn bad_request(detail: impl Into<String>) -> Response {
+    Problem::new(StatusCode::BAD_REQUEST, detail).into_response()
+}
+
+/// A 404 problem: there is no `what` with this id.
+pub(super) fn not_found(what: &str, id: &str) -> Response {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!("there is no {what} with id {id:?}"),
+    )
+    .into_response()
+}
+
+/// 200 `{"count": n, "items": [...]}`: the answer to every collection query.
+pub(super) fn listing(items: Vec<Value>) -> Response {
+    Json(json!({"count": items.len(), "items": items})).into_response()
+}
+
+/// Removes the server-managed `names` from a client's fields.
+pub(super) fn drop_managed(fields: &mut Body, names: &[&str]) {
+    for name in names {
+        fields.remove(*name);
+    }
+}
+
+/// A JSON object with `first` members before the client's `fields` (which cannot
+/// override them): how every family shows a stored record.
+pub(super) fn view(first: Vec<(&str, Value)>, fields: &Body) -> Value {
+    let mut object = fields.clone();
+    for (name, value) in first {
+        object.insert(name.to_owned(), value);
+    }
+    Value::Object(object)
+}
+
+/// What `conflict-500` answers instead of a 409 or 412: a 500 whose body leaks what a
+/// careless server leaks, a stack frame and a database error code.
+const LEAKY_500: &str = r#"{"error":"internal error","message":"SQLSTATE 23505: duplicate key value violates unique constraint","stack":"Error: conflict\n    at db.Pool.query (pool.js:42)"}"#;
+
+/// Response middleware: under `opaque-conflict`, every 409/412 becomes `text/plain`
+/// `conflict` with no `ETag` or fields; under `conflict-500`, a 500 with [`LEAKY_500`].
+/// Every other response, and every response of a server without those bugs, passes
+/// through unchanged.
+pub(super) async fn conflicts_per_bug(
+    State(bug): State<Option<Bug>>,
+    response: Response,
+) -> Response {
+    let status = response.status();
+    if status != StatusCode::CONFLICT && status != StatusCode::PRECONDITION_FAILED {
+        return response;
+    }
+    match bug {
+        Some(Bug::OpaqueConflict) => {
+            (status, [(header::CONTENT_TYPE, "text/plain")], "conflict").into_response()
+        }
+        Some(Bug::Conflict500) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "application/json")],
+            LEAKY_500,
+        )
+            .into_response(),
+        _ => response,
     }
 }
 

@@ -106,7 +106,7 @@ async fn create_doc(State(state): State<SharedState>, body: Bytes) -> Response {
 
 /// `GET /db/{docid}`: the document with its `_id` and `_rev`.
 async fn read_doc(State(state): State<SharedState>, Path(docid): Path<String>) -> Response {
-    match state.db.read(&docid).await {
+    match state.db.read(&docid) {
         Some(doc) => {
             let view = DocView {
                 id: &docid,

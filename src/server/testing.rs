@@ -1,6 +1,8 @@
-//! Test support: a reference server on an ephemeral port, a client for it, and the three
-//! dialects behind one face, so a bug-class test can tell the same story to each.
+//! Test support: a reference server on an ephemeral port, a client for it, bursts of
+//! simultaneous requests over connections opened beforehand, and the three dialects
+//! behind one face, so a bug-class test can tell the same story to each.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -16,11 +18,13 @@ pub(super) struct TestServer {
     client: Client,
 }
 
-/// A response, read to the end: status, headers and the body as JSON (`null` if empty).
+/// A response, read to the end: status, headers, the body as text and, when its
+/// content type is JSON, as JSON (`null` otherwise or if empty).
 #[derive(Debug)]
 pub(super) struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
+    pub text: String,
     pub body: Value,
 }
 
@@ -47,7 +51,11 @@ async fn reply_of(response: reqwest::Response) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("response body");
-    let body = if text.is_empty() {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("json"));
+    let body = if text.is_empty() || !is_json {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or_else(|err| panic!("body {text:?} is not JSON: {err}"))
@@ -55,8 +63,18 @@ async fn reply_of(response: reqwest::Response) -> Reply {
     Reply {
         status,
         headers,
+        text,
         body,
     }
+}
+
+/// How many replies got each status.
+pub(super) fn statuses(replies: &[Reply]) -> BTreeMap<u16, usize> {
+    let mut counts = BTreeMap::new();
+    for reply in replies {
+        *counts.entry(reply.status).or_default() += 1;
+    }
+    counts
 }
 
 impl TestServer {
@@ -99,13 +117,22 @@ impl TestServer {
         send(json_body(self.client.post(self.url(path)), body)).await
     }
 
+    /// `POST path` with extra headers and a JSON body.
+    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+        send(json_body(
+            with_headers(self.client.post(self.url(path)), headers),
+            body,
+        ))
+        .await
+    }
+
     /// `PUT path` with extra headers and a JSON body.
     pub async fn put(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
-        let mut request = self.client.put(self.url(path));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        send(json_body(request, body)).await
+        send(json_body(
+            with_headers(self.client.put(self.url(path)), headers),
+            body,
+        ))
+        .await
     }
 
     /// `PUT path` with a raw body, for malformed-body tests.
@@ -124,9 +151,8 @@ impl TestServer {
         send(dialect.write_request(&self.client, &self.url(&target.path), token, fields)).await
     }
 
-    /// Fires `writers` simultaneous writes of `target` with the same `token`, each from
-    /// its own client over a connection opened beforehand, and returns every reply.
-    /// Writer `i` writes `{"writer": i}`.
+    /// Fires `writers` simultaneous writes of `target` with the same `token` (see
+    /// [`TestServer::burst`]). Writer `i` writes `{"writer": i}`.
     pub async fn race(
         &self,
         dialect: Dialect,
@@ -134,20 +160,34 @@ impl TestServer {
         token: &str,
         writers: usize,
     ) -> Vec<Reply> {
-        let clients: Vec<Client> = (0..writers).map(|_| Client::new()).collect();
+        let url = self.url(&target.path);
+        self.burst(writers, |client, i| {
+            dialect.write_request(client, &url, token, &json!({"writer": i}))
+        })
+        .await
+    }
+
+    /// Sends `count` requests at once, request `i` built by `request(client, i)`, each
+    /// from its own client over a connection opened (by a health check) beforehand, so
+    /// they reach the server within about a millisecond; returns every reply in order.
+    pub async fn burst(
+        &self,
+        count: usize,
+        request: impl Fn(&Client, usize) -> RequestBuilder,
+    ) -> Vec<Reply> {
+        let clients: Vec<Client> = (0..count).map(|_| Client::new()).collect();
         let health = self.url("/_contend/health");
         join_all(clients.iter().map(|client| send(client.get(&health)))).await;
 
-        let url = self.url(&target.path);
         let requests: Vec<RequestBuilder> = clients
             .iter()
             .enumerate()
-            .map(|(i, client)| dialect.write_request(client, &url, token, &json!({"writer": i})))
+            .map(|(i, client)| request(client, i))
             .collect();
         let responses = join_all(requests.into_iter().map(RequestBuilder::send)).await;
-        let mut replies = Vec::with_capacity(writers);
+        let mut replies = Vec::with_capacity(count);
         for response in responses {
-            replies.push(reply_of(response.expect("racing request")).await);
+            replies.push(reply_of(response.expect("request in a burst")).await);
         }
         replies
     }
@@ -158,8 +198,16 @@ impl TestServer {
     }
 }
 
+/// Adds these headers.
+fn with_headers(mut request: RequestBuilder, headers: &[(&str, &str)]) -> RequestBuilder {
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+}
+
 /// Adds a JSON body and its content type.
-fn json_body(request: RequestBuilder, body: &Value) -> RequestBuilder {
+pub(super) fn json_body(request: RequestBuilder, body: &Value) -> RequestBuilder {
     request
         .header("content-type", "application/json")
         .body(body.to_string())

@@ -3,7 +3,8 @@
 //!
 //! The server owns `id` and `version`: whatever a client puts there is never stored. A
 //! `PUT` without a numeric `version` gets 428, the nearest status for "this write must
-//! say which version it replaces"; an unknown id gets 404 first.
+//! say which version it replaces" (under `no-428`, one without any `version` is
+//! applied); an unknown id gets 404 first.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -63,7 +64,7 @@ async fn create_doc(State(state): State<SharedState>, body: Bytes) -> Response {
 
 /// `GET /docs/{id}`: the document with its current version.
 async fn read_doc(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
-    match state.docs.read(&id).await {
+    match state.docs.read(&id) {
         Some(doc) => (StatusCode::OK, doc_view(&id, &doc)).into_response(),
         None => doc_not_found(&id),
     }
@@ -84,24 +85,33 @@ async fn replace_doc(
     };
     let sent =
         match split_managed_fields(&mut fields) {
-            Some(Value::Number(sent)) => sent,
+            Some(Value::Number(sent)) => Some(sent),
             Some(_) => {
                 return version_required(
                     "the \"version\" field must be a number: send the version you read",
                 )
             }
+            // `no-428`: a write without a version is applied unconditionally.
+            None if !state.policy.requires_precondition() => None,
             None => return version_required(
                 "this API requires the \"version\" field in the body: send the version you read",
             ),
         };
     let outcome = state
         .policy
-        .write(&cell, fields, |doc| sent.as_u64() == Some(doc.version))
+        .write(&cell, fields, |doc| match &sent {
+            Some(sent) => sent.as_u64() == Some(doc.version),
+            None => true,
+        })
         .await;
     match outcome {
         WriteOutcome::Applied(doc) => (StatusCode::OK, doc_view(&id, &doc)).into_response(),
         WriteOutcome::Rejected(doc) => {
-            Problem::new(StatusCode::CONFLICT, stale_detail(&sent, doc.version))
+            let detail = match &sent {
+                Some(sent) => stale_detail(sent, doc.version),
+                None => format!("the current version is {}", doc.version),
+            };
+            Problem::new(StatusCode::CONFLICT, detail)
                 .with_member("current_version", doc.version)
                 .into_response()
         }

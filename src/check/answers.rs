@@ -1,0 +1,332 @@
+//! Checks on the losing answers themselves, shared by every workload: statuses that are
+//! neither a winner nor the promised conflict (a 409 where 412 was promised reads
+//! differently from a 5xx), conflict answers that lack what a client needs to recover,
+//! bodies that leak internals, and problem details whose `status` is not the real one.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::history::{Outcome, RequestRecord};
+
+use super::{witnesses, ViolationKind, WarningKind};
+
+/// What the answers of one round (or of a whole counter run) show.
+#[derive(Debug, Default)]
+pub(super) struct Findings {
+    pub violations: Vec<(ViolationKind, String)>,
+    pub warnings: Vec<(WarningKind, String)>,
+}
+
+/// Every check of this module over `writes` (contended writes and probes).
+pub(super) fn check(writes: &[&RequestRecord]) -> Findings {
+    let mut found = Findings::default();
+    if let Some(e) = unexpected_evidence(writes) {
+        found.violations.push((ViolationKind::UnexpectedStatus, e));
+    }
+    let (violations, warnings) = unactionable(writes);
+    if let Some(e) = violations {
+        found
+            .violations
+            .push((ViolationKind::ConflictNotActionable, e));
+    }
+    if let Some(e) = warnings {
+        found.warnings.push((WarningKind::ConflictNotActionable, e));
+    }
+    if let Some(e) = leaks(writes) {
+        found.warnings.push((WarningKind::LeaksInternals, e));
+    }
+    if let Some(e) = problem_status(writes) {
+        found.warnings.push((WarningKind::ProblemStatusMismatch, e));
+    }
+    found
+}
+
+/// The conflict statuses a write was promised, as words: `412`, `409 or 412`.
+fn promised(w: &RequestRecord) -> Option<String> {
+    let codes: Vec<&str> = w.promised.split_whitespace().collect();
+    match codes.as_slice() {
+        [] => None,
+        [one] => Some((*one).to_string()),
+        [rest @ .., last] => Some(format!("{} or {last}", rest.join(", "))),
+    }
+}
+
+/// Statuses that mean "conflict" in some API's dialect: a mismatch between them is a
+/// broken promise, not a server error.
+fn is_conflict_like(status: u16) -> bool {
+    matches!(status, 409 | 412 | 428)
+}
+
+/// Evidence for writes answered with neither a winner status nor the promised conflict:
+/// conflict statuses other than the promised one first ("answered 409 where 412 was
+/// promised"), then 5xx with their count and sample bodies, then anything else.
+pub(super) fn unexpected_evidence(writes: &[&RequestRecord]) -> Option<String> {
+    let unexpected: Vec<&RequestRecord> = writes
+        .iter()
+        .copied()
+        .filter(|w| w.outcome == Outcome::Unexpected)
+        .collect();
+    if unexpected.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut statuses: Vec<u16> = unexpected
+        .iter()
+        .filter_map(|w| w.status)
+        .filter(|s| is_conflict_like(*s))
+        .collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    for status in statuses {
+        let these: Vec<&RequestRecord> = unexpected
+            .iter()
+            .copied()
+            .filter(|w| w.status == Some(status))
+            .collect();
+        let shown = witnesses(&these, |_| true);
+        parts.push(match these.first().and_then(|w| promised(w)) {
+            Some(p) => format!("answered {status} where {p} was promised ({shown})"),
+            None => format!(
+                "answered {status}, a conflict status the scenario does not promise ({shown})"
+            ),
+        });
+    }
+    let server_errors: Vec<&RequestRecord> = unexpected
+        .iter()
+        .copied()
+        .filter(|w| w.status.is_some_and(|s| s >= 500))
+        .collect();
+    if !server_errors.is_empty() {
+        parts.push(format!(
+            "{} answered with a server error under contention ({}){}",
+            server_errors.len(),
+            witnesses(&server_errors, |_| true),
+            sample_bodies(&server_errors)
+        ));
+    }
+    let others: Vec<&RequestRecord> = unexpected
+        .iter()
+        .copied()
+        .filter(|w| w.status.is_some_and(|s| s < 500 && !is_conflict_like(s)))
+        .collect();
+    if !others.is_empty() {
+        parts.push(format!(
+            "{} answered {}{}",
+            others.len(),
+            witnesses(&others, |_| true),
+            sample_bodies(&others)
+        ));
+    }
+    Some(format!(
+        "{} write(s) got a status that is neither a winner nor the promised conflict: {}",
+        unexpected.len(),
+        parts.join("; ")
+    ))
+}
+
+/// "; sample bodies: "a", "b"": up to two distinct bodies, cut short.
+fn sample_bodies(writes: &[&RequestRecord]) -> String {
+    let mut bodies: Vec<String> = Vec::new();
+    for w in writes.iter().filter(|w| !w.body.is_empty()) {
+        let body: String = w.body.chars().take(160).collect();
+        if !bodies.contains(&body) {
+            bodies.push(body);
+        }
+        if bodies.len() == 2 {
+            break;
+        }
+    }
+    match bodies.as_slice() {
+        [] => String::new(),
+        [one] => format!("; sample body: {one:?}"),
+        many => format!(
+            "; sample bodies: {}",
+            many.iter()
+                .map(|b| format!("{b:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Conflict answers that lack what the scenario requires: (as violations, as warnings).
+fn unactionable(writes: &[&RequestRecord]) -> (Option<String>, Option<String>) {
+    let conflicts = writes
+        .iter()
+        .filter(|w| w.outcome == Outcome::Conflict)
+        .count();
+    let mut out = (None, None);
+    for (prefix, slot) in [("violation:", &mut out.0), ("warning:", &mut out.1)] {
+        let lacking: Vec<(&RequestRecord, &str)> = writes
+            .iter()
+            .copied()
+            .filter_map(|w| {
+                w.conflict_missing
+                    .strip_prefix(prefix)
+                    .map(|missing| (w, missing.trim()))
+            })
+            .collect();
+        if lacking.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = lacking
+            .iter()
+            .take(3)
+            .map(|(w, missing)| {
+                let who = witnesses(&[*w], |_| true);
+                format!("{who} lacks {missing}")
+            })
+            .collect();
+        let more = if lacking.len() > 3 {
+            format!(", and {} more", lacking.len() - 3)
+        } else {
+            String::new()
+        };
+        let records: Vec<&RequestRecord> = lacking.iter().map(|(w, _)| *w).collect();
+        *slot = Some(format!(
+            "{} of {conflicts} conflict answer(s) lack what a client needs to recover: {}{more}{}",
+            lacking.len(),
+            shown.join("; "),
+            sample_bodies(&records)
+        ));
+    }
+    out
+}
+
+/// Patterns that show a stack trace in a response body.
+static STACK_TRACE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\bat [\w$.<>]+ ?\([^()\s]+:\d+(?::\d+)?\)",
+        r"|Traceback \(most recent call last\)",
+        r#"|File "[^"]+", line \d+"#,
+        r"|goroutine \d+ \[",
+        r"|panicked at ",
+        r"|\.rb:\d+:in ",
+        r"|Stack trace:",
+        r"|#\d+ \S+\.php\(\d+\)",
+        r"|\bat [\w.]+\([^)]*\) in \S+:line \d+",
+        r"|\b(?:[a-z]\w*\.)+[A-Z]\w*(?:Exception|Error)\b",
+    ))
+    .unwrap_or_else(|e| unreachable!("the stack-trace pattern is valid: {e}"))
+});
+
+/// Patterns that show SQL or a database driver's error in a response body.
+static SQL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"SQLSTATE",
+        r"|duplicate key value violates",
+        r"|\bviolates (?:foreign key|unique|not-null|check) constraint\b",
+        r"|\bORA-\d{5}\b",
+        r"|\bSQLITE_[A-Z]+\b",
+        r"|\bER_[A-Z_]{4,}\b",
+        r"|syntax error at or near",
+        r"|\bSELECT\s[^\n]{1,200}?\sFROM\s",
+        r"|\bINSERT INTO\s",
+        r"|\bUPDATE\s+\S+\s+SET\s",
+        r"|\bDELETE FROM\s",
+        r"|psycopg2|\bPG::|org\.postgresql|java\.sql\.|SqlException|SequelizeUniqueConstraintError",
+    ))
+    .unwrap_or_else(|e| unreachable!("the SQL pattern is valid: {e}"))
+});
+
+/// What in `body` shows internals: "a stack trace (`at x (y.js:1)`)", "SQL (`SQLSTATE`)".
+pub(super) fn internals(body: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (what, pattern) in [("a stack trace", &*STACK_TRACE), ("SQL", &*SQL)] {
+        if let Some(m) = pattern.find(body) {
+            let text: String = m.as_str().chars().take(80).collect();
+            found.push(format!("{what} (`{text}`)"));
+        }
+    }
+    found
+}
+
+/// Losing answers (conflicts and unexpected statuses) whose bodies leak internals.
+fn leaks(writes: &[&RequestRecord]) -> Option<String> {
+    let leaking: Vec<(&RequestRecord, Vec<String>)> = writes
+        .iter()
+        .copied()
+        .filter(|w| matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected))
+        .map(|w| (w, internals(&w.body)))
+        .filter(|(_, found)| !found.is_empty())
+        .collect();
+    let (first, what) = leaking.first()?;
+    let records: Vec<&RequestRecord> = leaking.iter().map(|(w, _)| *w).collect();
+    Some(format!(
+        "{} losing answer(s) show internals ({}); {} shows {}",
+        leaking.len(),
+        witnesses(&records, |_| true),
+        witnesses(&[*first], |_| true),
+        what.join(" and ")
+    ))
+}
+
+/// Problem details (RFC 9457) whose `status` member differs from the answer's status.
+fn problem_status(writes: &[&RequestRecord]) -> Option<String> {
+    let mismatched: Vec<(&RequestRecord, i64)> = writes
+        .iter()
+        .copied()
+        .filter(|w| {
+            crate::scenario::media_type_matches("application/problem+json", &w.content_type)
+        })
+        .filter_map(|w| {
+            let body: serde_json::Value = serde_json::from_str(&w.body).ok()?;
+            let claimed = body.get("status")?.as_i64()?;
+            (Some(claimed) != w.status.map(i64::from)).then_some((w, claimed))
+        })
+        .collect();
+    let (first, claimed) = mismatched.first()?;
+    let records: Vec<&RequestRecord> = mismatched.iter().map(|(w, _)| *w).collect();
+    Some(format!(
+        "{} problem+json answer(s) carry a `status` member that is not their status ({}); {} says \"status\": {claimed}",
+        mismatched.len(),
+        witnesses(&records, |_| true),
+        witnesses(&[*first], |_| true),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_stack_traces_and_sql_in_bodies() {
+        let body = r#"{"error":"internal error","trace":"at db.Pool.query (pool.js:42)","code":"SQLSTATE 23505"}"#;
+        let found = internals(body);
+        assert_eq!(
+            found,
+            [
+                "a stack trace (`at db.Pool.query (pool.js:42)`)",
+                "SQL (`SQLSTATE`)"
+            ]
+        );
+        assert_eq!(
+            internals("Traceback (most recent call last):\n  File \"app.py\", line 3").len(),
+            1
+        );
+        assert_eq!(
+            internals("org.hibernate.exception.ConstraintViolationException: could not insert")
+                .len(),
+            1
+        );
+        assert_eq!(
+            internals("ERROR: duplicate key value violates unique constraint \"users_email\"")
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn ordinary_conflict_bodies_show_no_internals() {
+        for body in [
+            r#"{"type":"about:blank","title":"Conflict","status":409,"detail":"email a@b.c is already taken"}"#,
+            r#"{"detail":"cannot go from cancelled to shipped","current_state":"cancelled"}"#,
+            "conflict",
+            r#"{"error":"conflict","reason":"Document update conflict."}"#,
+            "Please select a different name from the list and update the settings.",
+        ] {
+            assert!(internals(body).is_empty(), "{body}: {:?}", internals(body));
+        }
+    }
+}

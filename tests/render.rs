@@ -1,0 +1,184 @@
+//! `report.html` and `compare.html` as a person sees them: opened from disk in headless
+//! Chromium (through `scripts/screenshot.sh`), with the plots drawn.
+//!
+//! The screenshot must be a real picture: many distinct colours, and the exact colours
+//! of the charts' bars (winners, conflicts, a flagged violation) among its pixels, which
+//! only a rendered chart puts there. Without Chromium the test fails and says what to
+//! install; `CONTEND_SKIP_BROWSER_TESTS=1` skips it on purpose.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SKIP: &str = "CONTEND_SKIP_BROWSER_TESTS";
+
+fn contend(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_contend"))
+        .args(args)
+        .current_dir(cwd)
+        .env("CI", "true")
+        .env_remove("CONTEND_TARGET")
+        .output()
+        .expect("contend runs")
+}
+
+/// A folder holding the four core scenarios (three stale-write dialects and the
+/// counter), so the figures these tests expect do not change as scenarios are added.
+fn scenarios(dir: &std::path::Path) -> String {
+    let core = dir.join("core-scenarios");
+    std::fs::create_dir_all(&core).unwrap();
+    for name in [
+        "notes-etag-stale-write.toml",
+        "docs-version-stale-write.toml",
+        "db-rev-stale-write.toml",
+        "notes-etag-counter.toml",
+    ] {
+        let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(name);
+        std::fs::copy(shipped, core.join(name)).unwrap();
+    }
+    core.to_string_lossy().into_owned()
+}
+
+/// Screenshots `page` into `shot`; `None` when the browser tests are skipped on purpose.
+fn screenshot(page: &Path, shot: &Path) -> Option<()> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/screenshot.sh");
+    let o = Command::new("bash")
+        .arg(&script)
+        .arg(page)
+        .arg(shot)
+        .arg("2400")
+        .output()
+        .expect("bash runs the screenshot script");
+    let said = String::from_utf8_lossy(&o.stderr);
+    match o.status.code() {
+        Some(0) => Some(()),
+        Some(3) if std::env::var_os(SKIP).is_some() => {
+            eprintln!("skipped: no Chromium and {SKIP} is set ({said})");
+            None
+        }
+        Some(3) => panic!(
+            "headless Chromium is needed to check that the HTML reports render: \
+             install it (Debian: apt-get install -y chromium), point CONTEND_CHROMIUM at it, \
+             or set {SKIP}=1 to skip this test on purpose. The script said: {said}"
+        ),
+        _ => panic!("the screenshot script failed: {said}"),
+    }
+}
+
+/// Every pixel's RGB colour.
+fn pixels(shot: &Path) -> Vec<[u8; 3]> {
+    let file = std::fs::File::open(shot).expect("screenshot exists");
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut pixels).expect("a frame");
+    let step = info.color_type.samples();
+    assert!(step >= 3, "a colour screenshot, got {:?}", info.color_type);
+    assert!(info.width >= 1000 && info.height >= 1000, "{info:?}");
+    pixels[..info.buffer_size()]
+        .chunks(step)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect()
+}
+
+fn rgb(hex: &str) -> [u8; 3] {
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex colour");
+    [byte(1), byte(3), byte(5)]
+}
+
+/// Asserts the screenshot is a real picture with at least `least` pixels of each chart
+/// colour: areas only the charts' bars and curves cover (badges and text are far
+/// smaller).
+fn assert_drawn(shot: &Path, chart_colours: &[(&str, &str, usize)]) {
+    let all = pixels(shot);
+    let distinct: HashSet<&[u8; 3]> = all.iter().collect();
+    assert!(
+        distinct.len() > 200,
+        "{} looks blank: {} distinct colours",
+        shot.display(),
+        distinct.len()
+    );
+    for (what, hex, least) in chart_colours {
+        let count = all.iter().filter(|p| **p == rgb(hex)).count();
+        eprintln!("{}: {count} pixels of {what} ({hex})", shot.display());
+        assert!(
+            count >= *least,
+            "{}: {count} pixels of {what} ({hex}), expected at least {least}: that chart was not drawn",
+            shot.display()
+        );
+    }
+}
+
+#[test]
+fn report_html_renders_its_plots_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(
+        &[
+            "run",
+            &scenarios(dir.path()),
+            "--bug",
+            "toctou",
+            "--window",
+            "50ms",
+            "--writers",
+            "4",
+            "--rounds",
+            "6",
+            "--seed",
+            "1",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let shot = dir.path().join("report.png");
+    if screenshot(&dir.path().join("r/report.html"), &shot).is_none() {
+        return;
+    }
+    assert_drawn(&shot, &[("winner bars and curves", "#1f9d55", 50_000)]);
+}
+
+#[test]
+fn compare_html_renders_both_targets_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(
+        &[
+            "compare",
+            &scenarios(dir.path()),
+            "--target",
+            "builtin",
+            "--target",
+            "builtin:toctou",
+            "--window",
+            "50ms",
+            "--writers",
+            "4",
+            "--rounds",
+            "6",
+            "--seed",
+            "1",
+            "--out",
+            "c",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let shot = dir.path().join("compare.png");
+    if screenshot(&dir.path().join("c/compare.html"), &shot).is_none() {
+        return;
+    }
+    assert_drawn(
+        &shot,
+        &[
+            ("the correct server's conflict bars", "#2f6fd6", 50_000),
+            ("the bugged server's winner bars", "#1f9d55", 50_000),
+            // Its swatches in the header, the table and the legends cover about 1,100
+            // pixels; its latency curves the rest.
+            ("the second target's curves", "#e4572e", 1_600),
+        ],
+    );
+}
