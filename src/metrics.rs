@@ -187,6 +187,25 @@ pub fn catalogue() -> Vec<Metric> {
             format!("{stat} over rounds of the first-to-last write's send time"),
         );
     }
+    for stat in SPREAD_STATS {
+        add(
+            format!("response_spread.{stat}"),
+            Unit::Duration,
+            Scope::All,
+            format!("{stat} over rounds of the first-to-last write's answer time"),
+        );
+    }
+    for stat in SPREAD_STATS {
+        add(
+            format!("arrival_spread.{stat}"),
+            Unit::Duration,
+            Scope::All,
+            format!(
+                "{stat} over rounds of the first-to-last write's arrival at the server \
+                 (built-in server, or `--arrivals`)"
+            ),
+        );
+    }
     add(
         "requests_per_second".into(),
         Unit::PerSecond,
@@ -252,6 +271,18 @@ pub fn measure(verdict: &Verdict, latency: &Latency, duration: Duration) -> Figu
     let per_second = |n: u64| (seconds > 0.0).then(|| n as f64 / seconds);
     let mut spreads: Vec<u64> = verdict.rounds.iter().map(|r| r.send_spread_ns).collect();
     spreads.sort_unstable();
+    let mut responses: Vec<u64> = verdict
+        .rounds
+        .iter()
+        .map(|r| r.response_spread_ns)
+        .collect();
+    responses.sort_unstable();
+    let mut arrivals: Vec<u64> = verdict
+        .rounds
+        .iter()
+        .filter_map(|r| r.arrival_spread_ns)
+        .collect();
+    arrivals.sort_unstable();
     let all_writes = latency.combined();
     let counter = verdict.counter.as_ref();
 
@@ -289,6 +320,10 @@ pub fn measure(verdict: &Verdict, latency: &Latency, duration: Duration) -> Figu
                             .map(|k| verdict.count(*k) as f64)
                     } else if let Some(stat) = name.strip_prefix("send_spread.") {
                         spread(&spreads, stat)
+                    } else if let Some(stat) = name.strip_prefix("response_spread.") {
+                        spread(&responses, stat)
+                    } else if let Some(stat) = name.strip_prefix("arrival_spread.") {
+                        spread(&arrivals, stat)
                     } else if let Some(rest) = name.strip_prefix("latency.") {
                         let (group, stat) = rest.split_once('.').unwrap_or((rest, ""));
                         let histogram = if group == "all" {

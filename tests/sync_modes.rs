@@ -404,3 +404,47 @@ async fn a_contend_serve_target_gives_arrival_stamps_and_reports_its_windows_as_
         "a window never ends early: {windows}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shipped_workload_passes_the_correct_server_in_the_raw_modes() {
+    let all = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    for mode in [SyncMode::LastByte, SyncMode::SinglePacket] {
+        let (results, _dir) = run_in(mode, vec![all.clone()], None, 4, 2).await;
+        assert!(results.len() > 3, "{mode}: the shipped scenarios");
+        for r in &results {
+            let v = &r.verdict;
+            assert_eq!(
+                r.status(),
+                "PASS",
+                "{mode}: {}: {:?} {:?}",
+                v.scenario,
+                v.violations,
+                r.error
+            );
+            if v.workload != "counter" {
+                assert!(
+                    v.rounds
+                        .iter()
+                        .all(|round| round.arrival_spread_ns.is_some()),
+                    "{mode}: {} raced without arrival stamps",
+                    v.scenario
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dup_create_with_a_50ms_window_is_caught_in_every_mode() {
+    let users = scenario("users-unique-create.toml");
+    for mode in SyncMode::ALL {
+        let (results, _dir) = run_in(mode, vec![users.clone()], Some(Bug::DupCreate), 8, 2).await;
+        let r = &results[0];
+        assert_eq!(r.status(), "FAIL", "{mode}");
+        assert!(
+            r.verdict.count(ViolationKind::DuplicateCreate) > 0,
+            "{mode}: {:?}",
+            r.verdict.violations
+        );
+    }
+}

@@ -7,9 +7,9 @@
 
 pub mod client;
 mod counter;
-mod race;
 mod idempotency;
 mod precondition_required;
+mod race;
 mod round;
 mod stale_write;
 mod stock;

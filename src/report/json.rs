@@ -135,6 +135,9 @@ pub struct RoundSection {
     pub winning_writers: Vec<u32>,
     pub applied: String,
     pub send_spread_us: f64,
+    pub response_spread_us: f64,
+    /// First to last arrival at the server (built-in server, or `--arrivals`).
+    pub arrival_spread_us: Option<f64>,
     pub violations: Vec<&'static str>,
 }
 
@@ -257,6 +260,8 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
             winning_writers: x.winning_writers.clone(),
             applied: x.applied.clone(),
             send_spread_us: x.send_spread_ns as f64 / 1e3,
+            response_spread_us: x.response_spread_ns as f64 / 1e3,
+            arrival_spread_us: x.arrival_spread_ns.map(|ns| ns as f64 / 1e3),
             violations: x.violations.iter().map(|k| k.name()).collect(),
         })
         .collect();

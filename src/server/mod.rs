@@ -47,8 +47,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use arrivals::REQUEST_ID_HEADER;
-pub use tls::{start_tls, SelfSigned};
 use store::{Collection, Doc, WritePolicy};
+pub use tls::{start_tls, SelfSigned};
 
 /// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token,
 /// loser-applied, dup-create, double-transition, oversell, idem-double, no-428,
