@@ -240,21 +240,23 @@ async fn single_packet_against_a_server_without_http2_stops_with_the_reason() {
                 .await;
         }
     });
-    let r = run_file(&existing_note(
-        &format!("http://127.0.0.1:{port}"),
-        "single-packet",
-        4,
-    ))
-    .await;
+    // A scenario with a set-up request: the mode is refused before it is sent.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = RunOptions::new(vec![scenario(DIALECTS[0])]);
+    opts.target = Some(format!("http://127.0.0.1:{port}"));
+    opts.sync = Some(SyncMode::SinglePacket);
+    opts.out = Some(dir.path().to_path_buf());
+    let report = run(opts).await.expect("run starts");
     server.abort();
+    let r = &report.results[0];
     assert_eq!(r.status(), "ERROR");
-    let error = r.error.unwrap_or_default();
+    let error = r.error.clone().unwrap_or_default();
     assert!(
         error.contains("sync = \"single-packet\" needs HTTP/2"),
         "{error}"
     );
     assert!(error.contains("h2c"), "{error}");
-    assert_eq!(r.verdict.counts.writes, 0, "nothing is raced");
+    assert_eq!(r.verdict.counts.requests, 0, "nothing is sent: {error}");
 }
 
 /// Runs the three dialects over https against the reference server on TLS, trusting its

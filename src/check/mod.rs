@@ -181,9 +181,10 @@ pub struct RoundReport {
     pub send_spread_ns: u64,
     /// First to last answer of the writes that got one, in nanoseconds.
     pub response_spread_ns: u64,
-    /// Where the server stamps arrivals (the built-in server): each write's arrival after
-    /// the round's first, at the median and the 99th percentile, in nanoseconds.
+    /// Where the server stamps arrivals (the built-in server, or `--arrivals`): the
+    /// median of each write's arrival after the round's first, in nanoseconds.
     pub arrival_p50_ns: Option<u64>,
+    /// The 99th percentile of the same offsets, in nanoseconds.
     pub arrival_p99_ns: Option<u64>,
     /// First to last arrival of the round's writes at the server, in nanoseconds.
     pub arrival_spread_ns: Option<u64>,

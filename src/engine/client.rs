@@ -119,6 +119,7 @@ impl RequestBuilder {
 /// Settings shared by every connection of a scenario.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
+    /// Per request; a slower answer is indeterminate.
     pub timeout: Duration,
     /// How [`Writers::race`] releases a round's writes.
     pub sync: SyncMode,
@@ -299,10 +300,12 @@ impl Writers {
         })
     }
 
+    /// How many writers there are.
     pub fn len(&self) -> usize {
         self.n
     }
 
+    /// True when there are no writers.
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }

@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::BodyMatch;
-use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, WorkloadKind};
+use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, SyncMode, WorkloadKind};
 use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
@@ -102,7 +102,7 @@ pub struct ScenarioRun {
 /// Runs one scenario against `base` (the target's base URL).
 pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
     let started = Instant::now();
-    let mut session = Session::new(scenario, base, ctx);
+    let mut session = Session::new(scenario, base.clone(), ctx);
     let steps = match &scenario.workload.kind {
         WorkloadKind::Counter { strategies, .. } => {
             u64::from(scenario.workload.rounds)
@@ -112,14 +112,9 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         _ => u64::from(scenario.workload.rounds),
     };
     ctx.progress.start(&scenario.name, steps);
-    let result = match &scenario.workload.kind {
-        WorkloadKind::StaleWrite => stale_write::run(&mut session).await,
-        WorkloadKind::Counter { strategies, .. } => counter::run(&mut session, strategies).await,
-        WorkloadKind::UniqueCreate => unique_create::run(&mut session).await,
-        WorkloadKind::Transition { targets } => transition::run(&mut session, targets).await,
-        WorkloadKind::Stock { units } => stock::run(&mut session, *units).await,
-        WorkloadKind::Idempotency => idempotency::run(&mut session).await,
-        WorkloadKind::PreconditionRequired => precondition_required::run(&mut session).await,
+    let result = match check_sync_mode(&session.settings, &base).await {
+        Err(e) => Err(e),
+        Ok(()) => run_workload(&mut session).await,
     };
     ctx.progress.finish();
     let error = result.err().map(|e| redact(&e, &scenario.secrets));
@@ -128,6 +123,29 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         error,
         records: session.records,
         duration: started.elapsed(),
+    }
+}
+
+/// Stops a scenario whose sync mode cannot be used with its target before any request is
+/// sent (the set-up would otherwise fail first, with a protocol error for a reason).
+async fn check_sync_mode(settings: &ClientSettings, base: &url::Url) -> Result<(), String> {
+    if settings.sync == SyncMode::Barrier {
+        return Ok(());
+    }
+    client::Writers::new(1, settings)?.ready(base).await
+}
+
+/// Runs the scenario's workload.
+async fn run_workload(session: &mut Session<'_>) -> Result<(), String> {
+    let scenario = session.scenario;
+    match &scenario.workload.kind {
+        WorkloadKind::StaleWrite => stale_write::run(session).await,
+        WorkloadKind::Counter { strategies, .. } => counter::run(session, strategies).await,
+        WorkloadKind::UniqueCreate => unique_create::run(session).await,
+        WorkloadKind::Transition { targets } => transition::run(session, targets).await,
+        WorkloadKind::Stock { units } => stock::run(session, *units).await,
+        WorkloadKind::Idempotency => idempotency::run(session).await,
+        WorkloadKind::PreconditionRequired => precondition_required::run(session).await,
     }
 }
 
@@ -271,7 +289,12 @@ impl<'a> Session<'a> {
             builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                sync: scenario.sync,
+                // A counter's writers are never released together: it ignores `sync`.
+                sync: if matches!(scenario.workload.kind, WorkloadKind::Counter { .. }) {
+                    SyncMode::Barrier
+                } else {
+                    scenario.sync
+                },
                 arrivals: ctx
                     .arrival_stamps
                     .then(|| base.join("/_contend/arrivals").ok())

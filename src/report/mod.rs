@@ -101,8 +101,11 @@ impl ScenarioResult {
 /// One per-round spread summarised over a scenario's rounds, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpreadStat {
+    /// The median round's spread.
     pub p50: u64,
+    /// The 99th percentile round's spread.
     pub p99: u64,
+    /// The widest round's spread.
     pub max: u64,
 }
 

@@ -41,7 +41,9 @@ fn spread_line(r: &ScenarioResult) -> String {
             us(s.max),
             us(s.p99)
         ),
-        None => "arrival at the server not measured (only the built-in server stamps it)".into(),
+        None => {
+            "arrival at the server not measured (only contend's reference server stamps it)".into()
+        }
     };
     format!(
         "{} (sync {}): release {}, responses {}, {arrival}",

@@ -32,8 +32,11 @@ const FRAMING: [&str; 4] = ["host", "content-length", "transfer-encoding", "conn
 /// One response, read whole.
 #[derive(Debug)]
 pub(super) struct Response {
+    /// The final (non-1xx) status.
     pub status: u16,
+    /// Every header field the server sent that HTTP can carry.
     pub headers: HeaderMap,
+    /// The whole body, de-chunked.
     pub body: Vec<u8>,
     /// False when the server will close the connection after this response.
     pub keep_alive: bool,
@@ -41,6 +44,7 @@ pub(super) struct Response {
 
 /// A kept-alive HTTP/1.1 connection to one origin.
 pub(super) struct H1Conn {
+    /// Where it is connected.
     pub origin: Origin,
     stream: Stream,
     /// Bytes read from the socket and not yet consumed.
