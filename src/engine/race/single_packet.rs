@@ -321,9 +321,34 @@ impl Race for SinglePacket {
         async move {
             let origin = Origin::of(url, SyncMode::SinglePacket)?;
             let mut slot = self.h2.lock().await;
-            open(&mut slot, &origin, self.writers, &self.settings, &self.tls)
-                .await
-                .map(|_| ())
+            let h2 = open(&mut slot, &origin, self.writers, &self.settings, &self.tls).await?;
+            // Some servers speak HTTP/2 framing but serve only gRPC over it (etcd): one
+            // GET, whatever its status, proves HTTP requests are answered.
+            let probe = Prepared {
+                method: reqwest::Method::GET,
+                url: url.clone(),
+                headers: reqwest::header::HeaderMap::new(),
+                body: None,
+            };
+            let (response, _) = head(&probe).and_then(|head| {
+                h2.send
+                    .send_request(head, true)
+                    .map_err(|e| format!("HTTP/2 request refused: {e}"))
+            })?;
+            let answer = self
+                .answers(&mut slot, vec![Wait::Pending(response, Instant::now())])
+                .await;
+            match answer
+                .first()
+                .and_then(|a| a.failure.as_ref().filter(|_| a.status.is_none()))
+            {
+                None => Ok(()),
+                Some(failure) => Err(format!(
+                    "sync = \"single-packet\" needs HTTP/2, and {origin} speaks it but did not \
+                     answer GET {url} over it ({}); it may serve only gRPC over HTTP/2",
+                    failure.message
+                )),
+            }
         }
         .boxed()
     }
