@@ -403,6 +403,17 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             "",
         );
     }
+    if let Some(spread) = figures.get("arrival_spread.p50").filter(|_| !counter) {
+        tile(
+            page,
+            "arrival spread p50",
+            metrics::format_duration_ns(spread),
+            "",
+        );
+    }
+    if let Some(mode) = r.sync.filter(|_| !counter) {
+        tile(page, "sync", mode.name().to_string(), "");
+    }
     if let Some(rate) = figures.get("writes_per_second") {
         tile(page, "writes / s", format!("{rate:.0}"), "");
     }
@@ -573,6 +584,27 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             "<figure>{}</figure>",
             chart::bars(
                 "send spread per round: first to last write sent",
+                "round",
+                "µs",
+                "#6b7280",
+                &bars
+            )
+        );
+    }
+    if !counter && v.rounds.iter().any(|x| x.arrival_spread_ns.is_some()) {
+        let bars: Vec<(String, f64)> = v
+            .rounds
+            .iter()
+            .map(|x| {
+                let us = x.arrival_spread_ns.map_or(0.0, |ns| ns as f64 / 1e3);
+                (x.round.to_string(), us)
+            })
+            .collect();
+        let _ = write!(
+            page,
+            "<figure>{}</figure>",
+            chart::bars(
+                "arrival spread per round: first to last write's last byte at the server",
                 "round",
                 "µs",
                 "#6b7280",
