@@ -8,6 +8,7 @@
 #
 # Usage: scripts/nginx-h2.sh                      (correct server: every run should PASS)
 #        BUG=toctou WINDOW=50ms scripts/nginx-h2.sh (every run should FAIL)
+#        KEEPALIVE_REQUESTS=50 scripts/nginx-h2.sh  (nginx closes connections often: GOAWAY)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -52,6 +53,7 @@ http {
   client_body_temp_path $WORK/body;
   proxy_temp_path $WORK/proxy;
   upstream reference { server 127.0.0.1:$SERVER_PORT; keepalive 64; }
+  keepalive_requests ${KEEPALIVE_REQUESTS:-1000};
   server {
     listen 127.0.0.1:$H2C_PORT http2;
     listen 127.0.0.1:$H1_PORT;

@@ -50,6 +50,8 @@ struct H2 {
     send: SendRequest<Bytes>,
     conn: Connection<Stream, Bytes>,
     ping: PingPong,
+    /// A round has been raced on it: the next round's warm-ups open a fresh one.
+    raced: bool,
 }
 
 /// Every writer's request on one HTTP/2 connection.
@@ -95,6 +97,19 @@ async fn drive<F: Future>(
     .await
 }
 
+/// Whether a kept connection can still take the next round: the frames that came in
+/// since it was last driven (a GOAWAY after the server's request limit, a close) are
+/// read first. A connection that has ended, or refuses new streams, is replaced.
+async fn still_open(h2: &mut H2) -> bool {
+    poll_fn(|cx| {
+        if Pin::new(&mut h2.conn).poll(cx).is_ready() {
+            return Poll::Ready(false);
+        }
+        Poll::Ready(matches!(h2.send.poll_ready(cx), Poll::Ready(Ok(()))))
+    })
+    .await
+}
+
 /// One PING round trip: once it is back, the server has read every frame sent before it.
 async fn round_trip(h2: &mut H2, settings: &ClientSettings) -> Result<(), String> {
     let ping = h2.ping.ping(Ping::opaque());
@@ -117,6 +132,11 @@ async fn open<'a>(
 ) -> Result<&'a mut H2, String> {
     if slot.as_ref().is_some_and(|h| h.origin != *origin) {
         *slot = None;
+    }
+    if let Some(h2) = slot.as_mut() {
+        if !still_open(h2).await {
+            *slot = None;
+        }
     }
     if slot.is_none() {
         let tls = origin.scheme == "https";
@@ -151,6 +171,7 @@ async fn open<'a>(
             send,
             conn,
             ping,
+            raced: false,
         };
         // The server's SETTINGS come before its PING ack, so after the round trip the
         // stream limit is the server's.
@@ -353,6 +374,9 @@ impl Race for SinglePacket {
         .boxed()
     }
 
+    /// Warms a connection of the round's own: one on which a round was already raced is
+    /// replaced, so every round's streams (its warm-ups and its writes) stay far below a
+    /// server's per-connection request limit (nginx closes a connection after 1,000).
     fn each(&self, requests: Vec<Prepared>) -> BoxFuture<'_, Vec<Exchange>> {
         async move {
             let start = Instant::now();
@@ -360,6 +384,9 @@ impl Race for SinglePacket {
                 return Vec::new();
             };
             let mut slot = self.h2.lock().await;
+            if slot.as_ref().is_some_and(|h| h.raced) {
+                *slot = None;
+            }
             let opened = match Origin::of(&first.url, SyncMode::SinglePacket) {
                 Ok(origin) => {
                     open(&mut slot, &origin, self.writers, &self.settings, &self.tls).await
@@ -389,7 +416,13 @@ impl Race for SinglePacket {
                     Err(e) => Wait::Done(failed(start, Outcome::NotSent, e)),
                 });
             }
-            self.answers(&mut slot, waits).await
+            let refused = waits.iter().any(|w| matches!(w, Wait::Done(_)));
+            let answers = self.answers(&mut slot, waits).await;
+            if refused {
+                // The connection would not take a stream: open a new one next time.
+                *slot = None;
+            }
+            answers
         }
         .boxed()
     }
@@ -412,6 +445,7 @@ impl Race for SinglePacket {
                 Err(e) => return all_failed(requests.len(), start, Outcome::NotSent, &e),
             };
 
+            h2.raced = true;
             // Stage: every stream's headers and all of its body but the last byte.
             let mut staged: Vec<Result<Staged, Exchange>> = Vec::with_capacity(requests.len());
             for p in &requests {
@@ -476,9 +510,95 @@ impl Race for SinglePacket {
                     Ok(response) => Wait::Pending(response, released),
                     Err(exchange) => Wait::Done(exchange),
                 })
-                .collect();
-            self.answers(&mut slot, waits).await
+                .collect::<Vec<_>>();
+            let refused = waits.iter().any(|w| matches!(w, Wait::Done(_)));
+            let answers = self.answers(&mut slot, waits).await;
+            if refused {
+                // The connection would not take a stream: open a new one next time.
+                *slot = None;
+            }
+            answers
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// An h2c server that answers every request 200 once its body has ended, and closes
+    /// each connection gracefully (GOAWAY) after `limit` requests, as nginx does after
+    /// `keepalive_requests`.
+    async fn limited_server(limit: usize) -> url::Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(mut conn) = h2::server::handshake(socket).await else {
+                        return;
+                    };
+                    let mut served = 0;
+                    while let Some(Ok((request, mut respond))) = conn.accept().await {
+                        served += 1;
+                        if served == limit {
+                            conn.graceful_shutdown();
+                        }
+                        tokio::spawn(async move {
+                            let mut body = request.into_body();
+                            while let Some(Ok(chunk)) = body.data().await {
+                                let _ = body.flow_control().release_capacity(chunk.len());
+                            }
+                            let response = http::Response::new(());
+                            if let Ok(mut stream) = respond.send_response(response, false) {
+                                let _ = stream.send_data(Bytes::from_static(b"ok"), true);
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        url::Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap()
+    }
+
+    fn request(method: reqwest::Method, url: &url::Url, body: Option<&str>) -> Prepared {
+        Prepared {
+            method,
+            url: url.clone(),
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.map(|b| b.as_bytes().to_vec()),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_round_is_answered_when_the_server_closes_connections_after_a_few_requests() {
+        let url = limited_server(20).await;
+        let settings = ClientSettings {
+            sync: SyncMode::SinglePacket,
+            ..ClientSettings::new(Duration::from_secs(5))
+        };
+        let mode = SinglePacket::new(8, &settings).unwrap();
+        mode.ready(&url).await.unwrap();
+        for round in 0..5 {
+            let reads = (0..8)
+                .map(|_| request(reqwest::Method::GET, &url, None))
+                .collect();
+            let writes = (0..8)
+                .map(|_| request(reqwest::Method::PUT, &url, Some("{\"a\":1}")))
+                .collect();
+            for phase in [mode.each(reads).await, mode.race(writes).await] {
+                assert_eq!(phase.len(), 8);
+                for exchange in phase {
+                    assert_eq!(
+                        (exchange.status, exchange.body.as_str()),
+                        (Some(200), "ok"),
+                        "round {round}: {:?}",
+                        exchange.failure
+                    );
+                }
+            }
+        }
     }
 }
