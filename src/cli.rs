@@ -379,7 +379,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {}{})",
+                    "ok  {}  {} ({}, {} writers × {} {}{}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -394,6 +394,14 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         0 => String::new(),
                         1 => ", 1 threshold".to_string(),
                         n => format!(", {n} thresholds"),
+                    },
+                    // Barrier is the default and counters ignore the key: name other modes.
+                    if s.sync == SyncMode::Barrier
+                        || matches!(s.workload.kind, scenario::WorkloadKind::Counter { .. })
+                    {
+                        String::new()
+                    } else {
+                        format!(", sync {}", s.sync)
                     }
                 );
             }

@@ -450,3 +450,22 @@ async fn dup_create_with_a_50ms_window_is_caught_in_every_mode() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_history_reports_the_same_spreads_when_checked_again() {
+    let (results, dir) = run_in(SyncMode::LastByte, vec![scenario(DIALECTS[1])], None, 4, 3).await;
+    let records = history::read_csv(&dir.path().join("requests.csv")).expect("history");
+    let again = contend::check::check_all(&records);
+    assert_eq!(again.len(), 1);
+    let (before, after) = (&results[0].verdict.rounds, &again[0].rounds);
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(after) {
+        assert_eq!(
+            (b.send_spread_ns, b.response_spread_ns, b.arrival_spread_ns),
+            (a.send_spread_ns, a.response_spread_ns, a.arrival_spread_ns),
+            "round {}",
+            b.round
+        );
+        assert!(a.arrival_spread_ns.is_some());
+    }
+}
