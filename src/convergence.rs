@@ -236,6 +236,8 @@ mod tests {
             promised: String::new(),
             conflict_missing: String::new(),
             arrival_ns: None,
+            resource: None,
+            scheduled_ns: None,
         }
     }
 

@@ -114,6 +114,13 @@ pub struct RequestRecord {
     /// clock. Only differences between arrivals mean anything (the arrival spread).
     #[serde(default)]
     pub arrival_ns: Option<u64>,
+    /// Sustained: the hot resource (from 0) the request went to.
+    #[serde(default)]
+    pub resource: Option<u32>,
+    /// Sustained, open model: when the attempt was due on the timetable, in ns since the
+    /// run started; latency measured from here is corrected for coordinated omission.
+    #[serde(default)]
+    pub scheduled_ns: Option<u64>,
 }
 
 /// Writes records to a CSV file (`requests.csv`), header first.
@@ -158,6 +165,8 @@ mod tests {
             body: "{\"a\":\"b,c\"}\nline".into(),
             error: String::new(),
             arrival_ns: Some(1_234),
+            resource: None,
+            scheduled_ns: None,
             content_type: "application/problem+json".into(),
             state: Some("shipped".into()),
             strategy: Some("give-up".into()),

@@ -37,6 +37,17 @@ const HIGHEST_NS: u64 = 3_600_000_000_000;
 impl Latency {
     /// Collects the latency of every contended write (not reads, warm-ups or probes).
     pub fn from_records<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Latency {
+        Latency::from_values(
+            records
+                .into_iter()
+                .filter(|r| r.phase == Phase::Write)
+                .map(|r| (r.outcome, r.latency_ns)),
+        )
+    }
+
+    /// Collects latencies measured some other way (a sustained attempt, from its
+    /// scheduled start), each with the outcome it ended with, in nanoseconds.
+    pub fn from_values(values: impl IntoIterator<Item = (Outcome, u64)>) -> Latency {
         let mut histograms: Vec<(Outcome, Histogram<u64>)> = OUTCOMES
             .iter()
             .filter_map(|o| {
@@ -45,9 +56,9 @@ impl Latency {
                     .map(|h| (*o, h))
             })
             .collect();
-        for r in records.into_iter().filter(|r| r.phase == Phase::Write) {
-            if let Some((_, h)) = histograms.iter_mut().find(|(o, _)| *o == r.outcome) {
-                h.saturating_record(r.latency_ns.clamp(1_000, HIGHEST_NS));
+        for (outcome, ns) in values {
+            if let Some((_, h)) = histograms.iter_mut().find(|(o, _)| *o == outcome) {
+                h.saturating_record(ns.clamp(1_000, HIGHEST_NS));
             }
         }
         Latency { histograms }
@@ -133,6 +144,8 @@ mod tests {
             body: String::new(),
             error: String::new(),
             arrival_ns: None,
+            resource: None,
+            scheduled_ns: None,
             content_type: String::new(),
             state: None,
             strategy: None,

@@ -262,7 +262,11 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             convergence,
             target: shown_target,
             // A counter's writers are never released together.
-            sync: (!matches!(s.workload.kind, WorkloadKind::Counter { .. })).then_some(s.sync),
+            sync: (!matches!(
+                s.workload.kind,
+                WorkloadKind::Counter { .. } | WorkloadKind::Sustained { .. }
+            ))
+            .then_some(s.sync),
             error: run.error,
             complete: run.complete,
             duration: run.duration,

@@ -36,6 +36,8 @@ fn rec(
         body: String::new(),
         error: String::new(),
         arrival_ns: None,
+        resource: None,
+        scheduled_ns: None,
         content_type: String::new(),
         state: None,
         strategy: None,

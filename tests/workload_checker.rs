@@ -31,6 +31,8 @@ fn rec(workload: &str, phase: Phase, round: u32, writer: Option<u32>) -> Request
         promised: String::new(),
         conflict_missing: String::new(),
         arrival_ns: None,
+        resource: None,
+        scheduled_ns: None,
     }
 }
 

@@ -50,8 +50,13 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     verdict.counter = Some(total);
 }
 
-/// Checks one strategy's records; `label` prefixes its evidence when there are several.
-fn check_strategy(records: &[&RequestRecord], label: &str, verdict: &mut Verdict) -> CounterReport {
+/// Checks one counter's records (one strategy's, or one sustained resource's); `label`
+/// prefixes its evidence when there are several.
+pub(super) fn check_strategy(
+    records: &[&RequestRecord],
+    label: &str,
+    verdict: &mut Verdict,
+) -> CounterReport {
     let initial = records
         .iter()
         .find(|r| r.phase == Phase::Setup && r.value.is_some())

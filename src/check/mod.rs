@@ -16,11 +16,13 @@ mod precondition_required;
 mod round;
 mod stale_write;
 mod stock;
+mod sustained;
 mod transition;
 mod unique_create;
 
 mod read_back;
 pub(crate) use read_back::ReadBack;
+pub use sustained::SustainedReport;
 
 /// The ways a conflict-detection contract breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -244,6 +246,8 @@ pub struct Verdict {
     pub counts: Counts,
     pub rounds: Vec<RoundReport>,
     pub counter: Option<CounterReport>,
+    /// Sustained workload figures: throughput, conflict rate, latency.
+    pub sustained: Option<SustainedReport>,
     pub violations: Vec<Violation>,
     /// Acknowledged updates that did not survive.
     pub lost_updates: u64,
@@ -292,12 +296,14 @@ pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verd
         counts: counts(records),
         rounds: Vec::new(),
         counter: None,
+        sustained: None,
         violations: Vec::new(),
         lost_updates: 0,
         warnings: Vec::new(),
     };
     match workload {
         "counter" => counter::check(records, &mut verdict),
+        "sustained" => sustained::check(records, &mut verdict),
         "unique-create" => unique_create::check(records, &mut verdict),
         "transition" => transition::check(records, &mut verdict),
         "stock" => stock::check(records, &mut verdict),

@@ -97,7 +97,7 @@ fn value_locator(scenario: &Scenario) -> Result<Locator, String> {
 }
 
 /// The counter value in a read response: a JSON integer, or text holding one.
-fn read_value(at: &Locator, exchange: &Exchange) -> Result<i64, String> {
+pub(super) fn read_value(at: &Locator, exchange: &Exchange) -> Result<i64, String> {
     let found = locate(at, exchange);
     let parsed = match &found {
         Some(Value::Number(n)) => n.as_i64(),

@@ -13,6 +13,7 @@ mod race;
 mod round;
 mod stale_write;
 mod stock;
+mod sustained;
 mod transition;
 mod unique_create;
 
@@ -109,6 +110,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
                 * u64::from(scenario.workload.writers)
                 * strategies.len() as u64
         }
+        WorkloadKind::Sustained { limit, rate, .. } => sustained::expected_attempts(*limit, *rate),
         _ => u64::from(scenario.workload.rounds),
     };
     ctx.progress.start(&scenario.name, steps);
@@ -146,6 +148,11 @@ async fn run_workload(session: &mut Session<'_>) -> Result<(), String> {
         WorkloadKind::Stock { units } => stock::run(session, *units).await,
         WorkloadKind::Idempotency => idempotency::run(session).await,
         WorkloadKind::PreconditionRequired => precondition_required::run(session).await,
+        WorkloadKind::Sustained {
+            resources,
+            limit,
+            rate,
+        } => sustained::run(session, *resources, *limit, *rate).await,
     }
 }
 
@@ -170,6 +177,10 @@ struct Meta {
     state: Option<String>,
     /// Counter: the client strategy.
     strategy: Option<String>,
+    /// Sustained: the hot resource.
+    resource: Option<u32>,
+    /// Sustained, open model: when the attempt was due.
+    scheduled: Option<Instant>,
 }
 
 /// One scenario's state while it runs: its builder, reader connection and history.
@@ -268,6 +279,8 @@ impl Recorder {
                 .map(|f| redact(&f.message, secrets))
                 .unwrap_or_default(),
             arrival_ns: exchange.arrival_ns,
+            resource: meta.resource,
+            scheduled_ns: meta.scheduled.map(|at| self.nanos(at)),
             content_type,
             state: meta.state,
             strategy: meta.strategy,
@@ -289,8 +302,12 @@ impl<'a> Session<'a> {
             builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // A counter's writers are never released together: it ignores `sync`.
-                sync: if matches!(scenario.workload.kind, WorkloadKind::Counter { .. }) {
+                // A counter's (or a sustained run's) writers are never released together:
+                // it ignores `sync`.
+                sync: if matches!(
+                    scenario.workload.kind,
+                    WorkloadKind::Counter { .. } | WorkloadKind::Sustained { .. }
+                ) {
                     SyncMode::Barrier
                 } else {
                     scenario.sync

@@ -64,6 +64,8 @@ pub struct ScenarioSection {
     pub thresholds: Vec<ThresholdSection>,
     pub violations: Vec<ViolationSection>,
     pub counter: Option<CounterSection>,
+    /// Sustained workload figures.
+    pub sustained: Option<SustainedSection>,
     pub rounds: Vec<RoundSection>,
     /// Per outcome, the HdrHistogram percentile distribution of write latency.
     pub latency: BTreeMap<String, Vec<LatencyStep>>,
@@ -94,6 +96,63 @@ pub struct ViolationSection {
     pub round: Option<u32>,
     pub version: Option<String>,
     pub evidence: String,
+}
+
+/// Sustained workload figures; latencies in ms.
+#[derive(Debug, Serialize)]
+pub struct SustainedSection {
+    /// `closed` or `open`.
+    pub model: &'static str,
+    pub connections: u32,
+    pub resources: u32,
+    pub attempts: u64,
+    pub writes: u64,
+    pub acknowledged: u64,
+    pub conflicts: u64,
+    pub indeterminate: u64,
+    pub lost_updates: u64,
+    pub elapsed_s: f64,
+    pub requests_per_s: Option<f64>,
+    pub acknowledged_per_s: Option<f64>,
+    pub conflict_rate: Option<f64>,
+    /// Open model: attempts per second on the timetable.
+    pub scheduled_rate: Option<f64>,
+    /// Per outcome: attempt latency from the actual start.
+    pub latency_raw: BTreeMap<String, PercentileSection>,
+    /// Open model, per outcome: attempt latency from the scheduled start.
+    pub latency_corrected: BTreeMap<String, PercentileSection>,
+}
+
+/// One latency distribution's summary, in ms.
+#[derive(Debug, Serialize)]
+pub struct PercentileSection {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+fn percentile_sections(
+    rows: &[(crate::history::Outcome, crate::latency::Percentiles)],
+) -> BTreeMap<String, PercentileSection> {
+    let ms = |ns: u64| ns as f64 / 1e6;
+    rows.iter()
+        .map(|(o, p)| {
+            (
+                o.name().to_string(),
+                PercentileSection {
+                    count: p.count,
+                    p50: ms(p.p50),
+                    p90: ms(p.p90),
+                    p99: ms(p.p99),
+                    p999: ms(p.p999),
+                    max: ms(p.max),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Counter workload figures.
@@ -244,6 +303,24 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
             })
             .collect(),
     });
+    let sustained = v.sustained.as_ref().map(|k| SustainedSection {
+        model: if k.open_model { "open" } else { "closed" },
+        connections: k.connections,
+        resources: k.resources,
+        attempts: k.attempts,
+        writes: k.writes,
+        acknowledged: k.acknowledged,
+        conflicts: k.conflicts,
+        indeterminate: k.indeterminate,
+        lost_updates: k.lost_updates,
+        elapsed_s: k.elapsed_ns as f64 / 1e9,
+        requests_per_s: k.request_rate(),
+        acknowledged_per_s: k.write_throughput(),
+        conflict_rate: k.conflict_rate(),
+        scheduled_rate: k.scheduled_rate,
+        latency_raw: percentile_sections(&k.raw),
+        latency_corrected: percentile_sections(&k.corrected),
+    });
     let rounds = v
         .rounds
         .iter()
@@ -294,6 +371,7 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         thresholds,
         violations,
         counter,
+        sustained,
         rounds,
         latency,
     }

@@ -14,6 +14,54 @@ use crate::history::Outcome;
 
 use super::{ScenarioResult, SpreadStat};
 
+/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
+fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String {
+    let mut out = String::new();
+    let model = match (k.open_model, k.scheduled_rate) {
+        (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
+        (true, None) => "open model".to_string(),
+        (false, _) => "closed model".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "\n{scenario}: {model}, {} connections, {} resources: {} attempts in {:.2} s ({} requests/s); {} writes acknowledged ({}/s), conflict rate {}, {} indeterminate, {} lost",
+        k.connections,
+        k.resources,
+        k.attempts,
+        k.elapsed_ns as f64 / 1e9,
+        k.request_rate().map_or("-".into(), |x| format!("{x:.0}")),
+        k.acknowledged,
+        k.write_throughput().map_or("-".into(), |x| format!("{x:.0}")),
+        k.conflict_rate().map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
+        k.indeterminate,
+        k.lost_updates,
+    );
+    let mut table = |name: &str, rows: &[(Outcome, crate::latency::Percentiles)]| {
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "  attempt latency, {name}, p50/p99/p99.9/max ms:");
+        for (outcome, p) in rows {
+            let _ = writeln!(
+                out,
+                "    {:<13} {:>8}  {}/{}/{}/{}",
+                outcome.name(),
+                p.count,
+                ms(p.p50),
+                ms(p.p99),
+                ms(p.p999),
+                ms(p.max)
+            );
+        }
+    };
+    table("from the actual start (raw)", &k.raw);
+    table(
+        "from the scheduled start (corrected for coordinated omission)",
+        &k.corrected,
+    );
+    out
+}
+
 /// Evidence lines shown per violation kind; the rest are in `rounds.csv`.
 const EVIDENCE_SHOWN: usize = 3;
 
@@ -131,6 +179,9 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     thresholds(&mut out, results, width, colour);
     for r in results {
         let v = &r.verdict;
+        if let Some(k) = &v.sustained {
+            out.push_str(&sustained_lines(&v.scenario, k));
+        }
         if let Some(k) = &v.counter {
             let _ = writeln!(
                 out,

@@ -137,6 +137,25 @@ pub enum WorkloadKind {
     /// Every round, all writers send a write without its precondition; every one must be
     /// refused (428) and none applied.
     PreconditionRequired,
+    /// For a duration or a request count, `writers` connections run read-then-conditional
+    /// -write (`{next}` = value read + 1) against `resources` hot resources, as fast as
+    /// they can (closed model) or on a fixed timetable at `rate` requests per second
+    /// (open model). Every acknowledged write must show in its resource's counter.
+    Sustained {
+        resources: u32,
+        limit: SustainedLimit,
+        /// Open model: write attempts per second over all connections; `None`: closed.
+        rate: Option<u32>,
+    },
+}
+
+/// When a `sustained` workload stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SustainedLimit {
+    /// After this long (no new attempt starts later).
+    Duration(Duration),
+    /// After this many read-then-write attempts in all.
+    Requests(u64),
 }
 
 impl WorkloadKind {
@@ -150,6 +169,7 @@ impl WorkloadKind {
             WorkloadKind::Stock { .. } => "stock",
             WorkloadKind::Idempotency => "idempotency",
             WorkloadKind::PreconditionRequired => "precondition-required",
+            WorkloadKind::Sustained { .. } => "sustained",
         }
     }
 

@@ -16,8 +16,8 @@ use super::diagnostic::{Diagnostic, Site, Source};
 use super::env::Context;
 use super::model::{
     Actionable, Expect, Level, RequestTemplate, Resource, RetryPolicy, Scenario, Setup,
-    StockLocator, Strategy, StrategyKind, SyncMode, Target, TransitionTarget, Var, Workload,
-    WorkloadKind,
+    StockLocator, Strategy, StrategyKind, SustainedLimit, SyncMode, Target, TransitionTarget, Var,
+    Workload, WorkloadKind,
 };
 use super::model::{BodyMatch, Locator};
 use super::reader::{did_you_mean, Element, Field, KeySpec, Reader, Spanned, Table};
@@ -74,6 +74,11 @@ const WORKLOAD_KEYS: &[KeySpec] = &[
     ),
     key("targets", r#"targets = ["cancelled", "shipped"]"#),
     key("units", "units = 3"),
+    key("connections", "connections = 8"),
+    key("resources", "resources = 4"),
+    key("duration", r#"duration = "10s""#),
+    key("requests", "requests = 10000"),
+    key("rate", "rate = 500"),
 ];
 
 /// The budget of the `give-up` strategy unless the file says.
@@ -678,7 +683,7 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
     let name = kind_name(kind);
 
     let min_writers = match kind {
-        Some(Kind::Counter | Kind::PreconditionRequired) | None => 1,
+        Some(Kind::Counter | Kind::PreconditionRequired | Kind::Sustained) | None => 1,
         Some(_) => 2,
     };
     let writers_field = t.field("writers");
@@ -694,7 +699,17 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
         }
         Some(n)
     });
+    let sustained = sustained_keys(r, &t, kind);
     let rounds = match (kind, t.field("rounds")) {
+        (Some(Kind::Sustained), Some(f)) => {
+            r.error(
+                f.key_at,
+                "`rounds` is for stale-write workloads; a sustained workload runs for a \
+                 `duration` or a number of `requests`",
+                "write duration = \"10s\" or requests = N instead".to_string(),
+            );
+            None
+        }
         (Some(Kind::Counter), Some(f)) => {
             r.error(
                 f.key_at,
@@ -815,7 +830,12 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
         Some(Kind::PreconditionRequired) => {
             rounds.map(|rounds| (WorkloadKind::PreconditionRequired, rounds))
         }
+        Some(Kind::Sustained) => sustained.clone().map(|(kind, _)| (kind, 1)),
         None => None,
+    };
+    let writers = match (kind, sustained) {
+        (Some(Kind::Sustained), Some((_, connections))) => Some(connections),
+        _ => writers,
     };
     let workload = workload
         .zip(writers)
@@ -825,6 +845,75 @@ fn workload(r: &mut Reader<'_>, root: &Table<'_>) -> (Option<Kind>, Option<Workl
             rounds,
         });
     (kind, workload)
+}
+
+/// The `sustained` keys: `connections`, `resources`, `duration` or `requests`, and
+/// `rate`. Returns the workload kind and the number of connections when `kind` is
+/// sustained and they are valid; reports any of them on another kind.
+fn sustained_keys(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    kind: Option<Kind>,
+) -> Option<(WorkloadKind, u32)> {
+    let keys = ["connections", "resources", "duration", "requests", "rate"];
+    if kind != Some(Kind::Sustained) {
+        for key in keys {
+            if let (Some(_), Some(f)) = (kind, t.field(key)) {
+                only_for(r, &f, "sustained");
+            }
+        }
+        return None;
+    }
+    if let Some(f) = t.field("writers") {
+        r.error(
+            f.key_at,
+            "a sustained workload has `connections`, not `writers`",
+            "write connections = N instead".to_string(),
+        );
+        return None;
+    }
+    let connections = t
+        .field("connections")
+        .map_or(Some(8), |f| r.u32(&f, 1, 4096));
+    let resources = t
+        .field("resources")
+        .map_or(Some(1), |f| r.u32(&f, 1, 100_000));
+    let rate = match t.field("rate") {
+        Some(f) => r.u32(&f, 1, 10_000_000).map(Some),
+        None => Some(None),
+    };
+    let limit = match (t.field("duration"), t.field("requests")) {
+        (Some(_), Some(f)) => {
+            r.error(
+                f.key_at,
+                "a sustained workload stops after a `duration` or a number of `requests`, \
+                 not both",
+                "keep one of them".to_string(),
+            );
+            None
+        }
+        (Some(f), None) => positive_duration(r, &f).map(SustainedLimit::Duration),
+        (None, Some(f)) => r
+            .u32(&f, 1, u32::MAX)
+            .map(|n| SustainedLimit::Requests(u64::from(n))),
+        (None, None) => {
+            r.error_at_table(
+                t,
+                "a sustained workload needs `duration` or `requests`".to_string(),
+                "for example: duration = \"10s\", or requests = 10000".to_string(),
+            );
+            None
+        }
+    };
+    let (connections, resources, rate, limit) = (connections?, resources?, rate?, limit?);
+    Some((
+        WorkloadKind::Sustained {
+            resources,
+            limit,
+            rate,
+        },
+        connections,
+    ))
 }
 
 /// Reports a key that belongs to another workload kind.
@@ -1178,13 +1267,20 @@ fn resource(
     });
     let version = match (kind, t.field("version")) {
         (_, Some(f)) => locator(r, &f).map(Some),
-        (Some(Kind::StaleWrite | Kind::Counter), None) => {
+        (Some(Kind::StaleWrite | Kind::Counter | Kind::Sustained), None) => {
             r.required(&t, "version");
             None
         }
         (_, None) => Some(None),
     };
-    let value = kind_locator(r, &t, "value", kind, &[Kind::Counter], true);
+    let value = kind_locator(
+        r,
+        &t,
+        "value",
+        kind,
+        &[Kind::Counter, Kind::Sustained],
+        true,
+    );
     let state = kind_locator(r, &t, "state", kind, &[Kind::Transition], true);
     let count = match kind {
         Some(Kind::Idempotency) => kind_locator(r, &t, "count", kind, &[Kind::Idempotency], true),
@@ -1330,12 +1426,16 @@ fn write(
         ok = false;
     };
     match kind {
-        Some(Kind::StaleWrite | Kind::Counter) if !vars.contains(&Var::Version) => problem(
+        Some(Kind::StaleWrite | Kind::Counter | Kind::Sustained)
+            if !vars.contains(&Var::Version) =>
+        {
+            problem(
             r,
             "[write] never sends `{version}`, so the API cannot tell a stale write from a fresh one"
                 .to_string(),
             VERSION_HINT,
-        ),
+        )
+        }
         Some(Kind::PreconditionRequired) if vars.contains(&Var::Version) => problem(
             r,
             "[write] sends `{version}`, but a precondition-required write must be unconditional"
@@ -1419,6 +1519,12 @@ fn write(
         Some(Kind::Counter) => (
             Var::Next,
             "the [write] body must contain `{next}` (the value read plus one) in a counter scenario",
+            NEXT_HINT,
+        ),
+        Some(Kind::Sustained) => (
+            Var::Next,
+            "the [write] body must contain `{next}` (the value read plus one) in a sustained \
+             scenario: each resource's counter is what proves no write was lost",
             NEXT_HINT,
         ),
         _ => return ok.then_some(request.template),

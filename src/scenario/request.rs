@@ -27,11 +27,12 @@ pub(super) enum Kind {
     Stock,
     Idempotency,
     PreconditionRequired,
+    Sustained,
 }
 
 impl Kind {
     /// Every kind with its name in scenario files.
-    pub const ALL: [(Kind, &'static str); 7] = [
+    pub const ALL: [(Kind, &'static str); 8] = [
         (Kind::StaleWrite, "stale-write"),
         (Kind::Counter, "counter"),
         (Kind::UniqueCreate, "unique-create"),
@@ -39,6 +40,7 @@ impl Kind {
         (Kind::Stock, "stock"),
         (Kind::Idempotency, "idempotency"),
         (Kind::PreconditionRequired, "precondition-required"),
+        (Kind::Sustained, "sustained"),
     ];
 
     /// The name used in scenario files.
@@ -90,7 +92,7 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let name = format!("{{{}}}", var.name());
     let available = match var {
         Var::Id => "[resource.read] and [write] (and in create when [resource] sets `id`)",
-        Var::Value | Var::Next => "[write] of counter workloads",
+        Var::Value | Var::Next => "[write] of counter and sustained workloads",
         Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
         Var::Unique => "[resource.create], [resource.read] and [write]",
         Var::Target => "[write] of transition workloads",
@@ -101,7 +103,7 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let only_for = |wanted: Kind| kind.is_some_and(|k| k != wanted);
     let why = match (place, var) {
         (Place::Headers, _) => "they are sent with every request, create included".to_string(),
-        (_, Var::Value | Var::Next) if only_for(Kind::Counter) => {
+        (_, Var::Value | Var::Next) if only_for(Kind::Counter) && kind != Some(Kind::Sustained) => {
             format!("this is a {kind_name} scenario, which reads no value")
         }
         (_, Var::Target) if only_for(Kind::Transition) => {

@@ -1,0 +1,256 @@
+//! The `sustained` workload: for a duration or a number of attempts, `connections`
+//! connections run read-then-conditional-write attempts against `resources` hot
+//! resources created at set-up, each write storing the value read plus one.
+//!
+//! Closed model (no `rate`): every connection starts its next attempt as soon as its
+//! last one ended. Open model (`rate = R`): attempt `i` is due at `i / R` seconds after
+//! the start, whatever happened before; a connection takes the next due attempt, waits
+//! for its time if it is early and starts at once if it is late, and the record keeps
+//! when it was due, so latency can be measured from there (the coordinated-omission
+//! correction of wrk2). Attempt `i` goes to resource `i mod resources`. A conflict is
+//! not retried: it is counted, and the connection goes on with its next attempt.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::history::{Outcome, Phase, RequestRecord};
+use crate::scenario::template::{value_text, Vars};
+use crate::scenario::{Locator, Scenario, Setup, SustainedLimit};
+
+use super::client::{self, RequestBuilder};
+use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
+
+/// How many attempts a run will make, as far as is known before it starts (for the
+/// progress bar): the count, or the timetable's length; 0 for a closed run by duration.
+pub(super) fn expected_attempts(limit: SustainedLimit, rate: Option<u32>) -> u64 {
+    match (limit, rate) {
+        (SustainedLimit::Requests(n), _) => n,
+        (SustainedLimit::Duration(d), Some(rate)) => (d.as_secs_f64() * f64::from(rate)) as u64,
+        (SustainedLimit::Duration(_), None) => 0,
+    }
+}
+
+pub(super) async fn run(
+    s: &mut Session<'_>,
+    resources: u32,
+    limit: SustainedLimit,
+    rate: Option<u32>,
+) -> Result<(), String> {
+    let value_at = s
+        .scenario
+        .resource
+        .value
+        .clone()
+        .ok_or_else(|| "a sustained scenario needs `value` in [resource]".to_string())?;
+    if resources > 1 && !matches!(s.scenario.resource.setup, Setup::Create { .. }) {
+        return Err(format!(
+            "resources = {resources} needs `create` with an `id` locator in [resource]: an \
+             existing or fixed id is one resource, and every hot resource needs its own counter"
+        ));
+    }
+
+    let mut ids = Vec::new();
+    for k in 0..resources {
+        let meta = Meta {
+            resource: Some(k),
+            ..Meta::default()
+        };
+        let vars = Vars {
+            unique: Some(s.unique(Some(k))),
+            ..Vars::default()
+        };
+        let id = s.create(meta.clone(), &vars).await?;
+        let (_, first) = s.read_version(Phase::Setup, meta, &id).await?;
+        let initial = super::counter::read_value(&value_at, &first)?;
+        if let Some(last) = s.records.last_mut() {
+            last.value = Some(initial);
+        }
+        ids.push(id);
+    }
+
+    let scenario = Arc::new(s.scenario.clone());
+    let ids = Arc::new(ids);
+    let next = Arc::new(AtomicU64::new(0));
+    let connections = s.scenario.workload.writers;
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        clients.push(client::connection(&s.settings)?);
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (w, client) in (0..connections).zip(clients) {
+        let connection = Connection {
+            scenario: scenario.clone(),
+            builder: s.builder.clone(),
+            recorder: s.recorder.clone(),
+            client,
+            ctx: s.ctx.clone(),
+            value_at: value_at.clone(),
+            ids: ids.clone(),
+            next: next.clone(),
+            writer: w,
+            start,
+            limit,
+            rate,
+        };
+        tasks.push(tokio::spawn(connection.run()));
+    }
+    let first_record = s.records.len();
+    for task in tasks {
+        match task.await {
+            Ok(records) => s.records.extend(records),
+            Err(e) => return Err(format!("a connection's task failed: {e}")),
+        }
+    }
+    s.records[first_record..].sort_by_key(|r| r.end_ns);
+
+    for (k, id) in ids.iter().enumerate() {
+        let meta = Meta {
+            resource: Some(k as u32),
+            ..Meta::default()
+        };
+        let (_, last) = s.read_version(Phase::Final, meta, id).await?;
+        let final_value = super::counter::read_value(&value_at, &last)?;
+        if let Some(last) = s.records.last_mut() {
+            last.value = Some(final_value);
+        }
+    }
+    Ok(())
+}
+
+/// One connection and everything it needs, owned so it can run in its own task.
+struct Connection {
+    scenario: Arc<Scenario>,
+    builder: RequestBuilder,
+    recorder: Recorder,
+    client: reqwest::Client,
+    ctx: RunContext,
+    value_at: Locator,
+    ids: Arc<Vec<String>>,
+    /// The next attempt's index, shared by all connections.
+    next: Arc<AtomicU64>,
+    writer: u32,
+    start: Instant,
+    limit: SustainedLimit,
+    rate: Option<u32>,
+}
+
+impl Connection {
+    /// Takes attempts until the count is reached or the time is up.
+    async fn run(self) -> Vec<RequestRecord> {
+        let mut records = Vec::new();
+        let end = match self.limit {
+            SustainedLimit::Duration(d) => Some(self.start + d),
+            SustainedLimit::Requests(_) => None,
+        };
+        let mut round: u32 = 0;
+        while !self.ctx.stopped() && round < u32::MAX {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            if let SustainedLimit::Requests(n) = self.limit {
+                if i >= n {
+                    break;
+                }
+            }
+            let due = self
+                .rate
+                .map(|rate| self.start + Duration::from_secs_f64(i as f64 / f64::from(rate)));
+            if let Some(end) = end {
+                // Nothing starts after the end, on the timetable or on the clock.
+                if due.is_some_and(|d| d >= end) || Instant::now() >= end {
+                    break;
+                }
+            }
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
+            let resource = (i % self.ids.len().max(1) as u64) as u32;
+            let first = records.len();
+            self.attempt(resource, round, due, &mut records).await;
+            self.ctx.progress.step(&records[first..]);
+            round += 1;
+        }
+        records
+    }
+
+    /// One read and the conditional write of the value read plus one.
+    async fn attempt(
+        &self,
+        resource: u32,
+        round: u32,
+        due: Option<Instant>,
+        records: &mut Vec<RequestRecord>,
+    ) {
+        let Some(id) = self.ids.get(resource as usize) else {
+            return;
+        };
+        let meta = Meta {
+            round,
+            writer: Some(self.writer),
+            attempt: 1,
+            resource: Some(resource),
+            scheduled: due,
+            ..Meta::default()
+        };
+        let id_vars = Vars {
+            id: Some(id.clone()),
+            ..Vars::default()
+        };
+        let Ok(read) = self.builder.prepare(&self.scenario.resource.read, &id_vars) else {
+            return;
+        };
+        let exchange = client::send(&self.client, read.clone()).await;
+        let version = self
+            .scenario
+            .resource
+            .version
+            .as_ref()
+            .and_then(|l| locate(l, &exchange));
+        let value = super::counter::read_value(&self.value_at, &exchange).ok();
+        let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
+        let read_outcome = match (&exchange.failure, exchange.status) {
+            (Some(f), None) => f.outcome,
+            _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
+            _ => Outcome::Unexpected,
+        };
+        records.push(self.recorder.record(
+            Phase::Read,
+            Meta {
+                value,
+                ..meta.clone()
+            },
+            &read,
+            &exchange,
+            read_outcome,
+        ));
+        let (Some(version), Some(value), Outcome::Ok) = (version, value, read_outcome) else {
+            return;
+        };
+
+        let mark = marker(self.ctx.seed, round, Some(self.writer));
+        let vars = Vars {
+            id: Some(id.clone()),
+            version: Some(version.clone()),
+            writer: Some(self.writer),
+            round: Some(round),
+            marker: Some(mark.clone()),
+            value: Some(value),
+            ..Vars::default()
+        };
+        let Ok(write) = self.builder.prepare(&self.scenario.write, &vars) else {
+            return;
+        };
+        let exchange = client::send(&self.client, write.clone()).await;
+        let outcome = classify(&self.scenario.expect, &exchange);
+        let meta = Meta {
+            version_sent: Some(value_text(&version)),
+            marker: Some(mark),
+            value: Some(value + 1),
+            ..meta
+        };
+        records.push(
+            self.recorder
+                .record(Phase::Write, meta, &write, &exchange, outcome),
+        );
+    }
+}
