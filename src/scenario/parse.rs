@@ -2057,7 +2057,7 @@ conflict = [409]
         assert_eq!(at(&d), (9, 1));
         assert_eq!(
             d.hint.as_deref(),
-            Some("did you mean `writers`? valid keys: kind, writers, rounds, increments, retry, strategies, targets, units")
+            Some("did you mean `writers`? valid keys: kind, writers, rounds, increments, retry, strategies, targets, units, connections, resources, duration, requests, rate")
         );
         assert_eq!(d.snippet.as_deref(), Some("writerz = 4"));
     }
@@ -2340,7 +2340,10 @@ conflict = [409]
         assert!(messages[0].starts_with("`increments` is for counter workloads"));
         assert_eq!(errors[0].hint.as_deref(), Some("write rounds = N instead"));
         assert!(messages[1].starts_with("`retry` is only used by counter workloads"));
-        assert_eq!(messages[2], "`value` is only used by counter workloads");
+        assert_eq!(
+            messages[2],
+            "`value` is only used by counter and sustained workloads"
+        );
     }
 
     #[test]
@@ -2365,7 +2368,7 @@ conflict = [409]
         assert_eq!(d.message, "unknown workload kind `stale_write`");
         assert_eq!(
             d.hint.as_deref(),
-            Some("did you mean `stale-write`? the kinds are stale-write, counter, unique-create, transition, stock, idempotency and precondition-required")
+            Some("did you mean `stale-write`? the kinds are stale-write, counter, unique-create, transition, stock, idempotency, precondition-required and sustained")
         );
     }
 
@@ -2681,7 +2684,8 @@ winner_when = { json = "/succeeded", equals = true }
             d.to_string(),
             "error: scenarios/test.toml:9:1: unknown key `writerz` in [workload]\n  \
              |\n9 | writerz = 4\n  | ^^^^^^^\n  = hint: did you mean `writers`? valid keys: \
-             kind, writers, rounds, increments, retry, strategies, targets, units"
+             kind, writers, rounds, increments, retry, strategies, targets, units, connections, \
+             resources, duration, requests, rate"
         );
     }
 
@@ -2745,5 +2749,117 @@ winner_when = { json = "/succeeded", equals = true }
         let errors = load_file(Path::new("/nonexistent/x.toml")).expect_err("missing");
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].line, errors[0].column), (0, 0));
+    }
+
+    /// A sustained scenario: 4 connections on 2 hot notes for 100 attempts, open model.
+    const SUSTAINED: &str = r#"name = "sus"
+target = "builtin"
+
+[workload]
+kind = "sustained"
+connections = 4
+resources = 2
+requests = 100
+rate = 500
+
+[resource]
+create = { method = "POST", path = "/notes", json = { count = 0 }, id = "header:Location" }
+read = { path = "{id}" }
+version = "header:ETag"
+value = "json:/count"
+
+[write]
+method = "PUT"
+path = "{id}"
+headers = { "If-Match" = "{version}" }
+json = { count = "{next}" }
+
+[expect]
+winner = [200]
+conflict = [412]
+"#;
+
+    #[test]
+    fn a_sustained_file_parses_into_connections_resources_limit_and_rate() {
+        let s = parse(SUSTAINED).expect("valid sustained scenario");
+        assert_eq!(s.workload.writers, 4, "connections become Workload.writers");
+        assert_eq!(
+            s.workload.kind,
+            WorkloadKind::Sustained {
+                resources: 2,
+                limit: SustainedLimit::Requests(100),
+                rate: Some(500),
+            }
+        );
+        let closed = SUSTAINED
+            .replace("requests = 100\nrate = 500", "duration = \"2s\"")
+            .replace("resources = 2\n", "");
+        assert_eq!(
+            parse(&closed).expect("valid").workload.kind,
+            WorkloadKind::Sustained {
+                resources: 1,
+                limit: SustainedLimit::Duration(Duration::from_secs(2)),
+                rate: None,
+            },
+            "one resource and the closed model unless the file says"
+        );
+    }
+
+    #[test]
+    fn a_sustained_workload_stops_after_a_duration_or_requests_not_both_nor_neither() {
+        let both = SUSTAINED.replace("requests = 100", "requests = 100\nduration = \"1s\"");
+        let d = only_error(&both);
+        assert!(d.message.contains("not both"), "{}", d.message);
+        let neither = SUSTAINED.replace("requests = 100\n", "");
+        let d = only_error(&neither);
+        assert_eq!(
+            d.message,
+            "a sustained workload needs `duration` or `requests`"
+        );
+        let zero = SUSTAINED.replace("requests = 100", "duration = \"0s\"");
+        let d = only_error(&zero);
+        assert!(d.message.contains("greater than zero"), "{}", d.message);
+        assert_eq!(at(&d), position_of(&zero, "\"0s\""));
+    }
+
+    #[test]
+    fn sustained_keys_are_checked_where_they_are_written() {
+        let writers = SUSTAINED.replace("connections = 4", "writers = 4");
+        let d = only_error(&writers);
+        assert_eq!(
+            d.message,
+            "a sustained workload has `connections`, not `writers`"
+        );
+        assert_eq!(at(&d), position_of(&writers, "writers"));
+        let rounds = SUSTAINED.replace("requests = 100", "requests = 100\nrounds = 5");
+        let d = only_error(&rounds);
+        assert!(
+            d.message.starts_with("`rounds` is for stale-write"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&rounds, "rounds"));
+        let no_rate = SUSTAINED.replace("rate = 500", "rate = 0");
+        let d = only_error(&no_rate);
+        let (line, column) = position_of(&no_rate, "rate = 0");
+        assert_eq!(at(&d), (line, column + "rate = ".len()));
+        let no_next = SUSTAINED.replace("count = \"{next}\"", "count = 1");
+        let d = only_error(&no_next);
+        assert!(d.message.contains("must contain `{next}`"), "{}", d.message);
+    }
+
+    #[test]
+    fn sustained_keys_on_another_kind_are_errors() {
+        let text = STALE_WRITE.replace("rounds = 200", "rounds = 200\nconnections = 4\nrate = 9");
+        let errors = errors(&text);
+        let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`connections` is only used by sustained workloads",
+                "`rate` is only used by sustained workloads"
+            ]
+        );
+        assert_eq!(at(&errors[0]), position_of(&text, "connections"));
     }
 }
