@@ -48,20 +48,33 @@ impl Latency {
     /// Collects latencies measured some other way (a sustained attempt, from its
     /// scheduled start), each with the outcome it ended with, in nanoseconds.
     pub fn from_values(values: impl IntoIterator<Item = (Outcome, u64)>) -> Latency {
-        let mut histograms: Vec<(Outcome, Histogram<u64>)> = OUTCOMES
-            .iter()
-            .filter_map(|o| {
-                Histogram::new_with_bounds(1_000, HIGHEST_NS, 3)
-                    .ok()
-                    .map(|h| (*o, h))
-            })
-            .collect();
+        let mut latency = Latency::empty();
         for (outcome, ns) in values {
-            if let Some((_, h)) = histograms.iter_mut().find(|(o, _)| *o == outcome) {
-                h.saturating_record(ns.clamp(1_000, HIGHEST_NS));
-            }
+            latency.record(outcome, ns);
         }
-        Latency { histograms }
+        latency
+    }
+
+    /// No latency yet; [`Latency::record`] adds one, in bounded memory.
+    pub fn empty() -> Latency {
+        Latency {
+            histograms: OUTCOMES
+                .iter()
+                .filter_map(|o| {
+                    Histogram::new_with_bounds(1_000, HIGHEST_NS, 3)
+                        .ok()
+                        .map(|h| (*o, h))
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds one latency in nanoseconds to its outcome's histogram (reads' `ok` and
+    /// `not_sent` have none).
+    pub fn record(&mut self, outcome: Outcome, ns: u64) {
+        if let Some((_, h)) = self.histograms.iter_mut().find(|(o, _)| *o == outcome) {
+            h.saturating_record(ns.clamp(1_000, HIGHEST_NS));
+        }
     }
 
     /// The histogram of one outcome (empty if nothing ended that way).

@@ -150,39 +150,17 @@ pub(super) fn check_strategy(
         });
     };
     if let (Some(initial), Some(final_value)) = (initial, final_value) {
-        let advanced = final_value.saturating_sub(initial);
-        let acked = i64::try_from(c.acknowledged).unwrap_or(i64::MAX);
-        if advanced < acked {
-            c.lost_updates = (acked - advanced) as u64;
-            let shown: Vec<String> = doubled.iter().take(3).cloned().collect();
-            let more = if doubled.len() > 3 {
-                format!(" and {} more versions", doubled.len() - 3)
-            } else {
-                String::new()
-            };
-            violation(
-                ViolationKind::LostUpdate,
-                format!(
-                    "{} increments acknowledged but the value went from {initial} to {final_value} (+{advanced}): {} acknowledged increment(s) lost{}",
-                    c.acknowledged,
-                    c.lost_updates,
-                    if shown.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; writes that won with the same version: {}{more}", shown.join("; "))
-                    }
-                ),
-            );
-        }
-        let most = acked.saturating_add(i64::try_from(c.indeterminate).unwrap_or(i64::MAX));
-        if advanced > most {
-            violation(
-                ViolationKind::LoserWriteApplied,
-                format!(
-                    "the value went from {initial} to {final_value} (+{advanced}) but only {} increments were acknowledged and {} indeterminate: rejected writes were applied",
-                    c.acknowledged, c.indeterminate
-                ),
-            );
+        let (lost, found) = growth(
+            initial,
+            final_value,
+            c.acknowledged,
+            c.indeterminate,
+            &doubled,
+            doubled.len(),
+        );
+        c.lost_updates = lost;
+        for (kind, evidence) in found {
+            violation(kind, evidence);
         }
     }
     let found = answers::check(&writes);
@@ -197,4 +175,54 @@ pub(super) fn check_strategy(
         });
     }
     c
+}
+
+/// The lost-update arithmetic of one counter, shared with the sustained checker: the
+/// value must have grown by at least the acknowledged increments (`lost_update`
+/// otherwise, with `doubled`, the versions that had more than one winner, as the
+/// witness; `versions_doubled` counts them all when only some are listed) and by at most
+/// the acknowledged and indeterminate ones (`loser_write_applied` otherwise). Returns
+/// the lost updates and the violations.
+pub(super) fn growth(
+    initial: i64,
+    final_value: i64,
+    acknowledged: u64,
+    indeterminate: u64,
+    doubled: &[String],
+    versions_doubled: usize,
+) -> (u64, Vec<(ViolationKind, String)>) {
+    let mut found = Vec::new();
+    let mut lost = 0;
+    let advanced = final_value.saturating_sub(initial);
+    let acked = i64::try_from(acknowledged).unwrap_or(i64::MAX);
+    if advanced < acked {
+        lost = (acked - advanced) as u64;
+        let shown: Vec<String> = doubled.iter().take(3).cloned().collect();
+        let more = if versions_doubled > shown.len() {
+            format!(" and {} more versions", versions_doubled - shown.len())
+        } else {
+            String::new()
+        };
+        found.push((
+            ViolationKind::LostUpdate,
+            format!(
+                "{acknowledged} increments acknowledged but the value went from {initial} to {final_value} (+{advanced}): {lost} acknowledged increment(s) lost{}",
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!("; writes that won with the same version: {}{more}", shown.join("; "))
+                }
+            ),
+        ));
+    }
+    let most = acked.saturating_add(i64::try_from(indeterminate).unwrap_or(i64::MAX));
+    if advanced > most {
+        found.push((
+            ViolationKind::LoserWriteApplied,
+            format!(
+                "the value went from {initial} to {final_value} (+{advanced}) but only {acknowledged} increments were acknowledged and {indeterminate} indeterminate: rejected writes were applied"
+            ),
+        ));
+    }
+    (lost, found)
 }

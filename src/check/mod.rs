@@ -314,15 +314,51 @@ pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verd
     verdict
 }
 
-fn counts(records: &[&RequestRecord]) -> Counts {
-    let mut c = Counts {
-        requests: records.len() as u64,
-        ..Counts::default()
+/// Checks one scenario whose history is too long to hold in memory, reading it once:
+/// `sustained` runs are checked in bounded memory as the records go by; other workloads
+/// are collected and checked as [`check`] does.
+pub fn check_stream(
+    scenario: &str,
+    workload: &str,
+    records: impl IntoIterator<Item = RequestRecord>,
+) -> Verdict {
+    if workload != "sustained" {
+        let all: Vec<RequestRecord> = records.into_iter().collect();
+        let refs: Vec<&RequestRecord> = all.iter().collect();
+        return check(scenario, workload, &refs);
+    }
+    let mut verdict = Verdict {
+        scenario: scenario.to_string(),
+        workload: workload.to_string(),
+        counts: Counts::default(),
+        rounds: Vec::new(),
+        counter: None,
+        sustained: None,
+        violations: Vec::new(),
+        lost_updates: 0,
+        warnings: Vec::new(),
     };
-    for r in records
-        .iter()
-        .filter(|r| matches!(r.phase, Phase::Write | Phase::Probe))
-    {
+    let mut stream = sustained::Stream::default();
+    for r in records {
+        count(&mut verdict.counts, &r);
+        stream.add(r);
+    }
+    stream.finish(&mut verdict);
+    verdict
+}
+
+fn counts(records: &[&RequestRecord]) -> Counts {
+    let mut c = Counts::default();
+    for r in records {
+        count(&mut c, r);
+    }
+    c
+}
+
+/// Adds one request to the counts.
+fn count(c: &mut Counts, r: &RequestRecord) {
+    c.requests += 1;
+    if matches!(r.phase, Phase::Write | Phase::Probe) {
         c.writes += 1;
         match r.outcome {
             Outcome::Winner => c.winners += 1,
@@ -333,7 +369,6 @@ fn counts(records: &[&RequestRecord]) -> Counts {
             Outcome::Ok => {}
         }
     }
-    c
 }
 
 /// Tallies one version's writes into a round report (violations not yet set).

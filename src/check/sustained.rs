@@ -1,19 +1,34 @@
 //! The `sustained` checker: every hot resource is a counter, checked with the counter
-//! checker's lost-update logic (acknowledged writes against the counter's growth); the
-//! scenario's figures add throughput, conflict rate and attempt latency per outcome.
+//! checker's lost-update arithmetic (acknowledged writes against the counter's growth);
+//! the scenario's figures add throughput, conflict rate and attempt latency per outcome.
+//!
+//! It reads the history once, as a stream, in memory bounded whatever the run's length
+//! ([`Stream`]): per resource a few counts and the writes of its most recent versions
+//! (for the witness of a lost update), per outcome an HdrHistogram, and the losing
+//! answers in batches. A saved history checks to the same verdict (`contend check`).
 //!
 //! An attempt is one read and the conditional write after it. Its latency runs from its
-//! start to the write's answer: in the closed model the start is when the read was sent
-//! (`raw`); in the open model it is also measured from when the timetable said the
-//! attempt was due (`corrected`, as wrk2 does), so a server that stalls is charged for
-//! the attempts that queued behind the stall rather than only for the stalled one.
+//! start to the write's answer: from when the read was sent (`raw`) and, in the open
+//! model, from when the timetable said the attempt was due (`corrected`, as wrk2 does),
+//! so a server that stalls is charged for the attempts that queued behind the stall
+//! rather than only for the stalled one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::latency::{Latency, Percentiles, OUTCOMES};
 
-use super::{counter, CounterReport, Verdict};
+use super::{
+    answers, counter, tally, witnesses, CounterReport, Verdict, Violation, ViolationKind, Warning,
+    WarningKind,
+};
+
+/// Versions per resource whose writes are kept to show who won twice.
+const RECENT_VERSIONS: usize = 1024;
+/// Versions with a violation reported in `rounds` (all are counted).
+const ROUNDS_KEPT: usize = 1000;
+/// Losing answers checked together (unexpected statuses, unactionable conflicts, leaks).
+const ANSWER_BATCH: usize = 1000;
 
 /// Figures of a sustained run.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -34,6 +49,8 @@ pub struct SustainedReport {
     pub indeterminate: u64,
     /// Acknowledged writes missing from their resource's counter, over all resources.
     pub lost_updates: u64,
+    /// Versions on which more than one write won, over all resources.
+    pub versions_doubled: u64,
     /// First attempt's start to last answer, in nanoseconds.
     pub elapsed_ns: u64,
     /// Whether attempts ran on a timetable (open model).
@@ -67,86 +84,290 @@ impl SustainedReport {
 }
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
-    let mut by_resource: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
+    let mut stream = Stream::default();
     for r in records {
-        if let Some(k) = r.resource {
-            by_resource.entry(k).or_default().push(r);
-        }
+        stream.add((*r).clone());
     }
-    let several = by_resource.len() > 1;
-    let mut report = SustainedReport {
-        resources: by_resource.len() as u32,
-        ..SustainedReport::default()
-    };
-    let mut total = CounterReport::default();
-    for (k, mine) in &by_resource {
-        let label = if several {
-            format!("resource {k}: ")
-        } else {
-            String::new()
-        };
-        let c = counter::check_strategy(mine, &label, verdict);
-        total.indeterminate += c.indeterminate;
-        total.lost_updates += c.lost_updates;
-        report.per_resource.push((*k, c));
-    }
-    verdict.lost_updates = total.lost_updates;
+    stream.finish(verdict);
+}
 
-    // An attempt is (writer, round): its read, then its write if the read succeeded.
-    let mut reads: HashMap<(Option<u32>, u32), &RequestRecord> = HashMap::new();
-    let mut writers = std::collections::BTreeSet::new();
-    let (mut first, mut last) = (u64::MAX, 0u64);
-    for r in records.iter().filter(|r| r.phase == Phase::Read) {
-        reads.insert((r.writer, r.round), r);
-        writers.extend(r.writer);
-        report.attempts += 1;
-        first = first.min(r.scheduled_ns.unwrap_or(r.start_ns).min(r.start_ns));
-        last = last.max(r.end_ns);
-    }
-    let mut raw = Vec::new();
-    let mut corrected = Vec::new();
-    let mut scheduled = Vec::new();
-    for w in records.iter().filter(|r| r.phase == Phase::Write) {
-        report.writes += 1;
-        last = last.max(w.end_ns);
-        match w.outcome {
-            Outcome::Winner => report.acknowledged += 1,
-            Outcome::Conflict => report.conflicts += 1,
+/// One hot resource's counter, as the stream goes by.
+#[derive(Default)]
+struct Resource {
+    report: CounterReport,
+    /// The writes of the most recent versions, and those versions oldest first.
+    recent: HashMap<String, Vec<RequestRecord>>,
+    order: VecDeque<String>,
+    /// "version "3": w1 200, w4 200" for the first versions with two winners.
+    doubled: Vec<String>,
+    versions_doubled: usize,
+}
+
+/// The sustained checker's state: bounded, whatever the number of records.
+#[derive(Default)]
+pub(super) struct Stream {
+    resources: BTreeMap<u32, Resource>,
+    report: SustainedReport,
+    /// Each connection's last read start, by round: its write comes after it.
+    reads: HashMap<Option<u32>, (u32, u64)>,
+    raw: Option<Latency>,
+    corrected: Option<Latency>,
+    first_ns: Option<u64>,
+    last_ns: u64,
+    scheduled: (u64, Option<u64>, u64),
+    /// Losing answers not yet checked.
+    batch: Vec<RequestRecord>,
+    answers: Vec<(ViolationKind, String, usize)>,
+    warned: Vec<(WarningKind, String, usize)>,
+    batches: usize,
+    rounds: Vec<super::RoundReport>,
+    versions_with_findings: usize,
+}
+
+impl Stream {
+    /// Takes one record (any order within a connection's read-then-write is kept).
+    pub(super) fn add(&mut self, r: RequestRecord) {
+        let Some(k) = r.resource else {
+            return;
+        };
+        let resource = self.resources.entry(k).or_default();
+        match r.phase {
+            Phase::Setup if r.value.is_some() => resource.report.initial = r.value,
+            Phase::Final => resource.report.final_value = r.value.or(resource.report.final_value),
+            Phase::Read => {
+                self.report.attempts += 1;
+                resource.report.increments += 1;
+                self.reads.insert(r.writer, (r.round, r.start_ns));
+                let began = r.scheduled_ns.map_or(r.start_ns, |s| s.min(r.start_ns));
+                self.first_ns = Some(self.first_ns.map_or(began, |f| f.min(began)));
+                self.last_ns = self.last_ns.max(r.end_ns);
+                if let Some(due) = r.scheduled_ns {
+                    let (count, lo, hi) = &mut self.scheduled;
+                    *count += 1;
+                    *lo = Some(lo.map_or(due, |l| l.min(due)));
+                    *hi = (*hi).max(due);
+                }
+            }
+            Phase::Write => self.add_write(k, r),
             _ => {}
         }
-        let started = reads
-            .get(&(w.writer, w.round))
-            .map_or(w.start_ns, |r| r.start_ns);
-        raw.push((w.outcome, w.end_ns.saturating_sub(started)));
+    }
+
+    fn add_write(&mut self, k: u32, w: RequestRecord) {
+        let report = &mut self.report;
+        report.writes += 1;
+        self.last_ns = self.last_ns.max(w.end_ns);
+        {
+            let resource = &mut self.resources.entry(k).or_default().report;
+            resource.attempts += 1;
+            match w.outcome {
+                Outcome::Winner => {
+                    report.acknowledged += 1;
+                    resource.acknowledged += 1;
+                }
+                Outcome::Conflict => {
+                    report.conflicts += 1;
+                    resource.conflicts += 1;
+                }
+                Outcome::Indeterminate => resource.indeterminate += 1,
+                _ => resource.gave_up += 1,
+            }
+        }
+        let started = match self.reads.get(&w.writer) {
+            Some((round, start)) if *round == w.round => *start,
+            _ => w.start_ns,
+        };
+        self.raw
+            .get_or_insert_with(Latency::empty)
+            .record(w.outcome, w.end_ns.saturating_sub(started));
         if let Some(due) = w.scheduled_ns {
-            corrected.push((w.outcome, w.end_ns.saturating_sub(due)));
+            self.corrected
+                .get_or_insert_with(Latency::empty)
+                .record(w.outcome, w.end_ns.saturating_sub(due));
+        }
+        let losing = w.outcome != Outcome::Winner
+            || crate::scenario::media_type_matches("application/problem+json", &w.content_type);
+        if losing {
+            self.batch.push(w.clone());
+            if self.batch.len() >= ANSWER_BATCH {
+                self.check_answers();
+            }
+        }
+
+        // The version's writes, kept while the version is recent.
+        let version = w.version_sent.clone().unwrap_or_default();
+        let resource = self.resources.entry(k).or_default();
+        let evicted = match resource.recent.get_mut(&version) {
+            Some(writes) => {
+                writes.push(w);
+                None
+            }
+            None => {
+                resource.recent.insert(version.clone(), vec![w]);
+                resource.order.push_back(version);
+                if resource.order.len() > RECENT_VERSIONS {
+                    resource
+                        .order
+                        .pop_front()
+                        .and_then(|old| resource.recent.remove(&old))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(old) = evicted {
+            self.close_version(k, old);
         }
     }
-    for r in records.iter().filter(|r| r.phase == Phase::Read) {
-        scheduled.extend(r.scheduled_ns);
+
+    /// A version leaves the recent window: a round report when it shows a violation.
+    fn close_version(&mut self, k: u32, writes: Vec<RequestRecord>) {
+        let refs: Vec<&RequestRecord> = writes.iter().collect();
+        let mut round = tally(self.versions_with_findings as u32, &refs);
+        if round.winners > 1 {
+            round.violations.push(ViolationKind::LostUpdate);
+            if let Some(resource) = self.resources.get_mut(&k) {
+                resource.versions_doubled += 1;
+                if resource.doubled.len() < 3 {
+                    resource.doubled.push(format!(
+                        "version {}: {}",
+                        round.version_sent.as_deref().unwrap_or("?"),
+                        witnesses(&refs, |w| w.outcome == Outcome::Winner)
+                    ));
+                }
+            }
+        }
+        if round.unexpected > 0 {
+            round.violations.push(ViolationKind::UnexpectedStatus);
+        }
+        if !round.violations.is_empty() {
+            if self.rounds.len() < ROUNDS_KEPT {
+                self.rounds.push(round);
+            }
+            self.versions_with_findings += 1;
+        }
     }
-    report.connections = writers.len() as u32;
-    report.elapsed_ns = last.saturating_sub(first.min(last));
-    report.open_model = !scheduled.is_empty();
-    if scheduled.len() > 1 {
-        let (lo, hi) = (
-            scheduled.iter().min().copied().unwrap_or(0),
-            scheduled.iter().max().copied().unwrap_or(0),
-        );
-        // n attempts due over (hi - lo) means n - 1 intervals.
-        report.scheduled_rate =
-            (hi > lo).then(|| (scheduled.len() - 1) as f64 * 1e9 / (hi - lo) as f64);
+
+    /// Checks the batch of losing answers; keeps each finding's first evidence.
+    fn check_answers(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let refs: Vec<&RequestRecord> = self.batch.iter().collect();
+        let found = answers::check(&refs);
+        self.batches += 1;
+        for (kind, evidence) in found.violations {
+            match self.answers.iter_mut().find(|(k, _, _)| *k == kind) {
+                Some((_, _, n)) => *n += 1,
+                None => self.answers.push((kind, evidence, 1)),
+            }
+        }
+        for (kind, evidence) in found.warnings {
+            match self.warned.iter_mut().find(|(k, _, _)| *k == kind) {
+                Some((_, _, n)) => *n += 1,
+                None => self.warned.push((kind, evidence, 1)),
+            }
+        }
+        self.batch.clear();
     }
-    let table = |latency: Latency| -> Vec<(Outcome, Percentiles)> {
-        OUTCOMES
-            .iter()
-            .map(|o| (*o, latency.percentiles(*o)))
-            .filter(|(_, p)| p.count > 0)
-            .collect()
-    };
-    report.raw = table(Latency::from_values(raw));
-    report.corrected = table(Latency::from_values(corrected));
-    report.indeterminate = total.indeterminate;
-    report.lost_updates = total.lost_updates;
-    verdict.sustained = Some(report);
+
+    /// The verdict: lost updates per resource, answers, figures.
+    pub(super) fn finish(mut self, verdict: &mut Verdict) {
+        self.check_answers();
+        let several = self.resources.len() > 1;
+        let keys: Vec<u32> = self.resources.keys().copied().collect();
+        for k in &keys {
+            let (mut recent, order) = self
+                .resources
+                .get_mut(k)
+                .map(|r| (std::mem::take(&mut r.recent), std::mem::take(&mut r.order)))
+                .unwrap_or_default();
+            for version in order {
+                if let Some(writes) = recent.remove(&version) {
+                    self.close_version(*k, writes);
+                }
+            }
+        }
+        let mut report = std::mem::take(&mut self.report);
+        report.resources = self.resources.len() as u32;
+        for (k, mut resource) in std::mem::take(&mut self.resources) {
+            let label = if several {
+                format!("resource {k}: ")
+            } else {
+                String::new()
+            };
+            let c = &mut resource.report;
+            if let (Some(initial), Some(final_value)) = (c.initial, c.final_value) {
+                let (lost, found) = counter::growth(
+                    initial,
+                    final_value,
+                    c.acknowledged,
+                    c.indeterminate,
+                    &resource.doubled,
+                    resource.versions_doubled,
+                );
+                c.lost_updates = lost;
+                for (kind, evidence) in found {
+                    verdict.violations.push(Violation {
+                        kind,
+                        round: None,
+                        version: None,
+                        evidence: format!("{label}{evidence}"),
+                    });
+                }
+            }
+            report.indeterminate += c.indeterminate;
+            report.lost_updates += c.lost_updates;
+            report.versions_doubled += resource.versions_doubled as u64;
+            report.per_resource.push((k, resource.report));
+        }
+        let note = |n: usize, batches: usize| {
+            if batches > 1 {
+                format!(" (losing answers are checked {ANSWER_BATCH} at a time: this is the first batch that shows it, of {n} of {batches})")
+            } else {
+                String::new()
+            }
+        };
+        for (kind, evidence, n) in self.answers {
+            verdict.violations.push(Violation {
+                kind,
+                round: None,
+                version: None,
+                evidence: format!("{evidence}{}", note(n, self.batches)),
+            });
+        }
+        for (kind, evidence, n) in self.warned {
+            verdict.warnings.push(Warning {
+                kind,
+                round: None,
+                evidence: format!("{evidence}{}", note(n, self.batches)),
+            });
+        }
+        verdict.rounds = self.rounds;
+        verdict.lost_updates = report.lost_updates;
+
+        report.connections = self.reads.len() as u32;
+        let first = self.first_ns.unwrap_or(self.last_ns);
+        report.elapsed_ns = self.last_ns.saturating_sub(first);
+        let (scheduled, lo, hi) = self.scheduled;
+        report.open_model = scheduled > 0;
+        if let (true, Some(lo)) = (scheduled > 1, lo) {
+            // n attempts due over (hi - lo) means n - 1 intervals.
+            report.scheduled_rate =
+                (hi > lo).then(|| (scheduled - 1) as f64 * 1e9 / (hi - lo) as f64);
+        }
+        let table = |latency: Option<Latency>| -> Vec<(Outcome, Percentiles)> {
+            let Some(latency) = latency else {
+                return Vec::new();
+            };
+            OUTCOMES
+                .iter()
+                .map(|o| (*o, latency.percentiles(*o)))
+                .filter(|(_, p)| p.count > 0)
+                .collect()
+        };
+        report.raw = table(self.raw);
+        report.corrected = table(self.corrected);
+        verdict.sustained = Some(report);
+    }
 }
