@@ -133,6 +133,14 @@ pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), csv::Erro
     Ok(())
 }
 
+/// Reads records written by [`write_csv`] one at a time, so a long history need not fit
+/// in memory.
+pub fn read_csv_iter(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<RequestRecord, csv::Error>>, csv::Error> {
+    Ok(csv::Reader::from_path(path)?.into_deserialize())
+}
+
 /// Reads records written by [`write_csv`].
 pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
     let mut r = csv::Reader::from_path(path)?;

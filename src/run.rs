@@ -229,6 +229,8 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
 
     let mut results = Vec::new();
     let mut records: Vec<RequestRecord> = Vec::new();
+    // Sustained runs' records, streamed to disk rather than held in `records`.
+    let mut spools = Spools::default();
     let mut skipped = Vec::new();
     for s in &scenarios {
         if ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -253,8 +255,16 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         };
         let run = engine::run(s, base, &scenario_ctx).await;
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
-        let verdict = check::check(&s.name, s.workload.kind.name(), &mine);
-        let latency = Latency::from_records(mine.iter().copied());
+        let (verdict, latency) = match &run.spool {
+            Some(spool) => {
+                spools.0.push(spool.clone());
+                check_spooled(s, &run.records, spool)?
+            }
+            None => (
+                check::check(&s.name, s.workload.kind.name(), &mine),
+                Latency::from_records(mine.iter().copied()),
+            ),
+        };
         let convergence = Convergence::from_records(mine.iter().copied());
         let mut result = ScenarioResult {
             verdict,
@@ -296,12 +306,14 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         seed: Some(opts.seed),
         not_run: skipped.clone(),
     };
-    report::write_run(&report_dir, &info, &results, &records).map_err(|e| {
-        RunError::Io(format!(
-            "cannot write reports to {}: {e}",
-            report_dir.display()
-        ))
-    })?;
+    report::write_run(&report_dir, &info, &results, &records)
+        .and_then(|_| spools.append_to(&report_dir.join("requests.csv")))
+        .map_err(|e| {
+            RunError::Io(format!(
+                "cannot write reports to {}: {e}",
+                report_dir.display()
+            ))
+        })?;
     Ok(RunReport {
         results,
         report_dir,
@@ -309,6 +321,77 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         seed: opts.seed,
         info,
     })
+}
+
+/// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
+/// are `memory`), reading the spool once: the verdict and the write latency.
+fn check_spooled(
+    s: &Scenario,
+    memory: &[RequestRecord],
+    spool: &std::path::Path,
+) -> Result<(check::Verdict, Latency), RunError> {
+    let unreadable =
+        |e: csv::Error| RunError::Io(format!("cannot read the history {}: {e}", spool.display()));
+    let mut latency = Latency::empty();
+    let mut failure = None;
+    let spooled = crate::history::read_csv_iter(spool)
+        .map_err(unreadable)?
+        .map_while(|r| r.map_err(|e| failure = Some(e)).ok());
+    let all = memory.iter().cloned().chain(spooled).inspect(|r| {
+        if r.phase == crate::history::Phase::Write {
+            latency.record(r.outcome, r.latency_ns);
+        }
+    });
+    let verdict = check::check_stream(&s.name, s.workload.kind.name(), all);
+    match failure {
+        Some(e) => Err(unreadable(e)),
+        None => Ok((verdict, latency)),
+    }
+}
+
+/// Spool files of streamed histories, removed when the run is over, whatever happened.
+#[derive(Default)]
+struct Spools(Vec<PathBuf>);
+
+impl Spools {
+    /// Appends every spool's rows (not its header) to the history at `requests`.
+    fn append_to(&self, requests: &std::path::Path) -> std::io::Result<()> {
+        use std::io::{BufRead, Write};
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let empty = std::fs::metadata(requests).map_or(true, |m| m.len() == 0);
+        let mut out = std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(requests)?,
+        );
+        let mut header_written = !empty;
+        for spool in &self.0 {
+            let Ok(file) = std::fs::File::open(spool) else {
+                continue; // never written: the run stopped before its first attempt
+            };
+            let mut lines = std::io::BufReader::new(file);
+            let mut header = Vec::new();
+            lines.read_until(b'\n', &mut header)?;
+            if !header_written && !header.is_empty() {
+                out.write_all(&header)?;
+                header_written = true;
+            }
+            std::io::copy(&mut lines, &mut out)?;
+        }
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    }
+}
+
+impl Drop for Spools {
+    fn drop(&mut self) {
+        for spool in &self.0 {
+            let _ = std::fs::remove_file(spool);
+        }
+    }
 }
 
 /// The certificates (DER) in a PEM file; an error when it has none or cannot be read.

@@ -202,3 +202,36 @@ async fn the_saved_history_rechecks_to_the_same_verdict_and_figures() {
     assert_eq!(again[0].violations, r.verdict.violations);
     assert_eq!(again[0].sustained, r.verdict.sustained);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_stream_to_disk_and_only_set_up_and_final_reads_stay_in_memory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = scenario(dir.path(), "connections = 2\nresources = 2\nrequests = 30");
+    let s = contend::scenario::load_file(&path).expect("valid scenario");
+    let server = contend::server::start(ServerConfig::default(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("server starts");
+    let base = url::Url::parse(&server.base_url()).expect("base url");
+    let ctx = contend::engine::RunContext::new(7);
+    let run = contend::engine::run(&s, base, &ctx).await;
+    server.stop().await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    let phases: Vec<Phase> = run.records.iter().map(|r| r.phase).collect();
+    assert!(
+        phases
+            .iter()
+            .all(|p| matches!(p, Phase::Setup | Phase::Final)),
+        "{phases:?}"
+    );
+    let spool = run.spool.expect("the attempts went to a spool file");
+    let spooled = read_csv(&spool).expect("spool is a history");
+    std::fs::remove_file(&spool).expect("spool removed");
+    assert_eq!(
+        spooled.iter().filter(|r| r.phase == Phase::Read).count(),
+        30
+    );
+    assert_eq!(
+        spooled.iter().filter(|r| r.phase == Phase::Write).count(),
+        30
+    );
+}

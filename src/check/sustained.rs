@@ -371,3 +371,125 @@ impl Stream {
         verdict.sustained = Some(report);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(
+        phase: Phase,
+        writer: u32,
+        round: u32,
+        version: u64,
+        outcome: Outcome,
+    ) -> RequestRecord {
+        RequestRecord {
+            scenario: "s".into(),
+            workload: "sustained".into(),
+            phase,
+            round,
+            writer: Some(writer),
+            attempt: 1,
+            method: "PUT".into(),
+            url: String::new(),
+            version_sent: Some(version.to_string()),
+            marker: None,
+            value: None,
+            status: Some(if outcome == Outcome::Winner { 200 } else { 412 }),
+            outcome,
+            start_ns: u64::from(round) * 1_000,
+            end_ns: u64::from(round) * 1_000 + 500,
+            latency_ns: 500,
+            version_returned: None,
+            body: String::new(),
+            error: String::new(),
+            arrival_ns: None,
+            resource: Some(0),
+            scheduled_ns: None,
+            content_type: String::new(),
+            state: None,
+            strategy: None,
+            promised: "412".into(),
+            conflict_missing: String::new(),
+        }
+    }
+
+    fn verdict() -> Verdict {
+        Verdict {
+            scenario: "s".into(),
+            workload: "sustained".into(),
+            counts: Default::default(),
+            rounds: Vec::new(),
+            counter: None,
+            sustained: None,
+            violations: Vec::new(),
+            lost_updates: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A history far longer than the window of recent versions: version 0 won twice
+    /// (one update lost), then 5000 versions won once each.
+    fn long_history() -> Vec<RequestRecord> {
+        let mut setup = record(Phase::Setup, 0, 0, 0, Outcome::Ok);
+        setup.writer = None;
+        setup.value = Some(0);
+        let mut records = vec![setup];
+        let mut add = |writer, round, version, outcome| {
+            records.push(record(Phase::Read, writer, round, version, Outcome::Ok));
+            records.push(record(Phase::Write, writer, round, version, outcome));
+        };
+        add(0, 0, 0, Outcome::Winner);
+        add(1, 0, 0, Outcome::Winner);
+        for v in 1..=5000u32 {
+            add(0, v, u64::from(v), Outcome::Winner);
+            add(1, v, u64::from(v), Outcome::Conflict);
+        }
+        let mut last = record(Phase::Final, 0, 0, 0, Outcome::Ok);
+        last.writer = None;
+        // 5002 acknowledged, but the two writes with version 0 counted once.
+        last.value = Some(5001);
+        records.push(last);
+        records
+    }
+
+    #[test]
+    fn a_lost_update_is_counted_and_witnessed_even_after_its_version_left_the_window() {
+        let mut stream = Stream::default();
+        let mut v = verdict();
+        let mut most_kept = 0;
+        for r in long_history() {
+            stream.add(r);
+            let kept: usize = stream.resources.values().map(|x| x.recent.len()).sum();
+            most_kept = most_kept.max(kept);
+        }
+        assert!(most_kept <= RECENT_VERSIONS, "kept {most_kept} versions");
+        stream.finish(&mut v);
+        let k = v.sustained.as_ref().expect("figures");
+        assert_eq!(k.acknowledged, 5002);
+        assert_eq!(k.conflicts, 5000);
+        assert_eq!(k.lost_updates, 1);
+        assert_eq!(k.versions_doubled, 1);
+        assert_eq!(v.lost_updates, 1);
+        assert_eq!(v.count(ViolationKind::LostUpdate), 1);
+        assert!(
+            v.violations[0]
+                .evidence
+                .contains("version 0: w0 200, w1 200"),
+            "{}",
+            v.violations[0].evidence
+        );
+        assert_eq!(v.rounds.len(), 1, "only the version with two winners");
+    }
+
+    #[test]
+    fn the_slice_checker_and_the_stream_agree() {
+        let history = long_history();
+        let refs: Vec<&RequestRecord> = history.iter().collect();
+        let mut from_slice = verdict();
+        check(&refs, &mut from_slice);
+        let streamed = super::super::check_stream("s", "sustained", history.clone());
+        assert_eq!(from_slice.violations, streamed.violations);
+        assert_eq!(from_slice.sustained, streamed.sustained);
+    }
+}

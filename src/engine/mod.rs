@@ -93,6 +93,10 @@ impl RunContext {
 #[derive(Debug)]
 pub struct ScenarioRun {
     pub records: Vec<RequestRecord>,
+    /// A long run's records streamed to disk as they were made (sustained runs), in CSV
+    /// as [`crate::history::write_csv`] writes it; they are not in `records`. The caller
+    /// reads them back once and removes the file.
+    pub spool: Option<std::path::PathBuf>,
     /// Why the scenario could not run (or stopped): an unreachable or misbehaving server.
     pub error: Option<String>,
     /// False when the run was interrupted or aborted before its last round.
@@ -124,6 +128,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         complete: error.is_none() && !ctx.stopped(),
         error,
         records: session.records,
+        spool: session.spool,
         duration: started.elapsed(),
     }
 }
@@ -192,6 +197,8 @@ struct Session<'a> {
     reader: Option<reqwest::Client>,
     recorder: Recorder,
     records: Vec<RequestRecord>,
+    /// Where the workload streamed records it does not keep in `records`.
+    spool: Option<std::path::PathBuf>,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -335,6 +342,7 @@ impl<'a> Session<'a> {
                 actionable: scenario.expect.actionable.clone(),
             },
             records: Vec::new(),
+            spool: None,
         }
     }
 

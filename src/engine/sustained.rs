@@ -9,7 +9,12 @@
 //! when it was due, so latency can be measured from there (the coordinated-omission
 //! correction of wrk2). Attempt `i` goes to resource `i mod resources`. A conflict is
 //! not retried: it is counted, and the connection goes on with its next attempt.
+//!
+//! The attempts' records are not kept: they go through a bounded channel to one writer
+//! that streams them to a spool file (`ScenarioRun::spool`), so memory stays bounded
+//! however long the run; set-up and final reads stay in memory.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,6 +82,10 @@ pub(super) async fn run(
     for _ in 0..connections {
         clients.push(client::connection(&s.settings)?);
     }
+    let path = spool_path(&s.scenario.name, s.ctx.nonce);
+    s.spool = Some(path.clone());
+    let (sender, receiver) = tokio::sync::mpsc::channel::<RequestRecord>(SPOOL_QUEUE);
+    let spooler = tokio::task::spawn_blocking(move || spool(&path, receiver));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (w, client) in (0..connections).zip(clients) {
@@ -93,17 +102,21 @@ pub(super) async fn run(
             start,
             limit,
             rate,
+            spool: sender.clone(),
         };
         tasks.push(tokio::spawn(connection.run()));
     }
-    let first_record = s.records.len();
+    drop(sender);
     for task in tasks {
-        match task.await {
-            Ok(records) => s.records.extend(records),
-            Err(e) => return Err(format!("a connection's task failed: {e}")),
+        if let Err(e) = task.await {
+            return Err(format!("a connection's task failed: {e}"));
         }
     }
-    s.records[first_record..].sort_by_key(|r| r.end_ns);
+    match spooler.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(e) => return Err(format!("the history writer failed: {e}")),
+    }
 
     for (k, id) in ids.iter().enumerate() {
         let meta = Meta {
@@ -117,6 +130,38 @@ pub(super) async fn run(
         }
     }
     Ok(())
+}
+
+/// Records waiting for the spool writer; connections wait when it falls behind.
+const SPOOL_QUEUE: usize = 4096;
+
+/// A spool file of this process's own, in the system's temporary directory.
+fn spool_path(scenario: &str, nonce: u64) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name: String = scenario
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(40)
+        .collect();
+    std::env::temp_dir().join(format!(
+        "contend-{}-{nonce:x}-{n}-{name}.csv",
+        std::process::id()
+    ))
+}
+
+/// Writes every record it receives to `path`, until all senders are gone.
+fn spool(
+    path: &std::path::Path,
+    mut records: tokio::sync::mpsc::Receiver<RequestRecord>,
+) -> Result<(), String> {
+    let failed = |e: csv::Error| format!("cannot write the history to {}: {e}", path.display());
+    let mut out = csv::Writer::from_path(path).map_err(failed)?;
+    while let Some(r) = records.blocking_recv() {
+        out.serialize(&r).map_err(failed)?;
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write the history to {}: {e}", path.display()))
 }
 
 /// One connection and everything it needs, owned so it can run in its own task.
@@ -134,11 +179,13 @@ struct Connection {
     start: Instant,
     limit: SustainedLimit,
     rate: Option<u32>,
+    /// Where the records go.
+    spool: tokio::sync::mpsc::Sender<RequestRecord>,
 }
 
 impl Connection {
     /// Takes attempts until the count is reached or the time is up.
-    async fn run(self) -> Vec<RequestRecord> {
+    async fn run(self) {
         let mut records = Vec::new();
         let end = match self.limit {
             SustainedLimit::Duration(d) => Some(self.start + d),
@@ -165,12 +212,16 @@ impl Connection {
                 tokio::time::sleep_until(due.into()).await;
             }
             let resource = (i % self.ids.len().max(1) as u64) as u32;
-            let first = records.len();
             self.attempt(resource, round, due, &mut records).await;
-            self.ctx.progress.step(&records[first..]);
+            self.ctx.progress.step(&records);
+            for r in records.drain(..) {
+                if self.spool.send(r).await.is_err() {
+                    // The writer stopped on an error, which the run reports.
+                    return;
+                }
+            }
             round += 1;
         }
-        records
     }
 
     /// One read and the conditional write of the value read plus one.
