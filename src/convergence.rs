@@ -89,21 +89,7 @@ impl StrategyFigures {
     /// The HdrHistogram percentile table of one measure: (value, percentile, count at or
     /// below), as [`crate::latency::Latency::distribution`] gives it.
     pub fn distribution(&self, metric: Metric) -> Vec<(u64, f64, u64)> {
-        let h = self.histogram(metric);
-        if h.is_empty() {
-            return Vec::new();
-        }
-        let mut total = 0;
-        h.iter_quantiles(5)
-            .map(|v| {
-                total += v.count_since_last_iteration();
-                (
-                    h.highest_equivalent(v.value_iterated_to()),
-                    v.quantile_iterated_to() * 100.0,
-                    total,
-                )
-            })
-            .collect()
+        crate::latency::percentile_table(self.histogram(metric))
     }
 }
 

@@ -114,21 +114,29 @@ impl Latency {
     /// The HdrHistogram percentile table of one outcome: (value ns, percentile, count
     /// at or below), five steps per halving of the distance to 100%.
     pub fn distribution(&self, outcome: Outcome) -> Vec<(u64, f64, u64)> {
-        let Some(h) = self.histogram(outcome).filter(|h| !h.is_empty()) else {
-            return Vec::new();
-        };
-        let mut total = 0;
-        h.iter_quantiles(5)
-            .map(|v| {
-                total += v.count_since_last_iteration();
-                (
-                    h.highest_equivalent(v.value_iterated_to()),
-                    v.quantile_iterated_to() * 100.0,
-                    total,
-                )
-            })
-            .collect()
+        self.histogram(outcome)
+            .map(percentile_table)
+            .unwrap_or_default()
     }
+}
+
+/// A histogram's percentile table as HdrHistogram prints it: (value, percentile, count
+/// at or below), five steps per halving of the distance to 100%; empty for no data.
+pub fn percentile_table(h: &Histogram<u64>) -> Vec<(u64, f64, u64)> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let mut total = 0;
+    h.iter_quantiles(5)
+        .map(|v| {
+            total += v.count_since_last_iteration();
+            (
+                h.highest_equivalent(v.value_iterated_to()),
+                v.quantile_iterated_to() * 100.0,
+                total,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

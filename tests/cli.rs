@@ -1,29 +1,9 @@
 //! The binary as a user meets it: exit codes, error messages, and report files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
-fn contend(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contend"))
-        .args(args)
-        .current_dir(cwd)
-        .env("CI", "true")
-        .env_remove("CONTEND_TARGET")
-        .output()
-        .expect("contend runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn scenarios() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios")
-}
+use std::process::Command;
 
 #[test]
 fn a_run_on_the_correct_builtin_server_exits_0_and_writes_four_reports() {
@@ -32,7 +12,7 @@ fn a_run_on_the_correct_builtin_server_exits_0_and_writes_four_reports() {
     let o = contend(
         &[
             "run",
-            scenarios().to_str().unwrap(),
+            shipped().to_str().unwrap(),
             "--writers",
             "4",
             "--rounds",
@@ -54,7 +34,7 @@ fn a_run_on_the_correct_builtin_server_exits_0_and_writes_four_reports() {
 #[test]
 fn a_run_without_out_writes_under_reports_run_id() {
     let dir = tempfile::tempdir().unwrap();
-    let file = scenarios().join("docs-version-stale-write.toml");
+    let file = shipped().join("docs-version-stale-write.toml");
     let o = contend(
         &[
             "run",
@@ -79,7 +59,7 @@ fn a_run_without_out_writes_under_reports_run_id() {
 #[test]
 fn a_bugged_builtin_server_exits_1_naming_the_violation() {
     let dir = tempfile::tempdir().unwrap();
-    let file = scenarios().join("notes-etag-stale-write.toml");
+    let file = shipped().join("notes-etag-stale-write.toml");
     let o = contend(
         &[
             "run",
@@ -105,7 +85,7 @@ fn a_bugged_builtin_server_exits_1_naming_the_violation() {
 #[test]
 fn an_unreachable_target_exits_2_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let file = scenarios().join("notes-etag-stale-write.toml");
+    let file = shipped().join("notes-etag-stale-write.toml");
     let o = contend(
         &[
             "run",
@@ -146,11 +126,11 @@ fn a_broken_scenario_file_exits_2_with_file_line_column_and_hint() {
 }
 
 #[test]
-fn validate_accepts_the_shipped_scenarios() {
+fn validate_accepts_the_shipped_shipped() {
     let dir = tempfile::tempdir().unwrap();
-    let o = contend(&["validate", scenarios().to_str().unwrap()], dir.path());
+    let o = contend(&["validate", shipped().to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let shipped = std::fs::read_dir(scenarios())
+    let shipped = std::fs::read_dir(shipped())
         .unwrap()
         .filter(|e| {
             e.as_ref()
@@ -168,7 +148,7 @@ fn validate_accepts_the_shipped_scenarios() {
 #[test]
 fn check_rechecks_a_saved_history_without_traffic() {
     let dir = tempfile::tempdir().unwrap();
-    let file = scenarios().join("db-rev-stale-write.toml");
+    let file = shipped().join("db-rev-stale-write.toml");
     let o = contend(
         &[
             "run",
@@ -202,7 +182,7 @@ fn an_unknown_bug_name_is_a_usage_error_listing_the_names() {
 #[test]
 fn an_interrupted_run_writes_what_it_measured_marked_incomplete() {
     let dir = tempfile::tempdir().unwrap();
-    let file = scenarios().join("notes-etag-stale-write.toml");
+    let file = shipped().join("notes-etag-stale-write.toml");
     // Far more rounds than can finish before the interrupt.
     let mut child = Command::new(env!("CARGO_BIN_EXE_contend"))
         .args([
@@ -282,7 +262,7 @@ fn an_interrupted_run_writes_what_it_measured_marked_incomplete() {
 fn an_unknown_sync_mode_is_a_usage_error_listing_the_modes() {
     let dir = tempfile::tempdir().unwrap();
     let o = contend(
-        &["run", scenarios().to_str().unwrap(), "--sync", "fast"],
+        &["run", shipped().to_str().unwrap(), "--sync", "fast"],
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -296,7 +276,7 @@ fn an_unknown_sync_mode_is_a_usage_error_listing_the_modes() {
 #[test]
 fn the_summary_states_how_tight_each_race_was() {
     let dir = tempfile::tempdir().unwrap();
-    let file = scenarios().join("notes-etag-stale-write.toml");
+    let file = shipped().join("notes-etag-stale-write.toml");
     let o = contend(
         &[
             "run",
@@ -330,7 +310,7 @@ fn a_ca_cert_file_without_a_certificate_is_a_usage_error() {
     let o = contend(
         &[
             "run",
-            scenarios().to_str().unwrap(),
+            shipped().to_str().unwrap(),
             "--ca-cert",
             not_pem.to_str().unwrap(),
         ],

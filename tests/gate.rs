@@ -5,35 +5,12 @@
 //! from 1 µs up), `< 1h` cannot fail, and bug windows are 50 ms against writers released
 //! within about a millisecond of each other.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn contend(args: &[&str], cwd: &Path) -> Output {
-    contend_with_env(args, cwd, &[])
-}
-
-fn contend_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_contend"));
-    command
-        .args(args)
-        .current_dir(cwd)
-        .env("CI", "true")
-        .env_remove("CONTEND_TARGET");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("contend runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn scenario(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,25 +18,6 @@ fn scenario(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-/// A folder holding the four core scenarios (three stale-write dialects and the
-/// counter), so the figures these tests expect do not change as scenarios are added.
-fn scenarios(dir: &std::path::Path) -> String {
-    let core = dir.join("core-scenarios");
-    std::fs::create_dir_all(&core).unwrap();
-    for name in [
-        "notes-etag-stale-write.toml",
-        "docs-version-stale-write.toml",
-        "db-rev-stale-write.toml",
-        "notes-etag-counter.toml",
-    ] {
-        let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name);
-        std::fs::copy(shipped, core.join(name)).unwrap();
-    }
-    core.to_string_lossy().into_owned()
 }
 
 fn read_json(path: &Path) -> Value {
@@ -204,7 +162,7 @@ fn a_bad_threshold_on_the_command_line_is_a_usage_error_with_a_suggestion() {
         let o = contend(
             &[
                 "run",
-                &scenarios(dir.path()),
+                &core_scenarios(dir.path()),
                 "--threshold",
                 expression,
                 "--out",
@@ -321,7 +279,7 @@ fn summary_json_holds_every_metric_under_its_threshold_name() {
     let o = contend(
         &[
             "run",
-            &scenarios(dir.path()),
+            &core_scenarios(dir.path()),
             "--writers",
             "3",
             "--rounds",
@@ -385,7 +343,7 @@ fn report_html_is_one_self_contained_file_with_the_plots() {
     let o = contend(
         &[
             "run",
-            &scenarios(dir.path()),
+            &core_scenarios(dir.path()),
             "--bug",
             "toctou",
             "--window",
@@ -501,7 +459,12 @@ fn compare_shows_the_correct_and_the_bugged_builtin_server_side_by_side() {
 fn compare_needs_two_distinct_targets() {
     let dir = tempfile::tempdir().unwrap();
     let o = contend(
-        &["compare", &scenarios(dir.path()), "--target", "builtin"],
+        &[
+            "compare",
+            &core_scenarios(dir.path()),
+            "--target",
+            "builtin",
+        ],
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -509,7 +472,7 @@ fn compare_needs_two_distinct_targets() {
     let o = contend(
         &[
             "compare",
-            &scenarios(dir.path()),
+            &core_scenarios(dir.path()),
             "--target",
             "builtin:nope",
             "--target",

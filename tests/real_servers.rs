@@ -190,6 +190,25 @@ fn lighttpd_webdav_holds_if_match_under_contention() {
 }
 
 #[test]
+#[ignore = "installs and starts lighttpd: cargo test --test real_servers -- --ignored"]
+fn lighttpd_webdav_creates_each_file_once_with_if_none_match() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start("lighttpd", "LIGHTTPD");
+    let run = run(&server, "lighttpd");
+    let create = "lighttpd-unique-create";
+    assert_eq!(run.row(create)["verdict"], "PASS", "{}", run.text());
+    let rounds = run.number(create, "rounds");
+    assert_eq!(rounds, 30);
+    assert_eq!(run.number(create, "winners"), rounds, "one 201 per file");
+    assert_eq!(
+        run.number(create, "conflicts"),
+        run.number(create, "writes") - rounds,
+        "every other writer got 412"
+    );
+    assert_eq!(run.number(create, "duplicate_create"), 0);
+}
+
+#[test]
 #[ignore = "installs and starts etcd: cargo test --test real_servers -- --ignored"]
 fn etcd_compare_and_swap_has_one_succeeded_per_revision() {
     passes("etcd", "ETCD");

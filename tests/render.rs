@@ -6,40 +6,14 @@
 //! only a rendered chart puts there. Without Chromium the test fails and says what to
 //! install; `CONTEND_SKIP_BROWSER_TESTS=1` skips it on purpose.
 
+mod common;
+use common::*;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const SKIP: &str = "CONTEND_SKIP_BROWSER_TESTS";
-
-fn contend(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_contend"))
-        .args(args)
-        .current_dir(cwd)
-        .env("CI", "true")
-        .env_remove("CONTEND_TARGET")
-        .output()
-        .expect("contend runs")
-}
-
-/// A folder holding the four core scenarios (three stale-write dialects and the
-/// counter), so the figures these tests expect do not change as scenarios are added.
-fn scenarios(dir: &std::path::Path) -> String {
-    let core = dir.join("core-scenarios");
-    std::fs::create_dir_all(&core).unwrap();
-    for name in [
-        "notes-etag-stale-write.toml",
-        "docs-version-stale-write.toml",
-        "db-rev-stale-write.toml",
-        "notes-etag-counter.toml",
-    ] {
-        let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("scenarios")
-            .join(name);
-        std::fs::copy(shipped, core.join(name)).unwrap();
-    }
-    core.to_string_lossy().into_owned()
-}
 
 /// Screenshots `page` into `shot`; `None` when the browser tests are skipped on purpose.
 fn screenshot(page: &Path, shot: &Path) -> Option<()> {
@@ -118,7 +92,7 @@ fn report_html_renders_its_plots_in_headless_chromium() {
     let o = contend(
         &[
             "run",
-            &scenarios(dir.path()),
+            &core_scenarios(dir.path()),
             "--bug",
             "toctou",
             "--window",
@@ -148,7 +122,7 @@ fn compare_html_renders_both_targets_in_headless_chromium() {
     let o = contend(
         &[
             "compare",
-            &scenarios(dir.path()),
+            &core_scenarios(dir.path()),
             "--target",
             "builtin",
             "--target",
