@@ -10,8 +10,8 @@
 //! correction of wrk2). Attempt `i` goes to resource `i mod resources`. A conflict is
 //! not retried: it is counted, and the connection goes on with its next attempt.
 //!
-//! The attempts' records are not kept: they go through a bounded channel to one writer
-//! that streams them to a spool file (`ScenarioRun::spool`), so memory stays bounded
+//! The attempts' records are not kept: they go in batches of 256 through a bounded
+//! channel to one writer that streams them to a spool file (`ScenarioRun::spool`), so memory stays bounded
 //! however long the run; set-up and final reads stay in memory.
 
 use std::path::PathBuf;
@@ -84,7 +84,7 @@ pub(super) async fn run(
     }
     let path = spool_path(&s.scenario.name, s.ctx.nonce);
     s.spool = Some(path.clone());
-    let (sender, receiver) = tokio::sync::mpsc::channel::<RequestRecord>(SPOOL_QUEUE);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<RequestRecord>>(SPOOL_QUEUE);
     let spooler = tokio::task::spawn_blocking(move || spool(&path, receiver));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -132,8 +132,10 @@ pub(super) async fn run(
     Ok(())
 }
 
-/// Records waiting for the spool writer; connections wait when it falls behind.
-const SPOOL_QUEUE: usize = 4096;
+/// Batches waiting for the spool writer; connections wait when it falls behind.
+const SPOOL_QUEUE: usize = 64;
+/// Records a connection hands over at a time (fewer wake-ups of the writer's thread).
+const SPOOL_BATCH: usize = 256;
 
 /// A spool file of this process's own, in the system's temporary directory.
 fn spool_path(scenario: &str, nonce: u64) -> PathBuf {
@@ -153,12 +155,14 @@ fn spool_path(scenario: &str, nonce: u64) -> PathBuf {
 /// Writes every record it receives to `path`, until all senders are gone.
 fn spool(
     path: &std::path::Path,
-    mut records: tokio::sync::mpsc::Receiver<RequestRecord>,
+    mut batches: tokio::sync::mpsc::Receiver<Vec<RequestRecord>>,
 ) -> Result<(), String> {
     let failed = |e: csv::Error| format!("cannot write the history to {}: {e}", path.display());
     let mut out = csv::Writer::from_path(path).map_err(failed)?;
-    while let Some(r) = records.blocking_recv() {
-        out.serialize(&r).map_err(failed)?;
+    while let Some(batch) = batches.blocking_recv() {
+        for r in &batch {
+            out.serialize(r).map_err(failed)?;
+        }
     }
     out.flush()
         .map_err(|e| format!("cannot write the history to {}: {e}", path.display()))
@@ -179,8 +183,8 @@ struct Connection {
     start: Instant,
     limit: SustainedLimit,
     rate: Option<u32>,
-    /// Where the records go.
-    spool: tokio::sync::mpsc::Sender<RequestRecord>,
+    /// Where the records go, in batches.
+    spool: tokio::sync::mpsc::Sender<Vec<RequestRecord>>,
 }
 
 impl Connection {
@@ -212,15 +216,20 @@ impl Connection {
                 tokio::time::sleep_until(due.into()).await;
             }
             let resource = (i % self.ids.len().max(1) as u64) as u32;
+            let first = records.len();
             self.attempt(resource, round, due, &mut records).await;
-            self.ctx.progress.step(&records);
-            for r in records.drain(..) {
-                if self.spool.send(r).await.is_err() {
+            self.ctx.progress.step(&records[first..]);
+            if records.len() >= SPOOL_BATCH {
+                let batch = std::mem::replace(&mut records, Vec::with_capacity(SPOOL_BATCH + 2));
+                if self.spool.send(batch).await.is_err() {
                     // The writer stopped on an error, which the run reports.
                     return;
                 }
             }
             round += 1;
+        }
+        if !records.is_empty() {
+            let _ = self.spool.send(records).await;
         }
     }
 
