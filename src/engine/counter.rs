@@ -19,7 +19,7 @@ use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, RetryPolicy, Scenario, Strategy};
 
-use super::client::{self, Exchange, RequestBuilder};
+use super::client::{self, Exchange, Prepared, RequestBuilder};
 use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
 
 pub(super) async fn run(s: &mut Session<'_>, strategies: &[Strategy]) -> Result<(), String> {
@@ -113,6 +113,45 @@ pub(super) fn read_value(at: &Locator, exchange: &Exchange) -> Result<i64, Strin
     })
 }
 
+/// Records the read of a read-modify-write and returns the version and value it found;
+/// `None` unless both were in a 2xx answer (the record then says what went wrong).
+pub(super) fn record_read(
+    scenario: &Scenario,
+    value_at: &Locator,
+    recorder: &Recorder,
+    meta: &Meta,
+    read: &Prepared,
+    exchange: &Exchange,
+    records: &mut Vec<RequestRecord>,
+) -> Option<(Value, i64)> {
+    let version = scenario
+        .resource
+        .version
+        .as_ref()
+        .and_then(|l| locate(l, exchange));
+    let value = read_value(value_at, exchange).ok();
+    let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
+    let outcome = match (&exchange.failure, exchange.status) {
+        (Some(f), None) => f.outcome,
+        _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
+        _ => Outcome::Unexpected,
+    };
+    records.push(recorder.record(
+        Phase::Read,
+        Meta {
+            value,
+            ..meta.clone()
+        },
+        read,
+        exchange,
+        outcome,
+    ));
+    match (version, value, outcome) {
+        (Some(version), Some(value), Outcome::Ok) => Some((version, value)),
+        _ => None,
+    }
+}
+
 /// One writer's connection and everything it needs, owned so it can run in its own task.
 struct CounterWriter {
     scenario: Arc<Scenario>,
@@ -177,30 +216,15 @@ impl CounterWriter {
             Err(_) => return Outcome::NotSent,
         };
         let exchange = client::send(&self.client, read.clone()).await;
-        let version = self
-            .scenario
-            .resource
-            .version
-            .as_ref()
-            .and_then(|l| locate(l, &exchange));
-        let value = read_value(&self.value_at, &exchange).ok();
-        let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
-        let read_outcome = match (&exchange.failure, exchange.status) {
-            (Some(f), None) => f.outcome,
-            _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
-            _ => Outcome::Unexpected,
-        };
-        records.push(self.recorder.record(
-            Phase::Read,
-            Meta {
-                value,
-                ..meta.clone()
-            },
+        let Some((version, value)) = record_read(
+            &self.scenario,
+            &self.value_at,
+            &self.recorder,
+            &meta,
             &read,
             &exchange,
-            read_outcome,
-        ));
-        let (Some(version), Some(value), Outcome::Ok) = (version, value, read_outcome) else {
+            records,
+        ) else {
             return Outcome::NotSent;
         };
 

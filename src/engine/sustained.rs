@@ -19,12 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::history::{Outcome, Phase, RequestRecord};
+use crate::history::{Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, Scenario, Setup, SustainedLimit};
 
 use super::client::{self, RequestBuilder};
-use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
+use super::{classify, marker, Meta, Recorder, RunContext, Session};
 
 /// How many attempts a run will make, as far as is known before it starts (for the
 /// progress bar): the count, or the timetable's length; 0 for a closed run by duration.
@@ -260,30 +260,15 @@ impl Connection {
             return;
         };
         let exchange = client::send(&self.client, read.clone()).await;
-        let version = self
-            .scenario
-            .resource
-            .version
-            .as_ref()
-            .and_then(|l| locate(l, &exchange));
-        let value = super::counter::read_value(&self.value_at, &exchange).ok();
-        let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
-        let read_outcome = match (&exchange.failure, exchange.status) {
-            (Some(f), None) => f.outcome,
-            _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
-            _ => Outcome::Unexpected,
-        };
-        records.push(self.recorder.record(
-            Phase::Read,
-            Meta {
-                value,
-                ..meta.clone()
-            },
+        let Some((version, value)) = super::counter::record_read(
+            &self.scenario,
+            &self.value_at,
+            &self.recorder,
+            &meta,
             &read,
             &exchange,
-            read_outcome,
-        ));
-        let (Some(version), Some(value), Outcome::Ok) = (version, value, read_outcome) else {
+            records,
+        ) else {
             return;
         };
 
