@@ -6,3 +6,6 @@ use clap::Parser;
 async fn main() -> std::process::ExitCode {
     contend::cli::main(contend::cli::Cli::parse()).await
 }
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -1,7 +1,8 @@
 //! Sending requests: rendering them, one warmed connection per reader or writer, and
 //! [`Writers`], which releases a round's writes together in the scenario's sync mode.
 //!
-//! Set-up, reads and the barrier mode use `reqwest`. Each writer owns a client whose pool
+//! Set-up, reads and the barrier mode use `reqwest` (the `sustained` workload uses the
+//! raw HTTP/1.1 client of [`super::race`], which costs less per request). Each writer owns a client whose pool
 //! holds one idle connection, so no two writers share a connection and no pool limit or
 //! lock sits between them. The last-byte and single-packet modes need control below
 //! reqwest and live in [`super::race`]. In every mode a round's requests are rendered

@@ -10,7 +10,10 @@
 //! correction of wrk2). Attempt `i` goes to resource `i mod resources`. A conflict is
 //! not retried: it is counted, and the connection goes on with its next attempt.
 //!
-//! The attempts' records are not kept: they go in batches of 256 through a bounded
+//! Each connection speaks HTTP/1.1 through the engine's own small client
+//! ([`H1Client`], a fraction of reqwest's cost per request), or through reqwest in
+//! `single-packet` mode, whose targets may speak only HTTP/2. Each resource's read is
+//! rendered once. The attempts' records are not kept: they go in batches of 256 through a bounded
 //! channel to one writer that streams them to a spool file (`ScenarioRun::spool`), so memory stays bounded
 //! however long the run; set-up and final reads stay in memory.
 
@@ -21,9 +24,10 @@ use std::time::{Duration, Instant};
 
 use crate::history::{Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{Locator, Scenario, Setup, SustainedLimit};
+use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 
-use super::client::{self, RequestBuilder};
+use super::client::{self, ClientSettings, Exchange, Prepared, RequestBuilder};
+use super::race::h1::H1Client;
 use super::{classify, marker, Meta, Recorder, RunContext, Session};
 
 /// How many attempts a run will make, as far as is known before it starts (for the
@@ -75,12 +79,23 @@ pub(super) async fn run(
     }
 
     let scenario = Arc::new(s.scenario.clone());
+    let reads: Vec<Result<Prepared, String>> = ids
+        .iter()
+        .map(|id| {
+            let vars = Vars {
+                id: Some(id.clone()),
+                ..Vars::default()
+            };
+            s.builder.prepare(&scenario.resource.read, &vars)
+        })
+        .collect();
+    let reads = Arc::new(reads);
     let ids = Arc::new(ids);
     let next = Arc::new(AtomicU64::new(0));
     let connections = s.scenario.workload.writers;
     let mut clients = Vec::new();
     for _ in 0..connections {
-        clients.push(client::connection(&s.settings)?);
+        clients.push(Link::new(&s.settings)?);
     }
     let path = spool_path(&s.scenario.name, s.ctx.nonce);
     s.spool = Some(path.clone());
@@ -97,6 +112,7 @@ pub(super) async fn run(
             ctx: s.ctx.clone(),
             value_at: value_at.clone(),
             ids: ids.clone(),
+            reads: reads.clone(),
             next: next.clone(),
             writer: w,
             start,
@@ -168,15 +184,43 @@ fn spool(
         .map_err(|e| format!("cannot write the history to {}: {e}", path.display()))
 }
 
+/// A connection's client: our own HTTP/1.1 one, which costs a fraction of reqwest's
+/// per request, or reqwest where the target speaks only HTTP/2 (`single-packet`).
+enum Link {
+    H1(H1Client),
+    Reqwest(reqwest::Client),
+}
+
+impl Link {
+    fn new(settings: &ClientSettings) -> Result<Link, String> {
+        Ok(match settings.sync {
+            SyncMode::SinglePacket => Link::Reqwest(client::connection(settings)?),
+            SyncMode::Barrier | SyncMode::LastByte => Link::H1(H1Client::new(
+                settings.timeout,
+                super::race::tls_config(settings, b"http/1.1")?,
+            )),
+        })
+    }
+
+    async fn send(&mut self, request: &Prepared) -> Exchange {
+        match self {
+            Link::H1(h1) => h1.send(request).await,
+            Link::Reqwest(client) => client::send(client, request.clone()).await,
+        }
+    }
+}
+
 /// One connection and everything it needs, owned so it can run in its own task.
 struct Connection {
     scenario: Arc<Scenario>,
     builder: RequestBuilder,
     recorder: Recorder,
-    client: reqwest::Client,
+    client: Link,
     ctx: RunContext,
     value_at: Locator,
     ids: Arc<Vec<String>>,
+    /// Each resource's read, rendered once (it never changes).
+    reads: Arc<Vec<Result<Prepared, String>>>,
     /// The next attempt's index, shared by all connections.
     next: Arc<AtomicU64>,
     writer: u32,
@@ -189,7 +233,7 @@ struct Connection {
 
 impl Connection {
     /// Takes attempts until the count is reached or the time is up.
-    async fn run(self) {
+    async fn run(mut self) {
         let mut records = Vec::new();
         let end = match self.limit {
             SustainedLimit::Duration(d) => Some(self.start + d),
@@ -235,7 +279,7 @@ impl Connection {
 
     /// One read and the conditional write of the value read plus one.
     async fn attempt(
-        &self,
+        &mut self,
         resource: u32,
         round: u32,
         due: Option<Instant>,
@@ -252,20 +296,16 @@ impl Connection {
             scheduled: due,
             ..Meta::default()
         };
-        let id_vars = Vars {
-            id: Some(id.clone()),
-            ..Vars::default()
-        };
-        let Ok(read) = self.builder.prepare(&self.scenario.resource.read, &id_vars) else {
+        let Some(Ok(read)) = self.reads.get(resource as usize) else {
             return;
         };
-        let exchange = client::send(&self.client, read.clone()).await;
+        let exchange = self.client.send(read).await;
         let Some((version, value)) = super::counter::record_read(
             &self.scenario,
             &self.value_at,
             &self.recorder,
             &meta,
-            &read,
+            read,
             &exchange,
             records,
         ) else {
@@ -285,7 +325,7 @@ impl Connection {
         let Ok(write) = self.builder.prepare(&self.scenario.write, &vars) else {
             return;
         };
-        let exchange = client::send(&self.client, write.clone()).await;
+        let exchange = self.client.send(&write).await;
         let outcome = classify(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),

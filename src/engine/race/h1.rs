@@ -10,14 +10,18 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::{Origin, Stream};
-use crate::engine::client::Prepared;
+use crate::engine::client::{cut, failed, Exchange, Prepared};
+use crate::history::Outcome;
+use crate::scenario::SyncMode;
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
@@ -219,6 +223,124 @@ impl H1Conn {
     }
 }
 
+/// One writer's kept-alive raw connection, opened on first use and again after it broke,
+/// was closed by the server, or is needed at another origin. Every wait is bounded by
+/// the request timeout; a failed connection is dropped, never reused.
+pub(crate) struct H1Client {
+    timeout: Duration,
+    tls: Arc<ClientConfig>,
+    conn: Option<H1Conn>,
+}
+
+impl H1Client {
+    /// No connection yet; `tls` is used for https origins.
+    pub fn new(timeout: Duration, tls: Arc<ClientConfig>) -> H1Client {
+        H1Client {
+            timeout,
+            tls,
+            conn: None,
+        }
+    }
+
+    /// The connection to `origin`, opening it if there is none (or one elsewhere).
+    pub(super) async fn open(&mut self, origin: &Origin) -> Result<&mut H1Conn, String> {
+        if self.conn.as_ref().is_some_and(|c| c.origin != *origin) {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            let conn = timeout(self.timeout, H1Conn::connect(origin, &self.tls))
+                .await
+                .map_err(|_| format!("cannot connect to {origin}: timed out"))??;
+            self.conn = Some(conn);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| format!("cannot connect to {origin}"))
+    }
+
+    /// Writes `bytes` on the connection to `origin`, opening it first if need be.
+    pub(super) async fn write(&mut self, origin: &Origin, bytes: &[u8]) -> Result<(), String> {
+        let wait = self.timeout;
+        let conn = self.open(origin).await?;
+        let written = match timeout(wait, conn.write(bytes)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("writing the request failed: {e}")),
+            Err(_) => Err("timed out writing the request".to_string()),
+        };
+        if written.is_err() {
+            self.conn = None;
+        }
+        written
+    }
+
+    /// Writes the final bytes of a staged request at once on the open connection, and
+    /// returns when they were written.
+    pub async fn release(&mut self, last: &[u8]) -> Result<Instant, String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err("the connection was lost before the release".into());
+        };
+        match conn.write(last).await {
+            Ok(()) => Ok(Instant::now()),
+            Err(e) => {
+                self.conn = None;
+                Err(format!("writing the last byte failed: {e}"))
+            }
+        }
+    }
+
+    /// Reads the response to a request with `method` sent at `start`.
+    pub async fn receive(&mut self, method: &reqwest::Method, start: Instant) -> Exchange {
+        let Some(conn) = self.conn.as_mut() else {
+            return failed(
+                start,
+                Outcome::Indeterminate,
+                "the connection was lost".into(),
+            );
+        };
+        match timeout(self.timeout, conn.read_response(method)).await {
+            Ok(Ok(response)) => {
+                if !response.keep_alive {
+                    self.conn = None;
+                }
+                Exchange {
+                    status: Some(response.status),
+                    headers: response.headers,
+                    body: cut(&response.body),
+                    failure: None,
+                    start,
+                    end: Instant::now(),
+                    arrival_ns: None,
+                }
+            }
+            Ok(Err(e)) => {
+                self.conn = None;
+                failed(start, Outcome::Indeterminate, e)
+            }
+            Err(_) => {
+                self.conn = None;
+                failed(start, Outcome::Indeterminate, "timed out".into())
+            }
+        }
+    }
+
+    /// Sends one whole request and reads its response. A request that could not be
+    /// connected is `not_sent`; once writing began, a failure is `indeterminate`.
+    pub async fn send(&mut self, prepared: &Prepared) -> Exchange {
+        let start = Instant::now();
+        let origin = match Origin::of(&prepared.url, SyncMode::LastByte) {
+            Ok(o) => o,
+            Err(e) => return failed(start, Outcome::NotSent, e),
+        };
+        if let Err(e) = self.open(&origin).await {
+            return failed(start, Outcome::NotSent, e);
+        }
+        match self.write(&origin, &encode(prepared)).await {
+            Ok(()) => self.receive(&prepared.method, start).await,
+            Err(e) => failed(start, Outcome::Indeterminate, e),
+        }
+    }
+}
+
 /// The request as HTTP/1.1 bytes: request line, `Host`, the request's own headers
 /// (framing headers excepted), `Content-Length`, then the body.
 pub(super) fn encode(p: &Prepared) -> Vec<u8> {
@@ -366,6 +488,55 @@ mod tests {
         let response = conn.read_response(&reqwest::Method::GET).await.unwrap();
         assert_eq!(response.body, b"all of it");
         assert!(!response.keep_alive);
+    }
+
+    #[tokio::test]
+    async fn a_client_opens_a_new_connection_after_the_server_closes_one() {
+        // Two connections, one answer each; the first answer closes its connection.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            for reply in [
+                &b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nfirst"[..],
+                &b"HTTP/1.1 412 Precondition Failed\r\ncontent-length: 6\r\n\r\nsecond"[..],
+            ] {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut scratch = [0u8; 4096];
+                let _ = socket.read(&mut scratch).await;
+                let _ = socket.write_all(reply).await;
+            }
+        });
+        let settings =
+            crate::engine::client::ClientSettings::new(std::time::Duration::from_secs(2));
+        let tls = super::super::tls_config(&settings, b"http/1.1").unwrap();
+        let mut client = H1Client::new(settings.timeout, tls);
+        let url = format!("http://127.0.0.1:{port}/notes/1");
+        let first = client.send(&prepared("GET", &url, None)).await;
+        assert_eq!((first.status, first.body.as_str()), (Some(200), "first"));
+        let second = client.send(&prepared("PUT", &url, Some("{}"))).await;
+        assert_eq!((second.status, second.body.as_str()), (Some(412), "second"));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_cannot_connect_has_not_sent_and_one_cut_off_is_indeterminate() {
+        let settings =
+            crate::engine::client::ClientSettings::new(std::time::Duration::from_secs(2));
+        let tls = super::super::tls_config(&settings, b"http/1.1").unwrap();
+        let mut client = H1Client::new(settings.timeout, tls);
+        let refused = client
+            .send(&prepared("PUT", "http://127.0.0.1:1/x", None))
+            .await;
+        assert_eq!(refused.failure.map(|f| f.outcome), Some(Outcome::NotSent));
+
+        let origin = raw_server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
+        let cut_off = client
+            .send(&prepared("PUT", &format!("{origin}/x"), Some("{}")))
+            .await;
+        assert_eq!(cut_off.status, None);
+        assert_eq!(
+            cut_off.failure.map(|f| f.outcome),
+            Some(Outcome::Indeterminate)
+        );
     }
 
     #[tokio::test]

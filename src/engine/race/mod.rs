@@ -17,7 +17,7 @@
 //! when it may have), and the answers come back in writer order.
 
 mod barrier;
-mod h1;
+pub(super) mod h1;
 mod last_byte;
 mod single_packet;
 
