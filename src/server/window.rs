@@ -4,15 +4,16 @@
 //! A handler awaiting a database between its check and its commit lets other requests run
 //! meanwhile, and resumes when the answer comes. [`hold`] does the same: the writer's task
 //! is suspended, so the server's worker threads stay free to read and check the other
-//! writes, and it is woken at the window's end by a timer thread that sleeps until shortly
-//! before each deadline and spins out the rest (tokio's own timer rounds up to whole
-//! milliseconds). A window still ends a little after its deadline, when the woken task
-//! gets a thread again; [`WindowStats`] records every window as it really was, from check
-//! to commit, and `GET /_contend/windows` reports them, so a benchmark can say which
-//! windows it caught.
+//! writes, and it is woken at the window's end by one timer thread (tokio's own timer
+//! rounds up to whole milliseconds). The timer thread sleeps until the earliest deadline
+//! with a 1 ns timer slack, so it wakes on time without spinning, and a new window wakes
+//! it only when it ends before the one it sleeps for: a round's later windows cost the
+//! server no extra thread wake-ups, as a database's replies would not. A window still
+//! ends a little after its deadline, when the woken task gets a thread again;
+//! [`WindowStats`] records every window as it really was, from check to commit, and
+//! `GET /_contend/windows` reports them, so a benchmark can say which windows it caught.
 
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -22,66 +23,83 @@ use hdrhistogram::Histogram;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-/// How long before a deadline the timer thread stops sleeping and starts spinning.
-const SPIN: Duration = Duration::from_micros(20);
-
 /// A deadline and the task to wake at it.
 type Wake = (Instant, oneshot::Sender<()>);
 
-/// The timer thread's inbox, started on first use.
-fn timer() -> Option<&'static Mutex<mpsc::Sender<Wake>>> {
-    static TIMER: OnceLock<Option<Mutex<mpsc::Sender<Wake>>>> = OnceLock::new();
-    TIMER
-        .get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Wake>();
-            std::thread::Builder::new()
-                .name("contend-window-timer".into())
-                .spawn(move || run_timer(&rx))
-                .ok()
-                .map(|_| Mutex::new(tx))
-        })
-        .as_ref()
+/// The windows waiting to end, shared by [`hold`] and the timer thread.
+struct Timer {
+    state: Mutex<Pending>,
+    /// Wakes the timer thread early, for a deadline before the one it sleeps until.
+    wake: Condvar,
 }
 
-/// Fires every deadline as it passes: sleeps until [`SPIN`] before the next one, then
-/// spins, taking new deadlines as they come.
-fn run_timer(inbox: &mpsc::Receiver<Wake>) {
+struct Pending {
+    windows: Vec<Wake>,
+    /// When the sleeping timer thread will wake by itself; in the past while it is awake
+    /// (it looks at every window before it sleeps again).
+    sleeps_until: Instant,
+}
+
+impl Timer {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The timer, its thread started on first use; `None` if no thread could be started.
+fn timer() -> Option<&'static Timer> {
+    static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
+    *TIMER.get_or_init(|| {
+        let timer: &'static Timer = Box::leak(Box::new(Timer {
+            state: Mutex::new(Pending {
+                windows: Vec::new(),
+                sleeps_until: Instant::now(),
+            }),
+            wake: Condvar::new(),
+        }));
+        std::thread::Builder::new()
+            .name("contend-window-timer".into())
+            .spawn(move || run_timer(timer))
+            .ok()
+            .map(|_| timer)
+    })
+}
+
+/// Ends every window as its deadline passes, sleeping until the earliest one in between.
+fn run_timer(timer: &Timer) {
     precise_sleeps();
-    let mut pending: Vec<Wake> = Vec::new();
+    let mut pending = timer.lock();
     loop {
-        if pending.is_empty() {
-            match inbox.recv() {
-                Ok(wake) => pending.push(wake),
-                Err(_) => return,
-            }
-        }
-        while let Ok(wake) = inbox.try_recv() {
-            pending.push(wake);
-        }
         let now = Instant::now();
         let mut i = 0;
-        while i < pending.len() {
-            if pending[i].0 <= now {
-                let (_, waker) = pending.swap_remove(i);
+        while i < pending.windows.len() {
+            if pending.windows[i].0 <= now {
+                let (_, waker) = pending.windows.swap_remove(i);
                 // The writer may have gone (its connection closed); nothing to wake then.
                 let _ = waker.send(());
             } else {
                 i += 1;
             }
         }
-        let Some(next) = pending.iter().map(|(deadline, _)| *deadline).min() else {
-            continue;
-        };
-        let left = next.saturating_duration_since(Instant::now());
-        if left > SPIN * 2 {
-            match inbox.recv_timeout(left - SPIN) {
-                Ok(wake) => pending.push(wake),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+        pending = match pending.windows.iter().map(|(deadline, _)| *deadline).min() {
+            Some(next) => {
+                pending.sleeps_until = next;
+                let left = next.saturating_duration_since(now);
+                timer
+                    .wake
+                    .wait_timeout(pending, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
             }
-        } else {
-            std::hint::spin_loop();
-        }
+            None => {
+                pending.sleeps_until = now + Duration::from_secs(3600);
+                timer
+                    .wake
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner)
+            }
+        };
+        pending.sleeps_until = now;
     }
 }
 
@@ -99,19 +117,16 @@ fn precise_sleeps() {
 /// timer thread and the runtime allow (never before it).
 pub(super) async fn hold(window: Duration) {
     let deadline = Instant::now() + window;
-    // tokio's timer wakes up to a millisecond late: sleep with it until well before.
-    if window > Duration::from_millis(3) {
-        tokio::time::sleep_until((deadline - Duration::from_millis(2)).into()).await;
-    }
     let (waker, woken) = oneshot::channel();
-    let sent = timer().is_some_and(|inbox| {
-        inbox
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send((deadline, waker))
-            .is_ok()
+    let registered = timer().is_some_and(|timer| {
+        let mut pending = timer.lock();
+        pending.windows.push((deadline, waker));
+        if deadline < pending.sleeps_until {
+            timer.wake.notify_one();
+        }
+        true
     });
-    if !sent || woken.await.is_err() {
+    if !registered || woken.await.is_err() {
         // No timer thread: tokio's timer, late by up to a millisecond, never early.
         tokio::time::sleep_until(deadline.into()).await;
     }
@@ -189,6 +204,19 @@ mod tests {
             hold(window).await;
             assert!(started.elapsed() >= window, "{window:?}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_earlier_window_wakes_the_timer_sleeping_for_a_later_one() {
+        // The timer thread goes to sleep until the long window's end; the short window
+        // registered after it must end long before that, not at the same wake-up.
+        let long = tokio::spawn(hold(Duration::from_millis(400)));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let started = Instant::now();
+        hold(Duration::from_millis(1)).await;
+        let short = started.elapsed();
+        assert!(short < Duration::from_millis(200), "{short:?}");
+        long.await.unwrap();
     }
 
     #[tokio::test]

@@ -100,10 +100,13 @@ impl Race for LastByte {
                     Err(e) => Err(failed(staging_started, Outcome::NotSent, e)),
                     Ok(()) => {
                         let last = &bytes[bytes.len().saturating_sub(1)..];
-                        client
+                        let at = client
                             .release(last)
                             .await
-                            .map_err(|e| failed(staging_started, Outcome::NotSent, e))
+                            .map_err(|e| failed(staging_started, Outcome::NotSent, e));
+                        // Let a server thread that the write woke on this CPU run now.
+                        std::thread::yield_now();
+                        at
                     }
                 };
                 released.push(outcome);
