@@ -5,14 +5,16 @@
 # Starts `contend serve` (its own process, correct server), creates a note, then runs for
 # DURATION each with CONNECTIONS connections:
 #   - wrk (Debian's `wrk`): GET of one note, as fast as it can;
-#   - oha (crates.io, installed once into $OHA_ROOT with `cargo install oha --locked`; the
-#     row is skipped, saying so, if it is not there and does not build within
-#     OHA_BUILD_TIMEOUT): the same GET;
+#   - oha (crates.io, installed once into $OHA_ROOT with `cargo install oha --locked`; its
+#     rows are skipped, saying so, if it is not there and does not build within
+#     OHA_BUILD_TIMEOUT): the same GET, then a PUT with `If-Match: *` that the server
+#     applies (its write path, like contend's winning writes);
 #   - contend, `sustained` workload, closed model, for each K in RESOURCES: every attempt
 #     a GET and a conditional PUT (If-Match) of the count read plus one, every request
 #     recorded in requests.csv and checked for lost updates afterwards.
-# The load generators send only GETs, their cheapest case; contend sends a read and a
-# conditional write per attempt, and records and checks each. Latency for contend is per
+# contend sends a read and a conditional write per attempt, and records and checks each;
+# the "oha GET+PUT" ratio compares it with what oha's two rows give for that same mix
+# (one GET per PUT, each at its measured cost: 2 / (1/GET + 1/PUT)). Latency for contend is per
 # HTTP request (reads and writes alike, from requests.csv), like the tools'. Ratios are
 # contend's request rate over each tool's, measured in this one run. Not a test: the
 # figures depend on the machine and its load.
@@ -81,14 +83,21 @@ print(f"wrk\tGET\t{rate:.0f}\t{ms(*p50.groups()):.3f}\t{ms(*p99.groups()):.3f}\t
 PY
 
 if [ -x "$OHA" ]; then
-  /usr/bin/time -f '%M' -o "$WORK/oha.rss" "$OHA" --no-tui --output-format json -c "$CONNECTIONS" -z "$DURATION" "$URL" > "$WORK/oha.json"
-  python3 - "$WORK/oha.json" "$WORK/oha.rss" >> "$ROWS" <<'PY'
+  # GET, then an unconditional PUT (If-Match: *) that the server applies under its lock.
+  for what in GET PUT; do
+    args=()
+    [ "$what" = PUT ] && args=(-m PUT -H 'If-Match: *' -H 'Content-Type: application/json' -d '{"count":1}')
+    /usr/bin/time -f '%M' -o "$WORK/oha-$what.rss" "$OHA" --no-tui --output-format json \
+      -c "$CONNECTIONS" -z "$DURATION" "${args[@]}" "$URL" > "$WORK/oha-$what.json"
+    python3 - "$WORK/oha-$what.json" "$WORK/oha-$what.rss" "$what" >> "$ROWS" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 rss = int(open(sys.argv[2]).read().split()[-1]) / 1024
+what = "GET" if sys.argv[3] == "GET" else "PUT, If-Match: * (applied)"
 p = d["latencyPercentiles"]
-print(f"oha\tGET\t{d['summary']['requestsPerSec']:.0f}\t{p['p50'] * 1e3:.3f}\t{p['p99'] * 1e3:.3f}\t{rss:.0f}")
+print(f"oha\t{what}\t{d['summary']['requestsPerSec']:.0f}\t{p['p50'] * 1e3:.3f}\t{p['p99'] * 1e3:.3f}\t{rss:.0f}")
 PY
+  done
 fi
 
 for k in $RESOURCES; do
@@ -149,12 +158,20 @@ echo
 python3 - "$ROWS" <<'PY'
 import sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
-rates = {r[0]: float(r[2]) for r in rows if r[0] != "contend"}
-peers = [p for p in ("wrk", "oha") if p in rates]
-head = "| tool | requests | requests/s | p50 ms | p99 ms | peak RSS MB |" + "".join(f" ÷ {p} |" for p in peers)
-print(head)
-print("|---|---|---:|---:|---:|---:|" + "---:|" * len(peers))
+peers = {}
+for tool, what, rate, *_ in rows:
+    if tool != "contend":
+        peers[f"{tool} {what.split(',')[0]}"] = float(rate)
+ratios = [(name, peers[name]) for name in ("wrk GET", "oha GET") if name in peers]
+if "oha GET" in peers and "oha PUT" in peers:
+    # What oha would send with contend's mix, one GET per PUT, each at its own cost.
+    ratios.append(("oha GET+PUT", 2 / (1 / peers["oha GET"] + 1 / peers["oha PUT"])))
+print("| tool | requests | requests/s | p50 ms | p99 ms | peak RSS MB |" + "".join(f" ÷ {n} |" for n, _ in ratios))
+print("|---|---|---:|---:|---:|---:|" + "---:|" * len(ratios))
 for tool, what, rate, p50, p99, rss in rows:
-    ratios = "".join(f" {float(rate) / rates[p]:.2f} |" for p in peers)
-    print(f"| {tool} | {what} | {float(rate):.0f} | {p50} | {p99} | {rss} |{ratios}")
+    cells = "".join(f" {float(rate) / r:.2f} |" for _, r in ratios)
+    print(f"| {tool} | {what} | {float(rate):.0f} | {p50} | {p99} | {rss} |{cells}")
+for name, r in ratios:
+    if name == "oha GET+PUT":
+        print(f"\noha GET+PUT: {r:.0f} requests/s, the rate oha's GET and PUT rows give for one GET per PUT")
 PY

@@ -260,9 +260,16 @@ impl H1Client {
 
     /// Writes `bytes` on the connection to `origin`, opening it first if need be.
     pub(super) async fn write(&mut self, origin: &Origin, bytes: &[u8]) -> Result<(), String> {
-        let wait = self.timeout;
-        let conn = self.open(origin).await?;
-        let written = match timeout(wait, conn.write(bytes)).await {
+        self.open(origin).await?;
+        self.write_open(bytes).await
+    }
+
+    /// Writes `bytes` on the open connection.
+    async fn write_open(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err("the connection was lost".into());
+        };
+        let written = match timeout(self.timeout, conn.write(bytes)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("writing the request failed: {e}")),
             Err(_) => Err("timed out writing the request".to_string()),
@@ -327,14 +334,20 @@ impl H1Client {
     /// connected is `not_sent`; once writing began, a failure is `indeterminate`.
     pub async fn send(&mut self, prepared: &Prepared) -> Exchange {
         let start = Instant::now();
-        let origin = match Origin::of(&prepared.url, SyncMode::LastByte) {
-            Ok(o) => o,
-            Err(e) => return failed(start, Outcome::NotSent, e),
-        };
-        if let Err(e) = self.open(&origin).await {
-            return failed(start, Outcome::NotSent, e);
+        if !self
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.origin.serves(&prepared.url))
+        {
+            let opened = match Origin::of(&prepared.url, SyncMode::LastByte) {
+                Ok(origin) => self.open(&origin).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = opened {
+                return failed(start, Outcome::NotSent, e);
+            }
         }
-        match self.write(&origin, &encode(prepared)).await {
+        match self.write_open(&encode(prepared)).await {
             Ok(()) => self.receive(&prepared.method, start).await,
             Err(e) => failed(start, Outcome::Indeterminate, e),
         }
@@ -345,18 +358,22 @@ impl H1Client {
 /// (framing headers excepted), `Content-Length`, then the body.
 pub(super) fn encode(p: &Prepared) -> Vec<u8> {
     let mut out = Vec::with_capacity(512 + p.body.as_ref().map_or(0, Vec::len));
-    let mut target = p.url.path().to_string();
+    out.extend_from_slice(p.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(p.url.path().as_bytes());
     if let Some(query) = p.url.query() {
-        target.push('?');
-        target.push_str(query);
+        out.push(b'?');
+        out.extend_from_slice(query.as_bytes());
     }
-    let host = match (p.url.host_str(), p.url.port()) {
-        (Some(h), Some(port)) => format!("{h}:{port}"),
-        (Some(h), None) => h.to_string(),
-        (None, _) => String::new(),
-    };
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{} {target} HTTP/1.1\r\nhost: {host}\r\n", p.method);
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    if let Some(host) = p.url.host_str() {
+        out.extend_from_slice(host.as_bytes());
+        if let Some(port) = p.url.port() {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, ":{port}");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
     for (name, value) in &p.headers {
         if FRAMING.contains(&name.as_str()) {
             continue;

@@ -123,6 +123,15 @@ impl Origin {
         })
     }
 
+    /// True when `url` is on this origin (no allocation: checked per request).
+    fn serves(&self, url: &url::Url) -> bool {
+        // `host_str` is how `Origin::of` spelled the host, IPv6 in brackets.
+        let host = url
+            .host_str()
+            .is_some_and(|h| h.trim_start_matches('[').trim_end_matches(']') == self.host);
+        host && url.scheme() == self.scheme && url.port_or_known_default() == Some(self.port)
+    }
+
     /// Opens a TCP connection with `TCP_NODELAY`, so no staged or final byte waits for
     /// Nagle's algorithm, and for https a TLS session over it. Returns the stream and the
     /// protocol the server chose by ALPN (for https).
