@@ -191,6 +191,28 @@ fn lighttpd_webdav_holds_if_match_under_contention() {
 
 #[test]
 #[ignore = "installs and starts lighttpd: cargo test --test real_servers -- --ignored"]
+fn lighttpd_webdav_loses_no_write_under_sustained_contention() {
+    // 3000 attempts on 4 kept-alive connections: past lighttpd's limit of requests per
+    // connection, so contend's own HTTP/1.1 client reopens them along the way.
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = Server::start("lighttpd", "LIGHTTPD");
+    let run = run(&server, "lighttpd");
+    let sustained = "lighttpd-sustained";
+    assert_eq!(run.row(sustained)["verdict"], "PASS", "{}", run.text());
+    assert_eq!(run.number(sustained, "writes"), 3000);
+    assert_eq!(run.number(sustained, "indeterminate"), 0, "{}", run.text());
+    assert_eq!(run.number(sustained, "unexpected"), 0, "{}", run.text());
+    assert_eq!(
+        run.number(sustained, "winners") + run.number(sustained, "conflicts"),
+        3000,
+        "every write won or got the promised 412"
+    );
+    assert!(run.number(sustained, "winners") > 0);
+    assert_eq!(run.number(sustained, "lost_updates"), 0);
+}
+
+#[test]
+#[ignore = "installs and starts lighttpd: cargo test --test real_servers -- --ignored"]
 fn lighttpd_webdav_creates_each_file_once_with_if_none_match() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start("lighttpd", "LIGHTTPD");
