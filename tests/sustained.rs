@@ -1,7 +1,8 @@
 //! The `sustained` workload through the whole pipeline against the built-in reference
 //! server: a correct server passes in the closed and the open model, the `toctou` bug
 //! loses updates and fails, the open model runs exactly the attempts it scheduled, and
-//! the saved history re-checks to the same figures.
+//! the saved history re-checks to the same figures, and over https both of its clients
+//! (contend's own HTTP/1.1 one, reqwest for `single-packet`) give the same verdicts.
 //!
 //! Runs are bounded by a request count, never by a duration, and nothing here asserts
 //! a time: a verdict or a count is certain, a latency is only required to be measured.
@@ -13,7 +14,8 @@ use contend::check::{check_all, ViolationKind};
 use contend::history::{read_csv, Outcome, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
-use contend::server::{Bug, ServerConfig};
+use contend::scenario::SyncMode;
+use contend::server::{start_tls, Bug, SelfSigned, ServerConfig};
 
 /// A sustained scenario on the built-in server's notes, with an If-Match write of the
 /// count read plus one; `workload` is the rest of the [workload] table.
@@ -234,4 +236,52 @@ async fn attempts_stream_to_disk_and_only_set_up_and_final_reads_stay_in_memory(
         spooled.iter().filter(|r| r.phase == Phase::Write).count(),
         30
     );
+}
+
+/// Runs a sustained scenario over https against the reference server on TLS, trusting
+/// its self-signed certificate, in `sync` mode (HTTP/1.1 through contend's own client,
+/// or HTTP/2 through reqwest for `single-packet`).
+async fn run_over_tls(workload: &str, sync: SyncMode, bug: Option<Bug>) -> ScenarioResult {
+    let identity = SelfSigned::generate().expect("certificate");
+    let config = ServerConfig {
+        bug,
+        window: Duration::from_millis(50),
+    };
+    let server = start_tls(config, ([127, 0, 0, 1], 0).into(), &identity)
+        .await
+        .expect("bind");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
+    let mut opts = RunOptions::new(vec![scenario(dir.path(), workload)]);
+    opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
+    opts.ca_cert = Some(cert);
+    opts.sync = Some(sync);
+    opts.out = Some(dir.path().join("out"));
+    let mut report = run(opts).await.expect("run starts");
+    server.stop().await;
+    assert_eq!(report.results.len(), 1);
+    report.results.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_either_client_passes_a_correct_server_and_catches_toctou() {
+    for sync in [SyncMode::Barrier, SyncMode::SinglePacket] {
+        let r = run_over_tls("connections = 4\nresources = 2\nrequests = 200", sync, None).await;
+        assert_passes(&r);
+        let k = r.verdict.sustained.as_ref().expect("sustained figures");
+        assert_eq!((k.attempts, k.writes), (200, 200), "{sync}");
+        assert_eq!(k.acknowledged + k.conflicts, 200, "{sync}");
+        assert_eq!((k.indeterminate, k.lost_updates), (0, 0), "{sync}");
+
+        let r = run_over_tls(
+            "connections = 4\nresources = 1\nrequests = 16",
+            sync,
+            Some(Bug::Toctou),
+        )
+        .await;
+        assert!(r.error.is_none(), "{sync}: {:?}", r.error);
+        assert_eq!(r.status(), "FAIL", "{sync}");
+        assert!(r.verdict.count(ViolationKind::LostUpdate) > 0, "{sync}");
+    }
 }
