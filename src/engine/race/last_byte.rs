@@ -1,9 +1,16 @@
 //! The `last-byte` mode (HTTP/1.1 last-byte synchronisation): one warmed connection per
-//! writer with `TCP_NODELAY` (TLS for https, each last byte then its own TLS record); every request of the round is written except its last
-//! byte; once all are staged (and the server has had [`SETTLE`] to take them in), one
-//! task writes the last bytes back to back, a syscall each. A server cannot act on a
-//! request before its last byte, so the writes become complete within microseconds of
-//! each other however long staging took.
+//! writer ([`H1Client`]) with `TCP_NODELAY` (TLS for https, each last byte then its own
+//! TLS record); every request of the round is written except its last byte; once all
+//! are staged (and the server has had [`SETTLE`] to take them in), one task writes the
+//! last bytes back to back, a syscall each. A server cannot act on a request before its
+//! last byte, so the writes become complete within microseconds of each other however
+//! long staging took.
+//!
+//! After each last byte the task yields its CPU. A socket write wakes the server's
+//! reading thread on the writer's CPU, expecting the writer to sleep; on a machine
+//! shared with the server, that thread would otherwise wait for the whole release, and
+//! the server would read the first write alone and the rest only after its race window
+//! closed.
 //!
 //! A request that fails before its last byte is written is `not_sent`: the server never
 //! had all of it. After that, a failure is `indeterminate`.
