@@ -2,10 +2,10 @@
 //! [`Writers`], which releases a round's writes together in the scenario's sync mode.
 //!
 //! Set-up, reads and the barrier mode use `reqwest` (the `sustained` workload uses the
-//! raw HTTP/1.1 client of [`super::race`], which costs less per request). Each writer owns a client whose pool
+//! raw HTTP/1.1 client of the `race` module, which costs less per request). Each writer owns a client whose pool
 //! holds one idle connection, so no two writers share a connection and no pool limit or
 //! lock sits between them. The last-byte and single-packet modes need control below
-//! reqwest and live in [`super::race`]. In every mode a round's requests are rendered
+//! reqwest and live in the `race` module. In every mode a round's requests are rendered
 //! before the release, and every request of the round is answered and recorded alike.
 
 use std::sync::atomic::{AtomicU64, Ordering};

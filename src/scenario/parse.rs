@@ -1,7 +1,7 @@
 //! Scenario files → validated [`Scenario`]s, or every problem found in them.
 //!
 //! A file is parsed with `toml_edit` (which keeps byte spans), then read key by key by
-//! the schema below, through a [`Reader`] that records each unknown key, missing key,
+//! the schema below, through a `Reader` that records each unknown key, missing key,
 //! wrong type and invalid value as a [`Diagnostic`] and carries on. Environment
 //! references are interpolated in every string first. Request tables and their
 //! templates are read by `request.rs`. Nothing here panics on input.
