@@ -7,6 +7,8 @@
 //! Runs are bounded by a request count, never by a duration, and nothing here asserts
 //! a time: a verdict or a count is certain, a latency is only required to be measured.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use contend::history::{read_csv, Outcome, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
 use contend::scenario::SyncMode;
-use contend::server::{start_tls, Bug, SelfSigned, ServerConfig};
+use contend::server::{Bug, ServerConfig};
 
 /// A sustained scenario on the built-in server's notes, with an If-Match write of the
 /// count read plus one; `workload` is the rest of the [workload] table.
@@ -242,17 +244,12 @@ async fn attempts_stream_to_disk_and_only_set_up_and_final_reads_stay_in_memory(
 /// its self-signed certificate, in `sync` mode (HTTP/1.1 through contend's own client,
 /// or HTTP/2 through reqwest for `single-packet`).
 async fn run_over_tls(workload: &str, sync: SyncMode, bug: Option<Bug>) -> ScenarioResult {
-    let identity = SelfSigned::generate().expect("certificate");
     let config = ServerConfig {
         bug,
         window: Duration::from_millis(50),
     };
-    let server = start_tls(config, ([127, 0, 0, 1], 0).into(), &identity)
-        .await
-        .expect("bind");
     let dir = tempfile::tempdir().expect("temp dir");
-    let cert = dir.path().join("cert.pem");
-    std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
+    let (server, cert) = common::start_trusted_tls(config, dir.path()).await;
     let mut opts = RunOptions::new(vec![scenario(dir.path(), workload)]);
     opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
     opts.ca_cert = Some(cert);

@@ -7,6 +7,8 @@
 //! Spreads are checked for presence and consistency only, never against a time bound:
 //! how tight a race is belongs to the detection-power benchmark, not to tests.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use contend::history::{self, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
 use contend::scenario::SyncMode;
-use contend::server::{start_tls, Bug, SelfSigned, ServerConfig};
+use contend::server::{Bug, ServerConfig};
 
 const DIALECTS: [&str; 3] = [
     "notes-etag-stale-write.toml",
@@ -262,17 +264,12 @@ async fn single_packet_against_a_server_without_http2_stops_with_the_reason() {
 /// Runs the three dialects over https against the reference server on TLS, trusting its
 /// self-signed certificate.
 async fn run_over_tls(mode: SyncMode, bug: Option<Bug>) -> Vec<ScenarioResult> {
-    let identity = SelfSigned::generate().expect("certificate");
     let config = ServerConfig {
         bug,
         window: Duration::from_millis(50),
     };
-    let server = start_tls(config, ([127, 0, 0, 1], 0).into(), &identity)
-        .await
-        .expect("bind");
     let dir = tempfile::tempdir().expect("temp dir");
-    let cert = dir.path().join("cert.pem");
-    std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
+    let (server, cert) = common::start_trusted_tls(config, dir.path()).await;
     let mut opts = RunOptions::new(DIALECTS.map(scenario).to_vec());
     opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
     opts.ca_cert = Some(cert);
@@ -319,14 +316,9 @@ async fn every_mode_works_over_tls_with_unchanged_verdicts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_raw_modes_stop_with_the_tls_reason_on_an_untrusted_certificate() {
-    let identity = SelfSigned::generate().expect("certificate");
-    let server = start_tls(
-        ServerConfig::default(),
-        ([127, 0, 0, 1], 0).into(),
-        &identity,
-    )
-    .await
-    .expect("bind");
+    // The certificate is written but not given to the run: it is not trusted.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _cert) = common::start_trusted_tls(ServerConfig::default(), dir.path()).await;
     let target = format!("https://127.0.0.1:{}", server.addr().port());
     for mode in ["last-byte", "single-packet"] {
         let r = run_file(&existing_note(&target, mode, 2)).await;

@@ -1,4 +1,5 @@
-//! Helpers shared by the test files that run the `contend` binary.
+//! Helpers shared by the test files: running the `contend` binary, and the reference
+//! server on https with a certificate to trust.
 #![allow(dead_code)] // each test file uses its own subset
 
 use std::path::{Path, PathBuf};
@@ -51,4 +52,19 @@ pub fn core_scenarios(dir: &Path) -> String {
         std::fs::copy(shipped().join(name), core.join(name)).unwrap();
     }
     core.to_string_lossy().into_owned()
+}
+
+/// The reference server on https with a fresh self-signed certificate, and the
+/// certificate written as PEM into `dir` (for `RunOptions::ca_cert` or `--ca-cert`).
+pub async fn start_trusted_tls(
+    config: contend::server::ServerConfig,
+    dir: &Path,
+) -> (contend::server::RunningServer, PathBuf) {
+    let identity = contend::server::SelfSigned::generate().expect("certificate");
+    let server = contend::server::start_tls(config, ([127, 0, 0, 1], 0).into(), &identity)
+        .await
+        .expect("bind");
+    let cert = dir.join("cert.pem");
+    std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
+    (server, cert)
 }
