@@ -8,8 +8,10 @@ mod reader;
 mod request;
 pub mod template;
 mod thresholds;
+pub mod workload;
 
 pub use diagnostic::Diagnostic;
 pub use model::*;
 pub use parse::{load_file, load_paths, parse_str};
 pub use template::Vars;
+pub use workload::{WorkloadId, WorkloadRules, WORKLOADS};

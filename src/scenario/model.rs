@@ -159,27 +159,29 @@ pub enum SustainedLimit {
 }
 
 impl WorkloadKind {
-    /// The name used in scenario files and reports.
-    pub fn name(&self) -> &'static str {
+    /// Which workload this is, without its settings.
+    pub fn id(&self) -> super::WorkloadId {
+        use super::WorkloadId as Id;
         match self {
-            WorkloadKind::StaleWrite => "stale-write",
-            WorkloadKind::Counter { .. } => "counter",
-            WorkloadKind::UniqueCreate => "unique-create",
-            WorkloadKind::Transition { .. } => "transition",
-            WorkloadKind::Stock { .. } => "stock",
-            WorkloadKind::Idempotency => "idempotency",
-            WorkloadKind::PreconditionRequired => "precondition-required",
-            WorkloadKind::Sustained { .. } => "sustained",
+            WorkloadKind::StaleWrite => Id::StaleWrite,
+            WorkloadKind::Counter { .. } => Id::Counter,
+            WorkloadKind::UniqueCreate => Id::UniqueCreate,
+            WorkloadKind::Transition { .. } => Id::Transition,
+            WorkloadKind::Stock { .. } => Id::Stock,
+            WorkloadKind::Idempotency => Id::Idempotency,
+            WorkloadKind::PreconditionRequired => Id::PreconditionRequired,
+            WorkloadKind::Sustained { .. } => Id::Sustained,
         }
     }
 
-    /// Whether `[resource].create` runs before every round (a fresh resource each
-    /// round) rather than once per scenario.
-    pub fn creates_per_round(&self) -> bool {
-        matches!(
-            self,
-            WorkloadKind::Transition { .. } | WorkloadKind::Stock { .. }
-        )
+    /// This workload's rules (see [`super::workload`]).
+    pub fn rules(&self) -> &'static super::WorkloadRules {
+        self.id().rules()
+    }
+
+    /// The name used in scenario files and reports.
+    pub fn name(&self) -> &'static str {
+        self.id().name()
     }
 }
 

@@ -1,0 +1,331 @@
+//! The workload registry: every workload's identity and rules, as data, in one table.
+//!
+//! A workload is one [`WorkloadId`] with one [`WorkloadRules`] entry here, one engine
+//! module (`engine/<name>.rs`) and one checker module (`check/<name>.rs`). The parser,
+//! `validate`, the engine, the checker and the reports all ask this table rather than
+//! keep their own copy of a rule, and every dispatch on a workload is an exhaustive
+//! `match` on [`WorkloadId`] (or on [`super::WorkloadKind`], which carries the
+//! workload's settings), so the compiler names each place a new workload must go.
+
+use std::fmt;
+
+use super::model::Var;
+
+/// Which workload a scenario runs, without its settings: what a history record carries
+/// and what the checker dispatches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkloadId {
+    StaleWrite,
+    Counter,
+    UniqueCreate,
+    Transition,
+    Stock,
+    Idempotency,
+    PreconditionRequired,
+    Sustained,
+}
+
+/// What a workload's rounds (or steps) are counted in, for messages and progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Steps {
+    /// `rounds`: one race per round.
+    Rounds,
+    /// `increments` per writer (counter).
+    Increments,
+    /// A `duration` or a number of `requests` (sustained).
+    Attempts,
+}
+
+/// One workload's rules. Every field is read by more than one stage; none is derived
+/// anywhere else.
+#[derive(Debug)]
+pub struct WorkloadRules {
+    pub id: WorkloadId,
+    /// The name in scenario files, history records and reports.
+    pub name: &'static str,
+    /// One line saying what a run of it proves.
+    pub summary: &'static str,
+    /// The fewest writers (connections) that make a run meaningful.
+    pub min_writers: u32,
+    /// Whether a round's writes are released together, so the scenario's sync mode
+    /// applies (counter and sustained writers run free).
+    pub released_together: bool,
+    /// Whether `[resource].create` runs before every round, so each round races a fresh
+    /// resource (rather than once per scenario).
+    pub creates_per_round: bool,
+    /// Whether the scenario may have no resource at all (no `create`, no `id`).
+    pub resource_optional: bool,
+    /// What the workload's steps are.
+    pub steps: Steps,
+    /// Placeholders the `[write]` must use, each with why and an example.
+    pub write_needs: &'static [Need],
+    /// Placeholders that have values only in this workload (and the others that list
+    /// them): `{value}` and `{next}` in counter and sustained, `{target}`, `{units}`.
+    pub provides: &'static [Var],
+}
+
+/// A placeholder a workload's `[write]` must use.
+#[derive(Debug)]
+pub struct Need {
+    pub var: Var,
+    /// Whether it must be in the body (rather than anywhere in the request).
+    pub in_body: bool,
+    /// What goes wrong without it.
+    pub why: &'static str,
+    /// How to write it.
+    pub example: &'static str,
+}
+
+const VERSION: Need = Need {
+    var: Var::Version,
+    in_body: false,
+    why: "[write] never sends `{version}`, so the API cannot tell a stale write from a fresh one",
+    example: "send the version you read: headers = { \"If-Match\" = \"{version}\" } \
+              or json = { version = \"{version}\" }",
+};
+
+const NEXT: &str = "write the incremented value: json = { count = \"{next}\" }";
+
+/// The registry, in documentation order.
+pub const WORKLOADS: [WorkloadRules; 8] = [
+    WorkloadRules {
+        id: WorkloadId::StaleWrite,
+        name: "stale-write",
+        summary: "every round, all writers send the same version; exactly one may win",
+        min_writers: 2,
+        released_together: true,
+        creates_per_round: false,
+        resource_optional: false,
+        steps: Steps::Rounds,
+        write_needs: &[
+            VERSION,
+            Need {
+                var: Var::Marker,
+                in_body: true,
+                why: "the [write] body must contain `{marker}` in a stale-write scenario",
+                example: "put {marker} in the body so the final state shows which writer won, \
+                          e.g. json = { text = \"{marker}\" }",
+            },
+        ],
+        provides: &[],
+    },
+    WorkloadRules {
+        id: WorkloadId::Counter,
+        name: "counter",
+        summary: "each writer does read-modify-write increments, retrying on conflict; \
+                  no acknowledged increment may be lost",
+        min_writers: 1,
+        released_together: false,
+        creates_per_round: false,
+        resource_optional: false,
+        steps: Steps::Increments,
+        write_needs: &[
+            VERSION,
+            Need {
+                var: Var::Next,
+                in_body: true,
+                why: "the [write] body must contain `{next}` (the value read plus one) in a \
+                      counter scenario",
+                example: NEXT,
+            },
+        ],
+        provides: &[Var::Value, Var::Next],
+    },
+    WorkloadRules {
+        id: WorkloadId::UniqueCreate,
+        name: "unique-create",
+        summary: "every round, all writers create a resource with the same unique key; \
+                  exactly one may succeed",
+        min_writers: 2,
+        released_together: true,
+        creates_per_round: false,
+        resource_optional: true,
+        steps: Steps::Rounds,
+        write_needs: &[Need {
+            var: Var::Unique,
+            in_body: false,
+            why: "[write] never uses `{unique}`, so every round would send the same unique key \
+                  and only the first round could succeed",
+            example: "for example: json = { email = \"{unique}@example.com\" }",
+        }],
+        provides: &[],
+    },
+    WorkloadRules {
+        id: WorkloadId::Transition,
+        name: "transition",
+        summary: "every round, writers ask a fresh resource for different transitions; \
+                  exactly one may succeed",
+        min_writers: 2,
+        released_together: true,
+        creates_per_round: true,
+        resource_optional: false,
+        steps: Steps::Rounds,
+        write_needs: &[Need {
+            var: Var::Target,
+            in_body: false,
+            why: "[write] never sends `{target}`, so the writers' targets would not reach the API",
+            example: "for example: json = { to = \"{target}\" }, or path = \"{id}/{target}\"",
+        }],
+        provides: &[Var::Target],
+    },
+    WorkloadRules {
+        id: WorkloadId::Stock,
+        name: "stock",
+        summary: "every round, more writers than units each claim one; exactly `units` may \
+                  succeed and the count never goes below zero",
+        min_writers: 2,
+        released_together: true,
+        creates_per_round: true,
+        resource_optional: false,
+        steps: Steps::Rounds,
+        write_needs: &[],
+        provides: &[Var::Units],
+    },
+    WorkloadRules {
+        id: WorkloadId::Idempotency,
+        name: "idempotency",
+        summary: "every round, all writers send the same request with the same idempotency \
+                  key; exactly one effect",
+        min_writers: 2,
+        released_together: true,
+        creates_per_round: false,
+        resource_optional: true,
+        steps: Steps::Rounds,
+        write_needs: &[Need {
+            var: Var::Unique,
+            in_body: false,
+            why: "[write] never uses `{unique}`, so every round would send the same \
+                  idempotency key and only the first round could succeed",
+            example: "for example: headers = { \"Idempotency-Key\" = \"{unique}\" }",
+        }],
+        provides: &[],
+    },
+    WorkloadRules {
+        id: WorkloadId::PreconditionRequired,
+        name: "precondition-required",
+        summary: "every round, writers send a write without its precondition; every one must \
+                  be refused (428) and none applied",
+        min_writers: 1,
+        released_together: true,
+        creates_per_round: false,
+        resource_optional: false,
+        steps: Steps::Rounds,
+        write_needs: &[],
+        provides: &[],
+    },
+    WorkloadRules {
+        id: WorkloadId::Sustained,
+        name: "sustained",
+        summary: "connections run read-then-conditional-write on hot resources for a duration \
+                  or a request count; no acknowledged write may be lost",
+        min_writers: 1,
+        released_together: false,
+        creates_per_round: false,
+        resource_optional: false,
+        steps: Steps::Attempts,
+        write_needs: &[
+            VERSION,
+            Need {
+                var: Var::Next,
+                in_body: true,
+                why: "the [write] body must contain `{next}` (the value read plus one) in a \
+                      sustained scenario: each resource's counter is what proves no write was \
+                      lost",
+                example: NEXT,
+            },
+        ],
+        provides: &[Var::Value, Var::Next],
+    },
+];
+
+impl WorkloadId {
+    /// Every workload, in documentation order.
+    pub const ALL: [WorkloadId; 8] = [
+        WorkloadId::StaleWrite,
+        WorkloadId::Counter,
+        WorkloadId::UniqueCreate,
+        WorkloadId::Transition,
+        WorkloadId::Stock,
+        WorkloadId::Idempotency,
+        WorkloadId::PreconditionRequired,
+        WorkloadId::Sustained,
+    ];
+
+    /// This workload's rules.
+    pub fn rules(self) -> &'static WorkloadRules {
+        let index = match self {
+            WorkloadId::StaleWrite => 0,
+            WorkloadId::Counter => 1,
+            WorkloadId::UniqueCreate => 2,
+            WorkloadId::Transition => 3,
+            WorkloadId::Stock => 4,
+            WorkloadId::Idempotency => 5,
+            WorkloadId::PreconditionRequired => 6,
+            WorkloadId::Sustained => 7,
+        };
+        &WORKLOADS[index]
+    }
+
+    /// The name in scenario files, history records and reports.
+    pub fn name(self) -> &'static str {
+        self.rules().name
+    }
+
+    /// Looks a workload up by its name; `None` for a name no workload has.
+    pub fn from_name(name: &str) -> Option<WorkloadId> {
+        WORKLOADS.iter().find(|w| w.name == name).map(|w| w.id)
+    }
+
+    /// Every workload's name, in documentation order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        WORKLOADS.iter().map(|w| w.name)
+    }
+}
+
+impl fmt::Display for WorkloadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for WorkloadId {
+    type Err = String;
+
+    /// Parses a workload's name; the error lists the names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WorkloadId::from_name(s.trim()).ok_or_else(|| {
+            let names: Vec<&str> = WorkloadId::names().collect();
+            format!(
+                "unknown workload `{}`; the workloads are {}",
+                s.trim(),
+                names.join(", ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_sits_at_its_own_index_and_names_round_trip() {
+        for id in WorkloadId::ALL {
+            assert_eq!(id.rules().id, id, "{id:?} points at another entry");
+            assert_eq!(WorkloadId::from_name(id.name()), Some(id));
+            assert_eq!(id.name().parse::<WorkloadId>(), Ok(id));
+        }
+        assert_eq!(WORKLOADS.len(), WorkloadId::ALL.len());
+        assert!("stale_write".parse::<WorkloadId>().is_err());
+    }
+
+    #[test]
+    fn only_counter_and_sustained_writers_run_free() {
+        let free: Vec<&str> = WORKLOADS
+            .iter()
+            .filter(|w| !w.released_together)
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(free, ["counter", "sustained"]);
+    }
+}
