@@ -450,7 +450,7 @@ fn check_history(
                 thresholds: Vec::new(),
             };
             result.thresholds =
-                gate::evaluate(thresholds, &result.figures(), &result.verdict.workload);
+                gate::evaluate(thresholds, &result.figures(), result.verdict.workload);
             result
         })
         .collect();

@@ -117,7 +117,10 @@ impl Convergence {
     pub fn from_records<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Convergence {
         let mut order: Vec<String> = Vec::new();
         let mut increments: BTreeMap<(String, u32, u32), Increment> = BTreeMap::new();
-        for r in records.into_iter().filter(|r| r.workload == "counter") {
+        for r in records
+            .into_iter()
+            .filter(|r| r.workload == crate::scenario::WorkloadId::Counter)
+        {
             let (Some(writer), true) = (r.writer, matches!(r.phase, Phase::Read | Phase::Write))
             else {
                 continue;
@@ -198,7 +201,7 @@ mod tests {
     ) -> RequestRecord {
         RequestRecord {
             scenario: "c".into(),
-            workload: "counter".into(),
+            workload: crate::scenario::WorkloadId::Counter,
             phase,
             round,
             writer: Some(writer),

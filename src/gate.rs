@@ -167,7 +167,7 @@ impl Threshold {
     }
 
     /// Whether scenarios of `workload` measure this threshold's metric.
-    pub fn applies_to(&self, workload: &str) -> bool {
+    pub fn applies_to(&self, workload: crate::scenario::WorkloadId) -> bool {
         self.metric.scope.covers(workload)
     }
 }
@@ -295,7 +295,7 @@ impl ThresholdResult {
 pub fn evaluate(
     thresholds: &[Threshold],
     figures: &Figures,
-    workload: &str,
+    workload: crate::scenario::WorkloadId,
 ) -> Vec<ThresholdResult> {
     thresholds
         .iter()
@@ -404,7 +404,7 @@ mod tests {
         let results = evaluate(
             &[t],
             &figures(&[("latency.winner.p99", 62_100_000.0)]),
-            "stale-write",
+            crate::scenario::WorkloadId::StaleWrite,
         );
         assert_eq!(results[0].status, Status::Fail);
         assert_eq!(
@@ -416,7 +416,11 @@ mod tests {
     #[test]
     fn a_threshold_that_holds_passes() {
         let t = parse("lost_updates == 0").unwrap();
-        let results = evaluate(&[t], &figures(&[("lost_updates", 0.0)]), "counter");
+        let results = evaluate(
+            &[t],
+            &figures(&[("lost_updates", 0.0)]),
+            crate::scenario::WorkloadId::Counter,
+        );
         assert_eq!(results[0].status, Status::Pass);
     }
 
@@ -428,7 +432,7 @@ mod tests {
             &Figures {
                 values: vec![("conflicts_per_success".into(), None)],
             },
-            "stale-write",
+            crate::scenario::WorkloadId::StaleWrite,
         );
         assert_eq!(results[0].status, Status::NoData);
         assert_eq!(

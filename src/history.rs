@@ -67,7 +67,7 @@ pub enum Phase {
 pub struct RequestRecord {
     pub scenario: String,
     /// Workload kind (`stale-write`, `counter`).
-    pub workload: String,
+    pub workload: crate::scenario::WorkloadId,
     pub phase: Phase,
     /// Stale-write: the round. Counter: the writer's increment number.
     pub round: u32,
@@ -154,7 +154,7 @@ mod tests {
     fn record() -> RequestRecord {
         RequestRecord {
             scenario: "s".into(),
-            workload: "stale-write".into(),
+            workload: crate::scenario::WorkloadId::StaleWrite,
             phase: Phase::Write,
             round: 3,
             writer: Some(1),

@@ -146,7 +146,7 @@ mod tests {
     fn write(outcome: Outcome, latency_us: u64) -> RequestRecord {
         RequestRecord {
             scenario: "s".into(),
-            workload: "stale-write".into(),
+            workload: crate::scenario::WorkloadId::StaleWrite,
             phase: Phase::Write,
             round: 0,
             writer: Some(0),

@@ -38,10 +38,10 @@ pub enum Scope {
 
 impl Scope {
     /// Whether a workload (by its name in scenario files) measures metrics of this scope.
-    pub fn covers(self, workload: &str) -> bool {
+    pub fn covers(self, workload: crate::scenario::WorkloadId) -> bool {
         match self {
             Scope::All => true,
-            Scope::Counter => workload == "counter",
+            Scope::Counter => workload == crate::scenario::WorkloadId::Counter,
         }
     }
 }
@@ -404,7 +404,7 @@ pub fn format_duration_ns(ns: f64) -> String {
 }
 
 /// Why a metric has no figure for a scenario, for reports.
-pub fn why_missing(metric: &Metric, workload: &str) -> String {
+pub fn why_missing(metric: &Metric, workload: crate::scenario::WorkloadId) -> String {
     if !metric.scope.covers(workload) {
         return format!("not measured by {workload} workloads");
     }

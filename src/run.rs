@@ -261,7 +261,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
                 check_spooled(s, &run.records, spool)?
             }
             None => (
-                check::check(&s.name, s.workload.kind.name(), &mine),
+                check::check(&s.name, s.workload.kind.id(), &mine),
                 Latency::from_records(mine.iter().copied()),
             ),
         };
@@ -288,7 +288,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             .chain(&opts.thresholds)
             .cloned()
             .collect();
-        result.thresholds = gate::evaluate(&thresholds, &result.figures(), s.workload.kind.name());
+        result.thresholds = gate::evaluate(&thresholds, &result.figures(), s.workload.kind.id());
         result.redact(&s.secrets);
         results.push(result);
         records.extend(run.records);
@@ -342,7 +342,7 @@ fn check_spooled(
             latency.record(r.outcome, r.latency_ns);
         }
     });
-    let verdict = check::check_stream(&s.name, s.workload.kind.name(), all);
+    let verdict = check::check_stream(&s.name, s.workload.kind.id(), all);
     match failure {
         Some(e) => Err(unreadable(e)),
         None => Ok((verdict, latency)),

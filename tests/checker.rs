@@ -12,7 +12,7 @@ fn rec(
 ) -> RequestRecord {
     RequestRecord {
         scenario: "s".into(),
-        workload: "stale-write".into(),
+        workload: contend::scenario::WorkloadId::StaleWrite,
         phase,
         round,
         writer,
@@ -205,7 +205,7 @@ fn counter(acked: u32, indeterminate: u32, initial: i64, final_value: i64) -> Ve
     fin.value = Some(final_value);
     out.push(fin);
     for r in &mut out {
-        r.workload = "counter".into();
+        r.workload = contend::scenario::WorkloadId::Counter;
     }
     out
 }

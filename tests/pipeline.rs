@@ -84,7 +84,7 @@ async fn correct_server_passes_every_dialect_and_the_counter() {
         assert!(r.complete);
         assert_eq!(r.verdict.counts.unexpected, 0);
         assert_eq!(r.verdict.lost_updates, 0);
-        if r.verdict.workload == "stale-write" {
+        if r.verdict.workload == contend::scenario::WorkloadId::StaleWrite {
             assert_eq!(r.verdict.rounds.len(), 5);
             assert!(r
                 .verdict

@@ -415,7 +415,7 @@ async fn every_shipped_workload_passes_the_correct_server_in_the_raw_modes() {
                 v.violations,
                 r.error
             );
-            if v.workload != "counter" {
+            if v.workload != contend::scenario::WorkloadId::Counter {
                 assert!(
                     v.rounds
                         .iter()

@@ -7,7 +7,7 @@ use contend::history::{Outcome, Phase, RequestRecord};
 fn rec(workload: &str, phase: Phase, round: u32, writer: Option<u32>) -> RequestRecord {
     RequestRecord {
         scenario: "s".into(),
-        workload: workload.into(),
+        workload: workload.parse().expect("a workload name"),
         phase,
         round,
         writer,

@@ -151,7 +151,7 @@ async fn the_correct_server_passes_every_new_workload() {
         );
         assert!(v.warnings.is_empty(), "{}: {:?}", v.scenario, v.warnings);
         assert_eq!(v.counts.unexpected, 0, "{}", v.scenario);
-        if v.workload == "counter" {
+        if v.workload == contend::scenario::WorkloadId::Counter {
             continue;
         }
         assert_eq!(v.rounds.len(), 3, "{}", v.scenario);

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use crate::history::{Outcome, Phase, RequestRecord};
+use crate::scenario::WorkloadId;
 
 mod answers;
 mod counter;
@@ -242,7 +243,7 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub scenario: String,
-    pub workload: String,
+    pub workload: WorkloadId,
     pub counts: Counts,
     pub rounds: Vec<RoundReport>,
     pub counter: Option<CounterReport>,
@@ -273,10 +274,10 @@ impl Verdict {
 
 /// Checks every scenario in a history, in order of first appearance.
 pub fn check_all(records: &[RequestRecord]) -> Vec<Verdict> {
-    let mut order: Vec<(&str, &str)> = Vec::new();
+    let mut order: Vec<(&str, WorkloadId)> = Vec::new();
     for r in records {
         if !order.iter().any(|(s, _)| *s == r.scenario) {
-            order.push((&r.scenario, &r.workload));
+            order.push((&r.scenario, r.workload));
         }
     }
     order
@@ -289,10 +290,10 @@ pub fn check_all(records: &[RequestRecord]) -> Vec<Verdict> {
 }
 
 /// Checks one scenario's records.
-pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verdict {
+pub fn check(scenario: &str, workload: WorkloadId, records: &[&RequestRecord]) -> Verdict {
     let mut verdict = Verdict {
         scenario: scenario.to_string(),
-        workload: workload.to_string(),
+        workload,
         counts: counts(records),
         rounds: Vec::new(),
         counter: None,
@@ -302,14 +303,14 @@ pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verd
         warnings: Vec::new(),
     };
     match workload {
-        "counter" => counter::check(records, &mut verdict),
-        "sustained" => sustained::check(records, &mut verdict),
-        "unique-create" => unique_create::check(records, &mut verdict),
-        "transition" => transition::check(records, &mut verdict),
-        "stock" => stock::check(records, &mut verdict),
-        "idempotency" => idempotency::check(records, &mut verdict),
-        "precondition-required" => precondition_required::check(records, &mut verdict),
-        _ => stale_write::check(records, &mut verdict),
+        WorkloadId::StaleWrite => stale_write::check(records, &mut verdict),
+        WorkloadId::Counter => counter::check(records, &mut verdict),
+        WorkloadId::Sustained => sustained::check(records, &mut verdict),
+        WorkloadId::UniqueCreate => unique_create::check(records, &mut verdict),
+        WorkloadId::Transition => transition::check(records, &mut verdict),
+        WorkloadId::Stock => stock::check(records, &mut verdict),
+        WorkloadId::Idempotency => idempotency::check(records, &mut verdict),
+        WorkloadId::PreconditionRequired => precondition_required::check(records, &mut verdict),
     }
     verdict
 }
@@ -319,17 +320,17 @@ pub fn check(scenario: &str, workload: &str, records: &[&RequestRecord]) -> Verd
 /// are collected and checked as [`check`] does.
 pub fn check_stream(
     scenario: &str,
-    workload: &str,
+    workload: WorkloadId,
     records: impl IntoIterator<Item = RequestRecord>,
 ) -> Verdict {
-    if workload != "sustained" {
+    if workload != WorkloadId::Sustained {
         let all: Vec<RequestRecord> = records.into_iter().collect();
         let refs: Vec<&RequestRecord> = all.iter().collect();
         return check(scenario, workload, &refs);
     }
     let mut verdict = Verdict {
         scenario: scenario.to_string(),
-        workload: workload.to_string(),
+        workload,
         counts: Counts::default(),
         rounds: Vec::new(),
         counter: None,

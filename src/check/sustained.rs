@@ -385,7 +385,7 @@ mod tests {
     ) -> RequestRecord {
         RequestRecord {
             scenario: "s".into(),
-            workload: "sustained".into(),
+            workload: crate::scenario::WorkloadId::Sustained,
             phase,
             round,
             writer: Some(writer),
@@ -417,7 +417,7 @@ mod tests {
     fn verdict() -> Verdict {
         Verdict {
             scenario: "s".into(),
-            workload: "sustained".into(),
+            workload: crate::scenario::WorkloadId::Sustained,
             counts: Default::default(),
             rounds: Vec::new(),
             counter: None,
@@ -488,7 +488,11 @@ mod tests {
         let refs: Vec<&RequestRecord> = history.iter().collect();
         let mut from_slice = verdict();
         check(&refs, &mut from_slice);
-        let streamed = super::super::check_stream("s", "sustained", history.clone());
+        let streamed = super::super::check_stream(
+            "s",
+            crate::scenario::WorkloadId::Sustained,
+            history.clone(),
+        );
         assert_eq!(from_slice.violations, streamed.violations);
         assert_eq!(from_slice.sustained, streamed.sustained);
     }

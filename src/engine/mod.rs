@@ -205,7 +205,7 @@ struct Session<'a> {
 #[derive(Clone)]
 struct Recorder {
     scenario: String,
-    workload: &'static str,
+    workload: crate::scenario::WorkloadId,
     version: Option<Locator>,
     secrets: Vec<String>,
     origin: Instant,
@@ -252,7 +252,7 @@ impl Recorder {
         };
         RequestRecord {
             scenario: self.scenario.clone(),
-            workload: self.workload.to_string(),
+            workload: self.workload,
             phase,
             round: meta.round,
             writer: meta.writer,
@@ -328,7 +328,7 @@ impl<'a> Session<'a> {
             reader: None,
             recorder: Recorder {
                 scenario: scenario.name.clone(),
-                workload: scenario.workload.kind.name(),
+                workload: scenario.workload.kind.id(),
                 version: scenario.resource.version.clone(),
                 secrets: scenario.secrets.clone(),
                 origin: ctx.origin,

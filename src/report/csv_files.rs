@@ -156,7 +156,7 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
     let c = &v.counts;
     let mut row = vec![
         v.scenario.clone(),
-        v.workload.clone(),
+        v.workload.to_string(),
         r.target.clone(),
         r.sync.map(|m| m.name().to_string()).unwrap_or_default(),
         r.status().to_string(),

@@ -346,7 +346,7 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
         escape(&v.scenario),
         escape(&v.scenario),
         badge(status),
-        escape(&v.workload),
+        escape(v.workload.name()),
         escape(&r.target),
         r.duration.as_secs_f64()
     );

@@ -361,7 +361,7 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         .collect();
     ScenarioSection {
         name: v.scenario.clone(),
-        workload: v.workload.clone(),
+        workload: v.workload.to_string(),
         target: r.target.clone(),
         verdict: r.status(),
         complete: r.complete,

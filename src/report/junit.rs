@@ -76,7 +76,7 @@ fn testcase(x: &mut String, r: &ScenarioResult) {
         x,
         "    <testcase name=\"{}\" classname=\"contend.{}\" time=\"{:.3}\">",
         escape(&v.scenario),
-        escape(&v.workload),
+        escape(v.workload.name()),
         r.duration.as_secs_f64()
     );
     for kind in ViolationKind::ALL {

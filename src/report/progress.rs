@@ -75,9 +75,13 @@ impl Progress for Bar {
         let stale_write_round = records.iter().any(|r| r.phase == Phase::Verify);
         let summary = if stale_write_round {
             let refs: Vec<&RequestRecord> = records.iter().collect();
-            let found = check::check(&records[0].scenario, "stale-write", &refs)
-                .violations
-                .len() as u64;
+            let found = check::check(
+                &records[0].scenario,
+                crate::scenario::WorkloadId::StaleWrite,
+                &refs,
+            )
+            .violations
+            .len() as u64;
             let violations = add(&self.violations, found);
             format!("{violations} violation(s)")
         } else {

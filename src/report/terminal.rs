@@ -114,7 +114,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     };
     let kinds = results
         .iter()
-        .map(|r| r.verdict.workload.len())
+        .map(|r| r.verdict.workload.name().len())
         .max()
         .unwrap_or(8)
         .max(8);

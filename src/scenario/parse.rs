@@ -455,7 +455,13 @@ fn read_scenario(r: &mut Reader<'_>, root: &toml_edit::Table) -> Option<(Scenari
     let expect = expect(r, &root, kind);
     let thresholds = root
         .field("thresholds")
-        .and_then(|f| super::thresholds::read(r, &f, kind.map(Kind::name)))
+        .and_then(|f| {
+            super::thresholds::read(
+                r,
+                &f,
+                kind.and_then(|k| super::WorkloadId::from_name(k.name())),
+            )
+        })
         .unwrap_or_default();
 
     let (

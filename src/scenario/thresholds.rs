@@ -27,7 +27,7 @@ use crate::gate::{Origin, Threshold, ThresholdError};
 pub(super) fn read(
     r: &mut Reader<'_>,
     field: &Field<'_>,
-    workload: Option<&str>,
+    workload: Option<super::WorkloadId>,
 ) -> Option<Vec<Threshold>> {
     let before = r.diagnostics.len();
     let mut found = Vec::new();
