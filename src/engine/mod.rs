@@ -7,6 +7,7 @@
 
 pub mod client;
 mod counter;
+pub mod exchange;
 mod idempotency;
 mod precondition_required;
 mod race;
@@ -27,7 +28,8 @@ use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::BodyMatch;
 use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, SyncMode, WorkloadKind};
-use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
+use client::RequestBuilder;
+use exchange::{ClientSettings, Exchange, Prepared};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
 pub trait Progress: Send + Sync {
@@ -108,15 +110,7 @@ pub struct ScenarioRun {
 pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
-    let steps = match &scenario.workload.kind {
-        WorkloadKind::Counter { strategies, .. } => {
-            u64::from(scenario.workload.rounds)
-                * u64::from(scenario.workload.writers)
-                * strategies.len() as u64
-        }
-        WorkloadKind::Sustained { limit, rate, .. } => sustained::expected_attempts(*limit, *rate),
-        _ => u64::from(scenario.workload.rounds),
-    };
+    let steps = steps(scenario);
     ctx.progress.start(&scenario.name, steps);
     let result = match check_sync_mode(&session.settings, &base).await {
         Err(e) => Err(e),
@@ -130,6 +124,24 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+    }
+}
+
+/// How many steps the progress bar counts for a scenario: its rounds, a counter's
+/// increments of every writer with every strategy, or a sustained run's attempts.
+fn steps(scenario: &Scenario) -> u64 {
+    let workload = &scenario.workload;
+    match &workload.kind {
+        WorkloadKind::Counter { strategies, .. } => {
+            u64::from(workload.rounds) * u64::from(workload.writers) * strategies.len() as u64
+        }
+        WorkloadKind::Sustained { limit, rate, .. } => sustained::expected_attempts(*limit, *rate),
+        WorkloadKind::StaleWrite
+        | WorkloadKind::UniqueCreate
+        | WorkloadKind::Transition { .. }
+        | WorkloadKind::Stock { .. }
+        | WorkloadKind::Idempotency
+        | WorkloadKind::PreconditionRequired => u64::from(workload.rounds),
     }
 }
 
@@ -309,19 +321,15 @@ impl<'a> Session<'a> {
             builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // A counter's (or a sustained run's) writers are never released together:
-                // it ignores `sync`.
-                sync: if matches!(
-                    scenario.workload.kind,
-                    WorkloadKind::Counter { .. } | WorkloadKind::Sustained { .. }
-                ) {
-                    SyncMode::Barrier
-                } else {
+                // Writers that run free (counter, sustained) ignore `sync`.
+                sync: if scenario.workload.kind.rules().released_together {
                     scenario.sync
+                } else {
+                    SyncMode::Barrier
                 },
                 arrivals: ctx
                     .arrival_stamps
-                    .then(|| base.join("/_contend/arrivals").ok())
+                    .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())
                     .flatten(),
                 ca_certs: ctx.ca_certs.clone(),
             },
@@ -349,7 +357,7 @@ impl<'a> Session<'a> {
     /// The connection used for set-up, reads and verification (not a writer's).
     fn reader(&mut self) -> Result<reqwest::Client, String> {
         if self.reader.is_none() {
-            self.reader = Some(client::connection(&self.settings)?);
+            self.reader = Some(exchange::connection(&self.settings)?);
         }
         self.reader
             .clone()
@@ -368,7 +376,7 @@ impl<'a> Session<'a> {
     ) -> Result<Exchange, String> {
         let prepared = self.builder.prepare(template, vars)?;
         let reader = self.reader()?;
-        let exchange = client::send(&reader, prepared.clone()).await;
+        let exchange = exchange::send(&reader, prepared.clone()).await;
         let ok = exchange.status.is_some_and(|s| {
             if expect.is_empty() {
                 (200..300).contains(&s)
@@ -670,7 +678,7 @@ mod tests {
             Outcome::Conflict
         );
         let mut cut = answer(200, "");
-        cut.failure = Some(client::Failure {
+        cut.failure = Some(exchange::Failure {
             outcome: Outcome::Indeterminate,
             message: "reading the body: connection reset".into(),
         });

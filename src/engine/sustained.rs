@@ -26,7 +26,8 @@ use crate::history::{Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 
-use super::client::{self, ClientSettings, Exchange, Prepared, RequestBuilder};
+use super::client::RequestBuilder;
+use super::exchange::{self, ClientSettings, Exchange, Prepared};
 use super::race::h1::H1Client;
 use super::{classify, marker, Meta, Recorder, RunContext, Session};
 
@@ -194,7 +195,7 @@ enum Link {
 impl Link {
     fn new(settings: &ClientSettings) -> Result<Link, String> {
         Ok(match settings.sync {
-            SyncMode::SinglePacket => Link::Reqwest(client::connection(settings)?),
+            SyncMode::SinglePacket => Link::Reqwest(exchange::connection(settings)?),
             SyncMode::Barrier | SyncMode::LastByte => Link::H1(H1Client::new(
                 settings.timeout,
                 super::race::tls_config(settings, b"http/1.1")?,
@@ -205,7 +206,7 @@ impl Link {
     async fn send(&mut self, request: &Prepared) -> Exchange {
         match self {
             Link::H1(h1) => h1.send(request).await,
-            Link::Reqwest(client) => client::send(client, request.clone()).await,
+            Link::Reqwest(client) => exchange::send(client, request.clone()).await,
         }
     }
 }
