@@ -95,10 +95,9 @@ impl RunContext {
 #[derive(Debug)]
 pub struct ScenarioRun {
     pub records: Vec<RequestRecord>,
-    /// A long run's records streamed to disk as they were made (sustained runs), in CSV
-    /// as [`crate::history::write_csv`] writes it; they are not in `records`. The caller
-    /// reads them back once and removes the file.
-    pub spool: Option<std::path::PathBuf>,
+    /// A long run's records, streamed to disk as they were made (sustained runs); they
+    /// are not in `records`. The caller reads them back once; the file goes with it.
+    pub spool: Option<crate::history::Spool>,
     /// Why the scenario could not run (or stopped): an unreachable or misbehaving server.
     pub error: Option<String>,
     /// False when the run was interrupted or aborted before its last round.
@@ -210,7 +209,7 @@ struct Session<'a> {
     recorder: Recorder,
     records: Vec<RequestRecord>,
     /// Where the workload streamed records it does not keep in `records`.
-    spool: Option<std::path::PathBuf>,
+    spool: Option<crate::history::Spool>,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
