@@ -2,7 +2,7 @@
 //! releases a round's writes together in the scenario's sync mode.
 //!
 //! `Writers` is the façade every workload that races goes through: it holds one
-//! [`Race`] (the sync mode, from [`super::race`]), tags each raced write for the
+//! `Race` (the sync mode, from the `race` module), tags each raced write for the
 //! reference server's arrival stamps ([`crate::protocol`]) and fetches them after the
 //! race. Set-up, reads and the counter's writers use a reqwest connection of
 //! [`super::exchange`]; the `sustained` workload uses the raw HTTP/1.1 client of the

@@ -3,7 +3,7 @@
 //!
 //! Everything that sends speaks these types: the reader connection and the counter's
 //! writers through [`send`] on a reqwest [`connection`], the sync modes in
-//! [`super::race`], and [`super::client::Writers`], the façade the workloads race
+//! the `race` module, and [`super::client::Writers`], the façade the workloads race
 //! through. They live here, below all of them, so that the client and the race modules
 //! import this one and never each other in a circle.
 //!

@@ -4,6 +4,16 @@
 //! The engine decides nothing about correctness; it only classifies each answer by the
 //! statuses the scenario promises (`winner`, `conflict`, `unexpected`) or by how it
 //! failed (`indeterminate`, `not_sent`). The checker reads the records afterwards.
+//!
+//! Each workload is one file here, dispatched by an exhaustive match on
+//! [`WorkloadKind`]. The round-based ones (stale-write, unique-create, transition,
+//! stock, idempotency, precondition-required) each give `round.rs`, the one round
+//! driver, what their round reads and writes; `counter.rs` and `sustained.rs` run their
+//! writers free. Underneath: `exchange.rs` holds what one request and its answer are,
+//! `client.rs` renders requests and holds `Writers`, the façade through which every
+//! race is released, and `race/` the sync modes behind it. Which rules a workload
+//! follows (released together, a resource per round, its fewest writers) is read from
+//! the registry, [`crate::scenario::WorkloadRules`].
 
 pub mod client;
 mod counter;
