@@ -10,12 +10,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::check;
 use crate::compare::{self, CompareOptions, CompareTarget};
-use crate::convergence::Convergence;
-use crate::gate::{self, Origin, Threshold};
+use crate::gate::{Origin, Threshold};
 use crate::history;
-use crate::latency::Latency;
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{self, SyncMode};
@@ -429,31 +426,30 @@ fn check_history(
             return 2;
         }
     };
-    let results: Vec<ScenarioResult> = check::check_all(&records)
-        .into_iter()
-        .map(|verdict| {
-            let mine = || records.iter().filter(|r| r.scenario == verdict.scenario);
-            let latency = Latency::from_records(mine());
-            let convergence = Convergence::from_records(mine());
-            // The history's own span: from its first request's start to its last's end.
-            let first = mine().map(|r| r.start_ns).min().unwrap_or(0);
-            let last = mine().map(|r| r.end_ns).max().unwrap_or(0);
-            let mut result = ScenarioResult {
-                verdict,
-                latency,
-                convergence,
-                target: String::new(),
-                sync: None,
-                error: None,
-                complete: true,
-                duration: Duration::from_nanos(last.saturating_sub(first)),
-                thresholds: Vec::new(),
-            };
-            result.thresholds =
-                gate::evaluate(thresholds, &result.figures(), result.verdict.workload);
-            result
-        })
-        .collect();
+    // Each scenario through the pipeline's second half, as `run` does.
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    for scenario in history::by_scenario(&records) {
+        let facts = run::RunFacts {
+            complete: true,
+            duration: scenario.span(),
+            ..run::RunFacts::default()
+        };
+        let checked = run::scenario_result(
+            scenario.scenario,
+            scenario.workload,
+            &scenario.records,
+            None,
+            thresholds,
+            facts,
+        );
+        match checked {
+            Ok(result) => results.push(result),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
     let info = RunInfo {
         started_at,
         seed: None,

@@ -15,6 +15,7 @@ pub mod gate;
 pub mod history;
 pub mod latency;
 pub mod metrics;
+pub mod protocol;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -1,7 +1,9 @@
 //! One `contend run`: load scenarios, start the built-in server if a scenario needs it,
-//! run each scenario through engine → check → latency, and write the reports.
+//! run each scenario through engine → check → latency → gate, and write the reports.
 //!
 //! This is the pipeline wired end to end; the CLI and the tests both call [`run`].
+//! [`scenario_result`] is its second half, from a scenario's records to its result, and
+//! `contend check` calls it on a saved history, so a re-check is the same pipeline.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -12,10 +14,10 @@ use crate::check;
 use crate::convergence::Convergence;
 use crate::engine::{self, Progress, RunContext};
 use crate::gate::{self, Threshold};
-use crate::history::RequestRecord;
+use crate::history::{Phase, RequestRecord, Spool};
 use crate::latency::Latency;
 use crate::report::{self, RunInfo, ScenarioResult};
-use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadKind};
+use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind};
 use crate::server::{self, ServerConfig};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
@@ -145,22 +147,16 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(mode) = opts.sync {
             s.sync = mode;
         }
-        if s.workload.kind == WorkloadKind::StaleWrite && s.workload.writers < 2 {
-            return Err(RunError::Usage(format!(
-                "{}: a stale-write race needs at least 2 writers (got {})",
-                s.name, s.workload.writers
-            )));
+        // The parser checked the file's counts; the overrides are checked here.
+        if s.workload.writers == 0 || s.workload.rounds == 0 {
+            return Err(RunError::Usage(
+                "--writers and --rounds must be at least 1".into(),
+            ));
         }
-        let racing = matches!(
-            s.workload.kind,
-            WorkloadKind::UniqueCreate
-                | WorkloadKind::Transition { .. }
-                | WorkloadKind::Idempotency
-                | WorkloadKind::Stock { .. }
-        );
-        if racing && s.workload.writers < 2 {
+        let min = s.workload.kind.rules().min_writers;
+        if s.workload.writers < min {
             return Err(RunError::Usage(format!(
-                "{}: a {} race needs at least 2 writers (got {})",
+                "{}: a {} race needs at least {min} writers (got {})",
                 s.name,
                 s.workload.kind.name(),
                 s.workload.writers
@@ -174,11 +170,6 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
                     s.name, s.workload.writers
                 )));
             }
-        }
-        if s.workload.writers == 0 || s.workload.rounds == 0 {
-            return Err(RunError::Usage(
-                "--writers and --rounds must be at least 1".into(),
-            ));
         }
     }
     Ok(scenarios)
@@ -229,8 +220,9 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
 
     let mut results = Vec::new();
     let mut records: Vec<RequestRecord> = Vec::new();
-    // Sustained runs' records, streamed to disk rather than held in `records`.
-    let mut spools = Spools::default();
+    // Sustained runs' records, streamed to disk rather than held in `records`; the files
+    // go when the run is over, whatever happened.
+    let mut spools: Vec<Spool> = Vec::new();
     let mut skipped = Vec::new();
     for s in &scenarios {
         if ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -255,42 +247,30 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         };
         let run = engine::run(s, base, &scenario_ctx).await;
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
-        let (verdict, latency) = match &run.spool {
-            Some(spool) => {
-                spools.0.push(spool.clone());
-                check_spooled(s, &run.records, spool)?
-            }
-            None => (
-                check::check(&s.name, s.workload.kind.id(), &mine),
-                Latency::from_records(mine.iter().copied()),
-            ),
-        };
-        let convergence = Convergence::from_records(mine.iter().copied());
-        let mut result = ScenarioResult {
-            verdict,
-            latency,
-            convergence,
-            target: shown_target,
-            // A counter's writers are never released together.
-            sync: (!matches!(
-                s.workload.kind,
-                WorkloadKind::Counter { .. } | WorkloadKind::Sustained { .. }
-            ))
-            .then_some(s.sync),
-            error: run.error,
-            complete: run.complete,
-            duration: run.duration,
-            thresholds: Vec::new(),
-        };
         let thresholds: Vec<Threshold> = s
             .thresholds
             .iter()
             .chain(&opts.thresholds)
             .cloned()
             .collect();
-        result.thresholds = gate::evaluate(&thresholds, &result.figures(), s.workload.kind.id());
+        let facts = RunFacts {
+            target: shown_target,
+            sync: s.workload.kind.rules().released_together.then_some(s.sync),
+            error: run.error,
+            complete: run.complete,
+            duration: run.duration,
+        };
+        let mut result = scenario_result(
+            &s.name,
+            s.workload.kind.id(),
+            &mine,
+            run.spool.as_ref(),
+            &thresholds,
+            facts,
+        )?;
         result.redact(&s.secrets);
         results.push(result);
+        spools.extend(run.spool);
         records.extend(run.records);
     }
     if let Some(server) = builtin {
@@ -307,7 +287,12 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         not_run: skipped.clone(),
     };
     report::write_run(&report_dir, &info, &results, &records)
-        .and_then(|_| spools.append_to(&report_dir.join("requests.csv")))
+        .and_then(|_| {
+            let requests = report_dir.join("requests.csv");
+            spools
+                .iter()
+                .try_for_each(|spool| spool.append_to(&requests))
+        })
         .map_err(|e| {
             RunError::Io(format!(
                 "cannot write reports to {}: {e}",
@@ -323,74 +308,90 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     })
 }
 
+/// What a scenario's result says about how it ran, beside the figures its records give.
+#[derive(Debug, Clone, Default)]
+pub struct RunFacts {
+    /// How the reports name the target (empty for a re-checked history).
+    pub target: String,
+    /// How the writes were released; `None` when they were not released together, or
+    /// when it is not known (a re-checked history).
+    pub sync: Option<SyncMode>,
+    /// Why the scenario could not run to the end, if it could not.
+    pub error: Option<String>,
+    /// False when the run was interrupted or aborted.
+    pub complete: bool,
+    pub duration: Duration,
+}
+
+/// Turns one scenario's history into its result: checks the records (those in memory,
+/// then the spooled ones, read once), measures the contended writes' latency and the
+/// counter strategies' convergence, and evaluates `thresholds` on the figures. `contend
+/// run` and `contend check` both go through here, so a saved history re-checks to the
+/// same result.
+pub fn scenario_result(
+    scenario: &str,
+    workload: WorkloadId,
+    records: &[&RequestRecord],
+    spool: Option<&Spool>,
+    thresholds: &[Threshold],
+    facts: RunFacts,
+) -> Result<ScenarioResult, RunError> {
+    let (verdict, latency) = match spool {
+        Some(spool) => check_spooled(scenario, workload, records, spool)?,
+        None => (
+            check::check(scenario, workload, records),
+            Latency::from_records(records.iter().copied()),
+        ),
+    };
+    let convergence = Convergence::from_records(records.iter().copied());
+    let mut result = ScenarioResult {
+        verdict,
+        latency,
+        convergence,
+        target: facts.target,
+        sync: facts.sync,
+        error: facts.error,
+        complete: facts.complete,
+        duration: facts.duration,
+        thresholds: Vec::new(),
+    };
+    result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
+    Ok(result)
+}
+
 /// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
 /// are `memory`), reading the spool once: the verdict and the write latency.
 fn check_spooled(
-    s: &Scenario,
-    memory: &[RequestRecord],
-    spool: &std::path::Path,
+    scenario: &str,
+    workload: WorkloadId,
+    memory: &[&RequestRecord],
+    spool: &Spool,
 ) -> Result<(check::Verdict, Latency), RunError> {
-    let unreadable =
-        |e: csv::Error| RunError::Io(format!("cannot read the history {}: {e}", spool.display()));
+    let unreadable = |e: csv::Error| {
+        RunError::Io(format!(
+            "cannot read the history {}: {e}",
+            spool.path().display()
+        ))
+    };
     let mut latency = Latency::empty();
     let mut failure = None;
-    let spooled = crate::history::read_csv_iter(spool)
+    let spooled = spool
+        .records()
         .map_err(unreadable)?
         .map_while(|r| r.map_err(|e| failure = Some(e)).ok());
-    let all = memory.iter().cloned().chain(spooled).inspect(|r| {
-        if r.phase == crate::history::Phase::Write {
-            latency.record(r.outcome, r.latency_ns);
-        }
-    });
-    let verdict = check::check_stream(&s.name, s.workload.kind.id(), all);
+    let all = memory
+        .iter()
+        .map(|r| (*r).clone())
+        .chain(spooled)
+        .inspect(|r| {
+            if r.phase == Phase::Write {
+                latency.record(r.outcome, r.latency_ns);
+            }
+        });
+    let verdict = check::check_stream(scenario, workload, all);
     match failure {
         Some(e) => Err(unreadable(e)),
         None => Ok((verdict, latency)),
-    }
-}
-
-/// Spool files of streamed histories, removed when the run is over, whatever happened.
-#[derive(Default)]
-struct Spools(Vec<PathBuf>);
-
-impl Spools {
-    /// Appends every spool's rows (not its header) to the history at `requests`.
-    fn append_to(&self, requests: &std::path::Path) -> std::io::Result<()> {
-        use std::io::{BufRead, Write};
-        if self.0.is_empty() {
-            return Ok(());
-        }
-        let empty = std::fs::metadata(requests).map_or(true, |m| m.len() == 0);
-        let mut out = std::io::BufWriter::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(requests)?,
-        );
-        let mut header_written = !empty;
-        for spool in &self.0 {
-            let Ok(file) = std::fs::File::open(spool) else {
-                continue; // never written: the run stopped before its first attempt
-            };
-            let mut lines = std::io::BufReader::new(file);
-            let mut header = Vec::new();
-            lines.read_until(b'\n', &mut header)?;
-            if !header_written && !header.is_empty() {
-                out.write_all(&header)?;
-                header_written = true;
-            }
-            std::io::copy(&mut lines, &mut out)?;
-        }
-        out.flush()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
-    }
-}
-
-impl Drop for Spools {
-    fn drop(&mut self) {
-        for spool in &self.0 {
-            let _ = std::fs::remove_file(spool);
-        }
     }
 }
 

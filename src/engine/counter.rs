@@ -19,7 +19,8 @@ use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, RetryPolicy, Scenario, Strategy};
 
-use super::client::{self, Exchange, Prepared, RequestBuilder};
+use super::client::RequestBuilder;
+use super::exchange::{self, Exchange, Prepared};
 use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
 
 pub(super) async fn run(s: &mut Session<'_>, strategies: &[Strategy]) -> Result<(), String> {
@@ -56,7 +57,7 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
             scenario: scenario.clone(),
             builder: s.builder.clone(),
             recorder: s.recorder.clone(),
-            client: client::connection(&s.settings)?,
+            client: exchange::connection(&s.settings)?,
             ctx: s.ctx.clone(),
             strategy: strategy.clone(),
             value_at: value_at.clone(),
@@ -215,7 +216,7 @@ impl CounterWriter {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = client::send(&self.client, read.clone()).await;
+        let exchange = exchange::send(&self.client, read.clone()).await;
         let Some((version, value)) = record_read(
             &self.scenario,
             &self.value_at,
@@ -242,7 +243,7 @@ impl CounterWriter {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = client::send(&self.client, write.clone()).await;
+        let exchange = exchange::send(&self.client, write.clone()).await;
         let outcome = classify(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),

@@ -4,9 +4,20 @@
 //! The engine decides nothing about correctness; it only classifies each answer by the
 //! statuses the scenario promises (`winner`, `conflict`, `unexpected`) or by how it
 //! failed (`indeterminate`, `not_sent`). The checker reads the records afterwards.
+//!
+//! Each workload is one file here, dispatched by an exhaustive match on
+//! [`WorkloadKind`]. The round-based ones (stale-write, unique-create, transition,
+//! stock, idempotency, precondition-required) each give `round.rs`, the one round
+//! driver, what their round reads and writes; `counter.rs` and `sustained.rs` run their
+//! writers free. Underneath: `exchange.rs` holds what one request and its answer are,
+//! `client.rs` renders requests and holds `Writers`, the façade through which every
+//! race is released, and `race/` the sync modes behind it. Which rules a workload
+//! follows (released together, a resource per round, its fewest writers) is read from
+//! the registry, [`crate::scenario::WorkloadRules`].
 
 pub mod client;
 mod counter;
+pub mod exchange;
 mod idempotency;
 mod precondition_required;
 mod race;
@@ -27,7 +38,8 @@ use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::BodyMatch;
 use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, SyncMode, WorkloadKind};
-use client::{ClientSettings, Exchange, Prepared, RequestBuilder};
+use client::RequestBuilder;
+use exchange::{ClientSettings, Exchange, Prepared};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
 pub trait Progress: Send + Sync {
@@ -93,10 +105,9 @@ impl RunContext {
 #[derive(Debug)]
 pub struct ScenarioRun {
     pub records: Vec<RequestRecord>,
-    /// A long run's records streamed to disk as they were made (sustained runs), in CSV
-    /// as [`crate::history::write_csv`] writes it; they are not in `records`. The caller
-    /// reads them back once and removes the file.
-    pub spool: Option<std::path::PathBuf>,
+    /// A long run's records, streamed to disk as they were made (sustained runs); they
+    /// are not in `records`. The caller reads them back once; the file goes with it.
+    pub spool: Option<crate::history::Spool>,
     /// Why the scenario could not run (or stopped): an unreachable or misbehaving server.
     pub error: Option<String>,
     /// False when the run was interrupted or aborted before its last round.
@@ -108,15 +119,7 @@ pub struct ScenarioRun {
 pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
-    let steps = match &scenario.workload.kind {
-        WorkloadKind::Counter { strategies, .. } => {
-            u64::from(scenario.workload.rounds)
-                * u64::from(scenario.workload.writers)
-                * strategies.len() as u64
-        }
-        WorkloadKind::Sustained { limit, rate, .. } => sustained::expected_attempts(*limit, *rate),
-        _ => u64::from(scenario.workload.rounds),
-    };
+    let steps = steps(scenario);
     ctx.progress.start(&scenario.name, steps);
     let result = match check_sync_mode(&session.settings, &base).await {
         Err(e) => Err(e),
@@ -130,6 +133,24 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+    }
+}
+
+/// How many steps the progress bar counts for a scenario: its rounds, a counter's
+/// increments of every writer with every strategy, or a sustained run's attempts.
+fn steps(scenario: &Scenario) -> u64 {
+    let workload = &scenario.workload;
+    match &workload.kind {
+        WorkloadKind::Counter { strategies, .. } => {
+            u64::from(workload.rounds) * u64::from(workload.writers) * strategies.len() as u64
+        }
+        WorkloadKind::Sustained { limit, rate, .. } => sustained::expected_attempts(*limit, *rate),
+        WorkloadKind::StaleWrite
+        | WorkloadKind::UniqueCreate
+        | WorkloadKind::Transition { .. }
+        | WorkloadKind::Stock { .. }
+        | WorkloadKind::Idempotency
+        | WorkloadKind::PreconditionRequired => u64::from(workload.rounds),
     }
 }
 
@@ -198,7 +219,7 @@ struct Session<'a> {
     recorder: Recorder,
     records: Vec<RequestRecord>,
     /// Where the workload streamed records it does not keep in `records`.
-    spool: Option<std::path::PathBuf>,
+    spool: Option<crate::history::Spool>,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -309,19 +330,15 @@ impl<'a> Session<'a> {
             builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // A counter's (or a sustained run's) writers are never released together:
-                // it ignores `sync`.
-                sync: if matches!(
-                    scenario.workload.kind,
-                    WorkloadKind::Counter { .. } | WorkloadKind::Sustained { .. }
-                ) {
-                    SyncMode::Barrier
-                } else {
+                // Writers that run free (counter, sustained) ignore `sync`.
+                sync: if scenario.workload.kind.rules().released_together {
                     scenario.sync
+                } else {
+                    SyncMode::Barrier
                 },
                 arrivals: ctx
                     .arrival_stamps
-                    .then(|| base.join("/_contend/arrivals").ok())
+                    .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())
                     .flatten(),
                 ca_certs: ctx.ca_certs.clone(),
             },
@@ -349,7 +366,7 @@ impl<'a> Session<'a> {
     /// The connection used for set-up, reads and verification (not a writer's).
     fn reader(&mut self) -> Result<reqwest::Client, String> {
         if self.reader.is_none() {
-            self.reader = Some(client::connection(&self.settings)?);
+            self.reader = Some(exchange::connection(&self.settings)?);
         }
         self.reader
             .clone()
@@ -368,7 +385,7 @@ impl<'a> Session<'a> {
     ) -> Result<Exchange, String> {
         let prepared = self.builder.prepare(template, vars)?;
         let reader = self.reader()?;
-        let exchange = client::send(&reader, prepared.clone()).await;
+        let exchange = exchange::send(&reader, prepared.clone()).await;
         let ok = exchange.status.is_some_and(|s| {
             if expect.is_empty() {
                 (200..300).contains(&s)
@@ -670,7 +687,7 @@ mod tests {
             Outcome::Conflict
         );
         let mut cut = answer(200, "");
-        cut.failure = Some(client::Failure {
+        cut.failure = Some(exchange::Failure {
             outcome: Outcome::Indeterminate,
             message: "reading the body: connection reset".into(),
         });

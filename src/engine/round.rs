@@ -1,7 +1,34 @@
-//! What the round-based workloads share (unique-create, transition, stock, idempotency,
-//! precondition-required): reads with the scenario's `read`, warming every writer's
-//! connection, releasing one write per writer together, and finding counts and states
-//! in responses.
+//! The round driver: the loop every round-based workload shares (stale-write,
+//! unique-create, transition, stock, idempotency, precondition-required), written once.
+//! Each workload's own file says only what differs, as a [`RoundWorkload`].
+//!
+//! A round is:
+//! 1. its placeholders: `{round}`, `{unique}` (new every round) and `{id}`: the resource
+//!    set up once for the scenario or, where the registry says the workload
+//!    [creates one per round](crate::scenario::WorkloadRules::creates_per_round), a
+//!    fresh one made by `[resource].create` for this round; plus what the workload adds
+//!    ([`RoundWorkload::vars`], stock's `{units}`);
+//! 2. the workload's reads before the race ([`RoundWorkload::before`]), which may set
+//!    the round's `{version}`;
+//! 3. the warm-ups: every writer sends the scenario's read, rendered with the round's
+//!    placeholders, on its own connection, so the race opens no connection;
+//! 4. the race: one write per writer, each with its index, its marker and what the
+//!    workload gives it ([`RoundWorkload::entry`]), released together in the scenario's
+//!    sync mode;
+//! 5. the workload's reads and probes after the race ([`RoundWorkload::after`]).
+//!
+//! The driver stops before a round once the run is stopped (Ctrl-C), and tells the
+//! progress bar after each round.
+//!
+//! The warm-up rule, the same for every workload: the sync mode is checked against the
+//! target once ([`Writers::ready`]), on the first round's read URL before its warm-ups,
+//! so a mode the target cannot take stops the scenario with its reason before any write;
+//! every round's warm-ups then reopen whatever connection the last round's answers
+//! closed. A warm-up is recorded by the rule the workload's own reads follow: `ok` for a
+//! 2xx, and for a 404 where the workload looks up a key that only the race creates
+//! ([`RoundWorkload::ABSENT_OK`]: unique-create, idempotency); `unexpected` for any
+//! other status; a warm-up that got no answer keeps its failure's outcome. A warm-up
+//! never stops the round: it is there for its connection.
 
 use serde_json::Value;
 
@@ -9,94 +36,173 @@ use crate::history::{Outcome, Phase};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::Locator;
 
-use super::client::{Exchange, Writers};
+use super::client::Writers;
+use super::exchange::{self, Exchange};
 use super::{classify, excerpt, locate, locator_text, marker, Meta, Session};
 
-/// One writer's write in a round: its placeholder values and its record's labels.
-pub(super) struct Entry {
+/// One round while it runs: its number and its placeholders.
+pub(super) struct Round {
+    /// The round's number, from 0.
+    pub n: u32,
+    /// The round's placeholders, shared by its reads, warm-ups and writes.
     pub vars: Vars,
-    pub meta: Meta,
 }
 
-/// The entries of a round in which writer `w` gets its index, its marker and whatever
-/// `each` adds, on top of `base`.
-pub(super) fn entries(
-    s: &Session<'_>,
-    round: u32,
-    base: &Vars,
-    mut each: impl FnMut(u32, &mut Vars, &mut Meta),
-) -> Vec<Entry> {
-    (0..s.scenario.workload.writers)
-        .map(|w| {
-            let mark = marker(s.ctx.seed, round, Some(w));
-            let mut vars = Vars {
-                writer: Some(w),
-                marker: Some(mark.clone()),
-                ..base.clone()
-            };
-            let mut meta = Meta {
-                round,
-                writer: Some(w),
-                marker: Some(mark),
-                version_sent: base.version.as_ref().map(value_text),
-                ..Meta::default()
-            };
-            each(w, &mut vars, &mut meta);
-            Entry { vars, meta }
+impl Round {
+    /// The labels of the round's reads (and of anything else outside the race).
+    pub fn meta(&self) -> Meta {
+        Meta {
+            round: self.n,
+            ..Meta::default()
+        }
+    }
+}
+
+/// What one round-based workload adds to the shared round (see the module doc).
+pub(super) trait RoundWorkload {
+    /// Whether the workload's reads may find nothing (a 404): they look up a key that only
+    /// the race creates.
+    const ABSENT_OK: bool = false;
+
+    /// Adds the workload's own placeholders to a round's, before its resource is created.
+    fn vars(&self, _vars: &mut Vars) {}
+
+    /// The reads before the race; may set the round's `{version}`.
+    async fn before(&self, _s: &mut Session<'_>, _round: &mut Round) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// What writer `w`'s write gets beyond its index and marker.
+    fn entry(&self, _w: u32, _vars: &mut Vars, _meta: &mut Meta) {}
+
+    /// The reads and probes after the race, given the writes' outcomes in writer order.
+    async fn after(
+        &self,
+        s: &mut Session<'_>,
+        round: &Round,
+        outcomes: &[Outcome],
+    ) -> Result<(), String>;
+}
+
+/// Runs the scenario's rounds of `workload`.
+pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> Result<(), String> {
+    let shared_id = if s.scenario.workload.kind.rules().creates_per_round {
+        None
+    } else {
+        Some(s.set_up().await?)
+    };
+    let writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
+    let mut ready = false;
+    for n in 0..s.scenario.workload.rounds {
+        if s.ctx.stopped() {
+            break;
+        }
+        let first = s.records.len();
+        let mut round = Round {
+            n,
+            vars: Vars {
+                id: shared_id.clone(),
+                unique: Some(s.unique(Some(n))),
+                round: Some(n),
+                ..Vars::default()
+            },
+        };
+        workload.vars(&mut round.vars);
+        if shared_id.is_none() {
+            round.vars.id = Some(s.create(round.meta(), &round.vars).await?);
+        }
+        workload.before(s, &mut round).await?;
+        warm(s, &writers, &round, W::ABSENT_OK, &mut ready).await?;
+        let outcomes = race(s, &writers, &round, |w, vars, meta| {
+            workload.entry(w, vars, meta)
         })
-        .collect()
+        .await?;
+        workload.after(s, &round, &outcomes).await?;
+        s.ctx.progress.step(&s.records[first..]);
+    }
+    Ok(())
 }
 
-/// Opens the writers' connections in the scenario's sync mode (or stops with why it cannot
-/// be used), warms each with the scenario's read (rendered with `warm`), then releases
-/// one write per writer together and records every exchange. Returns the
-/// writes' outcomes in writer order.
-pub(super) async fn race(
+/// Warms every writer's connection with the round's read, recording each warm-up by the
+/// rule in the module doc; checks the sync mode first, on the first round.
+async fn warm(
     s: &mut Session<'_>,
     writers: &Writers,
-    round: u32,
-    warm: &Vars,
-    entries: Vec<Entry>,
-) -> Result<Vec<Outcome>, String> {
+    round: &Round,
+    absent_ok: bool,
+    ready: &mut bool,
+) -> Result<(), String> {
     let read = &s.scenario.resource.read;
     let warmups = (0..writers.len())
-        .map(|_| s.builder.prepare(read, warm))
+        .map(|_| s.builder.prepare(read, &round.vars))
         .collect::<Result<Vec<_>, _>>()?;
-    // Stops the scenario with the reason when the sync mode cannot be used with the
-    // target; cheap once the connections are open.
-    if let Some(first) = warmups.first() {
-        writers.ready(&first.url).await?;
+    if !*ready {
+        if let Some(first) = warmups.first() {
+            writers.ready(&first.url).await?;
+        }
+        *ready = true;
     }
     let answers = writers.each(warmups.clone()).await;
     for (w, (prepared, exchange)) in warmups.iter().zip(&answers).enumerate() {
-        // Any answer warms the connection; a 404 for a key not created yet is expected.
         let outcome = match (&exchange.failure, exchange.status) {
             (Some(f), None) => f.outcome,
-            _ => Outcome::Ok,
+            (_, Some(status)) if read_accepts(status, absent_ok) => Outcome::Ok,
+            _ => Outcome::Unexpected,
         };
         let meta = Meta {
-            round,
             writer: Some(w as u32),
-            ..Meta::default()
+            ..round.meta()
         };
         let record = s
             .recorder
             .record(Phase::Warmup, meta, prepared, exchange, outcome);
         s.records.push(record);
     }
+    Ok(())
+}
 
-    let writes = entries
-        .iter()
-        .map(|e| s.builder.prepare(&s.scenario.write, &e.vars))
-        .collect::<Result<Vec<_>, _>>()?;
+/// Whether a read answered `status` found what it looked for (or, with `absent_ok`,
+/// found that it does not exist).
+fn read_accepts(status: u16, absent_ok: bool) -> bool {
+    (200..300).contains(&status) || (absent_ok && status == 404)
+}
+
+/// Renders one write per writer (its index and marker, the round's version, and what
+/// `each` adds), releases them together and records every answer. Returns the writes'
+/// outcomes in writer order.
+async fn race(
+    s: &mut Session<'_>,
+    writers: &Writers,
+    round: &Round,
+    mut each: impl FnMut(u32, &mut Vars, &mut Meta),
+) -> Result<Vec<Outcome>, String> {
+    let mut metas = Vec::with_capacity(writers.len());
+    let mut writes = Vec::with_capacity(writers.len());
+    for w in 0..s.scenario.workload.writers {
+        let mark = marker(s.ctx.seed, round.n, Some(w));
+        let mut vars = Vars {
+            writer: Some(w),
+            marker: Some(mark.clone()),
+            ..round.vars.clone()
+        };
+        let mut meta = Meta {
+            writer: Some(w),
+            marker: Some(mark),
+            version_sent: round.vars.version.as_ref().map(value_text),
+            ..round.meta()
+        };
+        each(w, &mut vars, &mut meta);
+        writes.push(s.builder.prepare(&s.scenario.write, &vars)?);
+        metas.push(meta);
+    }
     let answers = writers.race(writes.clone()).await;
     let mut outcomes = Vec::with_capacity(answers.len());
-    for ((entry, prepared), exchange) in entries.into_iter().zip(&writes).zip(&answers) {
+    for ((meta, prepared), exchange) in metas.into_iter().zip(&writes).zip(&answers) {
         let outcome = classify(&s.scenario.expect, exchange);
         outcomes.push(outcome);
         let record = s
             .recorder
-            .record(Phase::Write, entry.meta, prepared, exchange, outcome);
+            .record(Phase::Write, meta, prepared, exchange, outcome);
         s.records.push(record);
     }
     Ok(outcomes)
@@ -118,6 +224,20 @@ pub(super) async fn read(
     };
     let read = s.scenario.resource.read.clone();
     s.read_like(phase, meta, &read, vars, &expect).await
+}
+
+/// Sends the scenario's write once more with `vars`, on its own on the reader connection
+/// after the race, and records it as a probe labelled `meta`.
+pub(super) async fn probe(s: &mut Session<'_>, meta: Meta, vars: &Vars) -> Result<(), String> {
+    let prepared = s.builder.prepare(&s.scenario.write, vars)?;
+    let reader = s.reader()?;
+    let exchange = exchange::send(&reader, prepared.clone()).await;
+    let outcome = classify(&s.scenario.expect, &exchange);
+    let record = s
+        .recorder
+        .record(Phase::Probe, meta, &prepared, &exchange, outcome);
+    s.records.push(record);
+    Ok(())
 }
 
 /// The version token in a read, when the scenario names where it is.
@@ -173,5 +293,18 @@ pub(super) fn text_in(at: &Locator, exchange: &Exchange, what: &str) -> Result<S
 pub(super) fn note_value(s: &mut Session<'_>, value: Option<i64>) {
     if let Some(last) = s.records.last_mut() {
         last.value = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warm_up_is_ok_for_a_2xx_and_for_a_404_only_where_the_race_creates_the_key() {
+        assert!(read_accepts(200, false) && read_accepts(204, true));
+        assert!(read_accepts(404, true));
+        assert!(!read_accepts(404, false));
+        assert!(!read_accepts(500, true) && !read_accepts(304, false));
     }
 }

@@ -2,42 +2,54 @@
 //! `[resource].create`, which may send `{units}`), and more writers than units, each
 //! claiming one. Exactly `units` claims may succeed.
 //!
-//! The units left are read before the race and after it, from `remaining` in
-//! [resource], or as `units` minus `claimed`; each read records them in `value`.
+//! On the shared round ([`super::round`]), the units left are read before the race and
+//! after it, from `remaining` in [resource], or as `units` minus `claimed`; each read
+//! records them in `value`.
 
-use crate::history::Phase;
+use crate::history::{Outcome, Phase};
 use crate::scenario::template::Vars;
 use crate::scenario::StockLocator;
 
-use super::client::{Exchange, Writers};
-use super::{round, Meta, Session};
+use super::exchange::Exchange;
+use super::round::{self, Round, RoundWorkload};
+use super::Session;
 
 pub(super) async fn run(s: &mut Session<'_>, units: u32) -> Result<(), String> {
     let Some(at) = s.scenario.resource.stock.clone() else {
         return Err("a stock scenario needs `remaining` or `claimed` in [resource]".to_string());
     };
-    let writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
-    for n in 0..s.scenario.workload.rounds {
-        if s.ctx.stopped() {
-            break;
-        }
-        let first = s.records.len();
-        let meta = Meta {
-            round: n,
-            ..Meta::default()
-        };
-        let mut base = Vars {
-            unique: Some(s.unique(Some(n))),
-            units: Some(units),
-            round: Some(n),
-            ..Vars::default()
-        };
-        base.id = Some(s.create(meta.clone(), &base).await?);
+    round::run(s, &Stock { at, units }).await
+}
 
-        let before = round::read(s, Phase::Read, meta.clone(), &base, false).await?;
-        base.version = round::version_in(s, &before)?;
-        let left = remaining(&at, units, &before)?;
+/// The stock round: where the units are counted, and how many each resource starts with.
+struct Stock {
+    at: StockLocator,
+    units: u32,
+}
+
+impl Stock {
+    /// The units left in a read: `remaining` as read, or `units − claimed`.
+    fn remaining(&self, exchange: &Exchange) -> Result<i64, String> {
+        match &self.at {
+            StockLocator::Remaining(l) => round::count_in(l, exchange, "remaining"),
+            StockLocator::Claimed(l) => round::count_in(l, exchange, "claimed")
+                .map(|taken| i64::from(self.units).saturating_sub(taken)),
+        }
+    }
+}
+
+impl RoundWorkload for Stock {
+    fn vars(&self, vars: &mut Vars) {
+        vars.units = Some(self.units);
+    }
+
+    /// Reads the fresh resource and stops when it does not hold `units` units.
+    async fn before(&self, s: &mut Session<'_>, round: &mut Round) -> Result<(), String> {
+        let before = round::read(s, Phase::Read, round.meta(), &round.vars, false).await?;
+        round.vars.version = round::version_in(s, &before)?;
+        let left = self.remaining(&before)?;
         round::note_value(s, Some(left));
+        let (n, units) = (round.n, self.units);
         if left != i64::from(units) {
             return Err(format!(
                 "the resource created for round {n} has {left} unit(s) left, but the scenario \
@@ -45,23 +57,13 @@ pub(super) async fn run(s: &mut Session<'_>, units: u32) -> Result<(), String> {
                  \"{{units}}\" }}"
             ));
         }
-
-        let entries = round::entries(s, n, &base, |_, _, _| {});
-        round::race(s, &writers, n, &base, entries).await?;
-
-        let after = round::read(s, Phase::Verify, meta, &base, false).await?;
-        let left = remaining(&at, units, &after)?;
-        round::note_value(s, Some(left));
-        s.ctx.progress.step(&s.records[first..]);
+        Ok(())
     }
-    Ok(())
-}
 
-/// The units left in a read: `remaining` as read, or `units − claimed`.
-fn remaining(at: &StockLocator, units: u32, exchange: &Exchange) -> Result<i64, String> {
-    match at {
-        StockLocator::Remaining(l) => round::count_in(l, exchange, "remaining"),
-        StockLocator::Claimed(l) => round::count_in(l, exchange, "claimed")
-            .map(|taken| i64::from(units).saturating_sub(taken)),
+    async fn after(&self, s: &mut Session<'_>, round: &Round, _: &[Outcome]) -> Result<(), String> {
+        let after = round::read(s, Phase::Verify, round.meta(), &round.vars, false).await?;
+        let left = self.remaining(&after)?;
+        round::note_value(s, Some(left));
+        Ok(())
     }
 }

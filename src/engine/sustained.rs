@@ -13,20 +13,20 @@
 //! Each connection speaks HTTP/1.1 through the engine's own small client
 //! ([`H1Client`], a fraction of reqwest's cost per request), or through reqwest in
 //! `single-packet` mode, whose targets may speak only HTTP/2. Each resource's read is
-//! rendered once. The attempts' records are not kept: they go in batches of 256 through a bounded
-//! channel to one writer that streams them to a spool file (`ScenarioRun::spool`), so memory stays bounded
-//! however long the run; set-up and final reads stay in memory.
+//! rendered once. The attempts' records are not kept: they go in batches of 256 through a
+//! bounded channel to one thread that appends them to a [`Spool`] (`ScenarioRun::spool`),
+//! so memory stays bounded however long the run; set-up and final reads stay in memory.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::history::{Phase, RequestRecord};
+use crate::history::{Phase, RequestRecord, Spool};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 
-use super::client::{self, ClientSettings, Exchange, Prepared, RequestBuilder};
+use super::client::RequestBuilder;
+use super::exchange::{self, ClientSettings, Exchange, Prepared};
 use super::race::h1::H1Client;
 use super::{classify, marker, Meta, Recorder, RunContext, Session};
 
@@ -97,10 +97,17 @@ pub(super) async fn run(
     for _ in 0..connections {
         clients.push(Link::new(&s.settings)?);
     }
-    let path = spool_path(&s.scenario.name, s.ctx.nonce);
-    s.spool = Some(path.clone());
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<RequestRecord>>(SPOOL_QUEUE);
-    let spooler = tokio::task::spawn_blocking(move || spool(&path, receiver));
+    let (spool, mut writer) =
+        Spool::create(&s.scenario.name, s.ctx.nonce).map_err(|e| e.to_string())?;
+    s.spool = Some(spool);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<RequestRecord>>(SPOOL_QUEUE);
+    // Writes every batch it receives, until all senders are gone.
+    let spooler = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = receiver.blocking_recv() {
+            writer.append(&batch)?;
+        }
+        writer.finish()
+    });
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (w, client) in (0..connections).zip(clients) {
@@ -130,7 +137,7 @@ pub(super) async fn run(
     }
     match spooler.await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e),
+        Ok(Err(e)) => return Err(e.to_string()),
         Err(e) => return Err(format!("the history writer failed: {e}")),
     }
 
@@ -153,37 +160,6 @@ const SPOOL_QUEUE: usize = 64;
 /// Records a connection hands over at a time (fewer wake-ups of the writer's thread).
 const SPOOL_BATCH: usize = 256;
 
-/// A spool file of this process's own, in the system's temporary directory.
-fn spool_path(scenario: &str, nonce: u64) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let name: String = scenario
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .take(40)
-        .collect();
-    std::env::temp_dir().join(format!(
-        "contend-{}-{nonce:x}-{n}-{name}.csv",
-        std::process::id()
-    ))
-}
-
-/// Writes every record it receives to `path`, until all senders are gone.
-fn spool(
-    path: &std::path::Path,
-    mut batches: tokio::sync::mpsc::Receiver<Vec<RequestRecord>>,
-) -> Result<(), String> {
-    let failed = |e: csv::Error| format!("cannot write the history to {}: {e}", path.display());
-    let mut out = csv::Writer::from_path(path).map_err(failed)?;
-    while let Some(batch) = batches.blocking_recv() {
-        for r in &batch {
-            out.serialize(r).map_err(failed)?;
-        }
-    }
-    out.flush()
-        .map_err(|e| format!("cannot write the history to {}: {e}", path.display()))
-}
-
 /// A connection's client: our own HTTP/1.1 one, which costs a fraction of reqwest's
 /// per request, or reqwest where the target speaks only HTTP/2 (`single-packet`).
 enum Link {
@@ -194,7 +170,7 @@ enum Link {
 impl Link {
     fn new(settings: &ClientSettings) -> Result<Link, String> {
         Ok(match settings.sync {
-            SyncMode::SinglePacket => Link::Reqwest(client::connection(settings)?),
+            SyncMode::SinglePacket => Link::Reqwest(exchange::connection(settings)?),
             SyncMode::Barrier | SyncMode::LastByte => Link::H1(H1Client::new(
                 settings.timeout,
                 super::race::tls_config(settings, b"http/1.1")?,
@@ -205,7 +181,7 @@ impl Link {
     async fn send(&mut self, request: &Prepared) -> Exchange {
         match self {
             Link::H1(h1) => h1.send(request).await,
-            Link::Reqwest(client) => client::send(client, request.clone()).await,
+            Link::Reqwest(client) => exchange::send(client, request.clone()).await,
         }
     }
 }

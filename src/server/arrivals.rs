@@ -23,9 +23,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::problem::Problem;
-
-/// The request header that asks for an arrival stamp; its value is the stamp's key.
-pub const REQUEST_ID_HEADER: &str = "x-contend-request";
+use crate::protocol::{ARRIVALS_PATH, REQUEST_ID_HEADER};
 
 /// Longest request body the stamping middleware buffers (axum's default body limit).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -90,7 +88,7 @@ impl Arrivals {
 /// The `/_contend/arrivals` route, with its own state.
 pub(super) fn routes(arrivals: Arrivals) -> Router {
     Router::new()
-        .route("/_contend/arrivals", get(fetch))
+        .route(ARRIVALS_PATH, get(fetch))
         .with_state(arrivals)
 }
 

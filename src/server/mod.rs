@@ -46,7 +46,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use arrivals::REQUEST_ID_HEADER;
+pub use crate::protocol::REQUEST_ID_HEADER;
 use store::{Collection, Doc, WritePolicy};
 pub use tls::{start_tls, SelfSigned};
 

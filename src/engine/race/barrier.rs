@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::Race;
-use crate::engine::client::{
+use crate::engine::exchange::{
     connection, describe, execute, failed, send, to_request, ClientSettings, Exchange, Prepared,
 };
 use crate::history::Outcome;

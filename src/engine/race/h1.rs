@@ -19,7 +19,7 @@ use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::{Origin, Stream};
-use crate::engine::client::{cut, failed, Exchange, Prepared};
+use crate::engine::exchange::{cut, failed, Exchange, Prepared};
 use crate::history::Outcome;
 use crate::scenario::SyncMode;
 
@@ -463,7 +463,7 @@ mod tests {
 
     async fn connect(origin: &Origin) -> H1Conn {
         let tls = super::super::tls_config(
-            &crate::engine::client::ClientSettings::new(std::time::Duration::from_secs(2)),
+            &crate::engine::exchange::ClientSettings::new(std::time::Duration::from_secs(2)),
             b"http/1.1",
         )
         .unwrap();
@@ -524,7 +524,7 @@ mod tests {
             }
         });
         let settings =
-            crate::engine::client::ClientSettings::new(std::time::Duration::from_secs(2));
+            crate::engine::exchange::ClientSettings::new(std::time::Duration::from_secs(2));
         let tls = super::super::tls_config(&settings, b"http/1.1").unwrap();
         let mut client = H1Client::new(settings.timeout, tls);
         let url = format!("http://127.0.0.1:{port}/notes/1");
@@ -537,7 +537,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_cannot_connect_has_not_sent_and_one_cut_off_is_indeterminate() {
         let settings =
-            crate::engine::client::ClientSettings::new(std::time::Duration::from_secs(2));
+            crate::engine::exchange::ClientSettings::new(std::time::Duration::from_secs(2));
         let tls = super::super::tls_config(&settings, b"http/1.1").unwrap();
         let mut client = H1Client::new(settings.timeout, tls);
         let refused = client

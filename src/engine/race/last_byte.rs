@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 
 use super::h1::{encode, H1Client};
 use super::{tls_config, Origin, Race, SETTLE};
-use crate::engine::client::{failed, ClientSettings, Exchange, Prepared};
+use crate::engine::exchange::{failed, ClientSettings, Exchange, Prepared};
 use crate::history::Outcome;
 use crate::scenario::SyncMode;
 

@@ -28,7 +28,7 @@ use futures::future::BoxFuture;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::rustls;
 
-use super::client::{ClientSettings, Exchange, Prepared};
+use super::exchange::{ClientSettings, Exchange, Prepared};
 use crate::scenario::SyncMode;
 
 /// How long a staged round waits, before its release, for the server to take in the

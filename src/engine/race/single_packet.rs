@@ -28,7 +28,9 @@ use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::{tls_config, Origin, Race, Stream, SETTLE};
-use crate::engine::client::{cut, failed, ClientSettings, Exchange, Prepared, BODY_LIMIT};
+use crate::engine::exchange::{
+    cut, failed, ClientSettings, Exchange, Failure, Prepared, BODY_LIMIT,
+};
 use crate::history::Outcome;
 use crate::scenario::SyncMode;
 
@@ -241,7 +243,7 @@ async fn receive(response: ResponseFuture, start: Instant) -> Exchange {
                 }
             }
             Err(e) => {
-                failure = Some(crate::engine::client::Failure {
+                failure = Some(Failure {
                     outcome: Outcome::Indeterminate,
                     message: format!("reading the body: {e}"),
                 });

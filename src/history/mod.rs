@@ -1,8 +1,14 @@
 //! The history: one [`RequestRecord`] per HTTP exchange, in the order they completed.
 //!
-//! The engine appends records; the checker and the reporters read nothing else. The CSV
-//! form (`requests.csv`) round-trips, so a saved run can be checked and reported again
-//! without sending traffic (`contend check`).
+//! The engine appends records; the checker and the reporters read nothing else. Every
+//! reader and writer of the history is here: the CSV form (`requests.csv`, [`write_csv`],
+//! [`read_csv`], [`read_csv_iter`]) round-trips, so a saved run can be checked and
+//! reported again without sending traffic (`contend check`), and a [`Spool`] streams a
+//! history too long for memory to a file while the engine makes it.
+
+mod spool;
+
+pub use spool::{Spool, SpoolError, SpoolWriter};
 
 use std::path::Path;
 
@@ -147,11 +153,45 @@ pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
     r.deserialize().collect()
 }
 
+/// One scenario's records, from a history that may hold several (a saved run).
+#[derive(Debug)]
+pub struct ScenarioRecords<'a> {
+    pub scenario: &'a str,
+    pub workload: crate::scenario::WorkloadId,
+    pub records: Vec<&'a RequestRecord>,
+}
+
+impl ScenarioRecords<'_> {
+    /// The records' own span: from the first request's start to the last one's end.
+    pub fn span(&self) -> std::time::Duration {
+        let first = self.records.iter().map(|r| r.start_ns).min().unwrap_or(0);
+        let last = self.records.iter().map(|r| r.end_ns).max().unwrap_or(0);
+        std::time::Duration::from_nanos(last.saturating_sub(first))
+    }
+}
+
+/// Splits a history by scenario, in the order it first names each.
+pub fn by_scenario(records: &[RequestRecord]) -> Vec<ScenarioRecords<'_>> {
+    let mut out: Vec<ScenarioRecords<'_>> = Vec::new();
+    for r in records {
+        match out.iter_mut().find(|s| s.scenario == r.scenario) {
+            Some(s) => s.records.push(r),
+            None => out.push(ScenarioRecords {
+                scenario: &r.scenario,
+                workload: r.workload,
+                records: vec![r],
+            }),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record() -> RequestRecord {
+    /// A write record with every field set.
+    pub(super) fn record() -> RequestRecord {
         RequestRecord {
             scenario: "s".into(),
             workload: crate::scenario::WorkloadId::StaleWrite,
@@ -223,5 +263,21 @@ mod tests {
         assert_eq!(loaded[0].status, Some(412));
         assert_eq!(loaded[0].content_type, "");
         assert_eq!(loaded[0].state, None);
+    }
+
+    #[test]
+    fn a_history_splits_by_scenario_in_the_order_it_names_them() {
+        let named = |scenario: &str, start_ns, end_ns| RequestRecord {
+            scenario: scenario.into(),
+            start_ns,
+            end_ns,
+            ..record()
+        };
+        let history = [named("b", 5, 9), named("a", 1, 2), named("b", 3, 20)];
+        let split = by_scenario(&history);
+        let names: Vec<&str> = split.iter().map(|s| s.scenario).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(split[0].records.len(), 2);
+        assert_eq!(split[0].span(), std::time::Duration::from_nanos(17));
     }
 }
