@@ -11,11 +11,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::compare::{self, CompareOptions, CompareTarget};
-use crate::gate::{Origin, Threshold};
 use crate::history;
+use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
-use crate::scenario::{self, SyncMode};
+use crate::scenario::{self, workload::Steps, SyncMode};
 use crate::server::{self, Bug, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
@@ -62,8 +62,7 @@ pub enum Command {
         /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
         #[arg(long)]
         arrivals: bool,
-        /// Built-in server only: inject a bug (toctou, ignore-precondition, stale-token, loser-applied, dup-create, double-transition, oversell, idem-double, no-428, opaque-conflict, conflict-500, phantom-success).
-        #[arg(long)]
+        #[arg(long, help = bug_help("Built-in server only: inject a bug"))]
         bug: Option<Bug>,
         /// Built-in server only: the race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
@@ -136,8 +135,7 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Inject a bug (toctou, ignore-precondition, stale-token, loser-applied, dup-create, double-transition, oversell, idem-double, no-428, opaque-conflict, conflict-500, phantom-success).
-        #[arg(long)]
+        #[arg(long, help = bug_help("Inject a bug"))]
         bug: Option<Bug>,
         /// The race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
@@ -236,6 +234,12 @@ pub async fn main(cli: Cli) -> ExitCode {
 /// `CLICOLOR=0` and `CLICOLOR_FORCE`), and `NO_COLOR` is not set.
 fn colour() -> bool {
     console::colors_enabled() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// `--bug`'s help: what it does, then every bug's name, from [`Bug::ALL`].
+fn bug_help(what: &str) -> String {
+    let names: Vec<&str> = Bug::ALL.iter().map(|bug| bug.name()).collect();
+    format!("{what} ({})", names.join(", "))
 }
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
@@ -375,6 +379,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
     match scenario::load_paths(paths) {
         Ok(scenarios) => {
             for s in &scenarios {
+                let rules = s.workload.kind.rules();
                 println!(
                     "ok  {}  {} ({}, {} writers × {} {}{}{})",
                     s.path.display(),
@@ -382,20 +387,18 @@ fn validate(paths: &[PathBuf]) -> u8 {
                     s.workload.kind.name(),
                     s.workload.writers,
                     s.workload.rounds,
-                    if matches!(s.workload.kind, scenario::WorkloadKind::Counter { .. }) {
-                        "increments"
-                    } else {
-                        "rounds"
+                    match rules.steps {
+                        Steps::Increments => "increments",
+                        Steps::Rounds | Steps::Attempts => "rounds",
                     },
                     match s.thresholds.len() {
                         0 => String::new(),
                         1 => ", 1 threshold".to_string(),
                         n => format!(", {n} thresholds"),
                     },
-                    // Barrier is the default and counters ignore the key: name other modes.
-                    if s.sync == SyncMode::Barrier
-                        || matches!(s.workload.kind, scenario::WorkloadKind::Counter { .. })
-                    {
+                    // Barrier is the default, and workloads whose writes are not released
+                    // together ignore the key: name other modes.
+                    if s.sync == SyncMode::Barrier || !rules.released_together {
                         String::new()
                     } else {
                         format!(", sync {}", s.sync)
@@ -462,7 +465,7 @@ fn check_history(
         }
     }
     print!("{}", terminal::render(&results, out.as_deref(), colour()));
-    let code = run::exit_code(&results, false);
+    let code = report::exit_code(&results, false);
     if let Some(junit_path) = junit_path {
         if let Err(e) = write_junit(junit_path, &info, &results, out.as_deref()) {
             eprintln!("error: {e}");

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::report::{csv_files, html, write_atomically, RunInfo};
+use crate::report::{self, csv_files, html, write_atomically, RunInfo};
 use crate::run::{self, RunError, RunOptions, RunReport};
 use crate::server::{Bug, ServerConfig};
 
@@ -127,14 +127,10 @@ pub struct CompareReport {
 impl CompareReport {
     /// As for `contend run`, over every target's results.
     pub fn exit_code(&self) -> u8 {
-        let results: Vec<_> = self
-            .runs
-            .iter()
-            .flat_map(|(_, r)| r.results.iter().cloned())
-            .collect();
+        let results = self.runs.iter().flat_map(|(_, r)| &r.results);
         let stopped =
             !self.not_run.is_empty() || self.runs.iter().any(|(_, r)| !r.skipped.is_empty());
-        run::exit_code(&results, stopped)
+        report::exit_code(results, stopped)
     }
 }
 

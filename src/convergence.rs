@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::latency::Percentiles;
+use crate::scenario::workload::Steps;
 
 /// The measures kept per strategy, with their names in `convergence.csv`.
 pub const METRICS: [(Metric, &str); 3] = [
@@ -72,18 +73,7 @@ impl StrategyFigures {
 
     /// Percentiles of one measure over the acknowledged increments (ns for time).
     pub fn percentiles(&self, metric: Metric) -> Percentiles {
-        let h = self.histogram(metric);
-        if h.is_empty() {
-            return Percentiles::default();
-        }
-        Percentiles {
-            count: h.len(),
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            max: h.max(),
-        }
+        Percentiles::of(self.histogram(metric))
     }
 
     /// The HdrHistogram percentile table of one measure: (value, percentile, count at or
@@ -117,9 +107,10 @@ impl Convergence {
     pub fn from_records<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Convergence {
         let mut order: Vec<String> = Vec::new();
         let mut increments: BTreeMap<(String, u32, u32), Increment> = BTreeMap::new();
+        // Strategies converge per increment: only workloads counted in increments.
         for r in records
             .into_iter()
-            .filter(|r| r.workload == crate::scenario::WorkloadId::Counter)
+            .filter(|r| r.workload.rules().steps == Steps::Increments)
         {
             let (Some(writer), true) = (r.writer, matches!(r.phase, Phase::Read | Phase::Write))
             else {

@@ -7,15 +7,7 @@ use hdrhistogram::Histogram;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
-/// The outcomes that get a histogram, in report order.
-pub const OUTCOMES: [Outcome; 4] = [
-    Outcome::Winner,
-    Outcome::Conflict,
-    Outcome::Unexpected,
-    Outcome::Indeterminate,
-];
-
-/// A scenario's write latencies, split by outcome.
+/// A scenario's write latencies, one histogram per [`Outcome::TIMED`] outcome.
 #[derive(Debug, Clone)]
 pub struct Latency {
     histograms: Vec<(Outcome, Histogram<u64>)>,
@@ -30,6 +22,24 @@ pub struct Percentiles {
     pub p99: u64,
     pub p999: u64,
     pub max: u64,
+}
+
+impl Percentiles {
+    /// The summary of one histogram, in its own unit; all zero when it is empty. Every
+    /// percentile the reports show comes from here.
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        Percentiles {
+            count: h.len(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
 }
 
 const HIGHEST_NS: u64 = 3_600_000_000_000;
@@ -58,7 +68,7 @@ impl Latency {
     /// No latency yet; [`Latency::record`] adds one, in bounded memory.
     pub fn empty() -> Latency {
         Latency {
-            histograms: OUTCOMES
+            histograms: Outcome::TIMED
                 .iter()
                 .filter_map(|o| {
                     Histogram::new_with_bounds(1_000, HIGHEST_NS, 3)
@@ -98,17 +108,9 @@ impl Latency {
 
     /// Summary percentiles of one outcome.
     pub fn percentiles(&self, outcome: Outcome) -> Percentiles {
-        match self.histogram(outcome) {
-            Some(h) if !h.is_empty() => Percentiles {
-                count: h.len(),
-                p50: h.value_at_quantile(0.5),
-                p90: h.value_at_quantile(0.9),
-                p99: h.value_at_quantile(0.99),
-                p999: h.value_at_quantile(0.999),
-                max: h.max(),
-            },
-            _ => Percentiles::default(),
-        }
+        self.histogram(outcome)
+            .map(Percentiles::of)
+            .unwrap_or_default()
     }
 
     /// The HdrHistogram percentile table of one outcome: (value ns, percentile, count

@@ -1,10 +1,55 @@
 //! contend: proves or disproves an API's conflict detection under truly simultaneous writes.
 //!
 //! The tool is a pipeline of stages over one record type, [`history::RequestRecord`]:
-//! [`scenario`] (files → validated plans) → engine (races → records) → [`history`]
-//! (the records, savable and reloadable) → check (records → verdicts with evidence) →
-//! report (verdicts and latency → terminal and CSV). The embedded reference server lives
-//! in `server`.
+//! scenario files become validated plans, the engine races their writes and records every
+//! exchange, the checker reads the records back and gives a verdict with its evidence,
+//! the gate measures the figures and evaluates thresholds over them, and the reports
+//! write it all down. Because the stages talk only through the records, a saved
+//! `requests.csv` can be checked and reported again without sending traffic.
+//!
+//! # Layers
+//!
+//! Imports flow one way, from a layer to the ones below it, never up and never in a
+//! circle (`tests/architecture.rs` reads every file under `src/` and fails on a cycle
+//! between top-level modules or an import of a higher layer):
+//!
+//! 1. **Foundation**, the words every stage shares: [`outcome`], [`protocol`],
+//!    [`metrics`], the
+//!    scenario model and workload registry in [`scenario`], and the record in
+//!    [`history`] (each importing only the ones before it).
+//! 2. **Stages**, in pipeline order: [`scenario`] (parsing) → [`engine`] → [`check`]
+//!    (with [`latency`] and [`convergence`]) → [`gate`] → [`report`].
+//! 3. **Drivers** on top: [`run`], [`compare`] and [`cli`], which wire the stages
+//!    together, and [`server`], the reference server they start, which shares nothing
+//!    with the stages but the names on the wire.
+//!
+//! # Layout
+//!
+//! * [`outcome`]: how a request ended ([`outcome::Outcome`]) and how a contract broke
+//!   ([`outcome::ViolationKind`], [`outcome::WarningKind`]), by name.
+//! * [`protocol`]: the names on the wire that the engine and the reference server agree
+//!   on (the request-id header, the arrivals path).
+//! * [`metrics`]: the catalogue of every figure's name, unit and scope, and the threshold
+//!   expressions (`latency.winner.p99 < 50ms`) that scenario files and `--threshold`
+//!   parse into.
+//! * [`scenario`]: stage 1 and the model: TOML files to validated [`scenario::Scenario`]s,
+//!   with the workload registry ([`scenario::WORKLOADS`]) every later stage reads.
+//! * [`history`]: the record of one HTTP exchange, saved and reloaded as `requests.csv`.
+//! * [`engine`]: stage 2: runs a scenario's races against a target, releasing writes
+//!   together (barrier, last-byte, single-packet), and returns its records.
+//! * [`check`]: stage 3: records to a [`check::Verdict`] with evidence, one checker per
+//!   workload.
+//! * [`latency`]: each outcome's write latency as an HdrHistogram, from the records.
+//! * [`convergence`]: per counter client strategy, the attempts, conflicts and time each
+//!   acknowledged increment took.
+//! * [`gate`]: stage 4: a scenario's figures by metric name, and thresholds evaluated
+//!   over them.
+//! * [`report`]: stage 5: the terminal summary, CSV, `summary.json`, `report.html` and
+//!   JUnit, the overall status and the exit code.
+//! * [`run`]: one `contend run`, every stage wired end to end.
+//! * [`compare`]: the same run against several targets, reported side by side.
+//! * [`cli`]: the command line (clap), mapping each command onto the library.
+//! * [`server`]: the embedded reference server, correct or with an injected bug.
 
 pub mod check;
 pub mod cli;
@@ -15,6 +60,7 @@ pub mod gate;
 pub mod history;
 pub mod latency;
 pub mod metrics;
+pub mod outcome;
 pub mod protocol;
 pub mod report;
 pub mod run;

@@ -1,16 +1,22 @@
 //! Every figure a run measures, by one name: the namespace that thresholds
-//! (`--threshold 'latency.winner.p99 < 50ms'`), `summary.json` and `compare` share.
+//! (`--threshold 'latency.winner.p99 < 50ms'`), `summary.json` and `compare` share, and
+//! the threshold expressions written over it.
 //!
-//! [`catalogue`] lists every metric with its unit and the workloads that measure it;
-//! [`measure`] reads the figures of one scenario from its verdict and latency. A figure
-//! is `None` when there is nothing to measure (a percentile of an outcome no write
-//! ended with, a ratio over zero successes, a counter figure of a stale-write run).
-//! Durations are held in nanoseconds.
+//! [`catalogue`] lists every metric with its unit, the workloads that measure it (its
+//! [`Scope`], which the workload registry interprets) and a line of documentation;
+//! [`Threshold::parse`] reads `METRIC OP VALUE` against it. This module is part of the
+//! pipeline's foundation: the scenario parser reads thresholds into [`Threshold`]s, so
+//! it imports nothing but the names of [`crate::outcome`]. The figures themselves are
+//! measured from a verdict in [`crate::gate`], the stage that evaluates thresholds.
+//!
+//! A threshold is `METRIC OP VALUE`. `OP` is one of `<`, `<=`, `>`, `>=`, `==`, `!=`.
+//! `VALUE` is a number; a duration metric needs a unit (`ns`, `us` or `µs`, `ms`, `s`,
+//! `m`, `h`), a rate may be written as a percentage (`1%`). Durations are held in
+//! nanoseconds.
 
-use std::time::Duration;
+use std::fmt;
 
-use crate::check::{Verdict, ViolationKind};
-use crate::latency::{Latency, OUTCOMES};
+use crate::outcome::{Outcome, ViolationKind};
 
 /// What a metric's number means, and how it is written in a threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,23 +33,15 @@ pub enum Unit {
     PerSecond,
 }
 
-/// Which workloads measure a metric.
+/// Which workloads measure a metric. The workload registry says which scopes each
+/// workload measures (`WorkloadId::measures`), so this catalogue needs no list of
+/// workloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// Every workload.
     All,
-    /// Only `counter` workloads.
+    /// Only workloads counted in increments (`counter`): figures per increment.
     Counter,
-}
-
-impl Scope {
-    /// Whether a workload (by its name in scenario files) measures metrics of this scope.
-    pub fn covers(self, workload: crate::scenario::WorkloadId) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Counter => workload == crate::scenario::WorkloadId::Counter,
-        }
-    }
 }
 
 /// One metric of the namespace.
@@ -75,7 +73,7 @@ pub const LATENCY_STATS: [(&str, Option<f64>); 10] = [
 
 /// The latency groups: every outcome with a histogram, and `all` contended writes.
 pub fn latency_groups() -> Vec<&'static str> {
-    let mut groups: Vec<&'static str> = OUTCOMES.iter().map(|o| o.name()).collect();
+    let mut groups: Vec<&'static str> = Outcome::TIMED.iter().map(|o| o.name()).collect();
     groups.push("all");
     groups
 }
@@ -246,130 +244,233 @@ pub fn suggest(wrong: &str) -> Option<String> {
         .map(|(name, _)| name)
 }
 
-/// One scenario's figures, by metric name, in catalogue order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Figures {
-    /// (metric name, figure in its base unit; `None` when not measured).
-    pub values: Vec<(String, Option<f64>)>,
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
 }
 
-impl Figures {
-    /// The figure of a metric: `None` when it is unknown or was not measured.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.values
+impl Op {
+    /// Operators as written, longest first so `<=` is not read as `<`.
+    const WRITTEN: [(&'static str, Op); 6] = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ];
+
+    /// The operator as written in thresholds.
+    pub fn symbol(self) -> &'static str {
+        Op::WRITTEN
             .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| *v)
+            .find(|(_, op)| *op == self)
+            .map_or("?", |(s, _)| s)
+    }
+
+    /// Whether `measured OP limit` is true.
+    pub fn holds(self, measured: f64, limit: f64) -> bool {
+        match self {
+            Op::Lt => measured < limit,
+            Op::Le => measured <= limit,
+            Op::Gt => measured > limit,
+            Op::Ge => measured >= limit,
+            Op::Eq => measured == limit,
+            Op::Ne => measured != limit,
+        }
     }
 }
 
-/// Measures every metric of the catalogue for one scenario.
-pub fn measure(verdict: &Verdict, latency: &Latency, duration: Duration) -> Figures {
-    let c = &verdict.counts;
-    let per_write = |n: u64| (c.writes > 0).then(|| n as f64 / c.writes as f64);
-    let seconds = duration.as_secs_f64();
-    let per_second = |n: u64| (seconds > 0.0).then(|| n as f64 / seconds);
-    let mut spreads: Vec<u64> = verdict.rounds.iter().map(|r| r.send_spread_ns).collect();
-    spreads.sort_unstable();
-    let mut responses: Vec<u64> = verdict
-        .rounds
-        .iter()
-        .map(|r| r.response_spread_ns)
-        .collect();
-    responses.sort_unstable();
-    let mut arrivals: Vec<u64> = verdict
-        .rounds
-        .iter()
-        .filter_map(|r| r.arrival_spread_ns)
-        .collect();
-    arrivals.sort_unstable();
-    let all_writes = latency.combined();
-    let counter = verdict.counter.as_ref();
+/// Where a threshold was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// In the scenario file's `thresholds`.
+    Scenario,
+    /// A `--threshold` on the command line, applied to every scenario.
+    CommandLine,
+}
 
-    let values = catalogue()
-        .into_iter()
-        .map(|m| {
-            let value = match m.name.as_str() {
-                "rounds" => Some(verdict.rounds.len() as f64),
-                "requests" => Some(c.requests as f64),
-                "writes" => Some(c.writes as f64),
-                "winners" => Some(c.winners as f64),
-                "conflicts" => Some(c.conflicts as f64),
-                "unexpected" => Some(c.unexpected as f64),
-                "indeterminate" => Some(c.indeterminate as f64),
-                "not_sent" => Some(c.not_sent as f64),
-                "lost_updates" => Some(verdict.lost_updates as f64),
-                "violations" => Some(verdict.violations.len() as f64),
-                "conflict_rate" => per_write(c.conflicts),
-                "unexpected_rate" => per_write(c.unexpected),
-                "indeterminate_rate" => per_write(c.indeterminate),
-                "not_sent_rate" => per_write(c.not_sent),
-                "increments" => counter.map(|k| k.increments as f64),
-                "acknowledged" => counter.map(|k| k.acknowledged as f64),
-                "gave_up" => counter.map(|k| k.gave_up as f64),
-                "attempts_per_success" => counter.and_then(|k| k.attempts_per_success()),
-                "conflicts_per_success" => counter.and_then(|k| k.conflicts_per_success()),
-                "requests_per_second" => per_second(c.requests),
-                "writes_per_second" => per_second(c.writes),
-                "duration" => Some(duration.as_nanos() as f64),
-                name => {
-                    if let Some(kind) = name.strip_prefix("violations.") {
-                        ViolationKind::ALL
-                            .iter()
-                            .find(|k| k.name() == kind)
-                            .map(|k| verdict.count(*k) as f64)
-                    } else if let Some(stat) = name.strip_prefix("send_spread.") {
-                        spread(&spreads, stat)
-                    } else if let Some(stat) = name.strip_prefix("response_spread.") {
-                        spread(&responses, stat)
-                    } else if let Some(stat) = name.strip_prefix("arrival_spread.") {
-                        spread(&arrivals, stat)
-                    } else if let Some(rest) = name.strip_prefix("latency.") {
-                        let (group, stat) = rest.split_once('.').unwrap_or((rest, ""));
-                        let histogram = if group == "all" {
-                            all_writes.as_ref()
-                        } else {
-                            OUTCOMES
-                                .iter()
-                                .find(|o| o.name() == group)
-                                .and_then(|o| latency.histogram(*o))
-                        };
-                        histogram.and_then(|h| latency_stat(h, stat))
-                    } else {
-                        None
-                    }
-                }
-            };
-            (m.name, value)
+/// One parsed threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// The metric it reads.
+    pub metric: Metric,
+    pub op: Op,
+    /// The limit, in the metric's base unit (nanoseconds for durations, 0–1 for rates).
+    pub limit: f64,
+    /// The limit as written (`50ms`), for reports.
+    pub limit_text: String,
+    pub origin: Origin,
+}
+
+impl fmt::Display for Threshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.metric.name,
+            self.op.symbol(),
+            self.limit_text
+        )
+    }
+}
+
+/// Why a threshold expression is not valid, and where in it (character offsets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThresholdError {
+    pub message: String,
+    pub hint: String,
+    /// The character offset in the expression where the problem starts.
+    pub at: usize,
+}
+
+impl fmt::Display for ThresholdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.hint)
+    }
+}
+
+impl std::error::Error for ThresholdError {}
+
+const SYNTAX_HINT: &str =
+    "write METRIC OP VALUE, e.g. `latency.winner.p99 < 50ms` or `lost_updates == 0`; \
+     OP is <, <=, >, >=, == or !=";
+
+impl Threshold {
+    /// Parses `METRIC OP VALUE`, e.g. `latency.conflict.p999 < 200ms`.
+    pub fn parse(expression: &str, origin: Origin) -> Result<Threshold, ThresholdError> {
+        let chars: Vec<char> = expression.chars().collect();
+        let mut i = chars.iter().take_while(|c| c.is_whitespace()).count();
+        let metric_start = i;
+        while i < chars.len() && (chars[i].is_alphanumeric() || "._".contains(chars[i])) {
+            i += 1;
+        }
+        let name: String = chars[metric_start..i].iter().collect();
+        if name.is_empty() {
+            return Err(ThresholdError {
+                message: format!("`{}` does not start with a metric name", expression.trim()),
+                hint: SYNTAX_HINT.into(),
+                at: metric_start,
+            });
+        }
+        let metric = known_metric(&name).map_err(|(message, hint)| ThresholdError {
+            message,
+            hint,
+            at: metric_start,
+        })?;
+        i += chars[i..].iter().take_while(|c| c.is_whitespace()).count();
+        let rest: String = chars[i..].iter().collect();
+        let Some((symbol, op)) = Op::WRITTEN.iter().find(|(s, _)| rest.starts_with(s)) else {
+            return Err(ThresholdError {
+                message: format!("expected a comparison after `{name}`"),
+                hint: SYNTAX_HINT.into(),
+                at: i,
+            });
+        };
+        i += symbol.chars().count();
+        i += chars[i..].iter().take_while(|c| c.is_whitespace()).count();
+        let value_text: String = chars[i..].iter().collect::<String>().trim_end().to_string();
+        let limit =
+            parse_limit(&metric, &value_text).map_err(|(message, hint)| ThresholdError {
+                message,
+                hint,
+                at: i,
+            })?;
+        Ok(Threshold {
+            metric,
+            op: *op,
+            limit,
+            limit_text: value_text,
+            origin,
         })
-        .collect();
-    Figures { values }
-}
-
-fn spread(sorted: &[u64], stat: &str) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let index = match stat {
-        "p50" => last / 2,
-        "p99" => (last as f64 * 0.99).round() as usize,
-        _ => last,
-    };
-    sorted.get(index.min(last)).map(|v| *v as f64)
-}
-
-fn latency_stat(h: &hdrhistogram::Histogram<u64>, stat: &str) -> Option<f64> {
-    if h.is_empty() {
-        return None;
     }
-    let value = match stat {
-        "min" => h.min() as f64,
-        "mean" => h.mean(),
-        "max" => h.max() as f64,
-        _ => {
-            let q = LATENCY_STATS.iter().find(|(s, _)| *s == stat)?.1?;
-            h.value_at_quantile(q) as f64
+}
+
+/// The metric called `name`, or what is wrong and a hint.
+pub fn known_metric(name: &str) -> Result<Metric, (String, String)> {
+    if let Some(m) = find(name) {
+        return Ok(m);
+    }
+    let advice = match suggest(name) {
+        Some(guess) => format!("did you mean `{guess}`? "),
+        None => String::new(),
+    };
+    Err((
+        format!("unknown metric `{name}`"),
+        format!(
+            "{advice}metrics are counts like `lost_updates`, rates like `indeterminate_rate`, \
+             and latencies like `latency.winner.p99` (README lists them all)"
+        ),
+    ))
+}
+
+/// Reads a limit for `metric`: a number with the unit its kind needs.
+fn parse_limit(metric: &Metric, text: &str) -> Result<f64, (String, String)> {
+    let number_len = text
+        .char_indices()
+        .take_while(|(_, c)| c.is_ascii_digit() || *c == '.')
+        .map(|(i, c)| i + c.len_utf8())
+        .last()
+        .unwrap_or(0);
+    let (number, unit) = text.split_at(number_len);
+    let unit = unit.trim();
+    let example = match metric.unit {
+        Unit::Duration => format!("{} < 50ms", metric.name),
+        Unit::Rate => format!("{} < 0.01 (or < 1%)", metric.name),
+        Unit::Ratio => format!("{} < 3", metric.name),
+        Unit::PerSecond => format!("{} > 100", metric.name),
+        Unit::Count => format!("{} == 0", metric.name),
+    };
+    let Ok(value) = number.parse::<f64>() else {
+        return Err((
+            format!("`{text}` is not a number for `{}`", metric.name),
+            format!("for example: {example}"),
+        ));
+    };
+    let scaled = match (metric.unit, unit) {
+        (Unit::Duration, "ns") => value,
+        (Unit::Duration, "us" | "µs") => value * 1e3,
+        (Unit::Duration, "ms") => value * 1e6,
+        (Unit::Duration, "s") => value * 1e9,
+        (Unit::Duration, "m" | "min") => value * 60e9,
+        (Unit::Duration, "h") => value * 3600e9,
+        (Unit::Duration, "") => {
+            return Err((
+                format!("`{}` is a duration: `{text}` needs a unit", metric.name),
+                format!("write ns, us, ms, s, m or h, e.g. {example}"),
+            ))
+        }
+        (Unit::Duration, other) => {
+            return Err((
+                format!("unknown duration unit `{other}` in `{text}`"),
+                format!("write ns, us, ms, s, m or h, e.g. {example}"),
+            ))
+        }
+        (Unit::Rate, "%") => value / 100.0,
+        (_, "") => value,
+        (_, other) => {
+            return Err((
+                format!(
+                    "`{}` is not a duration or a percentage: `{other}` does not apply",
+                    metric.name
+                ),
+                format!("write a plain number, e.g. {example}"),
+            ))
         }
     };
-    Some(value)
+    Ok(scaled)
 }
 
 /// Writes a figure for people: `12.3 ms`, `1.2%`, `3.21`, `5234/s`, `16`.
@@ -400,26 +501,6 @@ pub fn format_duration_ns(ns: f64) -> String {
         format!("{:.1} µs", ns / 1e3)
     } else {
         format!("{ns:.0} ns")
-    }
-}
-
-/// Why a metric has no figure for a scenario, for reports.
-pub fn why_missing(metric: &Metric, workload: crate::scenario::WorkloadId) -> String {
-    if !metric.scope.covers(workload) {
-        return format!("not measured by {workload} workloads");
-    }
-    if let Some(rest) = metric.name.strip_prefix("latency.") {
-        let group = rest.split('.').next().unwrap_or(rest);
-        return if group == "all" {
-            "no write was measured".to_string()
-        } else {
-            format!("no write ended {group}")
-        };
-    }
-    match metric.unit {
-        Unit::Ratio => "nothing succeeded".to_string(),
-        Unit::Rate => "no write was sent".to_string(),
-        _ => "nothing was measured".to_string(),
     }
 }
 
@@ -493,5 +574,72 @@ mod tests {
         assert_eq!(format(Unit::Rate, 0.0001), "0.010%");
         assert_eq!(format(Unit::Count, 3.0), "3");
         assert_eq!(format(Unit::PerSecond, 5234.4), "5234/s");
+    }
+
+    fn parse(text: &str) -> Result<Threshold, ThresholdError> {
+        Threshold::parse(text, Origin::CommandLine)
+    }
+
+    #[test]
+    fn durations_are_read_in_nanoseconds_with_their_unit() {
+        let t = parse("latency.winner.p99 < 50ms").unwrap();
+        assert_eq!(t.metric.name, "latency.winner.p99");
+        assert_eq!(t.op, Op::Lt);
+        assert_eq!(t.limit, 50e6);
+        assert_eq!(t.to_string(), "latency.winner.p99 < 50ms");
+        assert_eq!(parse("latency.all.max<=1.5s").unwrap().limit, 1.5e9);
+        assert_eq!(parse("duration < 250 µs").unwrap().limit, 250e3);
+    }
+
+    #[test]
+    fn rates_take_fractions_or_percentages() {
+        assert_eq!(parse("indeterminate_rate < 0.01").unwrap().limit, 0.01);
+        assert_eq!(parse("indeterminate_rate < 1%").unwrap().limit, 0.01);
+    }
+
+    #[test]
+    fn every_operator_is_read() {
+        for (text, op) in [
+            ("unexpected == 0", Op::Eq),
+            ("unexpected != 0", Op::Ne),
+            ("winners >= 1", Op::Ge),
+            ("winners > 1", Op::Gt),
+            ("winners <= 1", Op::Le),
+            ("winners < 1", Op::Lt),
+        ] {
+            assert_eq!(parse(text).unwrap().op, op, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_metric_is_an_error_at_its_name_with_a_suggestion() {
+        let e = parse("  latency.winer.p99 < 50ms").unwrap_err();
+        assert_eq!(e.message, "unknown metric `latency.winer.p99`");
+        assert!(e.hint.contains("did you mean `latency.winner.p99`?"), "{e}");
+        assert_eq!(e.at, 2);
+    }
+
+    #[test]
+    fn a_duration_without_unit_or_with_a_wrong_unit_is_an_error() {
+        let e = parse("latency.winner.p99 < 50").unwrap_err();
+        assert!(e.message.contains("needs a unit"), "{e}");
+        assert_eq!(e.at, 21);
+        assert!(parse("latency.winner.p99 < 50days").is_err());
+        assert_eq!(parse("duration < 2m").unwrap().limit, 120e9);
+        assert!(parse("lost_updates == 0ms").is_err());
+    }
+
+    #[test]
+    fn malformed_expressions_say_what_to_write() {
+        for text in [
+            "",
+            "< 3",
+            "lost_updates",
+            "lost_updates = 0",
+            "lost_updates == x",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(!e.hint.is_empty(), "{text}: {e}");
+        }
     }
 }

@@ -13,9 +13,10 @@ use std::time::Duration;
 use crate::check;
 use crate::convergence::Convergence;
 use crate::engine::{self, Progress, RunContext};
-use crate::gate::{self, Threshold};
+use crate::gate;
 use crate::history::{Phase, RequestRecord, Spool};
 use crate::latency::Latency;
+use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind};
 use crate::server::{self, ServerConfig};
@@ -110,20 +111,7 @@ impl RunReport {
     /// 1 when any contract broke, else 2 when a scenario could not run, else 130 when
     /// interrupted, else 0.
     pub fn exit_code(&self) -> u8 {
-        exit_code(&self.results, !self.skipped.is_empty())
-    }
-}
-
-/// The exit code for a set of results (see [`RunReport::exit_code`]).
-pub fn exit_code(results: &[ScenarioResult], stopped: bool) -> u8 {
-    if results.iter().any(|r| !r.passed()) {
-        1
-    } else if results.iter().any(|r| r.error.is_some()) {
-        2
-    } else if stopped || results.iter().any(|r| !r.complete) {
-        130
-    } else {
-        0
+        report::exit_code(&self.results, !self.skipped.is_empty())
     }
 }
 

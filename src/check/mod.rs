@@ -5,8 +5,6 @@
 //! it never counts an `indeterminate` write as lost or as won. Every violation carries
 //! its witness: the round (version), the writers and the statuses that show it.
 
-use std::fmt;
-
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::WorkloadId;
 
@@ -22,117 +20,9 @@ mod transition;
 mod unique_create;
 
 mod read_back;
+pub use crate::outcome::{ViolationKind, WarningKind};
 pub(crate) use read_back::ReadBack;
 pub use sustained::SustainedReport;
-
-/// The ways a conflict-detection contract breaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ViolationKind {
-    /// More than one write won with the same version: all but one update was lost.
-    MultipleWinners,
-    /// Every writer was rejected although the version was current.
-    NoWinner,
-    /// A write got a status that is neither a winner nor the promised conflict (5xx...).
-    UnexpectedStatus,
-    /// The final state carries a rejected writer's write.
-    LoserWriteApplied,
-    /// An acknowledged write is not in the final state.
-    WinnerNotVisible,
-    /// A write won but the version token did not change, and the old token still wins.
-    VersionNotAdvanced,
-    /// Counter: acknowledged increments are missing from the final value.
-    LostUpdate,
-    /// Unique-create: more than one create with the same key succeeded, or the read
-    /// found more than one resource with it.
-    DuplicateCreate,
-    /// Transition: more than one transition from the same state succeeded, or the final
-    /// state is not the winner's target.
-    InvalidTransition,
-    /// Stock: more claims succeeded than there were units, the count went below zero,
-    /// or the units left do not match the acknowledged claims.
-    Oversell,
-    /// Idempotency: one key made more than one effect, or its answers differ.
-    IdempotencyViolation,
-    /// Precondition-required: a write without a precondition was accepted.
-    PreconditionNotRequired,
-    /// A conflict answer lacks what the scenario says a client needs to recover (the
-    /// current version, a JSON type); a violation or a warning, as the scenario says.
-    ConflictNotActionable,
-}
-
-impl ViolationKind {
-    /// Every kind, in report column order.
-    pub const ALL: [ViolationKind; 13] = [
-        ViolationKind::MultipleWinners,
-        ViolationKind::NoWinner,
-        ViolationKind::UnexpectedStatus,
-        ViolationKind::LoserWriteApplied,
-        ViolationKind::WinnerNotVisible,
-        ViolationKind::VersionNotAdvanced,
-        ViolationKind::LostUpdate,
-        ViolationKind::DuplicateCreate,
-        ViolationKind::InvalidTransition,
-        ViolationKind::Oversell,
-        ViolationKind::IdempotencyViolation,
-        ViolationKind::PreconditionNotRequired,
-        ViolationKind::ConflictNotActionable,
-    ];
-
-    /// The name used in reports and documentation.
-    pub fn name(self) -> &'static str {
-        match self {
-            ViolationKind::MultipleWinners => "multiple_winners",
-            ViolationKind::NoWinner => "no_winner",
-            ViolationKind::UnexpectedStatus => "unexpected_status",
-            ViolationKind::LoserWriteApplied => "loser_write_applied",
-            ViolationKind::WinnerNotVisible => "winner_not_visible",
-            ViolationKind::VersionNotAdvanced => "version_not_advanced",
-            ViolationKind::LostUpdate => "lost_update",
-            ViolationKind::DuplicateCreate => "duplicate_create",
-            ViolationKind::InvalidTransition => "invalid_transition",
-            ViolationKind::Oversell => "oversell",
-            ViolationKind::IdempotencyViolation => "idempotency_violation",
-            ViolationKind::PreconditionNotRequired => "precondition_not_required",
-            ViolationKind::ConflictNotActionable => "conflict_not_actionable",
-        }
-    }
-}
-
-/// Findings that do not fail a scenario but that a user should see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum WarningKind {
-    /// A conflict answer lacks what the scenario requires, and the scenario says that is
-    /// only a warning.
-    ConflictNotActionable,
-    /// A losing answer shows internals: a stack trace, an SQL fragment or an SQLSTATE.
-    LeaksInternals,
-    /// An `application/problem+json` answer whose `status` member is not its status.
-    ProblemStatusMismatch,
-}
-
-impl WarningKind {
-    /// Every kind, in report column order.
-    pub const ALL: [WarningKind; 3] = [
-        WarningKind::ConflictNotActionable,
-        WarningKind::LeaksInternals,
-        WarningKind::ProblemStatusMismatch,
-    ];
-
-    /// The name used in reports and documentation.
-    pub fn name(self) -> &'static str {
-        match self {
-            WarningKind::ConflictNotActionable => "conflict_not_actionable",
-            WarningKind::LeaksInternals => "leaks_internals",
-            WarningKind::ProblemStatusMismatch => "problem_status_mismatch",
-        }
-    }
-}
-
-impl fmt::Display for WarningKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// One warning and its witness.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,12 +32,6 @@ pub struct Warning {
     pub round: Option<u32>,
     /// The exchanges that show it, in words.
     pub evidence: String,
-}
-
-impl fmt::Display for ViolationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// One observed violation and its witness.
@@ -257,6 +141,23 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// An empty verdict for one scenario: no request counted, no round, no finding. Each
+    /// checker fills it in from the records.
+    pub fn new(scenario: &str, workload: WorkloadId) -> Verdict {
+        Verdict {
+            scenario: scenario.to_string(),
+            workload,
+            counts: Counts::default(),
+            rounds: Vec::new(),
+            counter: None,
+            sustained: None,
+            violations: Vec::new(),
+            lost_updates: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// No violation: the contract held.
     pub fn passed(&self) -> bool {
         self.violations.is_empty()
     }
@@ -292,15 +193,8 @@ pub fn check_all(records: &[RequestRecord]) -> Vec<Verdict> {
 /// Checks one scenario's records.
 pub fn check(scenario: &str, workload: WorkloadId, records: &[&RequestRecord]) -> Verdict {
     let mut verdict = Verdict {
-        scenario: scenario.to_string(),
-        workload,
         counts: counts(records),
-        rounds: Vec::new(),
-        counter: None,
-        sustained: None,
-        violations: Vec::new(),
-        lost_updates: 0,
-        warnings: Vec::new(),
+        ..Verdict::new(scenario, workload)
     };
     match workload {
         WorkloadId::StaleWrite => stale_write::check(records, &mut verdict),
@@ -323,22 +217,21 @@ pub fn check_stream(
     workload: WorkloadId,
     records: impl IntoIterator<Item = RequestRecord>,
 ) -> Verdict {
-    if workload != WorkloadId::Sustained {
-        let all: Vec<RequestRecord> = records.into_iter().collect();
-        let refs: Vec<&RequestRecord> = all.iter().collect();
-        return check(scenario, workload, &refs);
+    match workload {
+        WorkloadId::Sustained => {}
+        WorkloadId::StaleWrite
+        | WorkloadId::Counter
+        | WorkloadId::UniqueCreate
+        | WorkloadId::Transition
+        | WorkloadId::Stock
+        | WorkloadId::Idempotency
+        | WorkloadId::PreconditionRequired => {
+            let all: Vec<RequestRecord> = records.into_iter().collect();
+            let refs: Vec<&RequestRecord> = all.iter().collect();
+            return check(scenario, workload, &refs);
+        }
     }
-    let mut verdict = Verdict {
-        scenario: scenario.to_string(),
-        workload,
-        counts: Counts::default(),
-        rounds: Vec::new(),
-        counter: None,
-        sustained: None,
-        violations: Vec::new(),
-        lost_updates: 0,
-        warnings: Vec::new(),
-    };
+    let mut verdict = Verdict::new(scenario, workload);
     let mut stream = sustained::Stream::default();
     for r in records {
         count(&mut verdict.counts, &r);

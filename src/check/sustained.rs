@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::history::{Outcome, Phase, RequestRecord};
-use crate::latency::{Latency, Percentiles, OUTCOMES};
+use crate::latency::{Latency, Percentiles};
 
 use super::{
     answers, counter, tally, witnesses, CounterReport, Verdict, Violation, ViolationKind, Warning,
@@ -360,7 +360,7 @@ impl Stream {
             let Some(latency) = latency else {
                 return Vec::new();
             };
-            OUTCOMES
+            Outcome::TIMED
                 .iter()
                 .map(|o| (*o, latency.percentiles(*o)))
                 .filter(|(_, p)| p.count > 0)
@@ -415,17 +415,7 @@ mod tests {
     }
 
     fn verdict() -> Verdict {
-        Verdict {
-            scenario: "s".into(),
-            workload: crate::scenario::WorkloadId::Sustained,
-            counts: Default::default(),
-            rounds: Vec::new(),
-            counter: None,
-            sustained: None,
-            violations: Vec::new(),
-            lost_updates: 0,
-            warnings: Vec::new(),
-        }
+        Verdict::new("s", crate::scenario::WorkloadId::Sustained)
     }
 
     /// A history far longer than the window of recent versions: version 0 won twice

@@ -14,38 +14,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// How one request ended, in Jepsen's sense: `winner`/`ok` and `conflict`/`unexpected`
-/// are definite; `indeterminate` may or may not have taken effect; `not_sent` never left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A write answered with a winner status: the API says it was applied.
-    Winner,
-    /// A write answered with the promised conflict status: the API says it was not applied.
-    Conflict,
-    /// Any other status (5xx, a conflict status the API did not promise, 4xx...).
-    Unexpected,
-    /// A timeout or a connection reset after the request left: it may have been applied.
-    Indeterminate,
-    /// The request could not be sent (connection refused): it was not applied.
-    NotSent,
-    /// A read or set-up request that succeeded.
-    Ok,
-}
-
-impl Outcome {
-    /// The name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Winner => "winner",
-            Outcome::Conflict => "conflict",
-            Outcome::Unexpected => "unexpected",
-            Outcome::Indeterminate => "indeterminate",
-            Outcome::NotSent => "not_sent",
-            Outcome::Ok => "ok",
-        }
-    }
-}
+pub use crate::outcome::Outcome;
 
 /// Which step of a workload a request belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::check::{ViolationKind, WarningKind};
 use crate::convergence::{Metric, METRICS};
-use crate::history::{self, RequestRecord};
-use crate::latency::OUTCOMES;
+use crate::history::{self, Outcome, RequestRecord};
 
 use super::{write_atomically, ScenarioResult, SpreadStat};
 
@@ -142,7 +141,7 @@ pub fn summary_header() -> Vec<String> {
         ]
         .map(String::from),
     );
-    for o in OUTCOMES {
+    for o in Outcome::TIMED {
         for p in ["count", "p50_us", "p90_us", "p99_us", "p999_us", "max_us"] {
             h.push(format!("{}_{p}", o.name()));
         }
@@ -198,7 +197,7 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         ]),
         None => row.extend(std::iter::repeat_n(String::new(), 5)),
     }
-    for o in OUTCOMES {
+    for o in Outcome::TIMED {
         let p = r.latency.percentiles(o);
         row.push(p.count.to_string());
         for value in [p.p50, p.p90, p.p99, p.p999, p.max] {
@@ -295,7 +294,7 @@ pub fn latency_header() -> Vec<String> {
 }
 
 fn latency_rows(r: &ScenarioResult) -> impl Iterator<Item = Vec<String>> + '_ {
-    OUTCOMES.iter().flat_map(move |o| {
+    Outcome::TIMED.iter().flat_map(move |o| {
         r.latency
             .distribution(*o)
             .into_iter()

@@ -12,12 +12,10 @@ use std::fmt::Write as _;
 use quick_xml::escape::escape;
 
 use super::chart::{self, Curve, Layer, StackedBar, TARGET_COLOURS};
-use super::{RunInfo, ScenarioResult};
-use crate::check::ViolationKind;
+use super::{by_kind, RunInfo, RunStatus, ScenarioResult};
 use crate::gate::Status;
 use crate::history::Outcome;
-use crate::latency::OUTCOMES;
-use crate::metrics;
+use crate::metrics::{self, Origin};
 
 /// Evidence lines shown per violation kind before the rest fold away.
 const EVIDENCE_SHOWN: usize = 5;
@@ -26,7 +24,7 @@ const EVIDENCE_FOLDED: usize = 200;
 
 /// The run report for one run folder.
 pub fn run_page(run_id: &str, info: &RunInfo, results: &[ScenarioResult]) -> String {
-    let verdict = overall(results);
+    let verdict = RunStatus::of(results).name();
     let mut page = head(&format!("contend run {run_id}: {verdict}"));
     let _ = write!(
         page,
@@ -63,7 +61,7 @@ pub struct TargetRun<'a> {
 /// the targets an interruption left out.
 pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String]) -> String {
     let all: Vec<&ScenarioResult> = targets.iter().flat_map(|t| t.results.iter()).collect();
-    let verdict = overall_refs(&all);
+    let verdict = RunStatus::of(all.iter().copied()).name();
     let mut page = head(&format!("contend compare {run_id}"));
     let seed = targets
         .first()
@@ -136,11 +134,13 @@ pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String])
         let _ = write!(
             page,
             r#"<section class="card scenario s-{}" id="s-{}"><div class="shead"><h2>{}</h2></div><div class="charts">"#,
-            overall_refs(&runs).to_ascii_lowercase(),
+            RunStatus::of(runs.iter().copied())
+                .name()
+                .to_ascii_lowercase(),
             escape(name),
             escape(name)
         );
-        for outcome in OUTCOMES {
+        for outcome in Outcome::TIMED {
             let curves: Vec<Curve> = targets
                 .iter()
                 .enumerate()
@@ -178,20 +178,6 @@ pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String])
     }
     page.push_str(r#"<footer>Each target's own reports (report.html, summary.json, CSV) are in its folder beside compare.html.</footer></main></body></html>"#);
     page
-}
-
-fn overall(results: &[ScenarioResult]) -> &'static str {
-    overall_refs(&results.iter().collect::<Vec<_>>())
-}
-
-fn overall_refs(results: &[&ScenarioResult]) -> &'static str {
-    if results.iter().any(|r| !r.passed()) {
-        "FAIL"
-    } else if results.iter().any(|r| r.error.is_some()) {
-        "ERROR"
-    } else {
-        "PASS"
-    }
 }
 
 fn incomplete_banner(page: &mut String, info: &RunInfo, results: &[ScenarioResult]) {
@@ -259,10 +245,9 @@ fn overview_table<'a>(
         let win = r.latency.percentiles(Outcome::Winner);
         let conf = r.latency.percentiles(Outcome::Conflict);
         let figures = r.figures();
-        let kinds: Vec<String> = ViolationKind::ALL
+        let kinds: Vec<String> = by_kind(&v.violations)
             .iter()
-            .filter(|k| v.count(**k) > 0)
-            .map(|k| format!("{} ×{}", k.name(), v.count(*k)))
+            .map(|group| format!("{} ×{}", group.kind, group.found.len()))
             .collect();
         let failed = r.failed_thresholds().count();
         let thresholds = if r.thresholds.is_empty() {
@@ -463,8 +448,8 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
                 r#"<tr class="{class}"><td class="mark">{mark}</td><td><code>{}</code></td><td class="n">{measured}</td><td class="muted">{}</td></tr>"#,
                 escape(t.threshold.to_string()),
                 match t.threshold.origin {
-                    crate::gate::Origin::Scenario => "scenario file",
-                    crate::gate::Origin::CommandLine => "--threshold",
+                    Origin::Scenario => "scenario file",
+                    Origin::CommandLine => "--threshold",
                 }
             );
         }
@@ -473,16 +458,9 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
 
     if !v.violations.is_empty() {
         page.push_str(r#"<h3>Violations</h3>"#);
-        for kind in ViolationKind::ALL {
-            let found: Vec<_> = v.violations.iter().filter(|x| x.kind == kind).collect();
-            if found.is_empty() {
-                continue;
-            }
-            let rounds = if found.iter().any(|x| x.round.is_some()) {
-                format!(" in {} of {} rounds", found.len(), v.rounds.len())
-            } else {
-                String::new()
-            };
+        for group in by_kind(&v.violations) {
+            let (kind, found) = (group.kind, &group.found);
+            let rounds = group.in_rounds(v.rounds.len());
             let _ = write!(
                 page,
                 r#"<div class="violation"><div class="vk"><code>{kind}</code>{rounds}</div><ul class="evidence">"#
@@ -523,7 +501,7 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
     }
 
     page.push_str(r#"<div class="charts">"#);
-    let curves: Vec<Curve> = OUTCOMES
+    let curves: Vec<Curve> = Outcome::TIMED
         .iter()
         .map(|o| Curve {
             label: o.name().to_string(),

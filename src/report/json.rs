@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::latency::OUTCOMES;
-use crate::metrics::{self, Unit};
+use crate::history::Outcome;
+use crate::metrics::{self, Origin, Unit};
 
 use super::{RunInfo, ScenarioResult};
 
@@ -135,7 +135,7 @@ pub struct PercentileSection {
 }
 
 fn percentile_sections(
-    rows: &[(crate::history::Outcome, crate::latency::Percentiles)],
+    rows: &[(Outcome, crate::latency::Percentiles)],
 ) -> BTreeMap<String, PercentileSection> {
     let ms = |ns: u64| ns as f64 / 1e6;
     rows.iter()
@@ -219,14 +219,8 @@ pub fn in_document_units(unit: Unit, value: f64) -> f64 {
 
 /// Builds the document for a run.
 pub fn summary(run_id: &str, info: &RunInfo, results: &[ScenarioResult]) -> Summary {
-    let exit_code = crate::run::exit_code(results, !info.not_run.is_empty());
-    let verdict = if results.iter().any(|r| !r.passed()) {
-        "FAIL"
-    } else if results.iter().any(|r| r.error.is_some()) {
-        "ERROR"
-    } else {
-        "PASS"
-    };
+    let exit_code = super::exit_code(results, !info.not_run.is_empty());
+    let verdict = super::RunStatus::of(results).name();
     Summary {
         schema_version: SCHEMA_VERSION,
         contend_version: env!("CARGO_PKG_VERSION"),
@@ -265,8 +259,8 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
                 op: t.threshold.op.symbol(),
                 limit: in_document_units(unit, t.threshold.limit),
                 origin: match t.threshold.origin {
-                    crate::gate::Origin::Scenario => "scenario",
-                    crate::gate::Origin::CommandLine => "command_line",
+                    Origin::Scenario => "scenario",
+                    Origin::CommandLine => "command_line",
                 },
                 status: t.status.name(),
                 measured: t.measured.map(|x| in_document_units(unit, x)),
@@ -342,7 +336,7 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
             violations: x.violations.iter().map(|k| k.name()).collect(),
         })
         .collect();
-    let latency = OUTCOMES
+    let latency = Outcome::TIMED
         .iter()
         .map(|o| {
             let steps: Vec<LatencyStep> = r

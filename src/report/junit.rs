@@ -10,8 +10,7 @@ use std::fmt::Write as _;
 
 use quick_xml::escape::escape;
 
-use super::{RunInfo, ScenarioResult};
-use crate::check::ViolationKind;
+use super::{by_kind, RunInfo, ScenarioResult};
 
 /// Failures written per violation kind before the rest are summed up in one.
 pub const FAILURES_PER_KIND: usize = 100;
@@ -79,8 +78,8 @@ fn testcase(x: &mut String, r: &ScenarioResult) {
         escape(v.workload.name()),
         r.duration.as_secs_f64()
     );
-    for kind in ViolationKind::ALL {
-        let found: Vec<_> = v.violations.iter().filter(|x| x.kind == kind).collect();
+    for group in by_kind(&v.violations) {
+        let (kind, found) = (group.kind, &group.found);
         for violation in found.iter().take(FAILURES_PER_KIND) {
             let at = match (&violation.round, &violation.version) {
                 (Some(round), Some(version)) => format!("round {round}, version {version}: "),

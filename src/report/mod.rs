@@ -1,6 +1,10 @@
 //! Stage 5 of the pipeline: reports. A [`ScenarioResult`] (a verdict, its latency, its
 //! thresholds and how the run went) becomes the files of a run folder (CSV,
 //! `summary.json`, `report.html`), a JUnit file, and a summary in the terminal.
+//!
+//! The rules every report shares live here, beside the types: how a scenario or a run
+//! stands ([`RunStatus`]), the exit code that follows from it ([`exit_code`]), and
+//! findings grouped by kind ([`by_kind`]).
 
 pub mod chart;
 pub mod csv_files;
@@ -13,9 +17,9 @@ pub mod terminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::check::{percentile, Verdict};
+use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, WarningKind};
 use crate::convergence::Convergence;
-use crate::gate::ThresholdResult;
+use crate::gate::{Figures, ThresholdResult};
 use crate::latency::Latency;
 use crate::scenario::SyncMode;
 
@@ -81,21 +85,138 @@ impl ScenarioResult {
     }
 
     /// Every figure of the scenario, by metric name ([`crate::metrics`]).
-    pub fn figures(&self) -> crate::metrics::Figures {
-        crate::metrics::measure(&self.verdict, &self.latency, self.duration)
+    pub fn figures(&self) -> Figures {
+        crate::gate::measure(&self.verdict, &self.latency, self.duration)
+    }
+
+    /// How this scenario stands ([`RunStatus::of`] over it alone).
+    pub fn run_status(&self) -> RunStatus {
+        RunStatus::of([self])
     }
 
     /// `FAIL` when the contract broke or a threshold failed, `ERROR` when the scenario
-    /// could not run, else `PASS`.
+    /// could not run, else `PASS`: [`ScenarioResult::run_status`] as reports write it.
     pub fn status(&self) -> &'static str {
-        if !self.passed() {
-            "FAIL"
-        } else if self.error.is_some() {
-            "ERROR"
-        } else {
-            "PASS"
+        self.run_status().name()
+    }
+}
+
+/// How a scenario, or a run of several, stands: the one rule behind every verdict the
+/// reports print and behind the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every contract held and every threshold passed.
+    Pass,
+    /// A violation or a failed threshold; this wins over an error.
+    Fail,
+    /// No failure, but a scenario could not run to the end.
+    Error,
+}
+
+impl RunStatus {
+    /// `Fail` when any result failed, else `Error` when any could not run, else `Pass`.
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a ScenarioResult>) -> RunStatus {
+        let mut status = RunStatus::Pass;
+        for r in results {
+            if !r.passed() {
+                return RunStatus::Fail;
+            }
+            if r.error.is_some() {
+                status = RunStatus::Error;
+            }
+        }
+        status
+    }
+
+    /// `PASS`, `FAIL` or `ERROR`, as every report writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Pass => "PASS",
+            RunStatus::Fail => "FAIL",
+            RunStatus::Error => "ERROR",
         }
     }
+}
+
+/// The exit code for a set of results: 1 when any contract broke (or a threshold
+/// failed), else 2 when a scenario could not run, else 130 when the run was `stopped`
+/// or a scenario was interrupted, else 0.
+pub fn exit_code<'a, I>(results: I, stopped: bool) -> u8
+where
+    I: IntoIterator<Item = &'a ScenarioResult>,
+    I::IntoIter: Clone,
+{
+    let results = results.into_iter();
+    match RunStatus::of(results.clone()) {
+        RunStatus::Fail => 1,
+        RunStatus::Error => 2,
+        RunStatus::Pass if stopped || results.clone().any(|r| !r.complete) => 130,
+        RunStatus::Pass => 0,
+    }
+}
+
+/// What violations and warnings share, so that reports group and show both one way.
+pub trait Finding {
+    /// Its kind: [`ViolationKind`] or [`WarningKind`].
+    type Kind: Copy + PartialEq + std::fmt::Display + 'static;
+    /// Every kind, in report order.
+    const KINDS: &'static [Self::Kind];
+    /// This finding's kind.
+    fn kind(&self) -> Self::Kind;
+    /// The round it was seen in, if it belongs to one.
+    fn round(&self) -> Option<u32>;
+}
+
+impl Finding for Violation {
+    type Kind = ViolationKind;
+    const KINDS: &'static [ViolationKind] = &ViolationKind::ALL;
+    fn kind(&self) -> ViolationKind {
+        self.kind
+    }
+    fn round(&self) -> Option<u32> {
+        self.round
+    }
+}
+
+impl Finding for Warning {
+    type Kind = WarningKind;
+    const KINDS: &'static [WarningKind] = &WarningKind::ALL;
+    fn kind(&self) -> WarningKind {
+        self.kind
+    }
+    fn round(&self) -> Option<u32> {
+        self.round
+    }
+}
+
+/// The findings of one kind, in the order the checker gave them.
+#[derive(Debug)]
+pub struct KindGroup<'a, F: Finding> {
+    pub kind: F::Kind,
+    pub found: Vec<&'a F>,
+}
+
+impl<F: Finding> KindGroup<'_, F> {
+    /// ` in 3 of 50 rounds` when the findings belong to rounds, else nothing.
+    pub fn in_rounds(&self, rounds: usize) -> String {
+        if self.found.iter().any(|x| x.round().is_some()) {
+            format!(" in {} of {rounds} rounds", self.found.len())
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Findings grouped by kind, kinds in report order; kinds not seen are left out.
+pub fn by_kind<F: Finding>(findings: &[F]) -> Vec<KindGroup<'_, F>> {
+    F::KINDS
+        .iter()
+        .map(|&kind| KindGroup {
+            kind,
+            found: findings.iter().filter(|x| x.kind() == kind).collect(),
+        })
+        .filter(|group| !group.found.is_empty())
+        .collect()
 }
 
 /// One per-round spread summarised over a scenario's rounds, in nanoseconds.

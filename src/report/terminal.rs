@@ -7,12 +7,11 @@ use std::path::Path;
 
 use console::Style;
 
-use crate::check::{ViolationKind, WarningKind};
 use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::Outcome;
 
-use super::{ScenarioResult, SpreadStat};
+use super::{by_kind, RunStatus, ScenarioResult, SpreadStat};
 
 /// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
 fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String {
@@ -102,6 +101,15 @@ fn spread_line(r: &ScenarioResult) -> String {
     )
 }
 
+/// Green for a pass, red for a failure, yellow for an error.
+fn verdict_style(status: RunStatus) -> Style {
+    match status {
+        RunStatus::Pass => Style::new().green().bold(),
+        RunStatus::Fail => Style::new().red().bold(),
+        RunStatus::Error => Style::new().yellow().bold(),
+    }
+}
+
 /// Renders the summary; `colour` adds ANSI colours to verdicts.
 pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: bool) -> String {
     let paint = |text: &str, style: Style| {
@@ -133,11 +141,8 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     );
     for r in results {
         let v = &r.verdict;
-        let verdict = match r.status() {
-            "PASS" => paint("PASS", Style::new().green().bold()),
-            "FAIL" => paint("FAIL", Style::new().red().bold()),
-            other => paint(other, Style::new().yellow().bold()),
-        };
+        let status = r.run_status();
+        let verdict = paint(status.name(), verdict_style(status));
         let win = r.latency.percentiles(Outcome::Winner);
         let conf = r.latency.percentiles(Outcome::Conflict);
         let mut spreads: Vec<u64> = v.rounds.iter().map(|r| r.send_spread_ns).collect();
@@ -149,7 +154,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             out,
             "{:<width$}  {:<kinds$}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
             v.scenario,
-            v.workload,
+            v.workload.name(),
             verdict,
             v.rounds.len(),
             v.counts.writes,
@@ -223,17 +228,9 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         }
         if !r.passed() {
             let _ = writeln!(out, "\n{} FAILED:", v.scenario);
-            for kind in ViolationKind::ALL {
-                let found: Vec<_> = v.violations.iter().filter(|x| x.kind == kind).collect();
-                if found.is_empty() {
-                    continue;
-                }
-                let rounds = if found.iter().any(|x| x.round.is_some()) {
-                    format!(" in {} of {} rounds", found.len(), v.rounds.len())
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(out, "  {kind}{rounds}");
+            for group in by_kind(&v.violations) {
+                let (kind, found) = (group.kind, &group.found);
+                let _ = writeln!(out, "  {kind}{}", group.in_rounds(v.rounds.len()));
                 for x in found.iter().take(EVIDENCE_SHOWN) {
                     let at = match (&x.round, &x.version) {
                         (Some(round), Some(version)) => {
@@ -258,17 +255,9 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         }
         if !v.warnings.is_empty() {
             let _ = writeln!(out, "\n{} warnings:", v.scenario);
-            for kind in WarningKind::ALL {
-                let found: Vec<_> = v.warnings.iter().filter(|x| x.kind == kind).collect();
-                if found.is_empty() {
-                    continue;
-                }
-                let rounds = if found.iter().any(|x| x.round.is_some()) {
-                    format!(" in {} of {} rounds", found.len(), v.rounds.len())
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(out, "  {kind}{rounds}");
+            for group in by_kind(&v.warnings) {
+                let (kind, found) = (group.kind, &group.found);
+                let _ = writeln!(out, "  {kind}{}", group.in_rounds(v.rounds.len()));
                 for x in found.iter().take(EVIDENCE_SHOWN) {
                     let at = x.round.map_or(String::new(), |r| format!("round {r}: "));
                     let _ = writeln!(out, "    {at}{}", x.evidence);
@@ -398,15 +387,13 @@ pub fn render_compare(
             let Some(r) = results.iter().find(|r| r.verdict.scenario == name) else {
                 continue;
             };
-            let status = r.status();
-            let padded = format!("{status:<7}");
+            let status = r.run_status();
+            let padded = format!("{:<7}", status.name());
             let verdict = if colour {
-                let style = match status {
-                    "PASS" => Style::new().green().bold(),
-                    "FAIL" => Style::new().red().bold(),
-                    _ => Style::new().yellow().bold(),
-                };
-                style.apply_to(padded).force_styling(true).to_string()
+                verdict_style(status)
+                    .apply_to(padded)
+                    .force_styling(true)
+                    .to_string()
             } else {
                 padded
             };
@@ -432,10 +419,9 @@ pub fn render_compare(
     }
     for (target, results) in targets {
         for r in results.iter().filter(|r| !r.passed()) {
-            let kinds: Vec<String> = ViolationKind::ALL
+            let kinds: Vec<String> = by_kind(&r.verdict.violations)
                 .iter()
-                .filter(|k| r.verdict.count(**k) > 0)
-                .map(|k| format!("{k} ×{}", r.verdict.count(*k)))
+                .map(|group| format!("{} ×{}", group.kind, group.found.len()))
                 .chain(
                     r.failed_thresholds()
                         .map(|t| format!("threshold {}", t.describe())),

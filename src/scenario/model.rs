@@ -32,7 +32,7 @@ pub struct Scenario {
     /// Values that came from `${ENV}` interpolation, redacted from anything we print.
     pub secrets: Vec<String>,
     /// Release-gate conditions on the scenario's figures (`thresholds` in the file).
-    pub thresholds: Vec<crate::gate::Threshold>,
+    pub thresholds: Vec<crate::metrics::Threshold>,
 }
 
 /// Where a scenario sends its traffic.

@@ -12,7 +12,7 @@
 //! indeterminate_rate = ["< 1%"]
 //! ```
 //!
-//! Expressions are parsed by [`crate::gate::Threshold::parse`]; an unknown metric, a bad
+//! Expressions are parsed by [`crate::metrics::Threshold::parse`]; an unknown metric, a bad
 //! unit or a metric the scenario's workload does not measure is a diagnostic at the
 //! metric's (or the value's) position in the file.
 
@@ -20,7 +20,7 @@ use toml_edit::Item;
 
 use super::env::Context;
 use super::reader::{Field, Reader};
-use crate::gate::{Origin, Threshold, ThresholdError};
+use crate::metrics::{Origin, Threshold, ThresholdError};
 
 /// Reads the `thresholds` field of a scenario whose workload is `workload` (its name;
 /// `None` when the workload itself is invalid).
@@ -65,7 +65,7 @@ pub(super) fn read(
     }
     if let Some(workload) = workload {
         for (t, at) in &found {
-            if !t.applies_to(workload) {
+            if !workload.measures(t.metric.scope) {
                 r.error(
                     *at,
                     format!(
@@ -100,7 +100,7 @@ fn conditions(
         }
         return;
     }
-    if let Err((message, hint)) = crate::gate::known_metric(&metric) {
+    if let Err((message, hint)) = crate::metrics::known_metric(&metric) {
         r.error(metric_at, message, hint);
         return;
     }
@@ -163,7 +163,7 @@ fn report(r: &mut Reader<'_>, e: &ThresholdError, string_at: usize, text: &str) 
 mod tests {
     use std::path::Path;
 
-    use crate::gate::{Op, Origin};
+    use crate::metrics::{Op, Origin};
     use crate::scenario::{parse_str, Diagnostic, Scenario};
 
     const BASE: &str = r#"name = "t"

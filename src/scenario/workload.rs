@@ -280,6 +280,16 @@ impl WorkloadId {
     pub fn names() -> impl Iterator<Item = &'static str> {
         WORKLOADS.iter().map(|w| w.name)
     }
+
+    /// Whether this workload measures the metrics of `scope`: the counter figures
+    /// (increments, attempts per success...) are per increment, so only workloads whose
+    /// steps are increments have them.
+    pub fn measures(self, scope: crate::metrics::Scope) -> bool {
+        match scope {
+            crate::metrics::Scope::All => true,
+            crate::metrics::Scope::Counter => self.rules().steps == Steps::Increments,
+        }
+    }
 }
 
 impl fmt::Display for WorkloadId {

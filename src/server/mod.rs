@@ -50,9 +50,8 @@ pub use crate::protocol::REQUEST_ID_HEADER;
 use store::{Collection, Doc, WritePolicy};
 pub use tls::{start_tls, SelfSigned};
 
-/// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token,
-/// loser-applied, dup-create, double-transition, oversell, idem-double, no-428,
-/// opaque-conflict, conflict-500, phantom-success.
+/// A bug to inject. [`Bug::ALL`] lists every one and [`Bug::name`] gives its name on the
+/// command line; `--help` and the parse error both list the names from there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bug {
     /// The precondition is checked, the lock released, and the write committed `window`
