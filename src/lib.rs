@@ -15,6 +15,7 @@ pub mod gate;
 pub mod history;
 pub mod latency;
 pub mod metrics;
+pub mod relay;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -30,6 +30,7 @@ mod tls;
 mod users;
 mod version;
 mod window;
+pub mod workers;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -49,6 +50,7 @@ use tokio::task::JoinHandle;
 pub use arrivals::REQUEST_ID_HEADER;
 use store::{Collection, Doc, WritePolicy};
 pub use tls::{start_tls, SelfSigned};
+pub(crate) use window::hold;
 
 /// A bug to inject. Names on the command line: toctou, ignore-precondition, stale-token,
 /// loser-applied, dup-create, double-transition, oversell, idem-double, no-428,
