@@ -7,7 +7,8 @@
 //! gets each connection. This module does the same, portably for a Rust binary: the
 //! parent binds, then re-executes its own binary once per worker with the listening
 //! socket left open across `exec` (hidden `--worker-*` arguments name its descriptor),
-//! forwards SIGINT and SIGTERM to the workers and reaps them; a worker dies with its
+//! forwards SIGINT and SIGTERM to the workers (each in a process group of its own, so a
+//! terminal's Ctrl-C reaches the parent alone) and reaps them; a worker dies with its
 //! parent (`PR_SET_PDEATHSIG` on Linux), so stopping the parent leaves no orphan. Every
 //! response says which worker answered (`x-contend-worker`, `x-contend-worker-pid`).
 //!
@@ -101,7 +102,7 @@ pub struct WorkerOptions {
     pub state: Option<PathBuf>,
     /// With --processes: how connections reach the workers: inherit (one listening
     /// socket, inherited by every worker, as pre-fork servers do) or reuseport (one
-    /// SO_REUSEPORT socket per worker, spread by a hash of the connection).
+    /// SO_REUSEPORT socket per worker, spread by a hash of the connection) [default: inherit].
     #[arg(long, value_name = "HOW", requires = "processes")]
     pub accept: Option<Accept>,
     /// Internal: this process is worker INDEX of a `--processes` server.
@@ -325,6 +326,7 @@ async fn supervise(plan: &Plan) -> Result<u8, String> {
     let _ = io::stdout().flush();
 
     let code = tokio::select! {
+        biased;
         name = signals.recv() => {
             eprintln!("contend serve: {name}: stopping the workers");
             0
@@ -403,8 +405,10 @@ async fn spawn_worker(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true);
+    // The parent-death signal follows the thread that forks; this runs on the runtime's
+    // main thread (the `block_on` future), which lives as long as the process.
     // SAFETY: the closure runs in the child between fork and exec, and calls only
-    // async-signal-safe functions (prctl, getppid, fcntl); it allocates nothing.
+    // async-signal-safe functions (prctl, getppid, setpgid, fcntl); it allocates nothing.
     let parent = std::process::id();
     unsafe {
         command.pre_exec(move || prepare_worker_process(parent, inherited));
@@ -447,8 +451,8 @@ async fn spawn_worker(
     Ok(Worker { index, child })
 }
 
-/// In the worker, between fork and exec: die with the parent, and keep the inherited
-/// listening socket open across exec.
+/// In the worker, between fork and exec: die with the parent, leave the terminal's
+/// signals to it, and keep the inherited listening socket open across exec.
 fn prepare_worker_process(parent: u32, listener: Option<i32>) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_PDEATHSIG takes a signal number and only changes this process.
@@ -461,6 +465,12 @@ fn prepare_worker_process(parent: u32, listener: Option<i32>) -> io::Result<()> 
     // SAFETY: getppid has no preconditions.
     if u32::try_from(unsafe { libc::getppid() }).ok() != Some(parent) {
         return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    // Its own process group: a terminal's Ctrl-C reaches the parent alone, which stops
+    // the workers itself, so a worker never exits before the parent knows it should.
+    // SAFETY: setpgid(0, 0) only moves this process into a new group of its own.
+    if unsafe { libc::setpgid(0, 0) } == -1 {
+        return Err(io::Error::last_os_error());
     }
     if let Some(fd) = listener {
         // SAFETY: fcntl on a descriptor this process owns; clearing FD_CLOEXEC only
