@@ -13,7 +13,7 @@
 //! final frames, keep travelling together. And a connection's byte order holds: a chunk
 //! never leaves before the previous one of the same direction ([`departure`]), as TCP
 //! would deliver them, so jitter spreads different connections apart but never reorders
-//! one. Chunks leave on the reference server's precise timer ([`crate::server::hold`]),
+//! one. Chunks leave on the reference server's precise timer (`server::hold`),
 //! not tokio's millisecond one.
 
 use std::io;
