@@ -144,7 +144,11 @@ pub enum Command {
         /// written to FILE (PEM) for `contend run --ca-cert FILE`.
         #[arg(long, value_name = "FILE")]
         tls: Option<PathBuf>,
+        #[command(flatten)]
+        workers: server::workers::WorkerOptions,
     },
+    /// Relay TCP connections with a delay and jitter per chunk: a WAN in a box.
+    Relay(crate::relay::RelayArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -222,10 +226,18 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => check_history(&history, out, &thresholds, junit.as_deref()),
         Command::Serve {
             addr,
+            window,
+            workers,
+            ..
+        } if workers.wanted() => server::workers::serve(addr, window, workers).await,
+        Command::Serve {
+            addr,
             bug,
             window,
             tls,
+            ..
         } => serve(addr, ServerConfig { bug, window }, tls).await,
+        Command::Relay(args) => crate::relay::run(args).await,
     };
     ExitCode::from(code)
 }

@@ -21,7 +21,7 @@
 //!    (with [`latency`] and [`convergence`]) → [`gate`] → [`report`].
 //! 3. **Drivers** on top: [`run`], [`compare`] and [`cli`], which wire the stages
 //!    together, and [`server`], the reference server they start, which shares nothing
-//!    with the stages but the names on the wire.
+//!    with the stages but the names on the wire, and [`relay`], a tool of its own.
 //!
 //! # Layout
 //!
@@ -49,7 +49,10 @@
 //! * [`run`]: one `contend run`, every stage wired end to end.
 //! * [`compare`]: the same run against several targets, reported side by side.
 //! * [`cli`]: the command line (clap), mapping each command onto the library.
-//! * [`server`]: the embedded reference server, correct or with an injected bug.
+//! * [`server`]: the embedded reference server, correct or with an injected bug, in one
+//!   process or several (`contend serve --processes`).
+//! * [`relay`]: a TCP relay that delays each chunk by a fixed time plus jitter (`contend
+//!   relay`), a WAN in a box for measuring sync modes.
 
 pub mod check;
 pub mod cli;
@@ -62,6 +65,7 @@ pub mod latency;
 pub mod metrics;
 pub mod outcome;
 pub mod protocol;
+pub mod relay;
 pub mod report;
 pub mod run;
 pub mod scenario;

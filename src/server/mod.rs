@@ -30,6 +30,7 @@ mod tls;
 mod users;
 mod version;
 mod window;
+pub mod workers;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -49,6 +50,7 @@ use tokio::task::JoinHandle;
 pub use crate::protocol::REQUEST_ID_HEADER;
 use store::{Collection, Doc, WritePolicy};
 pub use tls::{start_tls, SelfSigned};
+pub(crate) use window::hold;
 
 /// A bug to inject. [`Bug::ALL`] lists every one and [`Bug::name`] gives its name on the
 /// command line; `--help` and the parse error both list the names from there.

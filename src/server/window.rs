@@ -115,7 +115,7 @@ fn precise_sleeps() {
 
 /// Waits out `window` without holding a worker thread, waking as close to its end as the
 /// timer thread and the runtime allow (never before it).
-pub(super) async fn hold(window: Duration) {
+pub(crate) async fn hold(window: Duration) {
     let deadline = Instant::now() + window;
     let (waker, woken) = oneshot::channel();
     let registered = timer().is_some_and(|timer| {
