@@ -115,7 +115,7 @@ impl<'d> Table<'d> {
 }
 
 impl Field<'_> {
-    /// How messages name this key: "`writers` in [workload]".
+    /// How messages name this key: `` `writers` in [workload] ``.
     pub fn describe(&self) -> String {
         if self.table_path.is_empty() {
             format!("`{}` at the top level", self.key)

@@ -262,7 +262,7 @@ fn refused_locator_hint(workload: WorkloadId, key: LocatorKey) -> &'static str {
 }
 
 /// The create request, its expected statuses, and where the new resource's id is in the
-/// answer; `id_known` when [resource] sets `id` (then create may use `{id}` and names no
+/// answer; `id_known` when `[resource]` sets `id` (then create may use `{id}` and names no
 /// locator).
 fn create(
     r: &mut Reader<'_>,

@@ -36,7 +36,7 @@ pub enum Steps {
     Attempts,
 }
 
-/// One workload's rules. Every field is read by more than one stage; none is derived
+/// One workload's rules. Each field is read wherever its rule applies; none is derived
 /// anywhere else.
 #[derive(Debug)]
 pub struct WorkloadRules {
@@ -63,7 +63,7 @@ pub struct WorkloadRules {
     /// them): `{value}` and `{next}` in counter and sustained, `{target}`, `{units}`.
     pub provides: &'static [Var],
     /// The `[workload]` keys it takes besides `kind`, each required or optional. Any
-    /// other key of [workload] is refused where it is written.
+    /// other key of `[workload]` is refused where it is written.
     pub workload_keys: &'static [(WorkloadKey, KeyUse)],
     /// The `[resource]` locators it reads, each required or optional. Any other locator
     /// is refused where it is written.

@@ -38,6 +38,7 @@ pub(super) fn read(
             ok = false;
         }
     }
+    // Only a workload whose resource is optional can be without one to give `{id}`.
     if rules.resource_optional && vars.contains(&Var::Id) && facts.is_some_and(|f| !f.has_setup) {
         r.error_at_table(
             &t,
