@@ -4,17 +4,17 @@
 //! workload's rules as data, in [`workload`]); the rest is the parser, one file per
 //! table of a scenario file:
 //!
-//! | file                | reads                                                        |
-//! |---------------------|--------------------------------------------------------------|
-//! | `load.rs`           | files and directories, TOML syntax, redaction of diagnostics |
-//! | `keys.rs`           | nothing: the key catalogue every table is read against      |
-//! | `root.rs`           | the top level (`name`, `target`, `sync`, ...), then the rest |
-//! | `workload_table.rs` | `[workload]`                                                 |
-//! | `resource.rs`       | `[resource]`                                                 |
-//! | `write.rs`          | `[write]`                                                    |
-//! | `expect.rs`         | `[expect]`                                                   |
-//! | `thresholds.rs`     | `thresholds`                                                 |
-//! | `request.rs`        | any request table (create, read, write), its templates and locators |
+//! | file                | reads                                                          |
+//! |---------------------|----------------------------------------------------------------|
+//! | `load.rs`           | files and directories, TOML syntax; redacts diagnostics        |
+//! | `keys.rs`           | nothing: the key catalogue every table is read against         |
+//! | `root.rs`           | the top level (`name`, `target`, `sync`, ...), then the rest   |
+//! | `workload_table.rs` | `[workload]`                                                   |
+//! | `resource.rs`       | `[resource]`                                                   |
+//! | `write.rs`          | `[write]`                                                      |
+//! | `expect.rs`         | `[expect]`                                                     |
+//! | `thresholds.rs`     | `thresholds`                                                   |
+//! | `request.rs`        | any request table (create, read, write), templates, locators   |
 //!
 //! `reader.rs` turns every problem into a [`Diagnostic`] and carries on, so one pass
 //! reports them all; `env.rs` interpolates `${NAME}` references. Per-workload rules are
