@@ -1,17 +1,47 @@
 //! Stage 1 of the pipeline: scenario files, parsed and validated into [`Scenario`]s.
+//!
+//! The model every later stage reads is in [`model`] (and the workload registry, each
+//! workload's rules as data, in [`workload`]); the rest is the parser, one file per
+//! table of a scenario file:
+//!
+//! | file                | reads                                                          |
+//! |---------------------|----------------------------------------------------------------|
+//! | `load.rs`           | files and directories, TOML syntax; redacts diagnostics        |
+//! | `keys.rs`           | nothing: the key catalogue every table is read against         |
+//! | `root.rs`           | the top level (`name`, `target`, `sync`, ...), then the rest   |
+//! | `workload_table.rs` | `[workload]`                                                   |
+//! | `resource.rs`       | `[resource]`                                                   |
+//! | `write.rs`          | `[write]`                                                      |
+//! | `expect.rs`         | `[expect]`                                                     |
+//! | `thresholds.rs`     | `thresholds`                                                   |
+//! | `request.rs`        | any request table (create, read, write), templates, locators   |
+//!
+//! `reader.rs` turns every problem into a [`Diagnostic`] and carries on, so one pass
+//! reports them all; `env.rs` interpolates `${NAME}` references. Per-workload rules are
+//! never written in the table readers: they ask the registry ([`WorkloadRules`]), and
+//! where a workload needs its own code (building its [`WorkloadKind`]) the `match` on
+//! [`WorkloadId`] is exhaustive.
 
 pub mod diagnostic;
 mod env;
+mod expect;
+mod keys;
+mod load;
 pub mod model;
-pub mod parse;
 mod reader;
 mod request;
+mod resource;
+mod root;
 pub mod template;
+#[cfg(test)]
+mod test_support;
 mod thresholds;
 pub mod workload;
+mod workload_table;
+mod write;
 
 pub use diagnostic::Diagnostic;
+pub use load::{load_file, load_paths, parse_str};
 pub use model::*;
-pub use parse::{load_file, load_paths, parse_str};
 pub use template::Vars;
 pub use workload::{WorkloadId, WorkloadRules, WORKLOADS};

@@ -1,6 +1,7 @@
 //! A reader over a parsed TOML document that turns every problem into a diagnostic.
 //!
-//! The schema in `parse.rs` asks for keys by name and type; the reader answers with a
+//! The table readers (`root.rs`, `workload_table.rs`, `resource.rs`, `write.rs`,
+//! `expect.rs`) ask for keys by name and type; the reader answers with a
 //! value (and where it was) or records what is wrong and answers `None`, so reading
 //! carries on and one pass finds every unknown key, missing key and wrong type. Tables
 //! are read the same way whether written as `[table]`, `{ inline }` or `dotted.keys`.
@@ -114,7 +115,7 @@ impl<'d> Table<'d> {
 }
 
 impl Field<'_> {
-    /// How messages name this key: "`writers` in [workload]".
+    /// How messages name this key: `` `writers` in [workload] ``.
     pub fn describe(&self) -> String {
         if self.table_path.is_empty() {
             format!("`{}` at the top level", self.key)
@@ -389,6 +390,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The field as a duration greater than zero.
+    pub fn positive_duration(&mut self, field: &Field<'_>) -> Option<Duration> {
+        let duration = self.duration(field)?;
+        if duration.value.is_zero() {
+            self.error(
+                duration.at,
+                format!("{} must be greater than zero", field.describe()),
+                format!("for example: {}", field.example),
+            );
+            return None;
+        }
+        Some(duration.value)
+    }
+
     /// The field as a non-empty list of HTTP status codes (100..=599).
     pub fn statuses(&mut self, field: &Field<'_>) -> Option<Spanned<Vec<u16>>> {
         let Some(array) = field.item.as_array() else {
@@ -602,6 +617,15 @@ pub(crate) fn did_you_mean<'k>(wrong: &str, valid: &[&'k str]) -> Option<&'k str
         .filter(|(_, score)| *score >= 0.8)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(v, _)| v)
+}
+
+/// "a, b and c": a list for messages.
+pub(crate) fn list_and(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 fn join_path(parent: &str, key: &str) -> String {

@@ -11,62 +11,23 @@ use serde_json::Value as Json;
 
 use super::env::Context;
 use super::model::{Body, Filter, Locator, Part, RequestTemplate, Template, Var};
-use super::reader::{did_you_mean, item_type, Field, Reader, Spanned, Table};
+use super::reader::{did_you_mean, item_type, list_and, Field, Reader, Spanned, Table};
+use super::workload::{names_where, WorkloadId};
 
 const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
                             json:/pointer for a field of the JSON body (e.g. \"json:/version\"), \
                             optionally followed by |base64 to decode it";
-
-/// The workload kinds, as far as validation needs them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    StaleWrite,
-    Counter,
-    UniqueCreate,
-    Transition,
-    Stock,
-    Idempotency,
-    PreconditionRequired,
-    Sustained,
-}
-
-impl Kind {
-    /// Every kind with its name in scenario files.
-    pub const ALL: [(Kind, &'static str); 8] = [
-        (Kind::StaleWrite, "stale-write"),
-        (Kind::Counter, "counter"),
-        (Kind::UniqueCreate, "unique-create"),
-        (Kind::Transition, "transition"),
-        (Kind::Stock, "stock"),
-        (Kind::Idempotency, "idempotency"),
-        (Kind::PreconditionRequired, "precondition-required"),
-        (Kind::Sustained, "sustained"),
-    ];
-
-    /// The name used in scenario files.
-    pub fn name(self) -> &'static str {
-        Kind::ALL
-            .iter()
-            .find(|(k, _)| *k == self)
-            .map_or("?", |(_, n)| *n)
-    }
-
-    /// Looks a kind up by its name in scenario files.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        Kind::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
-    }
-}
 
 /// Where a template is, which decides the placeholders that have values there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
     /// Top-level headers, sent with every request.
     Headers,
-    Create(Option<Kind>),
+    Create(Option<WorkloadId>),
     /// `create` of a resource at a known `id`: `{id}` has a value there.
-    CreateAt(Option<Kind>),
-    Read(Option<Kind>),
-    Write(Option<Kind>),
+    CreateAt(Option<WorkloadId>),
+    Read(Option<WorkloadId>),
+    Write(Option<WorkloadId>),
 }
 
 impl Place {
@@ -79,7 +40,9 @@ impl Place {
         }
     }
 
-    fn kind(self) -> Option<Kind> {
+    /// The workload whose request this is (`None` for the top-level headers, or while
+    /// the workload is unknown).
+    fn workload(self) -> Option<WorkloadId> {
         match self {
             Place::Headers => None,
             Place::Create(k) | Place::CreateAt(k) | Place::Read(k) | Place::Write(k) => k,
@@ -88,57 +51,58 @@ impl Place {
 }
 
 /// Whether `var` has a value at `place`; if not, the message and hint.
+///
+/// A placeholder that only some workloads provide (the registry's
+/// [`WorkloadRules::provides`](super::workload::WorkloadRules::provides)) is refused in
+/// the others, naming those that provide it.
 fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let name = format!("{{{}}}", var.name());
+    let providers = list_and(&names_where(|w| w.provides.contains(&var)));
     let available = match var {
-        Var::Id => "[resource.read] and [write] (and in create when [resource] sets `id`)",
-        Var::Value | Var::Next => "[write] of counter and sustained workloads",
-        Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]",
-        Var::Unique => "[resource.create], [resource.read] and [write]",
-        Var::Target => "[write] of transition workloads",
-        Var::Units => "[resource.create], [resource.read] and [write] of stock workloads",
+        Var::Id => {
+            "[resource.read] and [write] (and in create when [resource] sets `id`)".to_string()
+        }
+        Var::Value | Var::Next | Var::Target => format!("[write] of {providers} workloads"),
+        Var::Version | Var::Writer | Var::Round | Var::Marker => "[write]".to_string(),
+        Var::Unique => "[resource.create], [resource.read] and [write]".to_string(),
+        Var::Units => {
+            format!("[resource.create], [resource.read] and [write] of {providers} workloads")
+        }
     };
-    let kind = place.kind();
-    let kind_name = kind.map_or("this", Kind::name);
-    let only_for = |wanted: Kind| kind.is_some_and(|k| k != wanted);
+    let id = place.workload();
+    let workload_name = id.map_or("this", WorkloadId::name);
+    let lacks = id.is_some_and(|id| !id.rules().provides_var(var));
+    let has_units = id.is_some_and(|id| id.rules().provides.contains(&Var::Units));
     let why = match (place, var) {
         (Place::Headers, _) => "they are sent with every request, create included".to_string(),
-        (_, Var::Value | Var::Next) if only_for(Kind::Counter) && kind != Some(Kind::Sustained) => {
-            format!("this is a {kind_name} scenario, which reads no value")
+        (_, Var::Value | Var::Next) if lacks => {
+            format!("this is a {workload_name} scenario, which reads no value")
         }
-        (_, Var::Target) if only_for(Kind::Transition) => {
-            format!("this is a {kind_name} scenario; writers have targets only in a transition")
+        (_, Var::Target) if lacks => {
+            format!(
+                "this is a {workload_name} scenario; writers have targets only in a {providers}"
+            )
         }
-        (_, Var::Units) if only_for(Kind::Stock) => {
-            format!("this is a {kind_name} scenario; units are set only in a stock workload")
+        (_, Var::Units) if lacks => {
+            format!(
+                "this is a {workload_name} scenario; units are set only in a {providers} workload"
+            )
         }
         (Place::Write(_), _) => return Ok(()),
         (Place::Read(_) | Place::Create(_) | Place::CreateAt(_), Var::Unique | Var::Units) => {
             return Ok(())
         }
         (Place::Read(_) | Place::CreateAt(_), Var::Id) => return Ok(()),
-        (Place::Read(k), _) => {
-            let units = if k == Some(Kind::Stock) {
-                ", `{units}`"
-            } else {
-                ""
-            };
+        (Place::Read(_), _) => {
+            let units = if has_units { ", `{units}`" } else { "" };
             format!("a read knows only `{{id}}`{units} and `{{unique}}`")
         }
-        (Place::Create(k), _) => {
-            let units = if k == Some(Kind::Stock) {
-                " and `{units}`"
-            } else {
-                ""
-            };
+        (Place::Create(_), _) => {
+            let units = if has_units { " and `{units}`" } else { "" };
             format!("create runs before any writer, so it knows only `{{unique}}`{units}")
         }
-        (Place::CreateAt(k), _) => {
-            let units = if k == Some(Kind::Stock) {
-                ", `{units}`"
-            } else {
-                ""
-            };
+        (Place::CreateAt(_), _) => {
+            let units = if has_units { ", `{units}`" } else { "" };
             format!(
                 "create runs before any writer, so it knows only `{{id}}`{units} and `{{unique}}`"
             )
@@ -521,4 +485,120 @@ fn is_token(text: &str) -> bool {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::test_support::*;
+
+    #[test]
+    fn json_and_body_together_are_an_error() {
+        let text = STALE_WRITE.replace("[expect]", "body = \"{marker}\"\n\n[expect]");
+        let d = only_error(&text);
+        assert_eq!(d.message, "`json` and `body` cannot both be set in [write]");
+        assert_eq!(at(&d), position_of(&text, "body = "));
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_an_error_at_its_value() {
+        let text = STALE_WRITE.replace("\"{version}\"", "\"{verison}\"");
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0]
+                .message
+                .contains("unknown placeholder `{verison}`"),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(at(&errors[0]), position_of(&text, "\"{verison}\""));
+    }
+
+    #[test]
+    fn a_placeholder_is_an_error_where_it_has_no_value() {
+        let text = STALE_WRITE.replace(
+            "read = { path = \"{id}\" }",
+            "read = { path = \"{id}/{marker}\" }",
+        );
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "placeholder `{marker}` cannot be used in [resource.read]: a read knows only `{id}` and `{unique}`"
+        );
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("`{marker}` is available in [write]")
+        );
+
+        let text = STALE_WRITE.replace("text = \"seed\"", "text = \"{id}\"");
+        let d = only_error(&text);
+        assert!(d
+            .message
+            .starts_with("placeholder `{id}` cannot be used in [resource.create]"));
+        assert_eq!(
+            d.hint.as_deref(),
+            Some(
+                "`{id}` is available in [resource.read] and [write] (and in create when [resource] sets `id`)"
+            )
+        );
+
+        let text = ETCD_COUNTER.replace("value = \"MA==\"", "value = \"{version}\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "placeholder `{version}` cannot be used in [resource.create]: create runs before any writer, so it knows only `{id}` and `{unique}`"
+        );
+    }
+
+    #[test]
+    fn value_and_next_are_only_for_counter_writes() {
+        let text = STALE_WRITE.replace("\"{round}\"", "\"{next}\"");
+        let d = only_error(&text);
+        assert!(d
+            .message
+            .contains("`{next}` cannot be used in [write]: this is a stale-write"));
+    }
+
+    #[test]
+    fn an_unknown_template_filter_is_an_error_at_its_value() {
+        let text = ETCD_COUNTER.replace("{next|base64}", "{next|b64}");
+        let d = only_error(&text);
+        assert!(
+            d.message
+                .contains("unknown filter `|b64` in `{next|b64}`; the filters are |base64"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "\"{next|b64}\""));
+    }
+
+    #[test]
+    fn a_misspelt_filtered_placeholder_suggests_the_placeholder() {
+        let d = only_error(&ETCD_COUNTER.replace("{next|base64}", "{nxet|base64}"));
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("did you mean `{next}`"),
+            "{:?}",
+            d.hint
+        );
+    }
+
+    #[test]
+    fn header_and_query_values_must_be_strings() {
+        let text = STALE_WRITE.replace(
+            "\"If-Match\" = \"{version}\"",
+            "\"If-Match\" = \"{version}\", X-Try = 3",
+        );
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "wrong type for `X-Try` in [write.headers]: expected a string, found an integer"
+        );
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("header values are strings: \"X-Try\" = \"3\"")
+        );
+    }
 }

@@ -36,7 +36,7 @@ pub enum Steps {
     Attempts,
 }
 
-/// One workload's rules. Every field is read by more than one stage; none is derived
+/// One workload's rules. Each field is read wherever its rule applies; none is derived
 /// anywhere else.
 #[derive(Debug)]
 pub struct WorkloadRules {
@@ -62,6 +62,149 @@ pub struct WorkloadRules {
     /// Placeholders that have values only in this workload (and the others that list
     /// them): `{value}` and `{next}` in counter and sustained, `{target}`, `{units}`.
     pub provides: &'static [Var],
+    /// The `[workload]` keys it takes besides `kind`, each required or optional. Any
+    /// other key of `[workload]` is refused where it is written.
+    pub workload_keys: &'static [(WorkloadKey, KeyUse)],
+    /// The `[resource]` locators it reads, each required or optional. Any other locator
+    /// is refused where it is written.
+    pub locators: &'static [(LocatorKey, KeyUse)],
+    /// Whether its writes are sent without a precondition and must all be refused: the
+    /// write may not send `{version}`, and `[expect]` may be left out (2xx answers are
+    /// the failure, 428 the promised refusal).
+    pub unconditional: bool,
+    /// Whether every writer must send the same request, so the body may not vary by
+    /// writer (`{writer}`, `{marker}`): an API answers differing payloads under one key
+    /// with 422, not with the behaviour being tested.
+    pub identical_writes: bool,
+}
+
+impl WorkloadRules {
+    /// Whether this workload takes a `[workload]` key, and how.
+    pub fn takes(&self, key: WorkloadKey) -> Option<KeyUse> {
+        self.workload_keys
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, use_)| *use_)
+    }
+
+    /// Whether this workload reads a `[resource]` locator, and how.
+    pub fn reads(&self, key: LocatorKey) -> Option<KeyUse> {
+        self.locators
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, use_)| *use_)
+    }
+
+    /// Whether `var` has a value in this workload, as far as [`Self::provides`] decides
+    /// (a placeholder no workload lists has a value in all of them).
+    pub fn provides_var(&self, var: Var) -> bool {
+        self.provides.contains(&var) || !WORKLOADS.iter().any(|w| w.provides.contains(&var))
+    }
+}
+
+/// Whether a workload needs a key or merely accepts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    /// A missing key is an error.
+    Required,
+    /// A missing key takes its default (or is simply not read).
+    Optional,
+}
+
+/// A key of `[workload]` other than `kind`. The key catalogue (`scenario/keys.rs`) gives
+/// each its example; [`WorkloadRules::workload_keys`] says which workloads take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKey {
+    Writers,
+    Rounds,
+    Increments,
+    Retry,
+    Strategies,
+    Targets,
+    Units,
+    Connections,
+    Resources,
+    Duration,
+    Requests,
+    Rate,
+}
+
+impl WorkloadKey {
+    /// Every key, in the catalogue's order.
+    pub const ALL: [WorkloadKey; 12] = [
+        WorkloadKey::Writers,
+        WorkloadKey::Rounds,
+        WorkloadKey::Increments,
+        WorkloadKey::Retry,
+        WorkloadKey::Strategies,
+        WorkloadKey::Targets,
+        WorkloadKey::Units,
+        WorkloadKey::Connections,
+        WorkloadKey::Resources,
+        WorkloadKey::Duration,
+        WorkloadKey::Requests,
+        WorkloadKey::Rate,
+    ];
+
+    /// The key as written in `[workload]`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            WorkloadKey::Writers => "writers",
+            WorkloadKey::Rounds => "rounds",
+            WorkloadKey::Increments => "increments",
+            WorkloadKey::Retry => "retry",
+            WorkloadKey::Strategies => "strategies",
+            WorkloadKey::Targets => "targets",
+            WorkloadKey::Units => "units",
+            WorkloadKey::Connections => "connections",
+            WorkloadKey::Resources => "resources",
+            WorkloadKey::Duration => "duration",
+            WorkloadKey::Requests => "requests",
+            WorkloadKey::Rate => "rate",
+        }
+    }
+}
+
+/// A locator key of `[resource]`: where a figure of the resource is in a read's answer.
+/// [`WorkloadRules::locators`] says which workloads read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocatorKey {
+    /// The version the write sends back (`{version}`).
+    Version,
+    /// The counter's value (`{value}`, `{next}`).
+    Value,
+    /// The state a transition leads to.
+    State,
+    /// How many resources (or effects) a round's key has.
+    Count,
+    /// The units left.
+    Remaining,
+    /// The units taken.
+    Claimed,
+}
+
+impl LocatorKey {
+    /// Every locator key, in the catalogue's order.
+    pub const ALL: [LocatorKey; 6] = [
+        LocatorKey::Version,
+        LocatorKey::Value,
+        LocatorKey::State,
+        LocatorKey::Count,
+        LocatorKey::Remaining,
+        LocatorKey::Claimed,
+    ];
+
+    /// The key as written in `[resource]`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            LocatorKey::Version => "version",
+            LocatorKey::Value => "value",
+            LocatorKey::State => "state",
+            LocatorKey::Count => "count",
+            LocatorKey::Remaining => "remaining",
+            LocatorKey::Claimed => "claimed",
+        }
+    }
 }
 
 /// A placeholder a workload's `[write]` must use.
@@ -86,6 +229,20 @@ const VERSION: Need = Need {
 
 const NEXT: &str = "write the incremented value: json = { count = \"{next}\" }";
 
+use KeyUse::{Optional, Required};
+
+/// `writers` and `rounds`: what every round-based workload takes.
+const ROUNDS: &[(WorkloadKey, KeyUse)] = &[
+    (WorkloadKey::Writers, Optional),
+    (WorkloadKey::Rounds, Optional),
+];
+
+/// Version and value, both required: a read-modify-write counter.
+const COUNTER_LOCATORS: &[(LocatorKey, KeyUse)] = &[
+    (LocatorKey::Version, Required),
+    (LocatorKey::Value, Required),
+];
+
 /// The registry, in documentation order.
 pub const WORKLOADS: [WorkloadRules; 8] = [
     WorkloadRules {
@@ -108,6 +265,10 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             },
         ],
         provides: &[],
+        workload_keys: ROUNDS,
+        locators: &[(LocatorKey::Version, Required)],
+        unconditional: false,
+        identical_writes: false,
     },
     WorkloadRules {
         id: WorkloadId::Counter,
@@ -130,6 +291,15 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             },
         ],
         provides: &[Var::Value, Var::Next],
+        workload_keys: &[
+            (WorkloadKey::Writers, Optional),
+            (WorkloadKey::Increments, Optional),
+            (WorkloadKey::Retry, Optional),
+            (WorkloadKey::Strategies, Optional),
+        ],
+        locators: COUNTER_LOCATORS,
+        unconditional: false,
+        identical_writes: false,
     },
     WorkloadRules {
         id: WorkloadId::UniqueCreate,
@@ -149,6 +319,13 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             example: "for example: json = { email = \"{unique}@example.com\" }",
         }],
         provides: &[],
+        workload_keys: ROUNDS,
+        locators: &[
+            (LocatorKey::Version, Optional),
+            (LocatorKey::Count, Optional),
+        ],
+        unconditional: false,
+        identical_writes: false,
     },
     WorkloadRules {
         id: WorkloadId::Transition,
@@ -167,6 +344,17 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             example: "for example: json = { to = \"{target}\" }, or path = \"{id}/{target}\"",
         }],
         provides: &[Var::Target],
+        workload_keys: &[
+            (WorkloadKey::Writers, Optional),
+            (WorkloadKey::Rounds, Optional),
+            (WorkloadKey::Targets, Required),
+        ],
+        locators: &[
+            (LocatorKey::Version, Optional),
+            (LocatorKey::State, Required),
+        ],
+        unconditional: false,
+        identical_writes: false,
     },
     WorkloadRules {
         id: WorkloadId::Stock,
@@ -180,6 +368,18 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         steps: Steps::Rounds,
         write_needs: &[],
         provides: &[Var::Units],
+        workload_keys: &[
+            (WorkloadKey::Writers, Optional),
+            (WorkloadKey::Rounds, Optional),
+            (WorkloadKey::Units, Required),
+        ],
+        locators: &[
+            (LocatorKey::Version, Optional),
+            (LocatorKey::Remaining, Optional),
+            (LocatorKey::Claimed, Optional),
+        ],
+        unconditional: false,
+        identical_writes: false,
     },
     WorkloadRules {
         id: WorkloadId::Idempotency,
@@ -199,6 +399,13 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             example: "for example: headers = { \"Idempotency-Key\" = \"{unique}\" }",
         }],
         provides: &[],
+        workload_keys: ROUNDS,
+        locators: &[
+            (LocatorKey::Version, Optional),
+            (LocatorKey::Count, Required),
+        ],
+        unconditional: false,
+        identical_writes: true,
     },
     WorkloadRules {
         id: WorkloadId::PreconditionRequired,
@@ -212,6 +419,10 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         steps: Steps::Rounds,
         write_needs: &[],
         provides: &[],
+        workload_keys: ROUNDS,
+        locators: &[(LocatorKey::Version, Optional)],
+        unconditional: true,
+        identical_writes: false,
     },
     WorkloadRules {
         id: WorkloadId::Sustained,
@@ -235,6 +446,16 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             },
         ],
         provides: &[Var::Value, Var::Next],
+        workload_keys: &[
+            (WorkloadKey::Connections, Optional),
+            (WorkloadKey::Resources, Optional),
+            (WorkloadKey::Duration, Optional),
+            (WorkloadKey::Requests, Optional),
+            (WorkloadKey::Rate, Optional),
+        ],
+        locators: COUNTER_LOCATORS,
+        unconditional: false,
+        identical_writes: false,
     },
 ];
 
@@ -290,6 +511,16 @@ impl WorkloadId {
             crate::metrics::Scope::Counter => self.rules().steps == Steps::Increments,
         }
     }
+}
+
+/// The names of the workloads whose rules `keep` selects, in documentation order: who
+/// takes a key, reads a locator or provides a placeholder, for messages.
+pub fn names_where(keep: impl Fn(&WorkloadRules) -> bool) -> Vec<&'static str> {
+    WORKLOADS
+        .iter()
+        .filter(|w| keep(w))
+        .map(|w| w.name)
+        .collect()
 }
 
 impl fmt::Display for WorkloadId {
@@ -352,5 +583,48 @@ mod tests {
             .map(|w| w.name)
             .collect();
         assert_eq!(free, ["counter", "sustained"]);
+    }
+
+    #[test]
+    fn each_workload_takes_the_key_its_steps_are_counted_in_and_one_writer_count() {
+        for w in &WORKLOADS {
+            let counted_in: &[WorkloadKey] = match w.steps {
+                Steps::Rounds => &[WorkloadKey::Rounds],
+                Steps::Increments => &[WorkloadKey::Increments],
+                Steps::Attempts => &[WorkloadKey::Duration, WorkloadKey::Requests],
+            };
+            for key in counted_in {
+                assert!(w.takes(*key).is_some(), "{} counts in {key:?}", w.name);
+            }
+            assert!(
+                w.takes(WorkloadKey::Writers).is_some()
+                    != w.takes(WorkloadKey::Connections).is_some(),
+                "{} counts its writers in `writers` or in `connections`",
+                w.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_that_must_send_a_version_has_one_to_send_and_an_unconditional_one_none() {
+        for w in &WORKLOADS {
+            let needs_version = w.write_needs.iter().any(|n| n.var == Var::Version);
+            let reads_version = w.reads(LocatorKey::Version);
+            assert_eq!(
+                needs_version,
+                reads_version == Some(KeyUse::Required),
+                "{}",
+                w.name
+            );
+            assert!(reads_version.is_some(), "{} may read a version", w.name);
+            assert!(!(w.unconditional && needs_version), "{}", w.name);
+        }
+    }
+
+    #[test]
+    fn a_resource_created_every_round_is_never_optional() {
+        for w in WORKLOADS.iter().filter(|w| w.creates_per_round) {
+            assert!(!w.resource_optional, "{}", w.name);
+        }
     }
 }
