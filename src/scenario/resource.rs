@@ -235,13 +235,9 @@ fn resource_locator(
     }
 }
 
-/// The workloads a refused locator is said to be for: those that read it, except that
-/// `count` is said to be unique-create's only. Idempotency reads it too, but the
-/// message has always named unique-create alone and a test asserts it word for word.
+/// The workloads that read a locator, for the message that refuses it elsewhere.
 fn readers(key: LocatorKey) -> Vec<&'static str> {
-    names_where(|w| {
-        w.reads(key).is_some() && !(key == LocatorKey::Count && w.id == WorkloadId::Idempotency)
-    })
+    names_where(|w| w.reads(key).is_some())
 }
 
 /// The hint for a locator that workload `id` does not read.

@@ -524,8 +524,9 @@ pub fn names_where(keep: impl Fn(&WorkloadRules) -> bool) -> Vec<&'static str> {
 }
 
 impl fmt::Display for WorkloadId {
+    /// The name, padded to a width when one is asked for (`{:<12}`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
