@@ -11,12 +11,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::compare::{self, CompareOptions, CompareTarget};
+use crate::engine::Abort;
 use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{self, workload::Steps, SyncMode};
-use crate::server::{self, Bug, ServerConfig};
+use crate::server::{self, Bug, Fault, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
 #[derive(Debug, Parser)]
@@ -26,7 +27,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 the contract held; 1 a violation; 2 usage, scenario-file or connection error; 130 interrupted (reports still written, marked incomplete).";
+const EXIT_CODES: &str = "Exit codes: 0 the contract held; 1 a violation; 2 usage, scenario-file or connection error; 3 inconclusive (too few writes had a definite outcome to judge); 130 interrupted by SIGINT or SIGTERM (reports still written, marked incomplete).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -67,6 +68,8 @@ pub enum Command {
         /// Built-in server only: the race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
+        #[arg(long, help = fault_help("Built-in server only: break its answers to writes"))]
+        fault: Option<Fault>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -74,6 +77,8 @@ pub enum Command {
         /// (repeatable; see README for the metrics).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
         /// Also write the results as JUnit XML here, for CI.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -107,6 +112,8 @@ pub enum Command {
         /// A release-gate condition on every scenario (repeatable).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -127,6 +134,8 @@ pub enum Command {
         /// A release-gate condition on every scenario (repeatable).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
         /// Also write the results as JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -140,6 +149,8 @@ pub enum Command {
         /// The race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
+        #[arg(long, help = fault_help("Break the answers to writes"))]
+        fault: Option<Fault>,
         /// Serve https (HTTP/1.1 and HTTP/2 by ALPN) with a fresh self-signed certificate,
         /// written to FILE (PEM) for `contend run --ca-cert FILE`.
         #[arg(long, value_name = "FILE")]
@@ -167,12 +178,16 @@ pub async fn main(cli: Cli) -> ExitCode {
             arrivals,
             bug,
             window,
+            fault,
             no_progress,
             thresholds,
+            inconclusive_above,
             junit,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
+            opts.inconclusive_above = inconclusive_above;
+            opts.fault = fault;
             opts.target = target;
             opts.out = out;
             opts.writers = writers;
@@ -198,10 +213,12 @@ pub async fn main(cli: Cli) -> ExitCode {
             timeout,
             window,
             thresholds,
+            inconclusive_above,
             no_progress,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
+            opts.inconclusive_above = inconclusive_above;
             opts.out = out;
             opts.writers = writers;
             opts.rounds = rounds;
@@ -222,8 +239,15 @@ pub async fn main(cli: Cli) -> ExitCode {
             history,
             out,
             thresholds,
+            inconclusive_above,
             junit,
-        } => check_history(&history, out, &thresholds, junit.as_deref()),
+        } => check_history(
+            &history,
+            out,
+            &thresholds,
+            inconclusive_above,
+            junit.as_deref(),
+        ),
         Command::Serve {
             addr,
             window,
@@ -234,9 +258,10 @@ pub async fn main(cli: Cli) -> ExitCode {
             addr,
             bug,
             window,
+            fault,
             tls,
             ..
-        } => serve(addr, ServerConfig { bug, window }, tls).await,
+        } => serve(addr, ServerConfig { bug, window }, fault, tls).await,
         Command::Relay(args) => crate::relay::run(args).await,
     };
     ExitCode::from(code)
@@ -254,6 +279,18 @@ fn bug_help(what: &str) -> String {
     format!("{what} ({})", names.join(", "))
 }
 
+/// `--fault`'s help: what it does, then every fault's name, from [`Fault::ALL`].
+fn fault_help(what: &str) -> String {
+    let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+    format!("{what} ({}; README: Fault injection)", names.join(", "))
+}
+
+const INCONCLUSIVE_HELP: &str = "The share of writes that may be indeterminate or not sent before a scenario is INCONCLUSIVE (exit 3), e.g. 10% or 0.1; overrides each scenario's inconclusive_above [default: 10%]";
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    crate::metrics::parse_rate(text)
+}
+
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
     Threshold::parse(text, Origin::CommandLine)
         .map_err(|e| format!("{}\n  hint: {}", e.message, e.hint))
@@ -263,21 +300,30 @@ fn parse_compare_target(text: &str) -> Result<CompareTarget, String> {
     CompareTarget::parse(text).map_err(|e| e.to_string())
 }
 
-/// Stops the run after the current round on Ctrl-C, and says so at the start.
-fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>) {
-    match interrupts() {
-        Ok(mut interrupt) => {
+/// Stops the run after the current round on Ctrl-C (SIGINT) or SIGTERM, as CI
+/// cancellation, `timeout(1)`, `docker stop` and Kubernetes send it; a second one stops
+/// it at once, cancelling the requests in flight. Either way the reports are written,
+/// marked incomplete. Says so at the start.
+fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>, abort: Abort) {
+    match Signals::new() {
+        Ok(mut signals) => {
             tokio::spawn(async move {
-                if interrupt.recv().await.is_some() {
-                    eprintln!("\ninterrupted: finishing the current round, then writing reports (marked incomplete)");
-                    stop.store(true, Ordering::Relaxed);
-                }
+                let Some(first) = signals.next().await else {
+                    return;
+                };
+                eprintln!("\n{first}: interrupted: finishing the current round, then writing reports (marked incomplete); send it again to stop at once");
+                stop.store(true, Ordering::Relaxed);
+                let Some(second) = signals.next().await else {
+                    return;
+                };
+                eprintln!("\n{second} again: stopping at once: requests in flight are cancelled; what was recorded is still written");
+                abort.abort();
             });
         }
-        Err(e) => eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}"),
+        Err(e) => eprintln!("warning: Ctrl-C and SIGTERM will not stop the run cleanly: {e}"),
     }
     eprintln!(
-        "contend: running; Ctrl-C stops after the current round and still writes the reports"
+        "contend: running; Ctrl-C (or SIGTERM) stops after the current round and still writes the reports; a second one stops at once"
     );
 }
 
@@ -300,7 +346,7 @@ fn write_junit(
 }
 
 async fn compare_command(opts: CompareOptions) -> u8 {
-    handle_interrupts(opts.run.stop.clone());
+    handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
     let seed = opts.run.seed;
     match compare::compare(opts).await {
         Ok(report) => {
@@ -328,7 +374,7 @@ async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
         Ok(scenarios) => scenarios,
         Err(e) => return print_error(&e),
     };
-    handle_interrupts(opts.stop.clone());
+    handle_interrupts(opts.stop.clone(), opts.abort.clone());
     let seed = opts.seed;
     match run::run_loaded(opts, scenarios).await {
         Ok(report) => {
@@ -370,21 +416,42 @@ fn print_error(e: &RunError) -> u8 {
     2
 }
 
-/// Ctrl-C (SIGINT), registered now so that an interrupt right after start is not lost.
-#[cfg(unix)]
-fn interrupts() -> std::io::Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+/// SIGINT and SIGTERM, registered now so that a signal right after start is not lost.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-fn interrupts() -> std::io::Result<tokio::sync::mpsc::Receiver<()>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = tx.send(()).await;
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// The next signal's name; `None` when no more can come.
+    #[cfg(unix)]
+    async fn next(&mut self) -> Option<&'static str> {
+        tokio::select! {
+            got = self.interrupt.recv() => got.map(|()| "SIGINT"),
+            got = self.terminate.recv() => got.map(|()| "SIGTERM"),
         }
-    });
-    Ok(rx)
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Option<&'static str> {
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {
@@ -393,7 +460,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {}{}{})",
+                    "ok  {}  {} ({}, {} writers × {} {}{}{}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -414,6 +481,13 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         String::new()
                     } else {
                         format!(", sync {}", s.sync)
+                    },
+                    match s.inconclusive_above {
+                        Some(rate) => format!(
+                            ", inconclusive above {}",
+                            crate::metrics::format(crate::metrics::Unit::Rate, rate)
+                        ),
+                        None => String::new(),
                     }
                 );
             }
@@ -431,6 +505,7 @@ fn check_history(
     path: &std::path::Path,
     out: Option<PathBuf>,
     thresholds: &[Threshold],
+    inconclusive_above: Option<f64>,
     junit_path: Option<&std::path::Path>,
 ) -> u8 {
     let started_at = std::time::SystemTime::now();
@@ -447,6 +522,7 @@ fn check_history(
         let facts = run::RunFacts {
             complete: true,
             duration: scenario.span(),
+            inconclusive_above,
             ..run::RunFacts::default()
         };
         let checked = run::scenario_result(
@@ -487,13 +563,27 @@ fn check_history(
     code
 }
 
-async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> u8 {
-    let behaviour = match config.bug {
+async fn serve(
+    addr: SocketAddr,
+    config: ServerConfig,
+    fault: Option<Fault>,
+    tls: Option<PathBuf>,
+) -> u8 {
+    let mut behaviour = match config.bug {
         Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
         None => "correct".to_string(),
     };
+    if let Some(fault) = fault {
+        if tls.is_some() {
+            eprintln!("error: --fault serves plain http (HTTP/1.1 and h2c) only; leave out --tls");
+            return 2;
+        }
+        behaviour.push_str(&format!(", fault {fault} in every answer to a write"));
+    }
     let started = match &tls {
-        None => server::start(config, addr).await.map_err(|e| e.to_string()),
+        None => server::start_with(config, fault, addr)
+            .await
+            .map_err(|e| e.to_string()),
         Some(cert_file) => {
             let identity = match server::SelfSigned::generate() {
                 Ok(identity) => identity,
@@ -535,8 +625,15 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
             println!("  /items     stock purchases (409 with available)");
             println!("  /slots     bookings up to capacity (409 with available)");
             println!("  /payments  Idempotency-Key (409 in flight, 422 other payload, replay)");
-            println!("Ctrl-C stops it.");
-            let _ = tokio::signal::ctrl_c().await;
+            println!("Ctrl-C (or SIGTERM) stops it.");
+            match Signals::new() {
+                Ok(mut signals) => {
+                    let _ = signals.next().await;
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
             running.stop().await;
             0
         }

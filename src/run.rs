@@ -12,14 +12,17 @@ use std::time::Duration;
 
 use crate::check;
 use crate::convergence::Convergence;
-use crate::engine::{self, Progress, RunContext};
+use crate::engine::{self, Abort, Progress, RunContext};
 use crate::gate;
 use crate::history::{Phase, RequestRecord, Spool};
 use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
-use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind};
-use crate::server::{self, ServerConfig};
+use crate::scenario::{
+    self, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
+    DEFAULT_INCONCLUSIVE_ABOVE,
+};
+use crate::server::{self, Fault, ServerConfig};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
 #[derive(Clone)]
@@ -41,11 +44,17 @@ pub struct RunOptions {
     pub seed: u64,
     /// How the built-in server behaves (a bug to inject, its window).
     pub server: ServerConfig,
+    /// A fault the built-in server injects into its answers to writes (`--fault`).
+    pub fault: Option<Fault>,
     pub progress: Arc<dyn Progress>,
-    /// Set to stop after the current round (Ctrl-C).
+    /// Set to stop after the current round (Ctrl-C, SIGTERM).
     pub stop: Arc<AtomicBool>,
+    /// Set to stop at once, cancelling requests in flight (a second Ctrl-C or SIGTERM).
+    pub abort: Abort,
     /// `--threshold`s, applied to every scenario on top of its own.
     pub thresholds: Vec<Threshold>,
+    /// `--inconclusive-above`: overrides every scenario's `inconclusive_above`.
+    pub inconclusive_above: Option<f64>,
 }
 
 impl RunOptions {
@@ -63,9 +72,12 @@ impl RunOptions {
             arrivals: false,
             seed: 1,
             server: ServerConfig::default(),
+            fault: None,
             progress: Arc::new(engine::NoProgress),
             stop: Arc::new(AtomicBool::new(false)),
+            abort: Abort::default(),
             thresholds: Vec::new(),
+            inconclusive_above: None,
         }
     }
 }
@@ -108,8 +120,8 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// 1 when any contract broke, else 2 when a scenario could not run, else 130 when
-    /// interrupted, else 0.
+    /// 1 when any contract broke, else 2 when a scenario could not run, else 3 when one
+    /// was INCONCLUSIVE, else 130 when interrupted, else 0.
     pub fn exit_code(&self) -> u8 {
         report::exit_code(&self.results, !self.skipped.is_empty())
     }
@@ -122,6 +134,11 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
     for s in &mut scenarios {
         if let Some(t) = &target {
             s.target = t.clone();
+            // A password given on the command line is as secret as one from the
+            // environment, in every form it takes.
+            if let Target::Url(url) = t {
+                s.secrets.add_credentials(url);
+            }
         }
         if let Some(w) = opts.writers {
             s.workload.writers = w;
@@ -160,7 +177,97 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
             }
         }
     }
+    if opts.fault.is_some() {
+        if let Some(s) = scenarios.iter().find(|s| s.target != Target::Builtin) {
+            return Err(RunError::Usage(format!(
+                "--fault breaks the answers of the built-in server, and {} runs against {}; \
+                 use --target builtin (or serve the fault with `contend serve --fault`)",
+                s.name,
+                match &s.target {
+                    Target::Url(u) => s.secrets.redact(u.as_str()),
+                    Target::Builtin => "builtin".into(),
+                }
+            )));
+        }
+    }
+    let fds = descriptor_limit();
+    for s in &scenarios {
+        check_descriptors(s, opts.writers.is_some(), fds)?;
+    }
     Ok(scenarios)
+}
+
+/// File descriptors a run keeps for itself besides its connections: the reader and
+/// arrivals connections, the report and spool files, stdio, the runtime's own.
+const FD_SPARE: u64 = 64;
+
+/// The soft limit on open file descriptors, and how many are open now; `None` where
+/// the platform does not say.
+fn descriptor_limit() -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given and reads nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return None;
+        }
+        let open = std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count() as u64)
+            .unwrap_or(16);
+        Some((limit.rlim_cur as u64, open))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Refuses a scenario whose connections cannot all be open at once under the
+/// file-descriptor limit: past it, connections fail with "Too many open files", and a
+/// run would record thousands of writes that never left. Against the built-in server,
+/// which runs in this process, every connection costs two descriptors (its two ends).
+fn check_descriptors(
+    s: &Scenario,
+    from_command_line: bool,
+    limit: Option<(u64, u64)>,
+) -> Result<(), RunError> {
+    let Some((limit, open)) = limit else {
+        return Ok(());
+    };
+    let writers = u64::from(s.workload.writers);
+    let rules = s.workload.kind.rules();
+    // Single-packet puts a round's writes on one connection.
+    let connections = if rules.released_together && s.sync == SyncMode::SinglePacket {
+        2
+    } else {
+        writers
+    };
+    let ends = if s.target == Target::Builtin { 2 } else { 1 };
+    let needed = connections * ends + FD_SPARE + open;
+    if needed <= limit {
+        return Ok(());
+    }
+    let most = (limit.saturating_sub(FD_SPARE + open) / ends).max(1);
+    let whose = if from_command_line {
+        format!("--writers {writers}")
+    } else {
+        format!("writers = {writers} in {}", s.path.display())
+    };
+    let builtin = if ends == 2 {
+        format!(" and {connections} more for the built-in server in this process")
+    } else {
+        String::new()
+    };
+    Err(RunError::Usage(format!(
+        "{}: {whose} needs about {needed} file descriptors ({connections} connections{builtin}), \
+         but this process may open {limit} (`ulimit -n`); raise the limit with \
+         `ulimit -n {}` before running contend, or use at most {most} writers",
+        s.name,
+        needed.next_multiple_of(1000),
+    )))
 }
 
 /// Parses a `--target` value: `builtin` or an http(s) URL.
@@ -188,7 +295,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     let started_at = std::time::SystemTime::now();
     let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
         let addr = ([127, 0, 0, 1], 0).into();
-        let running = server::start(opts.server.clone(), addr)
+        let running = server::start_with(opts.server.clone(), opts.fault, addr)
             .await
             .map_err(|e| RunError::Io(format!("cannot start the built-in server: {e}")))?;
         Some(running)
@@ -202,6 +309,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     let ctx = RunContext {
         progress: opts.progress.clone(),
         stop: opts.stop.clone(),
+        abort: opts.abort.clone(),
         ca_certs,
         ..RunContext::new(opts.seed)
     };
@@ -227,7 +335,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         };
         let shown_target = match &s.target {
             Target::Builtin => builtin_label(&opts.server, &base),
-            Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
+            Target::Url(_) => s.secrets.redact(base.as_str()),
         };
         let scenario_ctx = RunContext {
             arrival_stamps: s.target == Target::Builtin || opts.arrivals,
@@ -247,6 +355,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             error: run.error,
             complete: run.complete,
             duration: run.duration,
+            inconclusive_above: opts.inconclusive_above.or(s.inconclusive_above),
         };
         let mut result = scenario_result(
             &s.name,
@@ -262,7 +371,12 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         records.extend(run.records);
     }
     if let Some(server) = builtin {
-        server.stop().await;
+        if ctx.abort.is_set() {
+            // Stopped at once: do not wait for answers the server still owes.
+            let _ = tokio::time::timeout(Duration::from_millis(500), server.stop()).await;
+        } else {
+            server.stop().await;
+        }
     }
 
     let report_dir = match &opts.out {
@@ -309,6 +423,9 @@ pub struct RunFacts {
     /// False when the run was interrupted or aborted.
     pub complete: bool,
     pub duration: Duration,
+    /// The share of writes that may be indeterminate or not sent before the scenario
+    /// is INCONCLUSIVE; `None` for the default ([`DEFAULT_INCONCLUSIVE_ABOVE`]).
+    pub inconclusive_above: Option<f64>,
 }
 
 /// Turns one scenario's history into its result: checks the records (those in memory,
@@ -342,6 +459,9 @@ pub fn scenario_result(
         complete: facts.complete,
         duration: facts.duration,
         thresholds: Vec::new(),
+        inconclusive_above: facts
+            .inconclusive_above
+            .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
     };
     result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
     Ok(result)

@@ -38,6 +38,7 @@ fn rec(
         arrival_ns: None,
         resource: None,
         scheduled_ns: None,
+        cause: None,
         content_type: String::new(),
         state: None,
         strategy: None,

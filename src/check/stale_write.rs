@@ -1,12 +1,18 @@
 //! The `stale-write` checker: per round, one winner, promised conflicts for the rest, and
-//! a final state that carries the winner's write with an advanced version.
+//! a final state that carries the winner's write with an advanced version; no two
+//! acknowledgements with the same new version (phantoms). A round whose writers all sent
+//! a weak token was refused rightly (RFC 9110 §13.1.1): it is a `weak_version_token`
+//! warning and judges nothing.
 
 use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
 use super::ReadBack;
-use super::{answers, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind, Warning};
+use super::{
+    answers, phantoms, tally, weak, witnesses, RoundReport, Verdict, Violation, ViolationKind,
+    Warning, WarningKind,
+};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut by_round: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
@@ -51,12 +57,31 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             );
             add(ViolationKind::MultipleWinners, e, &mut report);
         }
-        let answers = answers::check(&writes);
-        for (kind, evidence) in answers.violations {
+        if let Some(e) = phantoms(&writes) {
+            add(ViolationKind::PhantomSuccess, e, &mut report);
+        }
+        let mut answers = answers::check(&writes);
+        for (kind, evidence) in std::mem::take(&mut answers.violations) {
             add(kind, evidence, &mut report);
         }
         let unchanged = verify.is_some_and(|v| v.version_returned == report.version_sent);
-        if report.winners == 0
+        let weak_token = report.version_sent.as_deref().is_some_and(weak);
+        if report.winners == 0 && weak_token {
+            // If-Match uses the strong comparison: a weak tag never matches, so every
+            // refusal was right, and the race tested nothing.
+            report.judged = false;
+            answers.warnings.push((
+                WarningKind::WeakVersionToken,
+                format!(
+                    "every writer sent the weak version token {} ({}); a weak entity-tag never \
+                     matches If-Match (RFC 9110 §13.1.1), so the refusals were correct and \
+                     the round raced nothing: the server handed out a weak ETag where a \
+                     strong one is required",
+                    report.version_sent.as_deref().unwrap_or("?"),
+                    witnesses(&writes, |_| true)
+                ),
+            ));
+        } else if report.winners == 0
             && report.indeterminate == 0
             && report.not_sent < report.writers
             && unchanged

@@ -20,8 +20,8 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, RetryPolicy, Scenario, Strategy};
 
 use super::client::RequestBuilder;
-use super::exchange::{self, Exchange, Prepared};
-use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
+use super::exchange::{self, read_outcome, write_outcome, Exchange, Prepared};
+use super::{locate, marker, Meta, Recorder, RunContext, Session};
 
 pub(super) async fn run(s: &mut Session<'_>, strategies: &[Strategy]) -> Result<(), String> {
     for strategy in strategies {
@@ -131,11 +131,9 @@ pub(super) fn record_read(
         .as_ref()
         .and_then(|l| locate(l, exchange));
     let value = read_value(value_at, exchange).ok();
-    let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
-    let outcome = match (&exchange.failure, exchange.status) {
-        (Some(f), None) => f.outcome,
-        _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
-        _ => Outcome::Unexpected,
+    let outcome = match read_outcome(exchange, |s| (200..300).contains(&s)) {
+        Outcome::Ok if version.is_none() || value.is_none() => Outcome::Unexpected,
+        outcome => outcome,
     };
     records.push(recorder.record(
         Phase::Read,
@@ -216,7 +214,13 @@ impl CounterWriter {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = exchange::send(&self.client, read.clone()).await;
+        let exchange = self
+            .ctx
+            .unless_aborted(
+                std::time::Instant::now(),
+                exchange::send(&self.client, read.clone()),
+            )
+            .await;
         let Some((version, value)) = record_read(
             &self.scenario,
             &self.value_at,
@@ -243,8 +247,14 @@ impl CounterWriter {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = exchange::send(&self.client, write.clone()).await;
-        let outcome = classify(&self.scenario.expect, &exchange);
+        let exchange = self
+            .ctx
+            .unless_aborted(
+                std::time::Instant::now(),
+                exchange::send(&self.client, write.clone()),
+            )
+            .await;
+        let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),
             marker: Some(mark),

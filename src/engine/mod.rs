@@ -28,23 +28,26 @@ mod sustained;
 mod transition;
 mod unique_create;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::history::{Outcome, Phase, RequestRecord};
+use crate::history::{Cause, Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::BodyMatch;
-use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, SyncMode, WorkloadKind};
+use crate::scenario::{
+    Actionable, Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind,
+};
 use client::RequestBuilder;
-use exchange::{ClientSettings, Exchange, Prepared};
+use exchange::{ClientSettings, Exchange, Incident, Prepared};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
 pub trait Progress: Send + Sync {
-    /// A scenario starts; `steps` is its number of rounds (or increments in all).
-    fn start(&self, scenario: &str, steps: u64);
+    /// A scenario of `workload` starts; `steps` is its number of rounds (or increments
+    /// in all, or attempts).
+    fn start(&self, scenario: &str, workload: WorkloadId, steps: u64);
     /// One step finished; `records` are the requests it made.
     fn step(&self, records: &[RequestRecord]);
     /// The scenario is over.
@@ -55,7 +58,7 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn start(&self, _: &str, _: u64) {}
+    fn start(&self, _: &str, _: WorkloadId, _: u64) {}
     fn step(&self, _: &[RequestRecord]) {}
     fn finish(&self) {}
 }
@@ -70,8 +73,12 @@ pub struct RunContext {
     /// Unique to this run (from the wall clock): makes `{unique}` keys differ between
     /// runs against an API that keeps what earlier runs created.
     pub nonce: u64,
-    /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
+    /// Set (by Ctrl-C or SIGTERM) to stop after the current round; the run is then
+    /// incomplete.
     pub stop: Arc<AtomicBool>,
+    /// Set (by a second Ctrl-C or SIGTERM) to stop at once: requests in flight are
+    /// cancelled and recorded as `indeterminate` (cause `interrupted`).
+    pub abort: Abort,
     pub progress: Arc<dyn Progress>,
     /// The target is a reference server (the built-in one, or `contend serve` with
     /// `--arrivals`), so arrival stamps can be fetched from it.
@@ -90,6 +97,7 @@ impl RunContext {
             seed,
             nonce,
             stop: Arc::new(AtomicBool::new(false)),
+            abort: Abort::default(),
             progress: Arc::new(NoProgress),
             arrival_stamps: false,
             ca_certs: Arc::default(),
@@ -97,7 +105,66 @@ impl RunContext {
     }
 
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed) || self.abort.is_set()
+    }
+
+    /// Runs `send` (a request sent at `start`) unless the run is stopped at once first:
+    /// then the request is cancelled and its exchange says so.
+    async fn unless_aborted(&self, start: Instant, send: impl Future<Output = Exchange>) -> Exchange {
+        tokio::select! {
+            exchange = send => exchange,
+            () = self.abort.wait() => exchange::failed(start, Incident::new(
+                Cause::Interrupted,
+                "cancelled: the run was stopped at once (a second Ctrl-C or SIGTERM)",
+            )),
+        }
+    }
+
+    /// Like [`RunContext::unless_aborted`] for a round's requests, sent together.
+    async fn all_unless_aborted(
+        &self,
+        n: usize,
+        send: impl Future<Output = Vec<Exchange>>,
+    ) -> Vec<Exchange> {
+        let start = Instant::now();
+        tokio::select! {
+            exchanges = send => exchanges,
+            () = self.abort.wait() => (0..n).map(|_| exchange::failed(start, Incident::new(
+                Cause::Interrupted,
+                "cancelled: the run was stopped at once (a second Ctrl-C or SIGTERM)",
+            ))).collect(),
+        }
+    }
+}
+
+/// The signal to stop a run at once, shared by everything that waits on the network.
+#[derive(Clone, Default)]
+pub struct Abort {
+    set: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl Abort {
+    /// Stops the run at once: every wait on the network ends now.
+    pub fn abort(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether [`Abort::abort`] was called.
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the run is aborted (at once, if it already is).
+    pub async fn wait(&self) {
+        let notified = self.notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_set() {
+            return;
+        }
+        notified.await;
     }
 }
 
@@ -120,13 +187,17 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
     let steps = steps(scenario);
-    ctx.progress.start(&scenario.name, steps);
+    ctx.progress.start(&scenario.name, scenario.workload.kind.id(), steps);
     let result = match check_sync_mode(&session.settings, &base).await {
         Err(e) => Err(e),
         Ok(()) => run_workload(&mut session).await,
     };
     ctx.progress.finish();
-    let error = result.err().map(|e| redact(&e, &scenario.secrets));
+    // A run stopped at once fails wherever it was; that is the interruption, not an error.
+    let error = result
+        .err()
+        .filter(|_| !ctx.abort.is_set())
+        .map(|e| scenario.secrets.redact(&e));
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,
@@ -182,14 +253,6 @@ async fn run_workload(session: &mut Session<'_>) -> Result<(), String> {
     }
 }
 
-/// Replaces every secret in `text` with `***`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
-}
-
 /// Labels of a record that the engine knows before it sends.
 #[derive(Debug, Clone, Default)]
 struct Meta {
@@ -228,7 +291,7 @@ struct Recorder {
     scenario: String,
     workload: crate::scenario::WorkloadId,
     version: Option<Locator>,
-    secrets: Vec<String>,
+    secrets: Secrets,
     origin: Instant,
     /// The promised conflict statuses, as recorded on writes.
     promised: String,
@@ -241,7 +304,9 @@ impl Recorder {
         u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Builds a record from an exchange; `outcome` is the engine's classification.
+    /// Builds a record from an exchange; `outcome` is the engine's classification
+    /// ([`exchange::write_outcome`] or [`exchange::read_outcome`]). Every text from the
+    /// exchange is redacted.
     fn record(
         &self,
         phase: Phase,
@@ -279,8 +344,8 @@ impl Recorder {
             writer: meta.writer,
             attempt: meta.attempt.max(1),
             method: prepared.method.to_string(),
-            url: redact(prepared.url.as_str(), secrets),
-            version_sent: meta.version_sent.map(|v| redact(&v, secrets)),
+            url: secrets.redact(prepared.url.as_str()),
+            version_sent: meta.version_sent.map(|v| secrets.redact(&v)),
             marker: meta.marker,
             value: meta.value,
             status: exchange.status,
@@ -299,13 +364,14 @@ impl Recorder {
                 .as_ref()
                 .and_then(|l| locate(l, exchange))
                 .as_ref()
-                .map(|v| redact(&value_text(v), secrets)),
-            body: redact(&exchange.body, secrets),
+                .map(|v| secrets.redact(&value_text(v))),
+            body: secrets.redact(&exchange.body),
             error: exchange
-                .failure
+                .incident
                 .as_ref()
-                .map(|f| redact(&f.message, secrets))
+                .map(|i| secrets.redact(&i.message))
                 .unwrap_or_default(),
+            cause: exchange.cause(),
             arrival_ns: exchange.arrival_ns,
             resource: meta.resource,
             scheduled_ns: meta.scheduled.map(|at| self.nanos(at)),
@@ -330,11 +396,12 @@ impl<'a> Session<'a> {
             builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // Writers that run free (counter, sustained) ignore `sync`.
-                sync: if scenario.workload.kind.rules().released_together {
-                    scenario.sync
-                } else {
-                    SyncMode::Barrier
+                // The counter's writers run free and ignore `sync`; a sustained run's
+                // connections take it as the choice of client (single-packet: HTTP/2).
+                sync: match scenario.workload.kind {
+                    WorkloadKind::Sustained { .. } => scenario.sync,
+                    _ if scenario.workload.kind.rules().released_together => scenario.sync,
+                    _ => SyncMode::Barrier,
                 },
                 arrivals: ctx
                     .arrival_stamps
@@ -385,24 +452,22 @@ impl<'a> Session<'a> {
     ) -> Result<Exchange, String> {
         let prepared = self.builder.prepare(template, vars)?;
         let reader = self.reader()?;
-        let exchange = exchange::send(&reader, prepared.clone()).await;
-        let ok = exchange.status.is_some_and(|s| {
+        let exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), exchange::send(&reader, prepared.clone()))
+            .await;
+        let outcome = exchange::read_outcome(&exchange, |s| {
             if expect.is_empty() {
                 (200..300).contains(&s)
             } else {
                 expect.contains(&s)
             }
         });
-        let outcome = match (&exchange.failure, ok) {
-            (Some(f), _) if exchange.status.is_none() => f.outcome,
-            (_, true) => Outcome::Ok,
-            (_, false) => Outcome::Unexpected,
-        };
         let record = self
             .recorder
             .record(phase, meta, &prepared, &exchange, outcome);
         self.records.push(record);
-        if ok {
+        if outcome == Outcome::Ok {
             Ok(exchange)
         } else {
             Err(describe_failure(&prepared, &exchange, expect))
@@ -501,37 +566,6 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Classifies a write's answer by the statuses the scenario promises and, when the
-/// scenario says the body decides (`winner_when`), by its JSON body.
-fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
-    if let (Some(s), Some(when)) = (exchange.status, &expect.winner_when) {
-        if expect.winner.contains(&s) {
-            return match body_matches(when, &exchange.body) {
-                Some(true) => Outcome::Winner,
-                Some(false) if expect.conflict.contains(&s) => Outcome::Conflict,
-                Some(false) => Outcome::Unexpected,
-                // The status promised a body that says who won, and the body was lost.
-                None if exchange.failure.is_some() => Outcome::Indeterminate,
-                // A body that is not JSON cannot say either.
-                None => Outcome::Unexpected,
-            };
-        }
-    }
-    match (exchange.status, &exchange.failure) {
-        (Some(s), _) if expect.winner.contains(&s) => Outcome::Winner,
-        (Some(s), _) if expect.conflict.contains(&s) => Outcome::Conflict,
-        (Some(_), _) => Outcome::Unexpected,
-        (None, Some(f)) => f.outcome,
-        (None, None) => Outcome::Indeterminate,
-    }
-}
-
-/// Whether a JSON body has the value `when` asks for; `None` when the body is not JSON.
-fn body_matches(when: &BodyMatch, body: &str) -> Option<bool> {
-    let body: Value = serde_json::from_str(body).ok()?;
-    Some(body.pointer(&when.pointer) == Some(&when.equals))
-}
-
 /// Finds a value in a response: a header's text, or a JSON pointer into the body.
 fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
     match locator {
@@ -563,6 +597,13 @@ fn excerpt(body: &str) -> String {
     if body.is_empty() {
         return "(empty)".into();
     }
+    if body.len() >= exchange::BODY_LIMIT {
+        let start: String = body.chars().take(MAX).collect();
+        return format!(
+            "{start:?}… (cut at the body limit, {} bytes)",
+            exchange::BODY_LIMIT
+        );
+    }
     let mut end = body.len().min(MAX);
     while !body.is_char_boundary(end) {
         end -= 1;
@@ -573,14 +614,14 @@ fn excerpt(body: &str) -> String {
 
 fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) -> String {
     let what = format!("{} {}", prepared.method, prepared.url);
-    match (exchange.status, &exchange.failure) {
-        (None, Some(f)) if f.outcome == Outcome::NotSent => {
+    match (exchange.answered(), &exchange.incident) {
+        (None, Some(i)) if i.cause == Cause::Connect => {
             format!(
                 "{what}: cannot connect ({}); is the server running and is the target right?",
-                f.message
+                i.message
             )
         }
-        (None, Some(f)) => format!("{what}: no answer ({})", f.message),
+        (None, Some(i)) => format!("{what}: no whole answer ({})", i.message),
         (Some(s), _) => {
             let wanted = if expect.is_empty() {
                 "2xx".to_string()
@@ -613,102 +654,17 @@ fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn redact_hides_every_secret() {
-        let secrets = vec!["s3cret".to_string(), String::new()];
-        assert_eq!(
-            redact("Bearer s3cret and s3cret", &secrets),
-            "Bearer *** and ***"
-        );
-    }
-
     fn answer(status: u16, body: &str) -> Exchange {
         let now = Instant::now();
         Exchange {
             status: Some(status),
             headers: reqwest::header::HeaderMap::new(),
             body: body.to_string(),
-            failure: None,
+            incident: None,
             start: now,
             end: now,
             arrival_ns: None,
         }
-    }
-
-    fn etcd_expect() -> Expect {
-        Expect {
-            winner: vec![200],
-            conflict: vec![200],
-            actionable: None,
-            winner_when: Some(BodyMatch {
-                pointer: "/succeeded".into(),
-                equals: Value::Bool(true),
-            }),
-        }
-    }
-
-    #[test]
-    fn a_body_condition_tells_a_winner_from_a_conflict_with_the_same_status() {
-        let expect = etcd_expect();
-        let won = answer(200, r#"{"header":{"revision":"3"},"succeeded":true}"#);
-        let lost = answer(200, r#"{"header":{"revision":"3"}}"#);
-        assert_eq!(classify(&expect, &won), Outcome::Winner);
-        assert_eq!(classify(&expect, &lost), Outcome::Conflict);
-        assert_eq!(
-            classify(&expect, &answer(200, r#"{"succeeded":"true"}"#)),
-            Outcome::Conflict,
-            "the value must equal exactly, type included"
-        );
-    }
-
-    #[test]
-    fn a_body_condition_never_turns_an_unpromised_answer_into_an_outcome() {
-        let expect = etcd_expect();
-        assert_eq!(
-            classify(&expect, &answer(500, r#"{"succeeded":true}"#)),
-            Outcome::Unexpected
-        );
-        assert_eq!(
-            classify(&expect, &answer(200, "<html>proxy error</html>")),
-            Outcome::Unexpected,
-            "a body that is not JSON says neither"
-        );
-        let only_winner = Expect {
-            conflict: vec![409],
-            ..etcd_expect()
-        };
-        assert_eq!(
-            classify(&only_winner, &answer(200, "{}")),
-            Outcome::Unexpected,
-            "a 200 whose body does not say it won is no promised answer"
-        );
-        assert_eq!(
-            classify(&only_winner, &answer(409, "{}")),
-            Outcome::Conflict
-        );
-        let mut cut = answer(200, "");
-        cut.failure = Some(exchange::Failure {
-            outcome: Outcome::Indeterminate,
-            message: "reading the body: connection reset".into(),
-        });
-        assert_eq!(
-            classify(&expect, &cut),
-            Outcome::Indeterminate,
-            "a lost body leaves the outcome unknown"
-        );
-    }
-
-    #[test]
-    fn without_a_body_condition_the_status_alone_decides() {
-        let expect = Expect {
-            winner: vec![200, 204],
-            conflict: vec![412],
-            actionable: None,
-            winner_when: None,
-        };
-        assert_eq!(classify(&expect, &answer(204, "")), Outcome::Winner);
-        assert_eq!(classify(&expect, &answer(412, "")), Outcome::Conflict);
-        assert_eq!(classify(&expect, &answer(409, "")), Outcome::Unexpected);
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //!    sync mode;
 //! 5. the workload's reads and probes after the race ([`RoundWorkload::after`]).
 //!
-//! The driver stops before a round once the run is stopped (Ctrl-C), and tells the
-//! progress bar after each round.
+//! The driver stops before a round once the run is stopped (Ctrl-C, SIGTERM), and tells
+//! the progress bar after each round; a run stopped at once (a second signal) cancels
+//! the requests in flight.
 //!
 //! The warm-up rule, the same for every workload: the sync mode is checked against the
 //! target once ([`Writers::ready`]), on the first round's read URL before its warm-ups,
@@ -38,7 +39,8 @@ use crate::scenario::Locator;
 
 use super::client::Writers;
 use super::exchange::{self, Exchange};
-use super::{classify, excerpt, locate, locator_text, marker, Meta, Session};
+use super::exchange::{read_outcome, write_outcome};
+use super::{excerpt, locate, locator_text, marker, Meta, Session};
 
 /// One round while it runs: its number and its placeholders.
 pub(super) struct Round {
@@ -142,13 +144,12 @@ async fn warm(
         }
         *ready = true;
     }
-    let answers = writers.each(warmups.clone()).await;
+    let answers = s
+        .ctx
+        .all_unless_aborted(warmups.len(), writers.each(warmups.clone()))
+        .await;
     for (w, (prepared, exchange)) in warmups.iter().zip(&answers).enumerate() {
-        let outcome = match (&exchange.failure, exchange.status) {
-            (Some(f), None) => f.outcome,
-            (_, Some(status)) if read_accepts(status, absent_ok) => Outcome::Ok,
-            _ => Outcome::Unexpected,
-        };
+        let outcome = read_outcome(exchange, |status| read_accepts(status, absent_ok));
         let meta = Meta {
             writer: Some(w as u32),
             ..round.meta()
@@ -195,10 +196,13 @@ async fn race(
         writes.push(s.builder.prepare(&s.scenario.write, &vars)?);
         metas.push(meta);
     }
-    let answers = writers.race(writes.clone()).await;
+    let answers = s
+        .ctx
+        .all_unless_aborted(writes.len(), writers.race(writes.clone()))
+        .await;
     let mut outcomes = Vec::with_capacity(answers.len());
     for ((meta, prepared), exchange) in metas.into_iter().zip(&writes).zip(&answers) {
-        let outcome = classify(&s.scenario.expect, exchange);
+        let outcome = write_outcome(&s.scenario.expect, exchange);
         outcomes.push(outcome);
         let record = s
             .recorder
@@ -231,8 +235,14 @@ pub(super) async fn read(
 pub(super) async fn probe(s: &mut Session<'_>, meta: Meta, vars: &Vars) -> Result<(), String> {
     let prepared = s.builder.prepare(&s.scenario.write, vars)?;
     let reader = s.reader()?;
-    let exchange = exchange::send(&reader, prepared.clone()).await;
-    let outcome = classify(&s.scenario.expect, &exchange);
+    let exchange = s
+        .ctx
+        .unless_aborted(
+            std::time::Instant::now(),
+            exchange::send(&reader, prepared.clone()),
+        )
+        .await;
+    let outcome = write_outcome(&s.scenario.expect, &exchange);
     let record = s
         .recorder
         .record(Phase::Probe, meta, &prepared, &exchange, outcome);

@@ -11,8 +11,10 @@
 //! not retried: it is counted, and the connection goes on with its next attempt.
 //!
 //! Each connection speaks HTTP/1.1 through the engine's own small client
-//! ([`H1Client`], a fraction of reqwest's cost per request), or through reqwest in
-//! `single-packet` mode, whose targets may speak only HTTP/2. Each resource's read is
+//! ([`H1Client`], a fraction of reqwest's cost per request) when the scenario's `sync`
+//! is `barrier` or `last-byte`, and HTTP/2 through reqwest (h2c with prior knowledge,
+//! or h2 by ALPN over https) when it is `single-packet`, for targets that speak only
+//! HTTP/2. Both report what they saw the same way, so their outcomes agree. Each resource's read is
 //! rendered once. The attempts' records are not kept: they go in batches of 256 through a
 //! bounded channel to one thread that appends them to a [`Spool`] (`ScenarioRun::spool`),
 //! so memory stays bounded however long the run; set-up and final reads stay in memory.
@@ -28,7 +30,8 @@ use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 use super::client::RequestBuilder;
 use super::exchange::{self, ClientSettings, Exchange, Prepared};
 use super::race::h1::H1Client;
-use super::{classify, marker, Meta, Recorder, RunContext, Session};
+use super::exchange::write_outcome;
+use super::{marker, Meta, Recorder, RunContext, Session};
 
 /// How many attempts a run will make, as far as is known before it starts (for the
 /// progress bar): the count, or the timetable's length; 0 for a closed run by duration.
@@ -233,7 +236,10 @@ impl Connection {
                 }
             }
             if let Some(due) = due {
-                tokio::time::sleep_until(due.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due.into()) => {}
+                    () = self.ctx.abort.wait() => break,
+                }
             }
             let resource = (i % self.ids.len().max(1) as u64) as u32;
             let first = records.len();
@@ -275,7 +281,10 @@ impl Connection {
         let Some(Ok(read)) = self.reads.get(resource as usize) else {
             return;
         };
-        let exchange = self.client.send(read).await;
+        let exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), self.client.send(read))
+            .await;
         let Some((version, value)) = super::counter::record_read(
             &self.scenario,
             &self.value_at,
@@ -301,8 +310,11 @@ impl Connection {
         let Ok(write) = self.builder.prepare(&self.scenario.write, &vars) else {
             return;
         };
-        let exchange = self.client.send(&write).await;
-        let outcome = classify(&self.scenario.expect, &exchange);
+        let exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), self.client.send(&write))
+            .await;
+        let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),
             marker: Some(mark),

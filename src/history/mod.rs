@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::outcome::Outcome;
+pub use crate::outcome::{Cause, Outcome};
 
 /// Which step of a workload a request belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,7 +65,7 @@ pub struct RequestRecord {
     pub latency_ns: u64,
     /// The version token found in the response, if any.
     pub version_returned: Option<String>,
-    /// The response body, cut to a bounded length.
+    /// The response body, up to the body limit (`engine::exchange::BODY_LIMIT`).
     pub body: String,
     /// What went wrong when there was no response (timeout, reset, refused).
     pub error: String,
@@ -96,6 +96,11 @@ pub struct RequestRecord {
     /// run started; latency measured from here is corrected for coordinated omission.
     #[serde(default)]
     pub scheduled_ns: Option<u64>,
+    /// Why the answer was not whole (a timeout, a reset in the body, garbage...), or
+    /// what is worth knowing about a whole one (its body was cut at the limit, it came
+    /// before the request's end); empty for a whole answer. `error` has the details.
+    #[serde(default)]
+    pub cause: Option<crate::outcome::Cause>,
 }
 
 /// Writes records to a CSV file (`requests.csv`), header first.
@@ -184,6 +189,7 @@ mod tests {
             arrival_ns: Some(1_234),
             resource: None,
             scheduled_ns: None,
+            cause: Some(Cause::Cut),
             content_type: "application/problem+json".into(),
             state: Some("shipped".into()),
             strategy: Some("give-up".into()),
@@ -200,6 +206,7 @@ mod tests {
         indeterminate.status = None;
         indeterminate.outcome = Outcome::Indeterminate;
         indeterminate.error = "timed out".into();
+        indeterminate.cause = Some(Cause::Timeout);
         let records = vec![record(), indeterminate];
         write_csv(&path, &records).unwrap();
         assert_eq!(read_csv(&path).unwrap(), records);

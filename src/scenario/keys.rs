@@ -63,6 +63,7 @@ pub(super) const ROOT_KEYS: &[KeySpec] = &[
         "thresholds",
         r#"thresholds = ["latency.winner.p99 < 50ms", "lost_updates == 0"]"#,
     ),
+    key("inconclusive_above", r#"inconclusive_above = "10%""#),
 ];
 
 /// `[workload]`: `kind`, then every [`WorkloadKey`].

@@ -16,6 +16,8 @@
 //! | `thresholds.rs`     | `thresholds`                                                   |
 //! | `request.rs`        | any request table (create, read, write), templates, locators   |
 //!
+//! `secrets.rs` holds [`Secrets`], the values redacted from everything contend writes.
+//!
 //! `reader.rs` turns every problem into a [`Diagnostic`] and carries on, so one pass
 //! reports them all; `env.rs` interpolates `${NAME}` references. Per-workload rules are
 //! never written in the table readers: they ask the registry ([`WorkloadRules`]), and
@@ -32,6 +34,7 @@ mod reader;
 mod request;
 mod resource;
 mod root;
+pub mod secrets;
 pub mod template;
 #[cfg(test)]
 mod test_support;
@@ -43,5 +46,6 @@ mod write;
 pub use diagnostic::Diagnostic;
 pub use load::{load_file, load_paths, parse_str};
 pub use model::*;
+pub use secrets::Secrets;
 pub use template::Vars;
 pub use workload::{WorkloadId, WorkloadRules, WORKLOADS};

@@ -29,11 +29,22 @@ pub struct Scenario {
     pub timeout: Duration,
     /// How a round's writes are released together.
     pub sync: SyncMode,
-    /// Values that came from `${ENV}` interpolation, redacted from anything we print.
-    pub secrets: Vec<String>,
+    /// Values that came from `${ENV}` interpolation (and a target's password), redacted
+    /// in every form from anything contend writes; shared, so secrets learned during the
+    /// run can be added.
+    pub secrets: super::Secrets,
     /// Release-gate conditions on the scenario's figures (`thresholds` in the file).
     pub thresholds: Vec<crate::metrics::Threshold>,
+    /// The share of writes that may end indeterminate or not sent before the verdict is
+    /// INCONCLUSIVE (`inconclusive_above` in the file); `None` for the default,
+    /// [`DEFAULT_INCONCLUSIVE_ABOVE`].
+    pub inconclusive_above: Option<f64>,
 }
+
+/// The default `inconclusive_above`: a scenario in which more than one write in ten was
+/// indeterminate or not sent is INCONCLUSIVE, whatever the rest showed (unless it
+/// showed a violation).
+pub const DEFAULT_INCONCLUSIVE_ABOVE: f64 = 0.1;
 
 /// Where a scenario sends its traffic.
 #[derive(Debug, Clone, PartialEq, Eq)]

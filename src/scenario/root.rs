@@ -1,5 +1,6 @@
 //! The top level of a scenario file: `name`, `description`, `target`, `timeout`,
-//! `sync`, `headers` and `thresholds`, and the assembly of the [`Scenario`].
+//! `sync`, `headers`, `thresholds` and `inconclusive_above`, and the assembly of the
+//! [`Scenario`].
 //!
 //! [`read_scenario`] reads the root table's own keys, then hands each section to its
 //! reader: `[workload]` to `workload_table.rs` (which names the workload every later
@@ -45,6 +46,9 @@ pub(super) fn read_scenario(
         .field("thresholds")
         .and_then(|f| super::thresholds::read(r, &f, id))
         .unwrap_or_default();
+    let inconclusive_above = root
+        .field("inconclusive_above")
+        .map_or(Some(None), |f| inconclusive_above(r, &f).map(Some));
 
     let (
         Some(name),
@@ -57,6 +61,7 @@ pub(super) fn read_scenario(
         Some(write),
         Some(expect),
         Some(sync),
+        Some(inconclusive_above),
     ) = (
         name,
         description,
@@ -68,6 +73,7 @@ pub(super) fn read_scenario(
         write,
         expect,
         sync,
+        inconclusive_above,
     )
     else {
         return None;
@@ -84,8 +90,9 @@ pub(super) fn read_scenario(
         expect,
         timeout,
         sync,
-        secrets: r.secrets.clone(),
+        secrets: super::Secrets::of(&r.secrets),
         thresholds,
+        inconclusive_above,
     };
     Some((scenario, name_site))
 }
@@ -170,8 +177,12 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
         .to_string();
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => {
-            if let Some(password) = url.password().filter(|p| !p.is_empty()) {
-                r.secrets.push(password.to_string());
+            let credentials = super::Secrets::new();
+            credentials.add_credentials(&url);
+            for secret in credentials.values() {
+                if !r.secrets.contains(&secret) {
+                    r.secrets.push(secret);
+                }
             }
             Some(Target::Url(url))
         }
@@ -191,6 +202,36 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
                 text.at,
                 format!("target `{value}` is neither `builtin` nor a URL: {e}"),
                 hint,
+            );
+            None
+        }
+    }
+}
+
+/// `inconclusive_above`: a rate, as a number from 0 to 1 or a string (`"10%"`).
+fn inconclusive_above(r: &mut Reader<'_>, f: &Field<'_>) -> Option<f64> {
+    let (text, at) = if let Some(n) = f.item.as_float() {
+        (n.to_string(), f.at)
+    } else if let Some(n) = f.item.as_integer() {
+        (n.to_string(), f.at)
+    } else if f.item.as_str().is_some() {
+        let s = r.string(f, Context::Plain)?;
+        (s.value, s.at)
+    } else {
+        r.wrong_type(f, "a rate like \"10%\" or 0.1");
+        return None;
+    };
+    match crate::metrics::parse_rate(&text) {
+        Ok(rate) => Some(rate),
+        Err(message) => {
+            r.error(
+                at,
+                format!("inconclusive_above: {message}"),
+                format!(
+                    "the share of writes that may be indeterminate or not sent before the \
+                     verdict is INCONCLUSIVE, e.g. {}",
+                    f.example
+                ),
             );
             None
         }
@@ -227,6 +268,21 @@ mod tests {
     use crate::scenario::model::*;
     use crate::scenario::parse_str;
     use crate::scenario::test_support::*;
+
+    #[test]
+    fn inconclusive_above_takes_a_fraction_or_a_percentage_and_refuses_anything_else() {
+        let with = |value: &str| STALE_WRITE.replacen("timeout", &format!("inconclusive_above = {value}\ntimeout"), 1);
+        assert_eq!(parse(&with("0.25")).expect("valid").inconclusive_above, Some(0.25));
+        assert_eq!(parse(&with("\"5%\"")).expect("valid").inconclusive_above, Some(0.05));
+        assert_eq!(parse(STALE_WRITE).expect("valid").inconclusive_above, None);
+        let d = only_error(&with("\"lots\""));
+        assert!(d.message.starts_with("inconclusive_above: `lots` is not a number"), "{}", d.message);
+        assert!(d.hint.unwrap_or_default().contains("INCONCLUSIVE"));
+        let d = only_error(&with("2"));
+        assert!(d.message.contains("not a rate from 0 to 1"), "{}", d.message);
+        let d = only_error(&with("[1]"));
+        assert!(d.message.starts_with("wrong type for"), "{}", d.message);
+    }
 
     #[test]
     fn a_full_stale_write_file_with_inline_tables_parses_into_the_model() {
@@ -361,7 +417,7 @@ conflict = [409]
             "Bearer t0k3n{x}",
             "braces from the environment are data, not placeholders"
         );
-        assert_eq!(s.secrets, vec!["t0k3n{x}".to_string()]);
+        assert_eq!(s.secrets.values(), vec!["t0k3n{x}".to_string()]);
 
         let env =
             |name: &str| (name == "CONTEND_TARGET").then(|| "http://localhost:8080".to_string());
@@ -378,9 +434,9 @@ conflict = [409]
         };
         let s = parse_str(Path::new("a.toml"), &text, &env).expect("valid");
         assert_eq!(
-            s.secrets,
-            vec!["pa55word".to_string()],
-            "a password in it is"
+            s.secrets.values(),
+            vec!["pa55word".to_string(), "ci:pa55word".to_string()],
+            "a password in it is, and so are the Basic credentials made of it"
         );
     }
 

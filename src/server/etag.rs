@@ -3,7 +3,8 @@
 //!
 //! An unconditional `PUT` gets 428 (RFC 6585 §3; under `no-428` it is applied); an unknown id gets 404 before any
 //! precondition is looked at (§13.2.2). `If-Match` uses the strong comparison, so a weak
-//! `W/"…"` tag never matches, and `*` matches any existing note.
+//! `W/"…"` tag never matches, and `*` matches any existing note. Under `weak-etag` the
+//! tags handed out are weak (`W/"3"`), which is why none of them can ever match.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -28,6 +29,15 @@ fn etag_of(doc: &Doc) -> String {
     format!("\"{}\"", doc.version)
 }
 
+/// The `ETag` a response carries: [`etag_of`], or weak under `weak-etag`.
+fn shown_etag(state: &SharedState, doc: &Doc) -> String {
+    if state.policy.has(super::Bug::WeakEtag) {
+        format!("W/{}", etag_of(doc))
+    } else {
+        etag_of(doc)
+    }
+}
+
 /// `POST /notes`: stores a JSON object as a new note at version 1.
 async fn create_note(State(state): State<SharedState>, body: Bytes) -> Response {
     let fields = match parse_object(&body) {
@@ -39,7 +49,7 @@ async fn create_note(State(state): State<SharedState>, body: Bytes) -> Response 
         StatusCode::CREATED,
         [
             (header::LOCATION, format!("/notes/{id}")),
-            (header::ETAG, etag_of(&doc)),
+            (header::ETAG, shown_etag(&state, &doc)),
         ],
         Json(doc.body),
     )
@@ -51,7 +61,7 @@ async fn read_note(State(state): State<SharedState>, Path(id): Path<String>) -> 
     match state.notes.read(&id) {
         Some(doc) => (
             StatusCode::OK,
-            [(header::ETAG, etag_of(&doc))],
+            [(header::ETAG, shown_etag(&state, &doc))],
             Json(doc.body),
         )
             .into_response(),
@@ -77,6 +87,16 @@ async fn replace_note(
         Some(if_match) => if_match,
         // `no-428`: an unconditional write is taken as `If-Match: *`.
         None if !state.policy.requires_precondition() => IfMatch::parse("*"),
+        // `phantom-success`: it is acknowledged as if written, and nothing is stored.
+        None if state.policy.has(super::Bug::PhantomSuccess) => {
+            let told = state.policy.phantom(&cell, fields);
+            return (
+                StatusCode::OK,
+                [(header::ETAG, shown_etag(&state, &told))],
+                Json(told.body),
+            )
+                .into_response();
+        }
         None => {
             return Problem::new(
                 StatusCode::PRECONDITION_REQUIRED,
@@ -92,12 +112,12 @@ async fn replace_note(
     match outcome {
         WriteOutcome::Applied(doc) => (
             StatusCode::OK,
-            [(header::ETAG, etag_of(&doc))],
+            [(header::ETAG, shown_etag(&state, &doc))],
             Json(doc.body),
         )
             .into_response(),
         WriteOutcome::Rejected(doc) => {
-            let current = etag_of(&doc);
+            let current = shown_etag(&state, &doc);
             Problem::new(
                 StatusCode::PRECONDITION_FAILED,
                 format!(

@@ -17,6 +17,7 @@
 
 mod arrivals;
 mod etag;
+mod faults;
 mod files;
 mod orders;
 mod payments;
@@ -48,6 +49,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::protocol::REQUEST_ID_HEADER;
+pub use faults::Fault;
 use store::{Collection, Doc, WritePolicy};
 pub use tls::{start_tls, SelfSigned};
 pub(crate) use window::hold;
@@ -89,13 +91,17 @@ pub enum Bug {
     /// SQLSTATE.
     Conflict500,
     /// A write or transition that should get 409/412 is answered 2xx, as a winner
-    /// would be, but nothing of it is stored.
+    /// would be, but nothing of it is stored; so is an unconditional write to `/notes`.
     PhantomSuccess,
+    /// `/notes` hands out weak `ETag`s (`W/"3"`). Its `If-Match` stays strong (RFC 9110
+    /// §13.1.1), so a client that sends the tag it read never matches: every
+    /// conditional write is refused, correctly.
+    WeakEtag,
 }
 
 impl Bug {
     /// Every bug class, in the order they are documented.
-    pub const ALL: [Bug; 12] = [
+    pub const ALL: [Bug; 13] = [
         Bug::Toctou,
         Bug::IgnorePrecondition,
         Bug::StaleToken,
@@ -108,6 +114,7 @@ impl Bug {
         Bug::OpaqueConflict,
         Bug::Conflict500,
         Bug::PhantomSuccess,
+        Bug::WeakEtag,
     ];
 
     /// The name used on the command line and in the health report.
@@ -125,6 +132,7 @@ impl Bug {
             Bug::OpaqueConflict => "opaque-conflict",
             Bug::Conflict500 => "conflict-500",
             Bug::PhantomSuccess => "phantom-success",
+            Bug::WeakEtag => "weak-etag",
         }
     }
 }
@@ -250,8 +258,32 @@ async fn health(State(state): State<SharedState>) -> Json<serde_json::Value> {
 /// `TCP_NODELAY`, so a client can reuse one connection per writer (or put every write on
 /// one HTTP/2 connection) and its last bytes are not held back by Nagle.
 pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<RunningServer> {
+    start_with(config, None, addr).await
+}
+
+/// [`start`], with a [`Fault`] injected into the answers to writes (see `faults.rs`):
+/// the server then speaks through its own faulty front instead of hyper.
+pub async fn start_with(
+    config: ServerConfig,
+    fault: Option<Fault>,
+    addr: SocketAddr,
+) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    if let Some(fault) = fault {
+        let (shutdown, shutdown_requested) = oneshot::channel::<()>();
+        let task = tokio::spawn(faults::serve(
+            listener,
+            router(config),
+            fault,
+            shutdown_requested,
+        ));
+        return Ok(RunningServer {
+            addr,
+            shutdown,
+            task,
+        });
+    }
     let listener = listener.tap_io(|stream| {
         // Best effort: without it responses are merely slower, never wrong.
         let _ = stream.set_nodelay(true);

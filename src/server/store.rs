@@ -230,6 +230,12 @@ impl WritePolicy {
         }
     }
 
+    /// `phantom-success` for a write without a precondition: the document the write would
+    /// have made, to answer with; nothing is stored.
+    pub fn phantom(&self, cell: &Cell<Doc>, body: Body) -> Doc {
+        lock(cell).as_if_written(body)
+    }
+
     /// The one guarded step: `check` reads the state and either refuses (`Err`) or says
     /// what to commit; `commit` applies it and returns the answer.
     ///

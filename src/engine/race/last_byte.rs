@@ -13,7 +13,8 @@
 //! closed.
 //!
 //! A request that fails before its last byte is written is `not_sent`: the server never
-//! had all of it. After that, a failure is `indeterminate`.
+//! had all of it, unless it had already answered (an early answer, kept as the write's
+//! answer with the cause `early`). After that, a failure is `indeterminate`.
 
 use std::time::Instant;
 
@@ -23,9 +24,19 @@ use tokio::sync::Mutex;
 
 use super::h1::{encode, H1Client};
 use super::{tls_config, Origin, Race, SETTLE};
-use crate::engine::exchange::{failed, ClientSettings, Exchange, Prepared};
-use crate::history::Outcome;
+use crate::engine::exchange::{failed, ClientSettings, Exchange, Incident, Prepared};
+use crate::history::Cause;
 use crate::scenario::SyncMode;
+
+/// How one writer's release went.
+enum Released {
+    /// Its last byte was written at this instant.
+    At(Instant),
+    /// Writing its last byte failed (why): the server may have answered early.
+    Broken(Instant, String),
+    /// It was never staged.
+    Failed(Exchange),
+}
 
 /// One raw HTTP/1.1 connection per writer.
 pub(super) struct LastByte {
@@ -48,13 +59,13 @@ impl LastByte {
 }
 
 /// Writes all of a request but its last byte; the failure (if any) is `not_sent`.
-async fn stage(client: &mut H1Client, bytes: &[u8], url: &url::Url) -> Result<(), String> {
-    let origin = Origin::of(url, SyncMode::LastByte)?;
+async fn stage(client: &mut H1Client, bytes: &[u8], url: &url::Url) -> Result<(), Incident> {
+    let origin = Origin::of(url, SyncMode::LastByte).map_err(|e| Incident::new(Cause::Connect, e))?;
     let head = &bytes[..bytes.len().saturating_sub(1)];
-    client
-        .write(&origin, head)
-        .await
-        .map_err(|e| format!("{e} before its last byte"))
+    client.write(&origin, head).await.map_err(|i| {
+        let message = format!("{} before its last byte", i.message);
+        Incident::new(i.cause, message)
+    })
 }
 
 impl Race for LastByte {
@@ -90,7 +101,7 @@ impl Race for LastByte {
 
             // Stage: everything but the last byte, on every connection at once.
             let staging_started = Instant::now();
-            let staged: Vec<Result<(), String>> = futures::future::join_all(
+            let staged: Vec<Result<(), Incident>> = futures::future::join_all(
                 conns
                     .iter_mut()
                     .zip(&encoded)
@@ -101,16 +112,16 @@ impl Race for LastByte {
             tokio::time::sleep(SETTLE).await;
 
             // Release: the last bytes, back to back, from this one task.
-            let mut released: Vec<Result<Instant, Exchange>> = Vec::with_capacity(staged.len());
+            let mut released: Vec<Released> = Vec::with_capacity(staged.len());
             for ((client, bytes), staged) in conns.iter_mut().zip(&encoded).zip(staged) {
                 let outcome = match staged {
-                    Err(e) => Err(failed(staging_started, Outcome::NotSent, e)),
+                    Err(incident) => Released::Failed(failed(staging_started, incident)),
                     Ok(()) => {
                         let last = &bytes[bytes.len().saturating_sub(1)..];
-                        let at = client
-                            .release(last)
-                            .await
-                            .map_err(|e| failed(staging_started, Outcome::NotSent, e));
+                        let at = match client.release(last).await {
+                            Ok(at) => Released::At(at),
+                            Err(why) => Released::Broken(Instant::now(), why),
+                        };
                         // Let a server thread that the write woke on this CPU run now.
                         std::thread::yield_now();
                         at
@@ -123,8 +134,9 @@ impl Race for LastByte {
             let reads = conns.iter_mut().zip(released).zip(&requests).map(
                 |((client, released), p)| async move {
                     match released {
-                        Ok(at) => client.receive(&p.method, at).await,
-                        Err(exchange) => exchange,
+                        Released::At(at) => client.receive(&p.method, at).await,
+                        Released::Broken(at, why) => client.receive_early(&p.method, at, why).await,
+                        Released::Failed(exchange) => exchange,
                     }
                 },
             );
