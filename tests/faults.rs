@@ -2,7 +2,7 @@
 //! each fault injected into its answers to writes (`--fault`), run in every sync mode
 //! (reqwest in `barrier`, contend's own HTTP/1.1 client in `last-byte`, HTTP/2 in
 //! `single-packet`) and in `counter` (reqwest) and `sustained` (contend's HTTP/1.1
-//! client). Every mode must give each write the same outcome, keep the status that came
+//! client, and HTTP/2 through reqwest with `sync = "single-packet"`). Every mode must give each write the same outcome, keep the status that came
 //! before a broken body, record the cause, and account for every write the same way in
 //! the terminal, `summary.csv`, `summary.json` and `requests.csv`: writes = winners +
 //! conflicts + unexpected + indeterminate + not sent.
@@ -24,16 +24,18 @@ enum Mode {
     Race(SyncMode),
     /// The counter workload (reqwest, writers free).
     Counter,
-    /// The sustained workload (contend's own HTTP/1.1 client).
-    Sustained,
+    /// The sustained workload in this sync mode: contend's own HTTP/1.1 client, or
+    /// HTTP/2 through reqwest for `single-packet`.
+    Sustained(SyncMode),
 }
 
-const MODES: [Mode; 5] = [
+const MODES: [Mode; 6] = [
     Mode::Race(SyncMode::Barrier),
     Mode::Race(SyncMode::LastByte),
     Mode::Race(SyncMode::SinglePacket),
     Mode::Counter,
-    Mode::Sustained,
+    Mode::Sustained(SyncMode::Barrier),
+    Mode::Sustained(SyncMode::SinglePacket),
 ];
 
 const RESOURCE: &str = r#"
@@ -57,8 +59,8 @@ fn scenario(dir: &Path, mode: Mode) -> PathBuf {
             "value = \"json:/count\"\n",
             r#"json = { count = "{next}", text = "{marker}" }"#,
         ),
-        Mode::Sustained => (
-            "[workload]\nkind = \"sustained\"\nconnections = 2\nrequests = 4\n".to_string(),
+        Mode::Sustained(sync) => (
+            format!("sync = \"{sync}\"\n[workload]\nkind = \"sustained\"\nconnections = 2\nrequests = 4\n"),
             "value = \"json:/count\"\n",
             r#"json = { count = "{next}", text = "{marker}" }"#,
         ),
@@ -345,7 +347,7 @@ async fn an_answer_before_the_request_ends_is_the_writes_answer_in_every_mode() 
                     r.verdict.violations
                 );
             }
-            Mode::Counter | Mode::Sustained => assert_eq!(r.status(), "PASS", "{what}"),
+            Mode::Counter | Mode::Sustained(_) => assert_eq!(r.status(), "PASS", "{what}"),
         }
     }
 }

@@ -431,7 +431,15 @@ async fn http2(io: Rewind, router: Router, fault: Fault) {
     };
     let mut streams = JoinSet::new();
     while let Some(Ok((request, respond))) = conn.accept().await {
-        streams.spawn(stream(request, respond, router.clone(), fault));
+        let early = fault == Fault::EarlyAnswer && faulted(request.method(), request.uri().path());
+        if early {
+            // Answered here, before the connection is read again: the answer is queued
+            // before anything that comes after the request's head (a PING, its final
+            // frame) is even read, as a server that answers on the head alone does.
+            stream(request, respond, router.clone(), fault).await;
+        } else {
+            streams.spawn(stream(request, respond, router.clone(), fault));
+        }
     }
 }
 
@@ -453,13 +461,11 @@ async fn stream(
         let response = Response::from_parts(parts, ());
         if let Ok(mut send) = respond.send_response(response, false) {
             let _ = send.send_data(body, true);
-            // The request's end is not needed: its stream is done (RFC 9113 §8.1).
-            send.send_reset(h2::Reason::NO_ERROR);
         }
-        return;
-    }
-    if faulty && fault == Fault::Garbage {
-        respond.send_reset(h2::Reason::PROTOCOL_ERROR);
+        // Dropping the request's body unread, after the whole answer, makes h2 reset the
+        // stream with NO_ERROR once the answer is out (RFC 9113 §8.1); an explicit reset
+        // would drop the answer still queued.
+        drop(recv);
         return;
     }
     let mut body = BytesMut::new();
@@ -483,6 +489,11 @@ async fn stream(
         .insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
     if faulty && fault == Fault::NoAnswer {
         let _ = tokio::time::timeout(HOLD, std::future::poll_fn(|cx| respond.poll_reset(cx))).await;
+        return;
+    }
+    if faulty && fault == Fault::Garbage {
+        // No headers at all, then a protocol error: what a broken frame ends in.
+        respond.send_reset(h2::Reason::PROTOCOL_ERROR);
         return;
     }
     let Ok(mut send) = respond.send_response(Response::from_parts(parts, ()), false) else {

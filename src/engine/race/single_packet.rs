@@ -241,15 +241,11 @@ fn stream_incident(e: &h2::Error, status: Option<u16>) -> Incident {
 
 /// Waits for a stream's answer and reads its body up to the limit, until `deadline`: what
 /// came of it, status kept when only the body broke or was slow.
-async fn receive(
-    response: ResponseFuture,
-    start: Instant,
-    deadline: tokio::time::Instant,
-) -> Exchange {
+async fn receive(answer: Answer, start: Instant, deadline: tokio::time::Instant) -> Exchange {
     let mut status = None;
     let mut headers = reqwest::header::HeaderMap::new();
     let mut body = BodyBuf::default();
-    let read = read_stream(response, &mut status, &mut headers, &mut body);
+    let read = read_stream(answer, &mut status, &mut headers, &mut body);
     let incident = match tokio::time::timeout_at(deadline, read).await {
         Ok(incident) => incident,
         Err(_) => Some(match status {
@@ -271,17 +267,26 @@ async fn receive(
     }
 }
 
+/// A stream's answer: still to come, or come already (its head at least).
+enum Answer {
+    Coming(ResponseFuture),
+    Came(http::Response<h2::RecvStream>),
+}
+
 /// Reads a stream's answer into `status`, `headers` and `body` as it comes; the incident
 /// says why it is not whole.
 async fn read_stream(
-    response: ResponseFuture,
+    answer: Answer,
     status: &mut Option<u16>,
     headers: &mut reqwest::header::HeaderMap,
     body: &mut BodyBuf,
 ) -> Option<Incident> {
-    let response = match response.await {
-        Ok(r) => r,
-        Err(e) => return Some(stream_incident(&e, None)),
+    let response = match answer {
+        Answer::Came(response) => response,
+        Answer::Coming(future) => match future.await {
+            Ok(r) => r,
+            Err(e) => return Some(stream_incident(&e, None)),
+        },
     };
     *status = Some(response.status().as_u16());
     *headers = response.headers().clone();
@@ -301,15 +306,16 @@ async fn read_stream(
     None
 }
 
-/// A stream whose final frame could not be sent (`why`): its answer if a whole one came
-/// before (an early answer), else `not_sent`, since the server never had its end.
+/// A stream answered before its final frame was sent (`why` the final frame could not
+/// be sent, if it could not): its answer if a whole one came (an early answer), else
+/// `not_sent`, since the server never had its end.
 async fn receive_early(
-    response: ResponseFuture,
+    answer: Answer,
     start: Instant,
     why: String,
     deadline: tokio::time::Instant,
 ) -> Exchange {
-    let mut answer = receive(response, start, deadline).await;
+    let mut answer = receive(answer, start, deadline).await;
     if answer.answered().is_some() && answer.incident.is_none() {
         answer.incident = Some(Incident::new(
             Cause::Early,
@@ -332,8 +338,9 @@ fn all_failed(n: usize, start: Instant, cause: Cause, message: &str) -> Vec<Exch
 enum Wait {
     /// Sent in full at the instant given; its answer is awaited.
     Pending(ResponseFuture, Instant),
-    /// Its final frame could not be sent (why): an early answer may be waiting.
-    Early(ResponseFuture, Instant, String),
+    /// Answered before its final frame, or its final frame could not be sent (why): an
+    /// early answer may be waiting.
+    Early(Answer, Instant, String),
     /// Failed before it could be sent in full.
     Done(Exchange),
 }
@@ -342,8 +349,9 @@ enum Wait {
 enum Queued {
     /// Its final frame is queued.
     Sent(ResponseFuture),
-    /// Its final frame was refused (why): the stream was already closed.
-    Refused(ResponseFuture, String),
+    /// Answered before its final frame, or its final frame was refused (why): the
+    /// stream was already closed.
+    Refused(Answer, String),
     /// It was never staged.
     Failed(Exchange),
 }
@@ -381,9 +389,11 @@ impl SinglePacket {
         let deadline = tokio::time::Instant::now() + self.settings.timeout;
         let reads = waits.into_iter().map(|w| async move {
             match w {
-                Wait::Pending(response, start) => receive(response, start, deadline).await,
-                Wait::Early(response, start, why) => {
-                    receive_early(response, start, why, deadline).await
+                Wait::Pending(response, start) => {
+                    receive(Answer::Coming(response), start, deadline).await
+                }
+                Wait::Early(answer, start, why) => {
+                    receive_early(answer, start, why, deadline).await
                 }
                 Wait::Done(exchange) => exchange,
             }
@@ -572,12 +582,30 @@ impl Race for SinglePacket {
             let mut queued = Vec::with_capacity(staged.len());
             for s in staged {
                 queued.push(match s {
-                    Ok(mut s) => match s.stream.send_data(s.last, true) {
-                        Ok(()) => Queued::Sent(s.response),
-                        Err(e) => {
-                            Queued::Refused(s.response, format!("HTTP/2 final frame refused: {e}"))
+                    Ok(mut s) => {
+                        // An answer already here came before the request's end.
+                        let early = poll_fn(|cx| Poll::Ready(Pin::new(&mut s.response).poll(cx)))
+                            .await;
+                        let sent = s.stream.send_data(s.last, true);
+                        match (early, sent) {
+                            (Poll::Ready(Ok(response)), _) => Queued::Refused(
+                                Answer::Came(response),
+                                "its answer came before the final frame".to_string(),
+                            ),
+                            (Poll::Ready(Err(e)), _) => Queued::Failed(failed(
+                                start,
+                                Incident::new(
+                                    Cause::Unsent,
+                                    format!("the server reset the stream before its end: {e}"),
+                                ),
+                            )),
+                            (Poll::Pending, Ok(())) => Queued::Sent(s.response),
+                            (Poll::Pending, Err(e)) => Queued::Refused(
+                                Answer::Coming(s.response),
+                                format!("HTTP/2 final frame refused: {e}"),
+                            ),
                         }
-                    },
+                    }
                     Err(exchange) => Queued::Failed(exchange),
                 });
             }
@@ -592,7 +620,7 @@ impl Race for SinglePacket {
                 .into_iter()
                 .map(|q| match q {
                     Queued::Sent(response) => Wait::Pending(response, released),
-                    Queued::Refused(response, why) => Wait::Early(response, released, why),
+                    Queued::Refused(answer, why) => Wait::Early(answer, released, why),
                     Queued::Failed(exchange) => Wait::Done(exchange),
                 })
                 .collect::<Vec<_>>();
