@@ -217,6 +217,8 @@ fn descriptor_limit() -> Option<(u64, u64)> {
         let open = std::fs::read_dir("/proc/self/fd")
             .map(|d| d.count() as u64)
             .unwrap_or(16);
+        // rlim_t is not u64 on every platform.
+        #[allow(clippy::unnecessary_cast)]
         Some((limit.rlim_cur as u64, open))
     }
     #[cfg(not(unix))]

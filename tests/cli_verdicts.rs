@@ -41,7 +41,11 @@ fn summary(dir: &Path, name: &str) -> String {
 
 /// Starts `contend run ARGS` in `cwd`, waits for it to say it is running (its signal
 /// handlers are in place), and returns it with its stderr.
-fn start(args: &[&str], cwd: &Path, env: &[(&str, &Path)]) -> (Child, std::io::BufReader<std::process::ChildStderr>) {
+fn start(
+    args: &[&str],
+    cwd: &Path,
+    env: &[(&str, &Path)],
+) -> (Child, std::io::BufReader<std::process::ChildStderr>) {
     let mut command = contend();
     command
         .args(args)
@@ -223,7 +227,10 @@ fn writers_beyond_the_file_descriptor_limit_are_refused_with_the_fix() {
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     let message = text(&refused);
     assert!(message.contains("--writers 200 needs about"), "{message}");
-    assert!(message.contains("for the built-in server in this process"), "{message}");
+    assert!(
+        message.contains("for the built-in server in this process"),
+        "{message}"
+    );
     assert!(message.contains("`ulimit -n"), "{message}");
     let fits = sh("20");
     assert_eq!(fits.status.code(), Some(0), "{}", text(&fits));
@@ -250,7 +257,10 @@ fn an_error_about_a_huge_value_is_shown_cut() {
         .expect("scenario")
         .replacen(
             "[workload]",
-            &format!("timeout = \"{}\"\n\n[workload]", "x".repeat(16 * 1024 * 1024)),
+            &format!(
+                "timeout = \"{}\"\n\n[workload]",
+                "x".repeat(16 * 1024 * 1024)
+            ),
             1,
         );
     std::fs::write(dir.path().join("big.toml"), scenario).expect("written");

@@ -82,7 +82,11 @@ async fn run_faulty(mode: Mode, fault: Fault) -> (ScenarioResult, tempfile::Temp
     let mut report = run(opts).await.expect("run starts");
     assert_eq!(report.results.len(), 1);
     let result = report.results.remove(0);
-    assert!(result.error.is_none(), "{mode:?} {fault}: {:?}", result.error);
+    assert!(
+        result.error.is_none(),
+        "{mode:?} {fault}: {:?}",
+        result.error
+    );
     (result, dir)
 }
 
@@ -240,8 +244,7 @@ async fn a_body_slower_than_the_timeout_is_indeterminate_with_its_status_kept_in
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_short_of_its_content_length_is_indeterminate_with_its_status_kept_in_every_mode()
-{
+async fn a_body_short_of_its_content_length_is_indeterminate_with_its_status_kept_in_every_mode() {
     // HTTP/1.1 sees the connection end early; HTTP/2 sees END_STREAM before the length,
     // a protocol error.
     every_mode(
@@ -360,5 +363,8 @@ async fn the_terminal_groups_the_causes_of_writes_without_a_whole_answer() {
         text.contains("faulty: 6 of 6 writes indeterminate (6 reset in the body)"),
         "{text}"
     );
-    assert!(text.contains("faulty INCONCLUSIVE: nothing was judged"), "{text}");
+    assert!(
+        text.contains("faulty INCONCLUSIVE: nothing was judged"),
+        "{text}"
+    );
 }

@@ -154,14 +154,23 @@ fn every_report_says_inconclusive_and_why() {
     assert!(xml.contains(r#"errors="1""#), "{xml}");
 
     let text = report::terminal::render(std::slice::from_ref(&r), None, false);
-    assert!(text.contains("s INCONCLUSIVE: nothing was judged"), "{text}");
-    let compare = report::terminal::render_compare(&[("staging", std::slice::from_ref(&r))], None, false);
-    assert!(compare.contains("staging / s: INCONCLUSIVE: nothing was judged"), "{compare}");
+    assert!(
+        text.contains("s INCONCLUSIVE: nothing was judged"),
+        "{text}"
+    );
+    let compare =
+        report::terminal::render_compare(&[("staging", std::slice::from_ref(&r))], None, false);
+    assert!(
+        compare.contains("staging / s: INCONCLUSIVE: nothing was judged"),
+        "{compare}"
+    );
 }
 
 /// A stale-write or counter scenario file from `scenarios/`, copied into `dir`.
 fn shipped(dir: &Path, name: &str) -> PathBuf {
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name);
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
     let to = dir.join(name);
     std::fs::copy(from, &to).expect("copied");
     to
@@ -204,7 +213,12 @@ async fn acknowledgements_that_share_one_new_version_are_phantom_successes() {
         window: Duration::ZERO,
     };
     let r = run_one(opts).await;
-    assert_eq!(r.verdict.count(ViolationKind::PhantomSuccess), 3, "{:?}", r.verdict.violations);
+    assert_eq!(
+        r.verdict.count(ViolationKind::PhantomSuccess),
+        3,
+        "{:?}",
+        r.verdict.violations
+    );
     let evidence = &r
         .verdict
         .violations
@@ -216,13 +230,19 @@ async fn acknowledgements_that_share_one_new_version_are_phantom_successes() {
         evidence.contains("3 writes were acknowledged with the same new version"),
         "{evidence}"
     );
-    assert!(evidence.contains("acknowledged writes it did not store"), "{evidence}");
+    assert!(
+        evidence.contains("acknowledged writes it did not store"),
+        "{evidence}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unconditional_write_acknowledged_but_absent_from_the_state_is_a_phantom() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut opts = RunOptions::new(vec![shipped(dir.path(), "notes-precondition-required.toml")]);
+    let mut opts = RunOptions::new(vec![shipped(
+        dir.path(),
+        "notes-precondition-required.toml",
+    )]);
     opts.out = Some(dir.path().join("out"));
     opts.writers = Some(3);
     opts.rounds = Some(2);
@@ -232,7 +252,12 @@ async fn an_unconditional_write_acknowledged_but_absent_from_the_state_is_a_phan
     };
     let r = run_one(opts).await;
     assert_eq!(r.verdict.count(ViolationKind::PreconditionNotRequired), 2);
-    assert_eq!(r.verdict.count(ViolationKind::PhantomSuccess), 2, "{:?}", r.verdict.violations);
+    assert_eq!(
+        r.verdict.count(ViolationKind::PhantomSuccess),
+        2,
+        "{:?}",
+        r.verdict.violations
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,9 +272,16 @@ async fn a_weak_etag_in_if_match_is_named_weak_and_judges_nothing_instead_of_no_
         window: Duration::ZERO,
     };
     let r = run_one(opts).await;
-    assert_eq!(r.verdict.count(ViolationKind::NoWinner), 0, "{:?}", r.verdict.violations);
+    assert_eq!(
+        r.verdict.count(ViolationKind::NoWinner),
+        0,
+        "{:?}",
+        r.verdict.violations
+    );
     assert_eq!(r.verdict.warned(WarningKind::WeakVersionToken), 3);
-    assert!(r.verdict.warnings[0].evidence.contains("weak version token W/\"1\""));
+    assert!(r.verdict.warnings[0]
+        .evidence
+        .contains("weak version token W/\"1\""));
     assert!(r.verdict.warnings[0].evidence.contains("RFC 9110 §13.1.1"));
     assert_eq!(r.status(), "INCONCLUSIVE");
 }
@@ -301,13 +333,18 @@ async fn the_progress_bar_shows_no_violation_the_verdict_does_not_have() {
     let (shown, found) =
         progress_and_verdict("payments-idempotency.toml", Some(Bug::IdemDouble)).await;
     assert!(found > 0);
-    assert_eq!(shown, found as u64, "the bar counts what the verdict counts");
+    assert_eq!(
+        shown, found as u64,
+        "the bar counts what the verdict counts"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sustained_speaks_http2_when_its_sync_mode_says_single_packet() {
     // A server that speaks HTTP/1.1 only.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let serve = tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {

@@ -255,7 +255,9 @@ impl Stream {
         if let Some(evidence) = phantoms(&refs) {
             round.violations.push(ViolationKind::PhantomSuccess);
             let version = round.version_sent.clone().unwrap_or_default();
-            let first = self.phantom.get_or_insert_with(|| (format!("version {version}: {evidence}"), 0));
+            let first = self
+                .phantom
+                .get_or_insert_with(|| (format!("version {version}: {evidence}"), 0));
             first.1 += 1;
         }
         if !round.violations.is_empty() {
@@ -347,7 +349,11 @@ impl Stream {
             }
         };
         if let Some((evidence, n)) = self.phantom.take() {
-            let more = if n > 1 { format!(" ({n} versions in all)") } else { String::new() };
+            let more = if n > 1 {
+                format!(" ({n} versions in all)")
+            } else {
+                String::new()
+            };
             verdict.violations.push(Violation {
                 kind: ViolationKind::PhantomSuccess,
                 round: None,

@@ -91,7 +91,9 @@ impl Incident {
     pub fn cut() -> Incident {
         Incident::new(
             Cause::Cut,
-            format!("the body is over {BODY_LIMIT} bytes: kept the first {BODY_LIMIT}, stopped reading"),
+            format!(
+                "the body is over {BODY_LIMIT} bytes: kept the first {BODY_LIMIT}, stopped reading"
+            ),
         )
     }
 }
@@ -184,7 +186,8 @@ impl BodyBuf {
     /// the reader then stops reading and the answer is [`Incident::cut`].
     pub fn push(&mut self, chunk: &[u8]) -> bool {
         let room = BODY_LIMIT - self.bytes.len();
-        self.bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
         chunk.len() <= room
     }
 
@@ -458,7 +461,10 @@ mod tests {
         let expect = etag_expect();
         assert_eq!(write_outcome(&expect, &answer(204, "")), Outcome::Winner);
         assert_eq!(write_outcome(&expect, &answer(412, "")), Outcome::Conflict);
-        assert_eq!(write_outcome(&expect, &answer(409, "")), Outcome::Unexpected);
+        assert_eq!(
+            write_outcome(&expect, &answer(409, "")),
+            Outcome::Unexpected
+        );
     }
 
     #[test]
@@ -471,7 +477,11 @@ mod tests {
             Cause::BadFraming,
         ] {
             let broken = with(answer(200, "{\"te"), cause);
-            assert_eq!(write_outcome(&expect, &broken), Outcome::Indeterminate, "{cause}");
+            assert_eq!(
+                write_outcome(&expect, &broken),
+                Outcome::Indeterminate,
+                "{cause}"
+            );
             assert_eq!(broken.status, Some(200), "the status is kept");
             assert_eq!(read_outcome(&broken, |_| true), Outcome::Indeterminate);
         }
@@ -480,8 +490,14 @@ mod tests {
     #[test]
     fn a_body_cut_at_the_limit_or_an_early_answer_is_judged_by_its_status() {
         let expect = etag_expect();
-        assert_eq!(write_outcome(&expect, &with(answer(200, "{"), Cause::Cut)), Outcome::Winner);
-        assert_eq!(write_outcome(&expect, &with(answer(412, ""), Cause::Early)), Outcome::Conflict);
+        assert_eq!(
+            write_outcome(&expect, &with(answer(200, "{"), Cause::Cut)),
+            Outcome::Winner
+        );
+        assert_eq!(
+            write_outcome(&expect, &with(answer(412, ""), Cause::Early)),
+            Outcome::Conflict
+        );
         let cut = with(answer(200, "{\"succeeded\": tr"), Cause::Cut);
         assert_eq!(
             write_outcome(&etcd_expect(), &cut),
@@ -541,7 +557,10 @@ mod tests {
             Outcome::Unexpected,
             "a 200 whose body does not say it won is no promised answer"
         );
-        assert_eq!(write_outcome(&only_winner, &answer(409, "{}")), Outcome::Conflict);
+        assert_eq!(
+            write_outcome(&only_winner, &answer(409, "{}")),
+            Outcome::Conflict
+        );
         let cut = with(answer(200, ""), Cause::BodyReset);
         assert_eq!(
             write_outcome(&expect, &cut),
@@ -593,6 +612,10 @@ mod tests {
         let incident = exchange.incident.clone().unwrap();
         assert_eq!(incident.cause, Cause::Timeout);
         assert_eq!(read_outcome(&exchange, |_| true), Outcome::Indeterminate);
-        assert!(incident.message.contains("timed out"), "{}", incident.message);
+        assert!(
+            incident.message.contains("timed out"),
+            "{}",
+            incident.message
+        );
     }
 }

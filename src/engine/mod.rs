@@ -110,7 +110,11 @@ impl RunContext {
 
     /// Runs `send` (a request sent at `start`) unless the run is stopped at once first:
     /// then the request is cancelled and its exchange says so.
-    async fn unless_aborted(&self, start: Instant, send: impl Future<Output = Exchange>) -> Exchange {
+    async fn unless_aborted(
+        &self,
+        start: Instant,
+        send: impl Future<Output = Exchange>,
+    ) -> Exchange {
         tokio::select! {
             exchange = send => exchange,
             () = self.abort.wait() => exchange::failed(start, Incident::new(
@@ -187,7 +191,8 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
     let steps = steps(scenario);
-    ctx.progress.start(&scenario.name, scenario.workload.kind.id(), steps);
+    ctx.progress
+        .start(&scenario.name, scenario.workload.kind.id(), steps);
     let result = match check_sync_mode(&session.settings, &base).await {
         Err(e) => Err(e),
         Ok(()) => run_workload(&mut session).await,

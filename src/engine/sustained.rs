@@ -28,9 +28,9 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 
 use super::client::RequestBuilder;
+use super::exchange::write_outcome;
 use super::exchange::{self, ClientSettings, Exchange, Prepared};
 use super::race::h1::H1Client;
-use super::exchange::write_outcome;
 use super::{marker, Meta, Recorder, RunContext, Session};
 
 /// How many attempts a run will make, as far as is known before it starts (for the

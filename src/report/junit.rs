@@ -21,9 +21,7 @@ pub fn render(info: &RunInfo, results: &[ScenarioResult], report_dir: Option<&st
     let failures = results.iter().filter(|r| !r.passed()).count();
     let errors = results
         .iter()
-        .filter(|r| {
-            r.passed() && (r.error.is_some() || !r.complete || r.inconclusive().is_some())
-        })
+        .filter(|r| r.passed() && (r.error.is_some() || !r.complete || r.inconclusive().is_some()))
         .count();
     let skipped = info.not_run.len();
     let tests = results.len() + skipped;

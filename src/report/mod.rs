@@ -21,8 +21,8 @@ use std::time::{Duration, SystemTime};
 use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, WarningKind};
 use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
-use crate::latency::Latency;
 use crate::history::Outcome;
+use crate::latency::Latency;
 use crate::scenario::{Secrets, SyncMode};
 
 /// Everything the reports say about one scenario.

@@ -145,20 +145,17 @@ fn undecided_line(r: &ScenarioResult) -> Option<String> {
             });
         }
     }
-    let judged_by_status: Vec<(crate::history::Cause, u64)> = [
-        Outcome::Winner,
-        Outcome::Conflict,
-        Outcome::Unexpected,
-    ]
-    .iter()
-    .flat_map(|o| c.causes_of(*o))
-    .fold(Vec::new(), |mut all, (cause, n)| {
-        match all.iter_mut().find(|(c, _)| *c == cause) {
-            Some((_, m)) => *m += n,
-            None => all.push((cause, n)),
-        }
-        all
-    });
+    let judged_by_status: Vec<(crate::history::Cause, u64)> =
+        [Outcome::Winner, Outcome::Conflict, Outcome::Unexpected]
+            .iter()
+            .flat_map(|o| c.causes_of(*o))
+            .fold(Vec::new(), |mut all, (cause, n)| {
+                match all.iter_mut().find(|(c, _)| *c == cause) {
+                    Some((_, m)) => *m += n,
+                    None => all.push((cause, n)),
+                }
+                all
+            });
     if !judged_by_status.is_empty() {
         parts.push(format!(
             "judged by status: {}",
@@ -537,7 +534,11 @@ pub fn render_compare(
     for (target, results) in targets {
         for r in results.iter() {
             if let Some(why) = r.inconclusive() {
-                let _ = writeln!(out, "{target} / {}: INCONCLUSIVE: {why}", r.verdict.scenario);
+                let _ = writeln!(
+                    out,
+                    "{target} / {}: INCONCLUSIVE: {why}",
+                    r.verdict.scenario
+                );
             }
         }
         for r in results.iter().filter(|r| !r.passed()) {

@@ -72,11 +72,7 @@ impl Display for Diagnostic {
         if self.line == 0 {
             write!(f, "error: {file}: {message}")?;
         } else {
-            write!(
-                f,
-                "error: {file}:{}:{}: {message}",
-                self.line, self.column
-            )?;
+            write!(f, "error: {file}:{}:{}: {message}", self.line, self.column)?;
         }
         // The gutter is as wide as the line number, plus one space.
         let gutter = " ".repeat(if self.line == 0 {
@@ -95,7 +91,11 @@ impl Display for Diagnostic {
             };
             let window: String = snippet.chars().skip(first).take(MAX_SNIPPET).collect();
             let lead = if first > 0 { "…" } else { "" };
-            let tail = if first + MAX_SNIPPET < chars { "…" } else { "" };
+            let tail = if first + MAX_SNIPPET < chars {
+                "…"
+            } else {
+                ""
+            };
             let before: String = lead
                 .chars()
                 .chain(window.chars())
@@ -286,7 +286,10 @@ mod tests {
         assert!(text.len() < 4 * 1024, "{} bytes", text.len());
         assert!(text.contains("more bytes not shown"), "{text}");
         assert!(text.contains("3 | timeout = \"xxx"), "{text}");
-        assert!(text.contains("x…\n"), "the line is marked where it is cut: {text}");
+        assert!(
+            text.contains("x…\n"),
+            "the line is marked where it is cut: {text}"
+        );
     }
 
     #[test]

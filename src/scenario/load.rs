@@ -358,7 +358,9 @@ mod tests {
         let errors = load_file(Path::new("/dev/zero")).expect_err("not a scenario");
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0].message.starts_with("the file is larger than 32 MiB"),
+            errors[0]
+                .message
+                .starts_with("the file is larger than 32 MiB"),
             "{}",
             errors[0].message
         );

@@ -271,15 +271,36 @@ mod tests {
 
     #[test]
     fn inconclusive_above_takes_a_fraction_or_a_percentage_and_refuses_anything_else() {
-        let with = |value: &str| STALE_WRITE.replacen("timeout", &format!("inconclusive_above = {value}\ntimeout"), 1);
-        assert_eq!(parse(&with("0.25")).expect("valid").inconclusive_above, Some(0.25));
-        assert_eq!(parse(&with("\"5%\"")).expect("valid").inconclusive_above, Some(0.05));
+        let with = |value: &str| {
+            STALE_WRITE.replacen(
+                "timeout",
+                &format!("inconclusive_above = {value}\ntimeout"),
+                1,
+            )
+        };
+        assert_eq!(
+            parse(&with("0.25")).expect("valid").inconclusive_above,
+            Some(0.25)
+        );
+        assert_eq!(
+            parse(&with("\"5%\"")).expect("valid").inconclusive_above,
+            Some(0.05)
+        );
         assert_eq!(parse(STALE_WRITE).expect("valid").inconclusive_above, None);
         let d = only_error(&with("\"lots\""));
-        assert!(d.message.starts_with("inconclusive_above: `lots` is not a number"), "{}", d.message);
+        assert!(
+            d.message
+                .starts_with("inconclusive_above: `lots` is not a number"),
+            "{}",
+            d.message
+        );
         assert!(d.hint.unwrap_or_default().contains("INCONCLUSIVE"));
         let d = only_error(&with("2"));
-        assert!(d.message.contains("not a rate from 0 to 1"), "{}", d.message);
+        assert!(
+            d.message.contains("not a rate from 0 to 1"),
+            "{}",
+            d.message
+        );
         let d = only_error(&with("[1]"));
         assert!(d.message.starts_with("wrong type for"), "{}", d.message);
     }

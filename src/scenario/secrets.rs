@@ -216,7 +216,7 @@ fn forms(secret: &str) -> Vec<String> {
 fn percent(s: &str, encode: impl Fn(u8) -> bool, upper: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for &b in s.as_bytes() {
-        if b < 0x20 || b >= 0x7f || encode(b) {
+        if !(0x20..0x7f).contains(&b) || encode(b) {
             if upper {
                 out.push_str(&format!("%{b:02X}"));
             } else {
@@ -259,7 +259,10 @@ mod tests {
 
     #[test]
     fn a_secret_is_redacted_as_it_is() {
-        assert_eq!(hidden(&format!("Bearer {TOKEN} and {TOKEN}")), "Bearer *** and ***");
+        assert_eq!(
+            hidden(&format!("Bearer {TOKEN} and {TOKEN}")),
+            "Bearer *** and ***"
+        );
     }
 
     #[test]
@@ -267,12 +270,20 @@ mod tests {
         // As the url crate writes it in a path, and with every reserved character encoded.
         let strict = "s3cr3t%20XYZ%2F%2B%3D%26%22%5C%C3%A9";
         assert_eq!(hidden(&format!("/x?t={strict}")), "/x?t=***");
-        assert_eq!(hidden("s3cr3t%20XYZ%2f%2b%3d%26%22%5c%c3%a9"), "***", "lower-case hex");
+        assert_eq!(
+            hidden("s3cr3t%20XYZ%2f%2b%3d%26%22%5c%c3%a9"),
+            "***",
+            "lower-case hex"
+        );
         // A path keeps `/`, `+`, `=` and `&` as they are and encodes the rest.
         let token = "s3cr3t XYZ/+=&\"é`{";
         let mut url = url::Url::parse("http://h/").unwrap();
         url.set_path(token);
-        assert_eq!(Secrets::of([token]).redact(url.as_str()), "http://h/***", "{url}");
+        assert_eq!(
+            Secrets::of([token]).redact(url.as_str()),
+            "http://h/***",
+            "{url}"
+        );
     }
 
     #[test]
@@ -288,7 +299,10 @@ mod tests {
         let body = serde_json::json!({ "echo": TOKEN }).to_string();
         assert!(body.contains(r#"s3cr3t XYZ/+=&\"\\é"#), "{body}");
         assert_eq!(hidden(&body), r#"{"echo":"***"}"#);
-        assert_eq!(hidden(r#"{"echo":"s3cr3t XYZ\/+=&\"\\\u00e9"}"#), r#"{"echo":"***"}"#);
+        assert_eq!(
+            hidden(r#"{"echo":"s3cr3t XYZ\/+=&\"\\\u00e9"}"#),
+            r#"{"echo":"***"}"#
+        );
     }
 
     #[test]

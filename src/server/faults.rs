@@ -334,7 +334,10 @@ async fn http1(mut stream: TcpStream, mut buf: BytesMut, router: Router, fault: 
                 return;
             }
             // The rest of the request is read and dropped, so the connection stays usable.
-            if read_body(&mut stream, &mut buf, head.length).await.is_none() {
+            if read_body(&mut stream, &mut buf, head.length)
+                .await
+                .is_none()
+            {
                 return;
             }
             continue;
@@ -516,7 +519,8 @@ async fn stream(
         }
         Fault::SlowBody => {
             let _ = send_all(&mut send, body.slice(..half), false).await;
-            let _ = tokio::time::timeout(HOLD, std::future::poll_fn(|cx| send.poll_reset(cx))).await;
+            let _ =
+                tokio::time::timeout(HOLD, std::future::poll_fn(|cx| send.poll_reset(cx))).await;
         }
         Fault::ShortLength => {
             let _ = send_all(&mut send, body, true).await;
@@ -539,7 +543,11 @@ async fn stream(
 
 /// Sends `data` on a stream as flow control allows (never buffering more than the
 /// peer's window), ending the stream with the last frame when `end`.
-async fn send_all(send: &mut h2::SendStream<Bytes>, mut data: Bytes, end: bool) -> Result<(), h2::Error> {
+async fn send_all(
+    send: &mut h2::SendStream<Bytes>,
+    mut data: Bytes,
+    end: bool,
+) -> Result<(), h2::Error> {
     if data.is_empty() {
         return send.send_data(data, end);
     }

@@ -19,7 +19,9 @@ use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::{Origin, Stream};
-use crate::engine::exchange::{failed, io_cause, BodyBuf, Exchange, Incident, Prepared, BODY_LIMIT};
+use crate::engine::exchange::{
+    failed, io_cause, BodyBuf, Exchange, Incident, Prepared, BODY_LIMIT,
+};
 use crate::history::Cause;
 use crate::scenario::SyncMode;
 
@@ -145,7 +147,11 @@ impl H1Conn {
         seen.status = Some(status);
         seen.headers = headers;
         if no_body {
-            return Ok(if keep_alive { Ending::KeepAlive } else { Ending::Close });
+            return Ok(if keep_alive {
+                Ending::KeepAlive
+            } else {
+                Ending::Close
+            });
         }
         let whole = if chunked {
             self.read_chunked(&mut seen.body).await?
@@ -237,7 +243,8 @@ impl H1Conn {
                     if size == 0 {
                         return self.skip_trailers().await.map(|()| true);
                     }
-                    let wanted = size.min(BODY_LIMIT.saturating_add(1) - body.len().min(BODY_LIMIT));
+                    let wanted =
+                        size.min(BODY_LIMIT.saturating_add(1) - body.len().min(BODY_LIMIT));
                     while self.buf.len() < wanted {
                         self.fill_body("in the middle of a chunk").await?;
                     }
@@ -413,7 +420,10 @@ impl H1Client {
     /// status kept when only the body broke or was slow.
     pub async fn receive(&mut self, method: &reqwest::Method, start: Instant) -> Exchange {
         let Some(conn) = self.conn.as_mut() else {
-            return failed(start, Incident::new(Cause::Reset, "the connection was lost"));
+            return failed(
+                start,
+                Incident::new(Cause::Reset, "the connection was lost"),
+            );
         };
         let mut seen = Seen::default();
         let read = timeout(self.timeout, conn.read_response(method, &mut seen)).await;
@@ -621,7 +631,10 @@ mod tests {
         assert_eq!(first.headers["etag"], "\"2\"");
         assert_eq!(ending, Ok(Ending::KeepAlive));
         let (second, _) = get(&mut conn).await;
-        assert_eq!((second.status, second.body.text().as_str()), (Some(412), "stale"));
+        assert_eq!(
+            (second.status, second.body.text().as_str()),
+            (Some(412), "stale")
+        );
     }
 
     #[tokio::test]
@@ -723,7 +736,11 @@ mod tests {
         });
         let mut client = client();
         let answer = client
-            .send(&prepared("GET", &format!("http://127.0.0.1:{port}/x"), None))
+            .send(&prepared(
+                "GET",
+                &format!("http://127.0.0.1:{port}/x"),
+                None,
+            ))
             .await;
         assert_eq!(answer.answered(), Some(200));
         assert_eq!(answer.cause(), Some(Cause::Cut));

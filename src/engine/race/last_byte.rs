@@ -60,7 +60,8 @@ impl LastByte {
 
 /// Writes all of a request but its last byte; the failure (if any) is `not_sent`.
 async fn stage(client: &mut H1Client, bytes: &[u8], url: &url::Url) -> Result<(), Incident> {
-    let origin = Origin::of(url, SyncMode::LastByte).map_err(|e| Incident::new(Cause::Connect, e))?;
+    let origin =
+        Origin::of(url, SyncMode::LastByte).map_err(|e| Incident::new(Cause::Connect, e))?;
     let head = &bytes[..bytes.len().saturating_sub(1)];
     client.write(&origin, head).await.map_err(|i| {
         let message = format!("{} before its last byte", i.message);

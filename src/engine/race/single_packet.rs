@@ -584,8 +584,8 @@ impl Race for SinglePacket {
                 queued.push(match s {
                     Ok(mut s) => {
                         // An answer already here came before the request's end.
-                        let early = poll_fn(|cx| Poll::Ready(Pin::new(&mut s.response).poll(cx)))
-                            .await;
+                        let early =
+                            poll_fn(|cx| Poll::Ready(Pin::new(&mut s.response).poll(cx))).await;
                         let sent = s.stream.send_data(s.last, true);
                         match (early, sent) {
                             (Poll::Ready(Ok(response)), _) => Queued::Refused(
