@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand};
 
 use crate::compare::{self, CompareOptions, CompareTarget};
 use crate::engine::Abort;
-use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
@@ -509,45 +508,22 @@ fn check_history(
     junit_path: Option<&std::path::Path>,
 ) -> u8 {
     let started_at = std::time::SystemTime::now();
-    let records = match history::read_csv(path) {
-        Ok(r) => r,
+    // Each scenario through the pipeline's second half, as `run` does, the file read as
+    // a stream.
+    let results = match run::recheck(path, thresholds, inconclusive_above) {
+        Ok(results) => results,
         Err(e) => {
-            eprintln!("error: cannot read the history {}: {e}", path.display());
+            eprintln!("error: {e}");
             return 2;
         }
     };
-    // Each scenario through the pipeline's second half, as `run` does.
-    let mut results: Vec<ScenarioResult> = Vec::new();
-    for scenario in history::by_scenario(&records) {
-        let facts = run::RunFacts {
-            complete: true,
-            duration: scenario.span(),
-            inconclusive_above,
-            ..run::RunFacts::default()
-        };
-        let checked = run::scenario_result(
-            scenario.scenario,
-            scenario.workload,
-            &scenario.records,
-            None,
-            thresholds,
-            facts,
-        );
-        match checked {
-            Ok(result) => results.push(result),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-    }
     let info = RunInfo {
         started_at,
         seed: None,
         not_run: Vec::new(),
     };
     if let Some(dir) = &out {
-        if let Err(e) = report::write_run(dir, &info, &results, &records) {
+        if let Err(e) = report::write_rechecked(dir, &info, &results, path) {
             eprintln!("error: cannot write reports to {}: {e}", dir.display());
             return 2;
         }

@@ -451,6 +451,25 @@ pub fn scenario_result(
         ),
     };
     let convergence = Convergence::from_records(records.iter().copied());
+    Ok(finish(
+        verdict,
+        latency,
+        convergence,
+        workload,
+        thresholds,
+        facts,
+    ))
+}
+
+/// A scenario's result from its verdict and figures: the thresholds evaluated on them.
+fn finish(
+    verdict: check::Verdict,
+    latency: Latency,
+    convergence: Convergence,
+    workload: WorkloadId,
+    thresholds: &[Threshold],
+    facts: RunFacts,
+) -> ScenarioResult {
     let mut result = ScenarioResult {
         verdict,
         latency,
@@ -466,7 +485,7 @@ pub fn scenario_result(
             .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
     };
     result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
-    Ok(result)
+    result
 }
 
 /// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
@@ -477,22 +496,31 @@ fn check_spooled(
     memory: &[&RequestRecord],
     spool: &Spool,
 ) -> Result<(check::Verdict, Latency), RunError> {
-    let unreadable = |e: csv::Error| {
-        RunError::Io(format!(
-            "cannot read the history {}: {e}",
-            spool.path().display()
-        ))
-    };
+    let records = spool.records().map_err(|e| unreadable(spool.path(), e))?;
+    check_streamed(
+        scenario,
+        workload,
+        memory.iter().map(|r| Ok((*r).clone())).chain(records),
+        spool.path(),
+    )
+}
+
+fn unreadable(path: &std::path::Path, e: csv::Error) -> RunError {
+    RunError::Io(format!("cannot read the history {}: {e}", path.display()))
+}
+
+/// Checks a stream of one scenario's records, read once (from `path`, for messages):
+/// the verdict and the write latency.
+fn check_streamed(
+    scenario: &str,
+    workload: WorkloadId,
+    records: impl Iterator<Item = Result<RequestRecord, csv::Error>>,
+    path: &std::path::Path,
+) -> Result<(check::Verdict, Latency), RunError> {
     let mut latency = Latency::empty();
     let mut failure = None;
-    let spooled = spool
-        .records()
-        .map_err(unreadable)?
-        .map_while(|r| r.map_err(|e| failure = Some(e)).ok());
-    let all = memory
-        .iter()
-        .map(|r| (*r).clone())
-        .chain(spooled)
+    let all = records
+        .map_while(|r| r.map_err(|e| failure = Some(e)).ok())
         .inspect(|r| {
             if r.phase == Phase::Write {
                 latency.record(r.outcome, r.latency_ns);
@@ -500,9 +528,81 @@ fn check_spooled(
         });
     let verdict = check::check_stream(scenario, workload, all);
     match failure {
-        Some(e) => Err(unreadable(e)),
+        Some(e) => Err(unreadable(path, e)),
         None => Ok((verdict, latency)),
     }
+}
+
+/// Checks a saved history (`contend check`) scenario by scenario, reading the file as a
+/// stream: a sustained scenario's records are checked as they go by, in bounded memory
+/// however long its run; the other workloads' records are held for their scenario (their
+/// checkers read a round's records together). Every result goes through the same second
+/// half of the pipeline as a run's.
+pub fn recheck(
+    path: &std::path::Path,
+    thresholds: &[Threshold],
+    inconclusive_above: Option<f64>,
+) -> Result<Vec<ScenarioResult>, RunError> {
+    struct Seen {
+        name: String,
+        workload: WorkloadId,
+        first_ns: u64,
+        last_ns: u64,
+        records: Vec<RequestRecord>,
+    }
+    let streamed = |w: WorkloadId| w == WorkloadId::Sustained;
+    let mut seen: Vec<Seen> = Vec::new();
+    for r in crate::history::read_csv_iter(path).map_err(|e| unreadable(path, e))? {
+        let r = r.map_err(|e| unreadable(path, e))?;
+        let i = match seen.iter().position(|s| s.name == r.scenario) {
+            Some(i) => i,
+            None => {
+                seen.push(Seen {
+                    name: r.scenario.clone(),
+                    workload: r.workload,
+                    first_ns: r.start_ns,
+                    last_ns: r.end_ns,
+                    records: Vec::new(),
+                });
+                seen.len() - 1
+            }
+        };
+        let s = &mut seen[i];
+        s.first_ns = s.first_ns.min(r.start_ns);
+        s.last_ns = s.last_ns.max(r.end_ns);
+        if !streamed(s.workload) {
+            s.records.push(r);
+        }
+    }
+    let mut results = Vec::new();
+    for s in seen {
+        let facts = RunFacts {
+            complete: true,
+            duration: Duration::from_nanos(s.last_ns.saturating_sub(s.first_ns)),
+            inconclusive_above,
+            ..RunFacts::default()
+        };
+        if !streamed(s.workload) {
+            let refs: Vec<&RequestRecord> = s.records.iter().collect();
+            results.push(scenario_result(
+                &s.name, s.workload, &refs, None, thresholds, facts,
+            )?);
+            continue;
+        }
+        let mine = crate::history::read_csv_iter(path)
+            .map_err(|e| unreadable(path, e))?
+            .filter(|r| r.as_ref().map_or(true, |r| r.scenario == s.name));
+        let (verdict, latency) = check_streamed(&s.name, s.workload, mine, path)?;
+        results.push(finish(
+            verdict,
+            latency,
+            Convergence::default(),
+            s.workload,
+            thresholds,
+            facts,
+        ));
+    }
+    Ok(results)
 }
 
 /// The certificates (DER) in a PEM file; an error when it has none or cannot be read.

@@ -251,6 +251,20 @@ fn validate_of_an_endless_file_ends_with_a_clear_error() {
 }
 
 #[test]
+fn check_of_an_endless_file_ends_with_a_clear_error() {
+    let o = contend()
+        .args(["check", "/dev/zero"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("not a requests.csv written by contend"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn an_error_about_a_huge_value_is_shown_cut() {
     let dir = tempfile::tempdir().expect("temp dir");
     let scenario = std::fs::read_to_string(shipped("notes-etag-stale-write.toml"))

@@ -114,17 +114,59 @@ pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), csv::Erro
 }
 
 /// Reads records written by [`write_csv`] one at a time, so a long history need not fit
-/// in memory.
+/// in memory. A line longer than [`MAX_LINE`] is an error (a row of this history is a
+/// few kilobytes, its body at most the body limit): reading `/dev/zero` or a binary file
+/// ends there instead of filling memory.
 pub fn read_csv_iter(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RequestRecord, csv::Error>>, csv::Error> {
-    Ok(csv::Reader::from_path(path)?.into_deserialize())
+    Ok(csv::Reader::from_reader(LineCap::open(path)?).into_deserialize())
 }
 
-/// Reads records written by [`write_csv`].
+/// Reads records written by [`write_csv`], with the line cap of [`read_csv_iter`].
 pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
-    let mut r = csv::Reader::from_path(path)?;
-    r.deserialize().collect()
+    read_csv_iter(path)?.collect()
+}
+
+/// The longest line a history file may have.
+pub const MAX_LINE: usize = 4 * 1024 * 1024;
+
+/// A file read with a cap on the bytes between two newlines.
+struct LineCap {
+    file: std::io::BufReader<std::fs::File>,
+    since_newline: usize,
+}
+
+impl LineCap {
+    fn open(path: &Path) -> std::io::Result<LineCap> {
+        Ok(LineCap {
+            file: std::io::BufReader::new(std::fs::File::open(path)?),
+            since_newline: 0,
+        })
+    }
+}
+
+impl std::io::Read for LineCap {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+            }
+        }
+        if self.since_newline > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line is over {} MiB, so this is not a requests.csv written by contend",
+                    MAX_LINE / (1024 * 1024)
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// One scenario's records, from a history that may hold several (a saved run).
@@ -239,6 +281,13 @@ mod tests {
         assert_eq!(loaded[0].status, Some(412));
         assert_eq!(loaded[0].content_type, "");
         assert_eq!(loaded[0].state, None);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_endless_line_is_an_error_not_a_memory_leak() {
+        let err = read_csv(Path::new("/dev/zero")).expect_err("not a history");
+        assert!(err.to_string().contains("not a requests.csv"), "{err}");
     }
 
     #[test]

@@ -21,11 +21,20 @@ pub const FILES: [&str; 6] = [
     "convergence.csv",
 ];
 
+/// Where `requests.csv` comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum History<'a> {
+    /// The records of a run (those not spooled).
+    Records(&'a [RequestRecord]),
+    /// A saved history file, copied as it is.
+    CopyOf(&'a Path),
+}
+
 /// Writes every CSV file into `dir` (created if missing) and returns their paths.
 pub fn write_all(
     dir: &Path,
     results: &[ScenarioResult],
-    records: &[RequestRecord],
+    history: History<'_>,
 ) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
@@ -38,9 +47,17 @@ pub fn write_all(
     write_atomically(&paths[2], |p| {
         write_table(p, latency_header(), results.iter().flat_map(latency_rows))
     })?;
-    write_atomically(&paths[3], |p| {
-        history::write_csv(p, records).map_err(io::Error::other)
-    })?;
+    match history {
+        History::Records(records) => write_atomically(&paths[3], |p| {
+            history::write_csv(p, records).map_err(io::Error::other)
+        })?,
+        History::CopyOf(from) => {
+            let same = std::fs::canonicalize(from).ok() == std::fs::canonicalize(&paths[3]).ok();
+            if !same {
+                write_atomically(&paths[3], |p| std::fs::copy(from, p).map(|_| ()))?;
+            }
+        }
+    }
     write_atomically(&paths[4], |p| {
         write_table(
             p,

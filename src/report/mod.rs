@@ -399,7 +399,27 @@ pub fn write_run(
     results: &[ScenarioResult],
     records: &[crate::history::RequestRecord],
 ) -> std::io::Result<Vec<PathBuf>> {
-    let mut paths = csv_files::write_all(dir, results, records)?;
+    write_reports(dir, info, results, csv_files::History::Records(records))
+}
+
+/// [`write_run`] for a history checked again (`contend check`): its `requests.csv` is a
+/// copy of the history file, never held in memory (and left alone when it is that file).
+pub fn write_rechecked(
+    dir: &Path,
+    info: &RunInfo,
+    results: &[ScenarioResult],
+    history: &Path,
+) -> std::io::Result<Vec<PathBuf>> {
+    write_reports(dir, info, results, csv_files::History::CopyOf(history))
+}
+
+fn write_reports(
+    dir: &Path,
+    info: &RunInfo,
+    results: &[ScenarioResult],
+    history: csv_files::History<'_>,
+) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = csv_files::write_all(dir, results, history)?;
     let run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
