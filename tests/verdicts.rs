@@ -18,6 +18,16 @@ use contend::run::{run, RunOptions};
 use contend::scenario::{SyncMode, WorkloadId};
 use contend::server::{Bug, Fault, ServerConfig};
 
+/// The built-in server's configuration with `bug` and `window`, the rest as by default
+/// (set field by field, so that fields added later keep their defaults).
+#[allow(clippy::field_reassign_with_default)]
+fn server(bug: Option<Bug>, window: Duration) -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.bug = bug;
+    config.window = window;
+    config
+}
+
 /// A result with these counts and this much judged, and nothing else.
 fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResult {
     let mut verdict = Verdict::new("s", WorkloadId::StaleWrite);
@@ -208,10 +218,7 @@ async fn acknowledgements_that_share_one_new_version_are_phantom_successes() {
     opts.out = Some(dir.path().join("out"));
     opts.writers = Some(4);
     opts.rounds = Some(3);
-    opts.server = ServerConfig {
-        bug: Some(Bug::PhantomSuccess),
-        window: Duration::ZERO,
-    };
+    opts.server = server(Some(Bug::PhantomSuccess), Duration::ZERO);
     let r = run_one(opts).await;
     assert_eq!(
         r.verdict.count(ViolationKind::PhantomSuccess),
@@ -246,10 +253,7 @@ async fn an_unconditional_write_acknowledged_but_absent_from_the_state_is_a_phan
     opts.out = Some(dir.path().join("out"));
     opts.writers = Some(3);
     opts.rounds = Some(2);
-    opts.server = ServerConfig {
-        bug: Some(Bug::PhantomSuccess),
-        window: Duration::ZERO,
-    };
+    opts.server = server(Some(Bug::PhantomSuccess), Duration::ZERO);
     let r = run_one(opts).await;
     assert_eq!(r.verdict.count(ViolationKind::PreconditionNotRequired), 2);
     assert_eq!(
@@ -267,10 +271,7 @@ async fn a_weak_etag_in_if_match_is_named_weak_and_judges_nothing_instead_of_no_
     opts.out = Some(dir.path().join("out"));
     opts.writers = Some(4);
     opts.rounds = Some(3);
-    opts.server = ServerConfig {
-        bug: Some(Bug::WeakEtag),
-        window: Duration::ZERO,
-    };
+    opts.server = server(Some(Bug::WeakEtag), Duration::ZERO);
     let r = run_one(opts).await;
     assert_eq!(
         r.verdict.count(ViolationKind::NoWinner),
@@ -316,10 +317,7 @@ async fn progress_and_verdict(file: &str, bug: Option<Bug>) -> (u64, usize) {
     opts.out = Some(dir.path().join("out"));
     opts.rounds = Some(20);
     opts.progress = watch.clone();
-    opts.server = ServerConfig {
-        bug,
-        window: Duration::from_millis(30),
-    };
+    opts.server = server(bug, Duration::from_millis(30));
     let r = run_one(opts).await;
     let most = *watch.most.lock().expect("lock");
     (most, r.verdict.violations.len())

@@ -120,7 +120,11 @@ pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), csv::Erro
 pub fn read_csv_iter(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RequestRecord, csv::Error>>, csv::Error> {
-    Ok(csv::Reader::from_reader(LineCap::open(path)?).into_deserialize())
+    let mut reader = csv::Reader::from_reader(LineCap::open(path)?);
+    // Read now, so that a file without a header line fails here: the iterator would
+    // take a failed header for an empty history.
+    reader.headers()?;
+    Ok(reader.into_deserialize())
 }
 
 /// Reads records written by [`write_csv`], with the line cap of [`read_csv_iter`].
