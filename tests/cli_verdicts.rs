@@ -237,6 +237,46 @@ fn writers_beyond_the_file_descriptor_limit_are_refused_with_the_fix() {
 }
 
 #[test]
+fn validate_shows_a_scenarios_inconclusive_limit_and_refuses_a_bad_one_where_it_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = std::fs::read_to_string(shipped("notes-etag-stale-write.toml"))
+        .expect("scenario")
+        .replacen(
+            "[workload]",
+            "inconclusive_above = \"25%\"\n\n[workload]",
+            1,
+        );
+    std::fs::write(dir.path().join("a.toml"), &scenario).expect("written");
+    let o = contend()
+        .args(["validate", "a.toml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(", inconclusive above 25.0%)"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(
+        dir.path().join("a.toml"),
+        scenario.replace("\"25%\"", "\"lots\""),
+    )
+    .expect("written");
+    let o = contend()
+        .args(["validate", "a.toml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("a.toml:6:22: inconclusive_above: `lots` is not a number"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
 fn validate_of_an_endless_file_ends_with_a_clear_error() {
     let o = contend()
         .args(["validate", "/dev/zero"])

@@ -285,6 +285,13 @@ async fn a_weak_etag_in_if_match_is_named_weak_and_judges_nothing_instead_of_no_
         .contains("weak version token W/\"1\""));
     assert!(r.verdict.warnings[0].evidence.contains("RFC 9110 §13.1.1"));
     assert_eq!(r.status(), "INCONCLUSIVE");
+    assert!(
+        r.inconclusive()
+            .unwrap_or_default()
+            .contains("3 raced only a weak version token"),
+        "{:?}",
+        r.inconclusive()
+    );
 }
 
 /// A progress listener that tallies as the bar does and keeps the last tally.

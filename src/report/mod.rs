@@ -99,8 +99,15 @@ impl ScenarioResult {
         let j = &v.judged;
         if j.judged == 0 {
             let unit = if j.unit.is_empty() { "rounds" } else { j.unit };
+            let weak = v.warned(crate::check::WarningKind::WeakVersionToken);
             return Some(if j.total == 0 {
                 format!("nothing was judged: no {unit} ran{}", summary())
+            } else if weak > 0 {
+                format!(
+                    "nothing was judged: none of the {} {unit} could be judged ({weak} raced only a weak version token, which never matches){}",
+                    j.total,
+                    summary()
+                )
             } else {
                 format!(
                     "nothing was judged: none of the {} {unit} had a definite outcome{}",
