@@ -1,7 +1,7 @@
 //! One exchange: a rendered request ([`Prepared`]), what came back ([`Exchange`]) and,
 //! when it was not a whole answer, why ([`Incident`]); the one rule that turns what came
 //! back into an outcome ([`write_outcome`], [`read_outcome`]); the one body limit
-//! ([`BODY_LIMIT`], read through [`BodyBuf`]); and the settings every connection of a
+//! ([`BODY_LIMIT`], read through `BodyBuf`); and the settings every connection of a
 //! scenario shares.
 //!
 //! | what the client saw | outcome | cause |

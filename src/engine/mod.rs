@@ -1,9 +1,13 @@
 //! Stage 2 of the pipeline: the engine runs a scenario's workload against a target and
 //! turns every HTTP exchange into a [`RequestRecord`].
 //!
-//! The engine decides nothing about correctness; it only classifies each answer by the
-//! statuses the scenario promises (`winner`, `conflict`, `unexpected`) or by how it
-//! failed (`indeterminate`, `not_sent`). The checker reads the records afterwards.
+//! The engine decides nothing about correctness; it only classifies each answer, by one
+//! rule whatever the client (`exchange.rs`: a whole answer by the statuses the scenario
+//! promises, `winner`, `conflict` or `unexpected`; one that did not come whole as
+//! `indeterminate` or `not_sent`, its cause kept). The checker reads the records
+//! afterwards. A run stops after its round on the first Ctrl-C or SIGTERM
+//! ([`RunContext::stop`]) and at once on the second ([`Abort`]), cancelling the requests
+//! in flight.
 //!
 //! Each workload is one file here, dispatched by an exhaustive match on
 //! [`WorkloadKind`]. The round-based ones (stale-write, unique-create, transition,
