@@ -329,12 +329,24 @@ async fn an_answer_before_the_request_ends_is_the_writes_answer_in_every_mode() 
             "{what}: every early 412 is kept as the write's answer"
         );
         let records = history::read_csv(&out.join("requests.csv")).expect("history");
-        for w in records.iter().filter(|w| w.phase == Phase::Write) {
+        let writes: Vec<_> = records.iter().filter(|w| w.phase == Phase::Write).collect();
+        for w in &writes {
             assert_eq!(w.status, Some(412), "{what}: {w:?}");
-            if mode == Mode::Race(SyncMode::SinglePacket) {
-                // The server reset the stream with NO_ERROR before its final frame.
-                assert_eq!(w.cause, Some(Cause::Early), "{what}: {w:?}");
-            }
+        }
+        if mode == Mode::Race(SyncMode::SinglePacket) {
+            // The answer came (and the stream was reset with NO_ERROR) before the
+            // write's final frame was released, and the record says so. (An answer
+            // that reaches contend only after its release is a plain answer.)
+            assert!(
+                writes
+                    .iter()
+                    .all(|w| matches!(w.cause, Some(Cause::Early) | None)),
+                "{what}: {writes:?}"
+            );
+            assert!(
+                writes.iter().any(|w| w.cause == Some(Cause::Early)),
+                "{what}: {writes:?}"
+            );
         }
         match mode {
             // Every writer refused although the version was current: the server's fault
