@@ -140,9 +140,16 @@ fn sigterm_stops_after_the_round_writes_the_reports_and_removes_the_spool() {
         dir.path(),
         &[("TMPDIR", &tmp)],
     );
-    std::thread::sleep(Duration::from_millis(1000));
-    let spooled: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
-    assert!(!spooled.is_empty(), "the run spools its attempts to TMPDIR");
+    // Once the attempts stream to their spool in TMPDIR, the run is well under way.
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&tmp).expect("tmp").next().is_none() {
+        assert!(
+            Instant::now() < until,
+            "the run spools its attempts to TMPDIR"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
     let o = wait_at_most(child, Duration::from_secs(60));
     let mut rest = String::new();
@@ -182,7 +189,7 @@ fn a_second_signal_stops_at_once_against_a_server_that_never_answers() {
         &[],
     );
     // The writes are in flight, and would wait for 300 s.
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_millis(2000));
     signal(&child, "INT");
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
