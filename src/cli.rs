@@ -15,7 +15,7 @@ use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
-use crate::scenario::{self, workload::Steps, SyncMode};
+use crate::scenario::{self, workload::Steps, SustainedLimit, SyncMode, Workload, WorkloadKind};
 use crate::server::{self, Bug, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
@@ -51,7 +51,7 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Per-request timeout, e.g. 10s (overrides the scenario).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
         /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
         #[arg(long)]
@@ -99,7 +99,7 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Per-request timeout, e.g. 10s (overrides the scenario).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
@@ -254,6 +254,17 @@ fn bug_help(what: &str) -> String {
     format!("{what} ({})", names.join(", "))
 }
 
+/// `--timeout`: a duration greater than zero, as the file's `timeout` must be.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => {
+            Err("the timeout must be greater than zero, for example --timeout 10s".into())
+        }
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
     Threshold::parse(text, Origin::CommandLine)
         .map_err(|e| format!("{}\n  hint: {}", e.message, e.hint))
@@ -393,16 +404,11 @@ fn validate(paths: &[PathBuf]) -> u8 {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {}{}{})",
+                    "ok  {}  {} ({}, {}{}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
-                    s.workload.writers,
-                    s.workload.rounds,
-                    match rules.steps {
-                        Steps::Increments => "increments",
-                        Steps::Rounds | Steps::Attempts => "rounds",
-                    },
+                    workload_settings(&s.workload),
                     match s.thresholds.len() {
                         0 => String::new(),
                         1 => ", 1 threshold".to_string(),
@@ -427,6 +433,33 @@ fn validate(paths: &[PathBuf]) -> u8 {
     }
 }
 
+/// How `validate` states a workload's size, in the words of its file: writers × rounds
+/// (or increments); for sustained, its connections, hot resources, limit and model.
+fn workload_settings(workload: &Workload) -> String {
+    let (writers, rounds) = (workload.writers, workload.rounds);
+    let WorkloadKind::Sustained {
+        resources,
+        limit,
+        rate,
+    } = &workload.kind
+    else {
+        let steps = match workload.kind.rules().steps {
+            Steps::Increments => "increments",
+            Steps::Rounds | Steps::Attempts => "rounds",
+        };
+        return format!("{writers} writers × {rounds} {steps}");
+    };
+    let limit = match limit {
+        SustainedLimit::Duration(d) => humantime::format_duration(*d).to_string(),
+        SustainedLimit::Requests(n) => format!("{n} requests"),
+    };
+    let model = match rate {
+        Some(rate) => format!("open model at {rate} attempts/s"),
+        None => "closed model".to_string(),
+    };
+    format!("{writers} connections, {resources} resources, {limit}, {model}")
+}
+
 fn check_history(
     path: &std::path::Path,
     out: Option<PathBuf>,
@@ -441,6 +474,14 @@ fn check_history(
             return 2;
         }
     };
+    if records.is_empty() {
+        eprintln!(
+            "error: the history {} holds no records (it is empty, or only a header); \
+             give the requests.csv of a run",
+            path.display()
+        );
+        return 2;
+    }
     // Each scenario through the pipeline's second half, as `run` does.
     let mut results: Vec<ScenarioResult> = Vec::new();
     for scenario in history::by_scenario(&records) {

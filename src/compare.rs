@@ -59,9 +59,10 @@ impl CompareTarget {
                 ("builtin".to_string(), Some(bug))
             }
             _ => {
-                run::parse_target(rest).map_err(|_| {
+                run::target_or_why(rest).map_err(|why| {
                     RunError::Usage(format!(
-                        "--target {spec:?} is not NAME=URL, an http(s) URL, `builtin` or `builtin:BUG`"
+                        "--target {spec:?} is not NAME=URL, an http(s) URL, `builtin` or \
+                         `builtin:BUG`: {rest:?} {why}"
                     ))
                 })?;
                 (rest.to_string(), None)

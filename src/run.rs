@@ -165,15 +165,31 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
 
 /// Parses a `--target` value: `builtin` or an http(s) URL.
 pub fn parse_target(text: &str) -> Result<Target, RunError> {
+    target_or_why(text).map_err(|why| RunError::Usage(format!("--target {text:?} {why}")))
+}
+
+/// `builtin` or an http(s) URL; otherwise what is wrong with `text`, said of it
+/// ("has a port out of range (1 to 65535)").
+pub fn target_or_why(text: &str) -> Result<Target, String> {
     if text == "builtin" {
         return Ok(Target::Builtin);
     }
-    match url::Url::parse(text) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Target::Url(u)),
-        _ => Err(RunError::Usage(format!(
-            "--target {text:?} is neither `builtin` nor an http:// or https:// URL"
-        ))),
-    }
+    Err(match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => return Ok(Target::Url(u)),
+        // `localhost:8080` parses as the scheme `localhost`.
+        Ok(_) if !text.contains("://") => {
+            format!("is not a URL: a base URL starts with http:// or https:// (http://{text}?)")
+        }
+        Ok(u) => format!(
+            "uses the `{}` scheme; contend speaks http:// and https://",
+            u.scheme()
+        ),
+        Err(url::ParseError::InvalidPort) => "has a port out of range (1 to 65535)".into(),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            "is neither `builtin` nor a URL: a base URL starts with http:// or https://".into()
+        }
+        Err(e) => format!("is not a valid URL: {e}"),
+    })
 }
 
 /// Runs every scenario and writes the reports.
@@ -256,6 +272,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             &thresholds,
             facts,
         )?;
+        show_sustained_settings(&mut result, s);
         result.redact(&s.secrets);
         results.push(result);
         spools.extend(run.spool);
@@ -294,6 +311,24 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         seed: opts.seed,
         info,
     })
+}
+
+/// A sustained run's figures name the scenario's settings (connections, hot resources,
+/// open or closed model) rather than only what its records show: a run that failed at
+/// set-up made no attempt, yet was asked for what the file says.
+fn show_sustained_settings(result: &mut ScenarioResult, s: &Scenario) {
+    let WorkloadKind::Sustained {
+        resources, rate, ..
+    } = s.workload.kind
+    else {
+        return;
+    };
+    if let Some(report) = result.verdict.sustained.as_mut() {
+        report.connections = s.workload.writers;
+        report.resources = resources;
+        report.open_model = rate.is_some();
+        report.scheduled_rate = report.scheduled_rate.or(rate.map(f64::from));
+    }
 }
 
 /// What a scenario's result says about how it ran, beside the figures its records give.
