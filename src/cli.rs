@@ -292,6 +292,18 @@ fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>) {
     );
 }
 
+/// Says, in one line, that proxy variables set in the environment are ignored, and why.
+fn note_ignored_proxies() {
+    let set = crate::engine::exchange::proxy_variables_set();
+    if !set.is_empty() {
+        eprintln!(
+            "contend: {} ignored: every request goes straight to the target, since a proxy \
+             in between would change the race the server sees",
+            set.join(", ")
+        );
+    }
+}
+
 /// Writes the JUnit file; a failure to write it is an error (exit 2) unless the run
 /// already failed.
 fn write_junit(
@@ -312,6 +324,7 @@ fn write_junit(
 
 async fn compare_command(opts: CompareOptions) -> u8 {
     handle_interrupts(opts.run.stop.clone());
+    note_ignored_proxies();
     let seed = opts.run.seed;
     match compare::compare(opts).await {
         Ok(report) => {
@@ -340,6 +353,7 @@ async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
         Err(e) => return print_error(&e),
     };
     handle_interrupts(opts.stop.clone());
+    note_ignored_proxies();
     let seed = opts.seed;
     match run::run_loaded(opts, scenarios).await {
         Ok(report) => {

@@ -9,6 +9,12 @@
 //!
 //! Each reqwest connection comes from a client whose pool holds one idle connection, so
 //! no two writers share a connection and no pool limit or lock sits between them.
+//!
+//! No client goes through a proxy: reqwest's are built with `no_proxy`, and the engine's
+//! own HTTP/1.1 and HTTP/2 clients connect to the target themselves. A proxy between
+//! contend and the API would buffer, reorder and re-send the writes on connections of
+//! its own, so the race the server sees would not be the one contend made. The proxy
+//! variables ([`PROXY_VARIABLES`]) are therefore ignored, the same way by every client.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,7 +88,26 @@ impl ClientSettings {
     }
 }
 
-/// Builds a client that keeps at most one idle connection: one writer's connection.
+/// The proxy variables other HTTP clients read (curl, reqwest); contend ignores them all.
+pub const PROXY_VARIABLES: [&str; 6] = [
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// The [`PROXY_VARIABLES`] set (and not empty) in this process's environment.
+pub fn proxy_variables_set() -> Vec<&'static str> {
+    PROXY_VARIABLES
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+        .collect()
+}
+
+/// Builds a client that keeps at most one idle connection: one writer's connection,
+/// straight to the target (never through a proxy; see the module doc).
 ///
 /// In single-packet mode the target must speak HTTP/2 with prior knowledge (h2c), and may
 /// speak nothing else (nginx's `listen … http2` without TLS), so every other request of
@@ -105,6 +130,7 @@ pub fn connection(settings: &ClientSettings) -> Result<reqwest::Client, String> 
         .pool_idle_timeout(None)
         .tcp_nodelay(true)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
