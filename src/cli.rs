@@ -1,5 +1,8 @@
-//! The command line: `run`, `validate`, `check` and `serve`, parsed with clap derive.
-//! Each command maps its flags onto the library and turns the result into an exit code.
+//! The command line: `run`, `compare`, `validate`, `check`, `serve`, `relay`, and the
+//! shell's `completions` and `man` (in `cli/shell.rs`), parsed with clap derive. Each
+//! command maps its flags onto the library and turns the result into an exit code.
+
+mod shell;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +80,11 @@ pub enum Command {
         /// Also write the results as JUnit XML here, for CI.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Also stream every request record to FILE as JSON Lines while the run goes on,
+        /// one per line with the fields of requests.csv, for `tail -f`, jq or a
+        /// dashboard (`-`: stdout, and the summary goes to stderr).
+        #[arg(long, value_name = "FILE")]
+        jsonl: Option<PathBuf>,
     },
     /// Run the same scenarios against several targets and report them side by side.
     Compare {
@@ -118,7 +126,7 @@ pub enum Command {
     },
     /// Check a saved history (requests.csv) again, without sending traffic.
     Check {
-        /// A requests.csv written by `contend run`.
+        /// A requests.csv written by `contend run`, or its `--jsonl` history.
         history: PathBuf,
         /// Write the reports here (summary.csv, rounds.csv, latency.csv, strategies.csv,
         /// convergence.csv, requests.csv, summary.json, report.html).
@@ -149,6 +157,18 @@ pub enum Command {
     },
     /// Relay TCP connections with a delay and jitter per chunk: a WAN in a box.
     Relay(crate::relay::RelayArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page contend(1), or write a page per command into a folder.
+    Man {
+        /// Write contend.1 and contend-COMMAND.1 for every command into DIR (made if
+        /// missing), e.g. ~/.local/share/man/man1, instead of printing contend.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -170,6 +190,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             no_progress,
             thresholds,
             junit,
+            jsonl,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
@@ -186,7 +207,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            run_command(opts, junit).await
+            run_command(opts, junit, jsonl).await
         }
         Command::Compare {
             paths,
@@ -238,6 +259,27 @@ pub async fn main(cli: Cli) -> ExitCode {
             ..
         } => serve(addr, ServerConfig { bug, window }, tls).await,
         Command::Relay(args) => crate::relay::run(args).await,
+        Command::Completions { shell } => shell::print(&shell::completion_script(shell)),
+        Command::Man { dir: None } => match shell::man_page() {
+            Ok(page) => shell::print(&page),
+            Err(e) => {
+                eprintln!("error: cannot render the man page: {e}");
+                2
+            }
+        },
+        Command::Man { dir: Some(dir) } => match shell::write_man_pages(&dir) {
+            Ok(pages) => {
+                println!("{} man pages in {}", pages.len(), dir.display());
+                0
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the man pages to {}: {e}",
+                    dir.display()
+                );
+                2
+            }
+        },
     };
     ExitCode::from(code)
 }
@@ -347,25 +389,66 @@ async fn compare_command(opts: CompareOptions) -> u8 {
     }
 }
 
-async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
+async fn run_command(
+    mut opts: RunOptions,
+    junit_path: Option<PathBuf>,
+    jsonl_path: Option<PathBuf>,
+) -> u8 {
     let scenarios = match run::load(&opts) {
         Ok(scenarios) => scenarios,
         Err(e) => return print_error(&e),
     };
+    // With the records on stdout, what people read goes to stderr.
+    let to_stdout = jsonl_path.as_deref() != Some(std::path::Path::new("-"));
+    let say = |text: String| match to_stdout {
+        true => print!("{text}"),
+        false => eprint!("{text}"),
+    };
+    if let Some(path) = &jsonl_path {
+        match open_jsonl(path) {
+            Ok(stream) => opts.jsonl = Some(Arc::new(stream)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    let jsonl = opts.jsonl.clone();
     handle_interrupts(opts.stop.clone());
     note_ignored_proxies();
     let seed = opts.seed;
-    match run::run_loaded(opts, scenarios).await {
+    let ran = run::run_loaded(opts, scenarios).await;
+    // Everything the run streamed is written before the summary says it is there.
+    let streamed = jsonl.map(|stream| stream.finish());
+    match ran {
         Ok(report) => {
-            println!("contend run, seed {seed}\n");
-            print!(
-                "{}",
-                terminal::render(&report.results, Some(&report.report_dir), colour())
-            );
+            say(format!("contend run, seed {seed}\n\n"));
+            say(terminal::render(
+                &report.results,
+                Some(&report.report_dir),
+                colour(),
+            ));
             if !report.skipped.is_empty() {
-                println!("Not run (interrupted): {}", report.skipped.join(", "));
+                say(format!(
+                    "Not run (interrupted): {}\n",
+                    report.skipped.join(", ")
+                ));
             }
-            let code = report.exit_code();
+            let mut code = report.exit_code();
+            match (streamed, &jsonl_path) {
+                (Some(Err(e)), Some(path)) => {
+                    eprintln!(
+                        "error: the JSON Lines history {} is incomplete: {e}",
+                        path.display()
+                    );
+                    // A violation (1) still wins over an error (2).
+                    code = if code == 1 { 1 } else { 2 };
+                }
+                (Some(Ok(n)), Some(path)) if to_stdout => {
+                    say(format!("JSON Lines: {} ({n} records)\n", path.display()))
+                }
+                _ => {}
+            }
             if let Some(path) = junit_path {
                 if let Err(e) = write_junit(
                     &path,
@@ -377,12 +460,33 @@ async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
                     // A violation (1) still wins over an error (2).
                     return if code == 1 { 1 } else { 2 };
                 }
-                println!("JUnit: {}", path.display());
+                say(format!("JUnit: {}\n", path.display()));
             }
             code
         }
         Err(e) => print_error(&e),
     }
+}
+
+/// The `--jsonl` stream: stdout for `-`, else the file, its folder made if missing.
+fn open_jsonl(path: &std::path::Path) -> Result<history::JsonlStream, String> {
+    if path == std::path::Path::new("-") {
+        return Ok(history::JsonlStream::stdout());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "cannot create {} for the JSON Lines history: {e}",
+                parent.display()
+            )
+        })?;
+    }
+    history::JsonlStream::create(path).map_err(|e| {
+        format!(
+            "cannot write the JSON Lines history {}: {e}",
+            path.display()
+        )
+    })
 }
 
 /// Prints why a run could not start and returns exit code 2. Scenario-file diagnostics
@@ -481,7 +585,7 @@ fn check_history(
     junit_path: Option<&std::path::Path>,
 ) -> u8 {
     let started_at = std::time::SystemTime::now();
-    let records = match history::read_csv(path) {
+    let records = match history::read_saved(path) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot read the history {}: {e}", path.display());
@@ -491,7 +595,7 @@ fn check_history(
     if records.is_empty() {
         eprintln!(
             "error: the history {} holds no records (it is empty, or only a header); \
-             give the requests.csv of a run",
+             give the requests.csv or the --jsonl file of a run",
             path.display()
         );
         return 2;

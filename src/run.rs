@@ -14,7 +14,7 @@ use crate::check;
 use crate::convergence::Convergence;
 use crate::engine::{self, Progress, RunContext};
 use crate::gate;
-use crate::history::{Phase, RequestRecord, Spool};
+use crate::history::{JsonlStream, Phase, RequestRecord, Spool};
 use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// `--threshold`s, applied to every scenario on top of its own.
     pub thresholds: Vec<Threshold>,
+    /// Where every record goes as soon as it is complete (`--jsonl`); the caller
+    /// finishes it after the run.
+    pub jsonl: Option<Arc<JsonlStream>>,
 }
 
 impl RunOptions {
@@ -66,6 +69,7 @@ impl RunOptions {
             progress: Arc::new(engine::NoProgress),
             stop: Arc::new(AtomicBool::new(false)),
             thresholds: Vec::new(),
+            jsonl: None,
         }
     }
 }
@@ -219,6 +223,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         progress: opts.progress.clone(),
         stop: opts.stop.clone(),
         ca_certs,
+        jsonl: opts.jsonl.clone(),
         ..RunContext::new(opts.seed)
     };
 

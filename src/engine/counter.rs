@@ -47,6 +47,12 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
     if let Some(last) = s.records.last_mut() {
         last.value = Some(initial);
     }
+    // The set-up is complete (the writers label their own records): stream it now, before
+    // the writers stream theirs.
+    for r in &mut s.records[first_record..] {
+        r.strategy = label.strategy.clone();
+    }
+    s.publish().await;
 
     let scenario = Arc::new(s.scenario.clone());
     let writers = s.scenario.workload.writers;
@@ -72,14 +78,14 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
     }
     for task in tasks {
         match task.await {
-            Ok(records) => s.records.extend(records),
+            Ok(records) => {
+                s.records.extend(records);
+                s.published = s.records.len(); // the writer streamed them
+            }
             Err(e) => return Err(format!("a writer task failed: {e}")),
         }
     }
     s.records[first_record..].sort_by_key(|r| r.end_ns);
-    for r in &mut s.records[first_record..] {
-        r.strategy = label.strategy.clone();
-    }
 
     let (_, last) = s.read_version(Phase::Final, label, &id).await?;
     let final_value = read_value(&value_at, &last)?;
@@ -178,6 +184,7 @@ impl CounterWriter {
             let first = records.len();
             self.increment(increment, &mut rng, &mut records).await;
             self.ctx.progress.step(&records[first..]);
+            self.ctx.publish(&records[first..]).await;
         }
         records
     }

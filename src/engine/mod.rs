@@ -78,6 +78,8 @@ pub struct RunContext {
     pub arrival_stamps: bool,
     /// Extra root certificates (DER) trusted for https targets (`--ca-cert`).
     pub ca_certs: Arc<Vec<Vec<u8>>>,
+    /// Where every record goes as soon as it is complete (`--jsonl`), if anywhere.
+    pub jsonl: Option<Arc<crate::history::JsonlStream>>,
 }
 
 impl RunContext {
@@ -93,11 +95,19 @@ impl RunContext {
             progress: Arc::new(NoProgress),
             arrival_stamps: false,
             ca_certs: Arc::default(),
+            jsonl: None,
         }
     }
 
     fn stopped(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Streams complete records to the run's JSON Lines history, if it has one.
+    async fn publish(&self, records: &[RequestRecord]) {
+        if let Some(jsonl) = &self.jsonl {
+            jsonl.publish(records).await;
+        }
     }
 }
 
@@ -125,6 +135,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         Err(e) => Err(e),
         Ok(()) => run_workload(&mut session).await,
     };
+    session.publish().await;
     ctx.progress.finish();
     let error = result.err().map(|e| redact(&e, &scenario.secrets));
     ScenarioRun {
@@ -218,6 +229,9 @@ struct Session<'a> {
     reader: Option<reqwest::Client>,
     recorder: Recorder,
     records: Vec<RequestRecord>,
+    /// How many of `records` went to the JSON Lines history (or were sent there by the
+    /// writer tasks that made them).
+    published: usize,
     /// Where the workload streamed records it does not keep in `records`.
     spool: Option<crate::history::Spool>,
 }
@@ -359,8 +373,18 @@ impl<'a> Session<'a> {
                 actionable: scenario.expect.actionable.clone(),
             },
             records: Vec::new(),
+            published: 0,
             spool: None,
         }
+    }
+
+    /// Streams the records made since the last call to the JSON Lines history. Called
+    /// where they are complete: after each round, before writer tasks start, and when
+    /// the scenario ends.
+    async fn publish(&mut self) {
+        let fresh = self.records.get(self.published..).unwrap_or_default();
+        self.ctx.publish(fresh).await;
+        self.published = self.records.len();
     }
 
     /// The connection used for set-up, reads and verification (not a writer's).

@@ -119,6 +119,7 @@ pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> 
         .await?;
         workload.after(s, &round, &outcomes).await?;
         s.ctx.progress.step(&s.records[first..]);
+        s.publish().await;
     }
     Ok(())
 }

@@ -16,6 +16,10 @@
 //! rendered once. The attempts' records are not kept: they go in batches of 256 through a
 //! bounded channel to one thread that appends them to a [`Spool`] (`ScenarioRun::spool`),
 //! so memory stays bounded however long the run; set-up and final reads stay in memory.
+//! With a JSON Lines history (`--jsonl`), each connection also streams its attempts'
+//! records there: every [`LIVE_BATCH`] records, or after an attempt once
+//! [`LIVE_EVERY`] has passed since it last did, so a follower sees a slow run's attempts
+//! as they end and a fast run's in batches.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -97,6 +101,7 @@ pub(super) async fn run(
     for _ in 0..connections {
         clients.push(Link::new(&s.settings)?);
     }
+    s.publish().await; // the set-up, before the connections stream their attempts
     let (spool, mut writer) =
         Spool::create(&s.scenario.name, s.ctx.nonce).map_err(|e| e.to_string())?;
     s.spool = Some(spool);
@@ -126,6 +131,8 @@ pub(super) async fn run(
             limit,
             rate,
             spool: sender.clone(),
+            published: 0,
+            published_at: Instant::now(),
         };
         tasks.push(tokio::spawn(connection.run()));
     }
@@ -159,6 +166,10 @@ pub(super) async fn run(
 const SPOOL_QUEUE: usize = 64;
 /// Records a connection hands over at a time (fewer wake-ups of the writer's thread).
 const SPOOL_BATCH: usize = 256;
+/// Records a connection streams to the JSON Lines history at a time, at the most.
+const LIVE_BATCH: usize = 64;
+/// The longest a finished attempt waits before it is streamed to the JSON Lines history.
+const LIVE_EVERY: Duration = Duration::from_millis(100);
 
 /// A connection's client: our own HTTP/1.1 one, which costs a fraction of reqwest's
 /// per request, or reqwest where the target speaks only HTTP/2 (`single-packet`).
@@ -205,6 +216,9 @@ struct Connection {
     rate: Option<u32>,
     /// Where the records go, in batches.
     spool: tokio::sync::mpsc::Sender<Vec<RequestRecord>>,
+    /// How many of the records not yet spooled went to the JSON Lines history, and when.
+    published: usize,
+    published_at: Instant,
 }
 
 impl Connection {
@@ -239,7 +253,10 @@ impl Connection {
             let first = records.len();
             self.attempt(resource, round, due, &mut records).await;
             self.ctx.progress.step(&records[first..]);
+            self.publish(&records, false).await;
             if records.len() >= SPOOL_BATCH {
+                self.publish(&records, true).await;
+                self.published = 0;
                 let batch = std::mem::replace(&mut records, Vec::with_capacity(SPOOL_BATCH + 2));
                 if self.spool.send(batch).await.is_err() {
                     // The writer stopped on an error, which the run reports.
@@ -249,8 +266,26 @@ impl Connection {
             round += 1;
         }
         if !records.is_empty() {
+            self.publish(&records, true).await;
             let _ = self.spool.send(records).await;
         }
+    }
+
+    /// Streams `records` past those already streamed to the JSON Lines history: all of
+    /// them when `all`, else once [`LIVE_BATCH`] have gathered or [`LIVE_EVERY`] has
+    /// passed since the last time.
+    async fn publish(&mut self, records: &[RequestRecord], all: bool) {
+        if self.ctx.jsonl.is_none() {
+            return;
+        }
+        let fresh = records.get(self.published..).unwrap_or_default();
+        let due = fresh.len() >= LIVE_BATCH || self.published_at.elapsed() >= LIVE_EVERY;
+        if fresh.is_empty() || !(all || due) {
+            return;
+        }
+        self.ctx.publish(fresh).await;
+        self.published = records.len();
+        self.published_at = Instant::now();
     }
 
     /// One read and the conditional write of the value read plus one.

@@ -4,10 +4,14 @@
 //! reader and writer of the history is here: the CSV form (`requests.csv`, [`write_csv`],
 //! [`read_csv`], [`read_csv_iter`]) round-trips, so a saved run can be checked and
 //! reported again without sending traffic (`contend check`), and a [`Spool`] streams a
-//! history too long for memory to a file while the engine makes it.
+//! history too long for memory to a file while the engine makes it. The JSON Lines form
+//! ([`JsonlStream`], [`read_jsonl`]) is written while the run goes on, for a reader that
+//! follows it; [`read_saved`] reads either form back.
 
+mod jsonl;
 mod spool;
 
+pub use jsonl::{is_jsonl, read_jsonl, JsonlError, JsonlStream};
 pub use spool::{Spool, SpoolError, SpoolWriter};
 
 use std::path::Path;
@@ -120,6 +124,25 @@ pub fn read_csv_iter(
 pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
     let mut r = csv::Reader::from_path(path)?;
     r.deserialize().collect()
+}
+
+/// A saved history that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Jsonl(#[from] JsonlError),
+}
+
+/// Reads a saved history in either form: JSON Lines (`contend run --jsonl`) when its
+/// first character opens a JSON object, else CSV (`requests.csv`).
+pub fn read_saved(path: &Path) -> Result<Vec<RequestRecord>, ReadError> {
+    if is_jsonl(path).map_err(JsonlError::Io)? {
+        Ok(read_jsonl(path)?)
+    } else {
+        Ok(read_csv(path)?)
+    }
 }
 
 /// One scenario's records, from a history that may hold several (a saved run).
