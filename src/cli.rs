@@ -165,7 +165,7 @@ pub enum Command {
     /// Print the man page contend(1), or write a page per command into a folder.
     Man {
         /// Write contend.1 and contend-COMMAND.1 for every command into DIR (made if
-        /// missing), e.g. ~/.local/share/man/man1, instead of printing contend.1.
+        /// missing), e.g. ~/.cargo/share/man/man1, instead of printing contend.1.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -398,11 +398,11 @@ async fn run_command(
         Ok(scenarios) => scenarios,
         Err(e) => return print_error(&e),
     };
-    // With the records on stdout, what people read goes to stderr.
-    let to_stdout = jsonl_path.as_deref() != Some(std::path::Path::new("-"));
-    let say = |text: String| match to_stdout {
-        true => print!("{text}"),
-        false => eprint!("{text}"),
+    // With the records on stdout (`--jsonl -`), what people read goes to stderr.
+    let records_on_stdout = jsonl_path.as_deref() == Some(std::path::Path::new("-"));
+    let say = |text: String| match records_on_stdout {
+        false => print!("{text}"),
+        true => eprint!("{text}"),
     };
     if let Some(path) = &jsonl_path {
         match open_jsonl(path) {
@@ -437,14 +437,15 @@ async fn run_command(
             let mut code = report.exit_code();
             match (streamed, &jsonl_path) {
                 (Some(Err(e)), Some(path)) => {
-                    eprintln!(
-                        "error: the JSON Lines history {} is incomplete: {e}",
-                        path.display()
-                    );
+                    let at = match records_on_stdout {
+                        false => path.display().to_string(),
+                        true => "on stdout".to_string(),
+                    };
+                    eprintln!("error: the JSON Lines history {at} is incomplete: {e}");
                     // A violation (1) still wins over an error (2).
                     code = if code == 1 { 1 } else { 2 };
                 }
-                (Some(Ok(n)), Some(path)) if to_stdout => {
+                (Some(Ok(n)), Some(path)) if !records_on_stdout => {
                     say(format!("JSON Lines: {} ({n} records)\n", path.display()))
                 }
                 _ => {}
