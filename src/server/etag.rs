@@ -123,9 +123,9 @@ fn note_not_found(id: &str) -> Response {
 
 /// A parsed `If-Match` header: `*` or a list of entity-tags (RFC 9110 §13.1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct IfMatch {
+pub(super) struct IfMatch {
     /// The header as sent (several lines joined with ", "), for messages.
-    raw: String,
+    pub(super) raw: String,
     /// What it asks for.
     condition: Condition,
 }
@@ -150,7 +150,7 @@ struct EntityTag {
 impl IfMatch {
     /// The request's `If-Match`, or `None` when it has none. Several header lines are
     /// one comma-separated list (RFC 9110 §5.3).
-    fn from_headers(headers: &HeaderMap) -> Option<IfMatch> {
+    pub(super) fn from_headers(headers: &HeaderMap) -> Option<IfMatch> {
         header_list(headers, header::IF_MATCH).map(|raw| IfMatch::parse(&raw))
     }
 
@@ -170,7 +170,7 @@ impl IfMatch {
 
     /// Whether this precondition holds for a document whose `ETag` is `current` (always
     /// strong), using the strong comparison: weak tags never match.
-    fn matches(&self, current: &str) -> bool {
+    pub(super) fn matches(&self, current: &str) -> bool {
         match &self.condition {
             Condition::Any => true,
             Condition::Tags(tags) => {
