@@ -39,6 +39,7 @@ async fn run_with(
     opts.server = ServerConfig {
         bug,
         window: Duration::from_millis(50),
+        ..ServerConfig::default()
     };
     let report = run(opts).await.expect("run starts");
     (report.results, out)

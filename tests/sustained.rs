@@ -61,6 +61,7 @@ async fn run_sustained(workload: &str, bug: Option<Bug>) -> (ScenarioResult, tem
     opts.server = ServerConfig {
         bug,
         window: Duration::from_millis(50),
+        ..ServerConfig::default()
     };
     let mut report = run(opts).await.expect("run starts");
     assert_eq!(report.results.len(), 1);
@@ -247,6 +248,7 @@ async fn run_over_tls(workload: &str, sync: SyncMode, bug: Option<Bug>) -> Scena
     let config = ServerConfig {
         bug,
         window: Duration::from_millis(50),
+        ..ServerConfig::default()
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let (server, cert) = common::start_trusted_tls(config, dir.path()).await;

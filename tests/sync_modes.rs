@@ -50,6 +50,7 @@ async fn run_in(
     opts.server = ServerConfig {
         bug,
         window: Duration::from_millis(50),
+        ..ServerConfig::default()
     };
     let report = run(opts).await.expect("run starts");
     (report.results, out)
@@ -267,6 +268,7 @@ async fn run_over_tls(mode: SyncMode, bug: Option<Bug>) -> Vec<ScenarioResult> {
     let config = ServerConfig {
         bug,
         window: Duration::from_millis(50),
+        ..ServerConfig::default()
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let (server, cert) = common::start_trusted_tls(config, dir.path()).await;
@@ -356,6 +358,7 @@ async fn a_contend_serve_target_gives_arrival_stamps_and_reports_its_windows_as_
     let config = ServerConfig {
         bug: Some(Bug::Toctou),
         window: Duration::from_millis(50),
+        ..ServerConfig::default()
     };
     let server = contend::server::start(config, ([127, 0, 0, 1], 0).into())
         .await
