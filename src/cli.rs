@@ -203,7 +203,11 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.ca_cert = ca_cert;
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
-            opts.server = ServerConfig { bug, window };
+            opts.server = ServerConfig {
+                bug,
+                window,
+                ..ServerConfig::default()
+            };
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
@@ -257,7 +261,18 @@ pub async fn main(cli: Cli) -> ExitCode {
             window,
             tls,
             ..
-        } => serve(addr, ServerConfig { bug, window }, tls).await,
+        } => {
+            serve(
+                addr,
+                ServerConfig {
+                    bug,
+                    window,
+                    ..ServerConfig::default()
+                },
+                tls,
+            )
+            .await
+        }
         Command::Relay(args) => crate::relay::run(args).await,
         Command::Completions { shell } => shell::print(&shell::completion_script(shell)),
         Command::Man { dir: None } => match shell::man_page() {

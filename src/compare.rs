@@ -167,6 +167,7 @@ pub async fn compare(opts: CompareOptions) -> Result<CompareReport, RunError> {
         one.server = ServerConfig {
             bug: t.bug,
             window: opts.window,
+            ..ServerConfig::default()
         };
         one.out = Some(dir.join(t.folder()));
         let report = run::run(one).await?;

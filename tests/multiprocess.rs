@@ -401,10 +401,10 @@ fn the_stale_write_scenario_runs_end_to_end_against_two_worker_processes() {
     // up to the kernel: only the shared lock gives a verdict that cannot depend on it.
     let server = MultiProcessServer::start(2, "shared", "2ms");
     let out = tempfile::tempdir().expect("temp dir");
-    let scenario = common::shipped().join("notes-etag-stale-write.toml");
+    let scenario = common::files::scenario("notes-etag-stale-write.toml");
     let target = format!("http://{}", server.addr);
     let report = out.path().join("report");
-    let run = common::contend(
+    let run = common::binary::contend(
         &[
             "run",
             scenario.to_str().expect("utf-8 path"),
@@ -422,7 +422,7 @@ fn the_stale_write_scenario_runs_end_to_end_against_two_worker_processes() {
         ],
         out.path(),
     );
-    assert_eq!(run.status.code(), Some(0), "{}", common::text(&run));
+    assert_eq!(run.status.code(), Some(0), "{}", common::binary::text(&run));
     let summary = std::fs::read_to_string(report.join("summary.csv")).expect("summary.csv");
     let mut rows = csv::Reader::from_reader(summary.as_bytes());
     let columns = rows.headers().expect("header").clone();

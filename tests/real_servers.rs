@@ -16,17 +16,19 @@
 //! every stale-write round has 16 winners, and the counter's 8 writers, released
 //! together, all read the same first value before any of them can write it.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::Mutex;
 
+use common::binary::{contend_with_env, text};
+use common::files::repo;
+use common::reports::summary_by_scenario;
+
 /// One server at a time: the machine has two cores, and a race needs them.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A server started by its script; stopped (by process id) when dropped.
 struct Server {
@@ -105,49 +107,37 @@ impl Run {
     }
 
     fn text(&self) -> String {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&self.output.stdout),
-            String::from_utf8_lossy(&self.output.stderr)
-        )
+        text(&self.output)
     }
 }
 
 fn run(server: &Server, dir: &str) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
-    let output = Command::new(env!("CARGO_BIN_EXE_contend"))
-        .args(["run", "--no-progress", "--seed", "6", "--out"])
-        .arg(out.path())
-        .arg(repo().join("real-servers").join(dir))
-        .envs(server.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("CI", "true")
-        .output()
-        .expect("contend runs");
-    let summary = read_summary(&out.path().join("summary.csv"));
+    let scenarios = repo().join("real-servers").join(dir);
+    let env: Vec<(&str, &str)> = server
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let output = contend_with_env(
+        &[
+            "run",
+            "--no-progress",
+            "--seed",
+            "6",
+            "--out",
+            out.path().to_str().expect("utf-8 path"),
+            scenarios.to_str().expect("utf-8 path"),
+        ],
+        &repo(),
+        &env,
+    );
+    let summary = summary_by_scenario(&out.path().join("summary.csv"));
     Run {
         output,
         summary,
         _out: out,
     }
-}
-
-fn read_summary(path: &Path) -> HashMap<String, HashMap<String, String>> {
-    let Ok(mut reader) = csv::Reader::from_path(path) else {
-        return HashMap::new();
-    };
-    let headers = reader.headers().expect("summary.csv has a header").clone();
-    reader
-        .records()
-        .map(|row| {
-            let row = row.expect("summary.csv row");
-            let map: HashMap<String, String> = headers
-                .iter()
-                .zip(row.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect();
-            (map["scenario"].clone(), map)
-        })
-        .collect()
 }
 
 /// Starts `name`, runs its scenarios, and checks that both hold the contract exactly:
