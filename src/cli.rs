@@ -15,7 +15,7 @@ use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
-use crate::scenario::{self, workload::Steps, SyncMode};
+use crate::scenario::{self, workload::Steps, ConnectionPolicy, SyncMode};
 use crate::server::{self, Bug, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
@@ -56,6 +56,9 @@ pub enum Command {
         /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
         #[arg(long)]
         sync: Option<SyncMode>,
+        /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
+        #[arg(long, value_name = "POLICY")]
+        writer_connections: Option<ConnectionPolicy>,
         /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
@@ -101,6 +104,9 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = humantime::parse_duration)]
         timeout: Option<Duration>,
+        /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
+        #[arg(long, value_name = "POLICY")]
+        writer_connections: Option<ConnectionPolicy>,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
@@ -163,6 +169,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             sync,
+            writer_connections,
             ca_cert,
             arrivals,
             bug,
@@ -179,6 +186,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.sync = sync;
+            opts.writer_connections = writer_connections;
             opts.ca_cert = ca_cert;
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
@@ -196,6 +204,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             rounds,
             seed,
             timeout,
+            writer_connections,
             window,
             thresholds,
             no_progress,
@@ -206,6 +215,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writers = writers;
             opts.rounds = rounds;
             opts.timeout = timeout;
+            opts.writer_connections = writer_connections;
             opts.seed = seed.unwrap_or_else(rand::random);
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
@@ -393,7 +403,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {}{}{})",
+                    "ok  {}  {} ({}, {} writers × {} {}{}{}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -414,6 +424,14 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         String::new()
                     } else {
                         format!(", sync {}", s.sync)
+                    },
+                    // Likewise fresh connections, the default.
+                    if s.writer_connections == ConnectionPolicy::default()
+                        || !rules.released_together
+                    {
+                        String::new()
+                    } else {
+                        format!(", {} connections", s.writer_connections)
                     }
                 );
             }

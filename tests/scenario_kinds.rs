@@ -499,7 +499,10 @@ fn keys_of_other_kinds_are_errors_naming_their_kind() {
         "state = \"json:/state\"",
         "state = \"json:/state\"\ncount = \"json:/n\"",
     ));
-    assert_eq!(d.message, "`count` is only used by unique-create and idempotency workloads");
+    assert_eq!(
+        d.message,
+        "`count` is only used by unique-create and idempotency workloads"
+    );
     let d = only_error(&IDEMPOTENCY.replace("count = \"json:/count\"\n", ""));
     assert_eq!(d.message, "missing required key `count` in [resource]");
 }

@@ -1,6 +1,9 @@
-//! Helpers shared by the test files: running the `contend` binary, and the reference
-//! server on https with a certificate to trust.
+//! Helpers shared by the test files: running the `contend` binary, the reference
+//! server on https with a certificate to trust, and the multi-process reference server
+//! (`multiprocess`).
 #![allow(dead_code)] // each test file uses its own subset
+
+pub mod multiprocess;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
