@@ -12,9 +12,9 @@
 #    many runs caught it at all. single-packet puts every write of a round on one
 #    HTTP/2 connection, so in one worker: its row shows what that means here.
 # 2. Cost. Against the reference server on its own (`contend serve`, correct), over
-#    http and https (`--tls`), RUNS runs of the same scenario per row: rounds per second
-#    (rounds / duration_s) and the release (send) and arrival spreads per round (p50,
-#    from summary.csv), medians over the runs.
+#    http and https (`--tls`), RUNS runs of the same scenario per row, kept and fresh
+#    runs alternating: rounds per second (rounds / duration_s) and the release (send)
+#    and arrival spreads per round (p50, from summary.csv), medians over the runs.
 # Prints `uptime` before and after. Not a test: the figures depend on the machine.
 #
 # Usage: scripts/connection-policy.sh
@@ -129,12 +129,19 @@ for SCHEME in http https; do
     TLS=()
   fi
   for mode in barrier last-byte single-packet; do
-    for policy in kept fresh; do
-      [ "$mode" = single-packet ] && [ "$policy" = kept ] && continue
-      name="cost-$SCHEME-$mode-$policy"
-      runs "$name" --target "$SCHEME://127.0.0.1:$PORT" --arrivals "${TLS[@]}" --sync "$mode" \
-        --writers "$COST_WRITERS" --rounds "$COST_ROUNDS" --writer-connections "$policy"
-      python3 - "$WORK/$name" "$SCHEME" "$mode" "$policy" <<'PY'
+    policies="kept fresh"
+    [ "$mode" = single-packet ] && policies=fresh
+    # Kept and fresh runs alternate, so that both see the same load.
+    for n in $(seq "$RUNS"); do
+      for policy in $policies; do
+        "$BIN" run "$SCENARIO" --seed "$n" --no-progress --out "$WORK/cost-$SCHEME-$mode-$policy/$n" \
+          --target "$SCHEME://127.0.0.1:$PORT" --arrivals "${TLS[@]}" --sync "$mode" \
+          --writers "$COST_WRITERS" --rounds "$COST_ROUNDS" --writer-connections "$policy" \
+          > /dev/null 2>&1 || true
+      done
+    done
+    for policy in $policies; do
+      python3 - "$WORK/cost-$SCHEME-$mode-$policy" "$SCHEME" "$mode" "$policy" <<'PY'
 import csv, glob, statistics, sys
 out, scheme, mode, policy = sys.argv[1:]
 rate, send, arrival, errors = [], [], [], []

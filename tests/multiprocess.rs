@@ -185,8 +185,9 @@ fn killing_the_parent_takes_every_worker_with_it() {
 
 #[test]
 fn the_stale_write_scenario_runs_end_to_end_against_two_worker_processes() {
-    // The engine keeps its connections for the whole scenario, so where they land is
-    // up to the kernel: only the shared lock gives a verdict that cannot depend on it.
+    // Where the writers' connections land is up to the kernel: only the shared lock
+    // gives a verdict that cannot depend on it (tests/connection_policy.rs races the
+    // per-process lock).
     let server = MultiProcessServer::start(2, "shared", "2ms");
     let out = tempfile::tempdir().expect("temp dir");
     let scenario = common::shipped().join("notes-etag-stale-write.toml");
