@@ -18,7 +18,9 @@ use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
-use crate::scenario::{self, workload::Steps, SustainedLimit, SyncMode, Workload, WorkloadKind};
+use crate::scenario::{
+    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
+};
 use crate::server::{self, Bug, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
@@ -59,6 +61,9 @@ pub enum Command {
         /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
         #[arg(long)]
         sync: Option<SyncMode>,
+        /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
+        #[arg(long, value_name = "POLICY")]
+        writer_connections: Option<ConnectionPolicy>,
         /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
         #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
@@ -109,6 +114,9 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
+        /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
+        #[arg(long, value_name = "POLICY")]
+        writer_connections: Option<ConnectionPolicy>,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
@@ -183,6 +191,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             sync,
+            writer_connections,
             ca_cert,
             arrivals,
             bug,
@@ -200,6 +209,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.sync = sync;
+            opts.writer_connections = writer_connections;
             opts.ca_cert = ca_cert;
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
@@ -221,6 +231,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             rounds,
             seed,
             timeout,
+            writer_connections,
             window,
             thresholds,
             no_progress,
@@ -231,6 +242,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writers = writers;
             opts.rounds = rounds;
             opts.timeout = timeout;
+            opts.writer_connections = writer_connections;
             opts.seed = seed.unwrap_or_else(rand::random);
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
@@ -538,7 +550,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
                 println!(
-                    "ok  {}  {} ({}, {}{}{})",
+                    "ok  {}  {} ({}, {}{}{}{})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -554,6 +566,14 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         String::new()
                     } else {
                         format!(", sync {}", s.sync)
+                    },
+                    // Likewise fresh connections, the default.
+                    if s.writer_connections == ConnectionPolicy::default()
+                        || !rules.released_together
+                    {
+                        String::new()
+                    } else {
+                        format!(", {} connections", s.writer_connections)
                     }
                 );
             }

@@ -18,7 +18,9 @@ use crate::history::{JsonlStream, Phase, RequestRecord, Spool};
 use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
-use crate::scenario::{self, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind};
+use crate::scenario::{
+    self, ConnectionPolicy, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
+};
 use crate::server::{self, ServerConfig};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
@@ -34,6 +36,9 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// How writes are released together, overriding every scenario's `sync`.
     pub sync: Option<SyncMode>,
+    /// How the writers' connections live, overriding every scenario's
+    /// `writer_connections` (where the workload's writes are released together).
+    pub writer_connections: Option<ConnectionPolicy>,
     /// A PEM file of extra root certificates to trust for https targets.
     pub ca_cert: Option<PathBuf>,
     /// The target is a `contend serve` reference server: fetch its arrival stamps.
@@ -62,6 +67,7 @@ impl RunOptions {
             rounds: None,
             timeout: None,
             sync: None,
+            writer_connections: None,
             ca_cert: None,
             arrivals: false,
             seed: 1,
@@ -139,6 +145,20 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(mode) = opts.sync {
             s.sync = mode;
         }
+        let raced = s.workload.kind.rules().released_together;
+        if let Some(policy) = opts.writer_connections.filter(|_| raced) {
+            s.writer_connections = policy;
+        }
+        if let Some(why) = s.writer_connections.refused_in(s.sync).filter(|_| raced) {
+            let given = match opts.writer_connections {
+                Some(policy) => format!("--writer-connections {policy}"),
+                None => format!("writer_connections = \"{}\"", s.writer_connections),
+            };
+            return Err(RunError::Usage(format!(
+                "{}: {given} cannot be used: {why}; pass --writer-connections fresh",
+                s.name
+            )));
+        }
         // The parser checked the file's counts; the overrides are checked here.
         if s.workload.writers == 0 || s.workload.rounds == 0 {
             return Err(RunError::Usage(
@@ -163,6 +183,19 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
                 )));
             }
         }
+    }
+    if opts.writer_connections.is_some()
+        && !scenarios
+            .iter()
+            .any(|s| s.workload.kind.rules().released_together)
+    {
+        let owners = scenario::workload::names_where(|w| w.released_together);
+        return Err(RunError::Usage(format!(
+            "--writer-connections is for workloads whose writes are released together ({}), \
+             and none of these scenarios is one: their writers run free, each on one \
+             connection kept for the run",
+            owners.join(", ")
+        )));
     }
     Ok(scenarios)
 }
@@ -265,6 +298,12 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         let facts = RunFacts {
             target: shown_target,
             sync: s.workload.kind.rules().released_together.then_some(s.sync),
+            writer_connections: s
+                .workload
+                .kind
+                .rules()
+                .released_together
+                .then_some(s.writer_connections),
             error: run.error,
             complete: run.complete,
             duration: run.duration,
@@ -344,6 +383,8 @@ pub struct RunFacts {
     /// How the writes were released; `None` when they were not released together, or
     /// when it is not known (a re-checked history).
     pub sync: Option<SyncMode>,
+    /// How the writers' connections lived; `None` as for `sync`.
+    pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
     /// False when the run was interrupted or aborted.
@@ -378,6 +419,7 @@ pub fn scenario_result(
         convergence,
         target: facts.target,
         sync: facts.sync,
+        writer_connections: facts.writer_connections,
         error: facts.error,
         complete: facts.complete,
         duration: facts.duration,

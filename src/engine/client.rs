@@ -79,10 +79,12 @@ impl RequestBuilder {
     }
 }
 
-/// The writers of a scenario: their connections, kept warm across rounds, and the way
-/// the scenario's sync mode releases a round's writes.
+/// The writers of a scenario: their connections, kept warm across rounds or replaced
+/// every round ([`Writers::reconnect`]), and the way the scenario's sync mode releases a
+/// round's writes.
 pub struct Writers {
     n: usize,
+    settings: ClientSettings,
     mode: Box<dyn Race>,
     /// Fetches arrival stamps after each race, when the target has them.
     arrivals: Option<(reqwest::Client, url::Url)>,
@@ -103,6 +105,7 @@ impl Writers {
         };
         Ok(Writers {
             n,
+            settings: settings.clone(),
             mode,
             arrivals,
             tag: format!("{:08x}", rand::random::<u32>()),
@@ -118,6 +121,14 @@ impl Writers {
     /// True when there are no writers.
     pub fn is_empty(&self) -> bool {
         self.n == 0
+    }
+
+    /// Closes every writer's connection and starts afresh: the next requests (the
+    /// round's warm-ups) open new ones, which a server of several worker processes
+    /// places again. Request ids go on where they were, so they stay unique in the run.
+    pub fn reconnect(&mut self) -> Result<(), String> {
+        self.mode = race::for_mode(self.n, &self.settings)?;
+        Ok(())
     }
 
     /// Opens every connection to `url`'s origin and checks that it can be raced in this

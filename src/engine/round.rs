@@ -11,7 +11,11 @@
 //! 2. the workload's reads before the race ([`RoundWorkload::before`]), which may set
 //!    the round's `{version}`;
 //! 3. the warm-ups: every writer sends the scenario's read, rendered with the round's
-//!    placeholders, on its own connection, so the race opens no connection;
+//!    placeholders, on its own connection, so the race opens no connection; with
+//!    `writer_connections = "fresh"` ([`ConnectionPolicy::Fresh`]) the last round's
+//!    connections were closed at the start of this one, so each warm-up opens a new
+//!    connection, and a server of several worker processes places every round's
+//!    writers again;
 //! 4. the race: one write per writer, each with its index, its marker and what the
 //!    workload gives it ([`RoundWorkload::entry`]), released together in the scenario's
 //!    sync mode;
@@ -34,7 +38,7 @@ use serde_json::Value;
 
 use crate::history::{Outcome, Phase};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::Locator;
+use crate::scenario::{ConnectionPolicy, Locator};
 
 use super::client::Writers;
 use super::exchange::{self, Exchange};
@@ -91,11 +95,16 @@ pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> 
     } else {
         Some(s.set_up().await?)
     };
-    let writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
+    let mut writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
     let mut ready = false;
     for n in 0..s.scenario.workload.rounds {
         if s.ctx.stopped() {
             break;
+        }
+        // Closed first, so the server has taken the last round's connections down
+        // long before this round's race.
+        if n > 0 && s.scenario.writer_connections == ConnectionPolicy::Fresh {
+            writers.reconnect()?;
         }
         let first = s.records.len();
         let mut round = Round {

@@ -102,6 +102,7 @@ pub fn summary_header() -> Vec<String> {
         "workload",
         "target",
         "sync",
+        "writer_connections",
         "verdict",
         "complete",
         "error",
@@ -158,6 +159,9 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         v.workload.to_string(),
         r.target.clone(),
         r.sync.map(|m| m.name().to_string()).unwrap_or_default(),
+        r.writer_connections
+            .map(|p| p.name().to_string())
+            .unwrap_or_default(),
         r.status().to_string(),
         r.complete.to_string(),
         r.error.clone().unwrap_or_default(),

@@ -42,6 +42,7 @@ pub(super) const ROOT_KEYS: &[KeySpec] = &[
     key("target", r#"target = "https://api.example.com""#),
     key("timeout", r#"timeout = "10s""#),
     key("sync", r#"sync = "last-byte""#),
+    key("writer_connections", r#"writer_connections = "fresh""#),
     key(
         "headers",
         r#"headers = { Authorization = "Bearer ${API_TOKEN}" }"#,

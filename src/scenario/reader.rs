@@ -233,7 +233,7 @@ impl<'a> Reader<'a> {
     }
 
     fn report_unknown_keys(&mut self, table: &Table<'_>) {
-        for (name, _) in table.table.iter() {
+        for (name, item) in table.table.iter() {
             if table.keys.iter().any(|k| k.name == name) {
                 continue;
             }
@@ -246,7 +246,13 @@ impl<'a> Reader<'a> {
                 .unwrap_or_default();
             let valid: Vec<&str> = table.keys.iter().map(|k| k.name).collect();
             let home = self.homes.iter().find(|(key, _)| *key == name);
+            // `connections = "fresh"`: a connection policy under another key's name.
+            let policy = valid.contains(&"writer_connections")
+                && item
+                    .as_str()
+                    .is_some_and(|v| v.parse::<super::model::ConnectionPolicy>().is_ok());
             let advice = match (home, did_you_mean(name, &valid)) {
+                _ if policy => "did you mean `writer_connections`? ".to_string(),
                 (None, Some(guess)) => format!("did you mean `{guess}`? "),
                 (Some((_, home)), _) => format!(
                     "`{name}` belongs {home}; keys after a [section] header are part of \

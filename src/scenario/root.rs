@@ -1,5 +1,6 @@
 //! The top level of a scenario file: `name`, `description`, `target`, `timeout`,
-//! `sync`, `headers` and `thresholds`, and the assembly of the [`Scenario`].
+//! `sync`, `writer_connections`, `headers` and `thresholds`, and the assembly of the
+//! [`Scenario`].
 //!
 //! [`read_scenario`] reads the root table's own keys, then hands each section to its
 //! reader: `[workload]` to `workload_table.rs` (which names the workload every later
@@ -12,9 +13,10 @@ use std::time::Duration;
 use super::diagnostic::Site;
 use super::env::Context;
 use super::keys::ROOT_KEYS;
-use super::model::{Scenario, SyncMode, Target};
-use super::reader::{did_you_mean, Field, Reader, Table};
+use super::model::{ConnectionPolicy, Scenario, SyncMode, Target};
+use super::reader::{did_you_mean, list_and, Field, Reader, Table};
 use super::request::{headers, Place};
+use super::workload::{names_where, WorkloadId};
 
 pub(super) fn read_scenario(
     r: &mut Reader<'_>,
@@ -38,6 +40,11 @@ pub(super) fn read_scenario(
         .field("sync")
         .map_or(Some(SyncMode::Barrier), |f| sync_mode(r, &f));
     let (id, workload) = super::workload_table::read(r, &root);
+    let writer_connections = root
+        .field("writer_connections")
+        .map_or(Some(ConnectionPolicy::default()), |f| {
+            writer_connections(r, &f, id, sync)
+        });
     let (resource, facts) = super::resource::read(r, &root, id);
     let write = super::write::read(r, &root, id, facts);
     let expect = super::expect::read(r, &root, id);
@@ -57,6 +64,7 @@ pub(super) fn read_scenario(
         Some(write),
         Some(expect),
         Some(sync),
+        Some(writer_connections),
     ) = (
         name,
         description,
@@ -68,6 +76,7 @@ pub(super) fn read_scenario(
         write,
         expect,
         sync,
+        writer_connections,
     )
     else {
         return None;
@@ -84,6 +93,7 @@ pub(super) fn read_scenario(
         expect,
         timeout,
         sync,
+        writer_connections,
         secrets: r.secrets.clone(),
         thresholds,
     };
@@ -215,6 +225,57 @@ fn sync_mode(r: &mut Reader<'_>, f: &Field<'_>) -> Option<SyncMode> {
             None
         }
     }
+}
+
+/// `writer_connections`: one of the [`ConnectionPolicy`] names, refused where it means
+/// nothing: a workload whose writers run free, and `kept` with `single-packet` (`sync`
+/// as the file says; `None` when it is wrong, and then not checked against).
+fn writer_connections(
+    r: &mut Reader<'_>,
+    f: &Field<'_>,
+    id: Option<WorkloadId>,
+    sync: Option<SyncMode>,
+) -> Option<ConnectionPolicy> {
+    let text = r.string(f, Context::Plain)?;
+    let policy = match text.value.parse::<ConnectionPolicy>() {
+        Ok(policy) => policy,
+        Err(message) => {
+            let names = ConnectionPolicy::ALL.map(ConnectionPolicy::name);
+            let guess = did_you_mean(text.value.trim(), &names)
+                .map(|g| format!("did you mean `{g}`? "))
+                .unwrap_or_default();
+            r.error(
+                text.at,
+                message,
+                format!("{guess}for example: {}", f.example),
+            );
+            return None;
+        }
+    };
+    if let Some(rules) = id.map(WorkloadId::rules).filter(|w| !w.released_together) {
+        let owners = list_and(&names_where(|w| w.released_together));
+        r.error(
+            f.key_at,
+            format!(
+                "`writer_connections` is for workloads whose writes are released together \
+                 ({owners}); a {} workload's writers run free, each on one connection kept \
+                 for the run",
+                rules.name
+            ),
+            "remove it".to_string(),
+        );
+        return None;
+    }
+    if let Some(why) = sync.and_then(|mode| policy.refused_in(mode)) {
+        r.error(
+            text.at,
+            format!("writer_connections = \"{policy}\" cannot be used: {why}"),
+            "write writer_connections = \"fresh\" (what single-packet does), or remove it"
+                .to_string(),
+        );
+        return None;
+    }
+    Some(policy)
 }
 
 #[cfg(test)]
@@ -417,6 +478,103 @@ conflict = [409]
             .hint
             .unwrap_or_default()
             .starts_with("did you mean `last-byte`?"),);
+    }
+
+    #[test]
+    fn writer_connections_are_fresh_unless_the_file_keeps_them() {
+        assert_eq!(
+            parse(STALE_WRITE).expect("valid").writer_connections,
+            ConnectionPolicy::Fresh
+        );
+        for policy in ConnectionPolicy::ALL {
+            let text = format!("writer_connections = \"{policy}\"\n{STALE_WRITE}");
+            assert_eq!(parse(&text).expect("valid").writer_connections, policy);
+        }
+        let text =
+            format!("sync = \"single-packet\"\nwriter_connections = \"fresh\"\n{STALE_WRITE}");
+        assert_eq!(
+            parse(&text).expect("valid").writer_connections,
+            ConnectionPolicy::Fresh,
+            "what single-packet does anyway"
+        );
+    }
+
+    #[test]
+    fn an_unknown_connection_policy_is_an_error_with_a_suggestion() {
+        let text = format!("writer_connections = \"frsh\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "unknown connection policy `frsh`; the policies are fresh (new connections every \
+             round) and kept (kept for the scenario)"
+        );
+        assert_eq!(at(&d), (1, 22));
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("did you mean `fresh`? for example: writer_connections = \"fresh\"")
+        );
+    }
+
+    #[test]
+    fn kept_connections_are_refused_with_single_packet_which_opens_one_every_round() {
+        let text =
+            format!("sync = \"single-packet\"\nwriter_connections = \"kept\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "writer_connections = \"kept\" cannot be used: sync = \"single-packet\" opens one \
+             HTTP/2 connection for every round (all of the round's writes on it), so its \
+             connections cannot be kept"
+        );
+        assert_eq!(at(&d), position_of(&text, "\"kept\""));
+    }
+
+    #[test]
+    fn writer_connections_are_refused_where_writers_run_free() {
+        for (name, text) in [("counter", COUNTER), ("sustained", SUSTAINED)] {
+            let text = format!("writer_connections = \"fresh\"\n{text}");
+            let d = only_error(&text);
+            assert_eq!(
+                d.message,
+                format!(
+                    "`writer_connections` is for workloads whose writes are released together \
+                     (stale-write, unique-create, transition, stock, idempotency and \
+                     precondition-required); a {name} workload's writers run free, each on one \
+                     connection kept for the run"
+                )
+            );
+            assert_eq!(at(&d), (1, 1));
+            assert_eq!(d.hint.as_deref(), Some("remove it"));
+        }
+    }
+
+    #[test]
+    fn a_policy_written_as_connections_is_pointed_at_writer_connections() {
+        let text = format!("connections = \"kept\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(d.message, "unknown key `connections` at the top level");
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("did you mean `writer_connections`? valid keys: "),
+            "not `belongs in [workload]`: {:?}",
+            d.hint
+        );
+
+        let text = STALE_WRITE.replace("rounds = 200", "rounds = 200\nconnections = \"fresh\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "`connections` is the number of connections of sustained workloads"
+        );
+        assert_eq!(
+            d.hint.as_deref(),
+            Some(
+                "to say how the writers' connections live, write writer_connections = \"fresh\" \
+                 at the top level (above [workload])"
+            )
+        );
     }
 
     #[test]

@@ -249,6 +249,17 @@ fn refuse(r: &mut Reader<'_>, f: &Field<'_>, key: WorkloadKey, rules: &WorkloadR
             ),
             "remove `strategies`".to_string(),
         ),
+        // A connection policy written under the name of sustained's connection count.
+        WorkloadKey::Connections if f.item.as_str().is_some() => (
+            format!("`connections` is the number of connections of {owners} workloads"),
+            format!(
+                "to say how the writers' connections live, write writer_connections = {} at \
+                 the top level (above [workload])",
+                f.item
+                    .as_str()
+                    .map_or("\"fresh\"".into(), |v| format!("{v:?}"))
+            ),
+        ),
         WorkloadKey::Writers
         | WorkloadKey::Targets
         | WorkloadKey::Units

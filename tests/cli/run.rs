@@ -231,7 +231,9 @@ fn the_summary_states_how_tight_each_race_was() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let line = String::from_utf8_lossy(&o.stdout)
         .lines()
-        .find(|l| l.contains("notes-etag-stale-write (sync last-byte): release "))
+        .find(|l| {
+            l.contains("notes-etag-stale-write (sync last-byte, fresh connections): release ")
+        })
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no spread line in {}", text(&o)));
     assert!(line.contains(", responses "), "{line}");

@@ -1,6 +1,6 @@
 //! The whole pipeline against the built-in reference server, one module per workload
 //! (plus the answers, every workload at once, the report files, the sustained
-//! workload and the sync modes): the correct server passes every scenario, and each
+//! workload, the sync modes and the writers' connection policy): the correct server passes every scenario, and each
 //! injected bug fails with the violation that names it, in the terminal verdict, in
 //! `summary.csv` and in `rounds.csv`.
 //!
@@ -11,6 +11,7 @@
 mod common;
 
 mod answers;
+mod connection_policy;
 mod counter;
 mod every_workload;
 mod idempotency;
