@@ -56,9 +56,8 @@ pub enum Command {
         /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
         #[arg(long)]
         sync: Option<SyncMode>,
-        /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
-        #[arg(long, value_name = "FILE")]
-        ca_cert: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
         /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
         #[arg(long)]
         arrivals: bool,
@@ -101,12 +100,23 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = humantime::parse_duration)]
         timeout: Option<Duration>,
+        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        #[arg(long)]
+        sync: Option<SyncMode>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
         /// A release-gate condition on every scenario (repeatable).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        /// Also write every target's results as JUnit XML here, for CI (one test case per target and scenario).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -144,11 +154,42 @@ pub enum Command {
         /// written to FILE (PEM) for `contend run --ca-cert FILE`.
         #[arg(long, value_name = "FILE")]
         tls: Option<PathBuf>,
+        /// With --tls: require every client to present a certificate signed by a CA in
+        /// this PEM file (mutual TLS; a client without one is refused in the handshake).
+        #[arg(long, value_name = "FILE", requires = "tls")]
+        client_ca: Option<PathBuf>,
         #[command(flatten)]
         workers: server::workers::WorkerOptions,
     },
     /// Relay TCP connections with a delay and jitter per chunk: a WAN in a box.
     Relay(crate::relay::RelayArgs),
+}
+
+/// How the commands that send traffic (`run`, `compare`) speak TLS.
+#[derive(Debug, clap::Args)]
+pub struct TlsArgs {
+    /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) for https targets that require one (mutual TLS); needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// Accept any server certificate, unchecked (a throw-away self-signed host; warned about on every run). --ca-cert is the safe way.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// Sets the run options' TLS settings.
+    fn apply(self, opts: &mut RunOptions) {
+        opts.ca_cert = self.ca_cert;
+        opts.client_cert = self.client_cert;
+        opts.client_key = self.client_key;
+        opts.insecure = self.insecure;
+    }
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -163,7 +204,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             sync,
-            ca_cert,
+            tls,
             arrivals,
             bug,
             window,
@@ -179,7 +220,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.sync = sync;
-            opts.ca_cert = ca_cert;
+            tls.apply(&mut opts);
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig {
@@ -200,8 +241,12 @@ pub async fn main(cli: Cli) -> ExitCode {
             rounds,
             seed,
             timeout,
+            sync,
+            tls,
+            arrivals,
             window,
             thresholds,
+            junit,
             no_progress,
         } => {
             let mut opts = RunOptions::new(paths);
@@ -210,15 +255,21 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writers = writers;
             opts.rounds = rounds;
             opts.timeout = timeout;
+            opts.sync = sync;
+            tls.apply(&mut opts);
+            opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            compare_command(CompareOptions {
-                run: opts,
-                targets,
-                window,
-            })
+            compare_command(
+                CompareOptions {
+                    run: opts,
+                    targets,
+                    window,
+                },
+                junit,
+            )
             .await
         }
         Command::Validate { paths } => validate(&paths),
@@ -239,6 +290,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             bug,
             window,
             tls,
+            client_ca,
             ..
         } => {
             serve(
@@ -249,6 +301,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                     ..ServerConfig::default()
                 },
                 tls,
+                client_ca,
             )
             .await
         }
@@ -314,11 +367,19 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
-async fn compare_command(opts: CompareOptions) -> u8 {
+async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
     handle_interrupts(opts.run.stop.clone());
     let seed = opts.run.seed;
     match compare::compare(opts).await {
         Ok(report) => {
+            let code = report.exit_code();
+            if let Some(path) = &junit_path {
+                let results = report.junit_results();
+                if let Err(e) = write_junit(path, &report.info, &results, Some(&report.dir)) {
+                    eprintln!("error: {e}");
+                    return if code == 1 { 1 } else { 2 };
+                }
+            }
             println!("contend compare, seed {seed}\n");
             let tables: Vec<(&str, &[ScenarioResult])> = report
                 .runs
@@ -332,7 +393,10 @@ async fn compare_command(opts: CompareOptions) -> u8 {
             if !report.not_run.is_empty() {
                 println!("Not run (interrupted): {}", report.not_run.join(", "));
             }
-            report.exit_code()
+            if let Some(path) = &junit_path {
+                println!("JUnit: {}", path.display());
+            }
+            code
         }
         Err(e) => print_error(&e),
     }
@@ -502,7 +566,12 @@ fn check_history(
     code
 }
 
-async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> u8 {
+async fn serve(
+    addr: SocketAddr,
+    config: ServerConfig,
+    tls: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+) -> u8 {
     let behaviour = match config.bug {
         Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
         None => "correct".to_string(),
@@ -521,7 +590,17 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                 eprintln!("error: cannot write {}: {e}", cert_file.display());
                 return 2;
             }
-            server::start_tls(config, addr, &identity)
+            let client_ca = match &client_ca {
+                None => None,
+                Some(path) => match std::fs::read(path) {
+                    Ok(pem) => Some(pem),
+                    Err(e) => {
+                        eprintln!("error: --client-ca {}: {e}", path.display());
+                        return 2;
+                    }
+                },
+            };
+            server::start_tls_with(config, addr, &identity, client_ca.as_deref())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -540,6 +619,12 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                     cert.display(),
                     cert.display()
                 ),
+            }
+            if let Some(ca) = &client_ca {
+                println!(
+                    "  mutual TLS: clients must present a certificate signed by a CA in {} (contend run --client-cert FILE --client-key FILE)",
+                    ca.display()
+                );
             }
             println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
             println!("  /docs      JSON version field (409 with current_version)");

@@ -68,6 +68,10 @@ pub struct ClientSettings {
     pub arrivals: Option<url::Url>,
     /// Extra root certificates (DER) trusted for https, besides the web's (`--ca-cert`).
     pub ca_certs: Arc<Vec<Vec<u8>>>,
+    /// The certificate and key offered when a server asks for one (mutual TLS).
+    pub client_identity: Option<Arc<ClientIdentity>>,
+    /// Accept any server certificate (`--insecure`).
+    pub insecure: bool,
 }
 
 impl ClientSettings {
@@ -78,7 +82,58 @@ impl ClientSettings {
             sync: SyncMode::Barrier,
             arrivals: None,
             ca_certs: Arc::default(),
+            client_identity: None,
+            insecure: false,
         }
+    }
+}
+
+/// A client certificate chain and its private key (`--client-cert`, `--client-key`), in
+/// the forms both kinds of client take: PEM for reqwest, DER for the raw modes' rustls.
+pub struct ClientIdentity {
+    /// The certificates then the key, PEM.
+    pub pem: Vec<u8>,
+    /// The certificate chain, leaf first, DER.
+    pub certs: Vec<Vec<u8>>,
+    /// The private key.
+    pub key: tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    /// Never the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("certs", &self.certs.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientIdentity {
+    /// Reads a PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or SEC1); the
+    /// error names what is wrong with which.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<ClientIdentity, String> {
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_slice_iter(cert_pem)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("--client-cert is not a PEM certificate file: {e}"))?;
+        if certs.is_empty() {
+            return Err(
+                "--client-cert has no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into(),
+            );
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| {
+            format!("--client-key has no PEM private key (PKCS#8, PKCS#1 or SEC1) in it: {e}")
+        })?;
+        let mut pem = cert_pem.to_vec();
+        if !pem.ends_with(b"\n") {
+            pem.push(b'\n');
+        }
+        pem.extend_from_slice(key_pem);
+        reqwest::Identity::from_pem(&pem)
+            .map_err(|e| format!("--client-cert and --client-key cannot be used together: {e}"))?;
+        Ok(ClientIdentity { pem, certs, key })
     }
 }
 
@@ -97,6 +152,14 @@ pub fn connection(settings: &ClientSettings) -> Result<reqwest::Client, String> 
         let cert = reqwest::Certificate::from_der(der)
             .map_err(|e| format!("a --ca-cert certificate cannot be used: {e}"))?;
         builder = builder.add_root_certificate(cert);
+    }
+    if let Some(identity) = &settings.client_identity {
+        let identity = reqwest::Identity::from_pem(&identity.pem)
+            .map_err(|e| format!("the client certificate cannot be used: {e}"))?;
+        builder = builder.identity(identity);
+    }
+    if settings.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
     }
     builder
         .timeout(settings.timeout)
@@ -187,14 +250,21 @@ pub(super) fn failed(start: Instant, outcome: Outcome, message: String) -> Excha
 }
 
 /// A short account of a failed request: what failed and the innermost cause
-/// ("cannot connect: Connection refused (os error 111)").
+/// ("cannot connect: Connection refused (os error 111)"); for a TLS failure, what is
+/// wrong with which certificate and the flag that fixes it.
 pub(super) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "timed out".to_string();
     }
     let mut root: &dyn std::error::Error = e;
     while let Some(source) = root.source() {
+        if let Some(advice) = tls_advice(root) {
+            return advice;
+        }
         root = source;
+    }
+    if let Some(advice) = tls_advice(root) {
+        return advice;
     }
     let what = if e.is_connect() {
         "cannot connect"
@@ -204,6 +274,79 @@ pub(super) fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     format!("{what}: {root}")
+}
+
+/// The prefix of every TLS failure's message, so callers can tell one from a refused
+/// connection (which asks whether the server runs; a TLS failure never needs to).
+const TLS_PREFIX: &str = "TLS: ";
+
+/// Whether a failure's message is a TLS one (made by [`tls_advice`]).
+pub fn is_tls_failure(message: &str) -> bool {
+    message.starts_with(TLS_PREFIX)
+}
+
+/// What a TLS error in a failure's chain means, and the flag that fixes it; `None`
+/// when `error` is not a TLS error.
+pub fn tls_advice(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use tokio_rustls::rustls::{AlertDescription, CertificateError, Error as Tls};
+    let tls = error.downcast_ref::<Tls>().or_else(|| {
+        error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<Tls>())
+    })?;
+    let ca = "pass the certificate of its CA (PEM) with --ca-cert FILE (or, for a throw-away \
+              host, --insecure)";
+    let (problem, fix) = match tls {
+        Tls::InvalidCertificate(CertificateError::UnknownIssuer) => (
+            "the server's certificate is signed by an authority contend does not trust (a \
+             self-signed or private CA)"
+                .to_string(),
+            ca.to_string(),
+        ),
+        Tls::InvalidCertificate(
+            CertificateError::Expired | CertificateError::ExpiredContext { .. },
+        ) => (
+            "the server's certificate has expired".to_string(),
+            "renew it on the server (or, for a throw-away host, pass --insecure)".to_string(),
+        ),
+        Tls::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => (
+            "the server's certificate is not valid for the target's host name".to_string(),
+            "use a target URL with a name the certificate covers (or, for a throw-away host, \
+             pass --insecure)"
+                .to_string(),
+        ),
+        Tls::InvalidCertificate(other) => (
+            format!("the server's certificate is not accepted ({other:?})"),
+            ca.to_string(),
+        ),
+        Tls::AlertReceived(AlertDescription::CertificateRequired) => (
+            "the server requires a client certificate".to_string(),
+            "pass --client-cert FILE and --client-key FILE (mutual TLS)".to_string(),
+        ),
+        Tls::AlertReceived(
+            AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnsupportedCertificate,
+        ) => (
+            "the server refused the client certificate".to_string(),
+            "pass a --client-cert (and its --client-key) that the server's CA signed"
+                .to_string(),
+        ),
+        Tls::AlertReceived(AlertDescription::HandshakeFailure) => (
+            "the server ended the handshake (it may require a client certificate)".to_string(),
+            "for mutual TLS pass --client-cert FILE and --client-key FILE".to_string(),
+        ),
+        Tls::NoApplicationProtocol => (
+            "the server speaks none of the protocols offered by ALPN".to_string(),
+            "use --sync barrier (reqwest offers both HTTP/1.1 and HTTP/2)".to_string(),
+        ),
+        other => (format!("the handshake failed ({other})"), ca.to_string()),
+    };
+    Some(format!("{TLS_PREFIX}{problem}: {fix}"))
 }
 
 /// A response body as text, cut at [`BODY_LIMIT`] on a character boundary.

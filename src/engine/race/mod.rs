@@ -67,7 +67,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 pub(super) type Stream = Box<dyn Io>;
 
 /// The TLS client configuration of a raw mode: the web's root certificates plus the run's
-/// extra ones (`--ca-cert`), offering `alpn` (`h2` or `http/1.1`).
+/// extra ones (`--ca-cert`), the client certificate if there is one (`--client-cert`),
+/// every certificate accepted with `--insecure`, offering `alpn` (`h2` or `http/1.1`).
 pub(super) fn tls_config(
     settings: &ClientSettings,
     alpn: &[u8],
@@ -80,13 +81,81 @@ pub(super) fn tls_config(
             .map_err(|e| format!("a --ca-cert certificate cannot be used: {e}"))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let builder = if settings.insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+    } else {
+        builder.with_root_certificates(roots)
+    };
+    let mut config = match &settings.client_identity {
+        Some(identity) => {
+            let chain = identity
+                .certs
+                .iter()
+                .map(|der| rustls::pki_types::CertificateDer::from(der.clone()))
+                .collect();
+            builder
+                .with_client_auth_cert(chain, identity.key.clone_key())
+                .map_err(|e| format!("the client certificate cannot be used: {e}"))?
+        }
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![alpn.to_vec()];
     Ok(Arc::new(config))
+}
+
+/// `--insecure`: a verifier that accepts every server certificate (but still checks the
+/// handshake's signatures, so the session is at least with the key the server showed).
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Where a raw connection goes: scheme, host and port of a URL.
@@ -152,7 +221,10 @@ impl Origin {
         let stream = tokio_rustls::TlsConnector::from(tls.clone())
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS handshake with {self} failed: {e}"))?;
+            .map_err(|e| match super::exchange::tls_advice(&e) {
+                Some(advice) => format!("{advice} (the handshake with {self})"),
+                None => format!("TLS handshake with {self} failed: {e}"),
+            })?;
         let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
         Ok((Box::new(stream), alpn))
     }

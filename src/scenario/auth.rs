@@ -1,0 +1,199 @@
+//! `[auth]`: how every request authenticates, as one table.
+//!
+//! - `basic = { user = "${USER}", password = "${PASSWORD}" }`: `Authorization: Basic`,
+//!   which contend encodes itself (RFC 7617), so no wrapper pre-encodes `user:pass`;
+//! - `bearer = "${TOKEN}"`, or a login step's capture (`bearer = "{token}"`):
+//!   `Authorization: Bearer` (RFC 6750);
+//! - `refresh = { every = "50s", on = [401], step = "login" }`: run the login step again
+//!   when the token is about to expire during a long run (before a round, once `every`
+//!   has passed) or when a request outside the race is refused with a status in `on`
+//!   (that request is then sent once more). The step defaults to the one that captures
+//!   what `bearer` sends. A raced write is never re-sent: a 401 there is an unexpected
+//!   answer, reported with its cause;
+//! - `cookies = true`: cookies are kept, per connection (see the engine's `cookies.rs`).
+//!
+//! Every value `[auth]` sends is a secret: the encoded Basic credentials are registered
+//! with the scenario's secrets, and the captures `bearer` uses are marked secret on their
+//! step, so each value is redacted (`***`) from everything written.
+
+use base64::Engine as _;
+
+use super::env::Context;
+use super::keys::{AUTH_KEYS, BASIC_KEYS, REFRESH_KEYS};
+use super::model::{Auth, Credentials, Refresh, SetupStep, Template};
+use super::reader::{did_you_mean, list_and, Field, Reader, Table};
+use super::request::{header_template, Place};
+
+/// Reads `[auth]` against the set-up steps, and marks the captures it sends as secret.
+pub(super) fn read(
+    r: &mut Reader<'_>,
+    root: &Table<'_>,
+    steps: Option<&mut Vec<SetupStep>>,
+) -> Option<Auth> {
+    let Some(field) = root.field("auth") else {
+        return Some(Auth::default());
+    };
+    let t = r.table(&field, AUTH_KEYS)?;
+    let basic = t.field("basic").map(|f| basic(r, &f));
+    let bearer = t.field("bearer").map(|f| header_template(r, &f, Place::Headers));
+    let cookies = t.field("cookies").map_or(Some(false), |f| r.boolean(&f));
+    if let (Some(_), Some(Some(_))) = (&basic, &bearer) {
+        let at = t.field("bearer").map_or(field.at, |f| f.key_at);
+        r.error(
+            at,
+            "`basic` and `bearer` cannot both be set in [auth]",
+            "a request carries one Authorization header: keep one of them".to_string(),
+        );
+        return None;
+    }
+    let credentials = match (basic, bearer) {
+        (Some(basic), _) => Some(Some(basic?)),
+        (None, Some(bearer)) => Some(Some(Credentials::Bearer(bearer?))),
+        (None, None) => Some(None),
+    };
+    let bearer_captures: Vec<String> = match &credentials {
+        Some(Some(Credentials::Bearer(template))) => {
+            template.captures().map(str::to_string).collect()
+        }
+        _ => Vec::new(),
+    };
+    let step_names: Vec<String> = steps
+        .as_ref()
+        .map(|s| s.iter().map(|step| step.name.clone()).collect())
+        .unwrap_or_default();
+    let refresh = t.field("refresh").map_or(Some(None), |f| {
+        refresh(r, &f, steps.as_deref(), &step_names, &bearer_captures).map(Some)
+    });
+    if let Some(steps) = steps {
+        for capture in steps.iter_mut().flat_map(|s| s.captures.iter_mut()) {
+            if bearer_captures.contains(&capture.name) {
+                capture.secret = true;
+            }
+        }
+    }
+    Some(Auth {
+        credentials: credentials?,
+        refresh: refresh?,
+        cookies: cookies?,
+    })
+}
+
+/// `basic = { user, password }`; the encoded credentials become a secret.
+fn basic(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Credentials> {
+    let t = r.table(f, BASIC_KEYS)?;
+    let user = r
+        .required(&t, "user")
+        .and_then(|f| r.string(&f, Context::Plain));
+    let password = r
+        .required(&t, "password")
+        .and_then(|f| r.string(&f, Context::Plain));
+    let (user, password) = (user?, password?);
+    if user.value.contains(':') {
+        r.error(
+            user.at,
+            "a Basic-auth user name cannot contain `:`",
+            "RFC 7617 separates the user from the password with the first `:`".to_string(),
+        );
+        return None;
+    }
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", user.value, password.value));
+    for secret in [encoded, password.value.clone()] {
+        if !secret.is_empty() && !r.secrets.contains(&secret) {
+            r.secrets.push(secret);
+        }
+    }
+    Some(Credentials::Basic {
+        user: user.value,
+        password: password.value,
+    })
+}
+
+/// `refresh = { step, every, on }`.
+fn refresh(
+    r: &mut Reader<'_>,
+    f: &Field<'_>,
+    steps: Option<&Vec<SetupStep>>,
+    step_names: &[String],
+    bearer_captures: &[String],
+) -> Option<Refresh> {
+    let t = r.table(f, REFRESH_KEYS)?;
+    let every = t
+        .field("every")
+        .map_or(Some(None), |f| r.positive_duration(&f).map(Some));
+    let on = t
+        .field("on")
+        .map_or(Some(Vec::new()), |f| r.statuses(&f).map(|s| s.value));
+    let step = match t.field("step") {
+        Some(field) => {
+            let text = r.string(&field, Context::Plain)?;
+            let wanted = text.value.trim();
+            match step_names.iter().position(|n| n == wanted) {
+                Some(i) => Some(i),
+                None if steps.is_none() => None,
+                None => {
+                    let names: Vec<&str> = step_names.iter().map(String::as_str).collect();
+                    let guess = did_you_mean(wanted, &names)
+                        .map(|g| format!("did you mean `{g}`? "))
+                        .unwrap_or_default();
+                    let known = if names.is_empty() {
+                        "there are no [[setup]] steps".to_string()
+                    } else {
+                        format!("the steps are {}", list_and(&names))
+                    };
+                    r.error(
+                        text.at,
+                        format!("[auth] refresh names the step `{wanted}`, which is no [[setup]] step"),
+                        format!("{guess}{known}"),
+                    );
+                    return None;
+                }
+            }
+        }
+        None => {
+            let steps = steps?;
+            let making = steps.iter().position(|s| {
+                s.captures
+                    .iter()
+                    .any(|c| bearer_captures.contains(&c.name))
+            });
+            if making.is_none() {
+                r.error_at_table(
+                    &t,
+                    "[auth] refresh does not know which step to re-run",
+                    "name the login step, e.g. refresh = { step = \"login\", every = \"50s\" }, \
+                     or send a token that step captures: bearer = \"{token}\""
+                        .to_string(),
+                );
+            }
+            making
+        }
+    };
+    let (every, on, step) = (every?, on?, step?);
+    if every.is_none() && on.is_empty() {
+        r.error_at_table(
+            &t,
+            "[auth] refresh says neither when (`every`) nor on which statuses (`on`)",
+            "for example: refresh = { every = \"50s\", on = [401] }".to_string(),
+        );
+        return None;
+    }
+    Some(Refresh { step, every, on })
+}
+
+/// The Authorization header value of `credentials`, as a template (captures render
+/// when the request is made).
+pub fn authorization(credentials: &Credentials) -> Template {
+    match credentials {
+        Credentials::Basic { user, password } => {
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            Template::literal(&format!("Basic {encoded}"))
+        }
+        Credentials::Bearer(token) => {
+            let mut parts = vec![super::model::Part::Literal("Bearer ".to_string())];
+            parts.extend(token.parts.iter().cloned());
+            Template { parts }
+        }
+    }
+}
