@@ -471,8 +471,23 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
+                let mut extras = String::new();
+                match s.setup.len() {
+                    0 => {}
+                    1 => extras.push_str(", 1 set-up step"),
+                    n => extras.push_str(&format!(", {n} set-up steps")),
+                }
+                if s.writes.len() > 1 {
+                    extras.push_str(&format!(", {} writes in turn", s.writes.len()));
+                }
+                if let Some(pace) = s.workload.pace {
+                    extras.push_str(&format!(
+                        ", paced {}",
+                        humantime::format_duration(pace)
+                    ));
+                }
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {}{}{})",
+                    "ok  {}  {} ({}, {} writers × {} {}{}{}{extras})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),

@@ -197,3 +197,111 @@ pub fn authorization(credentials: &Credentials) -> Template {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::model::*;
+    use crate::scenario::parse_str;
+    use crate::scenario::test_support::*;
+
+    #[test]
+    fn a_bearer_from_a_login_step_refreshes_by_that_step() {
+        let s = parse(LOGIN).expect("valid");
+        assert_eq!(
+            s.auth.refresh,
+            Some(Refresh {
+                step: 0,
+                every: Some(std::time::Duration::from_secs(50)),
+                on: vec![401],
+            }),
+            "the step that captures the token is the one re-run"
+        );
+        let Some(Credentials::Bearer(token)) = &s.auth.credentials else {
+            panic!("expected a bearer, got {:?}", s.auth.credentials);
+        };
+        assert_eq!(token.captures().collect::<Vec<_>>(), ["token"]);
+        assert!(!s.auth.cookies);
+    }
+
+    #[test]
+    fn basic_credentials_are_encoded_by_contend_and_are_secrets() {
+        let text = LOGIN.replace(
+            "bearer = \"{token}\"\nrefresh = { every = \"50s\", on = [401] }",
+            "basic = { user = \"${U}\", password = \"${P}\" }",
+        );
+        let env = |name: &str| match name {
+            "U" => Some("contend".to_string()),
+            "P" => Some("contend-secret".to_string()),
+            _ => None,
+        };
+        let s = parse_str(Path::new("a.toml"), &text, &env).expect("valid");
+        assert_eq!(
+            crate::scenario::authorization(s.auth.credentials.as_ref().unwrap()),
+            Template::literal("Basic Y29udGVuZDpjb250ZW5kLXNlY3JldA==")
+        );
+        for secret in ["contend-secret", "Y29udGVuZDpjb250ZW5kLXNlY3JldA=="] {
+            assert!(s.secrets.contains(&secret.to_string()), "{:?}", s.secrets);
+        }
+    }
+
+    #[test]
+    fn basic_and_bearer_together_are_one_error_at_bearer() {
+        let text = LOGIN.replace(
+            "bearer = \"{token}\"",
+            "basic = { user = \"a\", password = \"b\" }\nbearer = \"{token}\"",
+        );
+        let d = only_error(&text);
+        assert_eq!(d.message, "`basic` and `bearer` cannot both be set in [auth]");
+        assert_eq!(at(&d), position_of(&text, "bearer = "));
+    }
+
+    #[test]
+    fn a_refresh_names_a_step_that_exists_and_says_when() {
+        let text = LOGIN.replace("every = \"50s\", on", "step = \"logn\", every = \"50s\", on");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "[auth] refresh names the step `logn`, which is no [[setup]] step"
+        );
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("did you mean `login`? the steps are login and bucket")
+        );
+        assert_eq!(at(&d), position_of(&text, "\"logn\""));
+
+        let text = LOGIN.replace("{ every = \"50s\", on = [401] }", "{ step = \"login\" }");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "[auth] refresh says neither when (`every`) nor on which statuses (`on`)"
+        );
+
+        let text = LOGIN.replace("bearer = \"{token}\"", "bearer = \"${TOKEN:-fixed}\"");
+        let d = only_error(&text);
+        assert_eq!(d.message, "[auth] refresh does not know which step to re-run");
+    }
+
+    #[test]
+    fn auth_keys_are_checked_where_they_are_written() {
+        let text = LOGIN.replace("[auth]\n", "[auth]\ncookie = true\n");
+        let d = only_error(&text);
+        assert_eq!(d.message, "unknown key `cookie` in [auth]");
+        assert!(d.hint.unwrap_or_default().starts_with("did you mean `cookies`?"));
+
+        let text = LOGIN.replace("[auth]\n", "[auth]\ncookies = \"yes\"\n");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "wrong type for `cookies` in [auth]: expected a boolean (true or false), found a string"
+        );
+
+        let text = LOGIN.replace("conflict = [412]", "conflict = [412]\nbearer = \"x\"");
+        let d = only_error(&text);
+        assert!(
+            d.hint.unwrap_or_default().starts_with("`bearer` belongs in [auth]"),
+            "a misplaced key is sent home"
+        );
+    }
+}

@@ -89,8 +89,10 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
              and the captures of the steps before them"
                 .to_string()
         }
+        (Place::Id, Var::Unique) => return Ok(()),
         (Place::Id, _) => {
-            "the id is fixed before any round, so it knows only the set-up steps' captures"
+            "the id is fixed before the writers run, so it knows only `{unique}` and the \
+             set-up steps' captures"
                 .to_string()
         }
         (_, Var::Value | Var::Next) if lacks => {
@@ -615,12 +617,15 @@ fn plain_locator(r: &mut Reader<'_>, what: &str, text: &Spanned<String>) -> Opti
         );
         return None;
     }
+    let written: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
     let guess = ["header:", "json:", "regex:", "cookie:"]
         .into_iter()
         .find(|prefix| {
-            value.split_once(':').is_some_and(|(p, _)| {
-                strsim::jaro_winkler(&format!("{p}:"), prefix) >= 0.8
-            })
+            !written.is_empty() && strsim::jaro_winkler(&format!("{written}:"), prefix) >= 0.8
         })
         .map(|prefix| format!("did you mean `{prefix}`? "))
         .unwrap_or_default();
@@ -782,6 +787,61 @@ mod tests {
         assert_eq!(
             d.hint.as_deref(),
             Some("header values are strings: \"X-Try\" = \"3\"")
+        );
+    }
+
+    #[test]
+    fn regex_and_cookie_locators_parse_and_a_regex_may_hold_a_bar() {
+        use crate::scenario::model::Locator;
+        let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:COUNT:(\\d+|none)'");
+        let s = parse(&text).expect("valid");
+        assert_eq!(s.resource.value.unwrap().to_string(), "regex:COUNT:(\\d+|none)");
+        let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:n=(\\S+)|base64'");
+        let s = parse(&text).expect("valid");
+        assert!(matches!(s.resource.value, Some(Locator::Decoded(..))));
+        let text = COUNTER.replace("\"json:/version\"", "\"cookie:rev\"");
+        let s = parse(&text).expect("valid");
+        assert_eq!(s.resource.version, Some(Locator::Cookie("rev".into())));
+    }
+
+    #[test]
+    fn a_bad_regex_or_cookie_locator_is_located_with_a_hint() {
+        let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:COUNT:(\\d+'");
+        let d = only_error(&text);
+        assert!(
+            d.message.starts_with("`COUNT:(\\d+` is not a valid regular expression"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "'regex:"));
+        assert!(d.hint.unwrap_or_default().contains("literal string"));
+
+        let d = only_error(&COUNTER.replace("\"json:/version\"", "\"cookie:\""));
+        assert_eq!(d.message, "`cookie:` needs a cookie name");
+        let d = only_error(&COUNTER.replace("\"json:/version\"", "\"regx:v=(\\\\d+)\""));
+        assert!(
+            d.hint.unwrap_or_default().starts_with("did you mean `regex:`?"),
+            "a misspelt kind is named"
+        );
+    }
+
+    #[test]
+    fn a_shared_query_is_a_table_or_a_string_sent_as_written() {
+        use crate::scenario::model::SharedQuery;
+        let sas = "sv=2021-08-06&se=2099-12-31T23%3A59%3A59Z&sig=ab%2Fc%3D";
+        let s = parse(&format!("query = \"?{sas}\"\n{STALE_WRITE}")).expect("valid");
+        assert_eq!(s.query, Some(SharedQuery::Raw(sas.into())));
+        let text = format!("query = \"sig=a b\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "the query string contains ' ', which a URL cannot carry as it is"
+        );
+        assert_eq!(at(&d), (1, 9));
+        let d = only_error(&format!("query = 3\n{STALE_WRITE}"));
+        assert_eq!(
+            d.message,
+            "wrong type for `query` at the top level: expected a query string or a table, found an integer"
         );
     }
 }

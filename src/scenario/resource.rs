@@ -585,4 +585,58 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_version_may_be_read_from_one_place_in_reads_and_another_in_write_answers() {
+        let text = STALE_WRITE.replace(
+            "version = \"header:ETag\"",
+            "version = { read = \"json:/_rev\", write = \"json:/rev\" }",
+        );
+        let s = parse(&text).expect("valid");
+        assert_eq!(s.resource.version, Some(Locator::Json("/_rev".into())));
+        assert_eq!(s.resource.write_version, Some(Locator::Json("/rev".into())));
+        assert_eq!(parse(STALE_WRITE).unwrap().resource.write_version, None);
+
+        let text = STALE_WRITE.replace(
+            "version = \"header:ETag\"",
+            "version = { read = \"json:/_rev\", writ = \"json:/rev\" }",
+        );
+        let messages: Vec<String> = errors(&text).into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "missing required key `write` in [resource.version]",
+                "unknown key `writ` in [resource.version]"
+            ],
+            "in file order: the missing key at the table, then the unknown one"
+        );
+    }
+
+    #[test]
+    fn create_each_round_is_a_choice_where_the_workload_allows_it() {
+        let text = STALE_WRITE.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"round\" }");
+        assert!(parse(&text).expect("valid").resource.create_each_round);
+        assert!(!parse(STALE_WRITE).unwrap().resource.create_each_round);
+
+        let text = STALE_WRITE.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"rounds\" }");
+        let d = only_error(&text);
+        assert_eq!(d.message, "unknown value `rounds` for `each` in [resource.create]");
+        assert!(d.hint.clone().unwrap_or_default().starts_with("did you mean `round`?"));
+        assert_eq!(at(&d), position_of(&text, "\"rounds\""));
+
+        let (_, counter) = shipped(WorkloadId::Counter);
+        let text = counter.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"round\" }");
+        assert_ne!(text, counter);
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "a counter scenario creates its resource once: its writers share it for the whole run"
+        );
+
+        let (_, transition) = shipped(WorkloadId::Transition);
+        let text = transition.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"scenario\" }");
+        assert_ne!(text, transition);
+        let d = only_error(&text);
+        assert!(d.message.starts_with("every transition round uses its resource up"), "{}", d.message);
+    }
 }

@@ -190,3 +190,122 @@ fn captures(r: &mut Reader<'_>, f: &Field<'_>, secret: bool) -> Option<Vec<Captu
     }
     ok.then_some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::model::*;
+    use crate::scenario::test_support::*;
+
+    #[test]
+    fn set_up_steps_run_in_order_and_their_captures_are_placeholders_later() {
+        let s = parse(LOGIN).expect("valid");
+        let names: Vec<&str> = s.setup.iter().map(|step| step.name.as_str()).collect();
+        assert_eq!(names, ["login", "bucket"]);
+        assert_eq!(s.setup[0].request.method, "POST", "a step posts unless it says");
+        assert_eq!(
+            s.setup[0].captures,
+            vec![Capture {
+                name: "token".into(),
+                from: Locator::Json("/access_token".into()),
+                secret: true,
+            }],
+            "what [auth] sends is a secret"
+        );
+        assert_eq!(s.setup[1].expect, vec![201]);
+        assert!(!s.setup[1].captures[0].secret, "a bucket's location is not");
+        let Setup::CreateAt { id, .. } = &s.resource.setup else {
+            panic!("expected CreateAt, got {:?}", s.resource.setup);
+        };
+        assert_eq!(id.captures().collect::<Vec<_>>(), ["bucket"]);
+    }
+
+    #[test]
+    fn a_misspelt_capture_is_located_with_a_did_you_mean_that_knows_the_captures() {
+        let text = LOGIN.replace("bearer = \"{token}\"", "bearer = \"{tokn}\"");
+        let d = only_error(&text);
+        assert!(
+            d.message.contains("unknown placeholder `{tokn}`")
+                && d.message.contains("the captures so far {token}, {bucket}"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "\"{tokn}\""));
+        assert!(
+            d.hint.unwrap_or_default().starts_with("did you mean `{token}`"),
+            "the hint suggests the capture"
+        );
+    }
+
+    #[test]
+    fn a_capture_used_before_the_step_that_makes_it_is_told_which_step() {
+        let text = LOGIN.replace(
+            "json = { username = \"contend\", password = \"contend-secret\" }",
+            "json = { username = \"contend\", password = \"contend-secret\", b = \"{bucket}\" }",
+        );
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "placeholder `{bucket}` in `json` in [setup[0]] is captured by the [[setup]] step \
+             `bucket`, which runs after this one"
+        );
+        assert_eq!(at(&d), position_of(&text, "\"{bucket}\""));
+    }
+
+    #[test]
+    fn a_capture_may_not_shadow_a_built_in_placeholder_nor_be_made_twice() {
+        let text = LOGIN.replace("capture = { bucket =", "capture = { id =");
+        let errors = errors(&text);
+        assert_eq!(
+            errors[0].message,
+            "capture `id` would shadow the built-in placeholder {id}"
+        );
+        assert_eq!(at(&errors[0]), position_of(&text, "id = \"header:Location\""));
+
+        let text = LOGIN.replace("capture = { bucket =", "capture = { token =");
+        let messages: Vec<String> = errors_of(&text);
+        assert!(
+            messages.contains(&"`token` is captured by an earlier [[setup]] step".to_string()),
+            "{messages:#?}"
+        );
+    }
+
+    fn errors_of(text: &str) -> Vec<String> {
+        errors(text).into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn step_names_are_required_and_unique() {
+        let text = LOGIN.replace("name = \"bucket\"", "name = \"login\"");
+        let d = only_error(&text);
+        assert_eq!(d.message, "two [[setup]] steps are named `login`");
+        let text = LOGIN.replace("name = \"bucket\"\n", "");
+        let d = only_error(&text);
+        assert_eq!(d.message, "missing required key `name` in [setup[1]]");
+    }
+
+    #[test]
+    fn a_setup_written_as_one_table_or_with_a_bad_capture_is_located() {
+        let text = LOGIN.replacen("[[setup]]", "[setup]", 1).replace(
+            "[[setup]]\nname = \"bucket\"",
+            "[setup.x]\nname = \"bucket\"",
+        );
+        let d = errors(&text).remove(0);
+        assert_eq!(
+            d.message,
+            "wrong type for `setup` at the top level: expected an array of tables, found a table"
+        );
+        let text = LOGIN.replace("\"json:/access_token\"", "\"json/access_token\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "`json/access_token` is not a locator for `token` in [setup[0].capture]"
+        );
+        assert!(d.hint.unwrap_or_default().starts_with("did you mean `json:`?"));
+        let text = LOGIN.replace("capture = { token", "captures = { token");
+        let messages = errors_of(&text);
+        assert!(
+            messages.contains(&"unknown key `captures` in [setup[0]]".to_string()),
+            "{messages:#?}"
+        );
+    }
+}

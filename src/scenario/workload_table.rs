@@ -878,4 +878,25 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn pace_spaces_rounds_and_is_refused_where_there_are_none() {
+        let text = STALE_WRITE.replace("rounds = 200", "rounds = 200\npace = \"1s\"");
+        assert_eq!(
+            parse(&text).expect("valid").workload.pace,
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(parse(STALE_WRITE).unwrap().workload.pace, None);
+        let d = only_error(&STALE_WRITE.replace("rounds = 200", "rounds = 200\npace = \"soon\""));
+        assert!(d.message.starts_with("invalid duration `soon` for `pace`"), "{}", d.message);
+        let text = COUNTER.replace("increments = 20", "increments = 20\npace = \"1s\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "`pace` spaces the rounds of stale-write, unique-create, transition, stock, \
+             idempotency and precondition-required workloads; a counter workload has no rounds \
+             to space"
+        );
+        assert_eq!(at(&d), position_of(&text, "pace"));
+    }
 }

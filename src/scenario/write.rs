@@ -79,7 +79,8 @@ fn one(
         r.error_at_table(
             t,
             format!(
-                "a DELETE that wins removes the resource, so the next {} round would have                  nothing to race",
+                "a DELETE that wins removes the resource, so the next {} round would have \
+                 nothing to race",
                 rules.name
             ),
             "race a fresh resource every round: add each = \"round\" to [resource].create"
@@ -254,5 +255,53 @@ mod tests {
         assert_eq!(sent["compare"][0]["key"], "L2NvbnRlbmQvY291bnRlcg==");
         assert_eq!(sent["compare"][0]["mod_revision"], "12");
         assert_eq!(sent["success"][0]["request_put"]["value"], "Nw==");
+    }
+
+    #[test]
+    fn writers_may_take_different_writes_in_turn_and_a_delete_needs_no_marker() {
+        let text = STALE_WRITE
+            .replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"round\" }")
+            .replace("[write]", "[[write]]")
+            .replace(
+                "\n[expect]",
+                "\n[[write]]\nmethod = \"DELETE\"\npath = \"{id}\"\nheaders = { \"If-Match\" = \"{version}\" }\n\n[expect]",
+            );
+        let s = parse(&text).expect("valid");
+        let methods: Vec<&str> = s.writes.iter().map(|w| w.method.as_str()).collect();
+        assert_eq!(methods, ["PUT", "DELETE"]);
+        assert_eq!(s.write_for(3).method, "DELETE");
+        assert_eq!(s.write_for(4).method, "PUT");
+
+        let once = text.replace(", each = \"round\"", "");
+        let d = only_error(&once);
+        assert_eq!(
+            d.message,
+            "a DELETE that wins removes the resource, so the next stale-write round would have \
+             nothing to race"
+        );
+        assert_eq!(at(&d), position_of(&once, "[[write]]\nmethod = \"DELETE\""));
+    }
+
+    #[test]
+    fn each_write_is_checked_on_its_own_and_idempotent_writers_send_one() {
+        let text = STALE_WRITE.replace("[write]", "[[write]]").replace(
+            "\n[expect]",
+            "\n[[write]]\nmethod = \"PATCH\"\npath = \"{id}\"\njson = { text = \"{marker}\" }\n\n[expect]",
+        );
+        let d = only_error(&text);
+        assert!(d.message.contains("never sends `{version}`"), "{}", d.message);
+        assert_eq!(at(&d), position_of(&text, "[[write]]\nmethod = \"PATCH\""));
+
+        let (_, idempotency) = shipped(crate::scenario::WorkloadId::Idempotency);
+        let at_write = idempotency.find("[write]").unwrap();
+        let end = idempotency[at_write..].find("\n[expect]").unwrap() + at_write;
+        let table = idempotency[at_write..end].replace("[write]", "[[write]]");
+        let text = format!("{}{table}\n{table}{}", &idempotency[..at_write], &idempotency[end..]);
+        let d = only_error(&text);
+        assert!(
+            d.message.starts_with("the writers' requests must be identical in an idempotency scenario"),
+            "{}",
+            d.message
+        );
     }
 }
