@@ -143,7 +143,13 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     session.take_step_records();
     ctx.progress.finish();
     let secrets = session.secrets.all();
-    let error = result.err().map(|e| redact(&e, &secrets));
+    let error = result.err().map(|e| {
+        let e = match session.settings.client_cert_advice() {
+            Some(advice) if !exchange::is_tls_failure(&e) => format!("{e}; {advice}"),
+            _ => e,
+        };
+        redact(&e, &secrets)
+    });
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,
@@ -407,6 +413,7 @@ impl<'a> Session<'a> {
                 ca_certs: ctx.ca_certs.clone(),
                 client_identity: ctx.client_identity.clone(),
                 insecure: ctx.insecure,
+                asked_for_client_cert: Arc::default(),
             },
             reader: None,
             recorder,

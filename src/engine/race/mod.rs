@@ -66,96 +66,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// An open connection's stream.
 pub(super) type Stream = Box<dyn Io>;
 
-/// The TLS client configuration of a raw mode: the web's root certificates plus the run's
-/// extra ones (`--ca-cert`), the client certificate if there is one (`--client-cert`),
-/// every certificate accepted with `--insecure`, offering `alpn` (`h2` or `http/1.1`).
+/// The TLS client configuration of a raw mode, offering `alpn` (`h2` or `http/1.1`);
+/// see [`super::exchange::tls_client_config`].
 pub(super) fn tls_config(
     settings: &ClientSettings,
     alpn: &[u8],
 ) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in settings.ca_certs.iter() {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(der.clone()))
-            .map_err(|e| format!("a --ca-cert certificate cannot be used: {e}"))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?;
-    let builder = if settings.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-    } else {
-        builder.with_root_certificates(roots)
-    };
-    let mut config = match &settings.client_identity {
-        Some(identity) => {
-            let chain = identity
-                .certs
-                .iter()
-                .map(|der| rustls::pki_types::CertificateDer::from(der.clone()))
-                .collect();
-            builder
-                .with_client_auth_cert(chain, identity.key.clone_key())
-                .map_err(|e| format!("the client certificate cannot be used: {e}"))?
-        }
-        None => builder.with_no_client_auth(),
-    };
-    config.alpn_protocols = vec![alpn.to_vec()];
-    Ok(Arc::new(config))
-}
-
-/// `--insecure`: a verifier that accepts every server certificate (but still checks the
-/// handshake's signatures, so the session is at least with the key the server showed).
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    super::exchange::tls_client_config(settings, &[alpn])
 }
 
 /// Where a raw connection goes: scheme, host and port of a URL.
