@@ -481,10 +481,7 @@ fn validate(paths: &[PathBuf]) -> u8 {
                     extras.push_str(&format!(", {} writes in turn", s.writes.len()));
                 }
                 if let Some(pace) = s.workload.pace {
-                    extras.push_str(&format!(
-                        ", paced {}",
-                        humantime::format_duration(pace)
-                    ));
+                    extras.push_str(&format!(", paced {}", humantime::format_duration(pace)));
                 }
                 println!(
                     "ok  {}  {} ({}, {} writers × {} {}{}{}{extras})",

@@ -413,8 +413,7 @@ fn load_client_identity(
     opts: &RunOptions,
 ) -> Result<Option<engine::exchange::ClientIdentity>, RunError> {
     let read = |flag: &str, path: &std::path::Path| {
-        std::fs::read(path)
-            .map_err(|e| RunError::Usage(format!("{flag} {}: {e}", path.display())))
+        std::fs::read(path).map_err(|e| RunError::Usage(format!("{flag} {}: {e}", path.display())))
     };
     match (&opts.client_cert, &opts.client_key) {
         (None, None) => Ok(None),

@@ -184,8 +184,14 @@ async fn a_read_refused_with_401_logs_in_again_and_is_sent_once_more() {
     // token's lifetime, so every round's first read is refused, and the race right
     // after carries the fresh token.
     let text = LOGIN
-        .replace("refresh = { every = \"400ms\" }", "refresh = { on = [401] }")
-        .replace("rounds = 6\npace = \"300ms\"", "rounds = 3\npace = \"1100ms\"");
+        .replace(
+            "refresh = { every = \"400ms\" }",
+            "refresh = { on = [401] }",
+        )
+        .replace(
+            "rounds = 6\npace = \"300ms\"",
+            "rounds = 3\npace = \"1100ms\"",
+        );
     let ran = run_on(&text, short_tokens()).await;
     assert_one_winner_per_round(&ran, 3);
     let refused: Vec<&RequestRecord> = ran
@@ -264,7 +270,11 @@ async fn a_session_cookie_and_its_csrf_token_go_with_every_write_in_every_sync_m
         let ran = run_with(SESSION, correct(), |o| o.sync = Some(mode)).await;
         assert_one_winner_per_round(&ran, 5);
         let login = &ran.records[0];
-        assert!(login.url.ends_with("/auth/session"), "{mode}: {}", login.url);
+        assert!(
+            login.url.ends_with("/auth/session"),
+            "{mode}: {}",
+            login.url
+        );
         assert!(
             login.body.contains(r#""csrf_token":"***""#),
             "{mode}: a cookie is a secret: {}",
@@ -309,7 +319,14 @@ fn basic_auth_is_encoded_by_contend_and_neither_password_nor_encoding_is_written
     .expect("scenario written");
     let out = dir.path().join("out");
     let output = common::contend_with_env(
-        &["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--seed", "3"],
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--seed",
+            "3",
+        ],
         dir.path(),
         &[("API_USER", "contend"), ("API_PASSWORD", "contend-secret")],
     );
@@ -388,8 +405,15 @@ async fn an_object_raced_on_lives_in_a_bucket_made_by_a_set_up_step_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_its_bucket_the_object_cannot_be_created_and_the_run_says_so() {
-    let text = BUCKET.replace("path = \"/buckets/b-{unique}\"", "path = \"/buckets/b-{unique}-other\"")
-        .replace("id = \"{bucket}/objects/note.txt\"", "id = \"/buckets/missing/objects/note.txt\"");
+    let text = BUCKET
+        .replace(
+            "path = \"/buckets/b-{unique}\"",
+            "path = \"/buckets/b-{unique}-other\"",
+        )
+        .replace(
+            "id = \"{bucket}/objects/note.txt\"",
+            "id = \"/buckets/missing/objects/note.txt\"",
+        );
     let ran = run_on(&text, correct()).await;
     let error = ran.result.error.clone().expect("the run stops");
     assert!(error.contains("creating the resource failed"), "{error}");
@@ -467,7 +491,10 @@ conflict = [412]
 "#;
 
 fn paced(rounds: u32) -> String {
-    DAV.replace("rounds = 4", &format!("rounds = {rounds}\npace = \"1100ms\""))
+    DAV.replace(
+        "rounds = 4",
+        &format!("rounds = {rounds}\npace = \"1100ms\""),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -477,7 +504,10 @@ async fn unpaced_rounds_on_a_one_second_mtime_etag_have_no_winner_and_paced_ones
     let ran = run_on(DAV, correct()).await;
     assert!(!ran.result.passed());
     assert!(ran.writes().iter().all(|w| w.outcome == Outcome::Conflict));
-    assert!(ran.writes().iter().all(|w| w.version_sent.as_deref().is_some_and(|v| v.starts_with("W/"))));
+    assert!(ran.writes().iter().all(|w| w
+        .version_sent
+        .as_deref()
+        .is_some_and(|v| v.starts_with("W/"))));
 
     // 1.1 s after the last change the tag is strong, and exactly one writer wins.
     let ran = run_on(&paced(2), correct()).await;
@@ -538,9 +568,17 @@ async fn each_round_races_a_resource_created_for_it() {
     let mut raced: Vec<&str> = ran.writes().iter().map(|w| w.url.as_str()).collect();
     raced.sort_unstable();
     raced.dedup();
-    assert_eq!(raced.len(), 5, "each round's writers race their own note: {raced:?}");
+    assert_eq!(
+        raced.len(),
+        5,
+        "each round's writers race their own note: {raced:?}"
+    );
     for round in &ran.result.verdict.rounds {
-        assert_eq!(round.version_sent.as_deref(), Some("\"1\""), "a fresh note every round");
+        assert_eq!(
+            round.version_sent.as_deref(),
+            Some("\"1\""),
+            "a fresh note every round"
+        );
     }
 
     let ran = run_on(FRESH_EACH_ROUND, bugged(Bug::Toctou)).await;
@@ -661,7 +699,10 @@ async fn a_couchdb_style_rev_is_read_as_rev_in_reads_and_rev_in_write_answers() 
         .filter(|w| w.outcome == Outcome::Winner)
         .collect();
     for (round, winner) in ran.result.verdict.rounds.iter().zip(&winners) {
-        assert!(winner.version_returned.is_some(), "the winner's new rev is located");
+        assert!(
+            winner.version_returned.is_some(),
+            "the winner's new rev is located"
+        );
         assert_eq!(
             winner.version_returned, round.final_version,
             "the rev the winner was given is the one read back"
@@ -672,10 +713,10 @@ async fn a_couchdb_style_rev_is_read_as_rev_in_reads_and_rev_in_write_answers() 
         "version = \"json:/_rev\"",
     );
     let ran = run_on(&one_place, correct()).await;
-    assert!(ran
-        .writes()
-        .iter()
-        .all(|w| w.version_returned.is_none()), "a write's answer has no _rev");
+    assert!(
+        ran.writes().iter().all(|w| w.version_returned.is_none()),
+        "a write's answer has no _rev"
+    );
 }
 
 /// A CA, a client certificate it signed, and the client's key, written into `dir`.
@@ -756,7 +797,11 @@ async fn a_server_that_requires_a_client_certificate_refuses_without_one_and_pas
             o.sync = Some(mode);
         })
         .await;
-        let error = refused.result.error.clone().expect("refused in the handshake");
+        let error = refused
+            .result
+            .error
+            .clone()
+            .expect("refused in the handshake");
         assert!(
             error.contains("client certificate") && error.contains("--client-cert"),
             "{mode}: the message names the problem and the flag: {error}"
@@ -801,8 +846,9 @@ async fn insecure_trusts_a_self_signed_server_and_warns_and_without_it_the_flag_
     let text = common::text(&untrusted);
     assert_eq!(untrusted.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("TLS: the server's certificate is signed by an authority contend does not trust")
-            && text.contains("--ca-cert"),
+        text.contains(
+            "TLS: the server's certificate is signed by an authority contend does not trust"
+        ) && text.contains("--ca-cert"),
         "{text}"
     );
     let text = common::text(&insecure);
@@ -813,14 +859,16 @@ async fn insecure_trusts_a_self_signed_server_and_warns_and_without_it_the_flag_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compare_reaches_https_targets_with_their_certificate_in_a_raw_sync_mode_and_writes_junit() {
+async fn compare_reaches_https_targets_with_their_certificate_in_a_raw_sync_mode_and_writes_junit()
+{
     let dir = tempfile::tempdir().expect("temp dir");
     let (good, cert) = common::start_trusted_tls(correct(), dir.path()).await;
     // The bugged one has its own certificate: both go in one PEM file.
     let identity = contend::server::SelfSigned::generate().expect("certificate");
-    let bad = contend::server::start_tls(bugged(Bug::Toctou), ([127, 0, 0, 1], 0).into(), &identity)
-        .await
-        .expect("bind");
+    let bad =
+        contend::server::start_tls(bugged(Bug::Toctou), ([127, 0, 0, 1], 0).into(), &identity)
+            .await
+            .expect("bind");
     let both = dir.path().join("both.pem");
     let mut pem = std::fs::read_to_string(&cert).expect("pem");
     pem.push_str(&identity.cert_pem);
@@ -855,13 +903,22 @@ async fn compare_reaches_https_targets_with_their_certificate_in_a_raw_sync_mode
     .await
     .expect("the binary runs");
     let text = common::text(&output);
-    assert_eq!(output.status.code(), Some(1), "the bugged target fails: {text}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the bugged target fails: {text}"
+    );
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("name=\"good / mtls-notes\""), "{junit}");
     assert!(junit.contains("name=\"bad / mtls-notes\""), "{junit}");
     assert!(junit.contains("type=\"multiple_winners\""), "{junit}");
     let rounds = std::fs::read_to_string(dir.path().join("out/good/rounds.csv")).expect("rounds");
-    let header: Vec<&str> = rounds.lines().next().unwrap_or_default().split(',').collect();
+    let header: Vec<&str> = rounds
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split(',')
+        .collect();
     let spread = header
         .iter()
         .position(|h| *h == "arrival_spread_us")

@@ -72,9 +72,7 @@ impl Server {
         let mut env: Vec<(String, String)> = vars
             .iter()
             .filter(|(k, _)| {
-                k.starts_with(&format!("{prefix}_"))
-                    && !k.ends_with("_PID")
-                    && !k.ends_with("_DIR")
+                k.starts_with(&format!("{prefix}_")) && !k.ends_with("_PID") && !k.ends_with("_DIR")
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
@@ -352,7 +350,11 @@ fn one_winner_per_round(run: &Run, scenario: &str, rounds: u64) {
     assert_eq!(run.row(scenario)["verdict"], "PASS", "{}", run.text());
     assert_eq!(run.row(scenario)["complete"], "true");
     assert_eq!(run.number(scenario, "rounds"), rounds);
-    assert_eq!(run.number(scenario, "winners"), rounds, "one winner per round");
+    assert_eq!(
+        run.number(scenario, "winners"),
+        rounds,
+        "one winner per round"
+    );
     assert_eq!(
         run.number(scenario, "conflicts"),
         run.number(scenario, "writes") - rounds,

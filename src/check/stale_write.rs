@@ -85,7 +85,9 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             let refused_deletes: Vec<&RequestRecord> = writes
                 .iter()
                 .copied()
-                .filter(|w| deleted(w) && matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected))
+                .filter(|w| {
+                    deleted(w) && matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected)
+                })
                 .collect();
             report.applied = deleting_winners
                 .iter()

@@ -170,7 +170,8 @@ impl Cookies {
             Conn::Reader => None,
             Conn::Writer(w) => writers.get(w as usize),
         };
-        let mut pairs: Vec<(&str, &str)> = own.map(|j| j.for_host(host).collect()).unwrap_or_default();
+        let mut pairs: Vec<(&str, &str)> =
+            own.map(|j| j.for_host(host).collect()).unwrap_or_default();
         for (name, value) in session.for_host(host) {
             if !pairs.iter().any(|(n, _)| *n == name) {
                 pairs.push((name, value));

@@ -99,13 +99,14 @@ impl ClientSettings {
     /// What to add to a failure's message when a server asked for a client certificate
     /// and none was given; `None` otherwise.
     pub fn client_cert_advice(&self) -> Option<String> {
-        (self.client_identity.is_none() && self.asked_for_client_cert.load(Ordering::Relaxed))
-            .then(|| {
+        (self.client_identity.is_none() && self.asked_for_client_cert.load(Ordering::Relaxed)).then(
+            || {
                 format!(
                     "{TLS_PREFIX}the server asked for a client certificate and none was given: \
                      pass --client-cert FILE and --client-key FILE (mutual TLS)"
                 )
-            })
+            },
+        )
     }
 }
 
@@ -448,8 +449,12 @@ fn tls_problem(text: &str) -> Option<(String, String)> {
     if let Some(alert) = text.strip_prefix("received fatal alert: ") {
         let (problem, fix) = match alert.trim() {
             "CertificateRequired" => ("the server requires a client certificate", client),
-            "BadCertificate" | "UnknownCA" | "CertificateUnknown" | "UnsupportedCertificate"
-            | "CertificateRevoked" | "CertificateExpired" => (
+            "BadCertificate"
+            | "UnknownCA"
+            | "CertificateUnknown"
+            | "UnsupportedCertificate"
+            | "CertificateRevoked"
+            | "CertificateExpired" => (
                 "the server refused the client certificate",
                 "pass a --client-cert (and its --client-key) that the server's CA signed",
             ),

@@ -363,7 +363,8 @@ impl<'a> Session<'a> {
             .auth
             .cookies
             .then(|| Arc::new(cookies::Cookies::new(secrets.clone())));
-        let builder = RequestBuilder::for_scenario(base.clone(), scenario, captures.clone(), cookies);
+        let builder =
+            RequestBuilder::for_scenario(base.clone(), scenario, captures.clone(), cookies);
         let recorder = Recorder {
             scenario: scenario.name.clone(),
             workload: scenario.workload.kind.id(),

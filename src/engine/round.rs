@@ -168,7 +168,8 @@ async fn warm(
     }
     let answers = writers.each(warmups.clone()).await;
     for (w, (prepared, exchange)) in warmups.iter().zip(&answers).enumerate() {
-        s.builder.remember(Conn::Writer(w as u32), prepared, exchange);
+        s.builder
+            .remember(Conn::Writer(w as u32), prepared, exchange);
         let outcome = match (&exchange.failure, exchange.status) {
             (Some(f), None) => f.outcome,
             (_, Some(status)) if read_accepts(status, absent_ok) => Outcome::Ok,
@@ -222,8 +223,11 @@ async fn race(
     }
     let answers = writers.race(writes.clone()).await;
     let mut outcomes = Vec::with_capacity(answers.len());
-    for (w, ((meta, prepared), exchange)) in metas.into_iter().zip(&writes).zip(&answers).enumerate() {
-        s.builder.remember(Conn::Writer(w as u32), prepared, exchange);
+    for (w, ((meta, prepared), exchange)) in
+        metas.into_iter().zip(&writes).zip(&answers).enumerate()
+    {
+        s.builder
+            .remember(Conn::Writer(w as u32), prepared, exchange);
         let outcome = classify(&s.scenario.expect, exchange);
         outcomes.push(outcome);
         let record = s

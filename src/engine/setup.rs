@@ -143,7 +143,10 @@ impl Steps {
         for step in steps {
             self.run(client, step).await?;
         }
-        *self.last_login.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        *self
+            .last_login
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
     }
 
@@ -156,7 +159,8 @@ impl Steps {
         };
         let prepared = self.builder.prepare(&step.request, &vars)?;
         let exchange = exchange::send(client, prepared.clone()).await;
-        self.builder.remember(super::cookies::Conn::Reader, &prepared, &exchange);
+        self.builder
+            .remember(super::cookies::Conn::Reader, &prepared, &exchange);
         let ok = exchange.status.is_some_and(|s| {
             if step.expect.is_empty() {
                 (200..300).contains(&s)
@@ -185,9 +189,9 @@ impl Steps {
             (_, true) => Outcome::Ok,
             (_, false) => Outcome::Unexpected,
         };
-        let record = self
-            .recorder
-            .record(Phase::Setup, Meta::default(), &prepared, &exchange, outcome);
+        let record =
+            self.recorder
+                .record(Phase::Setup, Meta::default(), &prepared, &exchange, outcome);
         self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -222,7 +226,10 @@ impl Steps {
             return Ok(());
         };
         let _one = self.gate.lock().await;
-        let last = *self.last_login.lock().unwrap_or_else(PoisonError::into_inner);
+        let last = *self
+            .last_login
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if last.elapsed() < every {
             return Ok(());
         }
@@ -248,7 +255,10 @@ impl Steps {
             return Ok(());
         };
         let _one = self.gate.lock().await;
-        let last = *self.last_login.lock().unwrap_or_else(PoisonError::into_inner);
+        let last = *self
+            .last_login
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if last > sent {
             return Ok(());
         }
@@ -259,7 +269,10 @@ impl Steps {
         self.run(client, step)
             .await
             .map_err(|e| format!("logging in again: {e}"))?;
-        *self.last_login.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        *self
+            .last_login
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
     }
 

@@ -333,9 +333,9 @@ impl Connection {
             value: Some(value),
             ..Vars::default()
         };
-        let Ok(write) =
-            self.builder
-                .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
+        let Ok(write) = self
+            .builder
+            .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
         else {
             return;
         };

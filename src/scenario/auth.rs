@@ -35,7 +35,9 @@ pub(super) fn read(
     };
     let t = r.table(&field, AUTH_KEYS)?;
     let basic = t.field("basic").map(|f| basic(r, &f));
-    let bearer = t.field("bearer").map(|f| header_template(r, &f, Place::Headers));
+    let bearer = t
+        .field("bearer")
+        .map(|f| header_template(r, &f, Place::Headers));
     let cookies = t.field("cookies").map_or(Some(false), |f| r.boolean(&f));
     if let (Some(_), Some(Some(_))) = (&basic, &bearer) {
         let at = t.field("bearer").map_or(field.at, |f| f.key_at);
@@ -143,7 +145,9 @@ fn refresh(
                     };
                     r.error(
                         text.at,
-                        format!("[auth] refresh names the step `{wanted}`, which is no [[setup]] step"),
+                        format!(
+                            "[auth] refresh names the step `{wanted}`, which is no [[setup]] step"
+                        ),
                         format!("{guess}{known}"),
                     );
                     return None;
@@ -152,11 +156,9 @@ fn refresh(
         }
         None => {
             let steps = steps?;
-            let making = steps.iter().position(|s| {
-                s.captures
-                    .iter()
-                    .any(|c| bearer_captures.contains(&c.name))
-            });
+            let making = steps
+                .iter()
+                .position(|s| s.captures.iter().any(|c| bearer_captures.contains(&c.name)));
             if making.is_none() {
                 r.error_at_table(
                     &t,
@@ -253,13 +255,19 @@ mod tests {
             "basic = { user = \"a\", password = \"b\" }\nbearer = \"{token}\"",
         );
         let d = only_error(&text);
-        assert_eq!(d.message, "`basic` and `bearer` cannot both be set in [auth]");
+        assert_eq!(
+            d.message,
+            "`basic` and `bearer` cannot both be set in [auth]"
+        );
         assert_eq!(at(&d), position_of(&text, "bearer = "));
     }
 
     #[test]
     fn a_refresh_names_a_step_that_exists_and_says_when() {
-        let text = LOGIN.replace("every = \"50s\", on", "step = \"logn\", every = \"50s\", on");
+        let text = LOGIN.replace(
+            "every = \"50s\", on",
+            "step = \"logn\", every = \"50s\", on",
+        );
         let d = only_error(&text);
         assert_eq!(
             d.message,
@@ -280,7 +288,10 @@ mod tests {
 
         let text = LOGIN.replace("bearer = \"{token}\"", "bearer = \"${TOKEN:-fixed}\"");
         let d = only_error(&text);
-        assert_eq!(d.message, "[auth] refresh does not know which step to re-run");
+        assert_eq!(
+            d.message,
+            "[auth] refresh does not know which step to re-run"
+        );
     }
 
     #[test]
@@ -288,7 +299,10 @@ mod tests {
         let text = LOGIN.replace("[auth]\n", "[auth]\ncookie = true\n");
         let d = only_error(&text);
         assert_eq!(d.message, "unknown key `cookie` in [auth]");
-        assert!(d.hint.unwrap_or_default().starts_with("did you mean `cookies`?"));
+        assert!(d
+            .hint
+            .unwrap_or_default()
+            .starts_with("did you mean `cookies`?"));
 
         let text = LOGIN.replace("[auth]\n", "[auth]\ncookies = \"yes\"\n");
         let d = only_error(&text);
@@ -300,7 +314,9 @@ mod tests {
         let text = LOGIN.replace("conflict = [412]", "conflict = [412]\nbearer = \"x\"");
         let d = only_error(&text);
         assert!(
-            d.hint.unwrap_or_default().starts_with("`bearer` belongs in [auth]"),
+            d.hint
+                .unwrap_or_default()
+                .starts_with("`bearer` belongs in [auth]"),
             "a misplaced key is sent home"
         );
     }

@@ -194,10 +194,7 @@ pub(super) const AUTH_KEYS: &[KeySpec] = &[
         r#"basic = { user = "${API_USER}", password = "${API_PASSWORD}" }"#,
     ),
     key("bearer", r#"bearer = "{token}""#),
-    key(
-        "refresh",
-        r#"refresh = { every = "50s", on = [401] }"#,
-    ),
+    key("refresh", r#"refresh = { every = "50s", on = [401] }"#),
     key("cookies", "cookies = true"),
 ];
 

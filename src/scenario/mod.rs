@@ -45,9 +45,9 @@ pub mod workload;
 mod workload_table;
 mod write;
 
+pub use auth::authorization;
 pub use diagnostic::Diagnostic;
 pub use load::{load_file, load_paths, parse_str};
-pub use auth::authorization;
 pub use model::*;
 pub use template::Vars;
 pub use workload::{WorkloadId, WorkloadRules, WORKLOADS};

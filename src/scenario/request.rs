@@ -190,9 +190,7 @@ fn template(
             None => {
                 let captures: Vec<&str> = r.captures.iter().map(String::as_str).collect();
                 let guess = misspelt_placeholder(&format!("{{{name}}}"), &r.captures)
-                    .map(|(wrong, right)| {
-                        format!("did you mean `{{{right}}}` for `{{{wrong}}}`? ")
-                    })
+                    .map(|(wrong, right)| format!("did you mean `{{{right}}}` for `{{{wrong}}}`? "))
                     .unwrap_or_default();
                 r.error(
                     text.at,
@@ -793,9 +791,15 @@ mod tests {
     #[test]
     fn regex_and_cookie_locators_parse_and_a_regex_may_hold_a_bar() {
         use crate::scenario::model::Locator;
-        let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:COUNT:(\\d+|none)'");
+        let text = COUNTER.replace(
+            "value = \"json:/count\"",
+            "value = 'regex:COUNT:(\\d+|none)'",
+        );
         let s = parse(&text).expect("valid");
-        assert_eq!(s.resource.value.unwrap().to_string(), "regex:COUNT:(\\d+|none)");
+        assert_eq!(
+            s.resource.value.unwrap().to_string(),
+            "regex:COUNT:(\\d+|none)"
+        );
         let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:n=(\\S+)|base64'");
         let s = parse(&text).expect("valid");
         assert!(matches!(s.resource.value, Some(Locator::Decoded(..))));
@@ -809,7 +813,8 @@ mod tests {
         let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:COUNT:(\\d+'");
         let d = only_error(&text);
         assert!(
-            d.message.starts_with("`COUNT:(\\d+` is not a valid regular expression"),
+            d.message
+                .starts_with("`COUNT:(\\d+` is not a valid regular expression"),
             "{}",
             d.message
         );
@@ -820,7 +825,9 @@ mod tests {
         assert_eq!(d.message, "`cookie:` needs a cookie name");
         let d = only_error(&COUNTER.replace("\"json:/version\"", "\"regx:v=(\\\\d+)\""));
         assert!(
-            d.hint.unwrap_or_default().starts_with("did you mean `regex:`?"),
+            d.hint
+                .unwrap_or_default()
+                .starts_with("did you mean `regex:`?"),
             "a misspelt kind is named"
         );
     }

@@ -336,7 +336,9 @@ fn create(
     workload: Option<WorkloadId>,
 ) -> Option<Created> {
     let t = r.table(f, CREATE_KEYS)?;
-    let each_round = t.field("each").map_or(Some(false), |f| each(r, &f, workload));
+    let each_round = t
+        .field("each")
+        .map_or(Some(false), |f| each(r, &f, workload));
     let place = if id_known {
         Place::CreateAt(workload)
     } else {
@@ -614,18 +616,34 @@ mod tests {
 
     #[test]
     fn create_each_round_is_a_choice_where_the_workload_allows_it() {
-        let text = STALE_WRITE.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"round\" }");
+        let text = STALE_WRITE.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"round\" }",
+        );
         assert!(parse(&text).expect("valid").resource.create_each_round);
         assert!(!parse(STALE_WRITE).unwrap().resource.create_each_round);
 
-        let text = STALE_WRITE.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"rounds\" }");
+        let text = STALE_WRITE.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"rounds\" }",
+        );
         let d = only_error(&text);
-        assert_eq!(d.message, "unknown value `rounds` for `each` in [resource.create]");
-        assert!(d.hint.clone().unwrap_or_default().starts_with("did you mean `round`?"));
+        assert_eq!(
+            d.message,
+            "unknown value `rounds` for `each` in [resource.create]"
+        );
+        assert!(d
+            .hint
+            .clone()
+            .unwrap_or_default()
+            .starts_with("did you mean `round`?"));
         assert_eq!(at(&d), position_of(&text, "\"rounds\""));
 
         let (_, counter) = shipped(WorkloadId::Counter);
-        let text = counter.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"round\" }");
+        let text = counter.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"round\" }",
+        );
         assert_ne!(text, counter);
         let d = only_error(&text);
         assert_eq!(
@@ -634,9 +652,17 @@ mod tests {
         );
 
         let (_, transition) = shipped(WorkloadId::Transition);
-        let text = transition.replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"scenario\" }");
+        let text = transition.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"scenario\" }",
+        );
         assert_ne!(text, transition);
         let d = only_error(&text);
-        assert!(d.message.starts_with("every transition round uses its resource up"), "{}", d.message);
+        assert!(
+            d.message
+                .starts_with("every transition round uses its resource up"),
+            "{}",
+            d.message
+        );
     }
 }

@@ -27,9 +27,10 @@ pub(super) fn prescan(root: &Table<'_>) -> Vec<(String, String)> {
     };
     let mut found = Vec::new();
     let steps: Vec<&dyn toml_edit::TableLike> = match field.item {
-        toml_edit::Item::ArrayOfTables(tables) => {
-            tables.iter().map(|t| t as &dyn toml_edit::TableLike).collect()
-        }
+        toml_edit::Item::ArrayOfTables(tables) => tables
+            .iter()
+            .map(|t| t as &dyn toml_edit::TableLike)
+            .collect(),
         toml_edit::Item::Value(toml_edit::Value::Array(array)) => array
             .iter()
             .filter_map(|v| v.as_inline_table())
@@ -102,9 +103,9 @@ fn step(r: &mut Reader<'_>, t: &Table<'_>, names: &mut HashSet<String>) -> Optio
         .field("expect")
         .map_or(Some(Vec::new()), |f| r.statuses(&f).map(|s| s.value));
     let secret = t.field("secret").map_or(Some(false), |f| r.boolean(&f));
-    let captures = t
-        .field("capture")
-        .map_or(Some(Vec::new()), |f| captures(r, &f, secret.unwrap_or(false)));
+    let captures = t.field("capture").map_or(Some(Vec::new()), |f| {
+        captures(r, &f, secret.unwrap_or(false))
+    });
     // The step's captures are placeholders for every later template, even when this
     // step is wrong, so one mistake is not reported again at every use.
     if let Some(f) = t.field("capture") {
@@ -201,7 +202,10 @@ mod tests {
         let s = parse(LOGIN).expect("valid");
         let names: Vec<&str> = s.setup.iter().map(|step| step.name.as_str()).collect();
         assert_eq!(names, ["login", "bucket"]);
-        assert_eq!(s.setup[0].request.method, "POST", "a step posts unless it says");
+        assert_eq!(
+            s.setup[0].request.method, "POST",
+            "a step posts unless it says"
+        );
         assert_eq!(
             s.setup[0].captures,
             vec![Capture {
@@ -231,7 +235,9 @@ mod tests {
         );
         assert_eq!(at(&d), position_of(&text, "\"{tokn}\""));
         assert!(
-            d.hint.unwrap_or_default().starts_with("did you mean `{token}`"),
+            d.hint
+                .unwrap_or_default()
+                .starts_with("did you mean `{token}`"),
             "the hint suggests the capture"
         );
     }
@@ -259,7 +265,10 @@ mod tests {
             errors[0].message,
             "capture `id` would shadow the built-in placeholder {id}"
         );
-        assert_eq!(at(&errors[0]), position_of(&text, "id = \"header:Location\""));
+        assert_eq!(
+            at(&errors[0]),
+            position_of(&text, "id = \"header:Location\"")
+        );
 
         let text = LOGIN.replace("capture = { bucket =", "capture = { token =");
         let messages: Vec<String> = errors_of(&text);
@@ -300,7 +309,10 @@ mod tests {
             d.message,
             "`json/access_token` is not a locator for `token` in [setup[0].capture]"
         );
-        assert!(d.hint.unwrap_or_default().starts_with("did you mean `json:`?"));
+        assert!(d
+            .hint
+            .unwrap_or_default()
+            .starts_with("did you mean `json:`?"));
         let text = LOGIN.replace("capture = { token", "captures = { token");
         let messages = errors_of(&text);
         assert!(

@@ -264,7 +264,10 @@ pub fn unknown_placeholder(name: &str, captures: &[&str]) -> String {
     );
     if !captures.is_empty() {
         let captured: Vec<String> = captures.iter().map(|c| format!("{{{c}}}")).collect();
-        message.push_str(&format!(", and the captures so far {}", captured.join(", ")));
+        message.push_str(&format!(
+            ", and the captures so far {}",
+            captured.join(", ")
+        ));
     }
     message
 }

@@ -888,7 +888,11 @@ mod tests {
         );
         assert_eq!(parse(STALE_WRITE).unwrap().workload.pace, None);
         let d = only_error(&STALE_WRITE.replace("rounds = 200", "rounds = 200\npace = \"soon\""));
-        assert!(d.message.starts_with("invalid duration `soon` for `pace`"), "{}", d.message);
+        assert!(
+            d.message.starts_with("invalid duration `soon` for `pace`"),
+            "{}",
+            d.message
+        );
         let text = COUNTER.replace("increments = 20", "increments = 20\npace = \"1s\"");
         let d = only_error(&text);
         assert_eq!(

@@ -289,17 +289,26 @@ mod tests {
             "\n[[write]]\nmethod = \"PATCH\"\npath = \"{id}\"\njson = { text = \"{marker}\" }\n\n[expect]",
         );
         let d = only_error(&text);
-        assert!(d.message.contains("never sends `{version}`"), "{}", d.message);
+        assert!(
+            d.message.contains("never sends `{version}`"),
+            "{}",
+            d.message
+        );
         assert_eq!(at(&d), position_of(&text, "[[write]]\nmethod = \"PATCH\""));
 
         let (_, idempotency) = shipped(crate::scenario::WorkloadId::Idempotency);
         let at_write = idempotency.find("[write]").unwrap();
         let end = idempotency[at_write..].find("\n[expect]").unwrap() + at_write;
         let table = idempotency[at_write..end].replace("[write]", "[[write]]");
-        let text = format!("{}{table}\n{table}{}", &idempotency[..at_write], &idempotency[end..]);
+        let text = format!(
+            "{}{table}\n{table}{}",
+            &idempotency[..at_write],
+            &idempotency[end..]
+        );
         let d = only_error(&text);
         assert!(
-            d.message.starts_with("the writers' requests must be identical in an idempotency scenario"),
+            d.message
+                .starts_with("the writers' requests must be identical in an idempotency scenario"),
             "{}",
             d.message
         );

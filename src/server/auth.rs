@@ -488,7 +488,10 @@ mod tests {
             &Value::Null,
         )
         .await;
-        assert_eq!(basic.status, 404, "the account's Basic credentials get past the guard");
+        assert_eq!(
+            basic.status, 404,
+            "the account's Basic credentials get past the guard"
+        );
         let wrong_basic = request(
             &server,
             reqwest::Method::GET,

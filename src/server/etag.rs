@@ -21,15 +21,13 @@ use super::SharedState;
 
 /// The `/notes` routes.
 pub(super) fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/notes", post(create_note))
-        .route(
-            "/notes/{id}",
-            get(read_note)
-                .put(replace_note)
-                .patch(patch_note)
-                .delete(delete_note),
-        )
+    Router::new().route("/notes", post(create_note)).route(
+        "/notes/{id}",
+        get(read_note)
+            .put(replace_note)
+            .patch(patch_note)
+            .delete(delete_note),
+    )
 }
 
 /// A note's `ETag`: its version as a strong entity-tag, e.g. `"3"`.
@@ -88,18 +86,24 @@ async fn patch_note(
     change_note(&state, &id, &headers, &body, true).await
 }
 
-/// The note's `If-Match`, or the answer when it has none (428; `no-428` takes it as `*`).
-fn required_if_match(state: &SharedState, headers: &HeaderMap) -> Result<IfMatch, Response> {
+/// The note's `If-Match`; `None` when it has none and one is required (`no-428` takes
+/// a missing one as `*`).
+fn required_if_match(state: &SharedState, headers: &HeaderMap) -> Option<IfMatch> {
     match IfMatch::from_headers(headers) {
-        Some(if_match) => Ok(if_match),
+        Some(if_match) => Some(if_match),
         // `no-428`: an unconditional write is taken as `If-Match: *`.
-        None if !state.policy.requires_precondition() => Ok(IfMatch::parse("*")),
-        None => Err(Problem::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "this API requires conditional writes: send If-Match with the ETag you read",
-        )
-        .into_response()),
+        None if !state.policy.requires_precondition() => Some(IfMatch::parse("*")),
+        None => None,
     }
+}
+
+/// 428 for a change without `If-Match`.
+fn precondition_required() -> Response {
+    Problem::new(
+        StatusCode::PRECONDITION_REQUIRED,
+        "this API requires conditional writes: send If-Match with the ETag you read",
+    )
+    .into_response()
 }
 
 /// `DELETE /notes/{id}`: removes the note if `If-Match` matches its current `ETag` (204).
@@ -111,9 +115,8 @@ async fn delete_note(
     let Some(cell) = state.notes.get(&id) else {
         return note_not_found(&id);
     };
-    let if_match = match required_if_match(&state, &headers) {
-        Ok(if_match) => if_match,
-        Err(answer) => return answer,
+    let Some(if_match) = required_if_match(&state, &headers) else {
+        return precondition_required();
     };
     let outcome = state
         .policy
@@ -143,9 +146,8 @@ async fn change_note(
         Ok(fields) => fields,
         Err(reason) => return Problem::new(StatusCode::BAD_REQUEST, reason).into_response(),
     };
-    let if_match = match required_if_match(state, headers) {
-        Ok(if_match) => if_match,
-        Err(answer) => return answer,
+    let Some(if_match) = required_if_match(state, headers) else {
+        return precondition_required();
     };
     if merge {
         // The fields as they are now; if the note changes before the write, its `ETag`
@@ -176,7 +178,10 @@ fn stale(if_match: &IfMatch, doc: &Doc) -> Response {
     if doc.deleted {
         return Problem::new(
             StatusCode::PRECONDITION_FAILED,
-            format!("If-Match {} matches nothing: the note was deleted", if_match.raw),
+            format!(
+                "If-Match {} matches nothing: the note was deleted",
+                if_match.raw
+            ),
         )
         .into_response();
     }
@@ -577,15 +582,17 @@ mod tests {
             .await;
         let client = reqwest::Client::new();
         let patch = |tag: &'static str, body: Value| {
-            let request = client
-                .patch(server.url("/notes/1"))
-                .header("if-match", tag);
+            let request = client.patch(server.url("/notes/1")).header("if-match", tag);
             crate::server::testing::send(crate::server::testing::json_body(request, &body))
         };
         let patched = patch("\"1\"", json!({"body": "y"})).await;
         assert_eq!(patched.status, 200);
         assert_eq!(patched.header("etag"), Some("\"2\""));
-        assert_eq!(patched.body, json!({"title": "a", "body": "y"}), "PATCH merges");
+        assert_eq!(
+            patched.body,
+            json!({"title": "a", "body": "y"}),
+            "PATCH merges"
+        );
         assert_eq!(patch("\"1\"", json!({"body": "z"})).await.status, 412);
 
         let delete = |tag: &'static str| {
@@ -595,12 +602,17 @@ mod tests {
                     .header("if-match", tag),
             )
         };
-        assert_eq!(delete("\"1\"").await.status, 412, "a stale DELETE is refused");
+        assert_eq!(
+            delete("\"1\"").await.status,
+            412,
+            "a stale DELETE is refused"
+        );
         assert_eq!(server.get("/notes/1").await.status, 200);
         assert_eq!(delete("\"2\"").await.status, 204);
         assert_eq!(server.get("/notes/1").await.status, 404);
         assert_eq!(delete("\"2\"").await.status, 404, "nothing left to delete");
-        let unconditional = crate::server::testing::send(client.delete(server.url("/notes/9"))).await;
+        let unconditional =
+            crate::server::testing::send(client.delete(server.url("/notes/9"))).await;
         assert_eq!(unconditional.status, 404, "404 before 428");
         server.stop().await;
     }

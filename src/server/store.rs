@@ -344,7 +344,11 @@ impl WritePolicy {
     /// otherwise leaves it alone. Correct, the comparison and the deletion are one
     /// [`WritePolicy::check_then_commit`] step; `toctou` opens its window between them and
     /// `ignore-precondition` never compares.
-    pub async fn delete(&self, cell: &Cell<Doc>, token_matches: impl Fn(&Doc) -> bool) -> WriteOutcome {
+    pub async fn delete(
+        &self,
+        cell: &Cell<Doc>,
+        token_matches: impl Fn(&Doc) -> bool,
+    ) -> WriteOutcome {
         if self.has(Bug::IgnorePrecondition) {
             hold(self.window).await;
             let mut doc = lock(cell);

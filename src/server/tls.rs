@@ -79,10 +79,12 @@ pub async fn start_tls_with(
                     "the client CA file holds no PEM certificate",
                 ));
             }
-            let verifier =
-                rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(std::io::Error::other)?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(std::io::Error::other)?;
             builder.with_client_cert_verifier(verifier)
         }
     };
