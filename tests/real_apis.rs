@@ -508,6 +508,15 @@ async fn unpaced_rounds_on_a_one_second_mtime_etag_have_no_winner_and_paced_ones
         .version_sent
         .as_deref()
         .is_some_and(|v| v.starts_with("W/"))));
+    let no_winner = &ran.result.verdict.violations[0];
+    assert_eq!(no_winner.kind, ViolationKind::NoWinner);
+    assert!(
+        no_winner
+            .evidence
+            .contains("it is a weak ETag, which never satisfies If-Match"),
+        "the evidence says why nobody won: {}",
+        no_winner.evidence
+    );
 
     // 1.1 s after the last change the tag is strong, and exactly one writer wins.
     let ran = run_on(&paced(2), correct()).await;

@@ -66,11 +66,21 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             && report.not_sent < report.writers
             && unchanged
         {
+            let sent = report.version_sent.as_deref().unwrap_or("?");
+            // A weak tag never satisfies If-Match (RFC 9110 §13.1.1): say so, rather than
+            // only that nobody won.
+            let weak = if sent.starts_with("W/") {
+                "; it is a weak ETag, which never satisfies If-Match: a server that makes \
+                 its tag from a one-second modification time serves it weak for a second \
+                 after a change, so pace the rounds past it ([workload] pace = \"1s\")"
+            } else {
+                ""
+            };
             let e = format!(
-                "all {} writers were rejected ({}) although version {} was current and still is",
+                "all {} writers were rejected ({}) although version {sent} was current and \
+                 still is{weak}",
                 report.writers,
                 witnesses(&writes, |_| true),
-                report.version_sent.as_deref().unwrap_or("?")
             );
             add(ViolationKind::NoWinner, e, &mut report);
         }

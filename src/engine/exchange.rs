@@ -391,9 +391,15 @@ pub(super) fn describe(e: &reqwest::Error) -> String {
 /// connection (which asks whether the server runs; a TLS failure never needs to).
 const TLS_PREFIX: &str = "TLS: ";
 
-/// Whether a failure's message is (or holds) a TLS one (made by [`tls_advice`]).
+/// Whether a failure's message is (or holds) a TLS one (made by [`tls_advice`], or a
+/// raw mode's failed handshake).
 pub fn is_tls_failure(message: &str) -> bool {
-    message.contains(TLS_PREFIX)
+    message.contains(TLS_PREFIX) || message.contains("TLS handshake with")
+}
+
+/// A [`tls_advice`] without its `TLS: ` prefix, for a message that says TLS already.
+pub fn without_tls_prefix(advice: &str) -> &str {
+    advice.strip_prefix(TLS_PREFIX).unwrap_or(advice)
 }
 
 /// What a TLS error in a failure's chain means, and the flag that fixes it; `None`

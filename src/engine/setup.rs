@@ -113,6 +113,9 @@ pub(super) struct Steps {
 }
 
 impl Steps {
+    /// Steps sent with `builder` (which renders the captures), recorded by `recorder`;
+    /// `refresh` is the login step to repeat and when, `unique` the scenario's
+    /// `{unique}`.
     pub fn new(
         builder: RequestBuilder,
         recorder: Recorder,

@@ -139,7 +139,10 @@ impl Origin {
             .connect(name, tcp)
             .await
             .map_err(|e| match super::exchange::tls_advice(&e) {
-                Some(advice) => format!("{advice} (the handshake with {self})"),
+                Some(advice) => format!(
+                    "TLS handshake with {self} failed: {}",
+                    super::exchange::without_tls_prefix(&advice)
+                ),
                 None => format!("TLS handshake with {self} failed: {e}"),
             })?;
         let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
