@@ -5,7 +5,7 @@
 //! [`Captures`] (the placeholders the steps add; the request builder renders them into
 //! every later request) and [`Secrets`] (the scenario's secrets from the environment,
 //! plus every captured credential and kept cookie, so each is redacted from every record,
-//! message and report the moment it is known). [`Steps`] sends the steps on the
+//! message and report the moment it is known). `Steps` sends the steps on the
 //! scenario's reader connection, records each exchange (after its captures are
 //! registered as secrets, so a token in a login's answer never reaches the history
 //! unredacted), and is the one place a login is repeated: before a round or attempt
