@@ -946,3 +946,47 @@ async fn compare_reaches_https_targets_with_their_certificate_in_a_raw_sync_mode
     good.stop().await;
     bad.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counters_and_a_sustained_workloads_own_connections_carry_the_session_too() {
+    let counter = SESSION
+        .replace(
+            "kind = \"stale-write\"\nwriters = 6\nrounds = 5",
+            "kind = \"counter\"\nwriters = 4\nincrements = 5",
+        )
+        .replace("json = { text = \"seed\" }", "json = { count = 0 }")
+        .replace(
+            "version = \"header:ETag\"",
+            "version = \"header:ETag\"\nvalue = \"json:/count\"",
+        )
+        .replace(
+            "json = { text = \"{marker}\" }",
+            "json = { count = \"{next}\" }",
+        );
+    let ran = run_on(&counter, correct()).await;
+    assert!(
+        ran.result.passed(),
+        "{:?} {:?}",
+        kinds(&ran.result),
+        ran.result.error
+    );
+    let figures = ran.result.verdict.counter.clone().expect("counter figures");
+    assert_eq!((figures.initial, figures.final_value), (Some(0), Some(20)));
+
+    let sustained = counter.replace(
+        "kind = \"counter\"\nwriters = 4\nincrements = 5",
+        "kind = \"sustained\"\nconnections = 3\nrequests = 60",
+    );
+    let ran = run_on(&sustained, correct()).await;
+    assert!(
+        ran.result.passed(),
+        "{:?} {:?}",
+        kinds(&ran.result),
+        ran.result.error
+    );
+    assert_eq!(ran.result.verdict.counts.writes, 60);
+    assert_eq!(
+        ran.result.verdict.counts.unexpected, 0,
+        "no write was refused its session"
+    );
+}

@@ -59,8 +59,8 @@ impl RequestBuilder {
         cookies: Option<Arc<Cookies>>,
     ) -> Self {
         let mut common_headers = scenario.headers.clone();
+        // The parser refuses an Authorization header beside [auth] credentials.
         if let Some(credentials) = &scenario.auth.credentials {
-            common_headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
             common_headers.push((
                 "Authorization".to_string(),
                 crate::scenario::authorization(credentials),

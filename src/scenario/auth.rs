@@ -48,6 +48,29 @@ pub(super) fn read(
         );
         return None;
     }
+    let sets_authorization = root
+        .field("headers")
+        .and_then(|f| {
+            f.item.as_table_like().map(|t| {
+                t.iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            })
+        })
+        .unwrap_or(false);
+    if sets_authorization && (basic.is_some() || bearer.is_some()) {
+        let at = t
+            .field("basic")
+            .or_else(|| t.field("bearer"))
+            .map_or(field.at, |f| f.key_at);
+        r.error(
+            at,
+            "the top-level `headers` set Authorization, and so does [auth]",
+            "a request carries one Authorization header: keep [auth] (it encodes Basic \
+             credentials and refreshes tokens) and remove the header"
+                .to_string(),
+        );
+        return None;
+    }
     let credentials = match (basic, bearer) {
         (Some(basic), _) => Some(Some(basic?)),
         (None, Some(bearer)) => Some(Some(Credentials::Bearer(bearer?))),
@@ -258,6 +281,20 @@ mod tests {
         assert_eq!(
             d.message,
             "`basic` and `bearer` cannot both be set in [auth]"
+        );
+        assert_eq!(at(&d), position_of(&text, "bearer = "));
+    }
+
+    #[test]
+    fn an_authorization_header_beside_auth_credentials_is_one_error() {
+        let text = LOGIN.replace(
+            "query = { api-version = \"2\" }",
+            "query = { api-version = \"2\" }\nheaders = { authorization = \"Bearer x\" }",
+        );
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "the top-level `headers` set Authorization, and so does [auth]"
         );
         assert_eq!(at(&d), position_of(&text, "bearer = "));
     }
