@@ -232,6 +232,10 @@ impl CounterWriter {
         };
         let exchange = exchange::send(&self.client, read.clone()).await;
         self.builder.remember(conn, &read, &exchange);
+        if steps.refreshes_on(exchange.status) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = record_read(
             &self.scenario,
             &self.value_at,

@@ -311,6 +311,10 @@ impl Connection {
         };
         let exchange = self.client.send(read).await;
         self.builder.remember(conn, read, &exchange);
+        if steps.refreshes_on(exchange.status) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = super::counter::record_read(
             &self.scenario,
             &self.value_at,

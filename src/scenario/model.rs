@@ -115,8 +115,9 @@ pub struct Refresh {
     /// Before a round (or a counter's or sustained workload's attempt) once this long has
     /// passed since the last login.
     pub every: Option<Duration>,
-    /// When a request outside the race (a set-up, read or verify) gets one of these
-    /// statuses: log in again and send it once more. A raced write is never re-sent.
+    /// When a request outside the race (a read or verify) gets one of these statuses:
+    /// log in again, and send a round's read once more (a counter's or sustained
+    /// workload's next attempt carries the new login). A raced write is never re-sent.
     pub on: Vec<u16>,
 }
 
