@@ -64,9 +64,8 @@ pub enum Command {
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
-        /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
-        #[arg(long, value_name = "FILE")]
-        ca_cert: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
         /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
         #[arg(long)]
         arrivals: bool,
@@ -117,12 +116,23 @@ pub enum Command {
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
+        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        #[arg(long)]
+        sync: Option<SyncMode>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
         /// A release-gate condition on every scenario (repeatable).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        /// Also write every target's results as JUnit XML here, for CI (one test case per target and scenario).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -160,6 +170,10 @@ pub enum Command {
         /// written to FILE (PEM) for `contend run --ca-cert FILE`.
         #[arg(long, value_name = "FILE")]
         tls: Option<PathBuf>,
+        /// With --tls: require every client to present a certificate signed by a CA in
+        /// this PEM file (mutual TLS; a client without one is refused in the handshake).
+        #[arg(long, value_name = "FILE", requires = "tls")]
+        client_ca: Option<PathBuf>,
         #[command(flatten)]
         workers: server::workers::WorkerOptions,
     },
@@ -179,6 +193,33 @@ pub enum Command {
     },
 }
 
+/// How the commands that send traffic (`run`, `compare`) speak TLS.
+#[derive(Debug, clap::Args)]
+pub struct TlsArgs {
+    /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) for https targets that require one (mutual TLS); needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// Accept any server certificate, unchecked (a throw-away self-signed host; warned about on every run). --ca-cert is the safe way.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// Sets the run options' TLS settings.
+    fn apply(self, opts: &mut RunOptions) {
+        opts.ca_cert = self.ca_cert;
+        opts.client_cert = self.client_cert;
+        opts.client_key = self.client_key;
+        opts.insecure = self.insecure;
+    }
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> ExitCode {
     let code = match cli.command {
@@ -192,7 +233,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             timeout,
             sync,
             writer_connections,
-            ca_cert,
+            tls,
             arrivals,
             bug,
             window,
@@ -210,7 +251,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.timeout = timeout;
             opts.sync = sync;
             opts.writer_connections = writer_connections;
-            opts.ca_cert = ca_cert;
+            tls.apply(&mut opts);
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig {
@@ -232,8 +273,12 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             writer_connections,
+            sync,
+            tls,
+            arrivals,
             window,
             thresholds,
+            junit,
             no_progress,
         } => {
             let mut opts = RunOptions::new(paths);
@@ -243,15 +288,21 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.writer_connections = writer_connections;
+            opts.sync = sync;
+            tls.apply(&mut opts);
+            opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            compare_command(CompareOptions {
-                run: opts,
-                targets,
-                window,
-            })
+            compare_command(
+                CompareOptions {
+                    run: opts,
+                    targets,
+                    window,
+                },
+                junit,
+            )
             .await
         }
         Command::Validate { paths } => validate(&paths),
@@ -272,6 +323,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             bug,
             window,
             tls,
+            client_ca,
             ..
         } => {
             serve(
@@ -282,6 +334,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                     ..ServerConfig::default()
                 },
                 tls,
+                client_ca,
             )
             .await
         }
@@ -391,12 +444,20 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
-async fn compare_command(opts: CompareOptions) -> u8 {
+async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
     handle_interrupts(opts.run.stop.clone());
     note_ignored_proxies();
     let seed = opts.run.seed;
     match compare::compare(opts).await {
         Ok(report) => {
+            let code = report.exit_code();
+            if let Some(path) = &junit_path {
+                let results = report.junit_results();
+                if let Err(e) = write_junit(path, &report.info, &results, Some(&report.dir)) {
+                    eprintln!("error: {e}");
+                    return if code == 1 { 1 } else { 2 };
+                }
+            }
             println!("contend compare, seed {seed}\n");
             let tables: Vec<(&str, &[ScenarioResult])> = report
                 .runs
@@ -410,7 +471,10 @@ async fn compare_command(opts: CompareOptions) -> u8 {
             if !report.not_run.is_empty() {
                 println!("Not run (interrupted): {}", report.not_run.join(", "));
             }
-            report.exit_code()
+            if let Some(path) = &junit_path {
+                println!("JUnit: {}", path.display());
+            }
+            code
         }
         Err(e) => print_error(&e),
     }
@@ -549,8 +613,20 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
+                let mut extras = String::new();
+                match s.setup.len() {
+                    0 => {}
+                    1 => extras.push_str(", 1 set-up step"),
+                    n => extras.push_str(&format!(", {n} set-up steps")),
+                }
+                if s.writes.len() > 1 {
+                    extras.push_str(&format!(", {} writes in turn", s.writes.len()));
+                }
+                if let Some(pace) = s.workload.pace {
+                    extras.push_str(&format!(", paced {}", humantime::format_duration(pace)));
+                }
                 println!(
-                    "ok  {}  {} ({}, {}{}{}{})",
+                    "ok  {}  {} ({}, {}{}{}{}{extras})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -682,7 +758,12 @@ fn check_history(
     code
 }
 
-async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> u8 {
+async fn serve(
+    addr: SocketAddr,
+    config: ServerConfig,
+    tls: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+) -> u8 {
     let behaviour = match config.bug {
         Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
         None => "correct".to_string(),
@@ -701,7 +782,17 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                 eprintln!("error: cannot write {}: {e}", cert_file.display());
                 return 2;
             }
-            server::start_tls(config, addr, &identity)
+            let client_ca = match &client_ca {
+                None => None,
+                Some(path) => match std::fs::read(path) {
+                    Ok(pem) => Some(pem),
+                    Err(e) => {
+                        eprintln!("error: --client-ca {}: {e}", path.display());
+                        return 2;
+                    }
+                },
+            };
+            server::start_tls_with(config, addr, &identity, client_ca.as_deref())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -720,6 +811,12 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                     cert.display(),
                     cert.display()
                 ),
+            }
+            if let Some(ca) = &client_ca {
+                println!(
+                    "  mutual TLS: clients must present a certificate signed by a CA in {} (contend run --client-cert FILE --client-key FILE)",
+                    ca.display()
+                );
             }
             println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
             println!("  /docs      JSON version field (409 with current_version)");

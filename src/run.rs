@@ -41,6 +41,14 @@ pub struct RunOptions {
     pub writer_connections: Option<ConnectionPolicy>,
     /// A PEM file of extra root certificates to trust for https targets.
     pub ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) to offer https targets that ask for one, with
+    /// its key in `client_key` (mutual TLS).
+    pub client_cert: Option<PathBuf>,
+    /// The PEM private key of `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (a throw-away self-signed host); warned about on
+    /// every run.
+    pub insecure: bool,
     /// The target is a `contend serve` reference server: fetch its arrival stamps.
     pub arrivals: bool,
     pub seed: u64,
@@ -69,6 +77,9 @@ impl RunOptions {
             sync: None,
             writer_connections: None,
             ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            insecure: false,
             arrivals: false,
             seed: 1,
             server: ServerConfig::default(),
@@ -252,11 +263,17 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         Some(path) => Arc::new(load_certificates(path)?),
         None => Arc::default(),
     };
+    let client_identity = load_client_identity(&opts)?.map(Arc::new);
+    if opts.insecure {
+        eprintln!("{INSECURE_WARNING}");
+    }
     let ctx = RunContext {
         progress: opts.progress.clone(),
         stop: opts.stop.clone(),
         ca_certs,
         jsonl: opts.jsonl.clone(),
+        client_identity,
+        insecure: opts.insecure,
         ..RunContext::new(opts.seed)
     };
 
@@ -288,6 +305,8 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;
+        // The file's secrets, and those learned while running (captured tokens, cookies).
+        let secrets = &run.secrets;
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
         let thresholds: Vec<Threshold> = s
             .thresholds
@@ -317,7 +336,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             facts,
         )?;
         show_sustained_settings(&mut result, s);
-        result.redact(&s.secrets);
+        result.redact(secrets);
         results.push(result);
         spools.extend(run.spool);
         records.extend(run.records);
@@ -462,6 +481,36 @@ fn check_spooled(
     match failure {
         Some(e) => Err(unreadable(e)),
         None => Ok((verdict, latency)),
+    }
+}
+
+/// What `--insecure` prints on every run that uses it.
+pub const INSECURE_WARNING: &str = "warning: --insecure: contend is NOT checking the TLS \
+    certificates of the targets, so anyone on the path can read and change this run's \
+    traffic, credentials included. Use it only for a throw-away self-signed host; \
+    --ca-cert FILE trusts that host's certificate instead.";
+
+/// `--client-cert` and `--client-key`, read; both or neither.
+fn load_client_identity(
+    opts: &RunOptions,
+) -> Result<Option<engine::exchange::ClientIdentity>, RunError> {
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| RunError::Usage(format!("{flag} {}: {e}", path.display())))
+    };
+    match (&opts.client_cert, &opts.client_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            let (cert_pem, key_pem) = (read("--client-cert", cert)?, read("--client-key", key)?);
+            engine::exchange::ClientIdentity::from_pem(&cert_pem, &key_pem)
+                .map(Some)
+                .map_err(RunError::Usage)
+        }
+        (Some(_), None) => Err(RunError::Usage(
+            "--client-cert needs --client-key (the certificate's private key, PEM)".into(),
+        )),
+        (None, Some(_)) => Err(RunError::Usage(
+            "--client-key needs --client-cert (the certificate it is the key of, PEM)".into(),
+        )),
     }
 }
 

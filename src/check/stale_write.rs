@@ -1,5 +1,10 @@
 //! The `stale-write` checker: per round, one winner, promised conflicts for the rest, and
 //! a final state that carries the winner's write with an advanced version.
+//!
+//! Writers may send different requests (`[[write]]`); each record says its method. A
+//! `DELETE` carries no marker: its win shows as the resource gone (the read back answered
+//! 404), and a resource gone although every `DELETE` was refused is a loser's write
+//! applied.
 
 use std::collections::BTreeMap;
 
@@ -61,15 +66,61 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             && report.not_sent < report.writers
             && unchanged
         {
+            let sent = report.version_sent.as_deref().unwrap_or("?");
+            // A weak tag never satisfies If-Match (RFC 9110 §13.1.1): say so, rather than
+            // only that nobody won.
+            let weak = if sent.starts_with("W/") {
+                "; it is a weak ETag, which never satisfies If-Match: a server that makes \
+                 its tag from a one-second modification time serves it weak for a second \
+                 after a change, so pace the rounds past it ([workload] pace = \"1s\")"
+            } else {
+                ""
+            };
             let e = format!(
-                "all {} writers were rejected ({}) although version {} was current and still is",
+                "all {} writers were rejected ({}) although version {sent} was current and \
+                 still is{weak}",
                 report.writers,
                 witnesses(&writes, |_| true),
-                report.version_sent.as_deref().unwrap_or("?")
             );
             add(ViolationKind::NoWinner, e, &mut report);
         }
-        if let Some(verify) = verify {
+        let deleted = |w: &&RequestRecord| w.method == "DELETE";
+        let gone = verify.is_some_and(|v| v.status == Some(404));
+        if gone {
+            let deleting_winners: Vec<&RequestRecord> = writes
+                .iter()
+                .copied()
+                .filter(|w| deleted(w) && w.outcome == Outcome::Winner)
+                .collect();
+            let refused_deletes: Vec<&RequestRecord> = writes
+                .iter()
+                .copied()
+                .filter(|w| {
+                    deleted(w) && matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected)
+                })
+                .collect();
+            report.applied = deleting_winners
+                .iter()
+                .map(|w| w.writer.map_or("probe".into(), |n| format!("w{n}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if deleting_winners.is_empty() && !refused_deletes.is_empty() {
+                let e = format!(
+                    "the resource is gone (the read back answered 404) although every DELETE \
+                     was rejected ({})",
+                    witnesses(&refused_deletes, |_| true)
+                );
+                add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if deleting_winners.is_empty() && report.winners > 0 {
+                let e = format!(
+                    "the resource is gone (the read back answered 404), but no DELETE won; \
+                     the acknowledged writes ({}) are lost",
+                    witnesses(&writes, |w| w.outcome == Outcome::Winner)
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
+            }
+        }
+        if let Some(verify) = verify.filter(|_| !gone) {
             let state = ReadBack::of(&verify.body);
             let carried: Vec<&&RequestRecord> = writes
                 .iter()
@@ -91,6 +142,16 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
                     witnesses(&losers.iter().map(|w| **w).collect::<Vec<_>>(), |_| true)
                 );
                 add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if writes
+                .iter()
+                .any(|w| deleted(w) && w.outcome == Outcome::Winner)
+            {
+                let e = format!(
+                    "a DELETE won ({}), but the resource read back is still there (version {})",
+                    witnesses(&writes, |w| deleted(&w) && w.outcome == Outcome::Winner),
+                    report.final_version.as_deref().unwrap_or("?")
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
             } else if report.winners > 0 && carried.is_empty() {
                 let e = format!(
                     "the state read back (version {}) carries none of the acknowledged writes ({})",

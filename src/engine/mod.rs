@@ -16,12 +16,14 @@
 //! the registry, [`crate::scenario::WorkloadRules`].
 
 pub mod client;
+pub mod cookies;
 mod counter;
 pub mod exchange;
 mod idempotency;
 mod precondition_required;
 mod race;
 mod round;
+pub mod setup;
 mod stale_write;
 mod stock;
 mod sustained;
@@ -80,6 +82,11 @@ pub struct RunContext {
     pub ca_certs: Arc<Vec<Vec<u8>>>,
     /// Where every record goes as soon as it is complete (`--jsonl`), if anywhere.
     pub jsonl: Option<Arc<crate::history::JsonlStream>>,
+    /// The client certificate and key offered to https targets (`--client-cert`,
+    /// `--client-key`: mutual TLS).
+    pub client_identity: Option<Arc<exchange::ClientIdentity>>,
+    /// Trust any certificate (`--insecure`): for a throw-away self-signed host only.
+    pub insecure: bool,
 }
 
 impl RunContext {
@@ -96,6 +103,8 @@ impl RunContext {
             arrival_stamps: false,
             ca_certs: Arc::default(),
             jsonl: None,
+            client_identity: None,
+            insecure: false,
         }
     }
 
@@ -123,6 +132,9 @@ pub struct ScenarioRun {
     /// False when the run was interrupted or aborted before its last round.
     pub complete: bool,
     pub duration: Duration,
+    /// Every secret of the scenario: its file's, and those learned while it ran (captured
+    /// credentials, cookies), for redacting what is written from its result.
+    pub secrets: Vec<String>,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
@@ -133,17 +145,29 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     ctx.progress.start(&scenario.name, steps);
     let result = match check_sync_mode(&session.settings, &base).await {
         Err(e) => Err(e),
-        Ok(()) => run_workload(&mut session).await,
+        Ok(()) => match session.run_setup_steps().await {
+            Err(e) => Err(e),
+            Ok(()) => run_workload(&mut session).await,
+        },
     };
+    session.take_step_records();
     session.publish().await;
     ctx.progress.finish();
-    let error = result.err().map(|e| redact(&e, &scenario.secrets));
+    let secrets = session.secrets.all();
+    let error = result.err().map(|e| {
+        let e = match session.settings.client_cert_advice() {
+            Some(advice) if !exchange::is_tls_failure(&e) => format!("{e}; {advice}"),
+            _ => e,
+        };
+        redact(&e, &secrets)
+    });
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+        secrets: secrets.to_vec(),
     }
 }
 
@@ -234,6 +258,10 @@ struct Session<'a> {
     published: usize,
     /// Where the workload streamed records it does not keep in `records`.
     spool: Option<crate::history::Spool>,
+    /// The set-up steps and the login they may repeat.
+    steps: Arc<setup::Steps>,
+    /// The file's secrets and those learned while running.
+    secrets: setup::Secrets,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -242,7 +270,10 @@ struct Recorder {
     scenario: String,
     workload: crate::scenario::WorkloadId,
     version: Option<Locator>,
-    secrets: Vec<String>,
+    /// Where a write's answer has the version, when not where a read has it.
+    write_version: Option<Locator>,
+    /// Redacted from every record, learned secrets included.
+    secrets: setup::Secrets,
     origin: Instant,
     /// The promised conflict statuses, as recorded on writes.
     promised: String,
@@ -264,8 +295,12 @@ impl Recorder {
         exchange: &Exchange,
         outcome: Outcome,
     ) -> RequestRecord {
-        let secrets = &self.secrets;
+        let secrets = &self.secrets.all();
         let contended = matches!(phase, Phase::Write | Phase::Probe);
+        let version_at = match (contended, &self.write_version) {
+            (true, Some(at)) => Some(at),
+            _ => self.version.as_ref(),
+        };
         let content_type = exchange
             .headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -308,9 +343,7 @@ impl Recorder {
                     .as_nanos(),
             )
             .unwrap_or(u64::MAX),
-            version_returned: self
-                .version
-                .as_ref()
+            version_returned: version_at
                 .and_then(|l| locate(l, exchange))
                 .as_ref()
                 .map(|v| redact(&value_text(v), secrets)),
@@ -338,10 +371,48 @@ impl Recorder {
 
 impl<'a> Session<'a> {
     fn new(scenario: &'a Scenario, base: url::Url, ctx: &'a RunContext) -> Self {
+        let secrets = setup::Secrets::new(&scenario.secrets);
+        let captures = setup::Captures::default();
+        let cookies = scenario
+            .auth
+            .cookies
+            .then(|| Arc::new(cookies::Cookies::new(secrets.clone())));
+        let builder =
+            RequestBuilder::for_scenario(base.clone(), scenario, captures.clone(), cookies);
+        let recorder = Recorder {
+            scenario: scenario.name.clone(),
+            workload: scenario.workload.kind.id(),
+            version: scenario.resource.version.clone(),
+            write_version: scenario.resource.write_version.clone(),
+            secrets: secrets.clone(),
+            origin: ctx.origin,
+            promised: scenario
+                .expect
+                .conflict
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            actionable: scenario.expect.actionable.clone(),
+        };
+        let refresh = scenario.auth.refresh.as_ref().and_then(|refresh| {
+            let step = scenario.setup.get(refresh.step)?;
+            Some((step.clone(), refresh.clone()))
+        });
+        let steps = Arc::new(setup::Steps::new(
+            builder.clone(),
+            recorder.clone(),
+            captures,
+            secrets.clone(),
+            refresh,
+            unique(ctx, scenario, None),
+        ));
         Session {
             scenario,
             ctx,
-            builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
+            builder,
+            steps,
+            secrets,
             settings: ClientSettings {
                 timeout: scenario.timeout,
                 // Writers that run free (counter, sustained) ignore `sync`.
@@ -355,23 +426,12 @@ impl<'a> Session<'a> {
                     .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())
                     .flatten(),
                 ca_certs: ctx.ca_certs.clone(),
+                client_identity: ctx.client_identity.clone(),
+                insecure: ctx.insecure,
+                asked_for_client_cert: Arc::default(),
             },
             reader: None,
-            recorder: Recorder {
-                scenario: scenario.name.clone(),
-                workload: scenario.workload.kind.id(),
-                version: scenario.resource.version.clone(),
-                secrets: scenario.secrets.clone(),
-                origin: ctx.origin,
-                promised: scenario
-                    .expect
-                    .conflict
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                actionable: scenario.expect.actionable.clone(),
-            },
+            recorder,
             records: Vec::new(),
             published: 0,
             spool: None,
@@ -385,6 +445,30 @@ impl<'a> Session<'a> {
         let fresh = self.records.get(self.published..).unwrap_or_default();
         self.ctx.publish(fresh).await;
         self.published = self.records.len();
+    }
+
+    /// Runs the `[[setup]]` steps in order, before anything else is sent.
+    async fn run_setup_steps(&mut self) -> Result<(), String> {
+        if self.scenario.setup.is_empty() {
+            return Ok(());
+        }
+        let reader = self.reader()?;
+        let result = self.steps.run_all(&reader, &self.scenario.setup).await;
+        self.take_step_records();
+        result
+    }
+
+    /// Runs the login step again if `[auth] refresh` says it is due.
+    async fn refresh_if_due(&mut self) -> Result<(), String> {
+        let reader = self.reader()?;
+        let result = self.steps.refresh_if_due(&reader).await;
+        self.take_step_records();
+        result
+    }
+
+    /// Moves the set-up steps' records (logins from tasks too) into the history.
+    fn take_step_records(&mut self) {
+        self.records.extend(self.steps.take_records());
     }
 
     /// The connection used for set-up, reads and verification (not a writer's).
@@ -407,9 +491,29 @@ impl<'a> Session<'a> {
         vars: &Vars,
         expect: &[u16],
     ) -> Result<Exchange, String> {
-        let prepared = self.builder.prepare(template, vars)?;
+        let mut prepared = self.builder.prepare(template, vars)?;
         let reader = self.reader()?;
-        let exchange = exchange::send(&reader, prepared.clone()).await;
+        let mut exchange = exchange::send(&reader, prepared.clone()).await;
+        self.builder
+            .remember(cookies::Conn::Reader, &prepared, &exchange);
+        if self.steps.refreshes_on(exchange.status) {
+            // Refused for an expired login, say: log in again and send it once more.
+            let refused = self.recorder.record(
+                phase,
+                meta.clone(),
+                &prepared,
+                &exchange,
+                Outcome::Unexpected,
+            );
+            self.records.push(refused);
+            let logged_in = self.steps.refresh_after(&reader, exchange.start).await;
+            self.take_step_records();
+            logged_in?;
+            prepared = self.builder.prepare(template, vars)?;
+            exchange = exchange::send(&reader, prepared.clone()).await;
+            self.builder
+                .remember(cookies::Conn::Reader, &prepared, &exchange);
+        }
         let ok = exchange.status.is_some_and(|s| {
             if expect.is_empty() {
                 (200..300).contains(&s)
@@ -447,13 +551,14 @@ impl<'a> Session<'a> {
     /// the new resource's `{id}`.
     async fn create(&mut self, meta: Meta, vars: &Vars) -> Result<String, String> {
         match &self.scenario.resource.setup {
-            Setup::Existing { id } => Ok(id.clone()),
+            Setup::Existing { id } => Ok(self.builder.render(id, vars)),
             Setup::Nothing => Ok(String::new()),
             Setup::CreateAt {
                 request,
                 expect,
                 id,
             } => {
+                let id = self.builder.render(id, vars);
                 let vars = Vars {
                     id: Some(id.clone()),
                     ..vars.clone()
@@ -488,14 +593,7 @@ impl<'a> Session<'a> {
     /// runs, scenarios and rounds, and is made of lower-case letters and digits only, so
     /// it fits an email, a slug, a file name or a header.
     fn unique(&self, round: Option<u32>) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (self.ctx.nonce, self.ctx.seed, &self.scenario.name).hash(&mut h);
-        let run = h.finish() & 0xffff_ffff_ffff;
-        match round {
-            Some(round) => format!("u{run:012x}r{round:06}"),
-            None => format!("u{run:012x}s"),
-        }
+        unique(self.ctx, self.scenario, round)
     }
 
     /// Reads the resource and returns its version token (and the whole exchange).
@@ -522,6 +620,18 @@ impl<'a> Session<'a> {
             )
         })?;
         Ok((version, exchange))
+    }
+}
+
+/// `{unique}` for a round of `scenario` (`None`: for what runs once per scenario).
+fn unique(ctx: &RunContext, scenario: &Scenario, round: Option<u32>) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (ctx.nonce, ctx.seed, &scenario.name).hash(&mut h);
+    let run = h.finish() & 0xffff_ffff_ffff;
+    match round {
+        Some(round) => format!("u{run:012x}r{round:06}"),
+        None => format!("u{run:012x}s"),
     }
 }
 
@@ -568,6 +678,19 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
             .ok()
             .and_then(|body| body.pointer(pointer).cloned())
             .filter(|v| !v.is_null()),
+        Locator::Regex(pattern) => {
+            let found = pattern.0.captures(&exchange.body)?;
+            let text = found.get(1).or_else(|| found.get(0))?.as_str();
+            Some(Value::String(text.to_string()))
+        }
+        Locator::Cookie(name) => exchange
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|line| line.to_str().ok())
+            .filter_map(cookies::parse_set_cookie)
+            .find(|(n, _, _)| n == name)
+            .map(|(_, value, _)| Value::String(value)),
         Locator::Decoded(inner, filter) => locate(inner, exchange)
             .and_then(|v| filter.decode(&value_text(&v)))
             .map(Value::String),
@@ -575,11 +698,7 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
 }
 
 fn locator_text(locator: &Locator) -> String {
-    match locator {
-        Locator::Header(h) => format!("header:{h}"),
-        Locator::Json(p) => format!("json:{p}"),
-        Locator::Decoded(inner, filter) => format!("{}|{}", locator_text(inner), filter.name()),
-    }
+    locator.to_string()
 }
 
 fn excerpt(body: &str) -> String {
@@ -598,6 +717,9 @@ fn excerpt(body: &str) -> String {
 fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) -> String {
     let what = format!("{} {}", prepared.method, prepared.url);
     match (exchange.status, &exchange.failure) {
+        (None, Some(f)) if exchange::is_tls_failure(&f.message) => {
+            format!("{what}: {}", f.message)
+        }
         (None, Some(f)) if f.outcome == Outcome::NotSent => {
             format!(
                 "{what}: cannot connect ({}); is the server running and is the target right?",

@@ -114,10 +114,13 @@ pub(super) async fn run(
         writer.finish()
     });
     let start = Instant::now();
+    let login = (s.steps.clone(), s.reader()?);
     let mut tasks = Vec::new();
     for (w, client) in (0..connections).zip(clients) {
         let connection = Connection {
             scenario: scenario.clone(),
+            login: login.clone(),
+            dynamic: s.scenario.auth.refresh.is_some() || s.scenario.auth.cookies,
             builder: s.builder.clone(),
             recorder: s.recorder.clone(),
             client,
@@ -147,6 +150,7 @@ pub(super) async fn run(
         Ok(Err(e)) => return Err(e.to_string()),
         Err(e) => return Err(format!("the history writer failed: {e}")),
     }
+    s.take_step_records();
 
     for (k, id) in ids.iter().enumerate() {
         let meta = Meta {
@@ -200,14 +204,18 @@ impl Link {
 /// One connection and everything it needs, owned so it can run in its own task.
 struct Connection {
     scenario: Arc<Scenario>,
+    /// Runs the login step again when due, on the scenario's reader connection.
+    login: (Arc<super::setup::Steps>, reqwest::Client),
     builder: RequestBuilder,
     recorder: Recorder,
     client: Link,
     ctx: RunContext,
     value_at: Locator,
     ids: Arc<Vec<String>>,
-    /// Each resource's read, rendered once (it never changes).
+    /// Each resource's read, rendered once (it never changes)...
     reads: Arc<Vec<Result<Prepared, String>>>,
+    /// ...unless it may: a login can replace its token, or cookies are kept.
+    dynamic: bool,
     /// The next attempt's index, shared by all connections.
     next: Arc<AtomicU64>,
     writer: u32,
@@ -307,10 +315,41 @@ impl Connection {
             scheduled: due,
             ..Meta::default()
         };
-        let Some(Ok(read)) = self.reads.get(resource as usize) else {
+        let (steps, reader) = &self.login;
+        if steps.refresh_if_due(reader).await.is_err() {
             return;
+        }
+        let conn = super::cookies::Conn::Writer(self.writer);
+        let rendered;
+        let read = if self.dynamic {
+            // Rendered per attempt: it carries a token that a login may replace, or
+            // this connection's cookies.
+            let vars = Vars {
+                id: Some(id.clone()),
+                ..Vars::default()
+            };
+            match self
+                .builder
+                .prepare_on(conn, &self.scenario.resource.read, &vars)
+            {
+                Ok(p) => {
+                    rendered = p;
+                    &rendered
+                }
+                Err(_) => return,
+            }
+        } else {
+            let Some(Ok(read)) = self.reads.get(resource as usize) else {
+                return;
+            };
+            read
         };
         let exchange = self.client.send(read).await;
+        self.builder.remember(conn, read, &exchange);
+        if steps.refreshes_on(exchange.status) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = super::counter::record_read(
             &self.scenario,
             &self.value_at,
@@ -333,10 +372,14 @@ impl Connection {
             value: Some(value),
             ..Vars::default()
         };
-        let Ok(write) = self.builder.prepare(&self.scenario.write, &vars) else {
+        let Ok(write) = self
+            .builder
+            .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
+        else {
             return;
         };
         let exchange = self.client.send(&write).await;
+        self.builder.remember(conn, &write, &exchange);
         let outcome = classify(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),

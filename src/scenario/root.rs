@@ -1,12 +1,14 @@
 //! The top level of a scenario file: `name`, `description`, `target`, `timeout`,
-//! `sync`, `writer_connections`, `headers` and `thresholds`, and the assembly of the
-//! [`Scenario`].
+//! `sync`, `writer_connections`, `headers`, `query` and `thresholds`, and the assembly of
+//! the [`Scenario`].
 //!
-//! [`read_scenario`] reads the root table's own keys, then hands each section to its
-//! reader: `[workload]` to `workload_table.rs` (which names the workload every later
-//! table is checked against), `[resource]` to `resource.rs`, `[write]` to `write.rs`,
-//! `[expect]` to `expect.rs` and `thresholds` to `thresholds.rs`. Every section is read
-//! even when an earlier one is wrong, so one pass reports every problem.
+//! [`read_scenario`] reads the `[[setup]]` steps first (`setup.rs`: their captures are
+//! placeholders in everything after them), then the root table's own keys and `[auth]`
+//! (`auth.rs`), then hands each section to its reader: `[workload]` to
+//! `workload_table.rs` (which names the workload every later table is checked against),
+//! `[resource]` to `resource.rs`, `[write]` to `write.rs`, `[expect]` to `expect.rs` and
+//! `thresholds` to `thresholds.rs`. Every section is read even when an earlier one is
+//! wrong, so one pass reports every problem.
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use super::env::Context;
 use super::keys::ROOT_KEYS;
 use super::model::{ConnectionPolicy, Scenario, SyncMode, Target};
 use super::reader::{did_you_mean, list_and, Field, Reader, Table};
-use super::request::{headers, Place};
+use super::request::{headers, shared_query, Place};
 use super::workload::{names_where, WorkloadId};
 
 pub(super) fn read_scenario(
@@ -23,6 +25,8 @@ pub(super) fn read_scenario(
     root: &toml_edit::Table,
 ) -> Option<(Scenario, Site)> {
     let root = r.root(root, ROOT_KEYS);
+    r.all_captures = super::setup::prescan(&root);
+    let mut setup = super::setup::read(r, &root);
     let (name, name_site) = scenario_name(r, &root);
     let description = root.field("description").map_or(Some(String::new()), |f| {
         r.string(&f, Context::Plain).map(|s| s.value)
@@ -36,6 +40,10 @@ pub(super) fn read_scenario(
     let headers = root
         .field("headers")
         .map_or(Some(Vec::new()), |f| headers(r, &f, Place::Headers));
+    let query = root
+        .field("query")
+        .map_or(Some(None), |f| shared_query(r, &f).map(Some));
+    let auth = super::auth::read(r, &root, setup.as_mut());
     let sync = root
         .field("sync")
         .map_or(Some(SyncMode::Barrier), |f| sync_mode(r, &f));
@@ -46,7 +54,7 @@ pub(super) fn read_scenario(
             writer_connections(r, &f, id, sync)
         });
     let (resource, facts) = super::resource::read(r, &root, id);
-    let write = super::write::read(r, &root, id, facts);
+    let writes = super::write::read(r, &root, id, facts);
     let expect = super::expect::read(r, &root, id);
     let thresholds = root
         .field("thresholds")
@@ -59,9 +67,12 @@ pub(super) fn read_scenario(
         Some(target),
         Some(timeout),
         Some(headers),
+        Some(query),
+        Some(setup),
+        Some(auth),
         Some(workload),
         Some(resource),
-        Some(write),
+        Some(writes),
         Some(expect),
         Some(sync),
         Some(writer_connections),
@@ -71,9 +82,12 @@ pub(super) fn read_scenario(
         target,
         timeout,
         headers,
+        query,
+        setup,
+        auth,
         workload,
         resource,
-        write,
+        writes,
         expect,
         sync,
         writer_connections,
@@ -87,9 +101,12 @@ pub(super) fn read_scenario(
         description,
         target,
         headers,
+        query,
+        setup,
+        auth,
         workload,
         resource,
-        write,
+        writes,
         expect,
         timeout,
         sync,
@@ -325,11 +342,11 @@ mod tests {
         assert_eq!(s.resource.version, Some(Locator::Header("ETag".into())));
         assert_eq!(s.resource.value, None);
 
-        assert_eq!(s.write.method, "PUT");
-        assert_eq!(s.write.headers[0].0, "If-Match");
-        assert_eq!(rendered(&s.write.headers[0].1), "v7");
-        let Body::Json(body) = &s.write.body else {
-            panic!("expected a JSON body, got {:?}", s.write.body);
+        assert_eq!(s.writes[0].method, "PUT");
+        assert_eq!(s.writes[0].headers[0].0, "If-Match");
+        assert_eq!(rendered(&s.writes[0].headers[0].1), "v7");
+        let Body::Json(body) = &s.writes[0].body else {
+            panic!("expected a JSON body, got {:?}", s.writes[0].body);
         };
         assert_eq!(
             body,
@@ -375,7 +392,7 @@ conflict = [409]
         assert_eq!(expect, &vec![200, 201]);
         assert!(matches!(request.body, Body::None));
         assert_eq!(s.resource.version, Some(Locator::Json(String::new())));
-        assert!(matches!(&s.write.body, Body::Text(_)));
+        assert!(matches!(&s.writes[0].body, Body::Text(_)));
 
         let counter = text
             .replace("stale-write", "counter")

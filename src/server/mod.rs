@@ -64,7 +64,7 @@ pub use auth::{
     CSRF_COOKIE, CSRF_HEADER, DEFAULT_TOKEN_LIFETIME, LOGIN_PASSWORD, LOGIN_USER, SESSION_COOKIE,
 };
 use store::{Collection, Doc, WritePolicy};
-pub use tls::{start_tls, SelfSigned};
+pub use tls::{start_tls, start_tls_with, SelfSigned};
 pub(crate) use window::hold;
 
 /// A bug to inject. [`Bug::ALL`] lists every one and [`Bug::name`] gives its name on the

@@ -16,6 +16,7 @@ mod counter;
 mod every_workload;
 mod idempotency;
 mod precondition_required;
+mod real_apis;
 mod reports;
 mod stale_write;
 mod stock;
