@@ -1,5 +1,8 @@
-//! The command line: `run`, `validate`, `check` and `serve`, parsed with clap derive.
-//! Each command maps its flags onto the library and turns the result into an exit code.
+//! The command line: `run`, `compare`, `validate`, `check`, `serve`, `relay`, and the
+//! shell's `completions` and `man` (in `cli/shell.rs`), parsed with clap derive. Each
+//! command maps its flags onto the library and turns the result into an exit code.
+
+mod shell;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,10 +15,13 @@ use clap::{Parser, Subcommand};
 
 use crate::compare::{self, CompareOptions, CompareTarget};
 use crate::engine::Abort;
+use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
-use crate::scenario::{self, workload::Steps, SyncMode};
+use crate::scenario::{
+    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
+};
 use crate::server::{self, Bug, Fault, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
@@ -51,14 +57,16 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Per-request timeout, e.g. 10s (overrides the scenario).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
         /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
         #[arg(long)]
         sync: Option<SyncMode>,
-        /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
-        #[arg(long, value_name = "FILE")]
-        ca_cert: Option<PathBuf>,
+        /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
+        #[arg(long, value_name = "POLICY")]
+        writer_connections: Option<ConnectionPolicy>,
+        #[command(flatten)]
+        tls: TlsArgs,
         /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
         #[arg(long)]
         arrivals: bool,
@@ -81,6 +89,11 @@ pub enum Command {
         /// Also write the results as JUnit XML here, for CI.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Also stream every request record to FILE as JSON Lines while the run goes on,
+        /// one per line with the fields of requests.csv, for `tail -f`, jq or a
+        /// dashboard (`-`: stdout, and the summary goes to stderr).
+        #[arg(long, value_name = "FILE")]
+        jsonl: Option<PathBuf>,
     },
     /// Run the same scenarios against several targets and report them side by side.
     Compare {
@@ -103,8 +116,19 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
         /// Per-request timeout, e.g. 10s (overrides the scenario).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
+        /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
+        #[arg(long, value_name = "POLICY")]
+        writer_connections: Option<ConnectionPolicy>,
+        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        #[arg(long)]
+        sync: Option<SyncMode>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
@@ -113,6 +137,9 @@ pub enum Command {
         thresholds: Vec<Threshold>,
         #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
         inconclusive_above: Option<f64>,
+        /// Also write every target's results as JUnit XML here, for CI (one test case per target and scenario).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -124,7 +151,7 @@ pub enum Command {
     },
     /// Check a saved history (requests.csv) again, without sending traffic.
     Check {
-        /// A requests.csv written by `contend run`.
+        /// A requests.csv written by `contend run`, or its `--jsonl` history.
         history: PathBuf,
         /// Write the reports here (summary.csv, rounds.csv, latency.csv, strategies.csv,
         /// convergence.csv, requests.csv, summary.json, report.html).
@@ -148,17 +175,60 @@ pub enum Command {
         /// The race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
-        #[arg(long, help = fault_help("Break the answers to writes"))]
+        #[arg(long, conflicts_with = "processes", help = fault_help("Break the answers to writes"))]
         fault: Option<Fault>,
         /// Serve https (HTTP/1.1 and HTTP/2 by ALPN) with a fresh self-signed certificate,
         /// written to FILE (PEM) for `contend run --ca-cert FILE`.
         #[arg(long, value_name = "FILE")]
         tls: Option<PathBuf>,
+        /// With --tls: require every client to present a certificate signed by a CA in
+        /// this PEM file (mutual TLS; a client without one is refused in the handshake).
+        #[arg(long, value_name = "FILE", requires = "tls")]
+        client_ca: Option<PathBuf>,
         #[command(flatten)]
         workers: server::workers::WorkerOptions,
     },
     /// Relay TCP connections with a delay and jitter per chunk: a WAN in a box.
     Relay(crate::relay::RelayArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page contend(1), or write a page per command into a folder.
+    Man {
+        /// Write contend.1 and contend-COMMAND.1 for every command into DIR (made if
+        /// missing), e.g. ~/.cargo/share/man/man1, instead of printing contend.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// How the commands that send traffic (`run`, `compare`) speak TLS.
+#[derive(Debug, clap::Args)]
+pub struct TlsArgs {
+    /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) for https targets that require one (mutual TLS); needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// Accept any server certificate, unchecked (a throw-away self-signed host; warned about on every run). --ca-cert is the safe way.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// Sets the run options' TLS settings.
+    fn apply(self, opts: &mut RunOptions) {
+        opts.ca_cert = self.ca_cert;
+        opts.client_cert = self.client_cert;
+        opts.client_key = self.client_key;
+        opts.insecure = self.insecure;
+    }
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -173,7 +243,8 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             sync,
-            ca_cert,
+            writer_connections,
+            tls,
             arrivals,
             bug,
             window,
@@ -182,6 +253,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             thresholds,
             inconclusive_above,
             junit,
+            jsonl,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
@@ -193,14 +265,19 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.sync = sync;
-            opts.ca_cert = ca_cert;
+            opts.writer_connections = writer_connections;
+            tls.apply(&mut opts);
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
-            opts.server = ServerConfig { bug, window };
+            opts.server = ServerConfig {
+                bug,
+                window,
+                ..ServerConfig::default()
+            };
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            run_command(opts, junit).await
+            run_command(opts, junit, jsonl).await
         }
         Command::Compare {
             paths,
@@ -210,9 +287,14 @@ pub async fn main(cli: Cli) -> ExitCode {
             rounds,
             seed,
             timeout,
+            writer_connections,
+            sync,
+            tls,
+            arrivals,
             window,
             thresholds,
             inconclusive_above,
+            junit,
             no_progress,
         } => {
             let mut opts = RunOptions::new(paths);
@@ -222,15 +304,22 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writers = writers;
             opts.rounds = rounds;
             opts.timeout = timeout;
+            opts.writer_connections = writer_connections;
+            opts.sync = sync;
+            tls.apply(&mut opts);
+            opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            compare_command(CompareOptions {
-                run: opts,
-                targets,
-                window,
-            })
+            compare_command(
+                CompareOptions {
+                    run: opts,
+                    targets,
+                    window,
+                },
+                junit,
+            )
             .await
         }
         Command::Validate { paths } => validate(&paths),
@@ -259,9 +348,44 @@ pub async fn main(cli: Cli) -> ExitCode {
             window,
             fault,
             tls,
+            client_ca,
             ..
-        } => serve(addr, ServerConfig { bug, window }, fault, tls).await,
+        } => {
+            serve(
+                addr,
+                ServerConfig {
+                    bug,
+                    window,
+                    ..ServerConfig::default()
+                },
+                fault,
+                tls,
+                client_ca,
+            )
+            .await
+        }
         Command::Relay(args) => crate::relay::run(args).await,
+        Command::Completions { shell } => shell::print(&shell::completion_script(shell)),
+        Command::Man { dir: None } => match shell::man_page() {
+            Ok(page) => shell::print(&page),
+            Err(e) => {
+                eprintln!("error: cannot render the man page: {e}");
+                2
+            }
+        },
+        Command::Man { dir: Some(dir) } => match shell::write_man_pages(&dir) {
+            Ok(pages) => {
+                println!("{} man pages in {}", pages.len(), dir.display());
+                0
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the man pages to {}: {e}",
+                    dir.display()
+                );
+                2
+            }
+        },
     };
     ExitCode::from(code)
 }
@@ -288,6 +412,17 @@ const INCONCLUSIVE_HELP: &str = "The share of writes that may be indeterminate o
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     crate::metrics::parse_rate(text)
+}
+
+/// `--timeout`: a duration greater than zero, as the file's `timeout` must be.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => {
+            Err("the timeout must be greater than zero, for example --timeout 10s".into())
+        }
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_threshold(text: &str) -> Result<Threshold, String> {
@@ -326,6 +461,18 @@ fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>, abort: Abort) {
     );
 }
 
+/// Says, in one line, that proxy variables set in the environment are ignored, and why.
+fn note_ignored_proxies() {
+    let set = crate::engine::exchange::proxy_variables_set();
+    if !set.is_empty() {
+        eprintln!(
+            "contend: {} ignored: every request goes straight to the target, since a proxy \
+             in between would change the race the server sees",
+            set.join(", ")
+        );
+    }
+}
+
 /// Writes the JUnit file; a failure to write it is an error (exit 2) unless the run
 /// already failed.
 fn write_junit(
@@ -344,11 +491,20 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
-async fn compare_command(opts: CompareOptions) -> u8 {
+async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
     handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
+    note_ignored_proxies();
     let seed = opts.run.seed;
     match compare::compare(opts).await {
         Ok(report) => {
+            let code = report.exit_code();
+            if let Some(path) = &junit_path {
+                let results = report.junit_results();
+                if let Err(e) = write_junit(path, &report.info, &results, Some(&report.dir)) {
+                    eprintln!("error: {e}");
+                    return if code == 1 { 1 } else { 2 };
+                }
+            }
             println!("contend compare, seed {seed}\n");
             let tables: Vec<(&str, &[ScenarioResult])> = report
                 .runs
@@ -362,30 +518,76 @@ async fn compare_command(opts: CompareOptions) -> u8 {
             if !report.not_run.is_empty() {
                 println!("Not run (interrupted): {}", report.not_run.join(", "));
             }
-            report.exit_code()
+            if let Some(path) = &junit_path {
+                println!("JUnit: {}", path.display());
+            }
+            code
         }
         Err(e) => print_error(&e),
     }
 }
 
-async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
+async fn run_command(
+    mut opts: RunOptions,
+    junit_path: Option<PathBuf>,
+    jsonl_path: Option<PathBuf>,
+) -> u8 {
     let scenarios = match run::load(&opts) {
         Ok(scenarios) => scenarios,
         Err(e) => return print_error(&e),
     };
-    handle_interrupts(opts.stop.clone(), opts.abort.clone());
-    let seed = opts.seed;
-    match run::run_loaded(opts, scenarios).await {
-        Ok(report) => {
-            println!("contend run, seed {seed}\n");
-            print!(
-                "{}",
-                terminal::render(&report.results, Some(&report.report_dir), colour())
-            );
-            if !report.skipped.is_empty() {
-                println!("Not run (interrupted): {}", report.skipped.join(", "));
+    // With the records on stdout (`--jsonl -`), what people read goes to stderr.
+    let records_on_stdout = jsonl_path.as_deref() == Some(std::path::Path::new("-"));
+    let say = |text: String| match records_on_stdout {
+        false => print!("{text}"),
+        true => eprint!("{text}"),
+    };
+    if let Some(path) = &jsonl_path {
+        match open_jsonl(path) {
+            Ok(stream) => opts.jsonl = Some(Arc::new(stream)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
             }
-            let code = report.exit_code();
+        }
+    }
+    let jsonl = opts.jsonl.clone();
+    handle_interrupts(opts.stop.clone(), opts.abort.clone());
+    note_ignored_proxies();
+    let seed = opts.seed;
+    let ran = run::run_loaded(opts, scenarios).await;
+    // Everything the run streamed is written before the summary says it is there.
+    let streamed = jsonl.map(|stream| stream.finish());
+    match ran {
+        Ok(report) => {
+            say(format!("contend run, seed {seed}\n\n"));
+            say(terminal::render(
+                &report.results,
+                Some(&report.report_dir),
+                colour(),
+            ));
+            if !report.skipped.is_empty() {
+                say(format!(
+                    "Not run (interrupted): {}\n",
+                    report.skipped.join(", ")
+                ));
+            }
+            let mut code = report.exit_code();
+            match (streamed, &jsonl_path) {
+                (Some(Err(e)), Some(path)) => {
+                    let at = match records_on_stdout {
+                        false => path.display().to_string(),
+                        true => "on stdout".to_string(),
+                    };
+                    eprintln!("error: the JSON Lines history {at} is incomplete: {e}");
+                    // A violation (1) still wins over an error (2).
+                    code = if code == 1 { 1 } else { 2 };
+                }
+                (Some(Ok(n)), Some(path)) if !records_on_stdout => {
+                    say(format!("JSON Lines: {} ({n} records)\n", path.display()))
+                }
+                _ => {}
+            }
             if let Some(path) = junit_path {
                 if let Err(e) = write_junit(
                     &path,
@@ -397,12 +599,33 @@ async fn run_command(opts: RunOptions, junit_path: Option<PathBuf>) -> u8 {
                     // A violation (1) still wins over an error (2).
                     return if code == 1 { 1 } else { 2 };
                 }
-                println!("JUnit: {}", path.display());
+                say(format!("JUnit: {}\n", path.display()));
             }
             code
         }
         Err(e) => print_error(&e),
     }
+}
+
+/// The `--jsonl` stream: stdout for `-`, else the file, its folder made if missing.
+fn open_jsonl(path: &std::path::Path) -> Result<history::JsonlStream, String> {
+    if path == std::path::Path::new("-") {
+        return Ok(history::JsonlStream::stdout());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "cannot create {} for the JSON Lines history: {e}",
+                parent.display()
+            )
+        })?;
+    }
+    history::JsonlStream::create(path).map_err(|e| {
+        format!(
+            "cannot write the JSON Lines history {}: {e}",
+            path.display()
+        )
+    })
 }
 
 /// Prints why a run could not start and returns exit code 2. Scenario-file diagnostics
@@ -458,17 +681,24 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
+                let mut extras = String::new();
+                match s.setup.len() {
+                    0 => {}
+                    1 => extras.push_str(", 1 set-up step"),
+                    n => extras.push_str(&format!(", {n} set-up steps")),
+                }
+                if s.writes.len() > 1 {
+                    extras.push_str(&format!(", {} writes in turn", s.writes.len()));
+                }
+                if let Some(pace) = s.workload.pace {
+                    extras.push_str(&format!(", paced {}", humantime::format_duration(pace)));
+                }
                 println!(
-                    "ok  {}  {} ({}, {} writers × {} {}{}{}{})",
+                    "ok  {}  {} ({}, {}{}{}{}{}{extras})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
-                    s.workload.writers,
-                    s.workload.rounds,
-                    match rules.steps {
-                        Steps::Increments => "increments",
-                        Steps::Rounds | Steps::Attempts => "rounds",
-                    },
+                    workload_settings(&s.workload),
                     match s.thresholds.len() {
                         0 => String::new(),
                         1 => ", 1 threshold".to_string(),
@@ -480,6 +710,14 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         String::new()
                     } else {
                         format!(", sync {}", s.sync)
+                    },
+                    // Likewise fresh connections, the default.
+                    if s.writer_connections == ConnectionPolicy::default()
+                        || !rules.released_together
+                    {
+                        String::new()
+                    } else {
+                        format!(", {} connections", s.writer_connections)
                     },
                     match s.inconclusive_above {
                         Some(rate) => format!(
@@ -500,6 +738,33 @@ fn validate(paths: &[PathBuf]) -> u8 {
     }
 }
 
+/// How `validate` states a workload's size, in the words of its file: writers × rounds
+/// (or increments); for sustained, its connections, hot resources, limit and model.
+fn workload_settings(workload: &Workload) -> String {
+    let (writers, rounds) = (workload.writers, workload.rounds);
+    let WorkloadKind::Sustained {
+        resources,
+        limit,
+        rate,
+    } = &workload.kind
+    else {
+        let steps = match workload.kind.rules().steps {
+            Steps::Increments => "increments",
+            Steps::Rounds | Steps::Attempts => "rounds",
+        };
+        return format!("{writers} writers × {rounds} {steps}");
+    };
+    let limit = match limit {
+        SustainedLimit::Duration(d) => humantime::format_duration(*d).to_string(),
+        SustainedLimit::Requests(n) => format!("{n} requests"),
+    };
+    let model = match rate {
+        Some(rate) => format!("open model at {rate} attempts/s"),
+        None => "closed model".to_string(),
+    };
+    format!("{writers} connections, {resources} resources, {limit}, {model}")
+}
+
 fn check_history(
     path: &std::path::Path,
     out: Option<PathBuf>,
@@ -517,6 +782,14 @@ fn check_history(
             return 2;
         }
     };
+    if results.is_empty() {
+        eprintln!(
+            "error: the history {} holds no records (it is empty, or only a header); \
+             give the requests.csv or the --jsonl file of a run",
+            path.display()
+        );
+        return 2;
+    }
     let info = RunInfo {
         started_at,
         seed: None,
@@ -544,6 +817,7 @@ async fn serve(
     config: ServerConfig,
     fault: Option<Fault>,
     tls: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
 ) -> u8 {
     let mut behaviour = match config.bug {
         Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
@@ -572,7 +846,17 @@ async fn serve(
                 eprintln!("error: cannot write {}: {e}", cert_file.display());
                 return 2;
             }
-            server::start_tls(config, addr, &identity)
+            let client_ca = match &client_ca {
+                None => None,
+                Some(path) => match std::fs::read(path) {
+                    Ok(pem) => Some(pem),
+                    Err(e) => {
+                        eprintln!("error: --client-ca {}: {e}", path.display());
+                        return 2;
+                    }
+                },
+            };
+            server::start_tls_with(config, addr, &identity, client_ca.as_deref())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -591,6 +875,12 @@ async fn serve(
                     cert.display(),
                     cert.display()
                 ),
+            }
+            if let Some(ca) = &client_ca {
+                println!(
+                    "  mutual TLS: clients must present a certificate signed by a CA in {} (contend run --client-cert FILE --client-key FILE)",
+                    ca.display()
+                );
             }
             println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
             println!("  /docs      JSON version field (409 with current_version)");

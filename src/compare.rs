@@ -59,9 +59,10 @@ impl CompareTarget {
                 ("builtin".to_string(), Some(bug))
             }
             _ => {
-                run::parse_target(rest).map_err(|_| {
+                run::target_or_why(rest).map_err(|why| {
                     RunError::Usage(format!(
-                        "--target {spec:?} is not NAME=URL, an http(s) URL, `builtin` or `builtin:BUG`"
+                        "--target {spec:?} is not NAME=URL, an http(s) URL, `builtin` or \
+                         `builtin:BUG`: {rest:?} {why}"
                     ))
                 })?;
                 (rest.to_string(), None)
@@ -125,6 +126,21 @@ pub struct CompareReport {
 }
 
 impl CompareReport {
+    /// Every target's results as one list for a JUnit file: each scenario named
+    /// `TARGET / SCENARIO`, so a CI's test view shows which target broke what.
+    pub fn junit_results(&self) -> Vec<crate::report::ScenarioResult> {
+        self.runs
+            .iter()
+            .flat_map(|(t, r)| {
+                r.results.iter().map(move |result| {
+                    let mut named = result.clone();
+                    named.verdict.scenario = format!("{} / {}", t.name, result.verdict.scenario);
+                    named
+                })
+            })
+            .collect()
+    }
+
     /// As for `contend run`, over every target's results.
     pub fn exit_code(&self) -> u8 {
         let results = self.runs.iter().flat_map(|(_, r)| &r.results);
@@ -166,6 +182,7 @@ pub async fn compare(opts: CompareOptions) -> Result<CompareReport, RunError> {
         one.server = ServerConfig {
             bug: t.bug,
             window: opts.window,
+            ..ServerConfig::default()
         };
         one.out = Some(dir.join(t.folder()));
         let report = run::run(one).await?;

@@ -14,12 +14,12 @@ use crate::check;
 use crate::convergence::Convergence;
 use crate::engine::{self, Abort, Progress, RunContext};
 use crate::gate;
-use crate::history::{Phase, RequestRecord, Spool};
+use crate::history::{JsonlStream, Phase, RequestRecord, Spool};
 use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{
-    self, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
+    self, ConnectionPolicy, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
     DEFAULT_INCONCLUSIVE_ABOVE,
 };
 use crate::server::{self, Fault, ServerConfig};
@@ -37,8 +37,19 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// How writes are released together, overriding every scenario's `sync`.
     pub sync: Option<SyncMode>,
+    /// How the writers' connections live, overriding every scenario's
+    /// `writer_connections` (where the workload's writes are released together).
+    pub writer_connections: Option<ConnectionPolicy>,
     /// A PEM file of extra root certificates to trust for https targets.
     pub ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) to offer https targets that ask for one, with
+    /// its key in `client_key` (mutual TLS).
+    pub client_cert: Option<PathBuf>,
+    /// The PEM private key of `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (a throw-away self-signed host); warned about on
+    /// every run.
+    pub insecure: bool,
     /// The target is a `contend serve` reference server: fetch its arrival stamps.
     pub arrivals: bool,
     pub seed: u64,
@@ -55,6 +66,9 @@ pub struct RunOptions {
     pub thresholds: Vec<Threshold>,
     /// `--inconclusive-above`: overrides every scenario's `inconclusive_above`.
     pub inconclusive_above: Option<f64>,
+    /// Where every record goes as soon as it is complete (`--jsonl`); the caller
+    /// finishes it after the run.
+    pub jsonl: Option<Arc<JsonlStream>>,
 }
 
 impl RunOptions {
@@ -68,7 +82,11 @@ impl RunOptions {
             rounds: None,
             timeout: None,
             sync: None,
+            writer_connections: None,
             ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            insecure: false,
             arrivals: false,
             seed: 1,
             server: ServerConfig::default(),
@@ -78,6 +96,7 @@ impl RunOptions {
             abort: Abort::default(),
             thresholds: Vec::new(),
             inconclusive_above: None,
+            jsonl: None,
         }
     }
 }
@@ -152,6 +171,20 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(mode) = opts.sync {
             s.sync = mode;
         }
+        let raced = s.workload.kind.rules().released_together;
+        if let Some(policy) = opts.writer_connections.filter(|_| raced) {
+            s.writer_connections = policy;
+        }
+        if let Some(why) = s.writer_connections.refused_in(s.sync).filter(|_| raced) {
+            let given = match opts.writer_connections {
+                Some(policy) => format!("--writer-connections {policy}"),
+                None => format!("writer_connections = \"{}\"", s.writer_connections),
+            };
+            return Err(RunError::Usage(format!(
+                "{}: {given} cannot be used: {why}; pass --writer-connections fresh",
+                s.name
+            )));
+        }
         // The parser checked the file's counts; the overrides are checked here.
         if s.workload.writers == 0 || s.workload.rounds == 0 {
             return Err(RunError::Usage(
@@ -193,6 +226,19 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
     let fds = descriptor_limit();
     for s in &scenarios {
         check_descriptors(s, opts.writers.is_some(), fds)?;
+    }
+    if opts.writer_connections.is_some()
+        && !scenarios
+            .iter()
+            .any(|s| s.workload.kind.rules().released_together)
+    {
+        let owners = scenario::workload::names_where(|w| w.released_together);
+        return Err(RunError::Usage(format!(
+            "--writer-connections is for workloads whose writes are released together ({}), \
+             and none of these scenarios is one: their writers run free, each on one \
+             connection kept for the run",
+            owners.join(", ")
+        )));
     }
     Ok(scenarios)
 }
@@ -274,15 +320,31 @@ fn check_descriptors(
 
 /// Parses a `--target` value: `builtin` or an http(s) URL.
 pub fn parse_target(text: &str) -> Result<Target, RunError> {
+    target_or_why(text).map_err(|why| RunError::Usage(format!("--target {text:?} {why}")))
+}
+
+/// `builtin` or an http(s) URL; otherwise what is wrong with `text`, said of it
+/// ("has a port out of range (1 to 65535)").
+pub fn target_or_why(text: &str) -> Result<Target, String> {
     if text == "builtin" {
         return Ok(Target::Builtin);
     }
-    match url::Url::parse(text) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(Target::Url(u)),
-        _ => Err(RunError::Usage(format!(
-            "--target {text:?} is neither `builtin` nor an http:// or https:// URL"
-        ))),
-    }
+    Err(match url::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => return Ok(Target::Url(u)),
+        // `localhost:8080` parses as the scheme `localhost`.
+        Ok(_) if !text.contains("://") => {
+            format!("is not a URL: a base URL starts with http:// or https:// (http://{text}?)")
+        }
+        Ok(u) => format!(
+            "uses the `{}` scheme; contend speaks http:// and https://",
+            u.scheme()
+        ),
+        Err(url::ParseError::InvalidPort) => "has a port out of range (1 to 65535)".into(),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            "is neither `builtin` nor a URL: a base URL starts with http:// or https://".into()
+        }
+        Err(e) => format!("is not a valid URL: {e}"),
+    })
 }
 
 /// Runs every scenario and writes the reports.
@@ -308,11 +370,18 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         Some(path) => Arc::new(load_certificates(path)?),
         None => Arc::default(),
     };
+    let client_identity = load_client_identity(&opts)?.map(Arc::new);
+    if opts.insecure {
+        eprintln!("{INSECURE_WARNING}");
+    }
     let ctx = RunContext {
         progress: opts.progress.clone(),
         stop: opts.stop.clone(),
         abort: opts.abort.clone(),
         ca_certs,
+        jsonl: opts.jsonl.clone(),
+        client_identity,
+        insecure: opts.insecure,
         ..RunContext::new(opts.seed)
     };
 
@@ -344,6 +413,8 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;
+        // The file's secrets, and those learned while running (captured tokens, cookies).
+        let secrets = &run.secrets;
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
         let thresholds: Vec<Threshold> = s
             .thresholds
@@ -354,6 +425,12 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         let facts = RunFacts {
             target: shown_target,
             sync: s.workload.kind.rules().released_together.then_some(s.sync),
+            writer_connections: s
+                .workload
+                .kind
+                .rules()
+                .released_together
+                .then_some(s.writer_connections),
             error: run.error,
             complete: run.complete,
             duration: run.duration,
@@ -367,7 +444,8 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             &thresholds,
             facts,
         )?;
-        result.redact(&s.secrets);
+        show_sustained_settings(&mut result, s);
+        result.redact(secrets);
         results.push(result);
         spools.extend(run.spool);
         records.extend(run.records);
@@ -412,6 +490,24 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     })
 }
 
+/// A sustained run's figures name the scenario's settings (connections, hot resources,
+/// open or closed model) rather than only what its records show: a run that failed at
+/// set-up made no attempt, yet was asked for what the file says.
+fn show_sustained_settings(result: &mut ScenarioResult, s: &Scenario) {
+    let WorkloadKind::Sustained {
+        resources, rate, ..
+    } = s.workload.kind
+    else {
+        return;
+    };
+    if let Some(report) = result.verdict.sustained.as_mut() {
+        report.connections = s.workload.writers;
+        report.resources = resources;
+        report.open_model = rate.is_some();
+        report.scheduled_rate = report.scheduled_rate.or(rate.map(f64::from));
+    }
+}
+
 /// What a scenario's result says about how it ran, beside the figures its records give.
 #[derive(Debug, Clone, Default)]
 pub struct RunFacts {
@@ -420,6 +516,8 @@ pub struct RunFacts {
     /// How the writes were released; `None` when they were not released together, or
     /// when it is not known (a re-checked history).
     pub sync: Option<SyncMode>,
+    /// How the writers' connections lived; `None` as for `sync`.
+    pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
     /// False when the run was interrupted or aborted.
@@ -476,6 +574,7 @@ fn finish(
         convergence,
         target: facts.target,
         sync: facts.sync,
+        writer_connections: facts.writer_connections,
         error: facts.error,
         complete: facts.complete,
         duration: facts.duration,
@@ -505,16 +604,16 @@ fn check_spooled(
     )
 }
 
-fn unreadable(path: &std::path::Path, e: csv::Error) -> RunError {
+fn unreadable(path: &std::path::Path, e: impl std::fmt::Display) -> RunError {
     RunError::Io(format!("cannot read the history {}: {e}", path.display()))
 }
 
 /// Checks a stream of one scenario's records, read once (from `path`, for messages):
 /// the verdict and the write latency.
-fn check_streamed(
+fn check_streamed<E: std::fmt::Display>(
     scenario: &str,
     workload: WorkloadId,
-    records: impl Iterator<Item = Result<RequestRecord, csv::Error>>,
+    records: impl Iterator<Item = Result<RequestRecord, E>>,
     path: &std::path::Path,
 ) -> Result<(check::Verdict, Latency), RunError> {
     let mut latency = Latency::empty();
@@ -533,8 +632,8 @@ fn check_streamed(
     }
 }
 
-/// Checks a saved history (`contend check`) scenario by scenario, reading the file as a
-/// stream: a sustained scenario's records are checked as they go by, in bounded memory
+/// Checks a saved history (`contend check`: a `requests.csv` or a `--jsonl` file)
+/// scenario by scenario, reading the file as a stream: a sustained scenario's records are checked as they go by, in bounded memory
 /// however long its run; the other workloads' records are held for their scenario (their
 /// checkers read a round's records together). Every result goes through the same second
 /// half of the pipeline as a run's.
@@ -552,7 +651,7 @@ pub fn recheck(
     }
     let streamed = |w: WorkloadId| w == WorkloadId::Sustained;
     let mut seen: Vec<Seen> = Vec::new();
-    for r in crate::history::read_csv_iter(path).map_err(|e| unreadable(path, e))? {
+    for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
         let r = r.map_err(|e| unreadable(path, e))?;
         let i = match seen.iter().position(|s| s.name == r.scenario) {
             Some(i) => i,
@@ -589,7 +688,7 @@ pub fn recheck(
             )?);
             continue;
         }
-        let mine = crate::history::read_csv_iter(path)
+        let mine = crate::history::read_saved_iter(path)
             .map_err(|e| unreadable(path, e))?
             .filter(|r| r.as_ref().map_or(true, |r| r.scenario == s.name));
         let (verdict, latency) = check_streamed(&s.name, s.workload, mine, path)?;
@@ -603,6 +702,36 @@ pub fn recheck(
         ));
     }
     Ok(results)
+}
+
+/// What `--insecure` prints on every run that uses it.
+pub const INSECURE_WARNING: &str = "warning: --insecure: contend is NOT checking the TLS \
+    certificates of the targets, so anyone on the path can read and change this run's \
+    traffic, credentials included. Use it only for a throw-away self-signed host; \
+    --ca-cert FILE trusts that host's certificate instead.";
+
+/// `--client-cert` and `--client-key`, read; both or neither.
+fn load_client_identity(
+    opts: &RunOptions,
+) -> Result<Option<engine::exchange::ClientIdentity>, RunError> {
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| RunError::Usage(format!("{flag} {}: {e}", path.display())))
+    };
+    match (&opts.client_cert, &opts.client_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            let (cert_pem, key_pem) = (read("--client-cert", cert)?, read("--client-key", key)?);
+            engine::exchange::ClientIdentity::from_pem(&cert_pem, &key_pem)
+                .map(Some)
+                .map_err(RunError::Usage)
+        }
+        (Some(_), None) => Err(RunError::Usage(
+            "--client-cert needs --client-key (the certificate's private key, PEM)".into(),
+        )),
+        (None, Some(_)) => Err(RunError::Usage(
+            "--client-key needs --client-cert (the certificate it is the key of, PEM)".into(),
+        )),
+    }
 }
 
 /// The certificates (DER) in a PEM file; an error when it has none or cannot be read.

@@ -9,6 +9,8 @@
 //! another tree, read-only (e.g. `CONTEND_SRC=/work/main/src cargo test --test
 //! architecture`).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -58,7 +60,7 @@ type Graph = BTreeMap<String, BTreeMap<String, Vec<Site>>>;
 fn source_dir() -> PathBuf {
     match std::env::var_os("CONTEND_SRC") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        None => common::files::repo().join("src"),
     }
 }
 

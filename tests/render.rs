@@ -10,15 +10,16 @@
 //! with `cargo test --test render -- --ignored`, where a missing browser fails them.
 
 mod common;
-use common::*;
+use common::binary::contend;
+use common::files::{core_scenarios, repo};
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Screenshots `page` into `shot`.
 fn screenshot(page: &Path, shot: &Path) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/screenshot.sh");
+    let script = repo().join("scripts/screenshot.sh");
     let o = Command::new("bash")
         .arg(&script)
         .arg(page)

@@ -15,7 +15,9 @@ use super::{
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut strategies: Vec<Option<&str>> = Vec::new();
-    for r in records {
+    // A `[[setup]]` step (a login) belongs to no strategy: it is not a strategy of its own.
+    let step = |r: &RequestRecord| r.phase == Phase::Setup && r.strategy.is_none();
+    for r in records.iter().filter(|r| !step(r)) {
         if !strategies.contains(&r.strategy.as_deref()) {
             strategies.push(r.strategy.as_deref());
         }

@@ -3,6 +3,11 @@
 //! acknowledgements with the same new version (phantoms). A round whose writers all sent
 //! a weak token was refused rightly (RFC 9110 §13.1.1): it is a `weak_version_token`
 //! warning and judges nothing.
+//!
+//! Writers may send different requests (`[[write]]`); each record says its method. A
+//! `DELETE` carries no marker: its win shows as the resource gone (the read back answered
+//! 404), and a resource gone although every `DELETE` was refused is a loser's write
+//! applied.
 
 use std::collections::BTreeMap;
 
@@ -76,7 +81,9 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
                     "every writer sent the weak version token {} ({}); a weak entity-tag never \
                      matches If-Match (RFC 9110 §13.1.1), so the refusals were correct and \
                      the round raced nothing: the server handed out a weak ETag where a \
-                     strong one is required",
+                     strong one is required; a server that makes its tag from a one-second \
+                     modification time serves it weak for a second after a change, so pace \
+                     the rounds past it ([workload] pace = \"1s\")",
                     report.version_sent.as_deref().unwrap_or("?"),
                     witnesses(&writes, |_| true)
                 ),
@@ -94,7 +101,43 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             );
             add(ViolationKind::NoWinner, e, &mut report);
         }
-        if let Some(verify) = verify {
+        let deleted = |w: &&RequestRecord| w.method == "DELETE";
+        let gone = verify.is_some_and(|v| v.status == Some(404));
+        if gone {
+            let deleting_winners: Vec<&RequestRecord> = writes
+                .iter()
+                .copied()
+                .filter(|w| deleted(w) && w.outcome == Outcome::Winner)
+                .collect();
+            let refused_deletes: Vec<&RequestRecord> = writes
+                .iter()
+                .copied()
+                .filter(|w| {
+                    deleted(w) && matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected)
+                })
+                .collect();
+            report.applied = deleting_winners
+                .iter()
+                .map(|w| w.writer.map_or("probe".into(), |n| format!("w{n}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if deleting_winners.is_empty() && !refused_deletes.is_empty() {
+                let e = format!(
+                    "the resource is gone (the read back answered 404) although every DELETE \
+                     was rejected ({})",
+                    witnesses(&refused_deletes, |_| true)
+                );
+                add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if deleting_winners.is_empty() && report.winners > 0 {
+                let e = format!(
+                    "the resource is gone (the read back answered 404), but no DELETE won; \
+                     the acknowledged writes ({}) are lost",
+                    witnesses(&writes, |w| w.outcome == Outcome::Winner)
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
+            }
+        }
+        if let Some(verify) = verify.filter(|_| !gone) {
             let state = ReadBack::of(&verify.body);
             let carried: Vec<&&RequestRecord> = writes
                 .iter()
@@ -116,6 +159,16 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
                     witnesses(&losers.iter().map(|w| **w).collect::<Vec<_>>(), |_| true)
                 );
                 add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if writes
+                .iter()
+                .any(|w| deleted(w) && w.outcome == Outcome::Winner)
+            {
+                let e = format!(
+                    "a DELETE won ({}), but the resource read back is still there (version {})",
+                    witnesses(&writes, |w| deleted(&w) && w.outcome == Outcome::Winner),
+                    report.final_version.as_deref().unwrap_or("?")
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
             } else if report.winners > 0 && carried.is_empty() {
                 let e = format!(
                     "the state read back (version {}) carries none of the acknowledged writes ({})",

@@ -33,9 +33,11 @@ const ANSWER_BATCH: usize = 1000;
 /// Figures of a sustained run.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SustainedReport {
-    /// Hot resources the writes went to.
+    /// Hot resources the writes went to (a run sets it from its scenario, a re-checked
+    /// history counts those its records name).
     pub resources: u32,
-    /// Connections that ran attempts (distinct writers seen).
+    /// Connections that ran attempts (likewise: the scenario's, or the distinct writers
+    /// a re-checked history shows).
     pub connections: u32,
     /// Read-then-write attempts started (reads sent).
     pub attempts: u64,

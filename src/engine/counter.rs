@@ -47,14 +47,22 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
     if let Some(last) = s.records.last_mut() {
         last.value = Some(initial);
     }
+    // The set-up is complete (the writers label their own records): stream it now, before
+    // the writers stream theirs.
+    for r in &mut s.records[first_record..] {
+        r.strategy = label.strategy.clone();
+    }
+    s.publish().await;
 
     let scenario = Arc::new(s.scenario.clone());
     let writers = s.scenario.workload.writers;
     let start = Arc::new(tokio::sync::Barrier::new(writers as usize));
+    let login = (s.steps.clone(), s.reader()?);
     let mut tasks = Vec::new();
     for w in 0..writers {
         let writer = CounterWriter {
             scenario: scenario.clone(),
+            login: login.clone(),
             builder: s.builder.clone(),
             recorder: s.recorder.clone(),
             client: exchange::connection(&s.settings)?,
@@ -72,14 +80,15 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
     }
     for task in tasks {
         match task.await {
-            Ok(records) => s.records.extend(records),
+            Ok(records) => {
+                s.records.extend(records);
+                s.published = s.records.len(); // the writer streamed them
+            }
             Err(e) => return Err(format!("a writer task failed: {e}")),
         }
     }
+    s.take_step_records();
     s.records[first_record..].sort_by_key(|r| r.end_ns);
-    for r in &mut s.records[first_record..] {
-        r.strategy = label.strategy.clone();
-    }
 
     let (_, last) = s.read_version(Phase::Final, label, &id).await?;
     let final_value = read_value(&value_at, &last)?;
@@ -154,6 +163,8 @@ pub(super) fn record_read(
 /// One writer's connection and everything it needs, owned so it can run in its own task.
 struct CounterWriter {
     scenario: Arc<Scenario>,
+    /// Runs the login step again when due, on the scenario's reader connection.
+    login: (Arc<super::setup::Steps>, reqwest::Client),
     builder: RequestBuilder,
     recorder: Recorder,
     client: reqwest::Client,
@@ -176,6 +187,7 @@ impl CounterWriter {
             let first = records.len();
             self.increment(increment, &mut rng, &mut records).await;
             self.ctx.progress.step(&records[first..]);
+            self.ctx.publish(&records[first..]).await;
         }
         records
     }
@@ -206,11 +218,20 @@ impl CounterWriter {
 
     /// One read-then-write attempt; returns how the write ended (or the read failed).
     async fn attempt(&self, meta: Meta, records: &mut Vec<RequestRecord>) -> Outcome {
+        let (steps, reader) = &self.login;
+        if steps.refresh_if_due(reader).await.is_err() {
+            // The login's own record says what went wrong; this attempt is not made.
+            return Outcome::NotSent;
+        }
         let id_vars = Vars {
             id: Some(self.id.clone()),
             ..Vars::default()
         };
-        let read = match self.builder.prepare(&self.scenario.resource.read, &id_vars) {
+        let conn = super::cookies::Conn::Writer(self.writer);
+        let read = match self
+            .builder
+            .prepare_on(conn, &self.scenario.resource.read, &id_vars)
+        {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
@@ -221,6 +242,11 @@ impl CounterWriter {
                 exchange::send(&self.client, read.clone()),
             )
             .await;
+        self.builder.remember(conn, &read, &exchange);
+        if steps.refreshes_on(exchange.answered()) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = record_read(
             &self.scenario,
             &self.value_at,
@@ -243,7 +269,10 @@ impl CounterWriter {
             value: Some(value),
             ..Vars::default()
         };
-        let write = match self.builder.prepare(&self.scenario.write, &vars) {
+        let write = match self
+            .builder
+            .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
+        {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
@@ -254,6 +283,7 @@ impl CounterWriter {
                 exchange::send(&self.client, write.clone()),
             )
             .await;
+        self.builder.remember(conn, &write, &exchange);
         let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),

@@ -20,12 +20,14 @@
 //! the registry, [`crate::scenario::WorkloadRules`].
 
 pub mod client;
+pub mod cookies;
 mod counter;
 pub mod exchange;
 mod idempotency;
 mod precondition_required;
 mod race;
 mod round;
+pub mod setup;
 mod stale_write;
 mod stock;
 mod sustained;
@@ -89,6 +91,13 @@ pub struct RunContext {
     pub arrival_stamps: bool,
     /// Extra root certificates (DER) trusted for https targets (`--ca-cert`).
     pub ca_certs: Arc<Vec<Vec<u8>>>,
+    /// Where every record goes as soon as it is complete (`--jsonl`), if anywhere.
+    pub jsonl: Option<Arc<crate::history::JsonlStream>>,
+    /// The client certificate and key offered to https targets (`--client-cert`,
+    /// `--client-key`: mutual TLS).
+    pub client_identity: Option<Arc<exchange::ClientIdentity>>,
+    /// Trust any certificate (`--insecure`): for a throw-away self-signed host only.
+    pub insecure: bool,
 }
 
 impl RunContext {
@@ -105,6 +114,9 @@ impl RunContext {
             progress: Arc::new(NoProgress),
             arrival_stamps: false,
             ca_certs: Arc::default(),
+            jsonl: None,
+            client_identity: None,
+            insecure: false,
         }
     }
 
@@ -125,6 +137,13 @@ impl RunContext {
                 Cause::Interrupted,
                 "cancelled: the run was stopped at once (a second Ctrl-C or SIGTERM)",
             )),
+        }
+    }
+
+    /// Streams complete records to the run's JSON Lines history, if it has one.
+    async fn publish(&self, records: &[RequestRecord]) {
+        if let Some(jsonl) = &self.jsonl {
+            jsonl.publish(records).await;
         }
     }
 
@@ -188,6 +207,10 @@ pub struct ScenarioRun {
     /// False when the run was interrupted or aborted before its last round.
     pub complete: bool,
     pub duration: Duration,
+    /// Every secret of the scenario: its file's, and those learned while it ran (captured
+    /// credentials, cookies), for redacting what is written from its result. (The
+    /// scenario's own set: the two are one, shared.)
+    pub secrets: Secrets,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
@@ -199,20 +222,29 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         .start(&scenario.name, scenario.workload.kind.id(), steps);
     let result = match check_sync_mode(&session.settings, &base).await {
         Err(e) => Err(e),
-        Ok(()) => run_workload(&mut session).await,
+        Ok(()) => match session.run_setup_steps().await {
+            Err(e) => Err(e),
+            Ok(()) => run_workload(&mut session).await,
+        },
     };
+    session.take_step_records();
+    session.publish().await;
     ctx.progress.finish();
     // A run stopped at once fails wherever it was; that is the interruption, not an error.
-    let error = result
-        .err()
-        .filter(|_| !ctx.abort.is_set())
-        .map(|e| scenario.secrets.redact(&e));
+    let error = result.err().filter(|_| !ctx.abort.is_set()).map(|e| {
+        let e = match session.settings.client_cert_advice() {
+            Some(advice) if !exchange::is_tls_failure(&e) => format!("{e}; {advice}"),
+            _ => e,
+        };
+        session.secrets.redact(&e)
+    });
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+        secrets: session.secrets.clone(),
     }
 }
 
@@ -290,8 +322,16 @@ struct Session<'a> {
     reader: Option<reqwest::Client>,
     recorder: Recorder,
     records: Vec<RequestRecord>,
+    /// How many of `records` went to the JSON Lines history (or were sent there by the
+    /// writer tasks that made them).
+    published: usize,
     /// Where the workload streamed records it does not keep in `records`.
     spool: Option<crate::history::Spool>,
+    /// The set-up steps and the login they may repeat.
+    steps: Arc<setup::Steps>,
+    /// The file's secrets and those learned while running (the scenario's own set,
+    /// shared, so its final reports see what was learned).
+    secrets: Secrets,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -300,6 +340,9 @@ struct Recorder {
     scenario: String,
     workload: crate::scenario::WorkloadId,
     version: Option<Locator>,
+    /// Where a write's answer has the version, when not where a read has it.
+    write_version: Option<Locator>,
+    /// Redacted, in every form, from every record, learned secrets included.
     secrets: Secrets,
     origin: Instant,
     /// The promised conflict statuses, as recorded on writes.
@@ -326,6 +369,10 @@ impl Recorder {
     ) -> RequestRecord {
         let secrets = &self.secrets;
         let contended = matches!(phase, Phase::Write | Phase::Probe);
+        let version_at = match (contended, &self.write_version) {
+            (true, Some(at)) => Some(at),
+            _ => self.version.as_ref(),
+        };
         let content_type = exchange
             .headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -368,9 +415,7 @@ impl Recorder {
                     .as_nanos(),
             )
             .unwrap_or(u64::MAX),
-            version_returned: self
-                .version
-                .as_ref()
+            version_returned: version_at
                 .and_then(|l| locate(l, exchange))
                 .as_ref()
                 .map(|v| secrets.redact(&value_text(v))),
@@ -399,10 +444,49 @@ impl Recorder {
 
 impl<'a> Session<'a> {
     fn new(scenario: &'a Scenario, base: url::Url, ctx: &'a RunContext) -> Self {
+        let secrets = scenario.secrets.clone();
+        let captures = setup::Captures::default();
+        let cookies = scenario
+            .auth
+            .cookies
+            .then(|| Arc::new(cookies::Cookies::new(secrets.clone())));
+        let builder =
+            RequestBuilder::for_scenario(base.clone(), scenario, captures.clone(), cookies);
+        let recorder = Recorder {
+            scenario: scenario.name.clone(),
+            workload: scenario.workload.kind.id(),
+            version: scenario.resource.version.clone(),
+            write_version: scenario.resource.write_version.clone(),
+            secrets: secrets.clone(),
+            origin: ctx.origin,
+            promised: scenario
+                .expect
+                .conflict
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            actionable: scenario.expect.actionable.clone(),
+        };
+        let refresh = scenario.auth.refresh.as_ref().and_then(|refresh| {
+            let step = scenario.setup.get(refresh.step)?;
+            Some((step.clone(), refresh.clone()))
+        });
+        let steps = Arc::new(setup::Steps::new(
+            builder.clone(),
+            recorder.clone(),
+            captures,
+            secrets.clone(),
+            refresh,
+            unique(ctx, scenario, None),
+            ctx.clone(),
+        ));
         Session {
             scenario,
             ctx,
-            builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
+            builder,
+            steps,
+            secrets,
             settings: ClientSettings {
                 timeout: scenario.timeout,
                 // The counter's writers run free and ignore `sync`; a sustained run's
@@ -417,26 +501,49 @@ impl<'a> Session<'a> {
                     .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())
                     .flatten(),
                 ca_certs: ctx.ca_certs.clone(),
+                client_identity: ctx.client_identity.clone(),
+                insecure: ctx.insecure,
+                asked_for_client_cert: Arc::default(),
             },
             reader: None,
-            recorder: Recorder {
-                scenario: scenario.name.clone(),
-                workload: scenario.workload.kind.id(),
-                version: scenario.resource.version.clone(),
-                secrets: scenario.secrets.clone(),
-                origin: ctx.origin,
-                promised: scenario
-                    .expect
-                    .conflict
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                actionable: scenario.expect.actionable.clone(),
-            },
+            recorder,
             records: Vec::new(),
+            published: 0,
             spool: None,
         }
+    }
+
+    /// Streams the records made since the last call to the JSON Lines history. Called
+    /// where they are complete: after each round, before writer tasks start, and when
+    /// the scenario ends.
+    async fn publish(&mut self) {
+        let fresh = self.records.get(self.published..).unwrap_or_default();
+        self.ctx.publish(fresh).await;
+        self.published = self.records.len();
+    }
+
+    /// Runs the `[[setup]]` steps in order, before anything else is sent.
+    async fn run_setup_steps(&mut self) -> Result<(), String> {
+        if self.scenario.setup.is_empty() {
+            return Ok(());
+        }
+        let reader = self.reader()?;
+        let result = self.steps.run_all(&reader, &self.scenario.setup).await;
+        self.take_step_records();
+        result
+    }
+
+    /// Runs the login step again if `[auth] refresh` says it is due.
+    async fn refresh_if_due(&mut self) -> Result<(), String> {
+        let reader = self.reader()?;
+        let result = self.steps.refresh_if_due(&reader).await;
+        self.take_step_records();
+        result
+    }
+
+    /// Moves the set-up steps' records (logins from tasks too) into the history.
+    fn take_step_records(&mut self) {
+        self.records.extend(self.steps.take_records());
     }
 
     /// The connection used for set-up, reads and verification (not a writer's).
@@ -459,19 +566,43 @@ impl<'a> Session<'a> {
         vars: &Vars,
         expect: &[u16],
     ) -> Result<Exchange, String> {
-        let prepared = self.builder.prepare(template, vars)?;
+        let mut prepared = self.builder.prepare(template, vars)?;
         let reader = self.reader()?;
-        let exchange = self
-            .ctx
-            .unless_aborted(Instant::now(), exchange::send(&reader, prepared.clone()))
-            .await;
-        let outcome = exchange::read_outcome(&exchange, |s| {
+        let accepts = |s: u16| {
             if expect.is_empty() {
                 (200..300).contains(&s)
             } else {
                 expect.contains(&s)
             }
-        });
+        };
+        let mut exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), exchange::send(&reader, prepared.clone()))
+            .await;
+        self.builder
+            .remember(cookies::Conn::Reader, &prepared, &exchange);
+        if self.steps.refreshes_on(exchange.answered()) {
+            // Refused for an expired login, say: log in again and send it once more.
+            let refused = self.recorder.record(
+                phase,
+                meta.clone(),
+                &prepared,
+                &exchange,
+                exchange::read_outcome(&exchange, accepts),
+            );
+            self.records.push(refused);
+            let logged_in = self.steps.refresh_after(&reader, exchange.start).await;
+            self.take_step_records();
+            logged_in?;
+            prepared = self.builder.prepare(template, vars)?;
+            exchange = self
+                .ctx
+                .unless_aborted(Instant::now(), exchange::send(&reader, prepared.clone()))
+                .await;
+            self.builder
+                .remember(cookies::Conn::Reader, &prepared, &exchange);
+        }
+        let outcome = exchange::read_outcome(&exchange, accepts);
         let record = self
             .recorder
             .record(phase, meta, &prepared, &exchange, outcome);
@@ -497,13 +628,14 @@ impl<'a> Session<'a> {
     /// the new resource's `{id}`.
     async fn create(&mut self, meta: Meta, vars: &Vars) -> Result<String, String> {
         match &self.scenario.resource.setup {
-            Setup::Existing { id } => Ok(id.clone()),
+            Setup::Existing { id } => Ok(self.builder.render(id, vars)),
             Setup::Nothing => Ok(String::new()),
             Setup::CreateAt {
                 request,
                 expect,
                 id,
             } => {
+                let id = self.builder.render(id, vars);
                 let vars = Vars {
                     id: Some(id.clone()),
                     ..vars.clone()
@@ -538,14 +670,7 @@ impl<'a> Session<'a> {
     /// runs, scenarios and rounds, and is made of lower-case letters and digits only, so
     /// it fits an email, a slug, a file name or a header.
     fn unique(&self, round: Option<u32>) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (self.ctx.nonce, self.ctx.seed, &self.scenario.name).hash(&mut h);
-        let run = h.finish() & 0xffff_ffff_ffff;
-        match round {
-            Some(round) => format!("u{run:012x}r{round:06}"),
-            None => format!("u{run:012x}s"),
-        }
+        unique(self.ctx, self.scenario, round)
     }
 
     /// Reads the resource and returns its version token (and the whole exchange).
@@ -575,6 +700,18 @@ impl<'a> Session<'a> {
     }
 }
 
+/// `{unique}` for a round of `scenario` (`None`: for what runs once per scenario).
+fn unique(ctx: &RunContext, scenario: &Scenario, round: Option<u32>) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (ctx.nonce, ctx.seed, &scenario.name).hash(&mut h);
+    let run = h.finish() & 0xffff_ffff_ffff;
+    match round {
+        Some(round) => format!("u{run:012x}r{round:06}"),
+        None => format!("u{run:012x}s"),
+    }
+}
+
 /// Finds a value in a response: a header's text, or a JSON pointer into the body.
 fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
     match locator {
@@ -587,6 +724,19 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
             .ok()
             .and_then(|body| body.pointer(pointer).cloned())
             .filter(|v| !v.is_null()),
+        Locator::Regex(pattern) => {
+            let found = pattern.0.captures(&exchange.body)?;
+            let text = found.get(1).or_else(|| found.get(0))?.as_str();
+            Some(Value::String(text.to_string()))
+        }
+        Locator::Cookie(name) => exchange
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|line| line.to_str().ok())
+            .filter_map(cookies::parse_set_cookie)
+            .find(|(n, _, _)| n == name)
+            .map(|(_, value, _)| Value::String(value)),
         Locator::Decoded(inner, filter) => locate(inner, exchange)
             .and_then(|v| filter.decode(&value_text(&v)))
             .map(Value::String),
@@ -594,11 +744,7 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
 }
 
 fn locator_text(locator: &Locator) -> String {
-    match locator {
-        Locator::Header(h) => format!("header:{h}"),
-        Locator::Json(p) => format!("json:{p}"),
-        Locator::Decoded(inner, filter) => format!("{}|{}", locator_text(inner), filter.name()),
-    }
+    locator.to_string()
 }
 
 fn excerpt(body: &str) -> String {
@@ -624,6 +770,9 @@ fn excerpt(body: &str) -> String {
 fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) -> String {
     let what = format!("{} {}", prepared.method, prepared.url);
     match (exchange.answered(), &exchange.incident) {
+        (None, Some(i)) if exchange::is_tls_failure(&i.message) => {
+            format!("{what}: {}", i.message)
+        }
         (None, Some(i)) if i.cause == Cause::Connect => {
             format!(
                 "{what}: cannot connect ({}); is the server running and is the target right?",

@@ -14,10 +14,15 @@
 //! ([`H1Client`], a fraction of reqwest's cost per request) when the scenario's `sync`
 //! is `barrier` or `last-byte`, and HTTP/2 through reqwest (h2c with prior knowledge,
 //! or h2 by ALPN over https) when it is `single-packet`, for targets that speak only
-//! HTTP/2. Both report what they saw the same way, so their outcomes agree. Each resource's read is
-//! rendered once. The attempts' records are not kept: they go in batches of 256 through a
-//! bounded channel to one thread that appends them to a [`Spool`] (`ScenarioRun::spool`),
-//! so memory stays bounded however long the run; set-up and final reads stay in memory.
+//! HTTP/2. Both report what they saw the same way, so their outcomes agree. Each
+//! resource's read is rendered once. The attempts' records are not kept: they go in
+//! batches of 256 through a bounded channel to one thread that appends them to a
+//! [`Spool`] (`ScenarioRun::spool`), so memory stays bounded however long the run;
+//! set-up and final reads stay in memory.
+//! With a JSON Lines history (`--jsonl`), each connection also streams its attempts'
+//! records there: every [`LIVE_BATCH`] records, or after an attempt once
+//! [`LIVE_EVERY`] has passed since it last did, so a follower sees a slow run's attempts
+//! as they end and a fast run's in batches.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -100,6 +105,7 @@ pub(super) async fn run(
     for _ in 0..connections {
         clients.push(Link::new(&s.settings)?);
     }
+    s.publish().await; // the set-up, before the connections stream their attempts
     let (spool, mut writer) =
         Spool::create(&s.scenario.name, s.ctx.nonce).map_err(|e| e.to_string())?;
     s.spool = Some(spool);
@@ -112,10 +118,13 @@ pub(super) async fn run(
         writer.finish()
     });
     let start = Instant::now();
+    let login = (s.steps.clone(), s.reader()?);
     let mut tasks = Vec::new();
     for (w, client) in (0..connections).zip(clients) {
         let connection = Connection {
             scenario: scenario.clone(),
+            login: login.clone(),
+            dynamic: s.scenario.auth.refresh.is_some() || s.scenario.auth.cookies,
             builder: s.builder.clone(),
             recorder: s.recorder.clone(),
             client,
@@ -129,6 +138,8 @@ pub(super) async fn run(
             limit,
             rate,
             spool: sender.clone(),
+            published: 0,
+            published_at: Instant::now(),
         };
         tasks.push(tokio::spawn(connection.run()));
     }
@@ -143,6 +154,7 @@ pub(super) async fn run(
         Ok(Err(e)) => return Err(e.to_string()),
         Err(e) => return Err(format!("the history writer failed: {e}")),
     }
+    s.take_step_records();
 
     for (k, id) in ids.iter().enumerate() {
         let meta = Meta {
@@ -162,6 +174,10 @@ pub(super) async fn run(
 const SPOOL_QUEUE: usize = 64;
 /// Records a connection hands over at a time (fewer wake-ups of the writer's thread).
 const SPOOL_BATCH: usize = 256;
+/// Records a connection streams to the JSON Lines history at a time, at the most.
+const LIVE_BATCH: usize = 64;
+/// The longest a finished attempt waits before it is streamed to the JSON Lines history.
+const LIVE_EVERY: Duration = Duration::from_millis(100);
 
 /// A connection's client: our own HTTP/1.1 one, which costs a fraction of reqwest's
 /// per request, or reqwest where the target speaks only HTTP/2 (`single-packet`).
@@ -192,14 +208,18 @@ impl Link {
 /// One connection and everything it needs, owned so it can run in its own task.
 struct Connection {
     scenario: Arc<Scenario>,
+    /// Runs the login step again when due, on the scenario's reader connection.
+    login: (Arc<super::setup::Steps>, reqwest::Client),
     builder: RequestBuilder,
     recorder: Recorder,
     client: Link,
     ctx: RunContext,
     value_at: Locator,
     ids: Arc<Vec<String>>,
-    /// Each resource's read, rendered once (it never changes).
+    /// Each resource's read, rendered once (it never changes)...
     reads: Arc<Vec<Result<Prepared, String>>>,
+    /// ...unless it may: a login can replace its token, or cookies are kept.
+    dynamic: bool,
     /// The next attempt's index, shared by all connections.
     next: Arc<AtomicU64>,
     writer: u32,
@@ -208,6 +228,9 @@ struct Connection {
     rate: Option<u32>,
     /// Where the records go, in batches.
     spool: tokio::sync::mpsc::Sender<Vec<RequestRecord>>,
+    /// How many of the records not yet spooled went to the JSON Lines history, and when.
+    published: usize,
+    published_at: Instant,
 }
 
 impl Connection {
@@ -245,7 +268,10 @@ impl Connection {
             let first = records.len();
             self.attempt(resource, round, due, &mut records).await;
             self.ctx.progress.step(&records[first..]);
+            self.publish(&records, false).await;
             if records.len() >= SPOOL_BATCH {
+                self.publish(&records, true).await;
+                self.published = 0;
                 let batch = std::mem::replace(&mut records, Vec::with_capacity(SPOOL_BATCH + 2));
                 if self.spool.send(batch).await.is_err() {
                     // The writer stopped on an error, which the run reports.
@@ -255,8 +281,26 @@ impl Connection {
             round += 1;
         }
         if !records.is_empty() {
+            self.publish(&records, true).await;
             let _ = self.spool.send(records).await;
         }
+    }
+
+    /// Streams `records` past those already streamed to the JSON Lines history: all of
+    /// them when `all`, else once [`LIVE_BATCH`] have gathered or [`LIVE_EVERY`] has
+    /// passed since the last time.
+    async fn publish(&mut self, records: &[RequestRecord], all: bool) {
+        if self.ctx.jsonl.is_none() {
+            return;
+        }
+        let fresh = records.get(self.published..).unwrap_or_default();
+        let due = fresh.len() >= LIVE_BATCH || self.published_at.elapsed() >= LIVE_EVERY;
+        if fresh.is_empty() || !(all || due) {
+            return;
+        }
+        self.ctx.publish(fresh).await;
+        self.published = records.len();
+        self.published_at = Instant::now();
     }
 
     /// One read and the conditional write of the value read plus one.
@@ -278,13 +322,44 @@ impl Connection {
             scheduled: due,
             ..Meta::default()
         };
-        let Some(Ok(read)) = self.reads.get(resource as usize) else {
+        let (steps, reader) = &self.login;
+        if steps.refresh_if_due(reader).await.is_err() {
             return;
+        }
+        let conn = super::cookies::Conn::Writer(self.writer);
+        let rendered;
+        let read = if self.dynamic {
+            // Rendered per attempt: it carries a token that a login may replace, or
+            // this connection's cookies.
+            let vars = Vars {
+                id: Some(id.clone()),
+                ..Vars::default()
+            };
+            match self
+                .builder
+                .prepare_on(conn, &self.scenario.resource.read, &vars)
+            {
+                Ok(p) => {
+                    rendered = p;
+                    &rendered
+                }
+                Err(_) => return,
+            }
+        } else {
+            let Some(Ok(read)) = self.reads.get(resource as usize) else {
+                return;
+            };
+            read
         };
         let exchange = self
             .ctx
             .unless_aborted(Instant::now(), self.client.send(read))
             .await;
+        self.builder.remember(conn, read, &exchange);
+        if steps.refreshes_on(exchange.answered()) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = super::counter::record_read(
             &self.scenario,
             &self.value_at,
@@ -307,13 +382,17 @@ impl Connection {
             value: Some(value),
             ..Vars::default()
         };
-        let Ok(write) = self.builder.prepare(&self.scenario.write, &vars) else {
+        let Ok(write) = self
+            .builder
+            .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
+        else {
             return;
         };
         let exchange = self
             .ctx
             .unless_aborted(Instant::now(), self.client.send(&write))
             .await;
+        self.builder.remember(conn, &write, &exchange);
         let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),

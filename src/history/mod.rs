@@ -4,10 +4,16 @@
 //! reader and writer of the history is here: the CSV form (`requests.csv`, [`write_csv`],
 //! [`read_csv`], [`read_csv_iter`]) round-trips, so a saved run can be checked and
 //! reported again without sending traffic (`contend check`), and a [`Spool`] streams a
-//! history too long for memory to a file while the engine makes it.
+//! history too long for memory to a file while the engine makes it. The JSON Lines form
+//! ([`JsonlStream`], [`read_jsonl`]) is written while the run goes on, for a reader that
+//! follows it; [`read_saved`] and [`read_saved_iter`] read either form back. Every
+//! reader caps a line at [`MAX_LINE`], so a file that is no history ends with an error,
+//! not with memory full.
 
+mod jsonl;
 mod spool;
 
+pub use jsonl::{is_jsonl, read_jsonl, read_jsonl_iter, JsonlError, JsonlStream};
 pub use spool::{Spool, SpoolError, SpoolWriter};
 
 use std::path::Path;
@@ -170,6 +176,38 @@ impl std::io::Read for LineCap {
             ));
         }
         Ok(n)
+    }
+}
+
+/// A saved history that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
+    #[error(transparent)]
+    Jsonl(#[from] JsonlError),
+}
+
+/// Reads a saved history in either form: JSON Lines (`contend run --jsonl`) when its
+/// first character opens a JSON object, else CSV (`requests.csv`).
+pub fn read_saved(path: &Path) -> Result<Vec<RequestRecord>, ReadError> {
+    read_saved_iter(path)?.collect()
+}
+
+/// Reads a saved history in either form (as [`read_saved`] tells them apart) one record
+/// at a time, with the line cap of [`read_csv_iter`], so a history of any length is read
+/// in bounded memory.
+pub fn read_saved_iter(
+    path: &Path,
+) -> Result<Box<dyn Iterator<Item = Result<RequestRecord, ReadError>>>, ReadError> {
+    if is_jsonl(path).map_err(JsonlError::Io)? {
+        Ok(Box::new(
+            read_jsonl_iter(path)?.map(|r| r.map_err(ReadError::from)),
+        ))
+    } else {
+        Ok(Box::new(
+            read_csv_iter(path)?.map(|r| r.map_err(ReadError::from)),
+        ))
     }
 }
 

@@ -26,7 +26,8 @@ pub const FILES: [&str; 6] = [
 pub enum History<'a> {
     /// The records of a run (those not spooled).
     Records(&'a [RequestRecord]),
-    /// A saved history file, copied as it is.
+    /// A saved history file: a `requests.csv` copied as it is, a JSON Lines one
+    /// rewritten as CSV.
     CopyOf(&'a Path),
 }
 
@@ -51,6 +52,17 @@ pub fn write_all(
         History::Records(records) => write_atomically(&paths[3], |p| {
             history::write_csv(p, records).map_err(io::Error::other)
         })?,
+        History::CopyOf(from) if history::is_jsonl(from)? => {
+            // A JSON Lines history becomes a requests.csv, record by record.
+            write_atomically(&paths[3], |p| {
+                let mut out = csv::Writer::from_path(p).map_err(io::Error::other)?;
+                for r in history::read_saved_iter(from).map_err(io::Error::other)? {
+                    out.serialize(r.map_err(io::Error::other)?)
+                        .map_err(io::Error::other)?;
+                }
+                out.flush()
+            })?
+        }
         History::CopyOf(from) => {
             let same = std::fs::canonicalize(from).ok() == std::fs::canonicalize(&paths[3]).ok();
             if !same {
@@ -119,6 +131,7 @@ pub fn summary_header() -> Vec<String> {
         "workload",
         "target",
         "sync",
+        "writer_connections",
         "verdict",
         "complete",
         "error",
@@ -178,6 +191,9 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         v.workload.to_string(),
         r.target.clone(),
         r.sync.map(|m| m.name().to_string()).unwrap_or_default(),
+        r.writer_connections
+            .map(|p| p.name().to_string())
+            .unwrap_or_default(),
         r.status().to_string(),
         r.complete.to_string(),
         r.error.clone().unwrap_or_default(),

@@ -413,6 +413,9 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
     if let Some(mode) = r.sync.filter(|_| !counter) {
         tile(page, "sync", mode.name().to_string(), "");
     }
+    if let Some(policy) = r.writer_connections.filter(|_| !counter) {
+        tile(page, "connections", policy.name().to_string(), "");
+    }
     if let Some(rate) = figures.get("writes_per_second") {
         tile(page, "writes / s", format!("{rate:.0}"), "");
     }

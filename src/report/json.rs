@@ -56,6 +56,12 @@ pub struct ScenarioSection {
     pub name: String,
     pub workload: String,
     pub target: String,
+    /// How the writes were released (`barrier`, `last-byte`, `single-packet`); `null`
+    /// when they were not released together, and for a re-checked history.
+    pub sync: Option<&'static str>,
+    /// How the writers' connections lived: `fresh` (new every round) or `kept`; `null`
+    /// as for `sync`.
+    pub writer_connections: Option<&'static str>,
     pub verdict: &'static str,
     pub complete: bool,
     pub error: Option<String>,
@@ -377,6 +383,8 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         name: v.scenario.clone(),
         workload: v.workload.to_string(),
         target: r.target.clone(),
+        sync: r.sync.map(|m| m.name()),
+        writer_connections: r.writer_connections.map(|p| p.name()),
         verdict: r.status(),
         complete: r.complete,
         error: r.error.clone(),

@@ -23,7 +23,7 @@ use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
 use crate::latency::Latency;
-use crate::scenario::{Secrets, SyncMode};
+use crate::scenario::{ConnectionPolicy, Secrets, SyncMode};
 
 /// Everything the reports say about one scenario.
 #[derive(Debug, Clone)]
@@ -36,6 +36,9 @@ pub struct ScenarioResult {
     pub target: String,
     /// How the writes were released; `None` when unknown (a re-checked history).
     pub sync: Option<SyncMode>,
+    /// How the writers' connections lived (kept, or fresh every round); `None` as for
+    /// `sync`.
+    pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
     /// False when interrupted or aborted: the figures cover only what was measured.

@@ -87,7 +87,8 @@ fn us(ns: u64) -> String {
     format!("{:.0}", ns as f64 / 1e3)
 }
 
-/// "name (sync last-byte): release 12/30, responses 250/400, arrival at the server 9/21".
+/// "name (sync last-byte, fresh connections): release 12/30, responses 250/400, arrival
+/// at the server 9/21".
 fn spread_line(r: &ScenarioResult) -> String {
     let spreads = r.spreads();
     let pair =
@@ -103,8 +104,12 @@ fn spread_line(r: &ScenarioResult) -> String {
             "arrival at the server not measured (only contend's reference server stamps it)".into()
         }
     };
+    let connections = r
+        .writer_connections
+        .map(|p| format!(", {p} connections"))
+        .unwrap_or_default();
     format!(
-        "{} (sync {}): release {}, responses {}, {arrival}",
+        "{} (sync {}{connections}): release {}, responses {}, {arrival}",
         r.verdict.scenario,
         r.sync.map_or("?", |m| m.name()),
         pair(spreads.send),

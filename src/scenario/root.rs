@@ -1,27 +1,32 @@
 //! The top level of a scenario file: `name`, `description`, `target`, `timeout`,
-//! `sync`, `headers`, `thresholds` and `inconclusive_above`, and the assembly of the
-//! [`Scenario`].
+//! `sync`, `writer_connections`, `headers`, `query`, `thresholds` and
+//! `inconclusive_above`, and the assembly of the [`Scenario`].
 //!
-//! [`read_scenario`] reads the root table's own keys, then hands each section to its
-//! reader: `[workload]` to `workload_table.rs` (which names the workload every later
-//! table is checked against), `[resource]` to `resource.rs`, `[write]` to `write.rs`,
-//! `[expect]` to `expect.rs` and `thresholds` to `thresholds.rs`. Every section is read
-//! even when an earlier one is wrong, so one pass reports every problem.
+//! [`read_scenario`] reads the `[[setup]]` steps first (`setup.rs`: their captures are
+//! placeholders in everything after them), then the root table's own keys and `[auth]`
+//! (`auth.rs`), then hands each section to its reader: `[workload]` to
+//! `workload_table.rs` (which names the workload every later table is checked against),
+//! `[resource]` to `resource.rs`, `[write]` to `write.rs`, `[expect]` to `expect.rs` and
+//! `thresholds` to `thresholds.rs`. Every section is read even when an earlier one is
+//! wrong, so one pass reports every problem.
 
 use std::time::Duration;
 
 use super::diagnostic::Site;
 use super::env::Context;
 use super::keys::ROOT_KEYS;
-use super::model::{Scenario, SyncMode, Target};
-use super::reader::{did_you_mean, Field, Reader, Table};
-use super::request::{headers, Place};
+use super::model::{ConnectionPolicy, Scenario, SyncMode, Target};
+use super::reader::{did_you_mean, list_and, Field, Reader, Table};
+use super::request::{headers, shared_query, Place};
+use super::workload::{names_where, WorkloadId};
 
 pub(super) fn read_scenario(
     r: &mut Reader<'_>,
     root: &toml_edit::Table,
 ) -> Option<(Scenario, Site)> {
     let root = r.root(root, ROOT_KEYS);
+    r.all_captures = super::setup::prescan(&root);
+    let mut setup = super::setup::read(r, &root);
     let (name, name_site) = scenario_name(r, &root);
     let description = root.field("description").map_or(Some(String::new()), |f| {
         r.string(&f, Context::Plain).map(|s| s.value)
@@ -35,12 +40,21 @@ pub(super) fn read_scenario(
     let headers = root
         .field("headers")
         .map_or(Some(Vec::new()), |f| headers(r, &f, Place::Headers));
+    let query = root
+        .field("query")
+        .map_or(Some(None), |f| shared_query(r, &f).map(Some));
+    let auth = super::auth::read(r, &root, setup.as_mut());
     let sync = root
         .field("sync")
         .map_or(Some(SyncMode::Barrier), |f| sync_mode(r, &f));
     let (id, workload) = super::workload_table::read(r, &root);
+    let writer_connections = root
+        .field("writer_connections")
+        .map_or(Some(ConnectionPolicy::default()), |f| {
+            writer_connections(r, &f, id, sync)
+        });
     let (resource, facts) = super::resource::read(r, &root, id);
-    let write = super::write::read(r, &root, id, facts);
+    let writes = super::write::read(r, &root, id, facts);
     let expect = super::expect::read(r, &root, id);
     let thresholds = root
         .field("thresholds")
@@ -56,11 +70,15 @@ pub(super) fn read_scenario(
         Some(target),
         Some(timeout),
         Some(headers),
+        Some(query),
+        Some(setup),
+        Some(auth),
         Some(workload),
         Some(resource),
-        Some(write),
+        Some(writes),
         Some(expect),
         Some(sync),
+        Some(writer_connections),
         Some(inconclusive_above),
     ) = (
         name,
@@ -68,11 +86,15 @@ pub(super) fn read_scenario(
         target,
         timeout,
         headers,
+        query,
+        setup,
+        auth,
         workload,
         resource,
-        write,
+        writes,
         expect,
         sync,
+        writer_connections,
         inconclusive_above,
     )
     else {
@@ -84,12 +106,16 @@ pub(super) fn read_scenario(
         description,
         target,
         headers,
+        query,
+        setup,
+        auth,
         workload,
         resource,
-        write,
+        writes,
         expect,
         timeout,
         sync,
+        writer_connections,
         secrets: super::Secrets::of(&r.secrets),
         thresholds,
         inconclusive_above,
@@ -258,6 +284,57 @@ fn sync_mode(r: &mut Reader<'_>, f: &Field<'_>) -> Option<SyncMode> {
     }
 }
 
+/// `writer_connections`: one of the [`ConnectionPolicy`] names, refused where it means
+/// nothing: a workload whose writers run free, and `kept` with `single-packet` (`sync`
+/// as the file says; `None` when it is wrong, and then not checked against).
+fn writer_connections(
+    r: &mut Reader<'_>,
+    f: &Field<'_>,
+    id: Option<WorkloadId>,
+    sync: Option<SyncMode>,
+) -> Option<ConnectionPolicy> {
+    let text = r.string(f, Context::Plain)?;
+    let policy = match text.value.parse::<ConnectionPolicy>() {
+        Ok(policy) => policy,
+        Err(message) => {
+            let names = ConnectionPolicy::ALL.map(ConnectionPolicy::name);
+            let guess = did_you_mean(text.value.trim(), &names)
+                .map(|g| format!("did you mean `{g}`? "))
+                .unwrap_or_default();
+            r.error(
+                text.at,
+                message,
+                format!("{guess}for example: {}", f.example),
+            );
+            return None;
+        }
+    };
+    if let Some(rules) = id.map(WorkloadId::rules).filter(|w| !w.released_together) {
+        let owners = list_and(&names_where(|w| w.released_together));
+        r.error(
+            f.key_at,
+            format!(
+                "`writer_connections` is for workloads whose writes are released together \
+                 ({owners}); a {} workload's writers run free, each on one connection kept \
+                 for the run",
+                rules.name
+            ),
+            "remove it".to_string(),
+        );
+        return None;
+    }
+    if let Some(why) = sync.and_then(|mode| policy.refused_in(mode)) {
+        r.error(
+            text.at,
+            format!("writer_connections = \"{policy}\" cannot be used: {why}"),
+            "write writer_connections = \"fresh\" (what single-packet does), or remove it"
+                .to_string(),
+        );
+        return None;
+    }
+    Some(policy)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -341,11 +418,11 @@ mod tests {
         assert_eq!(s.resource.version, Some(Locator::Header("ETag".into())));
         assert_eq!(s.resource.value, None);
 
-        assert_eq!(s.write.method, "PUT");
-        assert_eq!(s.write.headers[0].0, "If-Match");
-        assert_eq!(rendered(&s.write.headers[0].1), "v7");
-        let Body::Json(body) = &s.write.body else {
-            panic!("expected a JSON body, got {:?}", s.write.body);
+        assert_eq!(s.writes[0].method, "PUT");
+        assert_eq!(s.writes[0].headers[0].0, "If-Match");
+        assert_eq!(rendered(&s.writes[0].headers[0].1), "v7");
+        let Body::Json(body) = &s.writes[0].body else {
+            panic!("expected a JSON body, got {:?}", s.writes[0].body);
         };
         assert_eq!(
             body,
@@ -391,7 +468,7 @@ conflict = [409]
         assert_eq!(expect, &vec![200, 201]);
         assert!(matches!(request.body, Body::None));
         assert_eq!(s.resource.version, Some(Locator::Json(String::new())));
-        assert!(matches!(&s.write.body, Body::Text(_)));
+        assert!(matches!(&s.writes[0].body, Body::Text(_)));
 
         let counter = text
             .replace("stale-write", "counter")
@@ -494,6 +571,103 @@ conflict = [409]
             .hint
             .unwrap_or_default()
             .starts_with("did you mean `last-byte`?"),);
+    }
+
+    #[test]
+    fn writer_connections_are_fresh_unless_the_file_keeps_them() {
+        assert_eq!(
+            parse(STALE_WRITE).expect("valid").writer_connections,
+            ConnectionPolicy::Fresh
+        );
+        for policy in ConnectionPolicy::ALL {
+            let text = format!("writer_connections = \"{policy}\"\n{STALE_WRITE}");
+            assert_eq!(parse(&text).expect("valid").writer_connections, policy);
+        }
+        let text =
+            format!("sync = \"single-packet\"\nwriter_connections = \"fresh\"\n{STALE_WRITE}");
+        assert_eq!(
+            parse(&text).expect("valid").writer_connections,
+            ConnectionPolicy::Fresh,
+            "what single-packet does anyway"
+        );
+    }
+
+    #[test]
+    fn an_unknown_connection_policy_is_an_error_with_a_suggestion() {
+        let text = format!("writer_connections = \"frsh\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "unknown connection policy `frsh`; the policies are fresh (new connections every \
+             round) and kept (kept for the scenario)"
+        );
+        assert_eq!(at(&d), (1, 22));
+        assert_eq!(
+            d.hint.as_deref(),
+            Some("did you mean `fresh`? for example: writer_connections = \"fresh\"")
+        );
+    }
+
+    #[test]
+    fn kept_connections_are_refused_with_single_packet_which_opens_one_every_round() {
+        let text =
+            format!("sync = \"single-packet\"\nwriter_connections = \"kept\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "writer_connections = \"kept\" cannot be used: sync = \"single-packet\" opens one \
+             HTTP/2 connection for every round (all of the round's writes on it), so its \
+             connections cannot be kept"
+        );
+        assert_eq!(at(&d), position_of(&text, "\"kept\""));
+    }
+
+    #[test]
+    fn writer_connections_are_refused_where_writers_run_free() {
+        for (name, text) in [("counter", COUNTER), ("sustained", SUSTAINED)] {
+            let text = format!("writer_connections = \"fresh\"\n{text}");
+            let d = only_error(&text);
+            assert_eq!(
+                d.message,
+                format!(
+                    "`writer_connections` is for workloads whose writes are released together \
+                     (stale-write, unique-create, transition, stock, idempotency and \
+                     precondition-required); a {name} workload's writers run free, each on one \
+                     connection kept for the run"
+                )
+            );
+            assert_eq!(at(&d), (1, 1));
+            assert_eq!(d.hint.as_deref(), Some("remove it"));
+        }
+    }
+
+    #[test]
+    fn a_policy_written_as_connections_is_pointed_at_writer_connections() {
+        let text = format!("connections = \"kept\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(d.message, "unknown key `connections` at the top level");
+        assert!(
+            d.hint
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("did you mean `writer_connections`? valid keys: "),
+            "not `belongs in [workload]`: {:?}",
+            d.hint
+        );
+
+        let text = STALE_WRITE.replace("rounds = 200", "rounds = 200\nconnections = \"fresh\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "`connections` is the number of connections of sustained workloads"
+        );
+        assert_eq!(
+            d.hint.as_deref(),
+            Some(
+                "to say how the writers' connections live, write writer_connections = \"fresh\" \
+                 at the top level (above [workload])"
+            )
+        );
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! history, the terminal, diagnostics), and every form each one takes on the way.
 //!
 //! A secret is a value from the environment (`${API_TOKEN}`), a password in a target's
-//! user-info (`--target http://user:PASS@host`), or anything learned while the run goes
-//! (a captured token): [`Secrets`] is one shared set that any holder can add to, and
-//! every clone sees what was added. A secret rarely travels as it was given: a query
-//! carries it percent- or form-encoded, a JSON body escaped, a Basic `Authorization`
-//! header in base64. So each secret is redacted in all of these forms:
+//! user-info (`--target http://user:PASS@host`) or in `[auth] basic`, or anything learned
+//! while the run goes (a captured token, a kept cookie, every capture of a step marked
+//! `secret`): [`Secrets`] is one shared set that any holder can add to, and every clone
+//! sees what was added, so the engine's recorder redacts each record against it the
+//! moment it is made, and the final reports against everything learned by then. A
+//! secret rarely travels as it was given: a query carries it percent- or form-encoded, a
+//! JSON body escaped, a Basic `Authorization` header in base64. So each secret is
+//! redacted in all of these forms:
 //!
 //! - as it is;
 //! - percent-encoded, by every encode set a URL library uses (the WHATWG query, path,
@@ -24,6 +27,11 @@ use base64::Engine as _;
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
+
+/// Values learned at run time shorter than this are not taken as secrets (see
+/// [`Secrets::learn`]); those the scenario names (the environment's, a password) are
+/// redacted whatever their length.
+pub const SHORTEST_LEARNED: usize = 4;
 
 /// A shared, appendable set of secrets, with every form of each (see the module doc).
 /// Clones share the set: a secret added through one is redacted by all.
@@ -77,6 +85,16 @@ impl Secrets {
         // Longest first, so that no form is half-replaced by a shorter one inside it.
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         known.forms = forms;
+    }
+
+    /// Adds a value learned while the run goes (a captured token, a kept cookie),
+    /// trimmed, and its forms; one shorter than [`SHORTEST_LEARNED`] characters is
+    /// ignored: replacing every `7` in a report would hide more than it protects.
+    pub fn learn(&self, value: &str) {
+        let value = value.trim();
+        if value.chars().count() >= SHORTEST_LEARNED {
+            self.add(value);
+        }
     }
 
     /// Adds the secrets of a URL's user-info: the password (decoded), and `user:password`,
@@ -333,6 +351,14 @@ mod tests {
         secrets.add("");
         assert_eq!(shared.redact("tok-42"), "***");
         assert_eq!(shared.len(), 1);
+        secrets.learn(" 7a1 ");
+        assert_eq!(
+            shared.redact("7a1"),
+            "7a1",
+            "a learned value that short is no secret"
+        );
+        secrets.learn(" cookie-9 ");
+        assert_eq!(shared.redact("c=cookie-9"), "c=***");
         assert!(!format!("{shared:?}").contains("tok"));
     }
 }

@@ -8,6 +8,14 @@
 //! unique email, `/files` with a create-only `PUT`), state transitions (`/orders`), stock
 //! (`/items`, `/slots`) and idempotency keys (`/payments`).
 //!
+//! For scenarios shaped like real third-party APIs there are also: logins (`/auth/token`
+//! for short-lived bearer tokens, `/auth/session` for a session cookie with a CSRF
+//! token) and `/secure/notes`, the `/notes` dialect behind them (`auth`); an object
+//! store whose objects need their bucket created first (`/buckets`); and plain-text
+//! resources whose counter lives in the text, `/texts` with version `ETag`s and `/dav`
+//! with `ETag`s made from a one-second modification time, weak until a second has passed,
+//! so that only paced rounds can have a winner (`texts`).
+//!
 //! Every guarded change in every family goes through one check-then-commit mechanism,
 //! `store::WritePolicy`, which is where the race and write [`Bug`]s are injected, so each
 //! bug class shows up identically wherever it applies; the two bugs about how conflicts
@@ -16,6 +24,9 @@
 //! every bug class.
 
 mod arrivals;
+mod auth;
+mod buckets;
+mod conditional;
 mod etag;
 mod faults;
 mod files;
@@ -27,6 +38,7 @@ mod stock;
 mod store;
 #[cfg(test)]
 mod testing;
+mod texts;
 mod tls;
 mod users;
 mod version;
@@ -49,9 +61,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use crate::protocol::REQUEST_ID_HEADER;
+pub use auth::{
+    CSRF_COOKIE, CSRF_HEADER, DEFAULT_TOKEN_LIFETIME, LOGIN_PASSWORD, LOGIN_USER, SESSION_COOKIE,
+};
 pub use faults::Fault;
 use store::{Collection, Doc, WritePolicy};
-pub use tls::{start_tls, SelfSigned};
+pub use tls::{start_tls, start_tls_with, SelfSigned};
 pub(crate) use window::hold;
 
 /// A bug to inject. [`Bug::ALL`] lists every one and [`Bug::name`] gives its name on the
@@ -93,10 +108,10 @@ pub enum Bug {
     /// A write or transition that should get 409/412 is answered 2xx, as a winner
     /// would be, but nothing of it is stored; so is an unconditional write to `/notes`.
     PhantomSuccess,
-    /// `/notes` hands out weak `ETag`s (`W/"3"`). Its `If-Match` stays strong (RFC 9110
-    /// §13.1.1), so a client that sends the tag it read never matches: every
-    /// conditional write is refused, correctly.
-    WeakEtag,
+    /// `/dav` serves its `ETag`, made from the one-second modification time and the
+    /// length, strong at once instead of weak for the first second: two same-length
+    /// writes within one second share one strong tag, so a stale `If-Match` matches.
+    MtimeEtag,
 }
 
 impl Bug {
@@ -114,7 +129,7 @@ impl Bug {
         Bug::OpaqueConflict,
         Bug::Conflict500,
         Bug::PhantomSuccess,
-        Bug::WeakEtag,
+        Bug::MtimeEtag,
     ];
 
     /// The name used on the command line and in the health report.
@@ -132,7 +147,7 @@ impl Bug {
             Bug::OpaqueConflict => "opaque-conflict",
             Bug::Conflict500 => "conflict-500",
             Bug::PhantomSuccess => "phantom-success",
-            Bug::WeakEtag => "weak-etag",
+            Bug::MtimeEtag => "mtime-etag",
         }
     }
 }
@@ -160,7 +175,7 @@ impl FromStr for Bug {
 }
 
 /// How the reference server behaves: correct (`bug: None`) or with one injected bug.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The bug to inject, if any.
     pub bug: Option<Bug>,
@@ -169,6 +184,20 @@ pub struct ServerConfig {
     /// commit. With any bug set it is also how long a payment takes to process (10 ms
     /// without a bug).
     pub window: Duration,
+    /// How long a bearer token from `POST /auth/token` is accepted
+    /// ([`DEFAULT_TOKEN_LIFETIME`] by default).
+    pub token_lifetime: Duration,
+}
+
+impl Default for ServerConfig {
+    /// A correct server with a zero window and the default token lifetime.
+    fn default() -> ServerConfig {
+        ServerConfig {
+            bug: None,
+            window: Duration::ZERO,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        }
+    }
 }
 
 /// Everything the handlers share: the check-then-commit mechanism and every family's
@@ -184,10 +213,34 @@ struct AppState {
     orders: Collection<orders::Order>,
     stock: stock::Stock,
     payments: payments::Payments,
+    texts: texts::Texts,
+    dav: texts::Texts,
+    buckets: buckets::Buckets,
+}
+
+impl AppState {
+    /// Fresh, empty storage for every family, writing through `policy`.
+    fn new(config: ServerConfig, policy: WritePolicy) -> AppState {
+        AppState {
+            config,
+            policy,
+            notes: Collection::new(),
+            docs: Collection::new(),
+            db: Collection::new(),
+            users: users::Users::default(),
+            files: files::Files::default(),
+            orders: Collection::new(),
+            stock: stock::Stock::default(),
+            payments: payments::Payments::default(),
+            texts: texts::Texts::default(),
+            dav: texts::Texts::default(),
+            buckets: buckets::Buckets::default(),
+        }
+    }
 }
 
 /// The collection paths the server answers, for the health report and `contend serve`.
-pub const ENDPOINTS: [&str; 9] = [
+pub const ENDPOINTS: [&str; 15] = [
     "/notes",
     "/docs",
     "/db",
@@ -197,6 +250,12 @@ pub const ENDPOINTS: [&str; 9] = [
     "/items",
     "/slots",
     "/payments",
+    "/texts",
+    "/dav",
+    "/buckets",
+    "/auth/token",
+    "/auth/session",
+    "/secure/notes",
 ];
 
 /// Shared state as the handlers receive it.
@@ -205,20 +264,15 @@ type SharedState = Arc<AppState>;
 /// The reference server's routes, with fresh empty collections.
 pub fn router(config: ServerConfig) -> Router {
     let bug = config.bug;
-    let state = Arc::new(AppState {
-        policy: WritePolicy::new(config.bug, config.window),
-        config,
-        notes: Collection::new(),
-        docs: Collection::new(),
-        db: Collection::new(),
-        users: users::Users::default(),
-        files: files::Files::default(),
-        orders: Collection::new(),
-        stock: stock::Stock::default(),
-        payments: payments::Payments::default(),
-    });
+    let policy = WritePolicy::new(config.bug, config.window);
+    let windows = policy.window_stats();
+    let logins = auth::Logins::new(config.token_lifetime);
+    // `/secure/notes` has a store of its own, written through the same policy.
+    let secured = etag::routes()
+        .layer(map_response_with_state(bug, problem::conflicts_per_bug))
+        .with_state(Arc::new(AppState::new(config.clone(), policy.clone())));
+    let state = Arc::new(AppState::new(config, policy));
     let arrivals = arrivals::Arrivals::new();
-    let windows = state.policy.window_stats();
     Router::new()
         .route("/_contend/health", get(health))
         .merge(etag::routes())
@@ -229,8 +283,11 @@ pub fn router(config: ServerConfig) -> Router {
         .merge(orders::routes())
         .merge(stock::routes())
         .merge(payments::routes())
+        .merge(texts::routes())
+        .merge(buckets::routes())
         .layer(map_response_with_state(bug, problem::conflicts_per_bug))
         .with_state(state)
+        .merge(auth::routes(logins, secured))
         .merge(arrivals::routes(arrivals.clone()))
         .merge(window::routes(windows))
         .layer(axum::middleware::from_fn_with_state(
@@ -534,7 +591,7 @@ mod tests {
             err.contains(
                 "toctou, ignore-precondition, stale-token, loser-applied, dup-create, \
                  double-transition, oversell, idem-double, no-428, opaque-conflict, \
-                 conflict-500, phantom-success"
+                 conflict-500, phantom-success, mtime-etag"
             ),
             "{err}"
         );
@@ -554,7 +611,13 @@ mod tests {
             "/orders",
             "/items",
             "/slots",
-            "/payments"
+            "/payments",
+            "/texts",
+            "/dav",
+            "/buckets",
+            "/auth/token",
+            "/auth/session",
+            "/secure/notes"
         ]);
         assert_eq!(
             health.body,

@@ -98,6 +98,7 @@ impl TestServer {
         TestServer::start(ServerConfig {
             bug: Some(bug),
             window,
+            ..ServerConfig::default()
         })
         .await
     }

@@ -75,13 +75,16 @@ npm_install() {
     echo "$package" >"$dir/.contend-installed"
 }
 
-# pip_install DIR REQUIREMENT: installs a PyPI package (no dependencies) under DIR.
+# pip_install DIR REQUIREMENT [--with-deps]: installs a PyPI package under DIR, without
+# its dependencies unless --with-deps is given (then pip resolves them into DIR too).
 pip_install() {
-    local dir="$1" requirement="$2" log
+    local dir="$1" requirement="$2" deps="--no-deps" log
+    [ "${3:-}" != --with-deps ] || deps=""
     mkdir -p "$dir"
     log="$dir/install.log"
     say "installing $requirement from PyPI into $dir"
-    if ! python3 -m pip install --disable-pip-version-check --no-deps --upgrade \
+    # shellcheck disable=SC2086 # $deps is one flag or none
+    if ! python3 -m pip install --disable-pip-version-check $deps --upgrade \
         --target "$dir" "$requirement" >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         die "cannot install $requirement from PyPI: pip failed (is the registry reachable?); full log: $log"
@@ -136,8 +139,10 @@ stop_pid() {
 
 # main NAME PREFIX "$@": dispatches install/start/stop to the calling script's
 # install_server and launch_server functions. launch_server DIR PORT starts the server in
-# the background and sets SERVER_PID and SERVER_URL; it returns non-zero if it did not
-# come up (a port taken in the meantime, say), and is then tried again on another port.
+# the background and sets SERVER_PID and SERVER_URL (and, optionally, SERVER_EXPORTS:
+# more `PREFIX_NAME=value` words for the export line, such as credentials); it returns
+# non-zero if it did not come up (a port taken in the meantime, say), and is then tried
+# again on another port.
 main() {
     local name="$1" prefix="$2"
     shift 2
@@ -151,10 +156,10 @@ main() {
         local dir attempt
         dir="$(mktemp -d "${TMPDIR:-/tmp}/contend-$name.XXXXXX")"
         for attempt in 1 2 3; do
-            SERVER_PID="" SERVER_URL=""
+            SERVER_PID="" SERVER_URL="" SERVER_EXPORTS=""
             if launch_server "$dir" "$(free_port)"; then
                 say "$name is running at $SERVER_URL (pid $SERVER_PID)"
-                echo "export ${prefix}_URL=$SERVER_URL ${prefix}_PID=$SERVER_PID ${prefix}_DIR=$dir"
+                echo "export ${prefix}_URL=$SERVER_URL ${prefix}_PID=$SERVER_PID ${prefix}_DIR=$dir${SERVER_EXPORTS:+ $SERVER_EXPORTS}"
                 return 0
             fi
             [ -z "$SERVER_PID" ] || stop_pid "$name" "$SERVER_PID"

@@ -11,7 +11,7 @@ use std::time::Instant;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::Race;
+use super::{Race, SETTLE};
 use crate::engine::exchange::{
     connection, describe, execute, failed, send, to_request, ClientSettings, Exchange, Incident,
     Prepared,
@@ -40,13 +40,22 @@ impl Race for Barrier {
         async { Ok(()) }.boxed()
     }
 
+    /// After the answers, waits [`SETTLE`] so that every connection is back in its
+    /// client's pool before the race: a response is fully read a moment before its
+    /// connection is idle again, and a request sent in that moment opens a new
+    /// connection, which would put a connection's set-up inside the race.
     fn each(&self, requests: Vec<Prepared>) -> BoxFuture<'_, Vec<Exchange>> {
         let sends = self
             .clients
             .iter()
             .zip(requests)
             .map(|(client, p)| send(client, p));
-        futures::future::join_all(sends).boxed()
+        async move {
+            let answers = futures::future::join_all(sends).await;
+            tokio::time::sleep(SETTLE).await;
+            answers
+        }
+        .boxed()
     }
 
     /// Every request is built and every writer's task is parked at a barrier before any

@@ -5,38 +5,20 @@
 //! form of a secret reaches anything contend writes.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use contend::scenario::Secrets;
 
-fn contend() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_contend"));
-    command.env("CI", "true").env_remove("CONTEND_TARGET");
-    command
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn shipped(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name)
-}
+use crate::common::binary::{command as contend, text};
+use crate::common::files::scenario as shipped;
+use crate::common::reports::read_table;
 
 /// A `summary.csv` column of its first row.
 fn summary(dir: &Path, name: &str) -> String {
-    let mut reader = csv::Reader::from_path(dir.join("summary.csv")).expect("summary.csv");
-    let header = reader.headers().expect("header").clone();
-    let row = reader.records().next().expect("row").expect("row");
-    row[header.iter().position(|h| h == name).expect(name)].to_string()
+    let (header, rows) = read_table(&dir.join("summary.csv"));
+    rows[0][header.iter().position(|h| h == name).expect(name)].clone()
 }
 
 /// Starts `contend run ARGS` in `cwd`, waits for it to say it is running (its signal

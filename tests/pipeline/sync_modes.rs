@@ -7,10 +7,7 @@
 //! Spreads are checked for presence and consistency only, never against a time bound:
 //! how tight a race is belongs to the detection-power benchmark, not to tests.
 
-mod common;
-
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use contend::check::ViolationKind;
 use contend::history::{self, Phase};
@@ -19,17 +16,10 @@ use contend::run::{run, RunOptions};
 use contend::scenario::SyncMode;
 use contend::server::{Bug, ServerConfig};
 
-const DIALECTS: [&str; 3] = [
-    "notes-etag-stale-write.toml",
-    "docs-version-stale-write.toml",
-    "db-rev-stale-write.toml",
-];
-
-fn scenario(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(name)
-}
+use crate::common::files::{scenario, shipped, write_scenario};
+use crate::common::reports::{column, csv_rows};
+use crate::common::servers::start_trusted_tls;
+use crate::{options, run_builtin, run_over_tls_with, with_bug, DIALECTS};
 
 /// Runs `paths` in `mode` against the built-in server and returns the results and the
 /// report folder.
@@ -40,26 +30,15 @@ async fn run_in(
     writers: u32,
     rounds: u32,
 ) -> (Vec<ScenarioResult>, tempfile::TempDir) {
-    let out = tempfile::tempdir().expect("temp dir");
-    let mut opts = RunOptions::new(paths);
-    opts.writers = Some(writers);
-    opts.rounds = Some(rounds);
+    let mut opts = options(paths, writers, rounds);
     opts.sync = Some(mode);
-    opts.target = Some("builtin".into());
-    opts.out = Some(out.path().to_path_buf());
-    opts.server = ServerConfig {
-        bug,
-        window: Duration::from_millis(50),
-    };
-    let report = run(opts).await.expect("run starts");
-    (report.results, out)
+    run_builtin(opts, bug).await
 }
 
 /// Runs one scenario file written to a temporary folder, with no built-in server.
 async fn run_file(toml: &str) -> ScenarioResult {
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("s.toml");
-    std::fs::write(&file, toml).expect("scenario written");
+    let file = write_scenario(dir.path(), "s.toml", toml);
     let mut opts = RunOptions::new(vec![file]);
     opts.out = Some(dir.path().join("out"));
     let mut report = run(opts).await.expect("run starts");
@@ -90,20 +69,6 @@ winner = [200]
 conflict = [412]
 "#
     )
-}
-
-fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
-    let mut reader = csv::Reader::from_path(path).expect("report readable");
-    reader.records().map(|r| r.expect("row")).collect()
-}
-
-fn column(path: &Path, name: &str) -> usize {
-    let mut reader = csv::Reader::from_path(path).expect("report readable");
-    let headers = reader.headers().expect("header row").clone();
-    headers
-        .iter()
-        .position(|h| h == name)
-        .unwrap_or_else(|| panic!("{} has no column {name}: {headers:?}", path.display()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,22 +229,10 @@ async fn single_packet_against_a_server_without_http2_stops_with_the_reason() {
 /// Runs the three dialects over https against the reference server on TLS, trusting its
 /// self-signed certificate.
 async fn run_over_tls(mode: SyncMode, bug: Option<Bug>) -> Vec<ScenarioResult> {
-    let config = ServerConfig {
-        bug,
-        window: Duration::from_millis(50),
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (server, cert) = common::start_trusted_tls(config, dir.path()).await;
-    let mut opts = RunOptions::new(DIALECTS.map(scenario).to_vec());
-    opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
-    opts.ca_cert = Some(cert);
-    opts.sync = Some(mode);
-    opts.writers = Some(8);
-    opts.rounds = Some(2);
-    opts.out = Some(dir.path().join("out"));
-    let report = run(opts).await.expect("run starts");
-    server.stop().await;
-    report.results
+    run_over_tls_with(bug, mode, |_| {
+        options(DIALECTS.map(scenario).to_vec(), 8, 2)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,7 +271,7 @@ async fn every_mode_works_over_tls_with_unchanged_verdicts() {
 async fn the_raw_modes_stop_with_the_tls_reason_on_an_untrusted_certificate() {
     // The certificate is written but not given to the run: it is not trusted.
     let dir = tempfile::tempdir().expect("temp dir");
-    let (server, _cert) = common::start_trusted_tls(ServerConfig::default(), dir.path()).await;
+    let (server, _cert) = start_trusted_tls(ServerConfig::default(), dir.path()).await;
     let target = format!("https://127.0.0.1:{}", server.addr().port());
     for mode in ["last-byte", "single-packet"] {
         let r = run_file(&existing_note(&target, mode, 2)).await;
@@ -353,10 +306,7 @@ async fn single_packet_refuses_more_writers_than_the_server_allows_streams() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contend_serve_target_gives_arrival_stamps_and_reports_its_windows_as_they_lasted() {
-    let config = ServerConfig {
-        bug: Some(Bug::Toctou),
-        window: Duration::from_millis(50),
-    };
+    let config = with_bug(Some(Bug::Toctou));
     let server = contend::server::start(config, ([127, 0, 0, 1], 0).into())
         .await
         .expect("bind");
@@ -401,7 +351,7 @@ async fn a_contend_serve_target_gives_arrival_stamps_and_reports_its_windows_as_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_shipped_workload_passes_the_correct_server_in_the_raw_modes() {
-    let all = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let all = shipped();
     for mode in [SyncMode::LastByte, SyncMode::SinglePacket] {
         let (results, _dir) = run_in(mode, vec![all.clone()], None, 4, 2).await;
         assert!(results.len() > 3, "{mode}: the shipped scenarios");

@@ -2,10 +2,11 @@
 //! each fault injected into its answers to writes (`--fault`), run in every sync mode
 //! (reqwest in `barrier`, contend's own HTTP/1.1 client in `last-byte`, HTTP/2 in
 //! `single-packet`) and in `counter` (reqwest) and `sustained` (contend's HTTP/1.1
-//! client, and HTTP/2 through reqwest with `sync = "single-packet"`). Every mode must give each write the same outcome, keep the status that came
-//! before a broken body, record the cause, and account for every write the same way in
-//! the terminal, `summary.csv`, `summary.json` and `requests.csv`: writes = winners +
-//! conflicts + unexpected + indeterminate + not sent.
+//! client, and HTTP/2 through reqwest with `sync = "single-packet"`). Every mode must
+//! give each write the same outcome, keep the status that came before a broken body,
+//! record the cause, and account for every write the same way in the terminal,
+//! `summary.csv`, `summary.json` and `requests.csv`: writes = winners + conflicts +
+//! unexpected + indeterminate + not sent.
 //!
 //! Runs are a few rounds with a 1 s timeout; nothing here asserts a time.
 
@@ -16,6 +17,9 @@ use contend::report::{terminal, ScenarioResult};
 use contend::run::{run, RunOptions};
 use contend::scenario::SyncMode;
 use contend::server::Fault;
+
+use crate::common::files::write_scenario;
+use crate::common::reports::{read_json, read_table};
 
 /// The way a scenario's writes were sent.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,9 +72,7 @@ fn scenario(dir: &Path, mode: Mode) -> PathBuf {
     let text = format!(
         "name = \"faulty\"\ntarget = \"builtin\"\ntimeout = \"1s\"\n{workload}{RESOURCE}{value}\n[write]\nmethod = \"PUT\"\npath = \"{{id}}\"\nheaders = {{ \"If-Match\" = \"{{version}}\" }}\n{write}\n\n[expect]\nwinner = [200]\nconflict = [412]\n"
     );
-    let path = dir.join("faulty.toml");
-    std::fs::write(&path, text).expect("scenario written");
-    path
+    write_scenario(dir, "faulty.toml", &text)
 }
 
 /// Runs `mode` against the built-in server with `fault`; the result and the report folder.
@@ -90,23 +92,14 @@ async fn run_faulty(mode: Mode, fault: Fault) -> (ScenarioResult, tempfile::Temp
     (result, dir)
 }
 
-/// A row of a CSV file as (header, value) pairs.
-fn csv_row(path: &Path) -> Vec<(String, String)> {
-    let mut reader = csv::Reader::from_path(path).expect("report readable");
-    let headers = reader.headers().expect("header row").clone();
-    let row = reader.records().next().expect("a row").expect("row");
-    headers
+/// A count in the first row of a CSV report, by column name.
+fn field(path: &Path, name: &str) -> u64 {
+    let (header, rows) = read_table(path);
+    let col = header
         .iter()
-        .zip(row.iter())
-        .map(|(h, v)| (h.to_string(), v.to_string()))
-        .collect()
-}
-
-fn field(row: &[(String, String)], name: &str) -> u64 {
-    row.iter()
-        .find(|(h, _)| h == name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .1
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    rows[0][col]
         .parse()
         .unwrap_or_else(|_| panic!("{name} is not a count"))
 }
@@ -146,7 +139,7 @@ fn assert_every_write_is_accounted_for(r: &ScenarioResult, out: &Path, what: &st
         .collect();
     assert_eq!(cells, figures, "{what}: the terminal row {line}");
 
-    let summary = csv_row(&out.join("summary.csv"));
+    let summary = out.join("summary.csv");
     let from_csv = [
         "writes",
         "winners",
@@ -158,10 +151,7 @@ fn assert_every_write_is_accounted_for(r: &ScenarioResult, out: &Path, what: &st
     .map(|name| field(&summary, name));
     assert_eq!(from_csv, figures, "{what}: summary.csv");
 
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
-    )
-    .expect("JSON");
+    let json = read_json(&out.join("summary.json"));
     let metrics = &json["scenarios"][0]["metrics"];
     let from_json = [
         "writes",

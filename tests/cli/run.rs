@@ -1,9 +1,11 @@
-//! The binary as a user meets it: exit codes, error messages, and report files.
-
-mod common;
-use common::*;
+//! `contend run` as a user meets it: exit codes 0, 1, 2 and 130, what it prints, the
+//! report files it writes (also when interrupted), and usage errors that list the
+//! choices.
 
 use std::process::Command;
+
+use crate::common::binary::{contend, text};
+use crate::common::files::shipped;
 
 #[test]
 fn a_run_on_the_correct_builtin_server_exits_0_and_writes_four_reports() {
@@ -103,72 +105,6 @@ fn an_unreachable_target_exits_2_and_says_so() {
         dir.path().join("r/summary.csv").is_file(),
         "what was measured is still reported"
     );
-}
-
-#[test]
-fn a_broken_scenario_file_exits_2_with_file_line_column_and_hint() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "name = \"bad\"\n[workload]\nkind = \"stale-write\"\nwriterz = 4\n[resource]\nread = { path = \"{id}\" }\nversion = \"header:ETag\"\nid = \"/notes/1\"\n[write]\nmethod = \"PUT\"\npath = \"{id}\"\nheaders = { \"If-Match\" = \"{verison}\" }\njson = { text = \"{marker}\" }\n[expect]\nwinner = [200]\nconflict = [412]\n",
-    )
-    .unwrap();
-    for command in ["validate", "run"] {
-        let o = contend(&[command, bad.to_str().unwrap()], dir.path());
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        let t = text(&o);
-        assert!(t.contains("bad.toml:4:1"), "{t}");
-        assert!(t.contains("writers"), "hint names the right key: {t}");
-        assert!(t.contains("bad.toml:12:"), "all errors at once: {t}");
-        assert!(t.contains("{verison}"), "{t}");
-    }
-}
-
-#[test]
-fn validate_accepts_the_shipped_shipped() {
-    let dir = tempfile::tempdir().unwrap();
-    let o = contend(&["validate", shipped().to_str().unwrap()], dir.path());
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let shipped = std::fs::read_dir(shipped())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "toml"))
-        })
-        .count();
-    assert!(shipped >= 12, "every workload has a shipped scenario");
-    assert!(
-        text(&o).contains(&format!("{shipped} scenario file(s) valid")),
-        "{}",
-        text(&o)
-    );
-}
-
-#[test]
-fn check_rechecks_a_saved_history_without_traffic() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = shipped().join("db-rev-stale-write.toml");
-    let o = contend(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--bug",
-            "loser-applied",
-            "--writers",
-            "3",
-            "--rounds",
-            "2",
-            "--out",
-            "r",
-        ],
-        dir.path(),
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let o = contend(&["check", "r/requests.csv", "--out", "again"], dir.path());
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("loser_write_applied"));
-    assert!(dir.path().join("again/rounds.csv").is_file());
 }
 
 #[test]
@@ -295,7 +231,9 @@ fn the_summary_states_how_tight_each_race_was() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let line = String::from_utf8_lossy(&o.stdout)
         .lines()
-        .find(|l| l.contains("notes-etag-stale-write (sync last-byte): release "))
+        .find(|l| {
+            l.contains("notes-etag-stale-write (sync last-byte, fresh connections): release ")
+        })
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no spread line in {}", text(&o)));
     assert!(line.contains(", responses "), "{line}");

@@ -1,50 +1,36 @@
-//! The checker as a specification: hand-built histories in, named verdicts out.
+//! The stale-write checker: one winner per version, its write visible, the losers'
+//! writes not, and the version advanced; plus each round's release, response and
+//! arrival spreads.
 
 use contend::check::{check_all, ViolationKind};
 use contend::history::{Outcome, Phase, RequestRecord};
 
-fn rec(
+use crate::common::records::record;
+use crate::{kinds, TIMEOUT};
+
+/// A stale-write record: a `PUT` (a `GET` for reads) of `/notes/1`, released at 0, with
+/// no marker and no content type.
+pub fn rec(
     phase: Phase,
     round: u32,
     writer: Option<u32>,
     outcome: Outcome,
     status: Option<u16>,
 ) -> RequestRecord {
-    RequestRecord {
-        scenario: "s".into(),
-        workload: contend::scenario::WorkloadId::StaleWrite,
-        phase,
-        round,
-        writer,
-        attempt: 1,
-        method: if phase == Phase::Write || phase == Phase::Probe {
-            "PUT"
-        } else {
-            "GET"
-        }
-        .into(),
-        url: "http://127.0.0.1:9/notes/1".into(),
-        version_sent: None,
-        marker: None,
-        value: None,
-        status,
-        outcome,
-        start_ns: 0,
-        end_ns: 1_000_000,
-        latency_ns: 1_000_000,
-        version_returned: None,
-        body: String::new(),
-        error: String::new(),
-        arrival_ns: None,
-        resource: None,
-        scheduled_ns: None,
-        cause: None,
-        content_type: String::new(),
-        state: None,
-        strategy: None,
-        promised: String::new(),
-        conflict_missing: String::new(),
+    let mut r = record("stale-write", phase, round, writer);
+    r.method = if phase == Phase::Write || phase == Phase::Probe {
+        "PUT"
+    } else {
+        "GET"
     }
+    .into();
+    r.url = "http://127.0.0.1:9/notes/1".into();
+    r.marker = None;
+    r.status = status;
+    r.outcome = outcome;
+    r.start_ns = 0;
+    r.content_type = String::new();
+    r
 }
 
 fn marker(round: u32, writer: u32) -> String {
@@ -78,16 +64,9 @@ fn round(
     out
 }
 
-const WIN: (Outcome, Option<u16>) = (Outcome::Winner, Some(200));
+pub const WIN: (Outcome, Option<u16>) = (Outcome::Winner, Some(200));
 const LOSE: (Outcome, Option<u16>) = (Outcome::Conflict, Some(412));
 const ERR500: (Outcome, Option<u16>) = (Outcome::Unexpected, Some(500));
-const TIMEOUT: (Outcome, Option<u16>) = (Outcome::Indeterminate, None);
-
-fn kinds(records: &[RequestRecord]) -> Vec<ViolationKind> {
-    let verdicts = check_all(records);
-    assert_eq!(verdicts.len(), 1);
-    verdicts[0].violations.iter().map(|v| v.kind).collect()
-}
 
 #[test]
 fn one_winner_whose_write_is_visible_passes() {
@@ -183,76 +162,6 @@ fn violations_are_counted_per_round() {
     assert_eq!(verdict.lost_updates, 3);
     assert_eq!(verdict.rounds.len(), 3);
     assert!(verdict.rounds[1].violations.is_empty());
-}
-
-/// A counter history: `acked` winning increments, `indeterminate` timed-out ones,
-/// value read as `initial` before and `final_value` after.
-fn counter(acked: u32, indeterminate: u32, initial: i64, final_value: i64) -> Vec<RequestRecord> {
-    let mut out = Vec::new();
-    let mut setup = rec(Phase::Setup, 0, None, Outcome::Ok, Some(200));
-    setup.value = Some(initial);
-    out.push(setup);
-    for i in 0..acked + indeterminate {
-        let (outcome, status) = if i < acked { WIN } else { TIMEOUT };
-        // A conflict first, then the final attempt.
-        let mut first = rec(Phase::Write, i, Some(i % 4), Outcome::Conflict, Some(412));
-        first.version_sent = Some(format!("\"{i}\""));
-        let mut last = rec(Phase::Write, i, Some(i % 4), outcome, status);
-        last.attempt = 2;
-        last.version_sent = Some(format!("\"{}\"", i + 1));
-        out.extend([first, last]);
-    }
-    let mut fin = rec(Phase::Final, 0, None, Outcome::Ok, Some(200));
-    fin.value = Some(final_value);
-    out.push(fin);
-    for r in &mut out {
-        r.workload = contend::scenario::WorkloadId::Counter;
-    }
-    out
-}
-
-#[test]
-fn counter_with_every_increment_counted_passes_with_attempt_figures() {
-    let verdict = &check_all(&counter(10, 0, 5, 15))[0];
-    assert!(verdict.passed(), "{:?}", verdict.violations);
-    let c = verdict.counter.as_ref().unwrap();
-    assert_eq!((c.acknowledged, c.attempts, c.conflicts), (10, 20, 10));
-    assert_eq!(c.attempts_per_success(), Some(2.0));
-    assert_eq!(c.conflicts_per_success(), Some(1.0));
-}
-
-#[test]
-fn counter_missing_acknowledged_increments_is_lost_update() {
-    let history = counter(10, 0, 0, 7);
-    let verdict = &check_all(&history)[0];
-    assert_eq!(kinds(&history), vec![ViolationKind::LostUpdate]);
-    assert_eq!(verdict.lost_updates, 3);
-    assert!(verdict.violations[0].evidence.contains("went from 0 to 7"));
-}
-
-#[test]
-fn counter_indeterminate_increments_may_or_may_not_count() {
-    assert!(check_all(&counter(10, 2, 0, 10))[0].passed());
-    assert!(check_all(&counter(10, 2, 0, 12))[0].passed());
-    assert_eq!(
-        kinds(&counter(10, 2, 0, 13)),
-        vec![ViolationKind::LoserWriteApplied]
-    );
-}
-
-#[test]
-fn counter_two_winners_on_one_version_are_the_lost_update_witness() {
-    let mut history = counter(2, 0, 0, 1);
-    for r in history.iter_mut().filter(|r| r.outcome == Outcome::Winner) {
-        r.version_sent = Some("\"9\"".into());
-    }
-    let verdict = &check_all(&history)[0];
-    assert_eq!(kinds(&history), vec![ViolationKind::LostUpdate]);
-    assert!(
-        verdict.violations[0].evidence.contains("version \"9\""),
-        "{}",
-        verdict.violations[0].evidence
-    );
 }
 
 #[test]

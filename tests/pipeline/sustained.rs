@@ -7,10 +7,7 @@
 //! Runs are bounded by a request count, never by a duration, and nothing here asserts
 //! a time: a verdict or a count is certain, a latency is only required to be measured.
 
-mod common;
-
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use contend::check::{check_all, ViolationKind};
 use contend::history::{read_csv, Outcome, Phase};
@@ -19,9 +16,12 @@ use contend::run::{run, RunOptions};
 use contend::scenario::SyncMode;
 use contend::server::{Bug, ServerConfig};
 
+use crate::common::files::write_scenario;
+use crate::{run_over_tls_with, with_bug};
+
 /// A sustained scenario on the built-in server's notes, with an If-Match write of the
 /// count read plus one; `workload` is the rest of the [workload] table.
-fn scenario(dir: &Path, workload: &str) -> PathBuf {
+fn sustained_scenario(dir: &Path, workload: &str) -> PathBuf {
     let text = format!(
         r#"name = "sustained-test"
 target = "builtin"
@@ -47,21 +47,16 @@ winner = [200, 204]
 conflict = [412]
 "#
     );
-    let path = dir.join("sustained.toml");
-    std::fs::write(&path, text).expect("scenario written");
-    path
+    write_scenario(dir, "sustained.toml", &text)
 }
 
 /// Runs one sustained scenario and returns its result and the report directory.
 async fn run_sustained(workload: &str, bug: Option<Bug>) -> (ScenarioResult, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = scenario(dir.path(), workload);
+    let path = sustained_scenario(dir.path(), workload);
     let mut opts = RunOptions::new(vec![path]);
     opts.out = Some(dir.path().join("out"));
-    opts.server = ServerConfig {
-        bug,
-        window: Duration::from_millis(50),
-    };
+    opts.server = with_bug(bug);
     let mut report = run(opts).await.expect("run starts");
     assert_eq!(report.results.len(), 1);
     (report.results.remove(0), dir)
@@ -210,7 +205,7 @@ async fn the_saved_history_rechecks_to_the_same_verdict_and_figures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attempts_stream_to_disk_and_only_set_up_and_final_reads_stay_in_memory() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = scenario(dir.path(), "connections = 2\nresources = 2\nrequests = 30");
+    let path = sustained_scenario(dir.path(), "connections = 2\nresources = 2\nrequests = 30");
     let s = contend::scenario::load_file(&path).expect("valid scenario");
     let server = contend::server::start(ServerConfig::default(), ([127, 0, 0, 1], 0).into())
         .await
@@ -244,21 +239,12 @@ async fn attempts_stream_to_disk_and_only_set_up_and_final_reads_stay_in_memory(
 /// its self-signed certificate, in `sync` mode (HTTP/1.1 through contend's own client,
 /// or HTTP/2 through reqwest for `single-packet`).
 async fn run_over_tls(workload: &str, sync: SyncMode, bug: Option<Bug>) -> ScenarioResult {
-    let config = ServerConfig {
-        bug,
-        window: Duration::from_millis(50),
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (server, cert) = common::start_trusted_tls(config, dir.path()).await;
-    let mut opts = RunOptions::new(vec![scenario(dir.path(), workload)]);
-    opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
-    opts.ca_cert = Some(cert);
-    opts.sync = Some(sync);
-    opts.out = Some(dir.path().join("out"));
-    let mut report = run(opts).await.expect("run starts");
-    server.stop().await;
-    assert_eq!(report.results.len(), 1);
-    report.results.remove(0)
+    let mut results = run_over_tls_with(bug, sync, |dir| {
+        RunOptions::new(vec![sustained_scenario(dir, workload)])
+    })
+    .await;
+    assert_eq!(results.len(), 1);
+    results.remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
