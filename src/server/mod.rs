@@ -187,6 +187,11 @@ pub struct ServerConfig {
     /// How long a bearer token from `POST /auth/token` is accepted
     /// ([`DEFAULT_TOKEN_LIFETIME`] by default).
     pub token_lifetime: Duration,
+    /// The modification-time granularity `/dav` makes its `ETag` from, and how long it
+    /// serves that tag weak after a change: one second, as file systems and static-file
+    /// servers have it. A test may make it coarser, so that its unpaced rounds are certain
+    /// to fall within one tick however slow the machine.
+    pub mtime_granularity: Duration,
 }
 
 impl Default for ServerConfig {
@@ -196,6 +201,7 @@ impl Default for ServerConfig {
             bug: None,
             window: Duration::ZERO,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            mtime_granularity: Duration::from_secs(1),
         }
     }
 }

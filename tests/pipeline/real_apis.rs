@@ -8,8 +8,9 @@
 //!
 //! Every verdict is certain, not likely: a correct server checks and commits under one
 //! lock; a `toctou` window of 30 ms is far wider than the millisecond in which a round's
-//! writes arrive; `/dav` serves its tag weak for the whole second after a change, and a
-//! round starts milliseconds after the last one unless it is paced past that second
+//! writes arrive; `/dav` serves its tag weak for the whole tick of its mtime after a
+//! change (a second; a minute where a test must be sure its unpaced rounds fall within
+//! one), and a round starts right after the last one unless it is paced past the tick
 //! (unpaced, every round races only a weak token: INCONCLUSIVE, `weak_version_token`).
 
 use crate::common;
@@ -66,6 +67,15 @@ async fn run_on(toml: &str, config: ServerConfig) -> Ran {
 
 fn correct() -> ServerConfig {
     ServerConfig::default()
+}
+
+/// `config` with `/dav`'s mtime ticking once a minute instead of once a second, so that a
+/// few unpaced rounds are certain to fall within one tick however slow the machine.
+fn coarse_clock(config: ServerConfig) -> ServerConfig {
+    ServerConfig {
+        mtime_granularity: Duration::from_secs(60),
+        ..config
+    }
 }
 
 fn bugged(bug: Bug) -> ServerConfig {
@@ -504,8 +514,9 @@ async fn unpaced_rounds_on_a_one_second_mtime_etag_race_only_weak_tokens_and_are
     // Every unpaced round reads the tag within the second after the last change, while
     // it is weak, and a weak tag never satisfies If-Match (RFC 9110 §13.1.1): every
     // refusal is right, so no round raced anything and nothing is judged. That is no
-    // `no_winner` (the server did nothing wrong) and no PASS (nothing was tested).
-    let ran = run_on(DAV, correct()).await;
+    // `no_winner` (the server did nothing wrong) and no PASS (nothing was tested). The
+    // tick is a minute here, so every round is certain to fall within it.
+    let ran = run_on(DAV, coarse_clock(correct())).await;
     assert!(ran.writes().iter().all(|w| w.outcome == Outcome::Conflict));
     assert!(ran.writes().iter().all(|w| w
         .version_sent
@@ -542,9 +553,9 @@ async fn unpaced_rounds_on_a_one_second_mtime_etag_race_only_weak_tokens_and_are
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mtime_etag_bug_is_caught_unpaced_and_hidden_by_a_pace() {
     // Unpaced, two same-length writes within one second share one strong tag, so every
-    // writer of a round matches it (a round whose writes straddle a second boundary can
-    // have one winner; the next one cannot).
-    let ran = run_on(DAV, bugged(Bug::MtimeEtag)).await;
+    // writer of a round matches it (a round whose writes straddle a tick can have one
+    // winner; with a one-minute tick, at most one of the four rounds can).
+    let ran = run_on(DAV, coarse_clock(bugged(Bug::MtimeEtag))).await;
     assert!(
         ran.result.verdict.count(ViolationKind::MultipleWinners) >= 1,
         "{:?}",
