@@ -116,7 +116,7 @@ impl Convergence {
             else {
                 continue;
             };
-            let strategy = r.strategy.clone().unwrap_or_default();
+            let strategy = String::from(r.strategy.clone().unwrap_or_default());
             if !order.contains(&strategy) {
                 order.push(strategy.clone());
             }
@@ -198,7 +198,7 @@ mod tests {
             writer: Some(writer),
             attempt: 1,
             method: "PUT".into(),
-            url: String::new(),
+            url: Default::default(),
             version_sent: None,
             marker: None,
             value: None,
@@ -210,10 +210,10 @@ mod tests {
             version_returned: None,
             body: String::new(),
             error: String::new(),
-            content_type: String::new(),
+            content_type: Default::default(),
             state: None,
             strategy: Some(strategy.into()),
-            promised: String::new(),
+            promised: Default::default(),
             conflict_missing: String::new(),
             arrival_ns: None,
             resource: None,

@@ -154,7 +154,7 @@ mod tests {
             writer: Some(0),
             attempt: 1,
             method: "PUT".into(),
-            url: String::new(),
+            url: Default::default(),
             version_sent: None,
             marker: None,
             value: None,
@@ -170,10 +170,10 @@ mod tests {
             resource: None,
             scheduled_ns: None,
             cause: None,
-            content_type: String::new(),
+            content_type: Default::default(),
             state: None,
             strategy: None,
-            promised: String::new(),
+            promised: Default::default(),
             conflict_missing: String::new(),
         }
     }

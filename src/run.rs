@@ -657,7 +657,7 @@ pub fn recheck(
             Some(i) => i,
             None => {
                 seen.push(Seen {
-                    name: r.scenario.clone(),
+                    name: r.scenario.to_string(),
                     workload: r.workload,
                     first_ns: r.start_ns,
                     last_ns: r.end_ns,

@@ -131,9 +131,9 @@ pub(super) fn check_strategy(
     }
 
     // Per version: who sent it and how it ended; two winners on one version is the witness.
-    let mut versions: Vec<(String, Vec<&RequestRecord>)> = Vec::new();
+    let mut versions: Vec<(&str, Vec<&RequestRecord>)> = Vec::new();
     for w in &writes {
-        let v = w.version_sent.clone().unwrap_or_default();
+        let v = w.version_sent.as_deref().unwrap_or_default();
         match versions.iter_mut().find(|(k, _)| *k == v) {
             Some((_, list)) => list.push(w),
             None => versions.push((v, vec![w])),

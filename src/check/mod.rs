@@ -396,7 +396,9 @@ pub(crate) fn weak(token: &str) -> bool {
 pub(crate) fn tally(round: u32, writes: &[&RequestRecord]) -> RoundReport {
     let mut report = RoundReport {
         round,
-        version_sent: writes.first().and_then(|w| w.version_sent.clone()),
+        version_sent: writes
+            .first()
+            .and_then(|w| w.version_sent.as_deref().map(str::to_owned)),
         writers: writes.len() as u32,
         ..RoundReport::default()
     };

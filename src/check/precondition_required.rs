@@ -11,8 +11,12 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     for round in rounds(records) {
         let writes = &round.writes;
         let mut c = RoundCheck::new(round.round, writes);
-        let before = round.before.and_then(|r| r.version_returned.clone());
-        let after = round.verify.and_then(|r| r.version_returned.clone());
+        let before = round
+            .before
+            .and_then(|r| r.version_returned.as_deref().map(str::to_owned));
+        let after = round
+            .verify
+            .and_then(|r| r.version_returned.as_deref().map(str::to_owned));
         c.report.version_sent = before.clone();
         c.report.final_version = after.clone();
         if c.report.winners > 0 {

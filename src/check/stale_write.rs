@@ -40,7 +40,8 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             .find(|r| r.phase == Phase::Verify && r.outcome == Outcome::Ok);
         let probe = rs.iter().find(|r| r.phase == Phase::Probe);
         let mut report = tally(round, &writes);
-        report.final_version = verify.and_then(|v| v.version_returned.clone());
+        report.final_version =
+            verify.and_then(|v| v.version_returned.as_deref().map(str::to_owned));
         let mut found = Vec::new();
         let mut add = |kind: ViolationKind, evidence: String, report: &mut RoundReport| {
             report.violations.push(kind);
@@ -69,7 +70,8 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         for (kind, evidence) in std::mem::take(&mut answers.violations) {
             add(kind, evidence, &mut report);
         }
-        let unchanged = verify.is_some_and(|v| v.version_returned == report.version_sent);
+        let unchanged =
+            verify.is_some_and(|v| v.version_returned.as_deref() == report.version_sent.as_deref());
         let weak_token = report.version_sent.as_deref().is_some_and(weak);
         if report.winners == 0 && weak_token {
             // If-Match uses the strong comparison: a weak tag never matches, so every

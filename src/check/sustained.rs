@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::history::{Outcome, Phase, RequestRecord};
+use crate::history::{Outcome, Phase, RequestRecord, Text};
 use crate::latency::{Latency, Percentiles};
 
 use super::{
@@ -102,8 +102,8 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
 struct Resource {
     report: CounterReport,
     /// The writes of the most recent versions, and those versions oldest first.
-    recent: HashMap<String, Vec<RequestRecord>>,
-    order: VecDeque<String>,
+    recent: HashMap<Text, Vec<RequestRecord>>,
+    order: VecDeque<Text>,
     /// "version "3": w1 200, w4 200" for the first versions with two winners.
     doubled: Vec<String>,
     versions_doubled: usize,
@@ -431,8 +431,8 @@ mod tests {
             writer: Some(writer),
             attempt: 1,
             method: "PUT".into(),
-            url: String::new(),
-            version_sent: Some(version.to_string()),
+            url: Default::default(),
+            version_sent: Some(version.to_string().into()),
             marker: None,
             value: None,
             status: Some(if outcome == Outcome::Winner { 200 } else { 412 }),
@@ -447,7 +447,7 @@ mod tests {
             resource: Some(0),
             scheduled_ns: None,
             cause: None,
-            content_type: String::new(),
+            content_type: Default::default(),
             state: None,
             strategy: None,
             promised: "412".into(),

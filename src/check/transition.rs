@@ -11,8 +11,12 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     for round in rounds(records) {
         let writes = &round.writes;
         let mut c = RoundCheck::new(round.round, writes);
-        let from = round.before.and_then(|r| r.state.clone());
-        let to = round.verify.and_then(|r| r.state.clone());
+        let from = round
+            .before
+            .and_then(|r| r.state.as_deref().map(str::to_owned));
+        let to = round
+            .verify
+            .and_then(|r| r.state.as_deref().map(str::to_owned));
         let from_text = from.as_deref().unwrap_or("?");
         c.report.version_sent = from.clone();
         c.report.final_version = to.clone();
@@ -25,7 +29,7 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             let applied: Vec<&RequestRecord> = writes
                 .iter()
                 .copied()
-                .filter(|w| w.state.as_ref() == Some(to) && Some(to) != from.as_ref())
+                .filter(|w| w.state.as_deref() == Some(to.as_str()) && Some(to) != from.as_ref())
                 .collect();
             c.report.applied = super::round::who(&applied);
         }

@@ -15,8 +15,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use crate::history::{Outcome, Phase, RequestRecord};
-use crate::scenario::template::{value_text, Vars};
+use crate::history::{Outcome, Phase, RequestRecord, Text};
+use crate::scenario::template::Vars;
 use crate::scenario::{Locator, RetryPolicy, Scenario, Strategy};
 
 use super::client::RequestBuilder;
@@ -36,7 +36,7 @@ pub(super) async fn run(s: &mut Session<'_>, strategies: &[Strategy]) -> Result<
 /// All writers' increments with one strategy, on a resource of its own.
 async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), String> {
     let label = Meta {
-        strategy: Some(strategy.kind.name().to_string()),
+        strategy: Some(Text::from_static(strategy.kind.name())),
         ..Meta::default()
     };
     let first_record = s.records.len();
@@ -131,7 +131,7 @@ pub(super) fn record_read(
     recorder: &Recorder,
     meta: &Meta,
     read: &Prepared,
-    exchange: &Exchange,
+    exchange: &mut Exchange,
     records: &mut Vec<RequestRecord>,
 ) -> Option<(Value, i64)> {
     let version = scenario
@@ -144,7 +144,7 @@ pub(super) fn record_read(
         Outcome::Ok if version.is_none() || value.is_none() => Outcome::Unexpected,
         outcome => outcome,
     };
-    records.push(recorder.record(
+    records.push(recorder.record_taking(
         Phase::Read,
         Meta {
             value,
@@ -200,7 +200,7 @@ impl CounterWriter {
                 round,
                 writer: Some(self.writer),
                 attempt,
-                strategy: Some(self.strategy.kind.name().to_string()),
+                strategy: Some(Text::from_static(self.strategy.kind.name())),
                 ..Meta::default()
             };
             let outcome = self.attempt(meta, records).await;
@@ -235,7 +235,7 @@ impl CounterWriter {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = self
+        let mut exchange = self
             .ctx
             .unless_aborted(
                 std::time::Instant::now(),
@@ -253,11 +253,13 @@ impl CounterWriter {
             &self.recorder,
             &meta,
             &read,
-            &exchange,
+            &mut exchange,
             records,
         ) else {
             return Outcome::NotSent;
         };
+        // The version as the read's record has it, shared with the write's.
+        let version_sent = records.last().and_then(|r| r.version_returned.clone());
 
         let mark = marker(self.ctx.seed, meta.round, Some(self.writer));
         let vars = Vars {
@@ -276,7 +278,7 @@ impl CounterWriter {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = self
+        let mut exchange = self
             .ctx
             .unless_aborted(
                 std::time::Instant::now(),
@@ -286,15 +288,18 @@ impl CounterWriter {
         self.builder.remember(conn, &write, &exchange);
         let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
-            version_sent: Some(value_text(&version)),
+            version_sent,
             marker: Some(mark),
             value: Some(value + 1),
             ..meta
         };
-        records.push(
-            self.recorder
-                .record(Phase::Write, meta, &write, &exchange, outcome),
-        );
+        records.push(self.recorder.record_taking(
+            Phase::Write,
+            meta,
+            &write,
+            &mut exchange,
+            outcome,
+        ));
         outcome
     }
 }

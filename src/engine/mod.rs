@@ -26,6 +26,7 @@ pub mod exchange;
 mod idempotency;
 mod precondition_required;
 mod race;
+mod recorder;
 mod round;
 pub mod setup;
 mod stale_write;
@@ -43,11 +44,10 @@ use serde_json::Value;
 
 use crate::history::{Cause, Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{
-    Actionable, Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind,
-};
+use crate::scenario::{Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind};
 use client::RequestBuilder;
 use exchange::{ClientSettings, Exchange, Incident, Prepared};
+use recorder::{Meta, Recorder};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
 pub trait Progress: Send + Sync {
@@ -294,25 +294,6 @@ async fn run_workload(session: &mut Session<'_>) -> Result<(), String> {
     }
 }
 
-/// Labels of a record that the engine knows before it sends.
-#[derive(Debug, Clone, Default)]
-struct Meta {
-    round: u32,
-    writer: Option<u32>,
-    attempt: u32,
-    version_sent: Option<String>,
-    marker: Option<String>,
-    value: Option<i64>,
-    /// Transition: the state a write asks for.
-    state: Option<String>,
-    /// Counter: the client strategy.
-    strategy: Option<String>,
-    /// Sustained: the hot resource.
-    resource: Option<u32>,
-    /// Sustained, open model: when the attempt was due.
-    scheduled: Option<Instant>,
-}
-
 /// One scenario's state while it runs: its builder, reader connection and history.
 struct Session<'a> {
     scenario: &'a Scenario,
@@ -334,114 +315,6 @@ struct Session<'a> {
     secrets: Secrets,
 }
 
-/// Turns exchanges into records; cheap to clone into writer tasks.
-#[derive(Clone)]
-struct Recorder {
-    scenario: String,
-    workload: crate::scenario::WorkloadId,
-    version: Option<Locator>,
-    /// Where a write's answer has the version, when not where a read has it.
-    write_version: Option<Locator>,
-    /// Redacted, in every form, from every record, learned secrets included.
-    secrets: Secrets,
-    origin: Instant,
-    /// The promised conflict statuses, as recorded on writes.
-    promised: String,
-    /// What a conflict answer must carry, if the scenario says.
-    actionable: Option<Actionable>,
-}
-
-impl Recorder {
-    fn nanos(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    /// Builds a record from an exchange; `outcome` is the engine's classification
-    /// ([`exchange::write_outcome`] or [`exchange::read_outcome`]). Every text from the
-    /// exchange is redacted.
-    fn record(
-        &self,
-        phase: Phase,
-        meta: Meta,
-        prepared: &Prepared,
-        exchange: &Exchange,
-        outcome: Outcome,
-    ) -> RequestRecord {
-        let secrets = &self.secrets;
-        let contended = matches!(phase, Phase::Write | Phase::Probe);
-        let version_at = match (contended, &self.write_version) {
-            (true, Some(at)) => Some(at),
-            _ => self.version.as_ref(),
-        };
-        let content_type = exchange
-            .headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let conflict_missing = match &self.actionable {
-            Some(actionable) if contended && outcome == Outcome::Conflict => {
-                let missing = actionable.missing(&content_type, |l| {
-                    locate(l, exchange).is_some_and(|v| !value_text(&v).trim().is_empty())
-                });
-                if missing.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: {}", actionable.level.name(), missing.join(" "))
-                }
-            }
-            _ => String::new(),
-        };
-        RequestRecord {
-            scenario: self.scenario.clone(),
-            workload: self.workload,
-            phase,
-            round: meta.round,
-            writer: meta.writer,
-            attempt: meta.attempt.max(1),
-            method: prepared.method.to_string(),
-            url: secrets.redact(prepared.url.as_str()),
-            version_sent: meta.version_sent.map(|v| secrets.redact(&v)),
-            marker: meta.marker,
-            value: meta.value,
-            status: exchange.status,
-            outcome,
-            start_ns: self.nanos(exchange.start),
-            end_ns: self.nanos(exchange.end),
-            latency_ns: u64::try_from(
-                exchange
-                    .end
-                    .saturating_duration_since(exchange.start)
-                    .as_nanos(),
-            )
-            .unwrap_or(u64::MAX),
-            version_returned: version_at
-                .and_then(|l| locate(l, exchange))
-                .as_ref()
-                .map(|v| secrets.redact(&value_text(v))),
-            body: secrets.redact(&exchange.body),
-            error: exchange
-                .incident
-                .as_ref()
-                .map(|i| secrets.redact(&i.message))
-                .unwrap_or_default(),
-            cause: exchange.cause(),
-            arrival_ns: exchange.arrival_ns,
-            resource: meta.resource,
-            scheduled_ns: meta.scheduled.map(|at| self.nanos(at)),
-            content_type,
-            state: meta.state,
-            strategy: meta.strategy,
-            promised: if contended {
-                self.promised.clone()
-            } else {
-                String::new()
-            },
-            conflict_missing,
-        }
-    }
-}
-
 impl<'a> Session<'a> {
     fn new(scenario: &'a Scenario, base: url::Url, ctx: &'a RunContext) -> Self {
         let secrets = scenario.secrets.clone();
@@ -452,22 +325,16 @@ impl<'a> Session<'a> {
             .then(|| Arc::new(cookies::Cookies::new(secrets.clone())));
         let builder =
             RequestBuilder::for_scenario(base.clone(), scenario, captures.clone(), cookies);
-        let recorder = Recorder {
-            scenario: scenario.name.clone(),
-            workload: scenario.workload.kind.id(),
-            version: scenario.resource.version.clone(),
-            write_version: scenario.resource.write_version.clone(),
-            secrets: secrets.clone(),
-            origin: ctx.origin,
-            promised: scenario
-                .expect
-                .conflict
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
-            actionable: scenario.expect.actionable.clone(),
-        };
+        let recorder = Recorder::new(
+            &scenario.name,
+            scenario.workload.kind.id(),
+            scenario.resource.version.clone(),
+            scenario.resource.write_version.clone(),
+            secrets.clone(),
+            ctx.origin,
+            &scenario.expect.conflict,
+            scenario.expect.actionable.clone(),
+        );
         let refresh = scenario.auth.refresh.as_ref().and_then(|refresh| {
             let step = scenario.setup.get(refresh.step)?;
             Some((step.clone(), refresh.clone()))
@@ -800,12 +667,44 @@ fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) ->
 }
 
 /// The marker for one writer's write in one round: fixed width, so no marker is a
-/// prefix of another and a body search cannot confuse writer 1 with writer 10.
+/// prefix of another and a body search cannot confuse writer 1 with writer 10
+/// (`ct{seed:016x}r{round:07}w{writer:05}`, or `…probe`), written without `format!`:
+/// a sustained run makes one per attempt.
 fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
-    match writer {
-        Some(w) => format!("ct{seed:016x}r{round:07}w{w:05}"),
-        None => format!("ct{seed:016x}r{round:07}probe"),
+    /// `n` in decimal, zero-padded to `width` digits.
+    fn padded(out: &mut String, n: u32, width: usize) {
+        let mut digits = [0u8; 10];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for _ in (digits.len() - i)..width {
+            out.push('0');
+        }
+        out.extend(digits[i..].iter().map(|&d| char::from(d)));
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(34);
+    out.push_str("ct");
+    for shift in (0..16).rev() {
+        out.push(char::from(HEX[((seed >> (shift * 4)) & 0xf) as usize]));
+    }
+    out.push('r');
+    padded(&mut out, round, 7);
+    match writer {
+        Some(w) => {
+            out.push('w');
+            padded(&mut out, w, 5);
+        }
+        None => out.push_str("probe"),
+    }
+    out
 }
 
 #[cfg(test)]
@@ -848,5 +747,21 @@ mod tests {
         assert_eq!(a.len(), b.len());
         assert!(!b.contains(&a) && !a.contains(&b));
         assert_ne!(marker(1, 3, None), a);
+    }
+
+    #[test]
+    fn a_marker_reads_as_its_format_says() {
+        for (seed, round, writer) in [
+            (0, 0, Some(0)),
+            (0xdead_beef_0123_4567, 1_234, Some(42)),
+            (u64::MAX, u32::MAX, Some(u32::MAX)),
+            (7, 99, None),
+        ] {
+            let expected = match writer {
+                Some(w) => format!("ct{seed:016x}r{round:07}w{w:05}"),
+                None => format!("ct{seed:016x}r{round:07}probe"),
+            };
+            assert_eq!(marker(seed, round, writer), expected);
+        }
     }
 }

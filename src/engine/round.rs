@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::history::{Outcome, Phase};
+use crate::history::{Outcome, Phase, Text};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{ConnectionPolicy, Locator};
 
@@ -225,7 +225,11 @@ async fn race(
         let mut meta = Meta {
             writer: Some(w),
             marker: Some(mark),
-            version_sent: round.vars.version.as_ref().map(value_text),
+            version_sent: round
+                .vars
+                .version
+                .as_ref()
+                .map(|v| Text::from(value_text(v))),
             ..round.meta()
         };
         each(w, &mut vars, &mut meta);

@@ -6,7 +6,7 @@
 //! a writer sends a `DELETE`, the read back may find nothing (404): the checker then
 //! looks for the `DELETE` that won.
 
-use crate::history::{Outcome, Phase};
+use crate::history::{Outcome, Phase, Text};
 use crate::scenario::template::{value_text, Vars};
 
 use super::round::{self, Round, RoundWorkload};
@@ -69,7 +69,7 @@ async fn probe(s: &mut Session<'_>, round: &Round, version_text: String) -> Resu
         ..round.vars.clone()
     };
     let meta = Meta {
-        version_sent: Some(version_text),
+        version_sent: Some(Text::from(version_text)),
         marker: Some(mark),
         ..round.meta()
     };

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::history::{Phase, RequestRecord, Spool};
-use crate::scenario::template::{value_text, Vars};
+use crate::scenario::template::Vars;
 use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 
 use super::client::RequestBuilder;
@@ -351,7 +351,7 @@ impl Connection {
             };
             read
         };
-        let exchange = self
+        let mut exchange = self
             .ctx
             .unless_aborted(Instant::now(), self.client.send(read))
             .await;
@@ -366,11 +366,13 @@ impl Connection {
             &self.recorder,
             &meta,
             read,
-            &exchange,
+            &mut exchange,
             records,
         ) else {
             return;
         };
+        // The version as the read's record has it, shared with the write's.
+        let version_sent = records.last().and_then(|r| r.version_returned.clone());
 
         let mark = marker(self.ctx.seed, round, Some(self.writer));
         let vars = Vars {
@@ -388,21 +390,24 @@ impl Connection {
         else {
             return;
         };
-        let exchange = self
+        let mut exchange = self
             .ctx
             .unless_aborted(Instant::now(), self.client.send(&write))
             .await;
         self.builder.remember(conn, &write, &exchange);
         let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
-            version_sent: Some(value_text(&version)),
+            version_sent,
             marker: Some(mark),
             value: Some(value + 1),
             ..meta
         };
-        records.push(
-            self.recorder
-                .record(Phase::Write, meta, &write, &exchange, outcome),
-        );
+        records.push(self.recorder.record_taking(
+            Phase::Write,
+            meta,
+            &write,
+            &mut exchange,
+            outcome,
+        ));
     }
 }

@@ -6,7 +6,7 @@
 //! it (`state` in [resource]); the records carry it, and each write carries the state its
 //! target leads to.
 
-use crate::history::{Outcome, Phase};
+use crate::history::{Outcome, Phase, Text};
 use crate::scenario::template::Vars;
 use crate::scenario::{Locator, TransitionTarget};
 
@@ -41,7 +41,7 @@ impl RoundWorkload for Transition<'_> {
     fn entry(&self, w: u32, vars: &mut Vars, meta: &mut Meta) {
         let target = &self.targets[w as usize % self.targets.len()];
         vars.target = Some(target.send.clone());
-        meta.state = Some(target.state.clone());
+        meta.state = Some(Text::from(&target.state));
     }
 
     async fn after(&self, s: &mut Session<'_>, round: &Round, _: &[Outcome]) -> Result<(), String> {
@@ -55,6 +55,6 @@ impl RoundWorkload for Transition<'_> {
 /// Sets the last record's state (what a read found).
 fn note_state(s: &mut Session<'_>, state: String) {
     if let Some(last) = s.records.last_mut() {
-        last.state = Some(state);
+        last.state = Some(Text::from(state));
     }
 }

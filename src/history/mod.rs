@@ -12,9 +12,11 @@
 
 mod jsonl;
 mod spool;
+mod text;
 
 pub use jsonl::{is_jsonl, read_jsonl, read_jsonl_iter, JsonlError, JsonlStream};
 pub use spool::{Spool, SpoolError, SpoolWriter};
+pub use text::Text;
 
 use std::path::Path;
 
@@ -46,7 +48,7 @@ pub enum Phase {
 /// One HTTP exchange. Times are nanoseconds since the run started (monotonic clock).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
-    pub scenario: String,
+    pub scenario: Text,
     /// Workload kind (`stale-write`, `counter`).
     pub workload: crate::scenario::WorkloadId,
     pub phase: Phase,
@@ -56,10 +58,10 @@ pub struct RequestRecord {
     pub writer: Option<u32>,
     /// Counter: the attempt within one increment, from 1. Otherwise 1.
     pub attempt: u32,
-    pub method: String,
-    pub url: String,
+    pub method: Text,
+    pub url: Text,
     /// The version token the request carried.
-    pub version_sent: Option<String>,
+    pub version_sent: Option<Text>,
     /// The marker unique to this writer and round, if the write carried one.
     pub marker: Option<String>,
     /// Counter: the value read, or the value this write tried to store.
@@ -70,23 +72,23 @@ pub struct RequestRecord {
     pub end_ns: u64,
     pub latency_ns: u64,
     /// The version token found in the response, if any.
-    pub version_returned: Option<String>,
+    pub version_returned: Option<Text>,
     /// The response body, up to the body limit (`engine::exchange::BODY_LIMIT`).
     pub body: String,
     /// What went wrong when there was no response (timeout, reset, refused).
     pub error: String,
     /// The response's `Content-Type`, empty when it had none.
     #[serde(default)]
-    pub content_type: String,
+    pub content_type: Text,
     /// Transition: the state a write asked for, or the state a read found.
     #[serde(default)]
-    pub state: Option<String>,
+    pub state: Option<Text>,
     /// Counter: the client strategy that sent it (`backoff`, `immediate`, `give-up`).
     #[serde(default)]
-    pub strategy: Option<String>,
+    pub strategy: Option<Text>,
     /// Writes: the conflict statuses the scenario promises, space-separated (`412`).
     #[serde(default)]
-    pub promised: String,
+    pub promised: Text,
     /// A conflict answer that lacks what the scenario requires of one, prefixed with how
     /// it counts: `violation: header:ETag content-type (text/plain)`; empty otherwise.
     #[serde(default)]

@@ -19,10 +19,10 @@ fn counter(acked: u32, indeterminate: u32, initial: i64, final_value: i64) -> Ve
         let (outcome, status) = if i < acked { WIN } else { TIMEOUT };
         // A conflict first, then the final attempt.
         let mut first = rec(Phase::Write, i, Some(i % 4), Outcome::Conflict, Some(412));
-        first.version_sent = Some(format!("\"{i}\""));
+        first.version_sent = Some(format!("\"{i}\"").into());
         let mut last = rec(Phase::Write, i, Some(i % 4), outcome, status);
         last.attempt = 2;
-        last.version_sent = Some(format!("\"{}\"", i + 1));
+        last.version_sent = Some(format!("\"{}\"", i + 1).into());
         out.extend([first, last]);
     }
     let mut fin = rec(Phase::Final, 0, None, Outcome::Ok, Some(200));
@@ -85,7 +85,7 @@ fn strategy_run(strategy: &str, acked: u32, end: i64) -> Vec<RequestRecord> {
     let mut out = vec![setup];
     for i in 0..acked {
         let mut w = write("counter", i, 0, Outcome::Winner, Some(200), "412");
-        w.version_sent = Some(format!("\"{i}\""));
+        w.version_sent = Some(format!("\"{i}\"").into());
         out.push(w);
     }
     let mut fin = record("counter", Phase::Final, 0, None);

@@ -29,7 +29,7 @@ pub fn rec(
     r.status = status;
     r.outcome = outcome;
     r.start_ns = 0;
-    r.content_type = String::new();
+    r.content_type = String::new().into();
     r
 }
 
@@ -48,7 +48,7 @@ fn round(
     let mut out = Vec::new();
     for (w, (outcome, status)) in outcomes.iter().enumerate() {
         let mut r = rec(Phase::Write, round, Some(w as u32), *outcome, *status);
-        r.version_sent = Some(format!("\"{round}\""));
+        r.version_sent = Some(format!("\"{round}\"").into());
         r.marker = Some(marker(round, w as u32));
         r.start_ns = w as u64 * 1_000;
         if *outcome == Outcome::Indeterminate {
@@ -57,7 +57,7 @@ fn round(
         out.push(r);
     }
     let mut verify = rec(Phase::Verify, round, None, Outcome::Ok, Some(200));
-    verify.version_returned = Some(final_version.to_string());
+    verify.version_returned = Some(final_version.to_string().into());
     let texts: Vec<String> = applied.iter().map(|w| marker(round, *w)).collect();
     verify.body = format!("{{\"text\":\"{}\"}}", texts.join(","));
     out.push(verify);

@@ -29,7 +29,7 @@ pub fn record(workload: &str, phase: Phase, round: u32, writer: Option<u32>) -> 
         content_type: "application/json".into(),
         state: None,
         strategy: None,
-        promised: String::new(),
+        promised: Default::default(),
         conflict_missing: String::new(),
         arrival_ns: None,
         resource: None,

@@ -400,7 +400,7 @@ async fn an_object_raced_on_lives_in_a_bucket_made_by_a_set_up_step_first() {
     assert!(bucket.url.contains("/buckets/b-u"), "{}", bucket.url);
     let object = &ran.records[1];
     assert!(
-        object.url.starts_with(&bucket.url) && object.url.ends_with("/objects/note.txt"),
+        object.url.starts_with(bucket.url.as_str()) && object.url.ends_with("/objects/note.txt"),
         "the object's path starts with the captured bucket: {}",
         object.url
     );
@@ -740,7 +740,8 @@ async fn a_couchdb_style_rev_is_read_as_rev_in_reads_and_rev_in_write_answers() 
             "the winner's new rev is located"
         );
         assert_eq!(
-            winner.version_returned, round.final_version,
+            winner.version_returned.as_deref(),
+            round.final_version.as_deref(),
             "the rev the winner was given is the one read back"
         );
     }
