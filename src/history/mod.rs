@@ -10,10 +10,12 @@
 //! reader caps a line at [`MAX_LINE`], so a file that is no history ends with an error,
 //! not with memory full.
 
+mod csv;
 mod jsonl;
 mod spool;
 mod text;
 
+pub use self::csv::{CsvReader, CsvWriter, COLUMNS};
 pub use jsonl::{is_jsonl, read_jsonl, read_jsonl_iter, JsonlError, JsonlStream};
 pub use spool::{Spool, SpoolError, SpoolWriter};
 pub use text::Text;
@@ -111,36 +113,33 @@ pub struct RequestRecord {
     pub cause: Option<crate::outcome::Cause>,
 }
 
-/// Writes records to a CSV file (`requests.csv`), header first.
-pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), csv::Error> {
-    let mut w = csv::Writer::from_path(path)?;
+/// Writes records to a CSV file (`requests.csv`), header first (an empty history is an
+/// empty file).
+pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), ::csv::Error> {
+    let mut w = CsvWriter::new(std::fs::File::create(path)?);
     for r in records {
-        w.serialize(r)?;
+        w.write(r)?;
     }
     w.flush()?;
     Ok(())
 }
 
 /// Reads records written by [`write_csv`] one at a time, so a long history need not fit
-/// in memory. A line longer than [`MAX_LINE`] is an error (a row of this history is a
+/// in memory. A row longer than [`MAX_LINE`] is an error (a row of this history is a
 /// few kilobytes, its body at most the body limit): reading `/dev/zero` or a binary file
-/// ends there instead of filling memory.
+/// ends there instead of filling memory. A file without a header line fails here.
 pub fn read_csv_iter(
     path: &Path,
-) -> Result<impl Iterator<Item = Result<RequestRecord, csv::Error>>, csv::Error> {
-    let mut reader = csv::Reader::from_reader(LineCap::open(path)?);
-    // Read now, so that a file without a header line fails here: the iterator would
-    // take a failed header for an empty history.
-    reader.headers()?;
-    Ok(reader.into_deserialize())
+) -> Result<impl Iterator<Item = Result<RequestRecord, ::csv::Error>>, ::csv::Error> {
+    CsvReader::new(std::fs::File::open(path)?)
 }
 
-/// Reads records written by [`write_csv`], with the line cap of [`read_csv_iter`].
-pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
+/// Reads records written by [`write_csv`], with the row cap of [`read_csv_iter`].
+pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, ::csv::Error> {
     read_csv_iter(path)?.collect()
 }
 
-/// The longest line a history file may have.
+/// The longest row (a JSON Lines history: line) a history file may have.
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
 
 /// A file read with a cap on the bytes between two newlines.
@@ -172,7 +171,7 @@ impl std::io::Read for LineCap {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
-                    "a line is over {} MiB, so this is not a requests.csv written by contend",
+                    "a line is over {} MiB, so this is not a history written by contend",
                     MAX_LINE / (1024 * 1024)
                 ),
             ));
@@ -185,7 +184,7 @@ impl std::io::Read for LineCap {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error(transparent)]
-    Csv(#[from] csv::Error),
+    Csv(#[from] ::csv::Error),
     #[error(transparent)]
     Jsonl(#[from] JsonlError),
 }
@@ -305,7 +304,7 @@ mod tests {
         write_csv(&path, &[record()]).unwrap();
         // Drop the last five columns, as an older contend wrote them.
         let text = std::fs::read_to_string(&path).unwrap();
-        let old: Vec<String> = csv::Reader::from_reader(text.as_bytes())
+        let old: Vec<String> = ::csv::Reader::from_reader(text.as_bytes())
             .headers()
             .unwrap()
             .iter()
@@ -313,9 +312,9 @@ mod tests {
             .map(String::from)
             .collect();
         assert_eq!(old.last().map(String::as_str), Some("error"));
-        let mut w = csv::Writer::from_path(&path).unwrap();
+        let mut w = ::csv::Writer::from_path(&path).unwrap();
         w.write_record(&old).unwrap();
-        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let mut r = ::csv::Reader::from_reader(text.as_bytes());
         for row in r.records() {
             let row = row.unwrap();
             w.write_record(row.iter().take(19)).unwrap();

@@ -23,7 +23,7 @@ pub struct Spool {
 
 /// Appends records to a spool, in the CSV form of [`super::write_csv`].
 pub struct SpoolWriter {
-    out: csv::Writer<File>,
+    out: super::CsvWriter<File>,
     path: PathBuf,
 }
 
@@ -50,10 +50,12 @@ impl Spool {
             "contend-{}-{nonce:x}-{n}-{name}.csv",
             std::process::id()
         ));
-        let out = csv::Writer::from_path(&path).map_err(|source| SpoolError {
-            path: path.clone(),
-            source,
-        })?;
+        let out = File::create(&path)
+            .map(super::CsvWriter::new)
+            .map_err(|source| SpoolError {
+                path: path.clone(),
+                source: source.into(),
+            })?;
         let writer = SpoolWriter {
             out,
             path: path.clone(),
@@ -122,7 +124,7 @@ impl SpoolWriter {
     /// Appends records to the spool.
     pub fn append(&mut self, records: &[RequestRecord]) -> Result<(), SpoolError> {
         for r in records {
-            self.out.serialize(r).map_err(|e| self.failed(e))?;
+            self.out.write(r).map_err(|e| self.failed(e.into()))?;
         }
         Ok(())
     }
