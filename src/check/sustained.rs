@@ -3,9 +3,11 @@
 //! the scenario's figures add throughput, conflict rate and attempt latency per outcome.
 //!
 //! It reads the history once, as a stream, in memory bounded whatever the run's length
-//! ([`Stream`]): per resource a few counts and the writes of its most recent versions
-//! (for the witness of a lost update), per outcome an HdrHistogram, and the losing
-//! answers in batches. A saved history checks to the same verdict (`contend check`).
+//! ([`Stream`]): per resource a few counts and, for each of its most recent versions,
+//! that version's counts and its first few writes (for the witness of a lost update),
+//! per outcome an HdrHistogram, and the losing answers in batches. A server whose
+//! version never advances (a static ETag) puts every write on one version: that version
+//! keeps counting, not the writes themselves. A saved history checks to the same verdict (`contend check`).
 //!
 //! An attempt is one read and the conditional write after it. Its latency runs from its
 //! start to the write's answer: from when the read was sent (`raw`) and, in the open
@@ -25,6 +27,9 @@ use super::{
 
 /// Versions per resource whose writes are kept to show who won twice.
 const RECENT_VERSIONS: usize = 1024;
+/// Writes kept per version of each kind (winners, and the others): witnesses for the
+/// evidence; the version's counts go on past them.
+const KEPT_WRITES: usize = 32;
 /// Versions with a violation reported in `rounds` (all are counted).
 const ROUNDS_KEPT: usize = 1000;
 /// Losing answers checked together (unexpected statuses, unactionable conflicts, leaks).
@@ -102,11 +107,89 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
 struct Resource {
     report: CounterReport,
     /// The writes of the most recent versions, and those versions oldest first.
-    recent: HashMap<Text, Vec<RequestRecord>>,
+    recent: HashMap<Text, VersionWrites>,
     order: VecDeque<Text>,
     /// "version "3": w1 200, w4 200" for the first versions with two winners.
     doubled: Vec<String>,
     versions_doubled: usize,
+}
+
+/// The writes sent with one version: the first [`KEPT_WRITES`] winners and as many
+/// others, and the counts and instants of all of them.
+#[derive(Default)]
+struct VersionWrites {
+    kept: Vec<RequestRecord>,
+    kept_winners: usize,
+    /// The writes not kept, by outcome.
+    more: RoundCounts,
+    /// First and last send; first and last answer (of the writes that got one).
+    sent: Option<(u64, u64)>,
+    answered: Option<(u64, u64)>,
+}
+
+/// Writes by outcome.
+#[derive(Default, Clone, Copy)]
+struct RoundCounts {
+    writers: u32,
+    winners: u32,
+    conflicts: u32,
+    unexpected: u32,
+    indeterminate: u32,
+    not_sent: u32,
+    judged: bool,
+}
+
+impl VersionWrites {
+    fn push(&mut self, w: RequestRecord) {
+        let widen = |span: &mut Option<(u64, u64)>, t: u64| {
+            *span = Some(span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+        };
+        widen(&mut self.sent, w.start_ns);
+        if w.status.is_some() {
+            widen(&mut self.answered, w.end_ns);
+        }
+        let winner = w.outcome == Outcome::Winner;
+        let room = if winner {
+            self.kept_winners < KEPT_WRITES
+        } else {
+            self.kept.len() - self.kept_winners < KEPT_WRITES
+        };
+        if room {
+            self.kept_winners += usize::from(winner);
+            self.kept.push(w);
+            return;
+        }
+        let more = &mut self.more;
+        more.writers += 1;
+        more.judged |= definite(w.outcome);
+        match w.outcome {
+            Outcome::Winner => more.winners += 1,
+            Outcome::Conflict => more.conflicts += 1,
+            Outcome::Unexpected => more.unexpected += 1,
+            Outcome::Indeterminate => more.indeterminate += 1,
+            Outcome::NotSent => more.not_sent += 1,
+            Outcome::Ok => {}
+        }
+    }
+
+    /// The round report of this version's writes: the counts of all of them, the arrival
+    /// offsets of those kept.
+    fn tally(&self, round: u32) -> super::RoundReport {
+        let refs: Vec<&RequestRecord> = self.kept.iter().collect();
+        let mut report = tally(round, &refs);
+        let more = self.more;
+        report.writers += more.writers;
+        report.winners += more.winners;
+        report.conflicts += more.conflicts;
+        report.unexpected += more.unexpected;
+        report.indeterminate += more.indeterminate;
+        report.not_sent += more.not_sent;
+        report.judged |= more.judged;
+        let width = |span: Option<(u64, u64)>| span.map_or(0, |(lo, hi)| hi - lo);
+        report.send_spread_ns = width(self.sent);
+        report.response_spread_ns = width(self.answered);
+        report
+    }
 }
 
 /// The sustained checker's state: bounded, whatever the number of records.
@@ -217,7 +300,9 @@ impl Stream {
                 None
             }
             None => {
-                resource.recent.insert(version.clone(), vec![w]);
+                let mut writes = VersionWrites::default();
+                writes.push(w);
+                resource.recent.insert(version.clone(), writes);
                 resource.order.push_back(version);
                 if resource.order.len() > RECENT_VERSIONS {
                     resource
@@ -234,10 +319,22 @@ impl Stream {
         }
     }
 
+    /// How many records the checker holds: the writes kept for evidence, over all
+    /// resources and versions, and the losing answers not yet checked.
+    fn retained(&self) -> usize {
+        let kept: usize = self
+            .resources
+            .values()
+            .flat_map(|r| r.recent.values())
+            .map(|v| v.kept.len())
+            .sum();
+        kept + self.batch.len()
+    }
+
     /// A version leaves the recent window: a round report when it shows a violation.
-    fn close_version(&mut self, k: u32, writes: Vec<RequestRecord>) {
-        let refs: Vec<&RequestRecord> = writes.iter().collect();
-        let mut round = tally(self.versions_with_findings as u32, &refs);
+    fn close_version(&mut self, k: u32, writes: VersionWrites) {
+        let refs: Vec<&RequestRecord> = writes.kept.iter().collect();
+        let mut round = writes.tally(self.versions_with_findings as u32);
         if round.winners > 1 {
             round.violations.push(ViolationKind::LostUpdate);
             if let Some(resource) = self.resources.get_mut(&k) {
@@ -246,7 +343,7 @@ impl Stream {
                     resource.doubled.push(format!(
                         "version {}: {}",
                         round.version_sent.as_deref().unwrap_or("?"),
-                        witnesses(&refs, |w| w.outcome == Outcome::Winner)
+                        witnesses_of(&refs, round.winners, |w| w.outcome == Outcome::Winner)
                     ));
                 }
             }
@@ -412,6 +509,28 @@ impl Stream {
     }
 }
 
+/// "w0 200, w3 200, and 40 more": the first writes `keep` chooses among those kept,
+/// counted against the `total` such writes the version had.
+fn witnesses_of(
+    kept: &[&RequestRecord],
+    total: u32,
+    keep: impl Fn(&RequestRecord) -> bool,
+) -> String {
+    const SHOWN: usize = 12;
+    let shown: Vec<&RequestRecord> = kept
+        .iter()
+        .copied()
+        .filter(|w| keep(w))
+        .take(SHOWN)
+        .collect();
+    let mut list = witnesses(&shown, |_| true);
+    let more = (total as usize).saturating_sub(shown.len());
+    if more > 0 {
+        list.push_str(&format!(", and {more} more"));
+    }
+    list
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,5 +645,58 @@ mod tests {
         );
         assert_eq!(from_slice.violations, streamed.violations);
         assert_eq!(from_slice.sustained, streamed.sustained);
+    }
+
+    #[test]
+    fn a_version_that_never_advances_keeps_counting_in_bounded_memory() {
+        // A static ETag: every read returns "s" and every write sends it and wins, so
+        // all 20,000 writes fall on one version that never leaves the window.
+        const WRITES: u32 = 20_000;
+        let mut setup = record(Phase::Setup, 0, 0, 0, Outcome::Ok);
+        setup.writer = None;
+        setup.value = Some(0);
+        let mut stream = Stream::default();
+        stream.add(setup);
+        let mut most = 0;
+        for round in 0..WRITES {
+            let writer = round % 8;
+            for phase in [Phase::Read, Phase::Write] {
+                let outcome = if phase == Phase::Read {
+                    Outcome::Ok
+                } else {
+                    Outcome::Winner
+                };
+                let mut r = record(phase, writer, round, 0, outcome);
+                r.version_sent = Some("\"s\"".into());
+                r.version_returned = Some("\"s\"".into());
+                stream.add(r);
+            }
+            most = most.max(stream.retained());
+        }
+        assert!(most <= 2 * KEPT_WRITES, "the checker held {most} records");
+        let mut last = record(Phase::Final, 0, 0, 0, Outcome::Ok);
+        last.writer = None;
+        last.value = Some(1); // every write stored 0 + 1
+        stream.add(last);
+        let mut v = verdict();
+        stream.finish(&mut v);
+        let k = v.sustained.as_ref().expect("figures");
+        assert_eq!((k.writes, k.acknowledged), (20_000, 20_000));
+        assert_eq!(k.lost_updates, 19_999, "one write of 20,000 counted");
+        assert_eq!(k.versions_doubled, 1);
+        assert_eq!(v.rounds.len(), 1);
+        assert_eq!(v.rounds[0].winners, WRITES, "every winner is counted");
+        assert_eq!(v.rounds[0].writers, WRITES);
+        assert_eq!(
+            v.rounds[0].send_spread_ns,
+            u64::from(WRITES - 1) * 1_000,
+            "the spread spans every write, not only those kept"
+        );
+        let evidence = &v.violations[0].evidence;
+        assert!(
+            evidence.contains("version \"s\": w0 200, w1 200")
+                && evidence.contains("and 19988 more"),
+            "{evidence}"
+        );
     }
 }

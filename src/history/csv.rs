@@ -365,7 +365,9 @@ impl<R: Read> CsvReader<R> {
             failed: false,
         };
         if !reader.row()? {
-            return Err(invalid("the history is empty: it has no header line".into()));
+            return Err(invalid(
+                "the history is empty: it has no header line".into(),
+            ));
         }
         reader.width = reader.spans.len();
         for i in 0..reader.width {
@@ -871,7 +873,10 @@ mod tests {
         let blank = lines.concat();
         let unended = text.trim_end_matches('\n').to_string();
         for variant in [crlf, blank, unended] {
-            assert_eq!(read(variant.as_bytes()).unwrap(), [one.clone(), one.clone()]);
+            assert_eq!(
+                read(variant.as_bytes()).unwrap(),
+                [one.clone(), one.clone()]
+            );
         }
     }
 
@@ -891,13 +896,18 @@ mod tests {
     #[test]
     fn a_bad_cell_names_its_line_and_column() {
         let text = String::from_utf8(written(&[record(), record()])).unwrap();
-        let bad = text.replacen(",412,", ",4x2,", 2).replacen(",4x2,", ",412,", 1);
+        let bad = text
+            .replacen(",412,", ",4x2,", 2)
+            .replacen(",4x2,", ",412,", 1);
         let e = read(bad.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("line 4") && e.contains("`status`"), "{e}");
         let short = format!("{}\ns,counter\n", COLUMNS.join(","));
         let e = read(short.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("fields"), "{e}");
-        let e = read(b"scenario,phase\n").err().expect("no workload column").to_string();
+        let e = read(b"scenario,phase\n")
+            .err()
+            .expect("no workload column")
+            .to_string();
         assert!(e.contains("`workload`"), "{e}");
         assert!(read(b"").is_err(), "no header line");
     }
