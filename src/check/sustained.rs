@@ -319,6 +319,7 @@ impl Stream {
         }
     }
 
+    #[cfg(test)]
     /// How many records the checker holds: the writes kept for evidence, over all
     /// resources and versions, and the losing answers not yet checked.
     fn retained(&self) -> usize {

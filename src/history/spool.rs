@@ -9,7 +9,7 @@
 //! the scenario, and is removed when the `Spool` is dropped, whatever happened.
 
 use std::fs::File;
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -76,28 +76,33 @@ impl Spool {
     }
 
     /// Appends the spooled rows to the history at `requests` (a `requests.csv`), with the
-    /// header only if that history is empty or missing, and syncs it to disk.
+    /// header only if that history is empty or missing, and syncs it to disk. The rows
+    /// are the spool's bytes as they are, copied file to file (by the kernel where it
+    /// can: `copy_file_range`), not read back as records.
     pub fn append_to(&self, requests: &Path) -> std::io::Result<()> {
         let empty = std::fs::metadata(requests).map_or(true, |m| m.len() == 0);
-        let mut lines = std::io::BufReader::new(File::open(&self.path)?);
-        let mut header = Vec::new();
-        lines.read_until(b'\n', &mut header)?;
-        if header.is_empty() {
+        let mut spool = File::open(&self.path)?;
+        let header = header_len(&mut spool)?;
+        if header == 0 {
             return Ok(()); // nothing was spooled: the run stopped before its first attempt
         }
-        let mut out = std::io::BufWriter::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(requests)?,
-        );
-        if empty {
-            out.write_all(&header)?;
-        }
-        std::io::copy(&mut lines, &mut out)?;
-        out.flush()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(requests)?;
+        spool.seek(SeekFrom::Start(if empty { 0 } else { header }))?;
+        std::io::copy(&mut spool, &mut out)?;
+        out.sync_all()
     }
+}
+
+/// The length of the header line at the start of `file`, its line break included (0
+/// for an empty file).
+fn header_len(file: &mut File) -> std::io::Result<u64> {
+    let mut lines = std::io::BufReader::new(file);
+    let mut header = Vec::new();
+    lines.read_until(b'\n', &mut header)?;
+    Ok(header.len() as u64)
 }
 
 impl std::ops::Deref for Spool {

@@ -55,10 +55,9 @@ pub fn write_all(
         History::CopyOf(from) if history::is_jsonl(from)? => {
             // A JSON Lines history becomes a requests.csv, record by record.
             write_atomically(&paths[3], |p| {
-                let mut out = csv::Writer::from_path(p).map_err(io::Error::other)?;
+                let mut out = history::CsvWriter::new(std::fs::File::create(p)?);
                 for r in history::read_saved_iter(from).map_err(io::Error::other)? {
-                    out.serialize(r.map_err(io::Error::other)?)
-                        .map_err(io::Error::other)?;
+                    out.write(&r.map_err(io::Error::other)?)?;
                 }
                 out.flush()
             })?
