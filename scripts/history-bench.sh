@@ -8,7 +8,7 @@
 # BINS (default: this tree's release build), one after another, and prints per binary
 # the user+system CPU seconds of each check, the records per CPU-second of the best and
 # the median, and the peak RSS. HISTORY=path checks an existing requests.csv instead of
-# making one. Not a test: CI does not run it.
+# making one; SAVE=path keeps the history made. Not a test: CI does not run it.
 #
 #   scripts/history-bench.sh
 #   BINS="/tmp/contend-old target/release/contend" DURATION=20s scripts/history-bench.sh
@@ -73,6 +73,7 @@ TOML
     || { echo "the sustained run failed:" >&2; cat "$WORK/run.txt" >&2; exit 1; }
   kill "$SERVER"; wait "$SERVER" 2> /dev/null || true; SERVER=""
   HISTORY="$WORK/run/requests.csv"
+  if [ -n "${SAVE:-}" ]; then cp "$HISTORY" "$SAVE"; fi
 fi
 RECORDS=$(python3 -c 'import csv,sys; csv.field_size_limit(1 << 30); print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' "$HISTORY")
 echo "history: $RECORDS records, $(( $(stat -c %s "$HISTORY") / 1048576 )) MiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -633,27 +633,32 @@ fn check_streamed<E: std::fmt::Display>(
 }
 
 /// Checks a saved history (`contend check`: a `requests.csv` or a `--jsonl` file)
-/// scenario by scenario, reading the file as a stream: a sustained scenario's records are checked as they go by, in bounded memory
-/// however long its run; the other workloads' records are held for their scenario (their
-/// checkers read a round's records together). Every result goes through the same second
-/// half of the pipeline as a run's.
+/// scenario by scenario, reading the file once, as a stream: a sustained scenario's
+/// records are checked as they go by, in bounded memory however long its run; the other
+/// workloads' records are held for their scenario (their checkers read a round's records
+/// together). Every result goes through the same second half of the pipeline as a run's.
 pub fn recheck(
     path: &std::path::Path,
     thresholds: &[Threshold],
     inconclusive_above: Option<f64>,
 ) -> Result<Vec<ScenarioResult>, RunError> {
+    /// A scenario's records: held, or checked as they go by (sustained).
+    enum Check {
+        Held(Vec<RequestRecord>),
+        Streamed(Box<(check::SustainedCheck, Latency)>),
+    }
     struct Seen {
         name: String,
         workload: WorkloadId,
         first_ns: u64,
         last_ns: u64,
-        records: Vec<RequestRecord>,
+        check: Check,
     }
-    let streamed = |w: WorkloadId| w == WorkloadId::Sustained;
     let mut seen: Vec<Seen> = Vec::new();
     for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
         let r = r.map_err(|e| unreadable(path, e))?;
-        let i = match seen.iter().position(|s| s.name == r.scenario) {
+        // A history is one scenario after another: the last one seen is the likely one.
+        let i = match seen.iter().rposition(|s| s.name == *r.scenario) {
             Some(i) => i,
             None => {
                 seen.push(Seen {
@@ -661,7 +666,13 @@ pub fn recheck(
                     workload: r.workload,
                     first_ns: r.start_ns,
                     last_ns: r.end_ns,
-                    records: Vec::new(),
+                    check: match r.workload {
+                        WorkloadId::Sustained => Check::Streamed(Box::new((
+                            check::SustainedCheck::new(&r.scenario),
+                            Latency::empty(),
+                        ))),
+                        _ => Check::Held(Vec::new()),
+                    },
                 });
                 seen.len() - 1
             }
@@ -669,8 +680,15 @@ pub fn recheck(
         let s = &mut seen[i];
         s.first_ns = s.first_ns.min(r.start_ns);
         s.last_ns = s.last_ns.max(r.end_ns);
-        if !streamed(s.workload) {
-            s.records.push(r);
+        match &mut s.check {
+            Check::Held(records) => records.push(r),
+            Check::Streamed(streamed) => {
+                let (check, latency) = &mut **streamed;
+                if r.phase == Phase::Write {
+                    latency.record(r.outcome, r.latency_ns);
+                }
+                check.add(r);
+            }
         }
     }
     let mut results = Vec::new();
@@ -681,25 +699,25 @@ pub fn recheck(
             inconclusive_above,
             ..RunFacts::default()
         };
-        if !streamed(s.workload) {
-            let refs: Vec<&RequestRecord> = s.records.iter().collect();
-            results.push(scenario_result(
-                &s.name, s.workload, &refs, None, thresholds, facts,
-            )?);
-            continue;
+        match s.check {
+            Check::Held(records) => {
+                let refs: Vec<&RequestRecord> = records.iter().collect();
+                results.push(scenario_result(
+                    &s.name, s.workload, &refs, None, thresholds, facts,
+                )?);
+            }
+            Check::Streamed(streamed) => {
+                let (check, latency) = *streamed;
+                results.push(finish(
+                    check.finish(),
+                    latency,
+                    Convergence::default(),
+                    s.workload,
+                    thresholds,
+                    facts,
+                ));
+            }
         }
-        let mine = crate::history::read_saved_iter(path)
-            .map_err(|e| unreadable(path, e))?
-            .filter(|r| r.as_ref().map_or(true, |r| r.scenario == s.name));
-        let (verdict, latency) = check_streamed(&s.name, s.workload, mine, path)?;
-        results.push(finish(
-            verdict,
-            latency,
-            Convergence::default(),
-            s.workload,
-            thresholds,
-            facts,
-        ));
     }
     Ok(results)
 }

@@ -298,14 +298,41 @@ pub fn check_stream(
             return check(scenario, workload, &refs);
         }
     }
-    let mut verdict = Verdict::new(scenario, workload);
-    let mut stream = sustained::Stream::default();
+    let mut check = SustainedCheck::new(scenario);
     for r in records {
-        count(&mut verdict.counts, &r);
-        stream.add(r);
+        check.add(r);
     }
-    stream.finish(&mut verdict);
-    verdict
+    check.finish()
+}
+
+/// A `sustained` scenario checked as its records go by, one at a time, in bounded
+/// memory: what [`check_stream`] does, for a caller that reads several scenarios' records
+/// interleaved (a saved history) and hands each its own.
+pub struct SustainedCheck {
+    verdict: Verdict,
+    stream: sustained::Stream,
+}
+
+impl SustainedCheck {
+    /// A check of scenario `scenario`, before its first record.
+    pub fn new(scenario: &str) -> SustainedCheck {
+        SustainedCheck {
+            verdict: Verdict::new(scenario, WorkloadId::Sustained),
+            stream: sustained::Stream::default(),
+        }
+    }
+
+    /// Takes the scenario's next record.
+    pub fn add(&mut self, r: RequestRecord) {
+        count(&mut self.verdict.counts, &r);
+        self.stream.add(r);
+    }
+
+    /// The verdict on every record taken.
+    pub fn finish(mut self) -> Verdict {
+        self.stream.finish(&mut self.verdict);
+        self.verdict
+    }
 }
 
 fn counts(records: &[&RequestRecord]) -> Counts {
