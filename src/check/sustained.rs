@@ -140,7 +140,16 @@ struct RoundCounts {
 }
 
 impl VersionWrites {
-    fn push(&mut self, w: RequestRecord) {
+    /// Takes a write: kept, or counted; a `losing` one is also added to `batch`.
+    fn take(&mut self, w: RequestRecord, losing: bool, batch: &mut Vec<RequestRecord>) {
+        if let Some(w) = self.push(w, losing) {
+            batch.push(w);
+        }
+    }
+
+    /// Takes a write; hands it back when it is `wanted` elsewhere (a copy if it is
+    /// kept here too).
+    fn push(&mut self, w: RequestRecord, wanted: bool) -> Option<RequestRecord> {
         let widen = |span: &mut Option<(u64, u64)>, t: u64| {
             *span = Some(span.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
         };
@@ -156,8 +165,9 @@ impl VersionWrites {
         };
         if room {
             self.kept_winners += usize::from(winner);
+            let copy = wanted.then(|| w.clone());
             self.kept.push(w);
-            return;
+            return copy;
         }
         let more = &mut self.more;
         more.writers += 1;
@@ -170,6 +180,7 @@ impl VersionWrites {
             Outcome::NotSent => more.not_sent += 1,
             Outcome::Ok => {}
         }
+        wanted.then_some(w)
     }
 
     /// The round report of this version's writes: the counts of all of them, the arrival
@@ -284,24 +295,20 @@ impl Stream {
         }
         let losing = w.outcome != Outcome::Winner
             || crate::scenario::media_type_matches("application/problem+json", &w.content_type);
-        if losing {
-            self.batch.push(w.clone());
-            if self.batch.len() >= ANSWER_BATCH {
-                self.check_answers();
-            }
-        }
 
-        // The version's writes, kept while the version is recent.
+        // The version's writes, kept while the version is recent; a losing answer also
+        // goes to the batch (moved there when the version does not keep it).
         let version = w.version_sent.clone().unwrap_or_default();
         let resource = self.resources.entry(k).or_default();
+        let batch = &mut self.batch;
         let evicted = match resource.recent.get_mut(&version) {
             Some(writes) => {
-                writes.push(w);
+                writes.take(w, losing, batch);
                 None
             }
             None => {
                 let mut writes = VersionWrites::default();
-                writes.push(w);
+                writes.take(w, losing, batch);
                 resource.recent.insert(version.clone(), writes);
                 resource.order.push_back(version);
                 if resource.order.len() > RECENT_VERSIONS {
@@ -314,6 +321,9 @@ impl Stream {
                 }
             }
         };
+        if self.batch.len() >= ANSWER_BATCH {
+            self.check_answers();
+        }
         if let Some(old) = evicted {
             self.close_version(k, old);
         }

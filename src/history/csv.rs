@@ -470,7 +470,9 @@ impl<R: Read> CsvReader<R> {
     }
 
     /// Splits the row at `buf[at..]` into fields; returns where the next row starts, or
-    /// `None` when the row does not end within `buf[..end]`.
+    /// `None` when the row does not end within `buf[..end]`. Most fields are a few bytes,
+    /// so an unquoted one is scanned byte by byte; a quoted one (a body, a version token)
+    /// is searched for its quotes with `memchr`.
     fn split_row(&mut self) -> Option<usize> {
         let CsvReader {
             buf,
@@ -485,40 +487,77 @@ impl<R: Read> CsvReader<R> {
         scratch.clear();
         let window = &buf[*at..*end];
         let mut lines = 0;
-        let mut field_start = 0;
-        let mut quoted = window.first() == Some(&b'"');
-        let mut in_quotes = quoted;
-        let mut quotes = 0;
-        for i in memchr::memchr3_iter(b',', b'\n', b'"', window) {
-            match window[i] {
-                b'"' => {
-                    if quoted && i > field_start {
-                        in_quotes = !in_quotes;
-                        quotes += 1;
+        let mut i = 0;
+        loop {
+            let start = i;
+            let mut quoted = None;
+            if window.get(i) == Some(&b'"') {
+                // The closing quote: the first one not doubled.
+                let mut j = i + 1;
+                let mut doubled = false;
+                let close = loop {
+                    let q = j + memchr::memchr(b'"', window.get(j..)?)?;
+                    match window.get(q + 1) {
+                        None => return None,
+                        Some(b'"') => {
+                            doubled = true;
+                            j = q + 2;
+                        }
+                        Some(_) => break q,
+                    }
+                };
+                lines += memchr::memchr_iter(b'\n', &window[i + 1..close]).count();
+                quoted = Some((close, doubled));
+                i = close + 1;
+            }
+            // The field ends at the next comma or line break.
+            while let Some(&b) = window.get(i) {
+                if b == b',' || b == b'\n' {
+                    break;
+                }
+                i += 1;
+            }
+            let &delimiter = window.get(i)?;
+            let mut field_end = i;
+            if delimiter == b'\n' && field_end > start && window[field_end - 1] == b'\r' {
+                field_end -= 1;
+            }
+            let base = *at;
+            spans.push(match quoted {
+                None => Span {
+                    start: base + start,
+                    end: base + field_end,
+                    unescaped: false,
+                },
+                Some((close, false)) if close + 1 >= field_end => Span {
+                    start: base + start + 1,
+                    end: base + close,
+                    unescaped: false,
+                },
+                Some((close, _)) => {
+                    // Doubled quotes, or text after the closing quote (kept, as the
+                    // `csv` crate does).
+                    let from = scratch.len();
+                    let mut rest = &window[start + 1..close];
+                    while let Some(q) = memchr::memchr(b'"', rest) {
+                        scratch.extend_from_slice(&rest[..=q]);
+                        rest = &rest[q + 2..];
+                    }
+                    scratch.extend_from_slice(rest);
+                    scratch.extend_from_slice(&window[(close + 1).min(field_end)..field_end]);
+                    Span {
+                        start: from,
+                        end: scratch.len(),
+                        unescaped: true,
                     }
                 }
-                b'\n' if in_quotes => lines += 1,
-                byte => {
-                    if in_quotes {
-                        continue;
-                    }
-                    let mut field = &window[field_start..i];
-                    if byte == b'\n' {
-                        field = field.strip_suffix(b"\r").unwrap_or(field);
-                    }
-                    spans.push(span(*at + field_start, field, quoted, quotes, scratch));
-                    if byte == b'\n' {
-                        *line += lines + 1;
-                        return Some(*at + i + 1);
-                    }
-                    field_start = i + 1;
-                    quoted = window.get(field_start) == Some(&b'"');
-                    in_quotes = quoted;
-                    quotes = 0;
-                }
+            });
+            i += 1;
+            if delimiter == b'\n' {
+                *line += lines as u64 + 1;
+                return Some(*at + i);
             }
         }
-        None
     }
 
     /// The record in the current row, whose first line is `line`.
@@ -566,45 +605,6 @@ impl<R: Read> CsvReader<R> {
                 })?),
             },
         })
-    }
-}
-
-/// The span of one field, `field` at `start` in the buffer: its content without the
-/// quotes when `quoted`, unescaped into `scratch` when its quotes were doubled.
-fn span(start: usize, field: &[u8], quoted: bool, quotes: usize, scratch: &mut Vec<u8>) -> Span {
-    let end = start + field.len();
-    if !quoted {
-        return Span {
-            start,
-            end,
-            unescaped: false,
-        };
-    }
-    if quotes == 1 && field.len() >= 2 && field.last() == Some(&b'"') {
-        return Span {
-            start: start + 1,
-            end: end - 1,
-            unescaped: false,
-        };
-    }
-    // Doubled quotes, or text after the closing quote (kept, as the `csv` crate does).
-    let from = scratch.len();
-    let mut rest = &field[1..];
-    while let Some(i) = memchr::memchr(b'"', rest) {
-        scratch.extend_from_slice(&rest[..i]);
-        if rest.get(i + 1) == Some(&b'"') {
-            scratch.push(b'"');
-            rest = &rest[i + 2..];
-        } else {
-            scratch.extend_from_slice(&rest[i + 1..]);
-            rest = &[];
-        }
-    }
-    scratch.extend_from_slice(rest);
-    Span {
-        start: from,
-        end: scratch.len(),
-        unescaped: true,
     }
 }
 
