@@ -648,7 +648,7 @@ pub fn recheck(
         Streamed(Box<(check::SustainedCheck, Latency)>),
     }
     struct Seen {
-        name: String,
+        name: crate::history::Text,
         workload: WorkloadId,
         first_ns: u64,
         last_ns: u64,
@@ -658,11 +658,11 @@ pub fn recheck(
     for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
         let r = r.map_err(|e| unreadable(path, e))?;
         // A history is one scenario after another: the last one seen is the likely one.
-        let i = match seen.iter().rposition(|s| s.name == *r.scenario) {
+        let i = match seen.iter().rposition(|s| s.name == r.scenario) {
             Some(i) => i,
             None => {
                 seen.push(Seen {
-                    name: r.scenario.to_string(),
+                    name: r.scenario.clone(),
                     workload: r.workload,
                     first_ns: r.start_ns,
                     last_ns: r.end_ns,

@@ -331,8 +331,11 @@ pub struct CsvReader<R: Read> {
     /// how many fields a row has.
     index: [usize; COLUMNS.len()],
     width: usize,
-    /// The last value of each repeating column, handed out again while it repeats.
+    /// The last value of each repeating column, handed out again while it repeats, and
+    /// the last few new values of any of them (the URLs of a few resources alternate).
     last: [Text; COLUMNS.len()],
+    recent: [Text; 8],
+    next_recent: usize,
     /// The last workload read, by name.
     workload: Option<WorkloadId>,
     /// The last few version tokens of either version column: a write sends the one its
@@ -359,6 +362,8 @@ impl<R: Read> CsvReader<R> {
             index: [ABSENT; COLUMNS.len()],
             width: 0,
             last: Default::default(),
+            recent: Default::default(),
+            next_recent: 0,
             workload: None,
             versions: Default::default(),
             next_version: 0,
@@ -714,7 +719,16 @@ impl<R: Read> Cell<'_, R> {
         if self.reader.last[c].as_bytes() == raw {
             return Ok(self.reader.last[c].clone());
         }
-        let text = Text::from(utf8(raw, column, self.line)?);
+        let text = match self.reader.recent.iter().find(|t| t.as_bytes() == raw) {
+            Some(known) => known.clone(),
+            None => {
+                let text = Text::from(utf8(raw, column, self.line)?);
+                let reader = &mut *self.reader;
+                reader.recent[reader.next_recent] = text.clone();
+                reader.next_recent = (reader.next_recent + 1) % reader.recent.len();
+                text
+            }
+        };
         self.reader.last[c] = text.clone();
         Ok(text)
     }

@@ -606,12 +606,13 @@ pub fn media_type_matches(wanted: &str, content_type: &str) -> bool {
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
-    let wanted = wanted.trim().to_ascii_lowercase();
-    if wanted == "json" {
-        essence == "application/json" || essence.ends_with("+json")
+        .as_bytes();
+    let wanted = wanted.trim();
+    if wanted.eq_ignore_ascii_case("json") {
+        essence.eq_ignore_ascii_case(b"application/json")
+            || (essence.len() >= 5 && essence[essence.len() - 5..].eq_ignore_ascii_case(b"+json"))
     } else {
-        essence == wanted
+        essence.eq_ignore_ascii_case(wanted.as_bytes())
     }
 }
 
