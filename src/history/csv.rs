@@ -347,8 +347,9 @@ pub struct CsvReader<R: Read> {
 }
 
 impl<R: Read> CsvReader<R> {
-    /// A reader of the history in `input`; reads its header line now, so a file without
-    /// one (or without a column every history has) is an error here.
+    /// A reader of the history in `input`; reads its header line now, so a file whose
+    /// first line lacks a column every history has is an error here. An empty input is
+    /// a history of no record.
     pub fn new(input: R) -> Result<CsvReader<R>, csv::Error> {
         let mut reader = CsvReader {
             input,
@@ -370,9 +371,9 @@ impl<R: Read> CsvReader<R> {
             failed: false,
         };
         if !reader.row()? {
-            return Err(invalid(
-                "the history is empty: it has no header line".into(),
-            ));
+            // An empty file is a history of no record (as the `csv` crate wrote it).
+            reader.failed = true;
+            return Ok(reader);
         }
         reader.width = reader.spans.len();
         for i in 0..reader.width {
@@ -923,6 +924,9 @@ mod tests {
             .expect("no workload column")
             .to_string();
         assert!(e.contains("`workload`"), "{e}");
-        assert!(read(b"").is_err(), "no header line");
+        assert!(
+            read(b"").unwrap().is_empty(),
+            "an empty file holds no record"
+        );
     }
 }

@@ -127,7 +127,8 @@ pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), ::csv::Er
 /// Reads records written by [`write_csv`] one at a time, so a long history need not fit
 /// in memory. A row longer than [`MAX_LINE`] is an error (a row of this history is a
 /// few kilobytes, its body at most the body limit): reading `/dev/zero` or a binary file
-/// ends there instead of filling memory. A file without a header line fails here.
+/// ends there instead of filling memory. A file whose first line is no `requests.csv`
+/// header fails here; an empty file is a history of no record.
 pub fn read_csv_iter(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RequestRecord, ::csv::Error>>, ::csv::Error> {
