@@ -920,8 +920,7 @@ mod tests {
         let e = read(short.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("fields"), "{e}");
         let e = read(b"scenario,phase\n")
-            .err()
-            .expect("no workload column")
+            .expect_err("no workload column")
             .to_string();
         assert!(e.contains("`workload`"), "{e}");
         assert!(

@@ -199,7 +199,11 @@ mod tests {
         let requests = dir.path().join("requests.csv");
         let (spool, writer) = Spool::create("s", 2).unwrap();
         writer.finish().unwrap();
-        assert_eq!(spool.records().unwrap().count(), 0, "it reads back as no record");
+        assert_eq!(
+            spool.records().unwrap().count(),
+            0,
+            "it reads back as no record"
+        );
         spool.append_to(&requests).unwrap();
         assert!(!requests.exists());
     }
