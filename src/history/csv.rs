@@ -1,21 +1,22 @@
-//! The CSV form of the history (`requests.csv`), written and read by hand.
+//! The CSV form of the history (`requests.csv`), written and read with the `csv` crate.
 //!
 //! A long run writes millions of rows and `contend check` reads them back, so both
-//! directions skip the generic machinery: [`CsvWriter`] writes each field straight into
-//! a buffer (quoted only where CSV needs it, numbers by `itoa`), and [`CsvReader`] finds
-//! each field with `memchr`, converts it in place, and hands out one [`Text`] per
+//! directions skip serde: [`CsvWriter`] hands each field to `csv::Writer` as bytes
+//! (numbers by `itoa`), and [`CsvReader`] reads each row into one reused
+//! `csv::ByteRecord`, converts its fields in place, and hands out one [`Text`] per
 //! distinct value of a repeating column rather than one per row. The file is the one
 //! serde and the `csv` crate write and read ([`COLUMNS`] in the record's field order,
-//! the enums by their snake_case names, an absent value as an empty cell, a field with a
-//! comma, a quote or a line break quoted with its quotes doubled, `\n` after each row):
-//! a file of either reads in the other, and so does a history saved by an older
-//! contend, which lacks the newer columns (each then reads as absent or empty).
+//! the enums by their snake_case names, an absent value as an empty cell): columns are
+//! found by name, so a history saved by an older contend, which lacks the newer columns,
+//! reads too (each then reads as absent or empty).
 //!
 //! The reader caps a row at [`super::MAX_LINE`] bytes, so a file that is no history
-//! ends with an error, not with memory full. Its errors are `csv::Error`s, as the
-//! `csv` crate's reader gave, each naming the line and the column.
+//! ends with an error, not with memory full. Its errors are `csv::Error`s, each naming
+//! the line (and the column, for a bad cell).
 
 use std::io::{self, Read, Write};
+
+use csv::ByteRecord;
 
 use super::{Cause, Outcome, Phase, RequestRecord, Text};
 use crate::scenario::WorkloadId;
@@ -104,16 +105,15 @@ enum Column {
     Cause,
 }
 
-/// How much a writer gathers before it writes to its output.
-const WRITE_AT: usize = 64 * 1024;
+/// The buffer of a writer (what it gathers before it writes to its output) and of a
+/// reader (what it asks its input for at a time).
+const BUFFER: usize = 64 * 1024;
 
 /// Writes records as `requests.csv` rows into `out`, buffered: call
 /// [`CsvWriter::flush`] when done. The header line goes before the first record (a
-/// history of no record is an empty file, as the `csv` crate wrote it), unless the
-/// writer appends to a history that has one ([`CsvWriter::appending`]).
+/// history of no record is an empty file, as serde and the `csv` crate write it).
 pub struct CsvWriter<W: Write> {
-    out: W,
-    buf: Vec<u8>,
+    out: csv::Writer<W>,
     header_due: bool,
 }
 
@@ -121,17 +121,10 @@ impl<W: Write> CsvWriter<W> {
     /// A writer of a new history.
     pub fn new(out: W) -> CsvWriter<W> {
         CsvWriter {
-            out,
-            buf: Vec::with_capacity(WRITE_AT + 8 * 1024),
+            out: csv::WriterBuilder::new()
+                .buffer_capacity(BUFFER)
+                .from_writer(out),
             header_due: true,
-        }
-    }
-
-    /// A writer that appends rows to a history whose header is already written.
-    pub fn appending(out: W) -> CsvWriter<W> {
-        CsvWriter {
-            header_due: false,
-            ..CsvWriter::new(out)
         }
     }
 
@@ -139,127 +132,62 @@ impl<W: Write> CsvWriter<W> {
     pub fn write(&mut self, r: &RequestRecord) -> io::Result<()> {
         if self.header_due {
             self.header_due = false;
-            self.buf.extend_from_slice(COLUMNS.join(",").as_bytes());
-            self.buf.push(b'\n');
+            self.out.write_record(COLUMNS)?;
         }
-        encode(r, &mut self.buf);
-        if self.buf.len() >= WRITE_AT {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
+        self.encode(r).map_err(io::Error::from)
+    }
+
+    /// Hands the fields of one row to the `csv` writer, which quotes what needs it.
+    fn encode(&mut self, r: &RequestRecord) -> csv::Result<()> {
+        let w = &mut self.out;
+        let mut n = itoa::Buffer::new();
+        let mut optional = |w: &mut csv::Writer<W>, v: Option<u64>| match v {
+            Some(v) => w.write_field(n.format(v)),
+            None => w.write_field(b""),
+        };
+        w.write_field(r.scenario.as_bytes())?;
+        w.write_field(r.workload.name())?;
+        w.write_field(phase_name(r.phase))?;
+        optional(w, Some(r.round.into()))?;
+        optional(w, r.writer.map(u64::from))?;
+        optional(w, Some(r.attempt.into()))?;
+        w.write_field(r.method.as_bytes())?;
+        w.write_field(r.url.as_bytes())?;
+        w.write_field(r.version_sent.as_deref().unwrap_or(""))?;
+        w.write_field(r.marker.as_deref().unwrap_or(""))?;
+        match r.value {
+            Some(v) => w.write_field(itoa::Buffer::new().format(v))?,
+            None => w.write_field(b"")?,
         }
-        Ok(())
+        optional(w, r.status.map(u64::from))?;
+        w.write_field(r.outcome.name())?;
+        optional(w, Some(r.start_ns))?;
+        optional(w, Some(r.end_ns))?;
+        optional(w, Some(r.latency_ns))?;
+        w.write_field(r.version_returned.as_deref().unwrap_or(""))?;
+        w.write_field(&r.body)?;
+        w.write_field(&r.error)?;
+        w.write_field(r.content_type.as_bytes())?;
+        w.write_field(r.state.as_deref().unwrap_or(""))?;
+        w.write_field(r.strategy.as_deref().unwrap_or(""))?;
+        w.write_field(r.promised.as_bytes())?;
+        w.write_field(&r.conflict_missing)?;
+        optional(w, r.arrival_ns)?;
+        optional(w, r.resource.map(u64::from))?;
+        optional(w, r.scheduled_ns)?;
+        w.write_field(r.cause.map_or("", Cause::name))?;
+        w.write_record(None::<&[u8]>)
     }
 
     /// Writes out what is buffered and flushes the output.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
         self.out.flush()
     }
 
     /// The output, flushed.
-    pub fn into_inner(mut self) -> io::Result<W> {
-        self.flush()?;
-        Ok(self.out)
+    pub fn into_inner(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
     }
-}
-
-/// Appends one row.
-fn encode(r: &RequestRecord, out: &mut Vec<u8>) {
-    text(out, &r.scenario);
-    comma(out);
-    out.extend_from_slice(r.workload.name().as_bytes());
-    comma(out);
-    out.extend_from_slice(phase_name(r.phase).as_bytes());
-    comma(out);
-    number(out, r.round);
-    comma(out);
-    optional(out, r.writer);
-    comma(out);
-    number(out, r.attempt);
-    comma(out);
-    text(out, &r.method);
-    comma(out);
-    text(out, &r.url);
-    comma(out);
-    text(out, r.version_sent.as_deref().unwrap_or(""));
-    comma(out);
-    text(out, r.marker.as_deref().unwrap_or(""));
-    comma(out);
-    optional(out, r.value);
-    comma(out);
-    optional(out, r.status);
-    comma(out);
-    out.extend_from_slice(r.outcome.name().as_bytes());
-    comma(out);
-    number(out, r.start_ns);
-    comma(out);
-    number(out, r.end_ns);
-    comma(out);
-    number(out, r.latency_ns);
-    comma(out);
-    text(out, r.version_returned.as_deref().unwrap_or(""));
-    comma(out);
-    text(out, &r.body);
-    comma(out);
-    text(out, &r.error);
-    comma(out);
-    text(out, &r.content_type);
-    comma(out);
-    text(out, r.state.as_deref().unwrap_or(""));
-    comma(out);
-    text(out, r.strategy.as_deref().unwrap_or(""));
-    comma(out);
-    text(out, &r.promised);
-    comma(out);
-    text(out, &r.conflict_missing);
-    comma(out);
-    optional(out, r.arrival_ns);
-    comma(out);
-    optional(out, r.resource);
-    comma(out);
-    optional(out, r.scheduled_ns);
-    comma(out);
-    if let Some(cause) = r.cause {
-        out.extend_from_slice(cause.name().as_bytes());
-    }
-    out.push(b'\n');
-}
-
-fn comma(out: &mut Vec<u8>) {
-    out.push(b',');
-}
-
-fn number(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
-fn optional(out: &mut Vec<u8>, n: Option<impl itoa::Integer>) {
-    if let Some(n) = n {
-        number(out, n);
-    }
-}
-
-/// A text field: as it is, or quoted with its quotes doubled when it holds a comma, a
-/// quote or a line break (what the `csv` crate's writer does by default).
-fn text(out: &mut Vec<u8>, field: &str) {
-    let bytes = field.as_bytes();
-    if !bytes
-        .iter()
-        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-    {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    out.push(b'"');
-    let mut rest = bytes;
-    while let Some(i) = memchr::memchr(b'"', rest) {
-        out.extend_from_slice(&rest[..=i]);
-        out.push(b'"');
-        rest = &rest[i + 1..];
-    }
-    out.extend_from_slice(rest);
-    out.push(b'"');
 }
 
 /// The name of a phase in `requests.csv`.
@@ -275,62 +203,70 @@ pub(super) fn phase_name(phase: Phase) -> &'static str {
     }
 }
 
-fn phase_named(name: &str) -> Option<Phase> {
+fn phase_named(name: &[u8]) -> Option<Phase> {
     Some(match name {
-        "setup" => Phase::Setup,
-        "read" => Phase::Read,
-        "warmup" => Phase::Warmup,
-        "write" => Phase::Write,
-        "verify" => Phase::Verify,
-        "probe" => Phase::Probe,
-        "final" => Phase::Final,
+        b"setup" => Phase::Setup,
+        b"read" => Phase::Read,
+        b"warmup" => Phase::Warmup,
+        b"write" => Phase::Write,
+        b"verify" => Phase::Verify,
+        b"probe" => Phase::Probe,
+        b"final" => Phase::Final,
         _ => return None,
     })
 }
 
-fn outcome_named(name: &str) -> Option<Outcome> {
+fn outcome_named(name: &[u8]) -> Option<Outcome> {
     Some(match name {
-        "winner" => Outcome::Winner,
-        "conflict" => Outcome::Conflict,
-        "unexpected" => Outcome::Unexpected,
-        "indeterminate" => Outcome::Indeterminate,
-        "not_sent" => Outcome::NotSent,
-        "ok" => Outcome::Ok,
+        b"winner" => Outcome::Winner,
+        b"conflict" => Outcome::Conflict,
+        b"unexpected" => Outcome::Unexpected,
+        b"indeterminate" => Outcome::Indeterminate,
+        b"not_sent" => Outcome::NotSent,
+        b"ok" => Outcome::Ok,
         _ => return None,
     })
 }
 
-/// How much the reader asks its input for at a time (and its first buffer's size).
-const READ_AT: usize = 256 * 1024;
 /// No column is at this index: a column the file does not have.
 const ABSENT: usize = usize::MAX;
 
-/// Where one field of the current row is: in the input buffer as it is, or unquoted
-/// into the reader's scratch buffer (a quoted field whose quotes were doubled).
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: usize,
-    end: usize,
-    unescaped: bool,
+/// The reader's input, which refuses to hand out more than a row of
+/// [`super::MAX_LINE`] (and the `csv` reader's buffer) between two rows.
+struct Capped<R> {
+    input: R,
+    since_row: usize,
+    over: bool,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.since_row > super::MAX_LINE + 2 * BUFFER {
+            self.over = true;
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "row too long"));
+        }
+        let n = self.input.read(buf)?;
+        self.since_row += n;
+        Ok(n)
+    }
 }
 
 /// Reads `requests.csv` rows from `input`, one record at a time (see the module doc).
 pub struct CsvReader<R: Read> {
-    input: R,
-    /// Bytes read and not yet parsed are `buf[at..end]`.
-    buf: Vec<u8>,
-    at: usize,
-    end: usize,
-    eof: bool,
-    /// The line the next row starts on, from 1.
-    line: u64,
-    /// The current row's fields.
-    spans: Vec<Span>,
-    scratch: Vec<u8>,
+    csv: csv::Reader<Capped<R>>,
+    row: ByteRecord,
     /// Where each of [`COLUMNS`] is in a row ([`ABSENT`] when the file lacks it), and
     /// how many fields a row has.
     index: [usize; COLUMNS.len()],
     width: usize,
+    shared: Shared,
+    /// Set after an error or at an empty input: the iterator ends.
+    done: bool,
+}
+
+/// The texts a reader hands out again.
+#[derive(Default)]
+struct Shared {
     /// The last value of each repeating column, handed out again while it repeats, and
     /// the last few new values of any of them (the URLs of a few resources alternate).
     last: [Text; COLUMNS.len()],
@@ -342,8 +278,6 @@ pub struct CsvReader<R: Read> {
     /// read returned.
     versions: [Text; 4],
     next_version: usize,
-    /// Set after an error: the iterator ends.
-    failed: bool,
 }
 
 impl<R: Read> CsvReader<R> {
@@ -351,33 +285,34 @@ impl<R: Read> CsvReader<R> {
     /// first line lacks a column every history has is an error here. An empty input is
     /// a history of no record.
     pub fn new(input: R) -> Result<CsvReader<R>, csv::Error> {
+        let csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .buffer_capacity(BUFFER)
+            .from_reader(Capped {
+                input,
+                since_row: 0,
+                over: false,
+            });
         let mut reader = CsvReader {
-            input,
-            buf: vec![0; READ_AT],
-            at: 0,
-            end: 0,
-            eof: false,
-            line: 1,
-            spans: Vec::with_capacity(COLUMNS.len()),
-            scratch: Vec::new(),
+            csv,
+            row: ByteRecord::new(),
             index: [ABSENT; COLUMNS.len()],
             width: 0,
-            last: Default::default(),
-            recent: Default::default(),
-            next_recent: 0,
-            workload: None,
-            versions: Default::default(),
-            next_version: 0,
-            failed: false,
+            shared: Shared::default(),
+            done: false,
         };
-        if !reader.row()? {
+        let header = match reader.csv.byte_headers() {
+            Ok(header) => header.clone(),
+            Err(e) => return Err(reader.failed(e, 1)),
+        };
+        reader.csv.get_mut().since_row = 0;
+        if header.is_empty() {
             // An empty file is a history of no record (as the `csv` crate wrote it).
-            reader.failed = true;
+            reader.done = true;
             return Ok(reader);
         }
-        reader.width = reader.spans.len();
-        for i in 0..reader.width {
-            let name = reader.field(i);
+        reader.width = header.len();
+        for (i, name) in header.iter().enumerate() {
             if let Some(c) = COLUMNS.iter().position(|c| c.as_bytes() == name) {
                 reader.index[c] = i;
             }
@@ -394,188 +329,34 @@ impl<R: Read> CsvReader<R> {
         Ok(reader)
     }
 
-    /// Field `i` of the current row.
-    fn field(&self, i: usize) -> &[u8] {
-        let span = self.spans[i];
-        if span.unescaped {
-            &self.scratch[span.start..span.end]
+    /// The error of a row that starts on `line`: the row cap's own, or the `csv` crate's.
+    fn failed(&self, e: csv::Error, line: u64) -> csv::Error {
+        if self.csv.get_ref().over {
+            invalid(format!(
+                "line {line}: a row is over {} MiB, so this is not a requests.csv written by contend",
+                super::MAX_LINE / (1024 * 1024)
+            ))
         } else {
-            &self.buf[span.start..span.end]
+            e
         }
     }
 
-    /// Moves `buf[at..end]` to the front and reads more after it, growing the buffer when
-    /// it is full (up to a row of [`super::MAX_LINE`]); false at the end of the input.
-    fn fill(&mut self) -> Result<bool, csv::Error> {
-        if self.eof {
-            return Ok(false);
-        }
-        self.buf.copy_within(self.at..self.end, 0);
-        self.end -= self.at;
-        self.at = 0;
-        if self.end == self.buf.len() {
-            if self.buf.len() > super::MAX_LINE {
-                return Err(invalid(format!(
-                    "line {}: a row is over {} MiB, so this is not a requests.csv written by contend",
-                    self.line,
-                    super::MAX_LINE / (1024 * 1024)
-                )));
-            }
-            let grown = self.buf.len() * 2;
-            self.buf.resize(grown, 0);
-        }
-        loop {
-            match self.input.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
-                }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Parses the next row into `spans`; false at the end of the input. Blank lines are
-    /// skipped.
-    fn row(&mut self) -> Result<bool, csv::Error> {
-        loop {
-            while self.at < self.end && matches!(self.buf[self.at], b'\n' | b'\r') {
-                if self.buf[self.at] == b'\n' {
-                    self.line += 1;
-                }
-                self.at += 1;
-            }
-            if self.at == self.end && !self.fill()? {
-                return Ok(false);
-            }
-            if self.at < self.end && matches!(self.buf[self.at], b'\n' | b'\r') {
-                continue;
-            }
-            if let Some(next) = self.split_row() {
-                self.at = next;
-                return Ok(true);
-            }
-            // The row runs past what is read: read more, then split it again.
-            if !self.fill()? {
-                // The last row, without a line break after it.
-                self.buf.truncate(self.end);
-                self.buf.push(b'\n');
-                self.end += 1;
-                let next = self.split_row();
-                self.buf.pop();
-                self.end -= 1;
-                self.at = next.map_or(self.end, |n| n.min(self.end));
-                return Ok(true);
-            }
-        }
-    }
-
-    /// Splits the row at `buf[at..]` into fields; returns where the next row starts, or
-    /// `None` when the row does not end within `buf[..end]`. Most fields are a few bytes,
-    /// so an unquoted one is scanned byte by byte; a quoted one (a body, a version token)
-    /// is searched for its quotes with `memchr`.
-    fn split_row(&mut self) -> Option<usize> {
-        let CsvReader {
-            buf,
-            at,
-            end,
-            spans,
-            scratch,
-            line,
-            ..
-        } = self;
-        spans.clear();
-        scratch.clear();
-        let window = &buf[*at..*end];
-        let mut lines = 0;
-        let mut i = 0;
-        loop {
-            let start = i;
-            let mut quoted = None;
-            if window.get(i) == Some(&b'"') {
-                // The closing quote: the first one not doubled.
-                let mut j = i + 1;
-                let mut doubled = false;
-                let close = loop {
-                    let q = j + memchr::memchr(b'"', window.get(j..)?)?;
-                    match window.get(q + 1) {
-                        None => return None,
-                        Some(b'"') => {
-                            doubled = true;
-                            j = q + 2;
-                        }
-                        Some(_) => break q,
-                    }
-                };
-                lines += memchr::memchr_iter(b'\n', &window[i + 1..close]).count();
-                quoted = Some((close, doubled));
-                i = close + 1;
-            }
-            // The field ends at the next comma or line break.
-            while let Some(&b) = window.get(i) {
-                if b == b',' || b == b'\n' {
-                    break;
-                }
-                i += 1;
-            }
-            let &delimiter = window.get(i)?;
-            let mut field_end = i;
-            if delimiter == b'\n' && field_end > start && window[field_end - 1] == b'\r' {
-                field_end -= 1;
-            }
-            let base = *at;
-            spans.push(match quoted {
-                None => Span {
-                    start: base + start,
-                    end: base + field_end,
-                    unescaped: false,
-                },
-                Some((close, false)) if close + 1 >= field_end => Span {
-                    start: base + start + 1,
-                    end: base + close,
-                    unescaped: false,
-                },
-                Some((close, _)) => {
-                    // Doubled quotes, or text after the closing quote (kept, as the
-                    // `csv` crate does).
-                    let from = scratch.len();
-                    let mut rest = &window[start + 1..close];
-                    while let Some(q) = memchr::memchr(b'"', rest) {
-                        scratch.extend_from_slice(&rest[..=q]);
-                        rest = &rest[q + 2..];
-                    }
-                    scratch.extend_from_slice(rest);
-                    scratch.extend_from_slice(&window[(close + 1).min(field_end)..field_end]);
-                    Span {
-                        start: from,
-                        end: scratch.len(),
-                        unescaped: true,
-                    }
-                }
-            });
-            i += 1;
-            if delimiter == b'\n' {
-                *line += lines as u64 + 1;
-                return Some(*at + i);
-            }
-        }
-    }
-
-    /// The record in the current row, whose first line is `line`.
-    fn record(&mut self, line: u64) -> Result<RequestRecord, csv::Error> {
-        if self.spans.len() != self.width {
+    /// The record in the current row.
+    fn record(&mut self) -> Result<RequestRecord, csv::Error> {
+        let line = self.row.position().map_or(0, csv::Position::line);
+        if self.row.len() != self.width {
             return Err(invalid(format!(
                 "line {line}: the row has {} fields and the header {}",
-                self.spans.len(),
+                self.row.len(),
                 self.width
             )));
         }
-        let mut cell = Cell { reader: self, line };
+        let mut cell = Cell {
+            row: &self.row,
+            index: &self.index,
+            shared: &mut self.shared,
+            line,
+        };
         Ok(RequestRecord {
             scenario: cell.shared(Column::Scenario)?,
             workload: cell.workload()?,
@@ -606,8 +387,8 @@ impl<R: Read> CsvReader<R> {
             scheduled_ns: cell.optional(Column::ScheduledNs)?,
             cause: match cell.raw(Column::Cause) {
                 b"" => None,
-                _ => Some(cell.parse(Column::Cause, |name| {
-                    Cause::ALL.into_iter().find(|c| c.name() == name)
+                name => Some(cell.parse(Column::Cause, |_| {
+                    Cause::ALL.into_iter().find(|c| c.name().as_bytes() == name)
                 })?),
             },
         })
@@ -632,21 +413,28 @@ fn unsigned(raw: &[u8]) -> Option<u64> {
 }
 
 /// The current row's cells, read by column.
-struct Cell<'a, R: Read> {
-    reader: &'a mut CsvReader<R>,
+struct Cell<'a> {
+    row: &'a ByteRecord,
+    index: &'a [usize; COLUMNS.len()],
+    shared: &'a mut Shared,
     line: u64,
 }
 
-impl<R: Read> Cell<'_, R> {
-    fn raw(&self, column: Column) -> &[u8] {
-        match self.reader.index[column as usize] {
+impl<'a> Cell<'a> {
+    fn raw(&self, column: Column) -> &'a [u8] {
+        match self.index[column as usize] {
             ABSENT => b"",
-            i => self.reader.field(i),
+            i => self.row.get(i).unwrap_or(b""),
         }
     }
 
-    fn text(&self, column: Column) -> Result<&str, csv::Error> {
-        utf8(self.raw(column), column, self.line)
+    fn text(&self, column: Column) -> Result<&'a str, csv::Error> {
+        std::str::from_utf8(self.raw(column)).map_err(|_| {
+            invalid(format!(
+                "line {}: column `{}` is not UTF-8",
+                self.line, COLUMNS[column as usize]
+            ))
+        })
     }
 
     fn bad(&self, column: Column) -> csv::Error {
@@ -660,18 +448,18 @@ impl<R: Read> Cell<'_, R> {
         ))
     }
 
-    fn parse<T>(&self, column: Column, parse: impl Fn(&str) -> Option<T>) -> Result<T, csv::Error> {
-        let text = self.text(column)?;
-        parse(text).ok_or_else(|| self.bad(column))
+    fn parse<T>(&self, column: Column, parse: impl Fn(&[u8]) -> Option<T>) -> Result<T, csv::Error> {
+        parse(self.raw(column)).ok_or_else(|| self.bad(column))
     }
 
     fn workload(&mut self) -> Result<WorkloadId, csv::Error> {
         let raw = self.raw(Column::Workload);
-        match self.reader.workload {
+        match self.shared.workload {
             Some(id) if id.name().as_bytes() == raw => Ok(id),
             _ => {
-                let id = self.parse(Column::Workload, |s| s.parse::<WorkloadId>().ok())?;
-                self.reader.workload = Some(id);
+                let id = self.text(Column::Workload)?.parse::<WorkloadId>().ok();
+                let id = id.ok_or_else(|| self.bad(Column::Workload))?;
+                self.shared.workload = Some(id);
                 Ok(id)
             }
         }
@@ -717,20 +505,20 @@ impl<R: Read> Cell<'_, R> {
     fn shared(&mut self, column: Column) -> Result<Text, csv::Error> {
         let c = column as usize;
         let raw = self.raw(column);
-        if self.reader.last[c].as_bytes() == raw {
-            return Ok(self.reader.last[c].clone());
+        if self.shared.last[c].as_bytes() == raw {
+            return Ok(self.shared.last[c].clone());
         }
-        let text = match self.reader.recent.iter().find(|t| t.as_bytes() == raw) {
+        let text = match self.shared.recent.iter().find(|t| t.as_bytes() == raw) {
             Some(known) => known.clone(),
             None => {
-                let text = Text::from(utf8(raw, column, self.line)?);
-                let reader = &mut *self.reader;
-                reader.recent[reader.next_recent] = text.clone();
-                reader.next_recent = (reader.next_recent + 1) % reader.recent.len();
+                let text = Text::from(self.text(column)?);
+                let shared = &mut *self.shared;
+                shared.recent[shared.next_recent] = text.clone();
+                shared.next_recent = (shared.next_recent + 1) % shared.recent.len();
                 text
             }
         };
-        self.reader.last[c] = text.clone();
+        self.shared.last[c] = text.clone();
         Ok(text)
     }
 
@@ -741,24 +529,15 @@ impl<R: Read> Cell<'_, R> {
         if raw.is_empty() {
             return Ok(None);
         }
-        if let Some(known) = self.reader.versions.iter().find(|v| v.as_bytes() == raw) {
+        if let Some(known) = self.shared.versions.iter().find(|v| v.as_bytes() == raw) {
             return Ok(Some(known.clone()));
         }
-        let text = Text::from(utf8(raw, column, self.line)?);
-        let reader = &mut *self.reader;
-        reader.versions[reader.next_version] = text.clone();
-        reader.next_version = (reader.next_version + 1) % reader.versions.len();
+        let text = Text::from(self.text(column)?);
+        let shared = &mut *self.shared;
+        shared.versions[shared.next_version] = text.clone();
+        shared.next_version = (shared.next_version + 1) % shared.versions.len();
         Ok(Some(text))
     }
-}
-
-fn utf8(raw: &[u8], column: Column, line: u64) -> Result<&str, csv::Error> {
-    std::str::from_utf8(raw).map_err(|_| {
-        invalid(format!(
-            "line {line}: column `{}` is not UTF-8",
-            COLUMNS[column as usize]
-        ))
-    })
 }
 
 fn invalid(message: String) -> csv::Error {
@@ -769,17 +548,20 @@ impl<R: Read> Iterator for CsvReader<R> {
     type Item = Result<RequestRecord, csv::Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
+        if self.done {
             return None;
         }
-        let line = self.line;
-        let result = match self.row() {
+        let line = self.csv.position().line();
+        let result = match self.csv.read_byte_record(&mut self.row) {
             Ok(false) => return None,
-            Ok(true) => self.record(line),
-            Err(e) => Err(e),
+            Ok(true) => {
+                self.csv.get_mut().since_row = 0;
+                self.record()
+            }
+            Err(e) => Err(self.failed(e, line)),
         };
         if result.is_err() {
-            self.failed = true;
+            self.done = true;
         }
         Some(result)
     }
