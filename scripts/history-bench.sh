@@ -5,7 +5,7 @@
 # Starts `contend serve` (its own process, correct server) on 127.0.0.1, makes a history
 # with a sustained run against it (8 connections, 4 hot notes, DURATION long, every
 # request recorded), then checks that history REPEAT times with each binary given in
-# BINS (default: this tree's release build), one after another, and prints per binary
+# BINS (default: this tree's release build), interleaved, and prints per binary
 # the user+system CPU seconds of each check, the records per CPU-second of the best and
 # the median, and the peak RSS. HISTORY=path checks an existing requests.csv instead of
 # making one; SAVE=path keeps the history made. Not a test: CI does not run it.
@@ -78,22 +78,32 @@ fi
 RECORDS=$(python3 -c 'import csv,sys; csv.field_size_limit(1 << 30); print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' "$HISTORY")
 echo "history: $RECORDS records, $(( $(stat -c %s "$HISTORY") / 1048576 )) MiB; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-for bin in $BINS; do
-  : > "$WORK/times"
-  for _ in $(seq "$REPEAT"); do
+# Interleaved: each round checks with every binary once, so a change in the machine's
+# load falls on all of them alike.
+n=0
+for bin in $BINS; do n=$((n + 1)); : > "$WORK/times.$n"; done
+for _ in $(seq "$REPEAT"); do
+  n=0
+  for bin in $BINS; do
+    n=$((n + 1))
     /usr/bin/time -f '%U %S %M' -o "$WORK/time" "$bin" check "$HISTORY" > "$WORK/check.txt" 2>&1 || true
     grep -q 'lost' "$WORK/check.txt" || { echo "$bin check gave no verdict:" >&2; cat "$WORK/check.txt" >&2; exit 1; }
-    tail -1 "$WORK/time" >> "$WORK/times"
+    echo "$(tail -1 "$WORK/time") $(cut -d' ' -f1 /proc/loadavg)" >> "$WORK/times.$n"
   done
-  python3 - "$bin" "$RECORDS" "$WORK/times" <<'PY'
+done
+n=0
+for bin in $BINS; do
+  n=$((n + 1))
+  python3 - "$bin" "$RECORDS" "$WORK/times.$n" <<'PY'
 import statistics, sys
 bin, records, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 runs = [line.split() for line in open(path) if line.strip()]
-cpu = sorted(float(u) + float(s) for u, s, _ in runs)
-rss = max(int(m) for _, _, m in runs) / 1024
+cpu = sorted(float(u) + float(s) for u, s, _, _ in runs)
+rss = max(int(m) for _, _, m, _ in runs) / 1024
+load = " ".join(l for _, _, _, l in runs)
 print(f"{bin}: CPU s {' '.join(f'{c:.2f}' for c in cpu)}; "
       f"records per CPU-second best {records / cpu[0]:,.0f}, median {records / statistics.median(cpu):,.0f}; "
-      f"peak RSS {rss:.0f} MB")
+      f"peak RSS {rss:.0f} MB; load average at each run {load}")
 PY
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
