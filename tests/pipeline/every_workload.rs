@@ -148,6 +148,12 @@ async fn the_correct_server_passes_every_new_workload() {
 /// `phantom-success` answers a loser 2xx but drops its write, so the API acknowledges
 /// more writes than it keeps: a stale write shows it as more than one winner per
 /// version, a counter as lost increments, a transition as two accepted transitions.
+///
+/// Phantoms are named as such where their evidence is certain: in a stale-write round
+/// every writer sends the one token the round read, so after the winner the other three
+/// are each told the same next version of a note that did not change. A counter's
+/// writers read for themselves, so two of them sharing a stale read (what naming
+/// phantoms needs) is up to the scheduler: only its lost increments are asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phantom_success_shows_as_multiple_winners_lost_updates_and_invalid_transitions() {
     let (results, dir) = run_with(
@@ -159,18 +165,19 @@ async fn phantom_success_shows_as_multiple_winners_lost_updates_and_invalid_tran
     .await;
     assert_reports_fail_with(&results, dir.path(), ViolationKind::MultipleWinners);
     assert!(results[0].verdict.lost_updates > 0);
+    assert!(
+        kinds(&results[0]).contains(&ViolationKind::PhantomSuccess),
+        "{:?}",
+        kinds(&results[0])
+    );
     let (results, _dir) = run_with(
         files(&["notes-etag-counter.toml"]),
         Some(Bug::PhantomSuccess),
-        4,
+        8,
         3,
     )
     .await;
-    // Its losers are all answered with the same new version: phantoms, named as such.
-    assert_eq!(
-        kinds(&results[0]),
-        [ViolationKind::LostUpdate, ViolationKind::PhantomSuccess]
-    );
+    assert_eq!(kinds(&results[0]).first(), Some(&ViolationKind::LostUpdate));
     let (results, dir) = run_with(files(&[ORDERS]), Some(Bug::PhantomSuccess), 4, 3).await;
     assert_reports_fail_with(&results, dir.path(), ViolationKind::InvalidTransition);
 }
