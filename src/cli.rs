@@ -1,4 +1,4 @@
-//! The command line: `run`, `compare`, `validate`, `check`, `serve`, `relay`, and the
+//! The command line: `run`, `compare`, `replay`, `validate`, `check`, `serve`, `relay`, and the
 //! shell's `completions` and `man` (in `cli/shell.rs`), parsed with clap derive. Each
 //! command maps its flags onto the library and turns the result into an exit code.
 
@@ -143,6 +143,41 @@ pub enum Command {
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
+    },
+    /// Fire a failed run's witness (or a round's writes) again and check it: reproduce a failure, or see it pass after a fix.
+    #[command(after_help = REPLAY_EXIT_CODES)]
+    Replay {
+        /// A report folder written by `contend run`, or one of its witness files (REPORT_DIR/witnesses/*.json).
+        from: PathBuf,
+        /// Only this scenario of the report.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Fire every write of this round again, rather than the first witness's.
+        #[arg(long, value_name = "N")]
+        round: Option<u32>,
+        /// Where to fire them: a URL, NAME=URL, `builtin` or `builtin:BUG` [default: the run's target, with its bug].
+        #[arg(long, value_parser = parse_compare_target)]
+        target: Option<CompareTarget>,
+        /// The race window of a `builtin:BUG` target [default: the run's, else 20ms].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        window: Option<Duration>,
+        /// The most attempts per scenario; replay stops at the first that reproduces.
+        #[arg(long, value_name = "K", default_value_t = crate::replay::DEFAULT_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
+        attempts: u32,
+        /// The scenario file, when it is no longer where the run found it.
+        #[arg(long, value_name = "FILE")]
+        scenario_file: Option<PathBuf>,
+        /// Where the attempts' reports go [default: reports/<run-id>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed for the first attempt's markers [default: random, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
     },
     /// Check scenario files without sending any traffic.
     Validate {
@@ -322,6 +357,32 @@ pub async fn main(cli: Cli) -> ExitCode {
             )
             .await
         }
+        Command::Replay {
+            from,
+            scenario,
+            round,
+            target,
+            window,
+            attempts,
+            scenario_file,
+            out,
+            seed,
+            tls,
+            arrivals,
+        } => {
+            let mut opts = crate::replay::ReplayOptions::new(from);
+            opts.scenario = scenario;
+            opts.round = round;
+            opts.target = target;
+            opts.window = window;
+            opts.attempts = attempts;
+            opts.scenario_file = scenario_file;
+            opts.out = out;
+            opts.seed = seed.unwrap_or_else(rand::random);
+            tls.apply(&mut opts.run);
+            opts.run.arrivals = arrivals;
+            replay_command(opts).await
+        }
         Command::Validate { paths } => validate(&paths),
         Command::Check {
             history,
@@ -407,6 +468,8 @@ fn fault_help(what: &str) -> String {
     let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
     format!("{what} ({}; README: Fault injection)", names.join(", "))
 }
+
+const REPLAY_EXIT_CODES: &str = "Exit codes: 1 reproduced (or the contract broke another way), as a FAIL; 0 not reproduced: every attempt was judged and the contract held in each (no proof of a fix: a race may be missed); 2 usage or connection error; 3 inconclusive (an attempt's writes had no definite outcome); 130 interrupted.";
 
 const INCONCLUSIVE_HELP: &str = "The share of writes that may be indeterminate or not sent before a scenario is INCONCLUSIVE (exit 3), e.g. 10% or 0.1; overrides each scenario's inconclusive_above [default: 10%]";
 
@@ -522,6 +585,25 @@ async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u
                 println!("JUnit: {}", path.display());
             }
             code
+        }
+        Err(e) => print_error(&e),
+    }
+}
+
+async fn replay_command(opts: crate::replay::ReplayOptions) -> u8 {
+    let (stop, abort) = crate::replay::stop_flags(&opts);
+    handle_interrupts(stop.clone(), abort);
+    note_ignored_proxies();
+    println!("contend replay, seed {}\n", opts.seed);
+    let mut say = |text: String| print!("{text}");
+    match crate::replay::replay(opts, &mut say).await {
+        Ok(report) => {
+            println!();
+            for r in &report.replays {
+                println!("{}", crate::replay::verdict_line(r));
+            }
+            println!("\nReports of every attempt: {}/", report.dir.display());
+            report.exit_code(stop.load(Ordering::Relaxed))
         }
         Err(e) => print_error(&e),
     }
@@ -796,7 +878,22 @@ fn check_history(
         not_run: Vec::new(),
     };
     if let Some(dir) = &out {
-        if let Err(e) = report::write_rechecked(dir, &info, &results, path) {
+        // The wire exchanges the run kept for its witnesses, when they are beside it.
+        let beside = path
+            .parent()
+            .map(|p| p.join(history::wire::EXCHANGES_FILE))
+            .filter(|p| p.is_file());
+        let exchanges = match beside.map(|p| history::wire::read_wire(&p)) {
+            Some(Ok(exchanges)) => exchanges,
+            Some(Err(e)) => {
+                eprintln!("warning: the witnesses are told without their exchanges: {e}");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let written = report::write_rechecked(dir, &info, &results, path)
+            .and_then(|_| report::witness::write_all(dir, &results, &exchanges, None));
+        if let Err(e) = written {
             eprintln!("error: cannot write reports to {}: {e}", dir.display());
             return 2;
         }

@@ -19,8 +19,8 @@
 //!    [`history`] (each importing only the ones before it).
 //! 2. **Stages**, in pipeline order: [`scenario`] (parsing) → [`engine`] → [`check`]
 //!    (with [`latency`] and [`convergence`]) → [`gate`] → [`report`].
-//! 3. **Drivers** on top: [`run`], [`compare`] and [`cli`], which wire the stages
-//!    together, and [`server`], the reference server they start, which shares nothing
+//! 3. **Drivers** on top: [`run`], [`compare`], [`replay`] and [`cli`], which wire the
+//!    stages together, and [`server`], the reference server they start, which shares nothing
 //!    with the stages but the names on the wire, and [`relay`], a tool of its own.
 //!
 //! # Layout
@@ -49,6 +49,8 @@
 //!   JUnit, the overall status and the exit code.
 //! * [`run`]: one `contend run`, every stage wired end to end.
 //! * [`compare`]: the same run against several targets, reported side by side.
+//! * [`replay`]: a run's failure fired again (`contend replay`): a witness's writes (or a
+//!   round's), in the run's sync mode and release order, checked again.
 //! * [`cli`]: the command line (clap), mapping each command onto the library.
 //! * [`server`]: the embedded reference server, correct or with an injected bug, in one
 //!   process or several (`contend serve --processes`), its answers to writes broken on
@@ -68,6 +70,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod protocol;
 pub mod relay;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;

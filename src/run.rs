@@ -69,6 +69,9 @@ pub struct RunOptions {
     /// Where every record goes as soon as it is complete (`--jsonl`); the caller
     /// finishes it after the run.
     pub jsonl: Option<Arc<JsonlStream>>,
+    /// `contend replay`: the writers a round sends, in their release order (see
+    /// [`RunContext::writer_order`]); `None` for a run.
+    pub writer_order: Option<Arc<Vec<u32>>>,
 }
 
 impl RunOptions {
@@ -97,6 +100,7 @@ impl RunOptions {
             thresholds: Vec::new(),
             inconclusive_above: None,
             jsonl: None,
+            writer_order: None,
         }
     }
 }
@@ -382,6 +386,8 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         jsonl: opts.jsonl.clone(),
         client_identity,
         insecure: opts.insecure,
+        judge: Some(Arc::new(CheckEachRound)),
+        writer_order: opts.writer_order.clone(),
         ..RunContext::new(opts.seed)
     };
 
@@ -391,6 +397,9 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     // go when the run is over, whatever happened.
     let mut spools: Vec<Spool> = Vec::new();
     let mut skipped = Vec::new();
+    // The exchanges kept as they went for the witnesses, and the scenarios that ran.
+    let mut exchanges = Vec::new();
+    let mut ran = Vec::new();
     for s in &scenarios {
         if ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
             skipped.push(s.name.clone());
@@ -449,6 +458,8 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         results.push(result);
         spools.extend(run.spool);
         records.extend(run.records);
+        exchanges.extend(run.exchanges);
+        ran.push(s);
     }
     if let Some(server) = builtin {
         if ctx.abort.is_set() {
@@ -475,6 +486,11 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
                 .iter()
                 .try_for_each(|spool| spool.append_to(&requests))
         })
+        .and_then(|_| {
+            let manifest = replay_manifest(&opts, &ran);
+            report::witness::write_all(&report_dir, &results, &exchanges, Some(manifest))
+                .map(|_| ())
+        })
         .map_err(|e| {
             RunError::Io(format!(
                 "cannot write reports to {}: {e}",
@@ -488,6 +504,55 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         seed: opts.seed,
         info,
     })
+}
+
+/// Judges each finished round with the scenario's own checker, so that the engine keeps
+/// the exchanges its violations' witnesses need.
+struct CheckEachRound;
+
+impl engine::RoundJudge for CheckEachRound {
+    fn judge(&self, records: &[RequestRecord]) -> engine::Flagged {
+        let (kinds, records) = check::witness::needed(records);
+        engine::Flagged { kinds, records }
+    }
+}
+
+/// What `contend replay` needs to know about the scenarios that ran (`replay.json`).
+fn replay_manifest(opts: &RunOptions, ran: &[&Scenario]) -> report::witness::ReplayManifest {
+    let builtin =
+        ran.iter()
+            .any(|s| s.target == Target::Builtin)
+            .then(|| report::witness::ReplayBuiltin {
+                bug: opts.server.bug.map(|b| b.name().to_string()),
+                window_ms: u64::try_from(opts.server.window.as_millis()).unwrap_or(u64::MAX),
+            });
+    let scenarios = ran
+        .iter()
+        .map(|s| {
+            let raced = s.workload.kind.rules().released_together;
+            report::witness::ReplayScenario {
+                name: s.name.clone(),
+                file: std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone()),
+                workload: s.workload.kind.name().to_string(),
+                target: match &s.target {
+                    Target::Builtin => "builtin".to_string(),
+                    Target::Url(u) => s.secrets.redact(u.as_str()),
+                },
+                sync: raced.then(|| s.sync.name().to_string()),
+                writer_connections: raced.then(|| s.writer_connections.name().to_string()),
+                timeout_ms: u64::try_from(s.timeout.as_millis()).unwrap_or(u64::MAX),
+                writers: s.workload.writers,
+                rounds: s.workload.rounds,
+                witnesses: Vec::new(),
+            }
+        })
+        .collect();
+    report::witness::ReplayManifest {
+        contend: env!("CARGO_PKG_VERSION").to_string(),
+        seed: opts.seed,
+        builtin,
+        scenarios,
+    }
 }
 
 /// A sustained run's figures name the scenario's settings (connections, hot resources,
@@ -549,14 +614,14 @@ pub fn scenario_result(
         ),
     };
     let convergence = Convergence::from_records(records.iter().copied());
-    Ok(finish(
-        verdict,
-        latency,
-        convergence,
-        workload,
-        thresholds,
-        facts,
-    ))
+    // A spooled (sustained) history is not held, so its violations have no witness.
+    let witness = match spool {
+        Some(_) => check::WitnessSet::default(),
+        None => check::witness::witnesses(&verdict, records),
+    };
+    let mut result = finish(verdict, latency, convergence, workload, thresholds, facts);
+    result.witness = witness;
+    Ok(result)
 }
 
 /// A scenario's result from its verdict and figures: the thresholds evaluated on them.
@@ -582,6 +647,7 @@ fn finish(
         inconclusive_above: facts
             .inconclusive_above
             .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
+        witness: check::WitnessSet::default(),
     };
     result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
     result

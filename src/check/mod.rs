@@ -9,6 +9,9 @@
 //! attempts) that had a definite outcome. A round whose every write was indeterminate or
 //! not sent, or whose writers all sent a weak version token, tested nothing; the report
 //! stage calls a scenario that judged nothing INCONCLUSIVE, never PASS.
+//!
+//! Beside the verdict, [`witness`] picks each violation's minimal witness: the fewest
+//! records that show it.
 
 use std::collections::BTreeMap;
 
@@ -25,11 +28,13 @@ mod stock;
 mod sustained;
 mod transition;
 mod unique_create;
+pub mod witness;
 
 mod read_back;
 pub use crate::outcome::{Cause, ViolationKind, WarningKind};
 pub(crate) use read_back::ReadBack;
 pub use sustained::SustainedReport;
+pub use witness::{Witness, WitnessSet};
 
 /// One warning and its witness.
 #[derive(Debug, Clone, PartialEq)]

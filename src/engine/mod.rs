@@ -17,8 +17,11 @@
 //! `client.rs` renders requests and holds `Writers`, the façade through which every
 //! race is released, and `race/` the sync modes behind it. Which rules a workload
 //! follows (released together, a resource per round, its fewest writers) is read from
-//! the registry, [`crate::scenario::WorkloadRules`].
+//! the registry, [`crate::scenario::WorkloadRules`]. Beside the records, `capture.rs`
+//! keeps the few exchanges a violation's witness shows as they went, for the rounds a
+//! [`RoundJudge`] flags.
 
+pub mod capture;
 pub mod client;
 pub mod cookies;
 mod counter;
@@ -46,6 +49,7 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{
     Actionable, Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind,
 };
+pub use capture::{Flagged, RoundJudge};
 use client::RequestBuilder;
 use exchange::{ClientSettings, Exchange, Incident, Prepared};
 
@@ -98,6 +102,13 @@ pub struct RunContext {
     pub client_identity: Option<Arc<exchange::ClientIdentity>>,
     /// Trust any certificate (`--insecure`): for a throw-away self-signed host only.
     pub insecure: bool,
+    /// Judges each round as it ends, so that the engine keeps the wire exchanges of the
+    /// witnesses of its violations (`capture.rs`); `None`: nothing is captured.
+    pub judge: Option<Arc<dyn RoundJudge>>,
+    /// Replaying a round (`contend replay`): the writers whose writes a round sends, in
+    /// the order they are released. Lane `i` sends writer `writer_order[i]`'s write, with
+    /// that writer's marker and labels; `None`: writers 0 to n-1.
+    pub writer_order: Option<Arc<Vec<u32>>>,
 }
 
 impl RunContext {
@@ -117,7 +128,18 @@ impl RunContext {
             jsonl: None,
             client_identity: None,
             insecure: false,
+            judge: None,
+            writer_order: None,
         }
+    }
+
+    /// The writer whose write lane `lane` of a round sends (see
+    /// [`RunContext::writer_order`]).
+    fn writer_of(&self, lane: u32) -> u32 {
+        self.writer_order
+            .as_ref()
+            .and_then(|order| order.get(lane as usize).copied())
+            .unwrap_or(lane)
     }
 
     fn stopped(&self) -> bool {
@@ -211,6 +233,9 @@ pub struct ScenarioRun {
     /// credentials, cookies), for redacting what is written from its result. (The
     /// scenario's own set: the two are one, shared.)
     pub secrets: Secrets,
+    /// The exchanges kept as they went for witnesses (`capture.rs`): the set-up, and
+    /// those the flagged rounds' witnesses need; empty without a [`RoundJudge`].
+    pub exchanges: Vec<crate::history::wire::WireExchange>,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
@@ -230,6 +255,13 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     session.take_step_records();
     session.publish().await;
     ctx.progress.finish();
+    let mut exchanges = session.steps.take_wire();
+    if let Some(capture) = &mut session.capture {
+        exchanges.extend(capture.take());
+    }
+    for e in &mut exchanges {
+        e.redact(&session.secrets);
+    }
     // A run stopped at once fails wherever it was; that is the interruption, not an error.
     let error = result.err().filter(|_| !ctx.abort.is_set()).map(|e| {
         let e = match session.settings.client_cert_advice() {
@@ -245,6 +277,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         spool: session.spool,
         duration: started.elapsed(),
         secrets: session.secrets.clone(),
+        exchanges,
     }
 }
 
@@ -332,6 +365,8 @@ struct Session<'a> {
     /// The file's secrets and those learned while running (the scenario's own set,
     /// shared, so its final reports see what was learned).
     secrets: Secrets,
+    /// The wire capture, when the run judges rounds (`capture.rs`).
+    capture: Option<capture::Capture>,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -481,6 +516,7 @@ impl<'a> Session<'a> {
             unique(ctx, scenario, None),
             ctx.clone(),
         ));
+        let capture = ctx.judge.clone().map(capture::Capture::new);
         Session {
             scenario,
             ctx,
@@ -510,6 +546,15 @@ impl<'a> Session<'a> {
             records: Vec::new(),
             published: 0,
             spool: None,
+            capture,
+        }
+    }
+
+    /// Notes the request of the record just pushed, for the wire capture.
+    fn note_wire(&mut self, prepared: &Prepared, exchange: &Exchange) {
+        if let Some(capture) = &mut self.capture {
+            let at = self.records.len().saturating_sub(1);
+            capture.note(at, prepared, &exchange.headers);
         }
     }
 
@@ -528,7 +573,11 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let reader = self.reader()?;
-        let result = self.steps.run_all(&reader, &self.scenario.setup).await;
+        let capture = self.capture.is_some();
+        let result = self
+            .steps
+            .run_all(&reader, &self.scenario.setup, capture)
+            .await;
         self.take_step_records();
         result
     }
@@ -591,6 +640,7 @@ impl<'a> Session<'a> {
                 exchange::read_outcome(&exchange, accepts),
             );
             self.records.push(refused);
+            self.note_wire(&prepared, &exchange);
             let logged_in = self.steps.refresh_after(&reader, exchange.start).await;
             self.take_step_records();
             logged_in?;
@@ -607,6 +657,7 @@ impl<'a> Session<'a> {
             .recorder
             .record(phase, meta, &prepared, &exchange, outcome);
         self.records.push(record);
+        self.note_wire(&prepared, &exchange);
         if outcome == Outcome::Ok {
             Ok(exchange)
         } else {

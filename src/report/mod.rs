@@ -14,11 +14,15 @@ pub mod json;
 pub mod junit;
 pub mod progress;
 pub mod terminal;
+pub mod timeline;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, WarningKind};
+use crate::check::{
+    percentile, Verdict, Violation, ViolationKind, Warning, WarningKind, WitnessSet,
+};
 use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
@@ -49,6 +53,9 @@ pub struct ScenarioResult {
     /// The share of writes that may be indeterminate or not sent before the scenario is
     /// INCONCLUSIVE (`inconclusive_above`, `--inconclusive-above`).
     pub inconclusive_above: f64,
+    /// The violations' minimal witnesses and the first violating rounds' records, for
+    /// the witness files and the timelines ([`witness`]).
+    pub witness: WitnessSet,
 }
 
 impl ScenarioResult {
@@ -165,6 +172,29 @@ impl ScenarioResult {
         }
         for t in &mut self.thresholds {
             hide(&mut t.threshold.limit_text);
+        }
+        let witnessed = self.witness.witnesses.iter_mut().flat_map(|w| {
+            hide(&mut w.evidence);
+            hide(&mut w.shows);
+            w.setup
+                .iter_mut()
+                .chain(w.steps.iter_mut().map(|s| &mut s.record))
+        });
+        let drawn = self
+            .witness
+            .rounds
+            .iter_mut()
+            .flat_map(|t| t.records.iter_mut());
+        for record in witnessed.chain(drawn) {
+            hide(&mut record.url);
+            hide(&mut record.body);
+            hide(&mut record.error);
+            for text in [&mut record.version_sent, &mut record.version_returned]
+                .into_iter()
+                .flatten()
+            {
+                hide(text);
+            }
         }
     }
 

@@ -343,6 +343,9 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             for group in by_kind(&v.violations) {
                 let (kind, found) = (group.kind, &group.found);
                 let _ = writeln!(out, "  {kind}{}", group.in_rounds(v.rounds.len()));
+                if let Some(w) = r.witness.first_of(kind) {
+                    out.push_str(&witness_lines(r, w, report_dir));
+                }
                 for x in found.iter().take(EVIDENCE_SHOWN) {
                     let at = match (&x.round, &x.version) {
                         (Some(round), Some(version)) => {
@@ -412,6 +415,77 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             "\nReports: {}/ ({})",
             dir.display(),
             super::run_files().join(", ")
+        );
+        if results.iter().any(|r| !r.witness.witnesses.is_empty()) {
+            // A history checked again has no replay file: it was not run from here.
+            let replay = if dir.join(super::witness::REPLAY_FILE).is_file() {
+                format!("; fire them again with: contend replay {}", dir.display())
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "Witnesses: {}/{}/ (JSON and curl), timelines: {}/{}/{replay}",
+                dir.display(),
+                super::witness::WITNESS_DIR,
+                dir.display(),
+                super::witness::TIMELINE_DIR,
+            );
+        }
+    }
+    out
+}
+
+/// A violation's minimal witness, shown before its evidence: what it shows, and its
+/// files (in the report folder, when there is one).
+fn witness_lines(r: &ScenarioResult, w: &crate::check::Witness, dir: Option<&Path>) -> String {
+    let at = w.round.map_or(String::new(), |n| format!(", round {n}"));
+    let mut out = format!("    witness{at}: {}\n", w.shows);
+    let steps: Vec<String> = w
+        .steps
+        .iter()
+        .map(|s| {
+            let rec = &s.record;
+            let who = match (s.role, rec.writer) {
+                (crate::check::witness::Role::Write, Some(n)) => format!("w{n}"),
+                (role, _) => role.name().replace('_', " "),
+            };
+            let sent = rec
+                .version_sent
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            let status = rec
+                .status
+                .map_or_else(|| rec.outcome.name().to_string(), |s| s.to_string());
+            let got = rec
+                .version_returned
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            format!("{who} {}{sent} → {status}{got}", rec.method)
+        })
+        .collect();
+    let _ = writeln!(out, "      {}", steps.join("; "));
+    if let Some(dir) = dir {
+        let scenario = &r.verdict.scenario;
+        let timeline = w
+            .round
+            .filter(|n| r.witness.rounds.iter().any(|t| t.round == *n))
+            .map(|n| {
+                format!(
+                    ", timeline {}",
+                    dir.join(super::witness::timeline_file(scenario, n))
+                        .display()
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      {} (curl: {}){timeline}",
+            dir.join(super::witness::witness_file(scenario, w))
+                .display(),
+            dir.join(super::witness::curl_file(scenario, w)).display(),
         );
     }
     out
