@@ -38,6 +38,17 @@ use crate::server::{Bug, ServerConfig};
 /// The fewest writes a replayed race has.
 const FEWEST_WRITES: usize = 2;
 
+/// The fewest writes a race of `scenario` needs: two, its workload's fewest, and one
+/// more than a stock's units.
+fn fewest_writes(scenario: &Scenario) -> usize {
+    let rules = scenario.workload.kind.rules();
+    let stock = match scenario.workload.kind {
+        scenario::WorkloadKind::Stock { units } => units as usize + 1,
+        _ => 0,
+    };
+    FEWEST_WRITES.max(rules.min_writers as usize).max(stock)
+}
+
 /// What `contend replay` is asked to do.
 pub struct ReplayOptions {
     /// A report folder, or one of its witness files.
@@ -214,8 +225,8 @@ pub async fn replay(
     let out = opts.out.clone().unwrap_or_else(run::fresh_run_dir);
     let mut replays = Vec::new();
     for s in chosen {
-        let plan = plan(&dir, s, opts.round, witness_file.as_deref())?;
         let scenario = load_scenario(s, opts.scenario_file.as_deref())?;
+        let plan = plan(&dir, s, &scenario, opts.round, witness_file.as_deref())?;
         let replayed = replay_scenario(&opts, &manifest, s, scenario, plan, &out, say).await?;
         replays.push(replayed);
         if opts.run.stop.load(Ordering::Relaxed) {
@@ -288,13 +299,51 @@ fn read_manifest(dir: &Path) -> Result<ReplayManifest, RunError> {
 }
 
 /// Which writers to fire and what to look for: the witness's (the one named, or the
-/// scenario's first), or every write of `round`.
+/// scenario's first), or every write of `round`. A workload whose writers run free
+/// (counter, sustained) has no race to release again: its whole scenario runs again,
+/// as the run had it (no writers named).
 fn plan(
     dir: &Path,
     s: &ReplayScenario,
+    scenario: &Scenario,
     round: Option<u32>,
     witness_file: Option<&str>,
 ) -> Result<Plan, RunError> {
+    if !scenario.workload.kind.rules().released_together {
+        let kinds = match (round, witness_file) {
+            (Some(_), _) => {
+                return Err(RunError::Usage(format!(
+                    "{}: a {} run has no rounds released together, so --round does not apply; \
+                     replay runs its whole scenario again",
+                    s.name,
+                    scenario.workload.kind.name()
+                )))
+            }
+            (None, Some(file)) => s
+                .witnesses
+                .iter()
+                .filter(|w| same_file(&w.file, file))
+                .collect::<Vec<_>>(),
+            (None, None) => s.witnesses.iter().take(1).collect(),
+        };
+        let kinds = kinds
+            .iter()
+            .map(|w| violation_kind(s, &w.violation))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Plan {
+            what: format!(
+                "the whole scenario ({} writers, {} {}: its writers run free, so there is no race to release again)",
+                s.writers,
+                s.rounds,
+                match scenario.workload.kind.rules().steps {
+                    scenario::workload::Steps::Increments => "increments each",
+                    _ => "rounds",
+                }
+            ),
+            writers: Vec::new(),
+            kinds,
+        });
+    }
     if let Some(n) = round {
         let records = round_records(dir, &s.name, n)?;
         let mut writes: Vec<&RequestRecord> =
@@ -331,25 +380,19 @@ fn plan(
             s.name
         )));
     };
-    let kind = ViolationKind::ALL
-        .into_iter()
-        .find(|k| k.name() == witness.violation)
-        .ok_or_else(|| {
-            RunError::Usage(format!(
-                "{}: unknown violation {:?} in {REPLAY_FILE}",
-                s.name, witness.violation
-            ))
-        })?;
+    let kind = violation_kind(s, &witness.violation)?;
     let mut writers = witness.writers.clone();
-    if writers.len() < FEWEST_WRITES {
-        // A race of one is no race: the round's next writes, in their release order.
+    let fewest = fewest_writes(scenario);
+    if writers.len() < fewest {
+        // A race needs its writers (two; a stock's units and one more): the round's next
+        // writes, in their release order.
         if let Some(n) = witness.round {
             let records = round_records(dir, &s.name, n)?;
             let mut writes: Vec<&RequestRecord> =
                 records.iter().filter(|r| r.phase == Phase::Write).collect();
             writes.sort_by_key(|w| (w.start_ns, w.writer));
             for w in writes.iter().filter_map(|w| w.writer) {
-                if writers.len() >= FEWEST_WRITES {
+                if writers.len() >= fewest {
                     break;
                 }
                 if !writers.contains(&w) {
@@ -366,6 +409,19 @@ fn plan(
         writers,
         kinds: vec![kind],
     })
+}
+
+/// A violation kind by its name in `replay.json`.
+fn violation_kind(s: &ReplayScenario, name: &str) -> Result<ViolationKind, RunError> {
+    ViolationKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            RunError::Usage(format!(
+                "{}: unknown violation {name:?} in {REPLAY_FILE}",
+                s.name
+            ))
+        })
 }
 
 /// The records of one round of a scenario, from the report's `requests.csv`.
@@ -430,27 +486,36 @@ async fn replay_scenario(
     if s.timeout_ms > 0 {
         scenario.timeout = Duration::from_millis(s.timeout_ms);
     }
-    scenario.workload.rounds = 1;
-    scenario.workload.writers = u32::try_from(plan.writers.len()).unwrap_or(u32::MAX);
+    if plan.writers.is_empty() {
+        // Writers that run free: the scenario again, as the run had it.
+        scenario.workload.writers = s.writers;
+        scenario.workload.rounds = s.rounds;
+    } else {
+        scenario.workload.rounds = 1;
+        scenario.workload.writers = u32::try_from(plan.writers.len()).unwrap_or(u32::MAX);
+    }
     let (target, server, shown) = target(opts, manifest, s)?;
     if let Target::Url(url) = &target {
         scenario.secrets.add_credentials(url);
     }
     scenario.target = target;
     let sync = scenario.sync;
-    let writers_text = plan
-        .writers
-        .iter()
-        .map(|w| format!("w{w}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let how = if plan.writers.is_empty() {
+        String::new()
+    } else {
+        let writers = plan
+            .writers
+            .iter()
+            .map(|w| format!("w{w}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(" ({writers}, in their release order; sync {sync})")
+    };
     say(format!(
-        "{}: replaying {} ({writers_text}, in their release order; sync {sync}) against {shown}, up to {} attempt(s)\n",
-        s.name,
-        plan.what,
-        opts.attempts
+        "{}: replaying {}{how} against {shown}, up to {} attempt(s)\n",
+        s.name, plan.what, opts.attempts
     ));
-    let order = Arc::new(plan.writers.clone());
+    let order = (!plan.writers.is_empty()).then(|| Arc::new(plan.writers.clone()));
     let mut attempts = Vec::new();
     let mut judged = 0;
     let mut outcome = None;
@@ -471,7 +536,7 @@ async fn replay_scenario(
         run_opts.out = Some(dir.clone());
         run_opts.seed = opts.seed.wrapping_add(u64::from(n - 1));
         run_opts.server = server.clone();
-        run_opts.writer_order = Some(order.clone());
+        run_opts.writer_order = order.clone();
         run_opts.progress = Arc::new(crate::engine::NoProgress);
         let report = run::run_loaded(run_opts, vec![scenario.clone()]).await?;
         let Some(result) = report.results.into_iter().next() else {

@@ -636,15 +636,27 @@ fn shows(kind: ViolationKind, steps: &[(Role, &RequestRecord)], scope: &Scope<'_
         ),
     };
     let w = names.first().cloned().unwrap_or_else(|| "a write".into());
+    let count = |r: Option<&RequestRecord>| {
+        r.map_or("nothing".to_string(), |r| {
+            r.value.map_or_else(|| found(r), |v| v.to_string())
+        })
+    };
+    let state = |r: Option<&RequestRecord>, or: &str| {
+        r.and_then(|r| r.state.clone())
+            .unwrap_or_else(|| or.to_string())
+    };
     match kind {
         ViolationKind::MultipleWinners => format!(
             "{both} both sent {sent} and both won ({answers}); the state read back ({after_text}) carries {kept_text}"
         ),
         ViolationKind::InvalidTransition => format!(
-            "{both} both asked to leave {sent} and both were accepted ({answers}); the resource read back is in {after_text}"
+            "{both} both asked to leave {} and both were accepted ({answers}); the resource read back is {}",
+            state(scope.before, &sent),
+            state(scope.verify, &after_text)
         ),
         ViolationKind::DuplicateCreate => format!(
-            "{both} created the same key and both succeeded ({answers}); the lookup found {after_text}"
+            "{both} created the same key and both succeeded ({answers}); the lookup found {}",
+            count(scope.verify)
         ),
         ViolationKind::PhantomSuccess if writes.len() >= 2 => format!(
             "{both} were both acknowledged with the same new version {} ({answers}); one version cannot hold two different writes",
@@ -654,12 +666,15 @@ fn shows(kind: ViolationKind, steps: &[(Role, &RequestRecord)], scope: &Scope<'_
             "{w} was acknowledged ({answers}) but the state read back ({after_text}) does not carry it"
         ),
         ViolationKind::LostUpdate => format!(
-            "{both} both sent {sent} and both won ({answers}); the final value is {after_text}, which counts one of them"
+            "{both} both sent {sent} and both won ({answers}); the final value is {} (from {}), which cannot count both",
+            count(scope.verify),
+            count(scope.before)
         ),
         ViolationKind::Oversell => format!(
-            "{} claims won ({answers}) with {} unit(s) read before; {after_text} left after",
+            "{} claims won ({answers}) with {} unit(s) read before; {} left after",
             writes.len(),
-            scope.before.map_or("?".into(), found)
+            count(scope.before),
+            count(scope.verify)
         ),
         ViolationKind::NoWinner => format!(
             "{w} sent {sent}, which was current, and was refused ({answers}); no write won, and the read back still has {after_text}"
@@ -686,7 +701,8 @@ fn shows(kind: ViolationKind, steps: &[(Role, &RequestRecord)], scope: &Scope<'_
             "{w} won with {sent} ({answers}), but the token read back is still {after_text}"
         ),
         ViolationKind::IdempotencyViolation => format!(
-            "the same key was answered {answers}; the read finds {after_text}"
+            "the same key was answered {answers}; the read finds {} effect(s)",
+            count(scope.verify)
         ),
         ViolationKind::ConflictNotActionable => format!(
             "{w} got the conflict {} without what a client needs to recover ({})",

@@ -12,7 +12,7 @@ use console::Style;
 
 use crate::convergence::Metric;
 use crate::gate::Status;
-use crate::history::Outcome;
+use crate::history::{Outcome, Phase};
 
 use super::{by_kind, causes_text, RunStatus, ScenarioResult, SpreadStat};
 
@@ -460,7 +460,9 @@ fn witness_lines(r: &ScenarioResult, w: &crate::check::Witness, dir: Option<&Pat
                 .map_or_else(|| rec.outcome.name().to_string(), |s| s.to_string());
             let got = rec
                 .version_returned
-                .as_deref()
+                .clone()
+                .or_else(|| rec.state.clone().filter(|_| rec.phase != Phase::Write))
+                .or_else(|| rec.value.map(|v| v.to_string()))
                 .map(|v| format!(" {v}"))
                 .unwrap_or_default();
             format!("{who} {}{sent} → {status}{got}", rec.method)

@@ -140,6 +140,18 @@ pub fn write_all(
         }
     }
     let mut written = Vec::new();
+    // Only the exchanges of scenarios with a witness: a passing run has no file.
+    let witnessed = |name: &str| {
+        results
+            .iter()
+            .any(|r| r.verdict.scenario == name && !r.witness.witnesses.is_empty())
+    };
+    let exchanges: Vec<WireExchange> = exchanges
+        .iter()
+        .filter(|e| witnessed(&e.scenario))
+        .cloned()
+        .collect();
+    let exchanges = exchanges.as_slice();
     let exchanges_path = dir.join(EXCHANGES_FILE);
     if exchanges.is_empty() {
         let _ = std::fs::remove_file(&exchanges_path);
