@@ -9,9 +9,12 @@
 //! writers are the witness's: lane `i` sends the write of the `i`-th writer released,
 //! with that writer's `[[write]]` and labels ([`crate::engine::RunContext::writer_order`]),
 //! so the records name the writers the witness names. A witness with fewer writes than
-//! a race needs (one unexpected answer, say) is made up to two with the round's next
-//! writes in their release order. Attempts go on, up to `--attempts`, until one shows
-//! the witness's violation; each attempt's reports are written to a folder of its own.
+//! a race needs (one unexpected answer, say) is made up to two (a stock's units and one
+//! more) with the round's next writes in their release order. A workload whose writers
+//! run free (`counter`, `sustained`) has no round released together: its whole scenario
+//! runs again, with the run's writers and rounds. Attempts go on, up to `--attempts`,
+//! until one shows the witness's violation; each attempt's reports are written to a
+//! folder of its own.
 //!
 //! The result is one of: **reproduced** (an attempt showed the violation; exit 1, as a
 //! FAIL), **another violation** (an attempt broke the contract another way; exit 1),

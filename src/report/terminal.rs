@@ -462,10 +462,15 @@ fn witness_lines(r: &ScenarioResult, w: &crate::check::Witness, dir: Option<&Pat
                 .version_returned
                 .clone()
                 .or_else(|| rec.state.clone().filter(|_| rec.phase != Phase::Write))
-                .or_else(|| rec.value.map(|v| v.to_string()))
                 .map(|v| format!(" {v}"))
                 .unwrap_or_default();
-            format!("{who} {}{sent} → {status}{got}", rec.method)
+            // A counter's or a stock's count, beside the version it came with.
+            let count = rec
+                .value
+                .filter(|_| rec.phase != Phase::Write)
+                .map(|v| format!(" (value {v})"))
+                .unwrap_or_default();
+            format!("{who} {}{sent} → {status}{got}{count}", rec.method)
         })
         .collect();
     let _ = writeln!(out, "      {}", steps.join("; "));

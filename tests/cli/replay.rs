@@ -308,3 +308,67 @@ fn replay_of_a_run_that_broke_nothing_needs_a_round() {
     let o = contend(&["replay", "nowhere"], dir.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn replay_of_a_counter_runs_its_whole_scenario_again_and_refuses_a_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(
+        &[
+            "run",
+            &scenario_arg("notes-etag-counter.toml"),
+            "--bug",
+            "toctou",
+            "--window",
+            "50ms",
+            "--writers",
+            "4",
+            "--rounds",
+            "3",
+            "--seed",
+            "7",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(dir
+        .path()
+        .join("r/witnesses/notes-etag-counter-lost_update.json")
+        .is_file());
+
+    // Its writers run free: no round to release again, so the run's writers and
+    // increments, as they went.
+    let o = contend(
+        &["replay", "r", "--attempts", "2", "--out", "again"],
+        dir.path(),
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "reproduced is a failure: {t}");
+    assert!(
+        t.contains("the whole scenario (4 writers, 3 increments each"),
+        "{t}"
+    );
+    assert!(t.contains("REPRODUCED lost_update on attempt"), "{t}");
+
+    let o = contend(&["replay", "r", "--round", "0"], dir.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--round does not apply"), "{}", text(&o));
+
+    let o = contend(
+        &[
+            "replay",
+            "r",
+            "--target",
+            "builtin",
+            "--attempts",
+            "1",
+            "--out",
+            "fixed",
+        ],
+        dir.path(),
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("NOT REPRODUCED in 1 attempt(s)"), "{t}");
+}
