@@ -285,7 +285,12 @@ fn subtitle(total: usize, left_out: usize, drawn: &[&RequestRecord]) -> String {
     counts.sort();
     let tally = counts
         .iter()
-        .map(|(o, n)| format!("{n} {}", o.name().replace('_', " ")))
+        .map(|(o, n)| {
+            let name = o.name().replace('_', " ");
+            // "2 winners", "1 conflict", "3 not sent": only the nouns take an s.
+            let plural = *n != 1 && matches!(o, Outcome::Winner | Outcome::Conflict);
+            format!("{n} {name}{}", if plural { "s" } else { "" })
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let more = if left_out > 0 {
@@ -538,6 +543,7 @@ mod tests {
             "w0 PUT &quot;1&quot;",
             "read back GET",
             "200 winner → &quot;2&quot;",
+            "3 writes, each from its send to its answer: 2 winners, 1 conflict",
         ] {
             assert!(svg.contains(label), "{label} in {svg}");
         }
