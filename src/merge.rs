@@ -98,9 +98,7 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
             .shard
             .checked_sub(1)
             .and_then(|k| by_index.get_mut(k as usize))
-            .ok_or_else(|| {
-                RunError::Usage(format!("{}: no shard of {count}", f.describe()))
-            })?;
+            .ok_or_else(|| RunError::Usage(format!("{}: no shard of {count}", f.describe())))?;
         if let Some(other) = slot.replace(i) {
             return Err(RunError::Usage(format!(
                 "{} and {} are the same shard: give each shard's folder once",
@@ -129,7 +127,11 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
             })
         })
         .collect();
-    let merged: Vec<String> = shards.iter().flatten().map(|s| s.folder.describe()).collect();
+    let merged: Vec<String> = shards
+        .iter()
+        .flatten()
+        .map(|s| s.folder.describe())
+        .collect();
 
     let target = match opts.target.as_deref().map(run::parse_target).transpose()? {
         Some(Target::Builtin) => {
@@ -159,7 +161,12 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
             .iter()
             .flatten()
             .filter_map(|sh| {
-                let mine = sh.folder.manifest.scenarios.iter().find(|e| e.name == entry.name);
+                let mine = sh
+                    .folder
+                    .manifest
+                    .scenarios
+                    .iter()
+                    .find(|e| e.name == entry.name);
                 mine.and_then(|e| e.here.as_ref()).map(|p| (sh, p))
             })
             .collect();
@@ -205,23 +212,21 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
                 let (memory, spool, span) = sustained_records(&parts, &entry.name)?;
                 let (setups, shard_finals) = memory;
                 let finals = match (&target, every_shard) {
-                    (Some(base), true) => {
-                        match engine::final_reads(s, base.clone(), &ctx).await {
-                            Ok(mut reads) => {
-                                for r in &mut reads {
-                                    rebase(r, final_offset);
-                                }
-                                reads
+                    (Some(base), true) => match engine::final_reads(s, base.clone(), &ctx).await {
+                        Ok(mut reads) => {
+                            for r in &mut reads {
+                                rebase(r, final_offset);
                             }
-                            Err(e) => {
-                                cannot.push(format!(
-                                    "the final read of its hot resources at {} failed: {e}",
-                                    s.secrets.redact(base.as_str())
-                                ));
-                                Vec::new()
-                            }
+                            reads
                         }
-                    }
+                        Err(e) => {
+                            cannot.push(format!(
+                                "the final read of its hot resources at {} failed: {e}",
+                                s.secrets.redact(base.as_str())
+                            ));
+                            Vec::new()
+                        }
+                    },
                     (None, true) if count == 1 => shard_finals,
                     (None, true) => {
                         cannot.push(format!(
@@ -345,11 +350,7 @@ fn same_run(a: &ShardFolder, b: &ShardFolder) -> Result<(), String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        return differ(
-            "scenarios (files, sizes or placements)",
-            names(x),
-            names(y),
-        );
+        return differ("scenarios (files, sizes or placements)", names(x), names(y));
     }
     Ok(())
 }

@@ -244,13 +244,8 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
     }
     if let Some(spec) = opts.shard {
         let placements = shard::plan(&scenarios, spec.count);
-        shard::check_plan(
-            &scenarios,
-            &placements,
-            spec,
-            opts.shared_key().as_deref(),
-        )
-        .map_err(RunError::Usage)?;
+        shard::check_plan(&scenarios, &placements, spec, opts.shared_key().as_deref())
+            .map_err(RunError::Usage)?;
     }
     let fds = descriptor_limit();
     for s in &scenarios {

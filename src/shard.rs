@@ -14,7 +14,7 @@
 //!   before every round, or no resource) has its rounds spread ([`Placement::Rounds`]):
 //!   round `r` runs on shard `r mod N`, whole;
 //! - any other scenario (rounds that share one resource, a `counter`) runs whole on one
-//!   shard ([`Placement::Whole`]), the `j`-th of them on shard `j mod N`.
+//!   shard ([`Placement::Whole`]), the `j`-th of them (from 0) on shard `j mod N + 1`.
 //!
 //! Which shard a process is: `--shard I/N` (or `CONTEND_SHARD`), else a Kubernetes
 //! Indexed Job's `JOB_COMPLETION_INDEX` with the count given once (`--shards N` or
@@ -58,9 +58,7 @@ impl ShardSpec {
     /// Parses `I/N`, shard `I` (from 1) of `N`.
     pub fn parse(text: &str) -> Result<ShardSpec, String> {
         let bad = || {
-            format!(
-                "`{text}` is not a shard: write I/N, shard I (from 1) of N, e.g. --shard 2/3"
-            )
+            format!("`{text}` is not a shard: write I/N, shard I (from 1) of N, e.g. --shard 2/3")
         };
         let (i, n) = text.trim().split_once('/').ok_or_else(bad)?;
         let (i, n): (u32, u32) = (
@@ -194,9 +192,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// (`2025-06-01T12:00:00Z`, `2025-06-01T14:00:00.5+02:00`).
 pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
     let text = text.trim();
-    let bad = |e: String| {
-        format!("`{text}` is not an RFC 3339 time such as 2025-06-01T12:00:00Z: {e}")
-    };
+    let bad =
+        |e: String| format!("`{text}` is not an RFC 3339 time such as 2025-06-01T12:00:00Z: {e}");
     let offset_at = text.len().saturating_sub(6);
     let offset = text.get(offset_at..).filter(|o| {
         let b = o.as_bytes();
@@ -224,7 +221,7 @@ pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "placement", rename_all = "snake_case")]
 pub enum Placement {
-    /// Whole, on one shard (from 0).
+    /// Whole, on one shard (numbered from 1, as everywhere a user sees).
     Whole { shard: u32 },
     /// On every shard: a sustained scenario's connections and timetable, split, against
     /// the same hot resources.
@@ -237,7 +234,7 @@ impl Placement {
     /// Whether shard `index` (from 0) runs some of the scenario.
     pub fn on(self, index: u32) -> bool {
         match self {
-            Placement::Whole { shard } => shard == index,
+            Placement::Whole { shard } => shard == index + 1,
             Placement::Connections | Placement::Rounds => true,
         }
     }
@@ -245,7 +242,7 @@ impl Placement {
     /// How the reports say where it ran, shards from 1.
     pub fn describe(self, count: u32) -> String {
         match self {
-            Placement::Whole { shard } => format!("whole on shard {} of {count}", shard + 1),
+            Placement::Whole { shard } => format!("whole on shard {shard} of {count}"),
             Placement::Connections => format!("connections split over {count} shards"),
             Placement::Rounds => format!("rounds spread over {count} shards"),
         }
@@ -263,7 +260,7 @@ pub fn plan(scenarios: &[Scenario], count: u32) -> Vec<Placement> {
             WorkloadKind::Sustained { .. } => Placement::Connections,
             _ if rounds_apart(s) => Placement::Rounds,
             _ => {
-                let shard = whole % count;
+                let shard = whole % count + 1;
                 whole += 1;
                 Placement::Whole { shard }
             }
@@ -283,8 +280,7 @@ fn rounds_apart(s: &Scenario) -> bool {
         | WorkloadKind::PreconditionRequired => true,
         WorkloadKind::Counter { .. } | WorkloadKind::Sustained { .. } => false,
     };
-    round_based
-        && (s.resource.create_each_round || matches!(s.resource.setup, Setup::Nothing))
+    round_based && (s.resource.create_each_round || matches!(s.resource.setup, Setup::Nothing))
 }
 
 /// What one shard runs of one scenario.
@@ -301,7 +297,7 @@ pub enum Part {
 /// What shard `spec` runs of a scenario placed at `placement`.
 pub fn part(placement: Placement, spec: ShardSpec) -> Part {
     match placement {
-        Placement::Whole { shard } if shard == spec.index => Part::Whole,
+        Placement::Whole { shard } if shard == spec.index + 1 => Part::Whole,
         Placement::Whole { .. } => Part::Absent,
         _ if spec.count == 1 => Part::Whole,
         Placement::Connections | Placement::Rounds => Part::Slice(spec.slice()),
@@ -579,9 +575,9 @@ impl ShardFolder {
         let decoder = base64::engine::general_purpose::STANDARD;
         let mut latency: Vec<(String, Latency)> = Vec::new();
         for h in file.histograms {
-            let bytes = decoder.decode(h.v2.as_bytes()).map_err(|e| {
-                format!("{}: {}: {e}", at(HISTOGRAMS).display(), h.scenario)
-            })?;
+            let bytes = decoder
+                .decode(h.v2.as_bytes())
+                .map_err(|e| format!("{}: {}: {e}", at(HISTOGRAMS).display(), h.scenario))?;
             let i = match latency.iter().position(|(name, _)| *name == h.scenario) {
                 Some(i) => i,
                 None => {
@@ -680,7 +676,11 @@ mod tests {
             Ok(Some((spec(1, 4), "JOB_COMPLETION_INDEX")))
         );
         assert_eq!(
-            from_environment(None, None, env(&[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "4")])),
+            from_environment(
+                None,
+                None,
+                env(&[("CI_NODE_INDEX", "3"), ("CI_NODE_TOTAL", "4")])
+            ),
             Ok(Some((spec(3, 4), "CI_NODE_INDEX")))
         );
         assert_eq!(from_environment(None, None, env(&[])), Ok(None));
@@ -691,7 +691,10 @@ mod tests {
         let k8s = env(&[("JOB_COMPLETION_INDEX", "2")]);
         let e = from_environment(None, None, &k8s).unwrap_err();
         assert!(e.contains("--shards N"), "{e}");
-        assert!(from_environment(None, Some(2), &k8s).is_err(), "index 2 of 2");
+        assert!(
+            from_environment(None, Some(2), &k8s).is_err(),
+            "index 2 of 2"
+        );
         let e = from_environment(None, Some(3), env(&[])).unwrap_err();
         assert!(e.contains("JOB_COMPLETION_INDEX"), "{e}");
         assert!(from_environment(Some(spec(1, 2)), Some(3), env(&[])).is_err());
@@ -796,11 +799,11 @@ conflict = [412]
         assert_eq!(
             placements,
             vec![
-                Placement::Whole { shard: 0 },
-                Placement::Connections,
                 Placement::Whole { shard: 1 },
+                Placement::Connections,
+                Placement::Whole { shard: 2 },
                 Placement::Rounds,
-                Placement::Whole { shard: 0 },
+                Placement::Whole { shard: 1 },
             ]
         );
         // Every scenario has some shard; a whole one exactly one.
@@ -819,8 +822,7 @@ conflict = [412]
     fn the_shards_slices_cover_every_connection_attempt_and_round_once() {
         for n in 1..=4u32 {
             let slices: Vec<Slice> = (1..=n).map(|i| spec(i, n).slice()).collect();
-            let mut connections: Vec<u32> =
-                slices.iter().flat_map(|s| s.connections(7)).collect();
+            let mut connections: Vec<u32> = slices.iter().flat_map(|s| s.connections(7)).collect();
             connections.sort_unstable();
             assert_eq!(connections, (0..7).collect::<Vec<_>>());
             for total in [0u64, 1, 5, 12] {
@@ -829,15 +831,22 @@ conflict = [412]
                     .flat_map(|s| (0..s.share(total)).map(|k| s.global(k)))
                     .collect();
                 attempts.sort_unstable();
-                assert_eq!(attempts, (0..total).collect::<Vec<_>>(), "{n} shards, {total}");
+                assert_eq!(
+                    attempts,
+                    (0..total).collect::<Vec<_>>(),
+                    "{n} shards, {total}"
+                );
             }
         }
     }
 
     #[test]
     fn parts_follow_the_placement() {
-        assert_eq!(part(Placement::Whole { shard: 1 }, spec(2, 3)), Part::Whole);
-        assert_eq!(part(Placement::Whole { shard: 1 }, spec(1, 3)), Part::Absent);
+        assert_eq!(part(Placement::Whole { shard: 2 }, spec(2, 3)), Part::Whole);
+        assert_eq!(
+            part(Placement::Whole { shard: 2 }, spec(1, 3)),
+            Part::Absent
+        );
         assert_eq!(
             part(Placement::Connections, spec(3, 3)),
             Part::Slice(Slice { index: 2, count: 3 })
@@ -864,7 +873,10 @@ conflict = [412]
             );
         let server_ids = vec![scenario(&server_ids, "hot")];
         let e = check_plan(&server_ids, &placements, spec(1, 2), Some("k")).unwrap_err();
-        assert!(e.contains("server-made ids") && e.contains("{unique}"), "{e}");
+        assert!(
+            e.contains("server-made ids") && e.contains("{unique}"),
+            "{e}"
+        );
         let e = check_plan(&hot, &plan(&hot, 7), spec(1, 7), Some("k")).unwrap_err();
         assert!(e.contains("6 connection(s) cannot be split over 7"), "{e}");
         // One shard is a plain run.
