@@ -594,6 +594,9 @@ fn write_junit(
 async fn merge_command(opts: crate::merge::MergeOptions, junit_path: Option<PathBuf>) -> u8 {
     match crate::merge::merge(opts).await {
         Ok(report) => {
+            for why in &report.unreadable {
+                eprintln!("warning: left out: {why}");
+            }
             let missing = match report.missing.as_slice() {
                 [] => String::new(),
                 shards => format!(

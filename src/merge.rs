@@ -60,6 +60,8 @@ pub struct MergeReport {
     pub merged: Vec<String>,
     /// The shards missing from the folders given, from 1.
     pub missing: Vec<u32>,
+    /// Why each folder given that could not be read was left out.
+    pub unreadable: Vec<String>,
 }
 
 impl MergeReport {
@@ -80,12 +82,19 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
     if opts.dirs.is_empty() {
         return Err(RunError::Usage("give the shards' folders to merge".into()));
     }
-    let folders = opts
-        .dirs
-        .iter()
-        .map(|dir| ShardFolder::read(dir))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(RunError::Usage)?;
+    // A folder that cannot be read is left out, said, and its shard counted missing (a
+    // shard's job that died before writing it leaves nothing to read).
+    let mut folders = Vec::new();
+    let mut unreadable = Vec::new();
+    for dir in &opts.dirs {
+        match ShardFolder::read(dir) {
+            Ok(folder) => folders.push(folder),
+            Err(e) => unreadable.push(e),
+        }
+    }
+    if folders.is_empty() {
+        return Err(RunError::Usage(unreadable.join("\n")));
+    }
     let first = &folders[0].manifest;
     let count = first.shards;
     for f in &folders[1..] {
@@ -306,6 +315,7 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
         shards: count,
         merged,
         missing,
+        unreadable,
     })
 }
 

@@ -519,12 +519,11 @@ fn a_missing_shard_makes_the_merged_verdict_inconclusive_never_pass() {
     let args = sized(&suite, &target);
     let folders = run_shards(dir.path(), "shard", &args, 3, |_| Shard::Flag);
     let out = dir.path().join("merged");
-    // Shard 2 of 3 is lost (its pod was evicted, say).
-    let merged = merge(
-        &[folders[0].clone(), folders[2].clone()],
-        &out,
-        &["--target", &target],
-    );
+    // Shard 2 of 3 is lost (its pod was evicted, say): its folder was never written.
+    let lost = dir.path().join("shard-2-never-written");
+    let given = [folders[0].clone(), lost, folders[2].clone()];
+    let merged = merge(&given, &out, &["--target", &target]);
+    assert!(text(&merged).contains("left out"), "{}", text(&merged));
     assert_eq!(merged.status.code(), Some(3), "{}", text(&merged));
     assert!(
         text(&merged).contains("missing: shard 2"),
@@ -628,4 +627,66 @@ fn a_split_that_cannot_share_its_resources_is_refused_before_any_traffic() {
     assert_eq!(k8s.status.code(), Some(2), "{}", text(&k8s));
     assert!(text(&k8s).contains("CONTEND_SHARDS"), "{}", text(&k8s));
     assert!(!dir.path().join("out").exists(), "nothing ran");
+}
+
+#[test]
+fn the_kubernetes_configmap_holds_the_scenario_files_byte_for_byte() {
+    let repo = common::files::repo();
+    let configmap = std::fs::read_to_string(repo.join("deploy/kubernetes/configmap.yaml"))
+        .expect("the ConfigMap");
+    for (key, file) in [
+        (
+            "hot-texts.toml",
+            repo.join("deploy/scenarios/hot-texts.toml"),
+        ),
+        (
+            "notes-etag-stale-write.toml",
+            scenario("notes-etag-stale-write.toml"),
+        ),
+        ("orders-transition.toml", scenario("orders-transition.toml")),
+    ] {
+        let text = std::fs::read_to_string(&file).expect("the scenario file");
+        let block: Vec<String> = text
+            .lines()
+            .map(|l| match l {
+                "" => String::new(),
+                l => format!("    {l}"),
+            })
+            .collect();
+        let expected = format!("  {key}: |\n{}\n", block.join("\n"));
+        assert!(
+            configmap.contains(&expected),
+            "{key} differs from {}",
+            file.display()
+        );
+    }
+    let valid = contend(
+        &["validate", &repo.join("deploy/scenarios").to_string_lossy()],
+        &repo,
+    );
+    assert_eq!(valid.status.code(), Some(0), "{}", text(&valid));
+}
+
+#[test]
+#[cfg(unix)]
+fn a_configmap_volume_loads_each_scenario_once() {
+    // A ConfigMap volume: the files in a timestamped folder, `..data` linking to it, and
+    // a link per file through `..data`.
+    let dir = tempfile::tempdir().unwrap();
+    let stamped = dir.path().join("..2030_01_01_00_00_00.000000001");
+    std::fs::create_dir(&stamped).unwrap();
+    std::fs::copy(
+        scenario("notes-etag-stale-write.toml"),
+        stamped.join("s.toml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&stamped, dir.path().join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/s.toml", dir.path().join("s.toml")).unwrap();
+    let valid = contend(&["validate", &dir.path().to_string_lossy()], dir.path());
+    assert_eq!(valid.status.code(), Some(0), "{}", text(&valid));
+    assert!(
+        text(&valid).contains("1 scenario file(s) valid"),
+        "{}",
+        text(&valid)
+    );
 }
