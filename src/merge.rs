@@ -525,7 +525,7 @@ fn sustained_records(
         .append(&batch)
         .and_then(|()| writer.finish())
         .map_err(|e| RunError::Io(e.to_string()))?;
-    setups.sort_by(|a, b| b.value.cmp(&a.value));
+    setups.sort_by_key(|r| std::cmp::Reverse(r.value));
     Ok(((setups, finals), spool, span.duration()))
 }
 
