@@ -46,6 +46,8 @@ pub const HISTOGRAMS: &str = "histograms.json";
 pub const SCENARIOS: &str = "scenarios";
 /// The manifest format this contend writes and reads.
 pub const FORMAT: u32 = 1;
+/// The most shards a run can have (a guard against a damaged manifest as much as a limit).
+pub const MAX_SHARDS: u32 = 10_000;
 
 /// Which shard of how many a process is: `index` from 0, shown from 1 (`2/3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,9 @@ impl ShardSpec {
     fn numbered(i: u32, n: u32) -> Result<ShardSpec, String> {
         if n == 0 {
             return Err("a run has at least one shard".into());
+        }
+        if n > MAX_SHARDS {
+            return Err(format!("a run has at most {MAX_SHARDS} shards"));
         }
         if i == 0 || i > n {
             return Err(format!("shards are numbered from 1 to {n}"));
@@ -197,7 +202,7 @@ pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
     let offset_at = text.len().saturating_sub(6);
     let offset = text.get(offset_at..).filter(|o| {
         let b = o.as_bytes();
-        matches!(b[0], b'+' | b'-') && b[3] == b':' && o.len() == 6
+        b.len() == 6 && matches!(b[0], b'+' | b'-') && b[3] == b':'
     });
     let Some(offset) = offset else {
         return humantime::parse_rfc3339(text).map_err(|e| bad(e.to_string()));
@@ -568,6 +573,14 @@ impl ShardFolder {
                 manifest.format
             ));
         }
+        if let Err(why) = ShardSpec::numbered(manifest.shard, manifest.shards) {
+            return Err(format!(
+                "{}: not a shard manifest: shard {} of {}: {why}",
+                at(MANIFEST).display(),
+                manifest.shard,
+                manifest.shards
+            ));
+        }
         let text = std::fs::read_to_string(at(HISTOGRAMS))
             .map_err(|e| format!("{}: {e}", at(HISTOGRAMS).display()))?;
         let file: HistogramFile = serde_json::from_str(&text)
@@ -655,7 +668,7 @@ mod tests {
     fn a_shard_is_written_from_one_and_checked() {
         assert_eq!(ShardSpec::parse("2/3"), Ok(spec(2, 3)));
         assert_eq!(spec(2, 3).to_string(), "2/3");
-        for bad in ["0/3", "4/3", "1/0", "2", "a/b", "-1/3"] {
+        for bad in ["0/3", "4/3", "1/0", "2", "a/b", "-1/3", "1/10001"] {
             assert!(ShardSpec::parse(bad).is_err(), "{bad}");
         }
     }
@@ -726,6 +739,10 @@ mod tests {
         assert_eq!(parse_start_at("2030-01-02T14:00:00+02:00"), Ok(utc));
         assert_eq!(parse_start_at("2030-01-02T07:30:00-04:30"), Ok(utc));
         assert!(parse_start_at("tomorrow").is_err());
+        // Shorter than an offset: an error, not a panic.
+        for short in ["", "+", "+1", "-01:"] {
+            assert!(parse_start_at(short).is_err(), "{short:?}");
+        }
     }
 
     const SUSTAINED: &str = r#"
