@@ -6,13 +6,13 @@
 //! phase at the same moment (`--start-at`).
 //!
 //! The split, scenario by scenario:
-//! - a `sustained` scenario runs on every shard ([`Placement::Connections`]): shard `i`
-//!   of `N` runs the connections and the attempts of the one timetable whose numbers are
-//!   `i mod N`, against the same hot resources, so the contention is global and the
-//!   open-model rate is split exactly;
+//! - a `sustained` scenario runs on every shard ([`Placement::Connections`]): shard `s`
+//!   (from 0) of `N` runs the connections and the attempts of the one timetable whose
+//!   numbers `i` have `i mod N = s`, against the same hot resources, so the contention is
+//!   global and the open-model rate is split exactly;
 //! - a round-based scenario whose rounds each have a resource of their own (`create`
 //!   before every round, or no resource) has its rounds spread ([`Placement::Rounds`]):
-//!   round `r` runs on shard `r mod N`, whole;
+//!   round `r` runs whole on shard `r mod N + 1`;
 //! - any other scenario (rounds that share one resource, a `counter`) runs whole on one
 //!   shard ([`Placement::Whole`]), the `j`-th of them (from 0) on shard `j mod N + 1`.
 //!
@@ -231,7 +231,7 @@ pub enum Placement {
     /// On every shard: a sustained scenario's connections and timetable, split, against
     /// the same hot resources.
     Connections,
-    /// On every shard: round `r` on shard `r mod N`, each round on its own resource.
+    /// On every shard: round `r` on shard `r mod N + 1`, each round on its own resource.
     Rounds,
 }
 

@@ -12,7 +12,8 @@
 //! together show is caught by the merge: in a real run (one connection per shard, so no
 //! shard races itself) and in hand-built shard folders whose increments are only
 //! missing when summed. Merged percentiles are those of the concatenated histories,
-//! exactly, and a missing shard makes the merge INCONCLUSIVE.
+//! exactly, and a missing shard, or one stopped before the end of its part, makes the
+//! merge INCONCLUSIVE.
 
 mod common;
 
@@ -452,6 +453,47 @@ fn hand_built_shards_whose_increments_are_only_lost_when_summed_fail_the_merge()
         text(&unjudged).contains("--target URL"),
         "{}",
         text(&unjudged)
+    );
+    server.stop();
+}
+
+#[test]
+fn a_shard_stopped_before_the_end_of_its_part_makes_the_merge_inconclusive_never_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    // The hot text ends at 100: both shards' 50 acknowledged increments are in it.
+    let server = MultiProcessServer::serve(&[]);
+    let target = format!("http://{}", server.addr);
+    let created = server
+        .connect()
+        .request("PUT", "/texts/summed", &[], "COUNT:100");
+    assert_eq!(created.status, 201, "{created:?}");
+    let file = write_scenario(dir.path(), "summed.toml", &summed_scenario(&target));
+    for (i, records) in [(1, history_of(0, 1)), (2, history_of(1, 2))] {
+        hand_built_shard(&dir.path().join(format!("s{i}")), i, &records, &file);
+    }
+    let folders = [dir.path().join("s1"), dir.path().join("s2")];
+    let finished = merge(
+        &folders,
+        &dir.path().join("finished"),
+        &["--target", &target],
+    );
+    assert_eq!(finished.status.code(), Some(0), "{}", text(&finished));
+    assert_eq!(verdicts(&dir.path().join("finished"))["summed"], "PASS");
+
+    // Shard 2 was stopped part-way (its pod evicted, say), and its manifest says so.
+    let manifest_path = dir.path().join("s2/shard.json");
+    let mut manifest = read_json(&manifest_path);
+    manifest["complete"] = false.into();
+    manifest["scenarios"][0]["here"]["complete"] = false.into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let out = dir.path().join("stopped");
+    let stopped = merge(&folders, &out, &["--target", &target]);
+    assert_eq!(stopped.status.code(), Some(3), "{}", text(&stopped));
+    assert_eq!(verdicts(&out)["summed"], "INCONCLUSIVE");
+    assert!(
+        text(&stopped).contains("shard 2 was stopped before the end of its part"),
+        "{}",
+        text(&stopped)
     );
     server.stop();
 }
