@@ -23,6 +23,7 @@ use crate::scenario::{
     self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
 };
 use crate::server::{self, Bug, Fault, ServerConfig};
+use crate::shard::ShardSpec;
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
 #[derive(Debug, Parser)]
@@ -94,6 +95,8 @@ pub enum Command {
         /// dashboard (`-`: stdout, and the summary goes to stderr).
         #[arg(long, value_name = "FILE")]
         jsonl: Option<PathBuf>,
+        #[command(flatten)]
+        sharding: ShardArgs,
     },
     /// Run the same scenarios against several targets and report them side by side.
     Compare {
@@ -179,6 +182,29 @@ pub enum Command {
         #[arg(long)]
         arrivals: bool,
     },
+    /// Merge the folders of a sharded run's shards into one verdict and one report.
+    Merge {
+        /// The shards' folders (each the --out of `contend run --shard I/N`).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// The target the shards ran against: read the split scenarios' hot resources
+        /// once more, now that every shard has finished, to judge lost updates.
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// Report folder [default: reports/<time>-merged/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A release-gate condition on every scenario (repeatable).
+        #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+        thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
+        /// Also write the results as JUnit XML here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
+    },
     /// Check scenario files without sending any traffic.
     Validate {
         #[arg(required = true)]
@@ -256,6 +282,51 @@ pub struct TlsArgs {
     insecure: bool,
 }
 
+/// How `run` takes its part of a sharded run (README: Beyond one machine).
+#[derive(Debug, clap::Args)]
+pub struct ShardArgs {
+    /// Run shard I of N (from 1) of a sharded run and write a shard folder for `contend merge`; also read from JOB_COMPLETION_INDEX (with --shards) or CI_NODE_INDEX and CI_NODE_TOTAL.
+    #[arg(long, value_name = "I/N", env = "CONTEND_SHARD", value_parser = parse_shard)]
+    shard: Option<ShardSpec>,
+    /// How many shards, for a Kubernetes Indexed Job whose JOB_COMPLETION_INDEX says which this is.
+    #[arg(long, value_name = "N", env = "CONTEND_SHARDS")]
+    shards: Option<u32>,
+    /// The key every shard of the run shares (e.g. the CI run's id) [default: made from --start-at].
+    #[arg(long, value_name = "KEY", env = "CONTEND_RUN_KEY")]
+    run_key: Option<String>,
+    /// Start the sustained attempts at this RFC 3339 time (e.g. 2025-06-01T12:00:00Z), so that shards started at different moments contend together.
+    #[arg(long, value_name = "TIME", env = "CONTEND_START_AT", value_parser = parse_start_at)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+impl ShardArgs {
+    /// Sets the run options' sharding from the flags and the environment, and the seed
+    /// (when none was given) from the run key, the same on every shard.
+    fn apply(self, opts: &mut RunOptions, seed: Option<u64>) -> Result<(), String> {
+        let found = crate::shard::from_environment(self.shard, self.shards, |name| {
+            std::env::var(name).ok()
+        })?;
+        opts.shard = found.map(|(spec, _)| spec);
+        opts.run_key = self.run_key;
+        opts.start_at = self.start_at;
+        let key = opts.shard.and(opts.shared_key());
+        opts.seed = match (seed, key) {
+            (Some(seed), _) => seed,
+            (None, Some(key)) => crate::shard::seed(&key),
+            (None, None) => rand::random(),
+        };
+        Ok(())
+    }
+}
+
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    ShardSpec::parse(text)
+}
+
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    crate::shard::parse_start_at(text)
+}
+
 impl TlsArgs {
     /// Sets the run options' TLS settings.
     fn apply(self, opts: &mut RunOptions) {
@@ -289,8 +360,13 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             jsonl,
+            sharding,
         } => {
             let mut opts = RunOptions::new(paths);
+            if let Err(e) = sharding.apply(&mut opts, seed) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             opts.thresholds = thresholds;
             opts.inconclusive_above = inconclusive_above;
             opts.fault = fault;
@@ -303,7 +379,6 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writer_connections = writer_connections;
             tls.apply(&mut opts);
             opts.arrivals = arrivals;
-            opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig {
                 bug,
                 window,
@@ -382,6 +457,30 @@ pub async fn main(cli: Cli) -> ExitCode {
             tls.apply(&mut opts.run);
             opts.run.arrivals = arrivals;
             replay_command(opts).await
+        }
+        Command::Merge {
+            dirs,
+            target,
+            out,
+            thresholds,
+            inconclusive_above,
+            junit,
+            tls,
+        } => {
+            let mut run = RunOptions::new(Vec::new());
+            tls.apply(&mut run);
+            merge_command(
+                crate::merge::MergeOptions {
+                    dirs,
+                    target,
+                    out,
+                    thresholds,
+                    inconclusive_above,
+                    tls: run,
+                },
+                junit,
+            )
+            .await
         }
         Command::Validate { paths } => validate(&paths),
         Command::Check {
@@ -554,6 +653,56 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
+/// `contend merge`: the merged report, printed and written, and its verdict's exit code.
+async fn merge_command(opts: crate::merge::MergeOptions, junit_path: Option<PathBuf>) -> u8 {
+    match crate::merge::merge(opts).await {
+        Ok(report) => {
+            for why in &report.unreadable {
+                eprintln!("warning: left out: {why}");
+            }
+            let missing = match report.missing.as_slice() {
+                [] => String::new(),
+                shards => format!(
+                    "; missing: shard {}",
+                    shards
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            println!(
+                "contend merge: {} of {} shards{missing}",
+                report.merged.len(),
+                report.shards
+            );
+            for shard in &report.merged {
+                println!("  {shard}");
+            }
+            println!();
+            print!(
+                "{}",
+                terminal::render(&report.results, Some(&report.report_dir), colour())
+            );
+            let code = report.exit_code();
+            if let Some(path) = junit_path {
+                if let Err(e) = write_junit(
+                    &path,
+                    &report.info,
+                    &report.results,
+                    Some(&report.report_dir),
+                ) {
+                    eprintln!("error: {e}");
+                    return if code == 1 { 1 } else { 2 };
+                }
+                println!("JUnit: {}", path.display());
+            }
+            code
+        }
+        Err(e) => print_error(&e),
+    }
+}
+
 async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
     handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
     note_ignored_proxies();
@@ -655,6 +804,23 @@ async fn run_command(
                 ));
             }
             let mut code = report.exit_code();
+            if let Some(spec) = report.shard {
+                // A shard's verdict is its part's: the run's is `contend merge`'s. It
+                // fails only when it could not run its part (2) or was stopped (130), so
+                // that a Job or CI matrix never runs a shard twice for a verdict.
+                code = if report.results.iter().any(|r| r.error.is_some()) {
+                    2
+                } else if !report.info.complete(&report.results) {
+                    130
+                } else {
+                    0
+                };
+                say(format!(
+                    "Shard {spec}: its part is in {}; `contend merge` over every shard's \
+                     folder gives the run's verdict\n",
+                    report.report_dir.display()
+                ));
+            }
             match (streamed, &jsonl_path) {
                 (Some(Err(e)), Some(path)) => {
                     let at = match records_on_stdout {

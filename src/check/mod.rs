@@ -196,6 +196,10 @@ pub struct Verdict {
     pub warnings: Vec<Warning>,
     /// How much the checker could judge.
     pub judged: Judged,
+    /// What the checker was not given to judge, in words: a sharded run's missing shard,
+    /// or the final state of resources other shards wrote too. Each makes an unfailed
+    /// scenario INCONCLUSIVE, since a PASS would claim what was never seen.
+    pub cannot_judge: Vec<String>,
 }
 
 impl Verdict {
@@ -213,6 +217,7 @@ impl Verdict {
             lost_updates: 0,
             warnings: Vec::new(),
             judged: Judged::default(),
+            cannot_judge: Vec::new(),
         }
     }
 

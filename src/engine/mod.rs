@@ -35,6 +35,8 @@ mod stale_write;
 mod stock;
 mod sustained;
 mod transition;
+
+pub use sustained::distinct_ids;
 mod unique_create;
 
 use std::future::Future;
@@ -109,6 +111,52 @@ pub struct RunContext {
     /// the order they are released. Lane `i` sends writer `writer_order[i]`'s write, with
     /// that writer's marker and labels; `None`: writers 0 to n-1.
     pub writer_order: Option<Arc<Vec<u32>>>,
+    /// The part of the scenario this process runs in a sharded run (`contend run
+    /// --shard I/N`); `None`: all of it.
+    pub slice: Option<Slice>,
+    /// No sustained attempt starts before this time (`--start-at`), so that the shards of
+    /// a run, started at different moments, contend together.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+/// The part of a scenario that one shard of a sharded run takes: shard `index` (from 0)
+/// of `count` runs the connections, attempts and rounds whose global number `n` has
+/// `n mod count == index`, so that the shards together run what one process would, each
+/// number exactly once and under the same name (writer `w7` is the same writer whichever
+/// shard runs it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Slice {
+    /// Whether this shard takes global number `n` (a connection, an attempt, a round).
+    pub fn takes(&self, n: u64) -> bool {
+        n % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+
+    /// The global number of this shard's `local`-th item.
+    pub fn global(&self, local: u64) -> u64 {
+        local * u64::from(self.count.max(1)) + u64::from(self.index)
+    }
+
+    /// How many of the global numbers `0..total` this shard takes.
+    pub fn share(&self, total: u64) -> u64 {
+        let count = u64::from(self.count.max(1));
+        (total + count - 1 - u64::from(self.index).min(count - 1)) / count
+    }
+
+    /// This shard's connections (writer numbers) of `total`.
+    pub fn connections(&self, total: u32) -> Vec<u32> {
+        (0..total).filter(|w| self.takes(u64::from(*w))).collect()
+    }
+
+    /// Whether this shard creates the resources every shard shares (the first does; the
+    /// others wait until they can read them).
+    pub fn creates(&self) -> bool {
+        self.index == 0
+    }
 }
 
 impl RunContext {
@@ -130,6 +178,8 @@ impl RunContext {
             insecure: false,
             judge: None,
             writer_order: None,
+            slice: None,
+            start_at: None,
         }
     }
 
@@ -242,7 +292,10 @@ pub struct ScenarioRun {
 pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
-    let steps = steps(scenario);
+    let steps = match ctx.slice {
+        Some(slice) => slice.share(steps(scenario)),
+        None => steps(scenario),
+    };
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
     let result = match check_sync_mode(&session.settings, &base).await {
@@ -279,6 +332,33 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         secrets: session.secrets.clone(),
         exchanges,
     }
+}
+
+/// Reads a sustained scenario's hot resources once more, as its final read, from a
+/// process that did not run it: `contend merge --target`, after every shard of a sharded
+/// run has finished, so the value read holds every shard's writes. Runs the scenario's
+/// `[[setup]]` steps first (a login), finds the resources at the ids every shard used
+/// (the same [`RunContext::nonce`] and seed make the same `{unique}`), and returns the
+/// records of its reads (phase `final`, each with the value it read), or why it could
+/// not read them.
+pub async fn final_reads(
+    scenario: &Scenario,
+    base: url::Url,
+    ctx: &RunContext,
+) -> Result<Vec<RequestRecord>, String> {
+    let mut session = Session::new(scenario, base, ctx);
+    let result = match session.run_setup_steps().await {
+        Ok(()) => sustained::read_finals(&mut session).await,
+        Err(e) => Err(e),
+    };
+    result
+        .map(|()| {
+            std::mem::take(&mut session.records)
+                .into_iter()
+                .filter(|r| r.phase == Phase::Final)
+                .collect()
+        })
+        .map_err(|e| session.secrets.redact(&e))
 }
 
 /// How many steps the progress bar counts for a scenario: its rounds, a counter's

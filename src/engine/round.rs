@@ -21,6 +21,11 @@
 //!    sync mode;
 //! 5. the workload's reads and probes after the race ([`RoundWorkload::after`]).
 //!
+//! In a sharded run, a scenario whose rounds each have a resource of their own (made by
+//! `create` before every round, or none at all) may be given a [`super::Slice`]: it then
+//! runs only the rounds its shard takes, under their own numbers. (One whose rounds share
+//! a resource runs whole on one shard, without a slice.)
+//!
 //! Before each round, the driver waits out the scenario's `pace` (from the end of the
 //! requests before it: the set-up, or the last round) and runs the login step again if
 //! `[auth] refresh` says it is due. It stops before a round once the run is stopped
@@ -112,7 +117,12 @@ pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> 
     let mut writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
     let mut ready = false;
     let mut last_end = Instant::now();
+    // A sharded run spreads only rounds that have resources of their own.
+    let slice = s.ctx.slice;
     for n in 0..s.scenario.workload.rounds {
+        if slice.is_some_and(|slice| !slice.takes(u64::from(n))) {
+            continue;
+        }
         if let Some(pace) = s.scenario.workload.pace {
             wait_until(s, last_end + pace).await;
         }

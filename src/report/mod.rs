@@ -74,7 +74,9 @@ impl ScenarioResult {
     /// Why this scenario is INCONCLUSIVE, or `None`: when nothing broke (no violation,
     /// no failed threshold) and it could run, but it judged nothing (no round,
     /// increment or attempt had a definite outcome), or more of its writes than
-    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent.
+    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent, or
+    /// the checker was not given all it needs ([`Verdict::cannot_judge`]: a sharded
+    /// run's missing shard).
     /// Like Jepsen's *unknown*: saying PASS would claim what was not seen.
     pub fn inconclusive(&self) -> Option<String> {
         if !self.passed() || self.error.is_some() {
@@ -106,6 +108,9 @@ impl ScenarioResult {
                 format!("; of {} writes, {}", c.writes, parts.join("; "))
             }
         };
+        if !v.cannot_judge.is_empty() {
+            return Some(format!("not judged: {}", v.cannot_judge.join("; ")));
+        }
         let j = &v.judged;
         if j.judged == 0 {
             let unit = if j.unit.is_empty() { "rounds" } else { j.unit };

@@ -389,7 +389,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         if let Some(why) = r.inconclusive() {
             let _ = writeln!(
                 out,
-                "\n{} INCONCLUSIVE: {why}; a verdict needs writes with a definite outcome, so this is neither a pass nor a failure",
+                "\n{} INCONCLUSIVE: {why}; so it is neither a pass nor a failure",
                 v.scenario
             );
         }
