@@ -19,7 +19,8 @@ use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{
-    self, ConnectionPolicy, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
+    self, ConnectionPolicy, Diagnostic, Scenario, SyncChoice, SyncRan, Target, WorkloadId,
+    WorkloadKind,
 };
 use crate::server::{self, ServerConfig};
 
@@ -34,8 +35,9 @@ pub struct RunOptions {
     pub writers: Option<u32>,
     pub rounds: Option<u32>,
     pub timeout: Option<Duration>,
-    /// How writes are released together, overriding every scenario's `sync`.
-    pub sync: Option<SyncMode>,
+    /// How writes are released together (`auto` or a mode), overriding every
+    /// scenario's `sync`.
+    pub sync: Option<SyncChoice>,
     /// How the writers' connections live, overriding every scenario's
     /// `writer_connections` (where the workload's writes are released together).
     pub writer_connections: Option<ConnectionPolicy>,
@@ -142,8 +144,8 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(t) = opts.timeout {
             s.timeout = t;
         }
-        if let Some(mode) = opts.sync {
-            s.sync = mode;
+        if let Some(choice) = opts.sync {
+            s.sync = choice;
         }
         let raced = s.workload.kind.rules().released_together;
         if let Some(policy) = opts.writer_connections.filter(|_| raced) {
@@ -297,7 +299,10 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             .collect();
         let facts = RunFacts {
             target: shown_target,
-            sync: s.workload.kind.rules().released_together.then_some(s.sync),
+            sync: run.sync.map(|mode| SyncRan {
+                mode,
+                auto: s.sync == SyncChoice::Auto,
+            }),
             writer_connections: s
                 .workload
                 .kind
@@ -382,7 +387,7 @@ pub struct RunFacts {
     pub target: String,
     /// How the writes were released; `None` when they were not released together, or
     /// when it is not known (a re-checked history).
-    pub sync: Option<SyncMode>,
+    pub sync: Option<SyncRan>,
     /// How the writers' connections lived; `None` as for `sync`.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.

@@ -123,6 +123,10 @@ pub struct ScenarioRun {
     /// False when the run was interrupted or aborted before its last round.
     pub complete: bool,
     pub duration: Duration,
+    /// The mode the writes were released in (or were to be, when it could not be used):
+    /// the scenario's own, or what `auto` chose; `None` for a workload whose writers run
+    /// free.
+    pub sync: Option<SyncMode>,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
@@ -131,9 +135,15 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     let mut session = Session::new(scenario, base.clone(), ctx);
     let steps = steps(scenario);
     ctx.progress.start(&scenario.name, steps);
-    let result = match check_sync_mode(&session.settings, &base).await {
+    let (sync, chosen) = choose_sync_mode(scenario, &session.settings, &base).await;
+    let result = match chosen {
         Err(e) => Err(e),
-        Ok(()) => run_workload(&mut session).await,
+        Ok(()) => {
+            if let Some(mode) = sync {
+                session.settings.sync = mode;
+            }
+            run_workload(&mut session).await
+        }
     };
     session.publish().await;
     ctx.progress.finish();
@@ -144,6 +154,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+        sync,
     }
 }
 
@@ -165,13 +176,36 @@ fn steps(scenario: &Scenario) -> u64 {
     }
 }
 
-/// Stops a scenario whose sync mode cannot be used with its target before any request is
-/// sent (the set-up would otherwise fail first, with a protocol error for a reason).
-async fn check_sync_mode(settings: &ClientSettings, base: &url::Url) -> Result<(), String> {
-    if settings.sync == SyncMode::Barrier {
-        return Ok(());
+/// The mode the scenario's writes are released in, checked against the target before
+/// any request of the scenario is sent, on connections of its own (the set-up would
+/// otherwise fail first, with a protocol error for a reason): the scenario's own mode,
+/// or with `auto` the first of its candidates whose check passes (barrier's always
+/// does). `None` for a workload whose writers run free. The error, when the scenario's
+/// own mode cannot be used, says why; the mode is returned with it, for the reports.
+async fn choose_sync_mode(
+    scenario: &Scenario,
+    settings: &ClientSettings,
+    base: &url::Url,
+) -> (Option<SyncMode>, Result<(), String>) {
+    if !scenario.workload.kind.rules().released_together {
+        return (None, Ok(()));
     }
-    client::Writers::new(1, settings)?.ready(base).await
+    let candidates = scenario.sync.candidates(scenario.writer_connections);
+    let mut last = None;
+    for mode in candidates {
+        let trial = ClientSettings {
+            sync: mode,
+            ..settings.clone()
+        };
+        match client::Writers::check(mode, scenario.workload.writers, &trial, base).await {
+            Ok(()) => return (Some(mode), Ok(())),
+            Err(e) => last = Some((mode, e)),
+        }
+    }
+    match last {
+        Some((mode, e)) => (Some(mode), Err(e)),
+        None => (None, Err("no sync mode can be used".into())),
+    }
 }
 
 /// Runs the scenario's workload.
@@ -344,12 +378,9 @@ impl<'a> Session<'a> {
             builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // Writers that run free (counter, sustained) ignore `sync`.
-                sync: if scenario.workload.kind.rules().released_together {
-                    scenario.sync
-                } else {
-                    SyncMode::Barrier
-                },
+                // Writers that run free (counter, sustained) ignore `sync`; for the
+                // others, `run` sets the mode once it is chosen and checked.
+                sync: SyncMode::Barrier,
                 arrivals: ctx
                     .arrival_stamps
                     .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())

@@ -58,6 +58,9 @@ pub struct ScenarioSection {
     /// How the writes were released (`barrier`, `last-byte`, `single-packet`); `null`
     /// when they were not released together, and for a re-checked history.
     pub sync: Option<&'static str>,
+    /// What the scenario asked for: `auto` (which chose `sync`) or the mode itself;
+    /// `null` as for `sync`.
+    pub sync_requested: Option<&'static str>,
     /// How the writers' connections lived: `fresh` (new every round) or `kept`; `null`
     /// as for `sync`.
     pub writer_connections: Option<&'static str>,
@@ -363,7 +366,8 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         name: v.scenario.clone(),
         workload: v.workload.to_string(),
         target: r.target.clone(),
-        sync: r.sync.map(|m| m.name()),
+        sync: r.sync.map(|m| m.mode.name()),
+        sync_requested: r.sync.map(|m| m.asked().name()),
         writer_connections: r.writer_connections.map(|p| p.name()),
         verdict: r.status(),
         complete: r.complete,

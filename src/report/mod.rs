@@ -21,7 +21,7 @@ use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, Warni
 use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::latency::Latency;
-use crate::scenario::{ConnectionPolicy, SyncMode};
+use crate::scenario::{ConnectionPolicy, SyncRan};
 
 /// Everything the reports say about one scenario.
 #[derive(Debug, Clone)]
@@ -32,8 +32,9 @@ pub struct ScenarioResult {
     pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
     pub target: String,
-    /// How the writes were released; `None` when unknown (a re-checked history).
-    pub sync: Option<SyncMode>,
+    /// How the writes were released, and whether `auto` chose the mode; `None` when they
+    /// were not released together, or when unknown (a re-checked history).
+    pub sync: Option<SyncRan>,
     /// How the writers' connections lived (kept, or fresh every round); `None` as for
     /// `sync`.
     pub writer_connections: Option<ConnectionPolicy>,

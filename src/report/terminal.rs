@@ -76,8 +76,8 @@ fn us(ns: u64) -> String {
     format!("{:.0}", ns as f64 / 1e3)
 }
 
-/// "name (sync last-byte, fresh connections): release 12/30, responses 250/400, arrival
-/// at the server 9/21".
+/// "name (sync auto → last-byte, fresh connections): release 12/30, responses 250/400,
+/// arrival at the server 9/21".
 fn spread_line(r: &ScenarioResult) -> String {
     let spreads = r.spreads();
     let pair =
@@ -100,7 +100,7 @@ fn spread_line(r: &ScenarioResult) -> String {
     format!(
         "{} (sync {}{connections}): release {}, responses {}, {arrival}",
         r.verdict.scenario,
-        r.sync.map_or("?", |m| m.name()),
+        r.sync.map_or_else(|| "?".to_string(), |m| m.to_string()),
         pair(spreads.send),
         pair(spreads.response),
     )

@@ -27,8 +27,8 @@ pub struct Scenario {
     pub expect: Expect,
     /// Per-request timeout; a request that exceeds it is `indeterminate`.
     pub timeout: Duration,
-    /// How a round's writes are released together.
-    pub sync: SyncMode,
+    /// How a round's writes are released together: one mode, or `auto`.
+    pub sync: SyncChoice,
     /// How long the writers' connections live: kept for the scenario or fresh every
     /// round. Read only by workloads whose writes are released together.
     pub writer_connections: ConnectionPolicy,
@@ -48,11 +48,10 @@ pub enum Target {
 }
 
 /// How a round's writes are released so that they reach the server together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncMode {
     /// One warmed connection per writer; every writer's task waits at a barrier and the
     /// last one to arrive releases all the sends.
-    #[default]
     Barrier,
     /// HTTP/1.1: one warmed connection per writer; every request is written except its
     /// last byte, then all last bytes are written back to back from one task.
@@ -103,6 +102,117 @@ impl std::str::FromStr for SyncMode {
     }
 }
 
+/// The `sync` a scenario asks for: one mode, or `auto`, the strongest mode the target
+/// takes, chosen when the scenario starts by the check each mode makes of a target
+/// (single-packet where HTTP/2 is spoken with a stream per writer, else last-byte where
+/// HTTP/1.1 is, else barrier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncChoice {
+    /// The strongest mode the target takes (see [`SyncChoice::CANDIDATES`]).
+    #[default]
+    Auto,
+    /// This mode, or the scenario stops with the reason it cannot be used.
+    Fixed(SyncMode),
+}
+
+impl SyncChoice {
+    /// The modes `auto` tries, strongest first; barrier always works.
+    pub const CANDIDATES: [SyncMode; 3] = [
+        SyncMode::SinglePacket,
+        SyncMode::LastByte,
+        SyncMode::Barrier,
+    ];
+
+    /// `auto`, then every mode: each name a scenario file or `--sync` takes.
+    pub const ALL: [SyncChoice; 4] = [
+        SyncChoice::Auto,
+        SyncChoice::Fixed(SyncMode::Barrier),
+        SyncChoice::Fixed(SyncMode::LastByte),
+        SyncChoice::Fixed(SyncMode::SinglePacket),
+    ];
+
+    /// The name used in scenario files, on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncChoice::Auto => "auto",
+            SyncChoice::Fixed(mode) => mode.name(),
+        }
+    }
+
+    /// The modes to try, strongest first, given the writers' connection policy: `auto`
+    /// leaves out single-packet when the connections are to be kept, which it cannot do.
+    pub fn candidates(self, connections: ConnectionPolicy) -> Vec<SyncMode> {
+        match self {
+            SyncChoice::Fixed(mode) => vec![mode],
+            SyncChoice::Auto => SyncChoice::CANDIDATES
+                .into_iter()
+                .filter(|m| connections.refused_in(SyncChoice::Fixed(*m)).is_none())
+                .collect(),
+        }
+    }
+}
+
+impl From<SyncMode> for SyncChoice {
+    fn from(mode: SyncMode) -> Self {
+        SyncChoice::Fixed(mode)
+    }
+}
+
+impl std::fmt::Display for SyncChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SyncChoice {
+    type Err = String;
+
+    /// Parses `auto` or a mode's name; the error lists the valid names.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SyncChoice::ALL
+            .into_iter()
+            .find(|c| c.name() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown sync mode `{}`; the modes are auto (the default), barrier, \
+                     last-byte and single-packet",
+                    s.trim()
+                )
+            })
+    }
+}
+
+/// The mode a scenario's writes were released in, and whether `auto` chose it: what the
+/// reports name (`auto → single-packet`), so a user knows which mode ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncRan {
+    pub mode: SyncMode,
+    /// Chosen by `sync = "auto"`, not named by the scenario or `--sync`.
+    pub auto: bool,
+}
+
+impl SyncRan {
+    /// What the scenario asked for: `auto`, or the mode itself.
+    pub fn asked(self) -> SyncChoice {
+        if self.auto {
+            SyncChoice::Auto
+        } else {
+            SyncChoice::Fixed(self.mode)
+        }
+    }
+}
+
+impl std::fmt::Display for SyncRan {
+    /// `auto → single-packet`, or just the mode when the scenario named it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.auto {
+            write!(f, "auto → {}", self.mode)
+        } else {
+            f.write_str(self.mode.name())
+        }
+    }
+}
+
 /// How long the writers' connections live (`writer_connections`): what decides which
 /// worker processes of a multi-process server a round's writes reach.
 ///
@@ -135,11 +245,12 @@ impl ConnectionPolicy {
         }
     }
 
-    /// Why this policy cannot be used in `mode`, if it cannot: `single-packet` puts a
-    /// round's writes on one HTTP/2 connection of its own, new every round.
-    pub fn refused_in(self, mode: SyncMode) -> Option<String> {
-        match (self, mode) {
-            (ConnectionPolicy::Kept, SyncMode::SinglePacket) => Some(
+    /// Why this policy cannot be used with `sync`, if it cannot: `single-packet` puts a
+    /// round's writes on one HTTP/2 connection of its own, new every round (`auto` then
+    /// chooses among the other modes).
+    pub fn refused_in(self, sync: SyncChoice) -> Option<String> {
+        match (self, sync) {
+            (ConnectionPolicy::Kept, SyncChoice::Fixed(SyncMode::SinglePacket)) => Some(
                 "sync = \"single-packet\" opens one HTTP/2 connection for every round (all of \
                  the round's writes on it), so its connections cannot be kept"
                     .to_string(),

@@ -280,19 +280,45 @@ impl H1Client {
         written
     }
 
-    /// Writes the final bytes of a staged request at once on the open connection, and
-    /// returns when they were written.
-    pub async fn release(&mut self, last: &[u8]) -> Result<Instant, String> {
+    /// The final bytes of a staged request as the socket must carry them (their TLS
+    /// record over https), for a release that only writes ([`super::release`]).
+    pub(super) fn seal(&mut self, last: &[u8]) -> Result<Vec<u8>, String> {
         let Some(conn) = self.conn.as_mut() else {
             return Err("the connection was lost before the release".into());
         };
-        match conn.write(last).await {
-            Ok(()) => Ok(Instant::now()),
-            Err(e) => {
+        conn.stream.seal(last).map_err(|e| {
+            self.conn = None;
+            format!("preparing the last byte failed: {e}")
+        })
+    }
+
+    /// The open connection's TCP socket.
+    pub(super) fn socket(&self) -> Option<&tokio::net::TcpStream> {
+        self.conn.as_ref().map(|c| c.stream.socket())
+    }
+
+    /// Writes what the socket did not take of sealed final bytes, straight to it, and
+    /// returns when it has them.
+    pub(super) async fn finish_release(&mut self, rest: &[u8]) -> Result<Instant, String> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err("the connection was lost before the release".into());
+        };
+        match timeout(self.timeout, conn.stream.socket_mut().write_all(rest)).await {
+            Ok(Ok(())) => Ok(Instant::now()),
+            Ok(Err(e)) => {
                 self.conn = None;
                 Err(format!("writing the last byte failed: {e}"))
             }
+            Err(_) => {
+                self.conn = None;
+                Err("timed out writing the last byte".into())
+            }
         }
+    }
+
+    /// Forgets the connection: it cannot be trusted after a failed release.
+    pub(super) fn drop_connection(&mut self) {
+        self.conn = None;
     }
 
     /// Reads the response to a request with `method` sent at `start`.
