@@ -38,7 +38,8 @@ fn validate_accepts_the_shipped_shipped() {
         .count();
     assert!(shipped >= 12, "every workload has a shipped scenario");
     assert!(
-        text(&o).contains("notes-etag-stale-write (stale-write, 16 writers × 50 rounds, sync auto)"),
+        text(&o)
+            .contains("notes-etag-stale-write (stale-write, 16 writers × 50 rounds, sync auto)"),
         "a scenario without `sync` races in auto: {}",
         text(&o)
     );

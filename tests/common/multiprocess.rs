@@ -28,10 +28,21 @@ impl MultiProcessServer {
     /// and returns once every worker serves (the parent prints its address only then)
     /// and it answers.
     pub fn start(processes: u32, lock: &str, window: &str) -> MultiProcessServer {
+        MultiProcessServer::start_with(processes, lock, window, &[])
+    }
+
+    /// As [`MultiProcessServer::start`], with more `serve` arguments (`--http2`).
+    pub fn start_with(
+        processes: u32,
+        lock: &str,
+        window: &str,
+        more: &[&str],
+    ) -> MultiProcessServer {
         let mut parent = Command::new(env!("CARGO_BIN_EXE_contend"))
             .args(["serve", "--addr", "127.0.0.1:0", "--processes"])
             .arg(processes.to_string())
             .args(["--lock", lock, "--window", window])
+            .args(more)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

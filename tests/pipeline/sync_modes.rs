@@ -433,7 +433,10 @@ async fn auto_is_the_default_and_picks_single_packet_against_the_built_in_server
         }),
         "the built-in server speaks h2c and allows 200 streams"
     );
-    assert_eq!(r.verdict.counts.writes, 12, "every write answered and recorded");
+    assert_eq!(
+        r.verdict.counts.writes, 12,
+        "every write answered and recorded"
+    );
     let summary = summary_by_scenario(&dir.path().join("summary.csv"));
     let row = summary.values().next().expect("a row");
     assert_eq!(
@@ -444,7 +447,10 @@ async fn auto_is_the_default_and_picks_single_packet_against_the_built_in_server
     let section = &json["scenarios"][0];
     assert_eq!(
         (&section["sync"], &section["sync_requested"]),
-        (&serde_json::json!("single-packet"), &serde_json::json!("auto"))
+        (
+            &serde_json::json!("single-packet"),
+            &serde_json::json!("auto")
+        )
     );
 }
 
@@ -472,8 +478,14 @@ async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catche
     assert_eq!(auto_chose(r), Some(SyncMode::LastByte), "{:?}", r.error);
     assert_eq!(r.status(), "FAIL", "{:?}", r.error);
     assert!(r.verdict.count(ViolationKind::MultipleWinners) > 0);
-    assert_eq!(r.verdict.counts.writes, 8, "every write answered and recorded");
-    assert_eq!(r.verdict.counts.not_sent + r.verdict.counts.indeterminate, 0);
+    assert_eq!(
+        r.verdict.counts.writes, 8,
+        "every write answered and recorded"
+    );
+    assert_eq!(
+        r.verdict.counts.not_sent + r.verdict.counts.indeterminate,
+        0
+    );
     let summary = summary_by_scenario(&dir.path().join("summary.csv"));
     let row = summary.values().next().expect("a row");
     assert_eq!(
