@@ -5,12 +5,14 @@
 //! - `barrier` ([`barrier`]): one reqwest connection per writer; the writers' tasks wait
 //!   at a barrier and the last one to arrive releases every send.
 //! - `last-byte` ([`last_byte`]): one raw HTTP/1.1 connection per writer ([`h1`]), over
-//!   TCP or TLS; every
-//!   request is written except its last byte, then one task writes all the last bytes
-//!   back to back.
+//!   TCP or TLS; every request is written except its last byte, then all the last bytes,
+//!   sealed in advance, are written to the sockets in one batch ([`release`]).
 //! - `single-packet` ([`single_packet`]): HTTP/2 (h2c, or h2 over TLS by ALPN), every
 //!   write of the round a stream on one connection; each stream's final DATA frame is withheld, then all of them are queued
 //!   and flushed in one write.
+//!
+//! Which mode runs is the scenario's `sync`, or what `auto` chose with [`check`], the
+//! check each mode makes of a target before the scenario's first request.
 //!
 //! In every mode the requests arrive rendered, every request is answered or fails with an
 //! outcome (`not_sent` when the server cannot have received all of it, `indeterminate`
