@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::compare::{self, CompareOptions, CompareTarget};
+use crate::engine::Abort;
 use crate::history;
 use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
@@ -21,7 +22,7 @@ use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{
     self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncChoice, Workload, WorkloadKind,
 };
-use crate::server::{self, Bug, ServerConfig};
+use crate::server::{self, Bug, Fault, ServerConfig};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
 #[derive(Debug, Parser)]
@@ -31,7 +32,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 the contract held; 1 a violation; 2 usage, scenario-file or connection error; 130 interrupted (reports still written, marked incomplete).";
+const EXIT_CODES: &str = "Exit codes: 0 the contract held; 1 a violation; 2 usage, scenario-file or connection error; 3 inconclusive (too few writes had a definite outcome to judge); 130 interrupted by SIGINT or SIGTERM (reports still written, marked incomplete).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -58,15 +59,14 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
-        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
         sync: Option<SyncChoice>,
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
-        /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
-        #[arg(long, value_name = "FILE")]
-        ca_cert: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
         /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
         #[arg(long)]
         arrivals: bool,
@@ -75,6 +75,8 @@ pub enum Command {
         /// Built-in server only: the race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
+        #[arg(long, help = fault_help("Built-in server only: break its answers to writes"))]
+        fault: Option<Fault>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -82,6 +84,8 @@ pub enum Command {
         /// (repeatable; see README for the metrics).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
         /// Also write the results as JUnit XML here, for CI.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -117,12 +121,25 @@ pub enum Command {
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
+        #[arg(long)]
+        sync: Option<SyncChoice>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
         /// The race window of bugs in `builtin:BUG` targets.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
         /// A release-gate condition on every scenario (repeatable).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
+        /// Also write every target's results as JUnit XML here, for CI (one test case per target and scenario).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
@@ -143,6 +160,8 @@ pub enum Command {
         /// A release-gate condition on every scenario (repeatable).
         #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
         thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
         /// Also write the results as JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -156,10 +175,16 @@ pub enum Command {
         /// The race window the bug opens.
         #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
         window: Duration,
+        #[arg(long, conflicts_with = "processes", help = fault_help("Break the answers to writes"))]
+        fault: Option<Fault>,
         /// Serve https (HTTP/1.1 and HTTP/2 by ALPN) with a fresh self-signed certificate,
         /// written to FILE (PEM) for `contend run --ca-cert FILE`.
         #[arg(long, value_name = "FILE")]
         tls: Option<PathBuf>,
+        /// With --tls: require every client to present a certificate signed by a CA in
+        /// this PEM file (mutual TLS; a client without one is refused in the handshake).
+        #[arg(long, value_name = "FILE", requires = "tls")]
+        client_ca: Option<PathBuf>,
         #[command(flatten)]
         workers: server::workers::WorkerOptions,
     },
@@ -179,6 +204,33 @@ pub enum Command {
     },
 }
 
+/// How the commands that send traffic (`run`, `compare`) speak TLS.
+#[derive(Debug, clap::Args)]
+pub struct TlsArgs {
+    /// A PEM file of extra root certificates to trust for https targets (a self-signed server).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) for https targets that require one (mutual TLS); needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// Accept any server certificate, unchecked (a throw-away self-signed host; warned about on every run). --ca-cert is the safe way.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// Sets the run options' TLS settings.
+    fn apply(self, opts: &mut RunOptions) {
+        opts.ca_cert = self.ca_cert;
+        opts.client_cert = self.client_cert;
+        opts.client_key = self.client_key;
+        opts.insecure = self.insecure;
+    }
+}
+
 /// Runs a parsed command line and returns the process exit code.
 pub async fn main(cli: Cli) -> ExitCode {
     let code = match cli.command {
@@ -192,17 +244,21 @@ pub async fn main(cli: Cli) -> ExitCode {
             timeout,
             sync,
             writer_connections,
-            ca_cert,
+            tls,
             arrivals,
             bug,
             window,
+            fault,
             no_progress,
             thresholds,
+            inconclusive_above,
             junit,
             jsonl,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
+            opts.inconclusive_above = inconclusive_above;
+            opts.fault = fault;
             opts.target = target;
             opts.out = out;
             opts.writers = writers;
@@ -210,7 +266,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.timeout = timeout;
             opts.sync = sync;
             opts.writer_connections = writer_connections;
-            opts.ca_cert = ca_cert;
+            tls.apply(&mut opts);
             opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig {
@@ -232,26 +288,38 @@ pub async fn main(cli: Cli) -> ExitCode {
             seed,
             timeout,
             writer_connections,
+            sync,
+            tls,
+            arrivals,
             window,
             thresholds,
+            inconclusive_above,
+            junit,
             no_progress,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
+            opts.inconclusive_above = inconclusive_above;
             opts.out = out;
             opts.writers = writers;
             opts.rounds = rounds;
             opts.timeout = timeout;
             opts.writer_connections = writer_connections;
+            opts.sync = sync;
+            tls.apply(&mut opts);
+            opts.arrivals = arrivals;
             opts.seed = seed.unwrap_or_else(rand::random);
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            compare_command(CompareOptions {
-                run: opts,
-                targets,
-                window,
-            })
+            compare_command(
+                CompareOptions {
+                    run: opts,
+                    targets,
+                    window,
+                },
+                junit,
+            )
             .await
         }
         Command::Validate { paths } => validate(&paths),
@@ -259,8 +327,15 @@ pub async fn main(cli: Cli) -> ExitCode {
             history,
             out,
             thresholds,
+            inconclusive_above,
             junit,
-        } => check_history(&history, out, &thresholds, junit.as_deref()),
+        } => check_history(
+            &history,
+            out,
+            &thresholds,
+            inconclusive_above,
+            junit.as_deref(),
+        ),
         Command::Serve {
             addr,
             window,
@@ -271,7 +346,9 @@ pub async fn main(cli: Cli) -> ExitCode {
             addr,
             bug,
             window,
+            fault,
             tls,
+            client_ca,
             ..
         } => {
             serve(
@@ -281,7 +358,9 @@ pub async fn main(cli: Cli) -> ExitCode {
                     window,
                     ..ServerConfig::default()
                 },
+                fault,
                 tls,
+                client_ca,
             )
             .await
         }
@@ -323,6 +402,18 @@ fn bug_help(what: &str) -> String {
     format!("{what} ({})", names.join(", "))
 }
 
+/// `--fault`'s help: what it does, then every fault's name, from [`Fault::ALL`].
+fn fault_help(what: &str) -> String {
+    let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+    format!("{what} ({}; README: Fault injection)", names.join(", "))
+}
+
+const INCONCLUSIVE_HELP: &str = "The share of writes that may be indeterminate or not sent before a scenario is INCONCLUSIVE (exit 3), e.g. 10% or 0.1; overrides each scenario's inconclusive_above [default: 10%]";
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    crate::metrics::parse_rate(text)
+}
+
 /// `--timeout`: a duration greater than zero, as the file's `timeout` must be.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text.trim()) {
@@ -343,21 +434,30 @@ fn parse_compare_target(text: &str) -> Result<CompareTarget, String> {
     CompareTarget::parse(text).map_err(|e| e.to_string())
 }
 
-/// Stops the run after the current round on Ctrl-C, and says so at the start.
-fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>) {
-    match interrupts() {
-        Ok(mut interrupt) => {
+/// Stops the run after the current round on Ctrl-C (SIGINT) or SIGTERM, as CI
+/// cancellation, `timeout(1)`, `docker stop` and Kubernetes send it; a second one stops
+/// it at once, cancelling the requests in flight. Either way the reports are written,
+/// marked incomplete. Says so at the start.
+fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>, abort: Abort) {
+    match Signals::new() {
+        Ok(mut signals) => {
             tokio::spawn(async move {
-                if interrupt.recv().await.is_some() {
-                    eprintln!("\ninterrupted: finishing the current round, then writing reports (marked incomplete)");
-                    stop.store(true, Ordering::Relaxed);
-                }
+                let Some(first) = signals.next().await else {
+                    return;
+                };
+                eprintln!("\n{first}: interrupted: finishing the current round, then writing reports (marked incomplete); send it again to stop at once");
+                stop.store(true, Ordering::Relaxed);
+                let Some(second) = signals.next().await else {
+                    return;
+                };
+                eprintln!("\n{second} again: stopping at once: requests in flight are cancelled; what was recorded is still written");
+                abort.abort();
             });
         }
-        Err(e) => eprintln!("warning: Ctrl-C will not stop the run cleanly: {e}"),
+        Err(e) => eprintln!("warning: Ctrl-C and SIGTERM will not stop the run cleanly: {e}"),
     }
     eprintln!(
-        "contend: running; Ctrl-C stops after the current round and still writes the reports"
+        "contend: running; Ctrl-C (or SIGTERM) stops after the current round and still writes the reports; a second one stops at once"
     );
 }
 
@@ -391,12 +491,20 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
-async fn compare_command(opts: CompareOptions) -> u8 {
-    handle_interrupts(opts.run.stop.clone());
+async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
+    handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
     note_ignored_proxies();
     let seed = opts.run.seed;
     match compare::compare(opts).await {
         Ok(report) => {
+            let code = report.exit_code();
+            if let Some(path) = &junit_path {
+                let results = report.junit_results();
+                if let Err(e) = write_junit(path, &report.info, &results, Some(&report.dir)) {
+                    eprintln!("error: {e}");
+                    return if code == 1 { 1 } else { 2 };
+                }
+            }
             println!("contend compare, seed {seed}\n");
             let tables: Vec<(&str, &[ScenarioResult])> = report
                 .runs
@@ -410,7 +518,10 @@ async fn compare_command(opts: CompareOptions) -> u8 {
             if !report.not_run.is_empty() {
                 println!("Not run (interrupted): {}", report.not_run.join(", "));
             }
-            report.exit_code()
+            if let Some(path) = &junit_path {
+                println!("JUnit: {}", path.display());
+            }
+            code
         }
         Err(e) => print_error(&e),
     }
@@ -441,7 +552,7 @@ async fn run_command(
         }
     }
     let jsonl = opts.jsonl.clone();
-    handle_interrupts(opts.stop.clone());
+    handle_interrupts(opts.stop.clone(), opts.abort.clone());
     note_ignored_proxies();
     let seed = opts.seed;
     let ran = run::run_loaded(opts, scenarios).await;
@@ -527,21 +638,42 @@ fn print_error(e: &RunError) -> u8 {
     2
 }
 
-/// Ctrl-C (SIGINT), registered now so that an interrupt right after start is not lost.
-#[cfg(unix)]
-fn interrupts() -> std::io::Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+/// SIGINT and SIGTERM, registered now so that a signal right after start is not lost.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-fn interrupts() -> std::io::Result<tokio::sync::mpsc::Receiver<()>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = tx.send(()).await;
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    /// The next signal's name; `None` when no more can come.
+    #[cfg(unix)]
+    async fn next(&mut self) -> Option<&'static str> {
+        tokio::select! {
+            got = self.interrupt.recv() => got.map(|()| "SIGINT"),
+            got = self.terminate.recv() => got.map(|()| "SIGTERM"),
         }
-    });
-    Ok(rx)
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Option<&'static str> {
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
 }
 
 fn validate(paths: &[PathBuf]) -> u8 {
@@ -549,8 +681,20 @@ fn validate(paths: &[PathBuf]) -> u8 {
         Ok(scenarios) => {
             for s in &scenarios {
                 let rules = s.workload.kind.rules();
+                let mut extras = String::new();
+                match s.setup.len() {
+                    0 => {}
+                    1 => extras.push_str(", 1 set-up step"),
+                    n => extras.push_str(&format!(", {n} set-up steps")),
+                }
+                if s.writes.len() > 1 {
+                    extras.push_str(&format!(", {} writes in turn", s.writes.len()));
+                }
+                if let Some(pace) = s.workload.pace {
+                    extras.push_str(&format!(", paced {}", humantime::format_duration(pace)));
+                }
                 println!(
-                    "ok  {}  {} ({}, {}{}{}{})",
+                    "ok  {}  {} ({}, {}{}{}{}{}{extras})",
                     s.path.display(),
                     s.name,
                     s.workload.kind.name(),
@@ -560,9 +704,12 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         1 => ", 1 threshold".to_string(),
                         n => format!(", {n} thresholds"),
                     },
-                    // Workloads whose writes are not released together ignore the key;
-                    // the others say how (`auto` is chosen when the run starts).
-                    if rules.released_together {
+                    // A counter ignores the key; the others say how their writes are
+                    // released (a sustained run: which client its connections speak),
+                    // `auto` being chosen when the run starts.
+                    if rules.released_together
+                        || matches!(s.workload.kind, WorkloadKind::Sustained { .. })
+                    {
                         format!(", sync {}", s.sync)
                     } else {
                         String::new()
@@ -574,6 +721,13 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         String::new()
                     } else {
                         format!(", {} connections", s.writer_connections)
+                    },
+                    match s.inconclusive_above {
+                        Some(rate) => format!(
+                            ", inconclusive above {}",
+                            crate::metrics::format(crate::metrics::Unit::Rate, rate)
+                        ),
+                        None => String::new(),
                     }
                 );
             }
@@ -618,17 +772,20 @@ fn check_history(
     path: &std::path::Path,
     out: Option<PathBuf>,
     thresholds: &[Threshold],
+    inconclusive_above: Option<f64>,
     junit_path: Option<&std::path::Path>,
 ) -> u8 {
     let started_at = std::time::SystemTime::now();
-    let records = match history::read_saved(path) {
-        Ok(r) => r,
+    // Each scenario through the pipeline's second half, as `run` does, the file read as
+    // a stream.
+    let results = match run::recheck(path, thresholds, inconclusive_above) {
+        Ok(results) => results,
         Err(e) => {
-            eprintln!("error: cannot read the history {}: {e}", path.display());
+            eprintln!("error: {e}");
             return 2;
         }
     };
-    if records.is_empty() {
+    if results.is_empty() {
         eprintln!(
             "error: the history {} holds no records (it is empty, or only a header); \
              give the requests.csv or the --jsonl file of a run",
@@ -636,37 +793,13 @@ fn check_history(
         );
         return 2;
     }
-    // Each scenario through the pipeline's second half, as `run` does.
-    let mut results: Vec<ScenarioResult> = Vec::new();
-    for scenario in history::by_scenario(&records) {
-        let facts = run::RunFacts {
-            complete: true,
-            duration: scenario.span(),
-            ..run::RunFacts::default()
-        };
-        let checked = run::scenario_result(
-            scenario.scenario,
-            scenario.workload,
-            &scenario.records,
-            None,
-            thresholds,
-            facts,
-        );
-        match checked {
-            Ok(result) => results.push(result),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-    }
     let info = RunInfo {
         started_at,
         seed: None,
         not_run: Vec::new(),
     };
     if let Some(dir) = &out {
-        if let Err(e) = report::write_run(dir, &info, &results, &records) {
+        if let Err(e) = report::write_rechecked(dir, &info, &results, path) {
             eprintln!("error: cannot write reports to {}: {e}", dir.display());
             return 2;
         }
@@ -682,13 +815,28 @@ fn check_history(
     code
 }
 
-async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> u8 {
-    let behaviour = match config.bug {
+async fn serve(
+    addr: SocketAddr,
+    config: ServerConfig,
+    fault: Option<Fault>,
+    tls: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+) -> u8 {
+    let mut behaviour = match config.bug {
         Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
         None => "correct".to_string(),
     };
+    if let Some(fault) = fault {
+        if tls.is_some() {
+            eprintln!("error: --fault serves plain http (HTTP/1.1 and h2c) only; leave out --tls");
+            return 2;
+        }
+        behaviour.push_str(&format!(", fault {fault} in every answer to a write"));
+    }
     let started = match &tls {
-        None => server::start(config, addr).await.map_err(|e| e.to_string()),
+        None => server::start_with(config, fault, addr)
+            .await
+            .map_err(|e| e.to_string()),
         Some(cert_file) => {
             let identity = match server::SelfSigned::generate() {
                 Ok(identity) => identity,
@@ -701,7 +849,17 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                 eprintln!("error: cannot write {}: {e}", cert_file.display());
                 return 2;
             }
-            server::start_tls(config, addr, &identity)
+            let client_ca = match &client_ca {
+                None => None,
+                Some(path) => match std::fs::read(path) {
+                    Ok(pem) => Some(pem),
+                    Err(e) => {
+                        eprintln!("error: --client-ca {}: {e}", path.display());
+                        return 2;
+                    }
+                },
+            };
+            server::start_tls_with(config, addr, &identity, client_ca.as_deref())
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -721,6 +879,12 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
                     cert.display()
                 ),
             }
+            if let Some(ca) = &client_ca {
+                println!(
+                    "  mutual TLS: clients must present a certificate signed by a CA in {} (contend run --client-cert FILE --client-key FILE)",
+                    ca.display()
+                );
+            }
             println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
             println!("  /docs      JSON version field (409 with current_version)");
             println!("  /db        CouchDB-style _rev (409)");
@@ -730,8 +894,15 @@ async fn serve(addr: SocketAddr, config: ServerConfig, tls: Option<PathBuf>) -> 
             println!("  /items     stock purchases (409 with available)");
             println!("  /slots     bookings up to capacity (409 with available)");
             println!("  /payments  Idempotency-Key (409 in flight, 422 other payload, replay)");
-            println!("Ctrl-C stops it.");
-            let _ = tokio::signal::ctrl_c().await;
+            println!("Ctrl-C (or SIGTERM) stops it.");
+            match Signals::new() {
+                Ok(mut signals) => {
+                    let _ = signals.next().await;
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
             running.stop().await;
             0
         }

@@ -126,6 +126,21 @@ pub struct CompareReport {
 }
 
 impl CompareReport {
+    /// Every target's results as one list for a JUnit file: each scenario named
+    /// `TARGET / SCENARIO`, so a CI's test view shows which target broke what.
+    pub fn junit_results(&self) -> Vec<crate::report::ScenarioResult> {
+        self.runs
+            .iter()
+            .flat_map(|(t, r)| {
+                r.results.iter().map(move |result| {
+                    let mut named = result.clone();
+                    named.verdict.scenario = format!("{} / {}", t.name, result.verdict.scenario);
+                    named
+                })
+            })
+            .collect()
+    }
+
     /// As for `contend run`, over every target's results.
     pub fn exit_code(&self) -> u8 {
         let results = self.runs.iter().flat_map(|(_, r)| &r.results);

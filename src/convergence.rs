@@ -218,6 +218,7 @@ mod tests {
             arrival_ns: None,
             resource: None,
             scheduled_ns: None,
+            cause: None,
         }
     }
 

@@ -169,6 +169,7 @@ mod tests {
             arrival_ns: None,
             resource: None,
             scheduled_ns: None,
+            cause: None,
             content_type: String::new(),
             state: None,
             strategy: None,

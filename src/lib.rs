@@ -25,8 +25,9 @@
 //!
 //! # Layout
 //!
-//! * [`outcome`]: how a request ended ([`outcome::Outcome`]) and how a contract broke
-//!   ([`outcome::ViolationKind`], [`outcome::WarningKind`]), by name.
+//! * [`outcome`]: how a request ended ([`outcome::Outcome`]), why its answer was not
+//!   whole ([`outcome::Cause`]), and how a contract broke ([`outcome::ViolationKind`],
+//!   [`outcome::WarningKind`]), by name.
 //! * [`protocol`]: the names on the wire that the engine and the reference server agree
 //!   on (the request-id header, the arrivals path).
 //! * [`metrics`]: the catalogue of every figure's name, unit and scope, and the threshold
@@ -50,7 +51,8 @@
 //! * [`compare`]: the same run against several targets, reported side by side.
 //! * [`cli`]: the command line (clap), mapping each command onto the library.
 //! * [`server`]: the embedded reference server, correct or with an injected bug, in one
-//!   process or several (`contend serve --processes`).
+//!   process or several (`contend serve --processes`), its answers to writes broken on
+//!   purpose with `--fault`.
 //! * [`relay`]: a TCP relay that delays each chunk by a fixed time plus jitter (`contend
 //!   relay`), a WAN in a box for measuring sync modes.
 

@@ -473,6 +473,21 @@ fn parse_limit(metric: &Metric, text: &str) -> Result<f64, (String, String)> {
     Ok(scaled)
 }
 
+/// Reads a rate written as a fraction (`0.1`) or a percentage (`10%`), from 0 to 1: the
+/// same form a threshold on a rate takes. The error says what is wrong.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let metric = find("not_sent_rate").ok_or_else(|| "no rate metric".to_string())?;
+    let value = parse_limit(&metric, text.trim())
+        .map_err(|(message, _)| message.replace("`not_sent_rate`", "a rate"))?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!(
+            "`{}` is not a rate from 0 to 1 (0% to 100%)",
+            text.trim()
+        ));
+    }
+    Ok(value)
+}
+
 /// Writes a figure for people: `12.3 ms`, `1.2%`, `3.21`, `5234/s`, `16`.
 pub fn format(unit: Unit, value: f64) -> String {
     match unit {
@@ -589,6 +604,14 @@ mod tests {
         assert_eq!(t.to_string(), "latency.winner.p99 < 50ms");
         assert_eq!(parse("latency.all.max<=1.5s").unwrap().limit, 1.5e9);
         assert_eq!(parse("duration < 250 µs").unwrap().limit, 250e3);
+    }
+
+    #[test]
+    fn a_rate_alone_is_a_fraction_or_a_percentage_from_0_to_1() {
+        assert_eq!(parse_rate("10%"), Ok(0.1));
+        assert_eq!(parse_rate(" 0.25 "), Ok(0.25));
+        assert!(parse_rate("150%").is_err());
+        assert!(parse_rate("ten").unwrap_err().contains("not a number"));
     }
 
     #[test]

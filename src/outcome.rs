@@ -1,5 +1,6 @@
-//! How things end, by name: how one request ended ([`Outcome`]), and how a contract
-//! broke ([`ViolationKind`]) or looked doubtful ([`WarningKind`]).
+//! How things end, by name: how one request ended ([`Outcome`]) and why an answer was
+//! not whole ([`Cause`]), and how a contract broke ([`ViolationKind`]) or looked
+//! doubtful ([`WarningKind`]).
 //!
 //! These are the words every stage shares: the history records an [`Outcome`] per
 //! request, the checker finds violations and warnings of these kinds, the metric
@@ -56,6 +57,125 @@ impl Outcome {
     }
 }
 
+/// Why an answer was not whole, or what is worth knowing about a whole one: the cause a
+/// record keeps beside its outcome (the `cause` column of `requests.csv`), so reports
+/// can group them ("24 reset after sending, 3 timed out").
+///
+/// Every client (reqwest, contend's own HTTP/1.1 client, the HTTP/2 one) reports what
+/// it saw as one of these, and one rule (`engine::exchange`) turns it into an outcome:
+/// [`Cause::outcome_without_answer`] when no usable answer came, the status otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// No connection could be made (refused, unreachable, no file descriptor left, TLS
+    /// handshake failed): nothing was sent.
+    Connect,
+    /// Connected, but the request could not be written to its end: the server never had
+    /// all of it.
+    Unsent,
+    /// The whole request was sent, then the connection was closed or reset before any
+    /// answer.
+    Reset,
+    /// The whole request was sent and no answer came within the timeout.
+    Timeout,
+    /// What came back was not HTTP (garbage, a malformed status line or head, an HTTP/2
+    /// protocol error before the headers).
+    Garbage,
+    /// A status and headers came, then the connection broke in the body.
+    BodyReset,
+    /// A status and headers came, and the body was slower than the timeout.
+    BodyTimeout,
+    /// The body ended before its `Content-Length`.
+    ShortBody,
+    /// The body's framing was broken (an invalid chunk, an HTTP/2 stream error).
+    BadFraming,
+    /// The run was stopped at once (a second Ctrl-C or SIGTERM) while the request was in
+    /// flight.
+    Interrupted,
+    /// The body went past the body limit and contend stopped reading it: the answer is
+    /// classified by its status; the body kept is its first part.
+    Cut,
+    /// HTTP/2: a whole answer came before the request's final frame could be sent (RFC
+    /// 9113 §8.1); it is the request's answer.
+    Early,
+}
+
+impl Cause {
+    /// Every cause, in report order.
+    pub const ALL: [Cause; 12] = [
+        Cause::Connect,
+        Cause::Unsent,
+        Cause::Reset,
+        Cause::Timeout,
+        Cause::Garbage,
+        Cause::BodyReset,
+        Cause::BodyTimeout,
+        Cause::ShortBody,
+        Cause::BadFraming,
+        Cause::Interrupted,
+        Cause::Cut,
+        Cause::Early,
+    ];
+
+    /// The name in `requests.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Connect => "connect",
+            Cause::Unsent => "unsent",
+            Cause::Reset => "reset",
+            Cause::Timeout => "timeout",
+            Cause::Garbage => "garbage",
+            Cause::BodyReset => "body_reset",
+            Cause::BodyTimeout => "body_timeout",
+            Cause::ShortBody => "short_body",
+            Cause::BadFraming => "bad_framing",
+            Cause::Interrupted => "interrupted",
+            Cause::Cut => "cut",
+            Cause::Early => "early",
+        }
+    }
+
+    /// How the terminal groups it: "24 reset after sending, 3 timed out".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Cause::Connect => "could not connect",
+            Cause::Unsent => "not fully sent",
+            Cause::Reset => "reset after sending",
+            Cause::Timeout => "timed out",
+            Cause::Garbage => "answered with something that is not HTTP",
+            Cause::BodyReset => "reset in the body",
+            Cause::BodyTimeout => "timed out in the body",
+            Cause::ShortBody => "body shorter than its Content-Length",
+            Cause::BadFraming => "broken body framing",
+            Cause::Interrupted => "interrupted",
+            Cause::Cut => "body cut at the limit",
+            Cause::Early => "answered before the request's end",
+        }
+    }
+
+    /// Whether the answer is still whole enough to be judged by its status and body:
+    /// a body cut by contend itself, or an early HTTP/2 answer.
+    pub fn keeps_answer(self) -> bool {
+        matches!(self, Cause::Cut | Cause::Early)
+    }
+
+    /// The outcome of a request that got no usable answer for this cause: `not_sent`
+    /// when the server cannot have had the whole request, `indeterminate` when it may
+    /// have acted on it.
+    pub fn outcome_without_answer(self) -> Outcome {
+        match self {
+            Cause::Connect | Cause::Unsent => Outcome::NotSent,
+            _ => Outcome::Indeterminate,
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The ways a conflict-detection contract breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ViolationKind {
@@ -89,11 +209,15 @@ pub enum ViolationKind {
     /// A conflict answer lacks what the scenario says a client needs to recover (the
     /// current version, a JSON type); a violation or a warning, as the scenario says.
     ConflictNotActionable,
+    /// Acknowledgements that are phantoms: two or more writes of one race answered as
+    /// winners with the same returned version, or an accepted write absent from the
+    /// state read back (precondition-required).
+    PhantomSuccess,
 }
 
 impl ViolationKind {
     /// Every kind, in report column order.
-    pub const ALL: [ViolationKind; 13] = [
+    pub const ALL: [ViolationKind; 14] = [
         ViolationKind::MultipleWinners,
         ViolationKind::NoWinner,
         ViolationKind::UnexpectedStatus,
@@ -107,6 +231,7 @@ impl ViolationKind {
         ViolationKind::IdempotencyViolation,
         ViolationKind::PreconditionNotRequired,
         ViolationKind::ConflictNotActionable,
+        ViolationKind::PhantomSuccess,
     ];
 
     /// The name used in reports and documentation.
@@ -125,6 +250,7 @@ impl ViolationKind {
             ViolationKind::IdempotencyViolation => "idempotency_violation",
             ViolationKind::PreconditionNotRequired => "precondition_not_required",
             ViolationKind::ConflictNotActionable => "conflict_not_actionable",
+            ViolationKind::PhantomSuccess => "phantom_success",
         }
     }
 }
@@ -145,14 +271,19 @@ pub enum WarningKind {
     LeaksInternals,
     /// An `application/problem+json` answer whose `status` member is not its status.
     ProblemStatusMismatch,
+    /// Every writer sent a weak version token (`W/"…"`) where a strong one is required:
+    /// it can never match `If-Match` (RFC 9110 §13.1.1), so every refusal was correct and
+    /// the round raced nothing.
+    WeakVersionToken,
 }
 
 impl WarningKind {
     /// Every kind, in report column order.
-    pub const ALL: [WarningKind; 3] = [
+    pub const ALL: [WarningKind; 4] = [
         WarningKind::ConflictNotActionable,
         WarningKind::LeaksInternals,
         WarningKind::ProblemStatusMismatch,
+        WarningKind::WeakVersionToken,
     ];
 
     /// The name used in reports and documentation.
@@ -161,6 +292,7 @@ impl WarningKind {
             WarningKind::ConflictNotActionable => "conflict_not_actionable",
             WarningKind::LeaksInternals => "leaks_internals",
             WarningKind::ProblemStatusMismatch => "problem_status_mismatch",
+            WarningKind::WeakVersionToken => "weak_version_token",
         }
     }
 }

@@ -12,17 +12,17 @@ use std::time::Duration;
 
 use crate::check;
 use crate::convergence::Convergence;
-use crate::engine::{self, Progress, RunContext};
+use crate::engine::{self, Abort, Progress, RunContext};
 use crate::gate;
 use crate::history::{JsonlStream, Phase, RequestRecord, Spool};
 use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{
-    self, ConnectionPolicy, Diagnostic, Scenario, SyncChoice, SyncRan, Target, WorkloadId,
-    WorkloadKind,
+    self, ConnectionPolicy, Diagnostic, Scenario, SyncChoice, SyncMode, SyncRan, Target,
+    WorkloadId, WorkloadKind, DEFAULT_INCONCLUSIVE_ABOVE,
 };
-use crate::server::{self, ServerConfig};
+use crate::server::{self, Fault, ServerConfig};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
 #[derive(Clone)]
@@ -43,16 +43,30 @@ pub struct RunOptions {
     pub writer_connections: Option<ConnectionPolicy>,
     /// A PEM file of extra root certificates to trust for https targets.
     pub ca_cert: Option<PathBuf>,
+    /// A PEM client certificate (chain) to offer https targets that ask for one, with
+    /// its key in `client_key` (mutual TLS).
+    pub client_cert: Option<PathBuf>,
+    /// The PEM private key of `client_cert`.
+    pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (a throw-away self-signed host); warned about on
+    /// every run.
+    pub insecure: bool,
     /// The target is a `contend serve` reference server: fetch its arrival stamps.
     pub arrivals: bool,
     pub seed: u64,
     /// How the built-in server behaves (a bug to inject, its window).
     pub server: ServerConfig,
+    /// A fault the built-in server injects into its answers to writes (`--fault`).
+    pub fault: Option<Fault>,
     pub progress: Arc<dyn Progress>,
-    /// Set to stop after the current round (Ctrl-C).
+    /// Set to stop after the current round (Ctrl-C, SIGTERM).
     pub stop: Arc<AtomicBool>,
+    /// Set to stop at once, cancelling requests in flight (a second Ctrl-C or SIGTERM).
+    pub abort: Abort,
     /// `--threshold`s, applied to every scenario on top of its own.
     pub thresholds: Vec<Threshold>,
+    /// `--inconclusive-above`: overrides every scenario's `inconclusive_above`.
+    pub inconclusive_above: Option<f64>,
     /// Where every record goes as soon as it is complete (`--jsonl`); the caller
     /// finishes it after the run.
     pub jsonl: Option<Arc<JsonlStream>>,
@@ -71,12 +85,18 @@ impl RunOptions {
             sync: None,
             writer_connections: None,
             ca_cert: None,
+            client_cert: None,
+            client_key: None,
+            insecure: false,
             arrivals: false,
             seed: 1,
             server: ServerConfig::default(),
+            fault: None,
             progress: Arc::new(engine::NoProgress),
             stop: Arc::new(AtomicBool::new(false)),
+            abort: Abort::default(),
             thresholds: Vec::new(),
+            inconclusive_above: None,
             jsonl: None,
         }
     }
@@ -120,8 +140,8 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// 1 when any contract broke, else 2 when a scenario could not run, else 130 when
-    /// interrupted, else 0.
+    /// 1 when any contract broke, else 2 when a scenario could not run, else 3 when one
+    /// was INCONCLUSIVE, else 130 when interrupted, else 0.
     pub fn exit_code(&self) -> u8 {
         report::exit_code(&self.results, !self.skipped.is_empty())
     }
@@ -134,6 +154,11 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
     for s in &mut scenarios {
         if let Some(t) = &target {
             s.target = t.clone();
+            // A password given on the command line is as secret as one from the
+            // environment, in every form it takes.
+            if let Target::Url(url) = t {
+                s.secrets.add_credentials(url);
+            }
         }
         if let Some(w) = opts.writers {
             s.workload.writers = w;
@@ -186,6 +211,23 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
             }
         }
     }
+    if opts.fault.is_some() {
+        if let Some(s) = scenarios.iter().find(|s| s.target != Target::Builtin) {
+            return Err(RunError::Usage(format!(
+                "--fault breaks the answers of the built-in server, and {} runs against {}; \
+                 use --target builtin (or serve the fault with `contend serve --fault`)",
+                s.name,
+                match &s.target {
+                    Target::Url(u) => s.secrets.redact(u.as_str()),
+                    Target::Builtin => "builtin".into(),
+                }
+            )));
+        }
+    }
+    let fds = descriptor_limit();
+    for s in &scenarios {
+        check_descriptors(s, opts.writers.is_some(), fds)?;
+    }
     if opts.writer_connections.is_some()
         && !scenarios
             .iter()
@@ -200,6 +242,83 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         )));
     }
     Ok(scenarios)
+}
+
+/// File descriptors a run keeps for itself besides its connections: the reader and
+/// arrivals connections, the report and spool files, stdio, the runtime's own.
+const FD_SPARE: u64 = 64;
+
+/// The soft limit on open file descriptors, and how many are open now; `None` where
+/// the platform does not say.
+fn descriptor_limit() -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given and reads nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return None;
+        }
+        let open = std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count() as u64)
+            .unwrap_or(16);
+        // rlim_t is not u64 on every platform.
+        #[allow(clippy::unnecessary_cast)]
+        Some((limit.rlim_cur as u64, open))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Refuses a scenario whose connections cannot all be open at once under the
+/// file-descriptor limit: past it, connections fail with "Too many open files", and a
+/// run would record thousands of writes that never left. Against the built-in server,
+/// which runs in this process, every connection costs two descriptors (its two ends).
+fn check_descriptors(
+    s: &Scenario,
+    from_command_line: bool,
+    limit: Option<(u64, u64)>,
+) -> Result<(), RunError> {
+    let Some((limit, open)) = limit else {
+        return Ok(());
+    };
+    let writers = u64::from(s.workload.writers);
+    let rules = s.workload.kind.rules();
+    // Single-packet puts a round's writes on one connection (`auto` may choose another
+    // mode, with a connection per writer).
+    let connections =
+        if rules.released_together && s.sync == SyncChoice::Fixed(SyncMode::SinglePacket) {
+            2
+        } else {
+            writers
+        };
+    let ends = if s.target == Target::Builtin { 2 } else { 1 };
+    let needed = connections * ends + FD_SPARE + open;
+    if needed <= limit {
+        return Ok(());
+    }
+    let most = (limit.saturating_sub(FD_SPARE + open) / ends).max(1);
+    let whose = if from_command_line {
+        format!("--writers {writers}")
+    } else {
+        format!("writers = {writers} in {}", s.path.display())
+    };
+    let builtin = if ends == 2 {
+        format!(" and {connections} more for the built-in server in this process")
+    } else {
+        String::new()
+    };
+    Err(RunError::Usage(format!(
+        "{}: {whose} needs about {needed} file descriptors ({connections} connections{builtin}), \
+         but this process may open {limit} (`ulimit -n`); raise the limit with \
+         `ulimit -n {}` before running contend, or use at most {most} writers",
+        s.name,
+        needed.next_multiple_of(1000),
+    )))
 }
 
 /// Parses a `--target` value: `builtin` or an http(s) URL.
@@ -243,7 +362,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     let started_at = std::time::SystemTime::now();
     let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
         let addr = ([127, 0, 0, 1], 0).into();
-        let running = server::start(opts.server.clone(), addr)
+        let running = server::start_with(opts.server.clone(), opts.fault, addr)
             .await
             .map_err(|e| RunError::Io(format!("cannot start the built-in server: {e}")))?;
         Some(running)
@@ -254,11 +373,18 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         Some(path) => Arc::new(load_certificates(path)?),
         None => Arc::default(),
     };
+    let client_identity = load_client_identity(&opts)?.map(Arc::new);
+    if opts.insecure {
+        eprintln!("{INSECURE_WARNING}");
+    }
     let ctx = RunContext {
         progress: opts.progress.clone(),
         stop: opts.stop.clone(),
+        abort: opts.abort.clone(),
         ca_certs,
         jsonl: opts.jsonl.clone(),
+        client_identity,
+        insecure: opts.insecure,
         ..RunContext::new(opts.seed)
     };
 
@@ -283,13 +409,15 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         };
         let shown_target = match &s.target {
             Target::Builtin => builtin_label(&opts.server, &base),
-            Target::Url(_) => engine::redact(base.as_str(), &s.secrets),
+            Target::Url(_) => s.secrets.redact(base.as_str()),
         };
         let scenario_ctx = RunContext {
             arrival_stamps: s.target == Target::Builtin || opts.arrivals,
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;
+        // The file's secrets, and those learned while running (captured tokens, cookies).
+        let secrets = &run.secrets;
         let mine: Vec<&RequestRecord> = run.records.iter().collect();
         let thresholds: Vec<Threshold> = s
             .thresholds
@@ -312,6 +440,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             error: run.error,
             complete: run.complete,
             duration: run.duration,
+            inconclusive_above: opts.inconclusive_above.or(s.inconclusive_above),
         };
         let mut result = scenario_result(
             &s.name,
@@ -322,13 +451,18 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             facts,
         )?;
         show_sustained_settings(&mut result, s);
-        result.redact(&s.secrets);
+        result.redact(secrets);
         results.push(result);
         spools.extend(run.spool);
         records.extend(run.records);
     }
     if let Some(server) = builtin {
-        server.stop().await;
+        if ctx.abort.is_set() {
+            // Stopped at once: do not wait for answers the server still owes.
+            let _ = tokio::time::timeout(Duration::from_millis(500), server.stop()).await;
+        } else {
+            server.stop().await;
+        }
     }
 
     let report_dir = match &opts.out {
@@ -385,16 +519,20 @@ fn show_sustained_settings(result: &mut ScenarioResult, s: &Scenario) {
 pub struct RunFacts {
     /// How the reports name the target (empty for a re-checked history).
     pub target: String,
-    /// How the writes were released; `None` when they were not released together, or
-    /// when it is not known (a re-checked history).
+    /// How the writes were released (for `sustained`, the mode that chose its client);
+    /// `None` for a counter, or when it is not known (a re-checked history).
     pub sync: Option<SyncRan>,
-    /// How the writers' connections lived; `None` as for `sync`.
+    /// How the writers' connections lived; `None` when the writes were not released
+    /// together, or when it is not known.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
     /// False when the run was interrupted or aborted.
     pub complete: bool,
     pub duration: Duration,
+    /// The share of writes that may be indeterminate or not sent before the scenario
+    /// is INCONCLUSIVE; `None` for the default ([`DEFAULT_INCONCLUSIVE_ABOVE`]).
+    pub inconclusive_above: Option<f64>,
 }
 
 /// Turns one scenario's history into its result: checks the records (those in memory,
@@ -418,6 +556,25 @@ pub fn scenario_result(
         ),
     };
     let convergence = Convergence::from_records(records.iter().copied());
+    Ok(finish(
+        verdict,
+        latency,
+        convergence,
+        workload,
+        thresholds,
+        facts,
+    ))
+}
+
+/// A scenario's result from its verdict and figures: the thresholds evaluated on them.
+fn finish(
+    verdict: check::Verdict,
+    latency: Latency,
+    convergence: Convergence,
+    workload: WorkloadId,
+    thresholds: &[Threshold],
+    facts: RunFacts,
+) -> ScenarioResult {
     let mut result = ScenarioResult {
         verdict,
         latency,
@@ -429,9 +586,12 @@ pub fn scenario_result(
         complete: facts.complete,
         duration: facts.duration,
         thresholds: Vec::new(),
+        inconclusive_above: facts
+            .inconclusive_above
+            .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
     };
     result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
-    Ok(result)
+    result
 }
 
 /// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
@@ -442,22 +602,31 @@ fn check_spooled(
     memory: &[&RequestRecord],
     spool: &Spool,
 ) -> Result<(check::Verdict, Latency), RunError> {
-    let unreadable = |e: csv::Error| {
-        RunError::Io(format!(
-            "cannot read the history {}: {e}",
-            spool.path().display()
-        ))
-    };
+    let records = spool.records().map_err(|e| unreadable(spool.path(), e))?;
+    check_streamed(
+        scenario,
+        workload,
+        memory.iter().map(|r| Ok((*r).clone())).chain(records),
+        spool.path(),
+    )
+}
+
+fn unreadable(path: &std::path::Path, e: impl std::fmt::Display) -> RunError {
+    RunError::Io(format!("cannot read the history {}: {e}", path.display()))
+}
+
+/// Checks a stream of one scenario's records, read once (from `path`, for messages):
+/// the verdict and the write latency.
+fn check_streamed<E: std::fmt::Display>(
+    scenario: &str,
+    workload: WorkloadId,
+    records: impl Iterator<Item = Result<RequestRecord, E>>,
+    path: &std::path::Path,
+) -> Result<(check::Verdict, Latency), RunError> {
     let mut latency = Latency::empty();
     let mut failure = None;
-    let spooled = spool
-        .records()
-        .map_err(unreadable)?
-        .map_while(|r| r.map_err(|e| failure = Some(e)).ok());
-    let all = memory
-        .iter()
-        .map(|r| (*r).clone())
-        .chain(spooled)
+    let all = records
+        .map_while(|r| r.map_err(|e| failure = Some(e)).ok())
         .inspect(|r| {
             if r.phase == Phase::Write {
                 latency.record(r.outcome, r.latency_ns);
@@ -465,8 +634,110 @@ fn check_spooled(
         });
     let verdict = check::check_stream(scenario, workload, all);
     match failure {
-        Some(e) => Err(unreadable(e)),
+        Some(e) => Err(unreadable(path, e)),
         None => Ok((verdict, latency)),
+    }
+}
+
+/// Checks a saved history (`contend check`: a `requests.csv` or a `--jsonl` file)
+/// scenario by scenario, reading the file as a stream: a sustained scenario's records are checked as they go by, in bounded memory
+/// however long its run; the other workloads' records are held for their scenario (their
+/// checkers read a round's records together). Every result goes through the same second
+/// half of the pipeline as a run's.
+pub fn recheck(
+    path: &std::path::Path,
+    thresholds: &[Threshold],
+    inconclusive_above: Option<f64>,
+) -> Result<Vec<ScenarioResult>, RunError> {
+    struct Seen {
+        name: String,
+        workload: WorkloadId,
+        first_ns: u64,
+        last_ns: u64,
+        records: Vec<RequestRecord>,
+    }
+    let streamed = |w: WorkloadId| w == WorkloadId::Sustained;
+    let mut seen: Vec<Seen> = Vec::new();
+    for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
+        let r = r.map_err(|e| unreadable(path, e))?;
+        let i = match seen.iter().position(|s| s.name == r.scenario) {
+            Some(i) => i,
+            None => {
+                seen.push(Seen {
+                    name: r.scenario.clone(),
+                    workload: r.workload,
+                    first_ns: r.start_ns,
+                    last_ns: r.end_ns,
+                    records: Vec::new(),
+                });
+                seen.len() - 1
+            }
+        };
+        let s = &mut seen[i];
+        s.first_ns = s.first_ns.min(r.start_ns);
+        s.last_ns = s.last_ns.max(r.end_ns);
+        if !streamed(s.workload) {
+            s.records.push(r);
+        }
+    }
+    let mut results = Vec::new();
+    for s in seen {
+        let facts = RunFacts {
+            complete: true,
+            duration: Duration::from_nanos(s.last_ns.saturating_sub(s.first_ns)),
+            inconclusive_above,
+            ..RunFacts::default()
+        };
+        if !streamed(s.workload) {
+            let refs: Vec<&RequestRecord> = s.records.iter().collect();
+            results.push(scenario_result(
+                &s.name, s.workload, &refs, None, thresholds, facts,
+            )?);
+            continue;
+        }
+        let mine = crate::history::read_saved_iter(path)
+            .map_err(|e| unreadable(path, e))?
+            .filter(|r| r.as_ref().map_or(true, |r| r.scenario == s.name));
+        let (verdict, latency) = check_streamed(&s.name, s.workload, mine, path)?;
+        results.push(finish(
+            verdict,
+            latency,
+            Convergence::default(),
+            s.workload,
+            thresholds,
+            facts,
+        ));
+    }
+    Ok(results)
+}
+
+/// What `--insecure` prints on every run that uses it.
+pub const INSECURE_WARNING: &str = "warning: --insecure: contend is NOT checking the TLS \
+    certificates of the targets, so anyone on the path can read and change this run's \
+    traffic, credentials included. Use it only for a throw-away self-signed host; \
+    --ca-cert FILE trusts that host's certificate instead.";
+
+/// `--client-cert` and `--client-key`, read; both or neither.
+fn load_client_identity(
+    opts: &RunOptions,
+) -> Result<Option<engine::exchange::ClientIdentity>, RunError> {
+    let read = |flag: &str, path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| RunError::Usage(format!("{flag} {}: {e}", path.display())))
+    };
+    match (&opts.client_cert, &opts.client_key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            let (cert_pem, key_pem) = (read("--client-cert", cert)?, read("--client-key", key)?);
+            engine::exchange::ClientIdentity::from_pem(&cert_pem, &key_pem)
+                .map(Some)
+                .map_err(RunError::Usage)
+        }
+        (Some(_), None) => Err(RunError::Usage(
+            "--client-cert needs --client-key (the certificate's private key, PEM)".into(),
+        )),
+        (None, Some(_)) => Err(RunError::Usage(
+            "--client-key needs --client-cert (the certificate it is the key of, PEM)".into(),
+        )),
     }
 }
 

@@ -105,10 +105,28 @@ pub(super) fn unexpected_evidence(writes: &[&RequestRecord]) -> Option<String> {
             sample_bodies(&server_errors)
         ));
     }
+    let refused: Vec<&RequestRecord> = unexpected
+        .iter()
+        .copied()
+        .filter(|w| matches!(w.status, Some(401 | 403)))
+        .collect();
+    if !refused.is_empty() {
+        parts.push(format!(
+            "{} answered 401 or 403: the server refused the credentials during the race ({}) \
+             (an expired login? [auth] refresh = {{ every = \"...\" }} logs in again before a \
+             round once the token is that old; a raced write is never sent again){}",
+            refused.len(),
+            witnesses(&refused, |_| true),
+            sample_bodies(&refused)
+        ));
+    }
     let others: Vec<&RequestRecord> = unexpected
         .iter()
         .copied()
-        .filter(|w| w.status.is_some_and(|s| s < 500 && !is_conflict_like(s)))
+        .filter(|w| {
+            w.status
+                .is_some_and(|s| s < 500 && !is_conflict_like(s) && !matches!(s, 401 | 403))
+        })
         .collect();
     if !others.is_empty() {
         parts.push(format!(

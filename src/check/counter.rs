@@ -8,11 +8,16 @@ use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
-use super::{answers, tally, witnesses, CounterReport, Verdict, Violation, ViolationKind, Warning};
+use super::{
+    answers, definite, phantoms, tally, witnesses, CounterReport, Judged, Verdict, Violation,
+    ViolationKind, Warning,
+};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut strategies: Vec<Option<&str>> = Vec::new();
-    for r in records {
+    // A `[[setup]]` step (a login) belongs to no strategy: it is not a strategy of its own.
+    let step = |r: &RequestRecord| r.phase == Phase::Setup && r.strategy.is_none();
+    for r in records.iter().filter(|r| !step(r)) {
         if !strategies.contains(&r.strategy.as_deref()) {
             strategies.push(r.strategy.as_deref());
         }
@@ -34,6 +39,7 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         total.acknowledged += c.acknowledged;
         total.indeterminate += c.indeterminate;
         total.gave_up += c.gave_up;
+        total.judged += c.judged;
         total.lost_updates += c.lost_updates;
         total.attempts += c.attempts;
         total.conflicts += c.conflicts;
@@ -47,6 +53,11 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
         }
     }
     verdict.lost_updates = total.lost_updates;
+    verdict.judged = Judged {
+        unit: "increments",
+        total: total.increments,
+        judged: total.judged,
+    };
     verdict.counter = Some(total);
 }
 
@@ -72,21 +83,23 @@ pub(super) fn check_strategy(
         .filter(|r| r.phase == Phase::Write)
         .collect();
 
-    // Each (writer, increment) ended acknowledged, indeterminate or abandoned.
-    let mut increments: BTreeMap<(Option<u32>, u32), Outcome> = BTreeMap::new();
+    // Each (writer, increment) ended acknowledged, indeterminate or abandoned, and
+    // whether any of its writes got a definite answer.
+    let mut increments: BTreeMap<(Option<u32>, u32), (Outcome, bool)> = BTreeMap::new();
     for r in records
         .iter()
         .filter(|r| matches!(r.phase, Phase::Read | Phase::Write))
     {
-        let end = increments
+        let (end, answered) = increments
             .entry((r.writer, r.round))
-            .or_insert(Outcome::NotSent);
+            .or_insert((Outcome::NotSent, false));
         if r.phase == Phase::Write
             && (r.outcome == Outcome::Winner
                 || (r.outcome == Outcome::Indeterminate && *end != Outcome::Winner))
         {
             *end = r.outcome;
         }
+        *answered |= r.phase == Phase::Write && definite(r.outcome);
     }
     let mut c = CounterReport {
         increments: increments.len() as u64,
@@ -106,11 +119,14 @@ pub(super) fn check_strategy(
     for n in tries.values() {
         *c.attempts_per_increment.entry(*n).or_insert(0) += 1;
     }
-    for end in increments.values() {
+    for (end, answered) in increments.values() {
         match end {
             Outcome::Winner => c.acknowledged += 1,
             Outcome::Indeterminate => c.indeterminate += 1,
             _ => c.gave_up += 1,
+        }
+        if *end == Outcome::Winner || (*end != Outcome::Indeterminate && *answered) {
+            c.judged += 1;
         }
     }
 
@@ -124,9 +140,17 @@ pub(super) fn check_strategy(
         }
     }
     let mut doubled = Vec::new();
+    let mut phantom = Vec::new();
     let first_round = verdict.rounds.len() as u32;
     for (i, (_, ws)) in versions.iter().enumerate() {
         let mut report = tally(first_round + i as u32, ws);
+        if let Some(e) = phantoms(ws) {
+            report.violations.push(ViolationKind::PhantomSuccess);
+            phantom.push(format!(
+                "version {}: {e}",
+                report.version_sent.as_deref().unwrap_or("?")
+            ));
+        }
         if report.winners > 1 {
             report.violations.push(ViolationKind::LostUpdate);
             doubled.push(format!(
@@ -162,6 +186,13 @@ pub(super) fn check_strategy(
         for (kind, evidence) in found {
             violation(kind, evidence);
         }
+    }
+    if let Some(first) = phantom.first() {
+        let more = match phantom.len() {
+            1 => String::new(),
+            n => format!(" ({n} versions in all)"),
+        };
+        violation(ViolationKind::PhantomSuccess, format!("{first}{more}"));
     }
     let found = answers::check(&writes);
     for (kind, evidence) in found.violations {

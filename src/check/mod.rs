@@ -4,6 +4,13 @@
 //! records, so a saved `requests.csv` can be checked again later. Like Jepsen's checkers,
 //! it never counts an `indeterminate` write as lost or as won. Every violation carries
 //! its witness: the round (version), the writers and the statuses that show it.
+//!
+//! Each checker also says how much it could judge ([`Judged`]): the rounds (increments,
+//! attempts) that had a definite outcome. A round whose every write was indeterminate or
+//! not sent, or whose writers all sent a weak version token, tested nothing; the report
+//! stage calls a scenario that judged nothing INCONCLUSIVE, never PASS.
+
+use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::WorkloadId;
@@ -20,7 +27,7 @@ mod transition;
 mod unique_create;
 
 mod read_back;
-pub use crate::outcome::{ViolationKind, WarningKind};
+pub use crate::outcome::{Cause, ViolationKind, WarningKind};
 pub(crate) use read_back::ReadBack;
 pub use sustained::SustainedReport;
 
@@ -77,6 +84,10 @@ pub struct RoundReport {
     pub arrival_spread_ns: Option<u64>,
     /// Warnings seen in this round.
     pub warnings: Vec<WarningKind>,
+    /// Whether the round could be judged: at least one write had a definite outcome
+    /// (a winner, a conflict or an unexpected status), and the race tested the
+    /// contract (its writers' token was not a weak one).
+    pub judged: bool,
 }
 
 /// Counter workload figures.
@@ -89,6 +100,9 @@ pub struct CounterReport {
     pub indeterminate: u64,
     /// Increments abandoned after the retry budget (never a violation).
     pub gave_up: u64,
+    /// Increments that ended definitely: acknowledged, or abandoned after definite
+    /// answers (not indeterminate, and not for want of any answer).
+    pub judged: u64,
     pub initial: Option<i64>,
     pub final_value: Option<i64>,
     pub lost_updates: u64,
@@ -110,7 +124,8 @@ impl CounterReport {
     }
 }
 
-/// Request counts by outcome (contended writes and probes only).
+/// Request counts by outcome (contended writes and probes only), with the causes of
+/// answers that were not whole, and the reads that failed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Counts {
     /// Every request of the scenario, reads included.
@@ -121,6 +136,42 @@ pub struct Counts {
     pub unexpected: u64,
     pub indeterminate: u64,
     pub not_sent: u64,
+    /// Writes by outcome and cause, for those with a cause (every indeterminate and
+    /// not-sent write of this contend has one; a cut or early answer has one too).
+    pub causes: BTreeMap<(Outcome, Cause), u64>,
+    /// Reads before a write (phase `read`) that got no usable answer, by cause (`None`:
+    /// an unexpected status): their attempt never wrote.
+    pub failed_reads: BTreeMap<Option<Cause>, u64>,
+}
+
+impl Counts {
+    /// Writes whose outcome is unknown or that never reached the server.
+    pub fn undecided(&self) -> u64 {
+        self.indeterminate + self.not_sent
+    }
+
+    /// The causes of one outcome's writes, most frequent first: `[(reset, 24), ...]`.
+    pub fn causes_of(&self, outcome: Outcome) -> Vec<(Cause, u64)> {
+        let mut found: Vec<(Cause, u64)> = self
+            .causes
+            .iter()
+            .filter(|((o, _), _)| *o == outcome)
+            .map(|((_, c), n)| (*c, *n))
+            .collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        found
+    }
+}
+
+/// How much of a scenario its checker could judge.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Judged {
+    /// What it judges, plural: `rounds`, `increments` or `attempts`.
+    pub unit: &'static str,
+    /// How many there were.
+    pub total: u64,
+    /// How many had a definite outcome to judge.
+    pub judged: u64,
 }
 
 /// A scenario's verdict: PASS when there is no violation.
@@ -138,6 +189,8 @@ pub struct Verdict {
     pub lost_updates: u64,
     /// Findings that do not fail the scenario (an answer that leaks internals...).
     pub warnings: Vec<Warning>,
+    /// How much the checker could judge.
+    pub judged: Judged,
 }
 
 impl Verdict {
@@ -154,6 +207,7 @@ impl Verdict {
             violations: Vec::new(),
             lost_updates: 0,
             warnings: Vec::new(),
+            judged: Judged::default(),
         }
     }
 
@@ -206,7 +260,20 @@ pub fn check(scenario: &str, workload: WorkloadId, records: &[&RequestRecord]) -
         WorkloadId::Idempotency => idempotency::check(records, &mut verdict),
         WorkloadId::PreconditionRequired => precondition_required::check(records, &mut verdict),
     }
+    judge_rounds(&mut verdict);
     verdict
+}
+
+/// For the round-based checkers, which leave it to their rounds: how many rounds there
+/// were and how many could be judged.
+fn judge_rounds(verdict: &mut Verdict) {
+    if verdict.judged.unit.is_empty() {
+        verdict.judged = Judged {
+            unit: "rounds",
+            total: verdict.rounds.len() as u64,
+            judged: verdict.rounds.iter().filter(|r| r.judged).count() as u64,
+        };
+    }
 }
 
 /// Checks one scenario whose history is too long to hold in memory, reading it once:
@@ -262,7 +329,67 @@ fn count(c: &mut Counts, r: &RequestRecord) {
             Outcome::NotSent => c.not_sent += 1,
             Outcome::Ok => {}
         }
+        if let Some(cause) = r.cause {
+            *c.causes.entry((r.outcome, cause)).or_insert(0) += 1;
+        }
+    } else if r.phase == Phase::Read && r.outcome != Outcome::Ok {
+        *c.failed_reads.entry(r.cause).or_insert(0) += 1;
     }
+}
+
+/// Whether a write's outcome is definite: the API said it won, lost or failed.
+pub(crate) fn definite(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Winner | Outcome::Conflict | Outcome::Unexpected
+    )
+}
+
+/// Evidence of phantom acknowledgements among one race's writes: two or more writes,
+/// each with its own marker, answered as winners with the same returned version, a
+/// new one (a version that did not move is `version_not_advanced`'s business). At most
+/// one of them can be what the server stored.
+pub(crate) fn phantoms(writes: &[&RequestRecord]) -> Option<String> {
+    let mut by_version: Vec<(&str, Vec<&RequestRecord>)> = Vec::new();
+    for w in writes.iter().filter(|w| w.outcome == Outcome::Winner) {
+        let (Some(sent), Some(returned)) = (&w.version_sent, &w.version_returned) else {
+            continue;
+        };
+        if sent == returned {
+            continue;
+        }
+        match by_version.iter_mut().find(|(v, _)| v == returned) {
+            Some((_, list)) => list.push(w),
+            None => by_version.push((returned, vec![w])),
+        }
+    }
+    let shared: Vec<String> = by_version
+        .iter()
+        .filter(|(_, ws)| {
+            let mut markers: Vec<Option<&str>> = ws.iter().map(|w| w.marker.as_deref()).collect();
+            markers.sort_unstable();
+            markers.dedup();
+            markers.len() > 1
+        })
+        .map(|(version, ws)| {
+            format!(
+                "{} writes were acknowledged with the same new version {version} ({})",
+                ws.len(),
+                witnesses(ws, |_| true)
+            )
+        })
+        .collect();
+    (!shared.is_empty()).then(|| {
+        format!(
+            "{}: different writes cannot all have made the one version, so the server acknowledged writes it did not store",
+            shared.join("; ")
+        )
+    })
+}
+
+/// Whether a version token is weak (`W/"…"`), which `If-Match` never matches.
+pub(crate) fn weak(token: &str) -> bool {
+    token.trim_start().starts_with("W/")
 }
 
 /// Tallies one version's writes into a round report (violations not yet set).
@@ -286,6 +413,7 @@ pub(crate) fn tally(round: u32, writes: &[&RequestRecord]) -> RoundReport {
             Outcome::Ok => {}
         }
     }
+    report.judged = writes.iter().any(|w| definite(w.outcome));
     report.send_spread_ns = spread(writes.iter().map(|w| w.start_ns));
     report.response_spread_ns = spread(
         writes

@@ -1,5 +1,6 @@
 //! The `precondition-required` checker: per round, every write sent without a
-//! precondition is refused with the promised status (428), and none is applied.
+//! precondition is refused with the promised status (428), and none is applied; an
+//! accepted one that the state read back does not carry was never stored (a phantom).
 
 use crate::history::{Outcome, RequestRecord};
 
@@ -39,6 +40,17 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             let applied = carried(writes, &verify.body);
             c.report.applied = who(&applied);
             let losers = rejected(&applied);
+            let accepted_shown = applied.iter().any(|w| w.outcome == Outcome::Winner);
+            if c.report.winners > 0 && !accepted_shown {
+                c.violation(
+                    ViolationKind::PhantomSuccess,
+                    format!(
+                        "{} write(s) without a precondition were acknowledged ({}) but the state read back carries none of them: the server acknowledged writes it did not store",
+                        c.report.winners,
+                        witnesses(writes, |w| w.outcome == Outcome::Winner)
+                    ),
+                );
+            }
             if !losers.is_empty() {
                 c.violation(
                     ViolationKind::LoserWriteApplied,

@@ -86,9 +86,12 @@ impl RoundCheck {
         });
     }
 
-    /// Runs the checks on the answers themselves (unexpected statuses, unactionable
-    /// conflicts, leaks) over `answers`.
+    /// Runs the checks on the answers themselves (phantom acknowledgements, unexpected
+    /// statuses, unactionable conflicts, leaks) over `answers`.
     pub fn answers(&mut self, answers: &[&RequestRecord]) {
+        if let Some(evidence) = super::phantoms(answers) {
+            self.violation(ViolationKind::PhantomSuccess, evidence);
+        }
         let found = answers::check(answers);
         for (kind, evidence) in found.violations {
             self.violation(kind, evidence);

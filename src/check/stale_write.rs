@@ -1,12 +1,23 @@
 //! The `stale-write` checker: per round, one winner, promised conflicts for the rest, and
-//! a final state that carries the winner's write with an advanced version.
+//! a final state that carries the winner's write with an advanced version; no two
+//! acknowledgements with the same new version (phantoms). A round whose writers all sent
+//! a weak token was refused rightly (RFC 9110 §13.1.1): it is a `weak_version_token`
+//! warning and judges nothing.
+//!
+//! Writers may send different requests (`[[write]]`); each record says its method. A
+//! `DELETE` carries no marker: its win shows as the resource gone (the read back answered
+//! 404), and a resource gone although every `DELETE` was refused is a loser's write
+//! applied.
 
 use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
 use super::ReadBack;
-use super::{answers, tally, witnesses, RoundReport, Verdict, Violation, ViolationKind, Warning};
+use super::{
+    answers, phantoms, tally, weak, witnesses, RoundReport, Verdict, Violation, ViolationKind,
+    Warning, WarningKind,
+};
 
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut by_round: BTreeMap<u32, Vec<&RequestRecord>> = BTreeMap::new();
@@ -51,12 +62,33 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             );
             add(ViolationKind::MultipleWinners, e, &mut report);
         }
-        let answers = answers::check(&writes);
-        for (kind, evidence) in answers.violations {
+        if let Some(e) = phantoms(&writes) {
+            add(ViolationKind::PhantomSuccess, e, &mut report);
+        }
+        let mut answers = answers::check(&writes);
+        for (kind, evidence) in std::mem::take(&mut answers.violations) {
             add(kind, evidence, &mut report);
         }
         let unchanged = verify.is_some_and(|v| v.version_returned == report.version_sent);
-        if report.winners == 0
+        let weak_token = report.version_sent.as_deref().is_some_and(weak);
+        if report.winners == 0 && weak_token {
+            // If-Match uses the strong comparison: a weak tag never matches, so every
+            // refusal was right, and the race tested nothing.
+            report.judged = false;
+            answers.warnings.push((
+                WarningKind::WeakVersionToken,
+                format!(
+                    "every writer sent the weak version token {} ({}); a weak entity-tag never \
+                     matches If-Match (RFC 9110 §13.1.1), so the refusals were correct and \
+                     the round raced nothing: the server handed out a weak ETag where a \
+                     strong one is required; a server that makes its tag from a one-second \
+                     modification time serves it weak for a second after a change, so pace \
+                     the rounds past it ([workload] pace = \"1s\")",
+                    report.version_sent.as_deref().unwrap_or("?"),
+                    witnesses(&writes, |_| true)
+                ),
+            ));
+        } else if report.winners == 0
             && report.indeterminate == 0
             && report.not_sent < report.writers
             && unchanged
@@ -69,7 +101,43 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
             );
             add(ViolationKind::NoWinner, e, &mut report);
         }
-        if let Some(verify) = verify {
+        let deleted = |w: &&RequestRecord| w.method == "DELETE";
+        let gone = verify.is_some_and(|v| v.status == Some(404));
+        if gone {
+            let deleting_winners: Vec<&RequestRecord> = writes
+                .iter()
+                .copied()
+                .filter(|w| deleted(w) && w.outcome == Outcome::Winner)
+                .collect();
+            let refused_deletes: Vec<&RequestRecord> = writes
+                .iter()
+                .copied()
+                .filter(|w| {
+                    deleted(w) && matches!(w.outcome, Outcome::Conflict | Outcome::Unexpected)
+                })
+                .collect();
+            report.applied = deleting_winners
+                .iter()
+                .map(|w| w.writer.map_or("probe".into(), |n| format!("w{n}")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if deleting_winners.is_empty() && !refused_deletes.is_empty() {
+                let e = format!(
+                    "the resource is gone (the read back answered 404) although every DELETE \
+                     was rejected ({})",
+                    witnesses(&refused_deletes, |_| true)
+                );
+                add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if deleting_winners.is_empty() && report.winners > 0 {
+                let e = format!(
+                    "the resource is gone (the read back answered 404), but no DELETE won; \
+                     the acknowledged writes ({}) are lost",
+                    witnesses(&writes, |w| w.outcome == Outcome::Winner)
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
+            }
+        }
+        if let Some(verify) = verify.filter(|_| !gone) {
             let state = ReadBack::of(&verify.body);
             let carried: Vec<&&RequestRecord> = writes
                 .iter()
@@ -91,6 +159,16 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
                     witnesses(&losers.iter().map(|w| **w).collect::<Vec<_>>(), |_| true)
                 );
                 add(ViolationKind::LoserWriteApplied, e, &mut report);
+            } else if writes
+                .iter()
+                .any(|w| deleted(w) && w.outcome == Outcome::Winner)
+            {
+                let e = format!(
+                    "a DELETE won ({}), but the resource read back is still there (version {})",
+                    witnesses(&writes, |w| deleted(&w) && w.outcome == Outcome::Winner),
+                    report.final_version.as_deref().unwrap_or("?")
+                );
+                add(ViolationKind::WinnerNotVisible, e, &mut report);
             } else if report.winners > 0 && carried.is_empty() {
                 let e = format!(
                     "the state read back (version {}) carries none of the acknowledged writes ({})",

@@ -19,8 +19,8 @@ use crate::history::{Outcome, Phase, RequestRecord};
 use crate::latency::{Latency, Percentiles};
 
 use super::{
-    answers, counter, tally, witnesses, CounterReport, Verdict, Violation, ViolationKind, Warning,
-    WarningKind,
+    answers, counter, definite, phantoms, tally, witnesses, CounterReport, Judged, Verdict,
+    Violation, ViolationKind, Warning, WarningKind,
 };
 
 /// Versions per resource whose writes are kept to show who won twice.
@@ -49,6 +49,10 @@ pub struct SustainedReport {
     pub conflicts: u64,
     /// Writes whose answer was lost (timeout, reset): they may or may not count.
     pub indeterminate: u64,
+    /// Writes that got a definite answer (acknowledged, conflict, unexpected).
+    pub definite: u64,
+    /// Attempts whose read got no usable answer, so they never wrote.
+    pub failed_reads: u64,
     /// Acknowledged writes missing from their resource's counter, over all resources.
     pub lost_updates: u64,
     /// Versions on which more than one write won, over all resources.
@@ -124,6 +128,8 @@ pub(super) struct Stream {
     batches: usize,
     rounds: Vec<super::RoundReport>,
     versions_with_findings: usize,
+    /// The first version with phantom acknowledgements, and how many versions had them.
+    phantom: Option<(String, usize)>,
 }
 
 impl Stream {
@@ -138,6 +144,9 @@ impl Stream {
             Phase::Final => resource.report.final_value = r.value.or(resource.report.final_value),
             Phase::Read => {
                 self.report.attempts += 1;
+                if r.outcome != Outcome::Ok {
+                    self.report.failed_reads += 1;
+                }
                 resource.report.increments += 1;
                 self.reads.insert(r.writer, (r.round, r.start_ns));
                 let began = r.scheduled_ns.map_or(r.start_ns, |s| s.min(r.start_ns));
@@ -158,6 +167,9 @@ impl Stream {
     fn add_write(&mut self, k: u32, w: RequestRecord) {
         let report = &mut self.report;
         report.writes += 1;
+        if definite(w.outcome) {
+            report.definite += 1;
+        }
         self.last_ns = self.last_ns.max(w.end_ns);
         {
             let resource = &mut self.resources.entry(k).or_default().report;
@@ -241,6 +253,14 @@ impl Stream {
         }
         if round.unexpected > 0 {
             round.violations.push(ViolationKind::UnexpectedStatus);
+        }
+        if let Some(evidence) = phantoms(&refs) {
+            round.violations.push(ViolationKind::PhantomSuccess);
+            let version = round.version_sent.clone().unwrap_or_default();
+            let first = self
+                .phantom
+                .get_or_insert_with(|| (format!("version {version}: {evidence}"), 0));
+            first.1 += 1;
         }
         if !round.violations.is_empty() {
             if self.rounds.len() < ROUNDS_KEPT {
@@ -330,6 +350,19 @@ impl Stream {
                 String::new()
             }
         };
+        if let Some((evidence, n)) = self.phantom.take() {
+            let more = if n > 1 {
+                format!(" ({n} versions in all)")
+            } else {
+                String::new()
+            };
+            verdict.violations.push(Violation {
+                kind: ViolationKind::PhantomSuccess,
+                round: None,
+                version: None,
+                evidence: format!("{evidence}{more}"),
+            });
+        }
         for (kind, evidence, n) in self.answers {
             verdict.violations.push(Violation {
                 kind,
@@ -347,6 +380,11 @@ impl Stream {
         }
         verdict.rounds = self.rounds;
         verdict.lost_updates = report.lost_updates;
+        verdict.judged = Judged {
+            unit: "attempts",
+            total: report.attempts,
+            judged: report.definite,
+        };
 
         report.connections = self.reads.len() as u32;
         let first = self.first_ns.unwrap_or(self.last_ns);
@@ -408,6 +446,7 @@ mod tests {
             arrival_ns: None,
             resource: Some(0),
             scheduled_ns: None,
+            cause: None,
             content_type: String::new(),
             state: None,
             strategy: None,

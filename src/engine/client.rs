@@ -14,30 +14,113 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
+use std::sync::Arc;
+
+use super::cookies::{Conn, Cookies};
 use super::exchange::{connection, ClientSettings, Exchange, Prepared};
 use super::race::{self, Race};
+use super::setup::Captures;
 use crate::protocol::REQUEST_ID_HEADER;
 use crate::scenario::template::{render_json, Vars};
-use crate::scenario::{Body, RequestTemplate, SyncMode, Template};
+use crate::scenario::{Body, RequestTemplate, Scenario, SharedQuery, SyncMode, Template};
 
-/// Renders request templates against a base URL and the scenario's common headers.
+/// Renders request templates against a base URL, with what every request of the
+/// scenario carries: its common headers (and `[auth]`'s `Authorization`), its shared
+/// query, the set-up steps' captures, and, with `[auth] cookies`, each connection's
+/// cookies. Clones share the captures and the cookie jars.
 #[derive(Debug, Clone)]
 pub struct RequestBuilder {
     base: url::Url,
+    /// Headers every request carries; one that uses a capture is left out until the
+    /// capture has a value (the login step goes without the token it fetches).
     common_headers: Vec<(String, Template)>,
+    query: Option<SharedQuery>,
+    captures: Captures,
+    cookies: Option<Arc<Cookies>>,
 }
 
 impl RequestBuilder {
+    /// A builder with common headers only (no captures, query or cookies).
     pub fn new(base: url::Url, common_headers: Vec<(String, Template)>) -> Self {
         RequestBuilder {
             base,
             common_headers,
+            query: None,
+            captures: Captures::default(),
+            cookies: None,
         }
     }
 
-    /// Renders one request. Fails only on values no HTTP request can carry (a header
-    /// value with a newline, a path that is not a URL), which the caller reports.
+    /// The builder of `scenario`'s requests, sharing `captures` and `cookies`.
+    pub fn for_scenario(
+        base: url::Url,
+        scenario: &Scenario,
+        captures: Captures,
+        cookies: Option<Arc<Cookies>>,
+    ) -> Self {
+        let mut common_headers = scenario.headers.clone();
+        // The parser refuses an Authorization header beside [auth] credentials.
+        if let Some(credentials) = &scenario.auth.credentials {
+            common_headers.push((
+                "Authorization".to_string(),
+                crate::scenario::authorization(credentials),
+            ));
+        }
+        RequestBuilder {
+            base,
+            common_headers,
+            query: scenario.query.clone(),
+            captures,
+            cookies,
+        }
+    }
+
+    /// Renders a template with the captures (the resource's `id`, say).
+    pub fn render(&self, template: &Template, vars: &Vars) -> String {
+        template.render(&self.with_captures(vars))
+    }
+
+    /// `vars` with the captures made so far, unless it has them.
+    fn with_captures(&self, vars: &Vars) -> Vars {
+        let mut vars = vars.clone();
+        if vars.captured.is_none() {
+            vars.captured = Some(self.captures.snapshot());
+        }
+        vars
+    }
+
+    /// Renders one request for the reader connection (set-up, reads, verification).
     pub fn prepare(&self, template: &RequestTemplate, vars: &Vars) -> Result<Prepared, String> {
+        self.prepare_on(Conn::Reader, template, vars)
+    }
+
+    /// Renders one request for writer `w`'s connection.
+    pub fn prepare_for(
+        &self,
+        w: u32,
+        template: &RequestTemplate,
+        vars: &Vars,
+    ) -> Result<Prepared, String> {
+        self.prepare_on(Conn::Writer(w), template, vars)
+    }
+
+    /// Takes in the cookies an answer on `conn` set (with `[auth] cookies`).
+    pub fn remember(&self, conn: Conn, prepared: &Prepared, exchange: &Exchange) {
+        if let Some(cookies) = &self.cookies {
+            cookies.remember(conn, &prepared.url, &exchange.headers);
+        }
+    }
+
+    /// Renders one request for a connection. Fails only on values no HTTP request can
+    /// carry (a header value with a newline, a path that is not a URL), which the caller
+    /// reports.
+    pub fn prepare_on(
+        &self,
+        conn: Conn,
+        template: &RequestTemplate,
+        vars: &Vars,
+    ) -> Result<Prepared, String> {
+        let vars = &self.with_captures(vars);
         let method = reqwest::Method::from_bytes(template.method.as_bytes())
             .map_err(|_| format!("invalid method `{}`", template.method))?;
         let path = template.path.render(vars);
@@ -51,8 +134,29 @@ impl RequestBuilder {
                 pairs.append_pair(k, &v.render(vars));
             }
         }
+        match &self.query {
+            None => {}
+            Some(SharedQuery::Pairs(shared)) => {
+                let mut pairs = url.query_pairs_mut();
+                for (k, v) in shared {
+                    pairs.append_pair(k, &v.render(vars));
+                }
+            }
+            // Sent byte for byte: a signature decoded and encoded again may differ.
+            Some(SharedQuery::Raw(raw)) => {
+                let query = match url.query() {
+                    Some(own) if !own.is_empty() => format!("{own}&{raw}"),
+                    _ => raw.clone(),
+                };
+                url.set_query(Some(&query));
+            }
+        }
         let mut headers = HeaderMap::new();
-        for (name, value) in self.common_headers.iter().chain(&template.headers) {
+        let common = self
+            .common_headers
+            .iter()
+            .filter(|(_, value)| value.captures_ready(vars));
+        for (name, value) in common.chain(&template.headers) {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("invalid header name `{name}`"))?;
             let rendered = value.render(vars);
@@ -70,6 +174,9 @@ impl RequestBuilder {
             }
             Body::Text(t) => Some(t.render(vars).into_bytes()),
         };
+        if let Some(cookies) = &self.cookies {
+            cookies.apply(conn, &url, &mut headers);
+        }
         Ok(Prepared {
             method,
             url,

@@ -20,8 +20,8 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, RetryPolicy, Scenario, Strategy};
 
 use super::client::RequestBuilder;
-use super::exchange::{self, Exchange, Prepared};
-use super::{classify, locate, marker, Meta, Recorder, RunContext, Session};
+use super::exchange::{self, read_outcome, write_outcome, Exchange, Prepared};
+use super::{locate, marker, Meta, Recorder, RunContext, Session};
 
 pub(super) async fn run(s: &mut Session<'_>, strategies: &[Strategy]) -> Result<(), String> {
     for strategy in strategies {
@@ -57,10 +57,12 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
     let scenario = Arc::new(s.scenario.clone());
     let writers = s.scenario.workload.writers;
     let start = Arc::new(tokio::sync::Barrier::new(writers as usize));
+    let login = (s.steps.clone(), s.reader()?);
     let mut tasks = Vec::new();
     for w in 0..writers {
         let writer = CounterWriter {
             scenario: scenario.clone(),
+            login: login.clone(),
             builder: s.builder.clone(),
             recorder: s.recorder.clone(),
             client: exchange::connection(&s.settings)?,
@@ -85,6 +87,7 @@ async fn run_strategy(s: &mut Session<'_>, strategy: &Strategy) -> Result<(), St
             Err(e) => return Err(format!("a writer task failed: {e}")),
         }
     }
+    s.take_step_records();
     s.records[first_record..].sort_by_key(|r| r.end_ns);
 
     let (_, last) = s.read_version(Phase::Final, label, &id).await?;
@@ -137,11 +140,9 @@ pub(super) fn record_read(
         .as_ref()
         .and_then(|l| locate(l, exchange));
     let value = read_value(value_at, exchange).ok();
-    let read_ok = exchange.status.is_some_and(|s| (200..300).contains(&s));
-    let outcome = match (&exchange.failure, exchange.status) {
-        (Some(f), None) => f.outcome,
-        _ if read_ok && version.is_some() && value.is_some() => Outcome::Ok,
-        _ => Outcome::Unexpected,
+    let outcome = match read_outcome(exchange, |s| (200..300).contains(&s)) {
+        Outcome::Ok if version.is_none() || value.is_none() => Outcome::Unexpected,
+        outcome => outcome,
     };
     records.push(recorder.record(
         Phase::Read,
@@ -162,6 +163,8 @@ pub(super) fn record_read(
 /// One writer's connection and everything it needs, owned so it can run in its own task.
 struct CounterWriter {
     scenario: Arc<Scenario>,
+    /// Runs the login step again when due, on the scenario's reader connection.
+    login: (Arc<super::setup::Steps>, reqwest::Client),
     builder: RequestBuilder,
     recorder: Recorder,
     client: reqwest::Client,
@@ -215,15 +218,35 @@ impl CounterWriter {
 
     /// One read-then-write attempt; returns how the write ended (or the read failed).
     async fn attempt(&self, meta: Meta, records: &mut Vec<RequestRecord>) -> Outcome {
+        let (steps, reader) = &self.login;
+        if steps.refresh_if_due(reader).await.is_err() {
+            // The login's own record says what went wrong; this attempt is not made.
+            return Outcome::NotSent;
+        }
         let id_vars = Vars {
             id: Some(self.id.clone()),
             ..Vars::default()
         };
-        let read = match self.builder.prepare(&self.scenario.resource.read, &id_vars) {
+        let conn = super::cookies::Conn::Writer(self.writer);
+        let read = match self
+            .builder
+            .prepare_on(conn, &self.scenario.resource.read, &id_vars)
+        {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = exchange::send(&self.client, read.clone()).await;
+        let exchange = self
+            .ctx
+            .unless_aborted(
+                std::time::Instant::now(),
+                exchange::send(&self.client, read.clone()),
+            )
+            .await;
+        self.builder.remember(conn, &read, &exchange);
+        if steps.refreshes_on(exchange.answered()) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = record_read(
             &self.scenario,
             &self.value_at,
@@ -246,12 +269,22 @@ impl CounterWriter {
             value: Some(value),
             ..Vars::default()
         };
-        let write = match self.builder.prepare(&self.scenario.write, &vars) {
+        let write = match self
+            .builder
+            .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
+        {
             Ok(p) => p,
             Err(_) => return Outcome::NotSent,
         };
-        let exchange = exchange::send(&self.client, write.clone()).await;
-        let outcome = classify(&self.scenario.expect, &exchange);
+        let exchange = self
+            .ctx
+            .unless_aborted(
+                std::time::Instant::now(),
+                exchange::send(&self.client, write.clone()),
+            )
+            .await;
+        self.builder.remember(conn, &write, &exchange);
+        let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),
             marker: Some(mark),

@@ -1,9 +1,13 @@
 //! Stage 2 of the pipeline: the engine runs a scenario's workload against a target and
 //! turns every HTTP exchange into a [`RequestRecord`].
 //!
-//! The engine decides nothing about correctness; it only classifies each answer by the
-//! statuses the scenario promises (`winner`, `conflict`, `unexpected`) or by how it
-//! failed (`indeterminate`, `not_sent`). The checker reads the records afterwards.
+//! The engine decides nothing about correctness; it only classifies each answer, by one
+//! rule whatever the client (`exchange.rs`: a whole answer by the statuses the scenario
+//! promises, `winner`, `conflict` or `unexpected`; one that did not come whole as
+//! `indeterminate` or `not_sent`, its cause kept). The checker reads the records
+//! afterwards. A run stops after its round on the first Ctrl-C or SIGTERM
+//! ([`RunContext::stop`]) and at once on the second ([`Abort`]), cancelling the requests
+//! in flight.
 //!
 //! Each workload is one file here, dispatched by an exhaustive match on
 //! [`WorkloadKind`]. The round-based ones (stale-write, unique-create, transition,
@@ -16,35 +20,40 @@
 //! the registry, [`crate::scenario::WorkloadRules`].
 
 pub mod client;
+pub mod cookies;
 mod counter;
 pub mod exchange;
 mod idempotency;
 mod precondition_required;
 mod race;
 mod round;
+pub mod setup;
 mod stale_write;
 mod stock;
 mod sustained;
 mod transition;
 mod unique_create;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::history::{Outcome, Phase, RequestRecord};
+use crate::history::{Cause, Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::BodyMatch;
-use crate::scenario::{Actionable, Expect, Locator, Scenario, Setup, SyncMode, WorkloadKind};
+use crate::scenario::{
+    Actionable, Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind,
+};
 use client::RequestBuilder;
-use exchange::{ClientSettings, Exchange, Prepared};
+use exchange::{ClientSettings, Exchange, Incident, Prepared};
 
 /// Told about progress while a scenario runs (the terminal's progress bar listens).
 pub trait Progress: Send + Sync {
-    /// A scenario starts; `steps` is its number of rounds (or increments in all).
-    fn start(&self, scenario: &str, steps: u64);
+    /// A scenario of `workload` starts; `steps` is its number of rounds (or increments
+    /// in all, or attempts).
+    fn start(&self, scenario: &str, workload: WorkloadId, steps: u64);
     /// One step finished; `records` are the requests it made.
     fn step(&self, records: &[RequestRecord]);
     /// The scenario is over.
@@ -55,7 +64,7 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn start(&self, _: &str, _: u64) {}
+    fn start(&self, _: &str, _: WorkloadId, _: u64) {}
     fn step(&self, _: &[RequestRecord]) {}
     fn finish(&self) {}
 }
@@ -70,8 +79,12 @@ pub struct RunContext {
     /// Unique to this run (from the wall clock): makes `{unique}` keys differ between
     /// runs against an API that keeps what earlier runs created.
     pub nonce: u64,
-    /// Set (by Ctrl-C) to stop after the current round; the run is then incomplete.
+    /// Set (by Ctrl-C or SIGTERM) to stop after the current round; the run is then
+    /// incomplete.
     pub stop: Arc<AtomicBool>,
+    /// Set (by a second Ctrl-C or SIGTERM) to stop at once: requests in flight are
+    /// cancelled and recorded as `indeterminate` (cause `interrupted`).
+    pub abort: Abort,
     pub progress: Arc<dyn Progress>,
     /// The target is a reference server (the built-in one, or `contend serve` with
     /// `--arrivals`), so arrival stamps can be fetched from it.
@@ -80,6 +93,11 @@ pub struct RunContext {
     pub ca_certs: Arc<Vec<Vec<u8>>>,
     /// Where every record goes as soon as it is complete (`--jsonl`), if anywhere.
     pub jsonl: Option<Arc<crate::history::JsonlStream>>,
+    /// The client certificate and key offered to https targets (`--client-cert`,
+    /// `--client-key`: mutual TLS).
+    pub client_identity: Option<Arc<exchange::ClientIdentity>>,
+    /// Trust any certificate (`--insecure`): for a throw-away self-signed host only.
+    pub insecure: bool,
 }
 
 impl RunContext {
@@ -92,15 +110,34 @@ impl RunContext {
             seed,
             nonce,
             stop: Arc::new(AtomicBool::new(false)),
+            abort: Abort::default(),
             progress: Arc::new(NoProgress),
             arrival_stamps: false,
             ca_certs: Arc::default(),
             jsonl: None,
+            client_identity: None,
+            insecure: false,
         }
     }
 
     fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed) || self.abort.is_set()
+    }
+
+    /// Runs `send` (a request sent at `start`) unless the run is stopped at once first:
+    /// then the request is cancelled and its exchange says so.
+    async fn unless_aborted(
+        &self,
+        start: Instant,
+        send: impl Future<Output = Exchange>,
+    ) -> Exchange {
+        tokio::select! {
+            exchange = send => exchange,
+            () = self.abort.wait() => exchange::failed(start, Incident::new(
+                Cause::Interrupted,
+                "cancelled: the run was stopped at once (a second Ctrl-C or SIGTERM)",
+            )),
+        }
     }
 
     /// Streams complete records to the run's JSON Lines history, if it has one.
@@ -108,6 +145,53 @@ impl RunContext {
         if let Some(jsonl) = &self.jsonl {
             jsonl.publish(records).await;
         }
+    }
+
+    /// Like [`RunContext::unless_aborted`] for a round's requests, sent together.
+    async fn all_unless_aborted(
+        &self,
+        n: usize,
+        send: impl Future<Output = Vec<Exchange>>,
+    ) -> Vec<Exchange> {
+        let start = Instant::now();
+        tokio::select! {
+            exchanges = send => exchanges,
+            () = self.abort.wait() => (0..n).map(|_| exchange::failed(start, Incident::new(
+                Cause::Interrupted,
+                "cancelled: the run was stopped at once (a second Ctrl-C or SIGTERM)",
+            ))).collect(),
+        }
+    }
+}
+
+/// The signal to stop a run at once, shared by everything that waits on the network.
+#[derive(Clone, Default)]
+pub struct Abort {
+    set: Arc<AtomicBool>,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl Abort {
+    /// Stops the run at once: every wait on the network ends now.
+    pub fn abort(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether [`Abort::abort`] was called.
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Returns once the run is aborted (at once, if it already is).
+    pub async fn wait(&self) {
+        let notified = self.notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_set() {
+            return;
+        }
+        notified.await;
     }
 }
 
@@ -124,9 +208,13 @@ pub struct ScenarioRun {
     pub complete: bool,
     pub duration: Duration,
     /// The mode the writes were released in (or were to be, when it could not be used):
-    /// the scenario's own, or what `auto` chose; `None` for a workload whose writers run
-    /// free.
+    /// the scenario's own, or what `auto` chose; for `sustained`, the mode that chose its
+    /// connections' client; `None` for a counter, whose writers run free.
     pub sync: Option<SyncMode>,
+    /// Every secret of the scenario: its file's, and those learned while it ran (captured
+    /// credentials, cookies), for redacting what is written from its result. (The
+    /// scenario's own set: the two are one, shared.)
+    pub secrets: Secrets,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
@@ -134,7 +222,8 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
     let steps = steps(scenario);
-    ctx.progress.start(&scenario.name, steps);
+    ctx.progress
+        .start(&scenario.name, scenario.workload.kind.id(), steps);
     let (sync, chosen) = choose_sync_mode(scenario, &session.settings, &base).await;
     let result = match chosen {
         Err(e) => Err(e),
@@ -142,12 +231,23 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
             if let Some(mode) = sync {
                 session.settings.sync = mode;
             }
-            run_workload(&mut session).await
+            match session.run_setup_steps().await {
+                Err(e) => Err(e),
+                Ok(()) => run_workload(&mut session).await,
+            }
         }
     };
+    session.take_step_records();
     session.publish().await;
     ctx.progress.finish();
-    let error = result.err().map(|e| redact(&e, &scenario.secrets));
+    // A run stopped at once fails wherever it was; that is the interruption, not an error.
+    let error = result.err().filter(|_| !ctx.abort.is_set()).map(|e| {
+        let e = match session.settings.client_cert_advice() {
+            Some(advice) if !exchange::is_tls_failure(&e) => format!("{e}; {advice}"),
+            _ => e,
+        };
+        session.secrets.redact(&e)
+    });
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,
@@ -155,6 +255,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         spool: session.spool,
         duration: started.elapsed(),
         sync,
+        secrets: session.secrets.clone(),
     }
 }
 
@@ -180,31 +281,53 @@ fn steps(scenario: &Scenario) -> u64 {
 /// any request of the scenario is sent, on connections of its own (the set-up would
 /// otherwise fail first, with a protocol error for a reason): the scenario's own mode,
 /// or with `auto` the first of its candidates whose check passes (barrier's always
-/// does). `None` for a workload whose writers run free. The error, when the scenario's
-/// own mode cannot be used, says why; the mode is returned with it, for the reports.
+/// does). For `sustained`, whose writes are never released together, the mode chooses
+/// its connections' client, and `auto` the first the target takes: contend's own
+/// HTTP/1.1 client (as `last-byte`), else HTTP/2 (as `single-packet`). `None` for a
+/// counter, whose writers run free. The error, when no mode can be used, says why; the
+/// mode is returned with it, for the reports.
 async fn choose_sync_mode(
     scenario: &Scenario,
     settings: &ClientSettings,
     base: &url::Url,
 ) -> (Option<SyncMode>, Result<(), String>) {
-    if !scenario.workload.kind.rules().released_together {
-        return (None, Ok(()));
-    }
-    let candidates = scenario.sync.candidates(scenario.writer_connections);
-    let mut last = None;
-    for mode in candidates {
+    let (candidates, writers) = match scenario.workload.kind {
+        // Each connection is one writer: a stream each is all single-packet needs.
+        WorkloadKind::Sustained { .. } => (scenario.sync.sustained_candidates(), 1),
+        _ if scenario.workload.kind.rules().released_together => (
+            scenario.sync.candidates(scenario.writer_connections),
+            scenario.workload.writers,
+        ),
+        _ => return (None, Ok(())),
+    };
+    let mut refusals = Vec::new();
+    for &mode in &candidates {
         let trial = ClientSettings {
             sync: mode,
             ..settings.clone()
         };
-        match client::Writers::check(mode, scenario.workload.writers, &trial, base).await {
+        match client::Writers::check(mode, writers, &trial, base).await {
             Ok(()) => return (Some(mode), Ok(())),
-            Err(e) => last = Some((mode, e)),
+            Err(e) => refusals.push((mode, e)),
         }
     }
-    match last {
-        Some((mode, e)) => (Some(mode), Err(e)),
-        None => (None, Err("no sync mode can be used".into())),
+    match refusals.len() {
+        0 => (None, Err("no sync mode can be used".into())),
+        1 => {
+            let (mode, e) = refusals.remove(0);
+            (Some(mode), Err(e))
+        }
+        _ => {
+            let why = refusals
+                .iter()
+                .map(|(mode, e)| format!("{mode}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                refusals.last().map(|(mode, _)| *mode),
+                Err(format!("sync auto found no mode the target takes ({why})")),
+            )
+        }
     }
 }
 
@@ -225,14 +348,6 @@ async fn run_workload(session: &mut Session<'_>) -> Result<(), String> {
             rate,
         } => sustained::run(session, *resources, *limit, *rate).await,
     }
-}
-
-/// Replaces every secret in `text` with `***`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
 }
 
 /// Labels of a record that the engine knows before it sends.
@@ -268,6 +383,11 @@ struct Session<'a> {
     published: usize,
     /// Where the workload streamed records it does not keep in `records`.
     spool: Option<crate::history::Spool>,
+    /// The set-up steps and the login they may repeat.
+    steps: Arc<setup::Steps>,
+    /// The file's secrets and those learned while running (the scenario's own set,
+    /// shared, so its final reports see what was learned).
+    secrets: Secrets,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -276,7 +396,10 @@ struct Recorder {
     scenario: String,
     workload: crate::scenario::WorkloadId,
     version: Option<Locator>,
-    secrets: Vec<String>,
+    /// Where a write's answer has the version, when not where a read has it.
+    write_version: Option<Locator>,
+    /// Redacted, in every form, from every record, learned secrets included.
+    secrets: Secrets,
     origin: Instant,
     /// The promised conflict statuses, as recorded on writes.
     promised: String,
@@ -289,7 +412,9 @@ impl Recorder {
         u64::try_from(at.saturating_duration_since(self.origin).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Builds a record from an exchange; `outcome` is the engine's classification.
+    /// Builds a record from an exchange; `outcome` is the engine's classification
+    /// ([`exchange::write_outcome`] or [`exchange::read_outcome`]). Every text from the
+    /// exchange is redacted.
     fn record(
         &self,
         phase: Phase,
@@ -300,6 +425,10 @@ impl Recorder {
     ) -> RequestRecord {
         let secrets = &self.secrets;
         let contended = matches!(phase, Phase::Write | Phase::Probe);
+        let version_at = match (contended, &self.write_version) {
+            (true, Some(at)) => Some(at),
+            _ => self.version.as_ref(),
+        };
         let content_type = exchange
             .headers
             .get(reqwest::header::CONTENT_TYPE)
@@ -327,8 +456,8 @@ impl Recorder {
             writer: meta.writer,
             attempt: meta.attempt.max(1),
             method: prepared.method.to_string(),
-            url: redact(prepared.url.as_str(), secrets),
-            version_sent: meta.version_sent.map(|v| redact(&v, secrets)),
+            url: secrets.redact(prepared.url.as_str()),
+            version_sent: meta.version_sent.map(|v| secrets.redact(&v)),
             marker: meta.marker,
             value: meta.value,
             status: exchange.status,
@@ -342,18 +471,17 @@ impl Recorder {
                     .as_nanos(),
             )
             .unwrap_or(u64::MAX),
-            version_returned: self
-                .version
-                .as_ref()
+            version_returned: version_at
                 .and_then(|l| locate(l, exchange))
                 .as_ref()
-                .map(|v| redact(&value_text(v), secrets)),
-            body: redact(&exchange.body, secrets),
+                .map(|v| secrets.redact(&value_text(v))),
+            body: secrets.redact(&exchange.body),
             error: exchange
-                .failure
+                .incident
                 .as_ref()
-                .map(|f| redact(&f.message, secrets))
+                .map(|i| secrets.redact(&i.message))
                 .unwrap_or_default(),
+            cause: exchange.cause(),
             arrival_ns: exchange.arrival_ns,
             resource: meta.resource,
             scheduled_ns: meta.scheduled.map(|at| self.nanos(at)),
@@ -372,37 +500,67 @@ impl Recorder {
 
 impl<'a> Session<'a> {
     fn new(scenario: &'a Scenario, base: url::Url, ctx: &'a RunContext) -> Self {
+        let secrets = scenario.secrets.clone();
+        let captures = setup::Captures::default();
+        let cookies = scenario
+            .auth
+            .cookies
+            .then(|| Arc::new(cookies::Cookies::new(secrets.clone())));
+        let builder =
+            RequestBuilder::for_scenario(base.clone(), scenario, captures.clone(), cookies);
+        let recorder = Recorder {
+            scenario: scenario.name.clone(),
+            workload: scenario.workload.kind.id(),
+            version: scenario.resource.version.clone(),
+            write_version: scenario.resource.write_version.clone(),
+            secrets: secrets.clone(),
+            origin: ctx.origin,
+            promised: scenario
+                .expect
+                .conflict
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+            actionable: scenario.expect.actionable.clone(),
+        };
+        let refresh = scenario.auth.refresh.as_ref().and_then(|refresh| {
+            let step = scenario.setup.get(refresh.step)?;
+            Some((step.clone(), refresh.clone()))
+        });
+        let steps = Arc::new(setup::Steps::new(
+            builder.clone(),
+            recorder.clone(),
+            captures,
+            secrets.clone(),
+            refresh,
+            unique(ctx, scenario, None),
+            ctx.clone(),
+        ));
         Session {
             scenario,
             ctx,
-            builder: RequestBuilder::new(base.clone(), scenario.headers.clone()),
+            builder,
+            steps,
+            secrets,
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // Writers that run free (counter, sustained) ignore `sync`; for the
-                // others, `run` sets the mode once it is chosen and checked.
+                // The counter's writers run free and ignore `sync`; for the others
+                // (a sustained run's connections take it as the choice of client,
+                // single-packet: HTTP/2), `run` sets the mode once it is chosen and
+                // checked.
                 sync: SyncMode::Barrier,
                 arrivals: ctx
                     .arrival_stamps
                     .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())
                     .flatten(),
                 ca_certs: ctx.ca_certs.clone(),
+                client_identity: ctx.client_identity.clone(),
+                insecure: ctx.insecure,
+                asked_for_client_cert: Arc::default(),
             },
             reader: None,
-            recorder: Recorder {
-                scenario: scenario.name.clone(),
-                workload: scenario.workload.kind.id(),
-                version: scenario.resource.version.clone(),
-                secrets: scenario.secrets.clone(),
-                origin: ctx.origin,
-                promised: scenario
-                    .expect
-                    .conflict
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                actionable: scenario.expect.actionable.clone(),
-            },
+            recorder,
             records: Vec::new(),
             published: 0,
             spool: None,
@@ -416,6 +574,30 @@ impl<'a> Session<'a> {
         let fresh = self.records.get(self.published..).unwrap_or_default();
         self.ctx.publish(fresh).await;
         self.published = self.records.len();
+    }
+
+    /// Runs the `[[setup]]` steps in order, before anything else is sent.
+    async fn run_setup_steps(&mut self) -> Result<(), String> {
+        if self.scenario.setup.is_empty() {
+            return Ok(());
+        }
+        let reader = self.reader()?;
+        let result = self.steps.run_all(&reader, &self.scenario.setup).await;
+        self.take_step_records();
+        result
+    }
+
+    /// Runs the login step again if `[auth] refresh` says it is due.
+    async fn refresh_if_due(&mut self) -> Result<(), String> {
+        let reader = self.reader()?;
+        let result = self.steps.refresh_if_due(&reader).await;
+        self.take_step_records();
+        result
+    }
+
+    /// Moves the set-up steps' records (logins from tasks too) into the history.
+    fn take_step_records(&mut self) {
+        self.records.extend(self.steps.take_records());
     }
 
     /// The connection used for set-up, reads and verification (not a writer's).
@@ -438,26 +620,48 @@ impl<'a> Session<'a> {
         vars: &Vars,
         expect: &[u16],
     ) -> Result<Exchange, String> {
-        let prepared = self.builder.prepare(template, vars)?;
+        let mut prepared = self.builder.prepare(template, vars)?;
         let reader = self.reader()?;
-        let exchange = exchange::send(&reader, prepared.clone()).await;
-        let ok = exchange.status.is_some_and(|s| {
+        let accepts = |s: u16| {
             if expect.is_empty() {
                 (200..300).contains(&s)
             } else {
                 expect.contains(&s)
             }
-        });
-        let outcome = match (&exchange.failure, ok) {
-            (Some(f), _) if exchange.status.is_none() => f.outcome,
-            (_, true) => Outcome::Ok,
-            (_, false) => Outcome::Unexpected,
         };
+        let mut exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), exchange::send(&reader, prepared.clone()))
+            .await;
+        self.builder
+            .remember(cookies::Conn::Reader, &prepared, &exchange);
+        if self.steps.refreshes_on(exchange.answered()) {
+            // Refused for an expired login, say: log in again and send it once more.
+            let refused = self.recorder.record(
+                phase,
+                meta.clone(),
+                &prepared,
+                &exchange,
+                exchange::read_outcome(&exchange, accepts),
+            );
+            self.records.push(refused);
+            let logged_in = self.steps.refresh_after(&reader, exchange.start).await;
+            self.take_step_records();
+            logged_in?;
+            prepared = self.builder.prepare(template, vars)?;
+            exchange = self
+                .ctx
+                .unless_aborted(Instant::now(), exchange::send(&reader, prepared.clone()))
+                .await;
+            self.builder
+                .remember(cookies::Conn::Reader, &prepared, &exchange);
+        }
+        let outcome = exchange::read_outcome(&exchange, accepts);
         let record = self
             .recorder
             .record(phase, meta, &prepared, &exchange, outcome);
         self.records.push(record);
-        if ok {
+        if outcome == Outcome::Ok {
             Ok(exchange)
         } else {
             Err(describe_failure(&prepared, &exchange, expect))
@@ -478,13 +682,14 @@ impl<'a> Session<'a> {
     /// the new resource's `{id}`.
     async fn create(&mut self, meta: Meta, vars: &Vars) -> Result<String, String> {
         match &self.scenario.resource.setup {
-            Setup::Existing { id } => Ok(id.clone()),
+            Setup::Existing { id } => Ok(self.builder.render(id, vars)),
             Setup::Nothing => Ok(String::new()),
             Setup::CreateAt {
                 request,
                 expect,
                 id,
             } => {
+                let id = self.builder.render(id, vars);
                 let vars = Vars {
                     id: Some(id.clone()),
                     ..vars.clone()
@@ -519,14 +724,7 @@ impl<'a> Session<'a> {
     /// runs, scenarios and rounds, and is made of lower-case letters and digits only, so
     /// it fits an email, a slug, a file name or a header.
     fn unique(&self, round: Option<u32>) -> String {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (self.ctx.nonce, self.ctx.seed, &self.scenario.name).hash(&mut h);
-        let run = h.finish() & 0xffff_ffff_ffff;
-        match round {
-            Some(round) => format!("u{run:012x}r{round:06}"),
-            None => format!("u{run:012x}s"),
-        }
+        unique(self.ctx, self.scenario, round)
     }
 
     /// Reads the resource and returns its version token (and the whole exchange).
@@ -556,35 +754,16 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Classifies a write's answer by the statuses the scenario promises and, when the
-/// scenario says the body decides (`winner_when`), by its JSON body.
-fn classify(expect: &Expect, exchange: &Exchange) -> Outcome {
-    if let (Some(s), Some(when)) = (exchange.status, &expect.winner_when) {
-        if expect.winner.contains(&s) {
-            return match body_matches(when, &exchange.body) {
-                Some(true) => Outcome::Winner,
-                Some(false) if expect.conflict.contains(&s) => Outcome::Conflict,
-                Some(false) => Outcome::Unexpected,
-                // The status promised a body that says who won, and the body was lost.
-                None if exchange.failure.is_some() => Outcome::Indeterminate,
-                // A body that is not JSON cannot say either.
-                None => Outcome::Unexpected,
-            };
-        }
+/// `{unique}` for a round of `scenario` (`None`: for what runs once per scenario).
+fn unique(ctx: &RunContext, scenario: &Scenario, round: Option<u32>) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (ctx.nonce, ctx.seed, &scenario.name).hash(&mut h);
+    let run = h.finish() & 0xffff_ffff_ffff;
+    match round {
+        Some(round) => format!("u{run:012x}r{round:06}"),
+        None => format!("u{run:012x}s"),
     }
-    match (exchange.status, &exchange.failure) {
-        (Some(s), _) if expect.winner.contains(&s) => Outcome::Winner,
-        (Some(s), _) if expect.conflict.contains(&s) => Outcome::Conflict,
-        (Some(_), _) => Outcome::Unexpected,
-        (None, Some(f)) => f.outcome,
-        (None, None) => Outcome::Indeterminate,
-    }
-}
-
-/// Whether a JSON body has the value `when` asks for; `None` when the body is not JSON.
-fn body_matches(when: &BodyMatch, body: &str) -> Option<bool> {
-    let body: Value = serde_json::from_str(body).ok()?;
-    Some(body.pointer(&when.pointer) == Some(&when.equals))
 }
 
 /// Finds a value in a response: a header's text, or a JSON pointer into the body.
@@ -599,6 +778,19 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
             .ok()
             .and_then(|body| body.pointer(pointer).cloned())
             .filter(|v| !v.is_null()),
+        Locator::Regex(pattern) => {
+            let found = pattern.0.captures(&exchange.body)?;
+            let text = found.get(1).or_else(|| found.get(0))?.as_str();
+            Some(Value::String(text.to_string()))
+        }
+        Locator::Cookie(name) => exchange
+            .headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|line| line.to_str().ok())
+            .filter_map(cookies::parse_set_cookie)
+            .find(|(n, _, _)| n == name)
+            .map(|(_, value, _)| Value::String(value)),
         Locator::Decoded(inner, filter) => locate(inner, exchange)
             .and_then(|v| filter.decode(&value_text(&v)))
             .map(Value::String),
@@ -606,17 +798,20 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
 }
 
 fn locator_text(locator: &Locator) -> String {
-    match locator {
-        Locator::Header(h) => format!("header:{h}"),
-        Locator::Json(p) => format!("json:{p}"),
-        Locator::Decoded(inner, filter) => format!("{}|{}", locator_text(inner), filter.name()),
-    }
+    locator.to_string()
 }
 
 fn excerpt(body: &str) -> String {
     const MAX: usize = 200;
     if body.is_empty() {
         return "(empty)".into();
+    }
+    if body.len() >= exchange::BODY_LIMIT {
+        let start: String = body.chars().take(MAX).collect();
+        return format!(
+            "{start:?}… (cut at the body limit, {} bytes)",
+            exchange::BODY_LIMIT
+        );
     }
     let mut end = body.len().min(MAX);
     while !body.is_char_boundary(end) {
@@ -628,14 +823,17 @@ fn excerpt(body: &str) -> String {
 
 fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) -> String {
     let what = format!("{} {}", prepared.method, prepared.url);
-    match (exchange.status, &exchange.failure) {
-        (None, Some(f)) if f.outcome == Outcome::NotSent => {
+    match (exchange.answered(), &exchange.incident) {
+        (None, Some(i)) if exchange::is_tls_failure(&i.message) => {
+            format!("{what}: {}", i.message)
+        }
+        (None, Some(i)) if i.cause == Cause::Connect => {
             format!(
                 "{what}: cannot connect ({}); is the server running and is the target right?",
-                f.message
+                i.message
             )
         }
-        (None, Some(f)) => format!("{what}: no answer ({})", f.message),
+        (None, Some(i)) => format!("{what}: no whole answer ({})", i.message),
         (Some(s), _) => {
             let wanted = if expect.is_empty() {
                 "2xx".to_string()
@@ -668,102 +866,17 @@ fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn redact_hides_every_secret() {
-        let secrets = vec!["s3cret".to_string(), String::new()];
-        assert_eq!(
-            redact("Bearer s3cret and s3cret", &secrets),
-            "Bearer *** and ***"
-        );
-    }
-
     fn answer(status: u16, body: &str) -> Exchange {
         let now = Instant::now();
         Exchange {
             status: Some(status),
             headers: reqwest::header::HeaderMap::new(),
             body: body.to_string(),
-            failure: None,
+            incident: None,
             start: now,
             end: now,
             arrival_ns: None,
         }
-    }
-
-    fn etcd_expect() -> Expect {
-        Expect {
-            winner: vec![200],
-            conflict: vec![200],
-            actionable: None,
-            winner_when: Some(BodyMatch {
-                pointer: "/succeeded".into(),
-                equals: Value::Bool(true),
-            }),
-        }
-    }
-
-    #[test]
-    fn a_body_condition_tells_a_winner_from_a_conflict_with_the_same_status() {
-        let expect = etcd_expect();
-        let won = answer(200, r#"{"header":{"revision":"3"},"succeeded":true}"#);
-        let lost = answer(200, r#"{"header":{"revision":"3"}}"#);
-        assert_eq!(classify(&expect, &won), Outcome::Winner);
-        assert_eq!(classify(&expect, &lost), Outcome::Conflict);
-        assert_eq!(
-            classify(&expect, &answer(200, r#"{"succeeded":"true"}"#)),
-            Outcome::Conflict,
-            "the value must equal exactly, type included"
-        );
-    }
-
-    #[test]
-    fn a_body_condition_never_turns_an_unpromised_answer_into_an_outcome() {
-        let expect = etcd_expect();
-        assert_eq!(
-            classify(&expect, &answer(500, r#"{"succeeded":true}"#)),
-            Outcome::Unexpected
-        );
-        assert_eq!(
-            classify(&expect, &answer(200, "<html>proxy error</html>")),
-            Outcome::Unexpected,
-            "a body that is not JSON says neither"
-        );
-        let only_winner = Expect {
-            conflict: vec![409],
-            ..etcd_expect()
-        };
-        assert_eq!(
-            classify(&only_winner, &answer(200, "{}")),
-            Outcome::Unexpected,
-            "a 200 whose body does not say it won is no promised answer"
-        );
-        assert_eq!(
-            classify(&only_winner, &answer(409, "{}")),
-            Outcome::Conflict
-        );
-        let mut cut = answer(200, "");
-        cut.failure = Some(exchange::Failure {
-            outcome: Outcome::Indeterminate,
-            message: "reading the body: connection reset".into(),
-        });
-        assert_eq!(
-            classify(&expect, &cut),
-            Outcome::Indeterminate,
-            "a lost body leaves the outcome unknown"
-        );
-    }
-
-    #[test]
-    fn without_a_body_condition_the_status_alone_decides() {
-        let expect = Expect {
-            winner: vec![200, 204],
-            conflict: vec![412],
-            actionable: None,
-            winner_when: None,
-        };
-        assert_eq!(classify(&expect, &answer(204, "")), Outcome::Winner);
-        assert_eq!(classify(&expect, &answer(412, "")), Outcome::Conflict);
-        assert_eq!(classify(&expect, &answer(409, "")), Outcome::Unexpected);
     }
 
     #[test]

@@ -21,8 +21,12 @@
 //!    sync mode;
 //! 5. the workload's reads and probes after the race ([`RoundWorkload::after`]).
 //!
-//! The driver stops before a round once the run is stopped (Ctrl-C), and tells the
-//! progress bar after each round.
+//! Before each round, the driver waits out the scenario's `pace` (from the end of the
+//! requests before it: the set-up, or the last round) and runs the login step again if
+//! `[auth] refresh` says it is due. It stops before a round once the run is stopped
+//! (Ctrl-C, SIGTERM), and tells the progress bar after each round; a run stopped at once
+//! (a second signal) cancels the requests in flight. Writer `w` sends the `w mod n`-th
+//! of the scenario's writes, on its own connection, with its own cookies.
 //!
 //! The warm-up rule, the same for every workload: the sync mode is checked against the
 //! target once ([`Writers::ready`]), on the first round's read URL before its warm-ups,
@@ -34,6 +38,8 @@
 //! other status; a warm-up that got no answer keeps its failure's outcome. A warm-up
 //! never stops the round: it is there for its connection.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::history::{Outcome, Phase};
@@ -41,8 +47,10 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{ConnectionPolicy, Locator};
 
 use super::client::Writers;
+use super::cookies::Conn;
 use super::exchange::{self, Exchange};
-use super::{classify, excerpt, locate, locator_text, marker, Meta, Session};
+use super::exchange::{read_outcome, write_outcome};
+use super::{excerpt, locate, locator_text, marker, Meta, Session};
 
 /// One round while it runs: its number and its placeholders.
 pub(super) struct Round {
@@ -90,14 +98,18 @@ pub(super) trait RoundWorkload {
 
 /// Runs the scenario's rounds of `workload`.
 pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> Result<(), String> {
-    let shared_id = if s.scenario.workload.kind.rules().creates_per_round {
+    let shared_id = if s.scenario.resource.create_each_round {
         None
     } else {
         Some(s.set_up().await?)
     };
     let mut writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
     let mut ready = false;
+    let mut last_end = Instant::now();
     for n in 0..s.scenario.workload.rounds {
+        if let Some(pace) = s.scenario.workload.pace {
+            wait_until(s, last_end + pace).await;
+        }
         if s.ctx.stopped() {
             break;
         }
@@ -107,6 +119,7 @@ pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> 
             writers.reconnect()?;
         }
         let first = s.records.len();
+        s.refresh_if_due().await?;
         let mut round = Round {
             n,
             vars: Vars {
@@ -129,8 +142,21 @@ pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> 
         workload.after(s, &round, &outcomes).await?;
         s.ctx.progress.step(&s.records[first..]);
         s.publish().await;
+        last_end = Instant::now();
     }
     Ok(())
+}
+
+/// Sleeps until `deadline`, waking early when the run is stopped (Ctrl-C, SIGTERM).
+async fn wait_until(s: &Session<'_>, deadline: Instant) {
+    const TICK: Duration = Duration::from_millis(50);
+    loop {
+        let now = Instant::now();
+        if now >= deadline || s.ctx.stopped() {
+            return;
+        }
+        tokio::time::sleep((deadline - now).min(TICK)).await;
+    }
 }
 
 /// Warms every writer's connection with the round's read, recording each warm-up by the
@@ -143,8 +169,8 @@ async fn warm(
     ready: &mut bool,
 ) -> Result<(), String> {
     let read = &s.scenario.resource.read;
-    let warmups = (0..writers.len())
-        .map(|_| s.builder.prepare(read, &round.vars))
+    let warmups = (0..writers.len() as u32)
+        .map(|w| s.builder.prepare_for(w, read, &round.vars))
         .collect::<Result<Vec<_>, _>>()?;
     if !*ready {
         if let Some(first) = warmups.first() {
@@ -152,13 +178,14 @@ async fn warm(
         }
         *ready = true;
     }
-    let answers = writers.each(warmups.clone()).await;
+    let answers = s
+        .ctx
+        .all_unless_aborted(warmups.len(), writers.each(warmups.clone()))
+        .await;
     for (w, (prepared, exchange)) in warmups.iter().zip(&answers).enumerate() {
-        let outcome = match (&exchange.failure, exchange.status) {
-            (Some(f), None) => f.outcome,
-            (_, Some(status)) if read_accepts(status, absent_ok) => Outcome::Ok,
-            _ => Outcome::Unexpected,
-        };
+        s.builder
+            .remember(Conn::Writer(w as u32), prepared, exchange);
+        let outcome = read_outcome(exchange, |status| read_accepts(status, absent_ok));
         let meta = Meta {
             writer: Some(w as u32),
             ..round.meta()
@@ -202,13 +229,20 @@ async fn race(
             ..round.meta()
         };
         each(w, &mut vars, &mut meta);
-        writes.push(s.builder.prepare(&s.scenario.write, &vars)?);
+        writes.push(s.builder.prepare_for(w, s.scenario.write_for(w), &vars)?);
         metas.push(meta);
     }
-    let answers = writers.race(writes.clone()).await;
+    let answers = s
+        .ctx
+        .all_unless_aborted(writes.len(), writers.race(writes.clone()))
+        .await;
     let mut outcomes = Vec::with_capacity(answers.len());
-    for ((meta, prepared), exchange) in metas.into_iter().zip(&writes).zip(&answers) {
-        let outcome = classify(&s.scenario.expect, exchange);
+    for (w, ((meta, prepared), exchange)) in
+        metas.into_iter().zip(&writes).zip(&answers).enumerate()
+    {
+        s.builder
+            .remember(Conn::Writer(w as u32), prepared, exchange);
+        let outcome = write_outcome(&s.scenario.expect, exchange);
         outcomes.push(outcome);
         let record = s
             .recorder
@@ -236,13 +270,19 @@ pub(super) async fn read(
     s.read_like(phase, meta, &read, vars, &expect).await
 }
 
-/// Sends the scenario's write once more with `vars`, on its own on the reader connection
-/// after the race, and records it as a probe labelled `meta`.
+/// Sends the scenario's (first) write once more with `vars`, on its own on the reader
+/// connection after the race, and records it as a probe labelled `meta`.
 pub(super) async fn probe(s: &mut Session<'_>, meta: Meta, vars: &Vars) -> Result<(), String> {
-    let prepared = s.builder.prepare(&s.scenario.write, vars)?;
+    let prepared = s.builder.prepare(s.scenario.write_for(0), vars)?;
     let reader = s.reader()?;
-    let exchange = exchange::send(&reader, prepared.clone()).await;
-    let outcome = classify(&s.scenario.expect, &exchange);
+    let exchange = s
+        .ctx
+        .unless_aborted(
+            std::time::Instant::now(),
+            exchange::send(&reader, prepared.clone()),
+        )
+        .await;
+    let outcome = write_outcome(&s.scenario.expect, &exchange);
     let record = s
         .recorder
         .record(Phase::Probe, meta, &prepared, &exchange, outcome);

@@ -2,7 +2,9 @@
 //!
 //! On the shared round ([`super::round`]): before the race, read the version; every
 //! writer's write carries it; after the race, read the resource back and, when a write
-//! won but the token did not change, probe with one more write on the old token.
+//! won but the token did not change, probe with one more write on the old token. When
+//! a writer sends a `DELETE`, the read back may find nothing (404): the checker then
+//! looks for the `DELETE` that won.
 
 use crate::history::{Outcome, Phase};
 use crate::scenario::template::{value_text, Vars};
@@ -40,7 +42,17 @@ impl RoundWorkload for StaleWrite {
             .as_ref()
             .map(value_text)
             .unwrap_or_default();
-        let (after, _) = s.read_version(Phase::Verify, round.meta(), &id).await?;
+        let deletes = s.scenario.writes.iter().any(|w| w.method == "DELETE");
+        let after = if deletes {
+            let read = round::read(s, Phase::Verify, round.meta(), &round.vars, true).await?;
+            if read.status == Some(404) {
+                // Gone: a DELETE won (or a refused one was applied); nothing to probe.
+                return Ok(());
+            }
+            round::version_in(s, &read)?.unwrap_or_default()
+        } else {
+            s.read_version(Phase::Verify, round.meta(), &id).await?.0
+        };
         if outcomes.contains(&Outcome::Winner) && value_text(&after) == sent {
             probe(s, round, sent).await?;
         }

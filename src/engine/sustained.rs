@@ -11,11 +11,14 @@
 //! not retried: it is counted, and the connection goes on with its next attempt.
 //!
 //! Each connection speaks HTTP/1.1 through the engine's own small client
-//! ([`H1Client`], a fraction of reqwest's cost per request), or through reqwest in
-//! `single-packet` mode, whose targets may speak only HTTP/2. Each resource's read is
-//! rendered once. The attempts' records are not kept: they go in batches of 256 through a
-//! bounded channel to one thread that appends them to a [`Spool`] (`ScenarioRun::spool`),
-//! so memory stays bounded however long the run; set-up and final reads stay in memory.
+//! ([`H1Client`], a fraction of reqwest's cost per request) when the scenario's `sync`
+//! is `barrier` or `last-byte`, and HTTP/2 through reqwest (h2c with prior knowledge,
+//! or h2 by ALPN over https) when it is `single-packet`, for targets that speak only
+//! HTTP/2. Both report what they saw the same way, so their outcomes agree. Each
+//! resource's read is rendered once. The attempts' records are not kept: they go in
+//! batches of 256 through a bounded channel to one thread that appends them to a
+//! [`Spool`] (`ScenarioRun::spool`), so memory stays bounded however long the run;
+//! set-up and final reads stay in memory.
 //! With a JSON Lines history (`--jsonl`), each connection also streams its attempts'
 //! records there: every [`LIVE_BATCH`] records, or after an attempt once
 //! [`LIVE_EVERY`] has passed since it last did, so a follower sees a slow run's attempts
@@ -30,9 +33,10 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
 
 use super::client::RequestBuilder;
+use super::exchange::write_outcome;
 use super::exchange::{self, ClientSettings, Exchange, Prepared};
 use super::race::h1::H1Client;
-use super::{classify, marker, Meta, Recorder, RunContext, Session};
+use super::{marker, Meta, Recorder, RunContext, Session};
 
 /// How many attempts a run will make, as far as is known before it starts (for the
 /// progress bar): the count, or the timetable's length; 0 for a closed run by duration.
@@ -114,10 +118,13 @@ pub(super) async fn run(
         writer.finish()
     });
     let start = Instant::now();
+    let login = (s.steps.clone(), s.reader()?);
     let mut tasks = Vec::new();
     for (w, client) in (0..connections).zip(clients) {
         let connection = Connection {
             scenario: scenario.clone(),
+            login: login.clone(),
+            dynamic: s.scenario.auth.refresh.is_some() || s.scenario.auth.cookies,
             builder: s.builder.clone(),
             recorder: s.recorder.clone(),
             client,
@@ -147,6 +154,7 @@ pub(super) async fn run(
         Ok(Err(e)) => return Err(e.to_string()),
         Err(e) => return Err(format!("the history writer failed: {e}")),
     }
+    s.take_step_records();
 
     for (k, id) in ids.iter().enumerate() {
         let meta = Meta {
@@ -200,14 +208,18 @@ impl Link {
 /// One connection and everything it needs, owned so it can run in its own task.
 struct Connection {
     scenario: Arc<Scenario>,
+    /// Runs the login step again when due, on the scenario's reader connection.
+    login: (Arc<super::setup::Steps>, reqwest::Client),
     builder: RequestBuilder,
     recorder: Recorder,
     client: Link,
     ctx: RunContext,
     value_at: Locator,
     ids: Arc<Vec<String>>,
-    /// Each resource's read, rendered once (it never changes).
+    /// Each resource's read, rendered once (it never changes)...
     reads: Arc<Vec<Result<Prepared, String>>>,
+    /// ...unless it may: a login can replace its token, or cookies are kept.
+    dynamic: bool,
     /// The next attempt's index, shared by all connections.
     next: Arc<AtomicU64>,
     writer: u32,
@@ -247,7 +259,10 @@ impl Connection {
                 }
             }
             if let Some(due) = due {
-                tokio::time::sleep_until(due.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due.into()) => {}
+                    () = self.ctx.abort.wait() => break,
+                }
             }
             let resource = (i % self.ids.len().max(1) as u64) as u32;
             let first = records.len();
@@ -307,10 +322,44 @@ impl Connection {
             scheduled: due,
             ..Meta::default()
         };
-        let Some(Ok(read)) = self.reads.get(resource as usize) else {
+        let (steps, reader) = &self.login;
+        if steps.refresh_if_due(reader).await.is_err() {
             return;
+        }
+        let conn = super::cookies::Conn::Writer(self.writer);
+        let rendered;
+        let read = if self.dynamic {
+            // Rendered per attempt: it carries a token that a login may replace, or
+            // this connection's cookies.
+            let vars = Vars {
+                id: Some(id.clone()),
+                ..Vars::default()
+            };
+            match self
+                .builder
+                .prepare_on(conn, &self.scenario.resource.read, &vars)
+            {
+                Ok(p) => {
+                    rendered = p;
+                    &rendered
+                }
+                Err(_) => return,
+            }
+        } else {
+            let Some(Ok(read)) = self.reads.get(resource as usize) else {
+                return;
+            };
+            read
         };
-        let exchange = self.client.send(read).await;
+        let exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), self.client.send(read))
+            .await;
+        self.builder.remember(conn, read, &exchange);
+        if steps.refreshes_on(exchange.answered()) {
+            // Refused for an expired login: log in again; the next attempt carries it.
+            let _ = steps.refresh_after(reader, exchange.start).await;
+        }
         let Some((version, value)) = super::counter::record_read(
             &self.scenario,
             &self.value_at,
@@ -333,11 +382,18 @@ impl Connection {
             value: Some(value),
             ..Vars::default()
         };
-        let Ok(write) = self.builder.prepare(&self.scenario.write, &vars) else {
+        let Ok(write) = self
+            .builder
+            .prepare_on(conn, self.scenario.write_for(self.writer), &vars)
+        else {
             return;
         };
-        let exchange = self.client.send(&write).await;
-        let outcome = classify(&self.scenario.expect, &exchange);
+        let exchange = self
+            .ctx
+            .unless_aborted(Instant::now(), self.client.send(&write))
+            .await;
+        self.builder.remember(conn, &write, &exchange);
+        let outcome = write_outcome(&self.scenario.expect, &exchange);
         let meta = Meta {
             version_sent: Some(value_text(&version)),
             marker: Some(mark),

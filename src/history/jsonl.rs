@@ -9,7 +9,7 @@
 //! whenever it has written every batch it was given: a reader sees each batch as soon
 //! as the disk has it, and under load the batches that queued up go out in one write.
 //! The queue is bounded, so a writer that cannot keep up (a full disk, a stalled pipe)
-//! slows the run rather than filling memory. [`read_jsonl`] reads the file back, so
+//! slows the run rather than filling memory. [`read_jsonl_iter`] reads the file back, so
 //! `contend check` takes it as it takes a `requests.csv`.
 
 use std::io::{BufRead, Write};
@@ -146,20 +146,26 @@ pub fn is_jsonl(path: &Path) -> std::io::Result<bool> {
 
 /// Reads a history written by a [`JsonlStream`]; blank lines are skipped.
 pub fn read_jsonl(path: &Path) -> Result<Vec<RequestRecord>, JsonlError> {
-    let lines = std::io::BufReader::new(std::fs::File::open(path)?);
-    let mut records = Vec::new();
-    for (n, line) in lines.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record = serde_json::from_str(&line).map_err(|source| JsonlError::Record {
-            line: n + 1,
-            source,
-        })?;
-        records.push(record);
-    }
-    Ok(records)
+    read_jsonl_iter(path)?.collect()
+}
+
+/// Reads a history written by a [`JsonlStream`] one record at a time, so a long history
+/// need not fit in memory; blank lines are skipped, and a line longer than
+/// [`super::MAX_LINE`] is an error, as in a `requests.csv`.
+pub fn read_jsonl_iter(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<RequestRecord, JsonlError>>, JsonlError> {
+    let lines = std::io::BufReader::new(super::LineCap::open(path)?).lines();
+    Ok(lines.enumerate().filter_map(|(n, line)| match line {
+        Err(e) => Some(Err(JsonlError::Io(e))),
+        Ok(line) if line.trim().is_empty() => None,
+        Ok(line) => Some(
+            serde_json::from_str(&line).map_err(|source| JsonlError::Record {
+                line: n + 1,
+                source,
+            }),
+        ),
+    }))
 }
 
 #[cfg(test)]

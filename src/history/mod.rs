@@ -6,19 +6,21 @@
 //! reported again without sending traffic (`contend check`), and a [`Spool`] streams a
 //! history too long for memory to a file while the engine makes it. The JSON Lines form
 //! ([`JsonlStream`], [`read_jsonl`]) is written while the run goes on, for a reader that
-//! follows it; [`read_saved`] reads either form back.
+//! follows it; [`read_saved`] and [`read_saved_iter`] read either form back. Every
+//! reader caps a line at [`MAX_LINE`], so a file that is no history ends with an error,
+//! not with memory full.
 
 mod jsonl;
 mod spool;
 
-pub use jsonl::{is_jsonl, read_jsonl, JsonlError, JsonlStream};
+pub use jsonl::{is_jsonl, read_jsonl, read_jsonl_iter, JsonlError, JsonlStream};
 pub use spool::{Spool, SpoolError, SpoolWriter};
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::outcome::Outcome;
+pub use crate::outcome::{Cause, Outcome};
 
 /// Which step of a workload a request belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,7 +71,7 @@ pub struct RequestRecord {
     pub latency_ns: u64,
     /// The version token found in the response, if any.
     pub version_returned: Option<String>,
-    /// The response body, cut to a bounded length.
+    /// The response body, up to the body limit (`engine::exchange::BODY_LIMIT`).
     pub body: String,
     /// What went wrong when there was no response (timeout, reset, refused).
     pub error: String,
@@ -100,6 +102,11 @@ pub struct RequestRecord {
     /// run started; latency measured from here is corrected for coordinated omission.
     #[serde(default)]
     pub scheduled_ns: Option<u64>,
+    /// Why the answer was not whole (a timeout, a reset in the body, garbage...), or
+    /// what is worth knowing about a whole one (its body was cut at the limit, it came
+    /// before the request's end); empty for a whole answer. `error` has the details.
+    #[serde(default)]
+    pub cause: Option<crate::outcome::Cause>,
 }
 
 /// Writes records to a CSV file (`requests.csv`), header first.
@@ -113,17 +120,63 @@ pub fn write_csv(path: &Path, records: &[RequestRecord]) -> Result<(), csv::Erro
 }
 
 /// Reads records written by [`write_csv`] one at a time, so a long history need not fit
-/// in memory.
+/// in memory. A line longer than [`MAX_LINE`] is an error (a row of this history is a
+/// few kilobytes, its body at most the body limit): reading `/dev/zero` or a binary file
+/// ends there instead of filling memory.
 pub fn read_csv_iter(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RequestRecord, csv::Error>>, csv::Error> {
-    Ok(csv::Reader::from_path(path)?.into_deserialize())
+    let mut reader = csv::Reader::from_reader(LineCap::open(path)?);
+    // Read now, so that a file without a header line fails here: the iterator would
+    // take a failed header for an empty history.
+    reader.headers()?;
+    Ok(reader.into_deserialize())
 }
 
-/// Reads records written by [`write_csv`].
+/// Reads records written by [`write_csv`], with the line cap of [`read_csv_iter`].
 pub fn read_csv(path: &Path) -> Result<Vec<RequestRecord>, csv::Error> {
-    let mut r = csv::Reader::from_path(path)?;
-    r.deserialize().collect()
+    read_csv_iter(path)?.collect()
+}
+
+/// The longest line a history file may have.
+pub const MAX_LINE: usize = 4 * 1024 * 1024;
+
+/// A file read with a cap on the bytes between two newlines.
+struct LineCap {
+    file: std::io::BufReader<std::fs::File>,
+    since_newline: usize,
+}
+
+impl LineCap {
+    fn open(path: &Path) -> std::io::Result<LineCap> {
+        Ok(LineCap {
+            file: std::io::BufReader::new(std::fs::File::open(path)?),
+            since_newline: 0,
+        })
+    }
+}
+
+impl std::io::Read for LineCap {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.since_newline = 0;
+            } else {
+                self.since_newline += 1;
+            }
+        }
+        if self.since_newline > MAX_LINE {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line is over {} MiB, so this is not a requests.csv written by contend",
+                    MAX_LINE / (1024 * 1024)
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// A saved history that cannot be read.
@@ -138,10 +191,23 @@ pub enum ReadError {
 /// Reads a saved history in either form: JSON Lines (`contend run --jsonl`) when its
 /// first character opens a JSON object, else CSV (`requests.csv`).
 pub fn read_saved(path: &Path) -> Result<Vec<RequestRecord>, ReadError> {
+    read_saved_iter(path)?.collect()
+}
+
+/// Reads a saved history in either form (as [`read_saved`] tells them apart) one record
+/// at a time, with the line cap of [`read_csv_iter`], so a history of any length is read
+/// in bounded memory.
+pub fn read_saved_iter(
+    path: &Path,
+) -> Result<Box<dyn Iterator<Item = Result<RequestRecord, ReadError>>>, ReadError> {
     if is_jsonl(path).map_err(JsonlError::Io)? {
-        Ok(read_jsonl(path)?)
+        Ok(Box::new(
+            read_jsonl_iter(path)?.map(|r| r.map_err(ReadError::from)),
+        ))
     } else {
-        Ok(read_csv(path)?)
+        Ok(Box::new(
+            read_csv_iter(path)?.map(|r| r.map_err(ReadError::from)),
+        ))
     }
 }
 
@@ -207,6 +273,7 @@ mod tests {
             arrival_ns: Some(1_234),
             resource: None,
             scheduled_ns: None,
+            cause: Some(Cause::Cut),
             content_type: "application/problem+json".into(),
             state: Some("shipped".into()),
             strategy: Some("give-up".into()),
@@ -223,6 +290,7 @@ mod tests {
         indeterminate.status = None;
         indeterminate.outcome = Outcome::Indeterminate;
         indeterminate.error = "timed out".into();
+        indeterminate.cause = Some(Cause::Timeout);
         let records = vec![record(), indeterminate];
         write_csv(&path, &records).unwrap();
         assert_eq!(read_csv(&path).unwrap(), records);
@@ -255,6 +323,13 @@ mod tests {
         assert_eq!(loaded[0].status, Some(412));
         assert_eq!(loaded[0].content_type, "");
         assert_eq!(loaded[0].state, None);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_endless_line_is_an_error_not_a_memory_leak() {
+        let err = read_csv(Path::new("/dev/zero")).expect_err("not a history");
+        assert!(err.to_string().contains("not a requests.csv"), "{err}");
     }
 
     #[test]

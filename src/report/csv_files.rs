@@ -21,11 +21,21 @@ pub const FILES: [&str; 6] = [
     "convergence.csv",
 ];
 
+/// Where `requests.csv` comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum History<'a> {
+    /// The records of a run (those not spooled).
+    Records(&'a [RequestRecord]),
+    /// A saved history file: a `requests.csv` copied as it is, a JSON Lines one
+    /// rewritten as CSV.
+    CopyOf(&'a Path),
+}
+
 /// Writes every CSV file into `dir` (created if missing) and returns their paths.
 pub fn write_all(
     dir: &Path,
     results: &[ScenarioResult],
-    records: &[RequestRecord],
+    history: History<'_>,
 ) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
@@ -38,9 +48,28 @@ pub fn write_all(
     write_atomically(&paths[2], |p| {
         write_table(p, latency_header(), results.iter().flat_map(latency_rows))
     })?;
-    write_atomically(&paths[3], |p| {
-        history::write_csv(p, records).map_err(io::Error::other)
-    })?;
+    match history {
+        History::Records(records) => write_atomically(&paths[3], |p| {
+            history::write_csv(p, records).map_err(io::Error::other)
+        })?,
+        History::CopyOf(from) if history::is_jsonl(from)? => {
+            // A JSON Lines history becomes a requests.csv, record by record.
+            write_atomically(&paths[3], |p| {
+                let mut out = csv::Writer::from_path(p).map_err(io::Error::other)?;
+                for r in history::read_saved_iter(from).map_err(io::Error::other)? {
+                    out.serialize(r.map_err(io::Error::other)?)
+                        .map_err(io::Error::other)?;
+                }
+                out.flush()
+            })?
+        }
+        History::CopyOf(from) => {
+            let same = std::fs::canonicalize(from).ok() == std::fs::canonicalize(&paths[3]).ok();
+            if !same {
+                write_atomically(&paths[3], |p| std::fs::copy(from, p).map(|_| ()))?;
+            }
+        }
+    }
     write_atomically(&paths[4], |p| {
         write_table(
             p,
@@ -107,6 +136,9 @@ pub fn summary_header() -> Vec<String> {
         "verdict",
         "complete",
         "error",
+        "inconclusive",
+        "judged",
+        "to_judge",
         "rounds",
         "requests",
         "writes",
@@ -171,6 +203,9 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         r.status().to_string(),
         r.complete.to_string(),
         r.error.clone().unwrap_or_default(),
+        r.inconclusive().unwrap_or_default(),
+        v.judged.judged.to_string(),
+        v.judged.total.to_string(),
         v.rounds.len().to_string(),
         c.requests.to_string(),
         c.writes.to_string(),

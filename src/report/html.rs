@@ -236,7 +236,7 @@ fn overview_table<'a>(
     if with_target {
         page.push_str("<th>target</th>");
     }
-    page.push_str(r#"<th>verdict</th><th>violations</th><th class="n">writes</th><th class="n">winners</th><th class="n">conflicts</th><th class="n">unexp.</th><th class="n">indet.</th><th class="n">lost</th><th class="n">writes /s</th><th class="n">winner p50 / p99</th><th class="n">conflict p50 / p99</th><th>gate</th></tr></thead><tbody>"#);
+    page.push_str(r#"<th>verdict</th><th>violations</th><th class="n">writes</th><th class="n">winners</th><th class="n">conflicts</th><th class="n">unexp.</th><th class="n">indet.</th><th class="n">not sent</th><th class="n">lost</th><th class="n">writes /s</th><th class="n">winner p50 / p99</th><th class="n">conflict p50 / p99</th><th>gate</th></tr></thead><tbody>"#);
     let mut previous: Option<&str> = None;
     for (target, r) in rows {
         let v = &r.verdict;
@@ -281,7 +281,7 @@ fn overview_table<'a>(
         }
         let _ = write!(
             page,
-            r#"<td>{}{}</td><td class="wrap {}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n{}">{}</td><td class="n">{}</td><td class="n{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td>{thresholds}</td></tr>"#,
+            r#"<td>{}{}</td><td class="wrap {}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td>{thresholds}</td></tr>"#,
             badge(r.status()),
             if r.complete {
                 ""
@@ -300,6 +300,7 @@ fn overview_table<'a>(
             if v.counts.unexpected > 0 { " bad" } else { "" },
             v.counts.unexpected,
             v.counts.indeterminate,
+            v.counts.not_sent,
             if v.lost_updates > 0 { " bad" } else { "" },
             v.lost_updates,
             figures
@@ -341,7 +342,14 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             r#"<div class="banner err"><b>Could not run to the end:</b> {}</div>"#,
             escape(e)
         );
-    } else if !r.complete {
+    } else if let Some(why) = r.inconclusive() {
+        let _ = write!(
+            page,
+            r#"<div class="banner warn"><b>Inconclusive:</b> {} — neither a pass nor a failure.</div>"#,
+            escape(&why)
+        );
+    }
+    if r.error.is_none() && !r.complete {
         page.push_str(r#"<div class="banner warn"><b>Interrupted</b> — the figures cover only what was measured.</div>"#);
     }
     let c = &v.counts;
@@ -368,6 +376,12 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
         "indeterminate",
         c.indeterminate.to_string(),
         if c.indeterminate > 0 { "t-warn" } else { "" },
+    );
+    tile(
+        page,
+        "not sent",
+        c.not_sent.to_string(),
+        if c.not_sent > 0 { "t-warn" } else { "" },
     );
     tile(
         page,
@@ -645,13 +659,14 @@ fn head(title: &str) -> String {
 }
 
 const CSS: &str = r#"
-:root{--bg:#f3f5f8;--card:#fff;--ink:#1c2430;--muted:#6b7380;--line:#e3e7ee;--good:#1f9d55;--bad:#d64545;--warn:#e39b1b;--blue:#2f6fd6}
+:root{--bg:#f3f5f8;--card:#fff;--ink:#1c2430;--muted:#6b7380;--line:#e3e7ee;--good:#1f9d55;--bad:#d64545;--warn:#e39b1b;--blue:#2f6fd6;--unknown:#8a4fc7}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:13.5px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 .wrap{max-width:1240px;margin:0 auto;padding:0 24px}
 header.top{background:#121a27;color:#fff;padding:22px 0 20px;border-bottom:6px solid var(--good);margin-bottom:22px}
 header.top.v-fail{border-bottom-color:var(--bad)}
 header.top.v-error{border-bottom-color:var(--warn)}
+header.top.v-inconclusive{border-bottom-color:var(--unknown)}
 header.top .wrap{position:relative}
 .brand{font-size:12px;letter-spacing:.14em;text-transform:uppercase;color:#9fb0c8}
 h1{margin:4px 0 2px;font-size:26px;font-weight:650}
@@ -659,6 +674,7 @@ h1{margin:4px 0 2px;font-size:26px;font-weight:650}
 .verdict-big{position:absolute;right:24px;top:6px;font-size:34px;font-weight:800;letter-spacing:.04em;padding:6px 18px;border-radius:10px;background:var(--good)}
 .v-fail .verdict-big{background:var(--bad)}
 .v-error .verdict-big{background:var(--warn)}
+.v-inconclusive .verdict-big{background:var(--unknown)}
 .targets{margin-top:10px;display:flex;gap:18px;flex-wrap:wrap;font-size:13px;color:#dbe3ee}
 .target{display:inline-flex;align-items:center;gap:6px}
 .target i{display:inline-block;width:12px;height:12px;border-radius:3px}
@@ -666,13 +682,14 @@ h1{margin:4px 0 2px;font-size:26px;font-weight:650}
 .scenario{border-left:6px solid var(--good)}
 .scenario.s-fail{border-left-color:var(--bad)}
 .scenario.s-error{border-left-color:var(--warn)}
+.scenario.s-inconclusive{border-left-color:var(--unknown)}
 h2{font-size:18px;margin:0 0 12px}
 h3{font-size:14px;margin:18px 0 8px;color:#394353;text-transform:uppercase;letter-spacing:.06em}
 .shead{display:flex;align-items:center;gap:12px;flex-wrap:wrap;margin-bottom:12px}
 .shead h2{margin:0}
 .sub{color:var(--muted);font-size:13px}
 .badge{display:inline-block;font-weight:750;font-size:12px;letter-spacing:.06em;padding:3px 10px;border-radius:999px;color:#fff}
-.b-pass{background:var(--good)}.b-fail{background:var(--bad)}.b-error{background:var(--warn)}
+.b-pass{background:var(--good)}.b-fail{background:var(--bad)}.b-error{background:var(--warn)}.b-inconclusive{background:var(--unknown)}
 .pill{font-size:11px;padding:2px 8px;border-radius:999px;background:#fdf1dc;color:#8a5a00}
 .banner{padding:12px 16px;border-radius:10px;margin:0 0 16px;font-size:14px}
 .banner.warn{background:#fff5e0;border:1px solid #f3cf85;color:#6b4700}

@@ -43,7 +43,8 @@ pub struct RunSection {
     pub complete: bool,
     /// Scenarios never started because the run was interrupted.
     pub not_run: Vec<String>,
-    /// `PASS`, `FAIL` (a violation or failed threshold) or `ERROR`, over all scenarios.
+    /// `PASS`, `FAIL` (a violation or failed threshold), `ERROR` or `INCONCLUSIVE`, over
+    /// all scenarios.
     pub verdict: &'static str,
     /// The exit code `contend` gives for this run.
     pub exit_code: u8,
@@ -55,18 +56,25 @@ pub struct ScenarioSection {
     pub name: String,
     pub workload: String,
     pub target: String,
-    /// How the writes were released (`barrier`, `last-byte`, `single-packet`); `null`
-    /// when they were not released together, and for a re-checked history.
+    /// How the writes were released (`barrier`, `last-byte`, `single-packet`; for
+    /// `sustained`, the mode that chose its client: `single-packet` HTTP/2, the others
+    /// contend's own HTTP/1.1 client); `null` for a counter, and for a re-checked
+    /// history.
     pub sync: Option<&'static str>,
     /// What the scenario asked for: `auto` (which chose `sync`) or the mode itself;
     /// `null` as for `sync`.
     pub sync_requested: Option<&'static str>,
     /// How the writers' connections lived: `fresh` (new every round) or `kept`; `null`
-    /// as for `sync`.
+    /// when the writes were not released together (counter, sustained), and for a
+    /// re-checked history.
     pub writer_connections: Option<&'static str>,
     pub verdict: &'static str,
     pub complete: bool,
     pub error: Option<String>,
+    /// Why the verdict is INCONCLUSIVE; `null` otherwise.
+    pub inconclusive: Option<String>,
+    /// How much the checker could judge.
+    pub judged: JudgedSection,
     pub duration_s: f64,
     /// Every metric by name; `null` when not measured. Durations in ms.
     pub metrics: BTreeMap<String, Option<f64>>,
@@ -78,6 +86,21 @@ pub struct ScenarioSection {
     pub rounds: Vec<RoundSection>,
     /// Per outcome, the HdrHistogram percentile distribution of write latency.
     pub latency: BTreeMap<String, Vec<LatencyStep>>,
+}
+
+/// How much of a scenario was judged: its rounds (increments, attempts) with a
+/// definite outcome, of all of them; and its writes' causes.
+#[derive(Debug, Serialize)]
+pub struct JudgedSection {
+    /// `rounds`, `increments` or `attempts`.
+    pub unit: &'static str,
+    pub total: u64,
+    pub judged: u64,
+    /// Writes by outcome and cause, e.g. `{"indeterminate": {"timeout": 80}}`.
+    pub causes: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Reads before a write that got no usable answer, by cause (`unexpected_status`
+    /// for a whole answer with the wrong status).
+    pub failed_reads: BTreeMap<String, u64>,
 }
 
 /// One evaluated threshold.
@@ -372,6 +395,32 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         verdict: r.status(),
         complete: r.complete,
         error: r.error.clone(),
+        inconclusive: r.inconclusive(),
+        judged: JudgedSection {
+            unit: v.judged.unit,
+            total: v.judged.total,
+            judged: v.judged.judged,
+            causes: v.counts.causes.iter().fold(
+                BTreeMap::new(),
+                |mut all: BTreeMap<String, BTreeMap<String, u64>>, ((outcome, cause), n)| {
+                    all.entry(outcome.name().to_string())
+                        .or_default()
+                        .insert(cause.name().to_string(), *n);
+                    all
+                },
+            ),
+            failed_reads: v
+                .counts
+                .failed_reads
+                .iter()
+                .map(|(cause, n)| {
+                    (
+                        cause.map_or("unexpected_status", |c| c.name()).to_string(),
+                        *n,
+                    )
+                })
+                .collect(),
+        },
         duration_s: r.duration.as_secs_f64(),
         metrics,
         thresholds,

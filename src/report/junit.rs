@@ -3,8 +3,9 @@
 //!
 //! One `<testcase>` per scenario. Each violation and each failed threshold is a
 //! `<failure>` with its evidence (at most [`FAILURES_PER_KIND`] per violation kind, then
-//! one that counts the rest). A scenario that could not run is an `<error>`; one that was
-//! interrupted is an `<error type="incomplete">`; one never started is `<skipped>`.
+//! one that counts the rest). A scenario that could not run is an `<error>`; one that
+//! judged too little is an `<error type="inconclusive">`; one that was interrupted is an
+//! `<error type="incomplete">`; one never started is `<skipped>`.
 
 use std::fmt::Write as _;
 
@@ -20,7 +21,7 @@ pub fn render(info: &RunInfo, results: &[ScenarioResult], report_dir: Option<&st
     let failures = results.iter().filter(|r| !r.passed()).count();
     let errors = results
         .iter()
-        .filter(|r| r.passed() && (r.error.is_some() || !r.complete))
+        .filter(|r| r.passed() && (r.error.is_some() || !r.complete || r.inconclusive().is_some()))
         .count();
     let skipped = info.not_run.len();
     let tests = results.len() + skipped;
@@ -105,6 +106,13 @@ fn testcase(x: &mut String, r: &ScenarioResult) {
             "      <error type=\"error\" message=\"{}\">{}</error>",
             escape(format!("could not run to the end: {e}")),
             escape(e)
+        );
+    } else if let Some(why) = r.inconclusive() {
+        let _ = writeln!(
+            x,
+            "      <error type=\"inconclusive\" message=\"{}\">{}</error>",
+            escape(format!("INCONCLUSIVE: {why}")),
+            escape(&why)
         );
     } else if !r.complete {
         let message =

@@ -3,8 +3,9 @@
 //! `summary.json`, `report.html`), a JUnit file, and a summary in the terminal.
 //!
 //! The rules every report shares live here, beside the types: how a scenario or a run
-//! stands ([`RunStatus`]), the exit code that follows from it ([`exit_code`]), and
-//! findings grouped by kind ([`by_kind`]).
+//! stands ([`RunStatus`]: PASS, FAIL, ERROR or INCONCLUSIVE, with
+//! [`ScenarioResult::inconclusive`] saying when too little was judged), the exit code
+//! that follows from it ([`exit_code`]), and findings grouped by kind ([`by_kind`]).
 
 pub mod chart;
 pub mod csv_files;
@@ -20,8 +21,9 @@ use std::time::{Duration, SystemTime};
 use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, WarningKind};
 use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
+use crate::history::Outcome;
 use crate::latency::Latency;
-use crate::scenario::{ConnectionPolicy, SyncRan};
+use crate::scenario::{ConnectionPolicy, Secrets, SyncRan};
 
 /// Everything the reports say about one scenario.
 #[derive(Debug, Clone)]
@@ -32,11 +34,12 @@ pub struct ScenarioResult {
     pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
     pub target: String,
-    /// How the writes were released, and whether `auto` chose the mode; `None` when they
-    /// were not released together, or when unknown (a re-checked history).
+    /// How the writes were released (for `sustained`, the mode that chose its client),
+    /// and whether `auto` chose the mode; `None` for a counter, whose writers run free,
+    /// or when unknown (a re-checked history).
     pub sync: Option<SyncRan>,
-    /// How the writers' connections lived (kept, or fresh every round); `None` as for
-    /// `sync`.
+    /// How the writers' connections lived (kept, or fresh every round); `None` when the
+    /// writes were not released together, or when unknown.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
@@ -45,6 +48,9 @@ pub struct ScenarioResult {
     pub duration: Duration,
     /// The release-gate thresholds, evaluated ([`crate::gate`]).
     pub thresholds: Vec<ThresholdResult>,
+    /// The share of writes that may be indeterminate or not sent before the scenario is
+    /// INCONCLUSIVE (`inconclusive_above`, `--inconclusive-above`).
+    pub inconclusive_above: f64,
 }
 
 impl ScenarioResult {
@@ -60,10 +66,83 @@ impl ScenarioResult {
             .filter(|t| t.status == crate::gate::Status::Fail)
     }
 
-    /// Replaces values from the environment with `***` in every text the reports show
+    /// Why this scenario is INCONCLUSIVE, or `None`: when nothing broke (no violation,
+    /// no failed threshold) and it could run, but it judged nothing (no round,
+    /// increment or attempt had a definite outcome), or more of its writes than
+    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent.
+    /// Like Jepsen's *unknown*: saying PASS would claim what was not seen.
+    pub fn inconclusive(&self) -> Option<String> {
+        if !self.passed() || self.error.is_some() {
+            return None;
+        }
+        let v = &self.verdict;
+        let c = &v.counts;
+        let undecided = c.undecided();
+        let summary = || {
+            let mut parts = Vec::new();
+            for outcome in [Outcome::Indeterminate, Outcome::NotSent] {
+                let n = match outcome {
+                    Outcome::Indeterminate => c.indeterminate,
+                    _ => c.not_sent,
+                };
+                if n > 0 {
+                    let causes = causes_text(&c.causes_of(outcome));
+                    let what = outcome.name().replace('_', " ");
+                    parts.push(if causes.is_empty() {
+                        format!("{n} {what}")
+                    } else {
+                        format!("{n} {what}: {causes}")
+                    });
+                }
+            }
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!("; of {} writes, {}", c.writes, parts.join("; "))
+            }
+        };
+        let j = &v.judged;
+        if j.judged == 0 {
+            let unit = if j.unit.is_empty() { "rounds" } else { j.unit };
+            let weak = v.warned(crate::check::WarningKind::WeakVersionToken);
+            return Some(if j.total == 0 {
+                format!("nothing was judged: no {unit} ran{}", summary())
+            } else if weak > 0 {
+                format!(
+                    "nothing was judged: none of the {} {unit} could be judged ({weak} raced only a weak version token, which never matches){}",
+                    j.total,
+                    summary()
+                )
+            } else {
+                format!(
+                    "nothing was judged: none of the {} {unit} had a definite outcome{}",
+                    j.total,
+                    summary()
+                )
+            });
+        }
+        if c.writes > 0 {
+            let share = undecided as f64 / c.writes as f64;
+            if share > self.inconclusive_above {
+                return Some(format!(
+                    "{:.1}% of writes were indeterminate or not sent, above the {} limit \
+                     (inconclusive_above){}",
+                    share * 100.0,
+                    crate::metrics::format(crate::metrics::Unit::Rate, self.inconclusive_above),
+                    summary()
+                ));
+            }
+        }
+        None
+    }
+
+    /// Replaces secrets with `***`, in every form, in every text the reports show
     /// (records are redacted by the engine as they are made).
-    pub fn redact(&mut self, secrets: &[String]) {
-        let hide = |text: &mut String| *text = crate::engine::redact(text, secrets);
+    pub fn redact(&mut self, secrets: &Secrets) {
+        if secrets.is_empty() {
+            return;
+        }
+        let hide = |text: &mut String| secrets.hide(text);
         hide(&mut self.target);
         if let Some(e) = &mut self.error {
             hide(e);
@@ -73,6 +152,9 @@ impl ScenarioResult {
             if let Some(version) = &mut v.version {
                 hide(version);
             }
+        }
+        for w in &mut self.verdict.warnings {
+            hide(&mut w.evidence);
         }
         for r in &mut self.verdict.rounds {
             for text in [&mut r.version_sent, &mut r.final_version]
@@ -99,26 +181,41 @@ impl ScenarioResult {
     }
 
     /// `FAIL` when the contract broke or a threshold failed, `ERROR` when the scenario
-    /// could not run, else `PASS`: [`ScenarioResult::run_status`] as reports write it.
+    /// could not run, `INCONCLUSIVE` when too little was judged, else `PASS`:
+    /// [`ScenarioResult::run_status`] as reports write it.
     pub fn status(&self) -> &'static str {
         self.run_status().name()
     }
 }
 
+/// "24 reset after sending, 3 timed out": causes and their counts, most frequent first.
+pub fn causes_text(causes: &[(crate::history::Cause, u64)]) -> String {
+    causes
+        .iter()
+        .map(|(cause, n)| format!("{n} {}", cause.describe()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// How a scenario, or a run of several, stands: the one rule behind every verdict the
-/// reports print and behind the exit code.
+/// reports print and behind the exit code. Precedence: FAIL over ERROR over
+/// INCONCLUSIVE over PASS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {
-    /// Every contract held and every threshold passed.
+    /// Every contract held, every threshold passed, and enough was judged.
     Pass,
-    /// A violation or a failed threshold; this wins over an error.
+    /// A violation or a failed threshold; this wins over everything else.
     Fail,
     /// No failure, but a scenario could not run to the end.
     Error,
+    /// No failure and no error, but a scenario judged too little to pass
+    /// ([`ScenarioResult::inconclusive`]).
+    Inconclusive,
 }
 
 impl RunStatus {
-    /// `Fail` when any result failed, else `Error` when any could not run, else `Pass`.
+    /// `Fail` when any result failed, else `Error` when any could not run, else
+    /// `Inconclusive` when any judged too little, else `Pass`.
     pub fn of<'a>(results: impl IntoIterator<Item = &'a ScenarioResult>) -> RunStatus {
         let mut status = RunStatus::Pass;
         for r in results {
@@ -127,24 +224,28 @@ impl RunStatus {
             }
             if r.error.is_some() {
                 status = RunStatus::Error;
+            } else if status == RunStatus::Pass && r.inconclusive().is_some() {
+                status = RunStatus::Inconclusive;
             }
         }
         status
     }
 
-    /// `PASS`, `FAIL` or `ERROR`, as every report writes it.
+    /// `PASS`, `FAIL`, `ERROR` or `INCONCLUSIVE`, as every report writes it.
     pub fn name(self) -> &'static str {
         match self {
             RunStatus::Pass => "PASS",
             RunStatus::Fail => "FAIL",
             RunStatus::Error => "ERROR",
+            RunStatus::Inconclusive => "INCONCLUSIVE",
         }
     }
 }
 
 /// The exit code for a set of results: 1 when any contract broke (or a threshold
-/// failed), else 2 when a scenario could not run, else 130 when the run was `stopped`
-/// or a scenario was interrupted, else 0.
+/// failed), else 2 when a scenario could not run, else 3 when one was INCONCLUSIVE,
+/// else 130 when the run was `stopped` (SIGINT or SIGTERM) or a scenario was
+/// interrupted, else 0.
 pub fn exit_code<'a, I>(results: I, stopped: bool) -> u8
 where
     I: IntoIterator<Item = &'a ScenarioResult>,
@@ -154,6 +255,7 @@ where
     match RunStatus::of(results.clone()) {
         RunStatus::Fail => 1,
         RunStatus::Error => 2,
+        RunStatus::Inconclusive => 3,
         RunStatus::Pass if stopped || results.clone().any(|r| !r.complete) => 130,
         RunStatus::Pass => 0,
     }
@@ -309,7 +411,27 @@ pub fn write_run(
     results: &[ScenarioResult],
     records: &[crate::history::RequestRecord],
 ) -> std::io::Result<Vec<PathBuf>> {
-    let mut paths = csv_files::write_all(dir, results, records)?;
+    write_reports(dir, info, results, csv_files::History::Records(records))
+}
+
+/// [`write_run`] for a history checked again (`contend check`): its `requests.csv` is a
+/// copy of the history file, never held in memory (and left alone when it is that file).
+pub fn write_rechecked(
+    dir: &Path,
+    info: &RunInfo,
+    results: &[ScenarioResult],
+    history: &Path,
+) -> std::io::Result<Vec<PathBuf>> {
+    write_reports(dir, info, results, csv_files::History::CopyOf(history))
+}
+
+fn write_reports(
+    dir: &Path,
+    info: &RunInfo,
+    results: &[ScenarioResult],
+    history: csv_files::History<'_>,
+) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = csv_files::write_all(dir, results, history)?;
     let run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

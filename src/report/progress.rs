@@ -1,20 +1,24 @@
-//! The live progress bar: rounds done, requests per second and violations so far. It
-//! draws on stderr only when stderr is a terminal and `CI` is not set.
+//! The live progress bar: steps done, requests per second and what the verdict will
+//! say so far. It draws on stderr only when stderr is a terminal and `CI` is not set.
 //!
-//! A stale-write round is checked as soon as it ends, by the checker itself, so the
-//! count of violations is the one the final verdict will give for those rounds. A
-//! counter's lost updates are only known from the final value, so for counters the bar
-//! shows conflicts per success and unexpected statuses instead.
+//! The bar counts what the verdict will count ([`Tally`]): each finished round of a
+//! round-based workload is checked at once by the scenario's own checker (its rounds
+//! are judged one by one, so the count is the one the verdict gives for those rounds).
+//! A counter's or a sustained run's violations are only known from the final values, so
+//! for them the bar shows conflicts per success, unexpected statuses and writes whose
+//! outcome is unknown so far.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::check;
 use crate::engine::Progress;
 use crate::history::{Outcome, Phase, RequestRecord};
+use crate::scenario::workload::Steps;
+use crate::scenario::WorkloadId;
 
 /// Whether a live display makes sense here.
 pub fn wanted() -> bool {
@@ -29,19 +33,91 @@ pub fn wanted_for(stderr_is_terminal: bool, ci: bool) -> bool {
     stderr_is_terminal && !ci
 }
 
+/// What a scenario's steps have shown so far, counted as the verdict counts it.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    scenario: String,
+    workload: Option<WorkloadId>,
+    requests: u64,
+    violations: u64,
+    winners: u64,
+    conflicts: u64,
+    unexpected: u64,
+    undecided: u64,
+}
+
+impl Tally {
+    /// A tally for a scenario of `workload` that starts now.
+    pub fn new(scenario: &str, workload: WorkloadId) -> Tally {
+        Tally {
+            scenario: scenario.to_string(),
+            workload: Some(workload),
+            ..Tally::default()
+        }
+    }
+
+    /// Whether each step is a round that the scenario's checker can judge on its own.
+    fn rounds(&self) -> bool {
+        self.workload
+            .is_some_and(|w| w.rules().steps == Steps::Rounds)
+    }
+
+    /// Counts one finished step's records.
+    pub fn step(&mut self, records: &[RequestRecord]) {
+        self.requests += records.len() as u64;
+        for r in records.iter().filter(|r| r.phase == Phase::Write) {
+            match r.outcome {
+                Outcome::Winner => self.winners += 1,
+                Outcome::Conflict => self.conflicts += 1,
+                Outcome::Unexpected => self.unexpected += 1,
+                Outcome::Indeterminate | Outcome::NotSent => self.undecided += 1,
+                Outcome::Ok => {}
+            }
+        }
+        if let (true, Some(workload)) = (self.rounds(), self.workload) {
+            let refs: Vec<&RequestRecord> = records.iter().collect();
+            self.violations += check::check(&self.scenario, workload, &refs)
+                .violations
+                .len() as u64;
+        }
+    }
+
+    /// Violations found so far by the scenario's own checker (round-based workloads).
+    pub fn violations(&self) -> u64 {
+        self.violations
+    }
+
+    /// The bar's message after `elapsed`.
+    pub fn message(&self, elapsed: Duration) -> String {
+        let rate = self.requests as f64 / elapsed.as_secs_f64().max(1e-3);
+        let unknown = if self.undecided > 0 {
+            format!(", {} indeterminate or not sent", self.undecided)
+        } else {
+            String::new()
+        };
+        if self.rounds() {
+            return format!("{rate:.0} req/s, {} violation(s){unknown}", self.violations);
+        }
+        let per_success = if self.winners > 0 {
+            format!("{:.2}", self.conflicts as f64 / self.winners as f64)
+        } else {
+            "-".to_string()
+        };
+        format!(
+            "{rate:.0} req/s, {per_success} conflicts/success, {} unexpected{unknown}",
+            self.unexpected
+        )
+    }
+}
+
 /// An indicatif bar per scenario.
 #[derive(Default)]
 pub struct Bar {
-    bar: Mutex<Option<ProgressBar>>,
-    requests: AtomicU64,
-    violations: AtomicU64,
-    winners: AtomicU64,
-    conflicts: AtomicU64,
-    unexpected: AtomicU64,
+    bar: Mutex<Option<(ProgressBar, Tally)>>,
 }
 
 impl Progress for Bar {
-    fn start(&self, scenario: &str, steps: u64) {
+    fn start(&self, scenario: &str, workload: WorkloadId, steps: u64) {
         let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
             "{prefix:.bold} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
@@ -50,52 +126,16 @@ impl Progress for Bar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(scenario.to_string());
-        for counter in [
-            &self.requests,
-            &self.violations,
-            &self.winners,
-            &self.conflicts,
-            &self.unexpected,
-        ] {
-            counter.store(0, Ordering::Relaxed);
-        }
         if let Ok(mut slot) = self.bar.lock() {
-            *slot = Some(bar);
+            *slot = Some((bar, Tally::new(scenario, workload)));
         }
     }
 
     fn step(&self, records: &[RequestRecord]) {
-        let add = |counter: &AtomicU64, n: u64| counter.fetch_add(n, Ordering::Relaxed) + n;
-        let requests = add(&self.requests, records.len() as u64);
-        let writes = || records.iter().filter(|r| r.phase == Phase::Write);
-        let count = |o: Outcome| writes().filter(|r| r.outcome == o).count() as u64;
-        let winners = add(&self.winners, count(Outcome::Winner));
-        let conflicts = add(&self.conflicts, count(Outcome::Conflict));
-        let unexpected = add(&self.unexpected, count(Outcome::Unexpected));
-        let stale_write_round = records.iter().any(|r| r.phase == Phase::Verify);
-        let summary = if stale_write_round {
-            let refs: Vec<&RequestRecord> = records.iter().collect();
-            let found = check::check(
-                &records[0].scenario,
-                crate::scenario::WorkloadId::StaleWrite,
-                &refs,
-            )
-            .violations
-            .len() as u64;
-            let violations = add(&self.violations, found);
-            format!("{violations} violation(s)")
-        } else {
-            let per_success = if winners > 0 {
-                format!("{:.2}", conflicts as f64 / winners as f64)
-            } else {
-                "-".to_string()
-            };
-            format!("{per_success} conflicts/success, {unexpected} unexpected")
-        };
-        if let Ok(slot) = self.bar.lock() {
-            if let Some(bar) = slot.as_ref() {
-                let rate = requests as f64 / bar.elapsed().as_secs_f64().max(1e-3);
-                bar.set_message(format!("{rate:.0} req/s, {summary}"));
+        if let Ok(mut slot) = self.bar.lock() {
+            if let Some((bar, tally)) = slot.as_mut() {
+                tally.step(records);
+                bar.set_message(tally.message(bar.elapsed()));
                 bar.inc(1);
             }
         }
@@ -103,7 +143,7 @@ impl Progress for Bar {
 
     fn finish(&self) {
         if let Ok(mut slot) = self.bar.lock() {
-            if let Some(bar) = slot.take() {
+            if let Some((bar, _)) = slot.take() {
                 bar.finish_and_clear();
             }
         }

@@ -1,6 +1,9 @@
-//! The terminal summary printed at the end of a run: one line per scenario, then each
-//! counter's strategies, each failing scenario's violations and every scenario's
-//! warnings, with their evidence.
+//! The terminal summary printed at the end of a run: one line per scenario with every
+//! outcome (writes = winners + conflicts + unexpected + indeterminate + not sent), the
+//! causes of the writes that got no whole answer, a loud line for a race released far
+//! wider than a race needs, then each counter's strategies, each failing scenario's
+//! violations, why a scenario is INCONCLUSIVE, and every scenario's warnings, with their
+//! evidence.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,11 +13,24 @@ use console::Style;
 use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::Outcome;
+use crate::scenario::{SyncMode, SyncRan};
 
-use super::{by_kind, RunStatus, ScenarioResult, SpreadStat};
+use super::{by_kind, causes_text, RunStatus, ScenarioResult, SpreadStat};
 
-/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
-fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String {
+/// A release spread (a round's first to last write) wider than this is far wider than
+/// a race needs: every mode releases tens of writes within a few hundred µs.
+const WIDE_RELEASE_NS: u64 = 1_000_000;
+/// A round released this many times wider than the scenario's median round (and wider
+/// than [`WIDE_RELEASE_NS`]) raced loosely.
+const WIDE_FACTOR: u64 = 10;
+
+/// A sustained run's figures: rates, conflict rate and attempt latency per outcome, and
+/// (when known) which client its connections spoke, as its sync mode chose.
+fn sustained_lines(
+    scenario: &str,
+    k: &crate::check::SustainedReport,
+    sync: Option<SyncRan>,
+) -> String {
     let mut out = String::new();
     let model = match (k.open_model, k.scheduled_rate) {
         (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
@@ -23,7 +39,7 @@ fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String 
     };
     let _ = writeln!(
         out,
-        "\n{scenario}: {model}, {} connections, {} resources: {} attempts in {:.2} s ({} requests/s); {} writes acknowledged ({}/s), conflict rate {}, {} indeterminate, {} lost",
+        "\n{scenario}: {model}, {} connections, {} resources: {} attempts in {:.2} s ({} requests/s); {} writes acknowledged ({}/s), conflict rate {}, {} indeterminate, {} reads failed, {} lost",
         k.connections,
         k.resources,
         k.attempts,
@@ -33,8 +49,16 @@ fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String 
         k.write_throughput().map_or("-".into(), |x| format!("{x:.0}")),
         k.conflict_rate().map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
         k.indeterminate,
+        k.failed_reads,
         k.lost_updates,
     );
+    if let Some(sync) = sync {
+        let client = match sync.mode {
+            SyncMode::SinglePacket => "HTTP/2 through reqwest",
+            SyncMode::Barrier | SyncMode::LastByte => "HTTP/1.1 through contend's own client",
+        };
+        let _ = writeln!(out, "  connections spoke {client} (sync {sync})");
+    }
     let mut table = |name: &str, rows: &[(Outcome, crate::latency::Percentiles)]| {
         if rows.is_empty() {
             return;
@@ -106,19 +130,104 @@ fn spread_line(r: &ScenarioResult) -> String {
     )
 }
 
-/// Green for a pass, red for a failure, yellow for an error.
+/// Green for a pass, red for a failure, yellow for an error, magenta for a verdict
+/// that could not be reached.
 fn verdict_style(status: RunStatus) -> Style {
     match status {
         RunStatus::Pass => Style::new().green().bold(),
         RunStatus::Fail => Style::new().red().bold(),
         RunStatus::Error => Style::new().yellow().bold(),
+        RunStatus::Inconclusive => Style::new().magenta().bold(),
     }
+}
+
+/// The verdict column's width: `INCONCLUSIVE`.
+const VERDICT_WIDTH: usize = 12;
+
+/// "80 of 80 writes indeterminate (80 timed out); 3 not sent (3 could not connect)", for
+/// a scenario with writes that got no whole answer; also the answers judged by their
+/// status only (cut at the body limit, early).
+fn undecided_line(r: &ScenarioResult) -> Option<String> {
+    let c = &r.verdict.counts;
+    let mut parts = Vec::new();
+    for (outcome, n, what) in [
+        (Outcome::Indeterminate, c.indeterminate, "indeterminate"),
+        (Outcome::NotSent, c.not_sent, "not sent"),
+    ] {
+        if n > 0 {
+            let causes = causes_text(&c.causes_of(outcome));
+            parts.push(if causes.is_empty() {
+                format!("{n} of {} writes {what}", c.writes)
+            } else {
+                format!("{n} of {} writes {what} ({causes})", c.writes)
+            });
+        }
+    }
+    let judged_by_status: Vec<(crate::history::Cause, u64)> =
+        [Outcome::Winner, Outcome::Conflict, Outcome::Unexpected]
+            .iter()
+            .flat_map(|o| c.causes_of(*o))
+            .fold(Vec::new(), |mut all, (cause, n)| {
+                match all.iter_mut().find(|(c, _)| *c == cause) {
+                    Some((_, m)) => *m += n,
+                    None => all.push((cause, n)),
+                }
+                all
+            });
+    if !judged_by_status.is_empty() {
+        parts.push(format!(
+            "judged by status: {}",
+            causes_text(&judged_by_status)
+        ));
+    }
+    let failed_reads: u64 = c.failed_reads.values().sum();
+    if failed_reads > 0 {
+        let causes: Vec<String> = c
+            .failed_reads
+            .iter()
+            .map(|(cause, n)| match cause {
+                Some(cause) => format!("{n} {}", cause.describe()),
+                None => format!("{n} unexpected status"),
+            })
+            .collect();
+        parts.push(format!(
+            "{failed_reads} reads failed before their write ({}), so those attempts never wrote",
+            causes.join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("{}: {}", r.verdict.scenario, parts.join("; ")))
+}
+
+/// A loud line when a scenario's releases were far wider than a race needs: its median
+/// round, or some rounds far wider than its median.
+fn wide_release(r: &ScenarioResult) -> Option<String> {
+    let spreads: Vec<u64> = r.verdict.rounds.iter().map(|x| x.send_spread_ns).collect();
+    let stat = SpreadStat::of(spreads.clone())?;
+    let name = &r.verdict.scenario;
+    if stat.p50 > WIDE_RELEASE_NS {
+        return Some(format!(
+            "WARNING: {name}: the writes of the median round were released over {} ms, far wider than a race needs (well under 1 ms): the client could not release them together (too many writers for this machine, or it is overloaded), so a race window narrower than that was probably missed",
+            ms(stat.p50)
+        ));
+    }
+    let loose = spreads
+        .iter()
+        .filter(|s| **s > WIDE_RELEASE_NS && **s > stat.p50.saturating_mul(WIDE_FACTOR))
+        .count();
+    (loose > 0).then(|| {
+        format!(
+            "WARNING: {name}: {loose} of {} rounds were released over more than {WIDE_FACTOR}× the median round ({} µs) and over 1 ms (the widest {} ms): those rounds raced loosely",
+            spreads.len(),
+            us(stat.p50),
+            ms(stat.max)
+        )
+    })
 }
 
 /// Renders the summary; `colour` adds ANSI colours to verdicts.
 pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: bool) -> String {
     let paint = |text: &str, style: Style| {
-        let padded = format!("{text:<7}");
+        let padded = format!("{text:<VERDICT_WIDTH$}");
         if colour {
             style.apply_to(padded).force_styling(true).to_string()
         } else {
@@ -140,8 +249,8 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:<kinds$}  {:<7}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
-        "SCENARIO", "WORKLOAD", "VERDICT", "ROUNDS", "WRITES", "WINNERS", "CONFLICT", "UNEXP", "INDET", "LOST",
+        "{:<width$}  {:<kinds$}  {:<VERDICT_WIDTH$}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>8}  {:>6}  {:>15}  {:>15}  {:>9}",
+        "SCENARIO", "WORKLOAD", "VERDICT", "ROUNDS", "WRITES", "WINNERS", "CONFLICT", "UNEXP", "INDET", "NOT SENT", "LOST",
         "WIN p50/p99 ms", "CONF p50/p99 ms", "SPREAD µs"
     );
     for r in results {
@@ -157,7 +266,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             .map_or("-".into(), |s| format!("{:.0}", *s as f64 / 1e3));
         let _ = writeln!(
             out,
-            "{:<width$}  {:<kinds$}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>6}  {:>15}  {:>15}  {:>9}",
+            "{:<width$}  {:<kinds$}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>8}  {:>6}  {:>15}  {:>15}  {:>9}",
             v.scenario,
             v.workload.name(),
             verdict,
@@ -167,6 +276,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             v.counts.conflicts,
             v.counts.unexpected,
             v.counts.indeterminate,
+            v.counts.not_sent,
             v.lost_updates,
             format!("{}/{}", ms(win.p50), ms(win.p99)),
             format!("{}/{}", ms(conf.p50), ms(conf.p99)),
@@ -177,20 +287,30 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         .iter()
         .filter(|r| r.sync.is_some() && !r.verdict.rounds.is_empty())
         .collect();
+    let undecided: Vec<String> = results.iter().filter_map(undecided_line).collect();
+    if !undecided.is_empty() {
+        let _ = writeln!(out, "\nWrites without a whole answer, by cause:");
+        for line in undecided {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     if !raced.is_empty() {
         let _ = writeln!(
             out,
             "\nRace spread per round, p50/max µs (first to last write):"
         );
-        for r in raced {
+        for r in &raced {
             let _ = writeln!(out, "  {}", spread_line(r));
+        }
+        for line in raced.iter().filter_map(|r| wide_release(r)) {
+            let _ = writeln!(out, "{line}");
         }
     }
     thresholds(&mut out, results, width, colour);
     for r in results {
         let v = &r.verdict;
         if let Some(k) = &v.sustained {
-            out.push_str(&sustained_lines(&v.scenario, k));
+            out.push_str(&sustained_lines(&v.scenario, k, r.sync));
         }
         if let Some(k) = &v.counter {
             let _ = writeln!(
@@ -275,6 +395,13 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                     );
                 }
             }
+        }
+        if let Some(why) = r.inconclusive() {
+            let _ = writeln!(
+                out,
+                "\n{} INCONCLUSIVE: {why}; a verdict needs writes with a definite outcome, so this is neither a pass nor a failure",
+                v.scenario
+            );
         }
         if let Some(e) = &r.error {
             let _ = writeln!(out, "\n{} could not run to the end: {e}", v.scenario);
@@ -377,7 +504,7 @@ pub fn render_compare(
         let _ = writeln!(out, "{name}");
         let _ = writeln!(
             out,
-            "  {:<width$}  {:<7}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
+            "  {:<width$}  {:<VERDICT_WIDTH$}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
             "TARGET",
             "VERDICT",
             "VIOLATIONS",
@@ -393,7 +520,7 @@ pub fn render_compare(
                 continue;
             };
             let status = r.run_status();
-            let padded = format!("{:<7}", status.name());
+            let padded = format!("{:<VERDICT_WIDTH$}", status.name());
             let verdict = if colour {
                 verdict_style(status)
                     .apply_to(padded)
@@ -423,6 +550,15 @@ pub fn render_compare(
         out.push('\n');
     }
     for (target, results) in targets {
+        for r in results.iter() {
+            if let Some(why) = r.inconclusive() {
+                let _ = writeln!(
+                    out,
+                    "{target} / {}: INCONCLUSIVE: {why}",
+                    r.verdict.scenario
+                );
+            }
+        }
         for r in results.iter().filter(|r| !r.passed()) {
             let kinds: Vec<String> = by_kind(&r.verdict.violations)
                 .iter()

@@ -46,17 +46,33 @@ impl Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// The most characters of a message or hint shown; a longer one (a value of 16 MB in an
+/// error about it) is shown cut, saying how much was left out.
+const MAX_SHOWN: usize = 1000;
+/// The most characters of the source line shown, around the column.
+const MAX_SNIPPET: usize = 160;
+
+/// `text`, cut to [`MAX_SHOWN`] characters with a note of what was left out.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_SHOWN) {
+        None => text.into(),
+        Some((at, _)) => format!(
+            "{}… ({} more bytes not shown)",
+            &text[..at],
+            text.len() - at
+        )
+        .into(),
+    }
+}
+
 impl Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.file.display();
+        let message = shown(&self.message);
         if self.line == 0 {
-            write!(f, "error: {file}: {}", self.message)?;
+            write!(f, "error: {file}: {message}")?;
         } else {
-            write!(
-                f,
-                "error: {file}:{}:{}: {}",
-                self.line, self.column, self.message
-            )?;
+            write!(f, "error: {file}:{}:{}: {message}", self.line, self.column)?;
         }
         // The gutter is as wide as the line number, plus one space.
         let gutter = " ".repeat(if self.line == 0 {
@@ -65,18 +81,35 @@ impl Display for Diagnostic {
             self.line.to_string().len() + 1
         });
         if let (Some(snippet), true) = (&self.snippet, self.line > 0) {
-            let before: String = snippet
+            // A long line is shown as a window around the column, marked `…` where cut.
+            let column = self.column.saturating_sub(1);
+            let chars = snippet.chars().count();
+            let first = if chars > MAX_SNIPPET {
+                column.saturating_sub(MAX_SNIPPET / 4)
+            } else {
+                0
+            };
+            let window: String = snippet.chars().skip(first).take(MAX_SNIPPET).collect();
+            let lead = if first > 0 { "…" } else { "" };
+            let tail = if first + MAX_SNIPPET < chars {
+                "…"
+            } else {
+                ""
+            };
+            let before: String = lead
                 .chars()
-                .take(self.column.saturating_sub(1))
+                .chain(window.chars())
+                .take(column - first + lead.chars().count())
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            let carets = "^".repeat(token_width(snippet, self.column));
+            let room = window.chars().count().saturating_sub(column - first).max(1);
+            let carets = "^".repeat(token_width(&window, column - first + 1).min(room));
             write!(f, "\n{gutter}|")?;
-            write!(f, "\n{} | {snippet}", self.line)?;
+            write!(f, "\n{} | {lead}{window}{tail}", self.line)?;
             write!(f, "\n{gutter}| {before}{carets}")?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n{gutter}= hint: {hint}")?;
+            write!(f, "\n{gutter}= hint: {}", shown(hint))?;
         }
         Ok(())
     }
@@ -236,6 +269,28 @@ impl<'a> Source<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_value_is_shown_cut_in_the_message_the_hint_and_the_line() {
+        let value = "x".repeat(16 * 1024 * 1024);
+        let line = format!("timeout = \"{value}\"");
+        let d = Diagnostic {
+            file: PathBuf::from("big.toml"),
+            line: 3,
+            column: 11,
+            message: format!("`{value}` is not a duration"),
+            hint: Some(format!("not {value}")),
+            snippet: Some(line),
+        };
+        let text = d.to_string();
+        assert!(text.len() < 4 * 1024, "{} bytes", text.len());
+        assert!(text.contains("more bytes not shown"), "{text}");
+        assert!(text.contains("3 | timeout = \"xxx"), "{text}");
+        assert!(
+            text.contains("x…\n"),
+            "the line is marked where it is cut: {text}"
+        );
+    }
 
     #[test]
     fn display_is_rustc_like_with_the_token_underlined() {

@@ -47,6 +47,18 @@ pub(super) const ROOT_KEYS: &[KeySpec] = &[
         "headers",
         r#"headers = { Authorization = "Bearer ${API_TOKEN}" }"#,
     ),
+    key(
+        "query",
+        r#"query = "sv=2021-08-06&sig=${SAS_SIGNATURE}" (sent as written) or query = { api-version = "2" }"#,
+    ),
+    key(
+        "setup",
+        r#"[[setup]] with name = "login", path = "/auth/token", json = { username = "${USER}", password = "${PASSWORD}" } and capture = { token = "json:/access_token" }"#,
+    ),
+    key(
+        "auth",
+        r#"[auth] with bearer = "{token}" (or basic = { user = "${USER}", password = "${PASSWORD}" })"#,
+    ),
     key("workload", r#"[workload] with kind = "stale-write""#),
     key(
         "resource",
@@ -64,6 +76,7 @@ pub(super) const ROOT_KEYS: &[KeySpec] = &[
         "thresholds",
         r#"thresholds = ["latency.winner.p99 < 50ms", "lost_updates == 0"]"#,
     ),
+    key("inconclusive_above", r#"inconclusive_above = "10%""#),
 ];
 
 /// `[workload]`: `kind`, then every [`WorkloadKey`].
@@ -90,6 +103,7 @@ pub(super) const WORKLOAD_KEYS: &[KeySpec] = &[
     workload_key(WorkloadKey::Duration, r#"duration = "10s""#),
     workload_key(WorkloadKey::Requests, "requests = 10000"),
     workload_key(WorkloadKey::Rate, "rate = 500"),
+    workload_key(WorkloadKey::Pace, r#"pace = "1s""#),
 ];
 
 /// A table in `[workload].strategies`.
@@ -121,7 +135,10 @@ pub(super) const RESOURCE_KEYS: &[KeySpec] = &[
     ),
     key("id", r#"id = "/notes/42""#),
     key("read", r#"read = { path = "{id}" }"#),
-    locator_key(LocatorKey::Version, r#"version = "header:ETag""#),
+    locator_key(
+        LocatorKey::Version,
+        r#"version = "header:ETag" (or version = { read = "json:/_rev", write = "json:/rev" })"#,
+    ),
     locator_key(LocatorKey::Value, r#"value = "json:/count""#),
     locator_key(LocatorKey::State, r#"state = "json:/state""#),
     locator_key(LocatorKey::Count, r#"count = "json:/count""#),
@@ -142,6 +159,58 @@ pub(super) const CREATE_KEYS: &[KeySpec] = &[
     key("body", r#"body = "seed""#),
     key("expect", "expect = [200, 201]"),
     key("id", r#"id = "header:Location""#),
+    key("each", r#"each = "round""#),
+];
+
+/// `version = { read, write }` in `[resource]`: where the version is in a read's answer
+/// and in a write's.
+pub(super) const VERSION_KEYS: &[KeySpec] = &[
+    key("read", r#"read = "json:/_rev""#),
+    key("write", r#"write = "json:/rev""#),
+];
+
+/// A `[[setup]]` step: a request, its expected statuses and what it captures.
+pub(super) const SETUP_KEYS: &[KeySpec] = &[
+    key("name", r#"name = "login""#),
+    key("method", r#"method = "POST""#),
+    key("path", r#"path = "/auth/token""#),
+    key(
+        "headers",
+        r#"headers = { "Content-Type" = "application/json" }"#,
+    ),
+    key("query", r#"query = { restype = "container" }"#),
+    key(
+        "json",
+        r#"json = { username = "${USER}", password = "${PASSWORD}" }"#,
+    ),
+    key("body", r#"body = "grant_type=client_credentials""#),
+    key("expect", "expect = [200]"),
+    key("capture", r#"capture = { token = "json:/access_token" }"#),
+    key("secret", "secret = true"),
+];
+
+/// `[auth]`.
+pub(super) const AUTH_KEYS: &[KeySpec] = &[
+    key(
+        "basic",
+        r#"basic = { user = "${API_USER}", password = "${API_PASSWORD}" }"#,
+    ),
+    key("bearer", r#"bearer = "{token}""#),
+    key("refresh", r#"refresh = { every = "50s", on = [401] }"#),
+    key("cookies", "cookies = true"),
+];
+
+/// `[auth.basic]`.
+pub(super) const BASIC_KEYS: &[KeySpec] = &[
+    key("user", r#"user = "${API_USER}""#),
+    key("password", r#"password = "${API_PASSWORD}""#),
+];
+
+/// `[auth.refresh]`.
+pub(super) const REFRESH_KEYS: &[KeySpec] = &[
+    key("step", r#"step = "login""#),
+    key("every", r#"every = "50s""#),
+    key("on", "on = [401]"),
 ];
 
 /// `[resource.read]`: a request.
@@ -195,16 +264,17 @@ pub(super) const WINNER_WHEN_KEYS: &[KeySpec] = &[
 ];
 
 /// The sections a misplaced key can be sent home to, and how hints name each.
-const SECTIONS: [(&[KeySpec], &str); 5] = [
+const SECTIONS: [(&[KeySpec], &str); 6] = [
     (ROOT_KEYS, "at the top level (above the first [section])"),
     (WORKLOAD_KEYS, "in [workload]"),
     (RESOURCE_KEYS, "in [resource]"),
     (WRITE_KEYS, "in [write]"),
     (EXPECT_KEYS, "in [expect]"),
+    (AUTH_KEYS, "in [auth]"),
 ];
 
 /// The request tables, whose keys (`method`, `path`, `headers`, ...) have no one home.
-const REQUEST_TABLES: [&[KeySpec]; 3] = [CREATE_KEYS, READ_KEYS, WRITE_KEYS];
+const REQUEST_TABLES: [&[KeySpec]; 4] = [CREATE_KEYS, READ_KEYS, WRITE_KEYS, SETUP_KEYS];
 
 /// Keys that belong to one section only, and where that is (`in [workload]`), for the
 /// unknown-key hint: a key written under the wrong header is told where to move.
@@ -285,7 +355,7 @@ mod tests {
         assert_eq!(at(&d), (9, 1));
         assert_eq!(
             d.hint.as_deref(),
-            Some("did you mean `writers`? valid keys: kind, writers, rounds, increments, retry, strategies, targets, units, connections, resources, duration, requests, rate")
+            Some("did you mean `writers`? valid keys: kind, writers, rounds, increments, retry, strategies, targets, units, connections, resources, duration, requests, rate, pace")
         );
         assert_eq!(d.snippet.as_deref(), Some("writerz = 4"));
     }
@@ -356,7 +426,7 @@ mod tests {
             "error: scenarios/test.toml:9:1: unknown key `writerz` in [workload]\n  \
              |\n9 | writerz = 4\n  | ^^^^^^^\n  = hint: did you mean `writers`? valid keys: \
              kind, writers, rounds, increments, retry, strategies, targets, units, connections, \
-             resources, duration, requests, rate"
+             resources, duration, requests, rate, pace"
         );
     }
 }

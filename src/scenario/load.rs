@@ -155,16 +155,36 @@ fn collect_toml_files(
     }
 }
 
+/// The largest scenario file read. Scenario files are a few kilobytes; the cap is far
+/// above any real one, and keeps `contend validate /dev/zero` (or a mistyped path to a
+/// log) from reading without end.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads a file's text, at most [`MAX_FILE_BYTES`]; the error says what is wrong with it.
+fn read_capped(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => format!("cannot read file: {e}"),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read file: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is larger than {} MiB, so it is not a scenario file (they are a few kilobytes); \
+             stopped reading it there",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "the file is not valid UTF-8 text".to_string())
+}
+
 /// Reads and parses a file; also returns where its name is written, for duplicates.
 fn load_located(path: &Path) -> Result<(Scenario, Site), Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let message = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::InvalidData => "the file is not valid UTF-8 text".to_string(),
-            _ => format!("cannot read file: {e}"),
-        };
-        vec![Diagnostic::whole_file(path, message, None)]
-    })?;
+    let text =
+        read_capped(path).map_err(|message| vec![Diagnostic::whole_file(path, message, None)])?;
     parse_located(path, &text, &|name| std::env::var(name).ok())
 }
 
@@ -192,8 +212,10 @@ fn parse_located(
                     Some("please report this with the file".into()),
                 ));
             }
+            let secrets =
+                super::Secrets::of(reader.secrets.iter().filter(|s| s.chars().count() >= 4));
             for d in &mut diagnostics {
-                redact(d, &reader.secrets);
+                redact(d, &secrets);
             }
             diagnostics.sort_by_key(|d| (d.line, d.column));
             Err(diagnostics)
@@ -201,13 +223,16 @@ fn parse_located(
     }
 }
 
-/// Replaces values from the environment in a diagnostic's text, so errors can be shown.
-fn redact(diagnostic: &mut Diagnostic, secrets: &[String]) {
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        diagnostic.message = diagnostic.message.replace(secret.as_str(), "***");
-        if let Some(hint) = &mut diagnostic.hint {
-            *hint = hint.replace(secret.as_str(), "***");
-        }
+/// Replaces values from the environment, in every form, in a diagnostic's text, so
+/// errors can be shown. (Values under 4 characters are left: they would mangle the
+/// key names and hints around them.)
+fn redact(diagnostic: &mut Diagnostic, secrets: &super::Secrets) {
+    secrets.hide(&mut diagnostic.message);
+    if let Some(hint) = &mut diagnostic.hint {
+        secrets.hide(hint);
+    }
+    if let Some(snippet) = &mut diagnostic.snippet {
+        secrets.hide(snippet);
     }
 }
 
@@ -324,6 +349,20 @@ mod tests {
             at(&errors[2]),
             (1, 8),
             "points at the name in the second file"
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn an_endless_file_is_refused_after_the_cap_without_reading_on() {
+        let errors = load_file(Path::new("/dev/zero")).expect_err("not a scenario");
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0]
+                .message
+                .starts_with("the file is larger than 32 MiB"),
+            "{}",
+            errors[0].message
         );
     }
 

@@ -8,13 +8,18 @@
 //! |---------------------|----------------------------------------------------------------|
 //! | `load.rs`           | files and directories, TOML syntax; redacts diagnostics        |
 //! | `keys.rs`           | nothing: the key catalogue every table is read against         |
-//! | `root.rs`           | the top level (`name`, `target`, `sync`, ...), then the rest   |
+//! | `root.rs`           | the top level (`name`, `target`, `sync`, `query`...), the rest |
+//! | `setup.rs`          | `[[setup]]`: the set-up steps and their captures               |
+//! | `auth.rs`           | `[auth]`: basic, bearer, refresh, cookies                      |
 //! | `workload_table.rs` | `[workload]`                                                   |
 //! | `resource.rs`       | `[resource]`                                                   |
-//! | `write.rs`          | `[write]`                                                      |
+//! | `write.rs`          | `[write]`, or `[[write]]` for writers of different requests    |
 //! | `expect.rs`         | `[expect]`                                                     |
 //! | `thresholds.rs`     | `thresholds`                                                   |
-//! | `request.rs`        | any request table (create, read, write), templates, locators   |
+//! | `request.rs`        | any request table (setup, create, read, write), templates,     |
+//! |                     | locators                                                       |
+//!
+//! `secrets.rs` holds [`Secrets`], the values redacted from everything contend writes.
 //!
 //! `reader.rs` turns every problem into a [`Diagnostic`] and carries on, so one pass
 //! reports them all; `env.rs` interpolates `${NAME}` references. Per-workload rules are
@@ -22,6 +27,7 @@
 //! where a workload needs its own code (building its [`WorkloadKind`]) the `match` on
 //! [`WorkloadId`] is exhaustive.
 
+mod auth;
 pub mod diagnostic;
 mod env;
 mod expect;
@@ -32,6 +38,9 @@ mod reader;
 mod request;
 mod resource;
 mod root;
+pub mod secrets;
+mod setup;
+mod sync;
 pub mod template;
 #[cfg(test)]
 mod test_support;
@@ -40,8 +49,10 @@ pub mod workload;
 mod workload_table;
 mod write;
 
+pub use auth::authorization;
 pub use diagnostic::Diagnostic;
 pub use load::{load_file, load_paths, parse_str};
 pub use model::*;
+pub use secrets::Secrets;
 pub use template::Vars;
 pub use workload::{WorkloadId, WorkloadRules, WORKLOADS};

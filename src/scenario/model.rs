@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use super::sync::{ConnectionPolicy, SyncChoice, SyncMode, SyncRan};
+
 /// One validated scenario file: an API resource and the workload to run against it.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -18,12 +20,22 @@ pub struct Scenario {
     pub description: String,
     /// Where to send traffic unless `--target` overrides it.
     pub target: Target,
-    /// Headers sent with every request (an `Authorization` from the environment, say).
+    /// Headers sent with every request (an `Authorization` from the environment, say). A
+    /// header that uses a capture is sent once the capture has a value.
     pub headers: Vec<(String, Template)>,
+    /// Query parameters sent with every request (a shared-access signature), after the
+    /// request's own.
+    pub query: Option<SharedQuery>,
+    /// The set-up steps (`[[setup]]`), run in order before the resource is set up; their
+    /// captures are placeholders in every later request.
+    pub setup: Vec<SetupStep>,
+    /// How every request authenticates (`[auth]`).
+    pub auth: Auth,
     pub workload: Workload,
     pub resource: Resource,
-    /// The contended write.
-    pub write: RequestTemplate,
+    /// The contended writes (`[write]`, or `[[write]]` for writers that send different
+    /// requests): writer `w` sends `writes[w % writes.len()]`. Never empty.
+    pub writes: Vec<RequestTemplate>,
     pub expect: Expect,
     /// Per-request timeout; a request that exceeds it is `indeterminate`.
     pub timeout: Duration,
@@ -32,10 +44,97 @@ pub struct Scenario {
     /// How long the writers' connections live: kept for the scenario or fresh every
     /// round. Read only by workloads whose writes are released together.
     pub writer_connections: ConnectionPolicy,
-    /// Values that came from `${ENV}` interpolation, redacted from anything we print.
-    pub secrets: Vec<String>,
+    /// Values that came from `${ENV}` interpolation, a target's password and `[auth]`'s
+    /// Basic credentials, redacted in every form from anything contend writes; shared, so
+    /// the secrets learned during the run (captured tokens, cookies) join it.
+    pub secrets: super::Secrets,
     /// Release-gate conditions on the scenario's figures (`thresholds` in the file).
     pub thresholds: Vec<crate::metrics::Threshold>,
+    /// The share of writes that may end indeterminate or not sent before the verdict is
+    /// INCONCLUSIVE (`inconclusive_above` in the file); `None` for the default,
+    /// [`DEFAULT_INCONCLUSIVE_ABOVE`].
+    pub inconclusive_above: Option<f64>,
+}
+
+/// The default `inconclusive_above`: a scenario in which more than one write in ten was
+/// indeterminate or not sent is INCONCLUSIVE, whatever the rest showed (unless it
+/// showed a violation).
+pub const DEFAULT_INCONCLUSIVE_ABOVE: f64 = 0.1;
+
+impl Scenario {
+    /// The write writer `w` sends: the `[[write]]` tables taken in turn.
+    pub fn write_for(&self, writer: u32) -> &RequestTemplate {
+        &self.writes[writer as usize % self.writes.len()]
+    }
+}
+
+/// Query parameters sent with every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedQuery {
+    /// Name and value pairs, each value percent-encoded as a query value.
+    Pairs(Vec<(String, Template)>),
+    /// A query string sent exactly as written (`sv=2021-08-06&sig=abc%2F...`), for
+    /// signatures that must arrive byte for byte as they were made.
+    Raw(String),
+}
+
+/// One `[[setup]]` step: a request, the statuses it must get, and what it captures.
+#[derive(Debug, Clone)]
+pub struct SetupStep {
+    /// Unique among the steps; `[auth] refresh` names the step it re-runs.
+    pub name: String,
+    pub request: RequestTemplate,
+    /// The statuses the step must get; empty: any 2xx.
+    pub expect: Vec<u16>,
+    /// Values taken from the answer, each a placeholder `{name}` from then on.
+    pub captures: Vec<Capture>,
+}
+
+/// A value taken from a set-up step's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    /// The placeholder's name (`{token}`).
+    pub name: String,
+    /// Where the value is in the answer.
+    pub from: Locator,
+    /// Whether the value is a credential, redacted (`***`) from everything written: a
+    /// cookie, a value `[auth]` sends, or one the step marks `secret`.
+    pub secret: bool,
+}
+
+/// How every request of a scenario authenticates (`[auth]`).
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    /// The `Authorization` header every request carries, if any.
+    pub credentials: Option<Credentials>,
+    /// When to re-run the login step.
+    pub refresh: Option<Refresh>,
+    /// Keep cookies: those set by the set-up steps go with every request of every
+    /// connection; those set on a connection afterwards go with its later requests.
+    pub cookies: bool,
+}
+
+/// The credentials of [`Auth`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `Authorization: Basic base64(user:password)` (RFC 7617).
+    Basic { user: String, password: String },
+    /// `Authorization: Bearer <token>` (RFC 6750); the token may be a capture.
+    Bearer(Template),
+}
+
+/// When the login step is run again during a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    /// The index in [`Scenario::setup`] of the step to re-run.
+    pub step: usize,
+    /// Before a round (or a counter's or sustained workload's attempt) once this long has
+    /// passed since the last login.
+    pub every: Option<Duration>,
+    /// When a request outside the race (a read or verify) gets one of these statuses:
+    /// log in again, and send a round's read once more (a counter's or sustained
+    /// workload's next attempt carries the new login). A raced write is never re-sent.
+    pub on: Vec<u16>,
 }
 
 /// Where a scenario sends its traffic.
@@ -47,243 +146,6 @@ pub enum Target {
     Url(url::Url),
 }
 
-/// How a round's writes are released so that they reach the server together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
-    /// One warmed connection per writer; every writer's task waits at a barrier and the
-    /// last one to arrive releases all the sends.
-    Barrier,
-    /// HTTP/1.1: one warmed connection per writer; every request is written except its
-    /// last byte, then all last bytes are written back to back from one task.
-    LastByte,
-    /// HTTP/2: every write of the round on one connection, each stream's final DATA frame
-    /// withheld, then all final frames flushed in one write.
-    SinglePacket,
-}
-
-impl SyncMode {
-    /// Every mode, in documentation order.
-    pub const ALL: [SyncMode; 3] = [
-        SyncMode::Barrier,
-        SyncMode::LastByte,
-        SyncMode::SinglePacket,
-    ];
-
-    /// The name used in scenario files, on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SyncMode::Barrier => "barrier",
-            SyncMode::LastByte => "last-byte",
-            SyncMode::SinglePacket => "single-packet",
-        }
-    }
-}
-
-impl std::fmt::Display for SyncMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for SyncMode {
-    type Err = String;
-
-    /// Parses a mode's name; the error lists the valid names.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SyncMode::ALL
-            .into_iter()
-            .find(|m| m.name() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown sync mode `{}`; the modes are barrier, last-byte and single-packet",
-                    s.trim()
-                )
-            })
-    }
-}
-
-/// The `sync` a scenario asks for: one mode, or `auto`, the strongest mode the target
-/// takes, chosen when the scenario starts by the check each mode makes of a target
-/// (single-packet where HTTP/2 is spoken with a stream per writer, else last-byte where
-/// HTTP/1.1 is, else barrier).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SyncChoice {
-    /// The strongest mode the target takes (see [`SyncChoice::CANDIDATES`]).
-    #[default]
-    Auto,
-    /// This mode, or the scenario stops with the reason it cannot be used.
-    Fixed(SyncMode),
-}
-
-impl SyncChoice {
-    /// The modes `auto` tries, strongest first; barrier always works.
-    pub const CANDIDATES: [SyncMode; 3] = [
-        SyncMode::SinglePacket,
-        SyncMode::LastByte,
-        SyncMode::Barrier,
-    ];
-
-    /// `auto`, then every mode: each name a scenario file or `--sync` takes.
-    pub const ALL: [SyncChoice; 4] = [
-        SyncChoice::Auto,
-        SyncChoice::Fixed(SyncMode::Barrier),
-        SyncChoice::Fixed(SyncMode::LastByte),
-        SyncChoice::Fixed(SyncMode::SinglePacket),
-    ];
-
-    /// The name used in scenario files, on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SyncChoice::Auto => "auto",
-            SyncChoice::Fixed(mode) => mode.name(),
-        }
-    }
-
-    /// The modes to try, strongest first, given the writers' connection policy: `auto`
-    /// leaves out single-packet when the connections are to be kept, which it cannot do.
-    pub fn candidates(self, connections: ConnectionPolicy) -> Vec<SyncMode> {
-        match self {
-            SyncChoice::Fixed(mode) => vec![mode],
-            SyncChoice::Auto => SyncChoice::CANDIDATES
-                .into_iter()
-                .filter(|m| connections.refused_in(SyncChoice::Fixed(*m)).is_none())
-                .collect(),
-        }
-    }
-}
-
-impl From<SyncMode> for SyncChoice {
-    fn from(mode: SyncMode) -> Self {
-        SyncChoice::Fixed(mode)
-    }
-}
-
-impl std::fmt::Display for SyncChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for SyncChoice {
-    type Err = String;
-
-    /// Parses `auto` or a mode's name; the error lists the valid names.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SyncChoice::ALL
-            .into_iter()
-            .find(|c| c.name() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown sync mode `{}`; the modes are auto (the default), barrier, \
-                     last-byte and single-packet",
-                    s.trim()
-                )
-            })
-    }
-}
-
-/// The mode a scenario's writes were released in, and whether `auto` chose it: what the
-/// reports name (`auto → single-packet`), so a user knows which mode ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncRan {
-    pub mode: SyncMode,
-    /// Chosen by `sync = "auto"`, not named by the scenario or `--sync`.
-    pub auto: bool,
-}
-
-impl SyncRan {
-    /// What the scenario asked for: `auto`, or the mode itself.
-    pub fn asked(self) -> SyncChoice {
-        if self.auto {
-            SyncChoice::Auto
-        } else {
-            SyncChoice::Fixed(self.mode)
-        }
-    }
-}
-
-impl std::fmt::Display for SyncRan {
-    /// `auto → single-packet`, or just the mode when the scenario named it.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.auto {
-            write!(f, "auto → {}", self.mode)
-        } else {
-            f.write_str(self.mode.name())
-        }
-    }
-}
-
-/// How long the writers' connections live (`writer_connections`): what decides which
-/// worker processes of a multi-process server a round's writes reach.
-///
-/// A server that runs several worker processes on one port (gunicorn, uvicorn, Puma,
-/// Node's cluster) hands each new connection to one of them. Connections kept for the
-/// whole scenario sit where the kernel put them at its start, so if they all landed in
-/// one worker, a bug that needs two processes to race is never seen; fresh connections
-/// are placed again every round. Either way a round's connections are opened and warmed
-/// before its race, so connection set-up never falls inside it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConnectionPolicy {
-    /// One connection per writer, opened at the first round and kept for the scenario
-    /// (reopened only after the server closed it).
-    Kept,
-    /// New connections for every round: the last round's are closed, and each writer
-    /// opens and warms a new one before the race. `single-packet` always works this way.
-    #[default]
-    Fresh,
-}
-
-impl ConnectionPolicy {
-    /// Every policy, in documentation order.
-    pub const ALL: [ConnectionPolicy; 2] = [ConnectionPolicy::Fresh, ConnectionPolicy::Kept];
-
-    /// The name used in scenario files, on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ConnectionPolicy::Kept => "kept",
-            ConnectionPolicy::Fresh => "fresh",
-        }
-    }
-
-    /// Why this policy cannot be used with `sync`, if it cannot: `single-packet` puts a
-    /// round's writes on one HTTP/2 connection of its own, new every round (`auto` then
-    /// chooses among the other modes).
-    pub fn refused_in(self, sync: SyncChoice) -> Option<String> {
-        match (self, sync) {
-            (ConnectionPolicy::Kept, SyncChoice::Fixed(SyncMode::SinglePacket)) => Some(
-                "sync = \"single-packet\" opens one HTTP/2 connection for every round (all of \
-                 the round's writes on it), so its connections cannot be kept"
-                    .to_string(),
-            ),
-            (ConnectionPolicy::Kept | ConnectionPolicy::Fresh, _) => None,
-        }
-    }
-}
-
-impl std::fmt::Display for ConnectionPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for ConnectionPolicy {
-    type Err = String;
-
-    /// Parses a policy's name; the error lists the valid names.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ConnectionPolicy::ALL
-            .into_iter()
-            .find(|p| p.name() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown connection policy `{}`; the policies are fresh (new connections \
-                     every round) and kept (kept for the scenario)",
-                    s.trim()
-                )
-            })
-    }
-}
-
 /// How many writers race and for how long.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -292,6 +154,9 @@ pub struct Workload {
     pub writers: u32,
     /// Stale-write: rounds (one version each). Counter: increments per writer.
     pub rounds: u32,
+    /// Round-based workloads: how long each round waits after the requests before it (the
+    /// set-up, or the last round), for servers whose versions change once per second.
+    pub pace: Option<Duration>,
 }
 
 /// The workload kinds. New kinds are new variants, with their own engine and checker.
@@ -445,11 +310,18 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub setup: Setup,
+    /// Whether `create` runs before every round, so each round races a fresh resource:
+    /// always for the workloads that use their resource up, and where the file says
+    /// `each = "round"`.
+    pub create_each_round: bool,
     /// Reads the current state; `{id}` is available.
     pub read: RequestTemplate,
-    /// Where the version token is in a read (or write) response. Required for
-    /// stale-write and counter; optional for the other kinds.
+    /// Where the version token is in a read response. Required for stale-write and
+    /// counter; optional for the other kinds.
     pub version: Option<Locator>,
+    /// Where the version token is in a write's answer, when it is not where a read has it
+    /// (CouchDB: `_rev` in a read, `rev` in a write's answer); `None`: as `version`.
+    pub write_version: Option<Locator>,
     /// Counter workloads: where the integer value is in a read response.
     pub value: Option<Locator>,
     /// Transition: where the resource's state is in a read.
@@ -482,14 +354,16 @@ pub enum Setup {
     },
     /// Create (or reset) the resource at a known id, for APIs whose create answer does
     /// not say where it is (a WebDAV `PUT`, an etcd put): `request` runs once, with
-    /// `{id}` available, and `id` is the resource's `{id}` from then on.
+    /// `{id}` available, and `id` is the resource's `{id}` from then on. The id may use
+    /// the set-up steps' captures (`{bucket}/objects/a`).
     CreateAt {
         request: RequestTemplate,
         expect: Vec<u16>,
-        id: String,
+        id: Template,
     },
-    /// Use an existing resource (a path or URL, `{id}` in templates).
-    Existing { id: String },
+    /// Use an existing resource (a path or URL, `{id}` in templates; it may use the set-up
+    /// steps' captures).
+    Existing { id: Template },
     /// No resource to set up (unique-create and idempotency without a parent): there
     /// is no `{id}`.
     Nothing,
@@ -502,9 +376,27 @@ pub enum Locator {
     Header(String),
     /// A JSON pointer into the response body (`json:/version`).
     Json(String),
+    /// The first capture group (or the whole match) of a regular expression over the body
+    /// as text (`regex:SUMMARY:count (\\d+)`): a counter in an iCalendar event, XML, a
+    /// plain number.
+    Regex(Pattern),
+    /// The value of a cookie the response sets (`cookie:csrf_token`).
+    Cookie(String),
     /// Another locator's value, decoded (`json:/kvs/0/value|base64`: etcd's values).
     Decoded(Box<Locator>, Filter),
 }
+
+/// A compiled regular expression, compared by its text.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub regex::Regex);
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for Pattern {}
 
 impl std::fmt::Display for Locator {
     /// As written in scenario files: `header:ETag`, `json:/version`.
@@ -512,6 +404,8 @@ impl std::fmt::Display for Locator {
         match self {
             Locator::Header(name) => write!(f, "header:{name}"),
             Locator::Json(pointer) => write!(f, "json:{pointer}"),
+            Locator::Regex(pattern) => write!(f, "regex:{}", pattern.0.as_str()),
+            Locator::Cookie(name) => write!(f, "cookie:{name}"),
             Locator::Decoded(inner, filter) => write!(f, "{inner}|{}", filter.name()),
         }
     }
@@ -652,6 +546,8 @@ pub enum Part {
     Var(Var),
     /// A placeholder whose text is encoded before it is sent (`{marker|base64}`).
     Filtered(Var, Filter),
+    /// A value captured by a set-up step (`{token}`), optionally encoded.
+    Captured(String, Option<Filter>),
 }
 
 /// An encoding applied to a placeholder's text (`{next|base64}`), or, after a locator,

@@ -147,6 +147,12 @@ pub(crate) struct Reader<'a> {
     /// Keys that belong to one table only, and where that is (`in [workload]`): an
     /// unknown key found among them was most likely written under the wrong header.
     pub homes: &'static [(&'static str, &'static str)],
+    /// The captures of the set-up steps read so far, by name: the placeholders they add
+    /// to every later template.
+    pub captures: Vec<String>,
+    /// Every capture any set-up step makes, with its step's name, found before the steps
+    /// are read: a placeholder a later step captures is told so.
+    pub all_captures: Vec<(String, String)>,
 }
 
 impl<'a> Reader<'a> {
@@ -158,6 +164,8 @@ impl<'a> Reader<'a> {
             diagnostics: Vec::new(),
             secrets: Vec::new(),
             homes: &[],
+            captures: Vec::new(),
+            all_captures: Vec::new(),
         }
     }
 
@@ -208,6 +216,85 @@ impl<'a> Reader<'a> {
         let table = self.open(field, keys)?;
         self.report_unknown_keys(&table);
         Some(table)
+    }
+
+    /// The field's value as a list of tables of `keys`: an array of tables (`[[setup]]`),
+    /// an array of inline tables, or, with `one_allowed`, a single table. Reports a wrong
+    /// type or unknown keys; the tables come back in file order.
+    pub fn tables<'d>(
+        &mut self,
+        field: &Field<'d>,
+        keys: &'static [KeySpec],
+        one_allowed: bool,
+    ) -> Option<Vec<Table<'d>>> {
+        let path = field.path();
+        let mut out = Vec::new();
+        match field.item {
+            Item::ArrayOfTables(tables) => {
+                for (i, t) in tables.iter().enumerate() {
+                    out.push(Table {
+                        table: t,
+                        path: format!("{path}[{i}]"),
+                        at: Some(t.span().map_or(field.key_at, |s| s.start)),
+                        keys,
+                    });
+                }
+            }
+            Item::Value(Value::Array(array)) => {
+                let mut ok = true;
+                for (i, value) in array.iter().enumerate() {
+                    let at = value.span().map_or(field.at, |s| s.start);
+                    match value.as_inline_table() {
+                        Some(t) => out.push(Table {
+                            table: t,
+                            path: format!("{path}[{i}]"),
+                            at: Some(at),
+                            keys,
+                        }),
+                        None => {
+                            ok = false;
+                            self.error(
+                                at,
+                                format!(
+                                    "wrong type in {}: expected a table, found {}",
+                                    field.describe(),
+                                    value_type(value)
+                                ),
+                                format!("write each as [[{path}]] followed by its keys"),
+                            );
+                        }
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+            }
+            item if one_allowed && item.is_table_like() => {
+                return self.table(field, keys).map(|t| vec![t]);
+            }
+            _ => {
+                let expected = if one_allowed {
+                    "a table or an array of tables"
+                } else {
+                    "an array of tables"
+                };
+                self.wrong_type(field, expected);
+                return None;
+            }
+        }
+        for table in &out {
+            self.report_unknown_keys(table);
+        }
+        Some(out)
+    }
+
+    /// The field as a boolean.
+    pub fn boolean(&mut self, field: &Field<'_>) -> Option<bool> {
+        let value = field.item.as_bool();
+        if value.is_none() {
+            self.wrong_type(field, "a boolean (true or false)");
+        }
+        value
     }
 
     /// The field's value as a table with any keys (a map such as `headers`).

@@ -14,15 +14,21 @@ use super::model::{Body, Filter, Locator, Part, RequestTemplate, Template, Var};
 use super::reader::{did_you_mean, item_type, list_and, Field, Reader, Spanned, Table};
 use super::workload::{names_where, WorkloadId};
 
-const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\") or \
+const LOCATOR_HINT: &str = "write header:NAME for a response header (e.g. \"header:ETag\"), \
                             json:/pointer for a field of the JSON body (e.g. \"json:/version\"), \
-                            optionally followed by |base64 to decode it";
+                            regex:PATTERN for the first group of a regular expression over the \
+                            body (e.g. 'regex:COUNT:(\\d+)') or cookie:NAME for a cookie the \
+                            answer sets, optionally followed by |base64 to decode it";
 
 /// Where a template is, which decides the placeholders that have values there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
-    /// Top-level headers, sent with every request.
+    /// Top-level headers and query, and `[auth]`: sent with every request.
     Headers,
+    /// A `[[setup]]` step: it runs before any resource exists.
+    Setup,
+    /// `[resource] id`: fixed once the set-up steps have run.
+    Id,
     Create(Option<WorkloadId>),
     /// `create` of a resource at a known `id`: `{id}` has a value there.
     CreateAt(Option<WorkloadId>),
@@ -34,6 +40,8 @@ impl Place {
     fn describe(self) -> &'static str {
         match self {
             Place::Headers => "top-level headers",
+            Place::Setup => "a [[setup]] step",
+            Place::Id => "`id` in [resource]",
             Place::Create(_) | Place::CreateAt(_) => "[resource.create]",
             Place::Read(_) => "[resource.read]",
             Place::Write(_) => "[write]",
@@ -44,7 +52,7 @@ impl Place {
     /// the workload is unknown).
     fn workload(self) -> Option<WorkloadId> {
         match self {
-            Place::Headers => None,
+            Place::Headers | Place::Setup | Place::Id => None,
             Place::Create(k) | Place::CreateAt(k) | Place::Read(k) | Place::Write(k) => k,
         }
     }
@@ -75,6 +83,18 @@ fn check_placeholder(place: Place, var: Var) -> Result<(), (String, String)> {
     let has_units = id.is_some_and(|id| id.rules().provides.contains(&Var::Units));
     let why = match (place, var) {
         (Place::Headers, _) => "they are sent with every request, create included".to_string(),
+        (Place::Setup, Var::Unique) => return Ok(()),
+        (Place::Setup, _) => {
+            "set-up steps run before any resource or writer, so they know only `{unique}` \
+             and the captures of the steps before them"
+                .to_string()
+        }
+        (Place::Id, Var::Unique) => return Ok(()),
+        (Place::Id, _) => {
+            "the id is fixed before the writers run, so it knows only `{unique}` and the \
+             set-up steps' captures"
+                .to_string()
+        }
         (_, Var::Value | Var::Next) if lacks => {
             format!("this is a {workload_name} scenario, which reads no value")
         }
@@ -128,10 +148,10 @@ fn template(
     place: Place,
     what: &str,
 ) -> Option<Template> {
-    let template = match Template::parse(&text.value) {
+    let template = match Template::parse_open(&text.value) {
         Ok(template) => template,
         Err(e) => {
-            let guess = misspelt_placeholder(&text.value)
+            let guess = misspelt_placeholder(&text.value, &r.captures)
                 .map(|(wrong, right)| format!("did you mean `{{{right}}}` for `{{{wrong}}}`? "))
                 .unwrap_or_default();
             r.error(
@@ -144,8 +164,49 @@ fn template(
             return None;
         }
     };
-    let mut seen = HashSet::new();
     let mut ok = true;
+    let mut seen_captures = HashSet::new();
+    for name in template.captures() {
+        if !seen_captures.insert(name) || r.captures.iter().any(|c| c == name) {
+            continue;
+        }
+        ok = false;
+        let later = r
+            .all_captures
+            .iter()
+            .find(|(capture, _)| capture == name)
+            .map(|(_, step)| step.clone());
+        match later {
+            Some(step) => r.error(
+                text.at,
+                format!(
+                    "placeholder `{{{name}}}` in {what} is captured by the [[setup]] step \
+                     `{step}`, which runs after this one"
+                ),
+                "a step can use only what the steps before it captured: move the step that \
+                 captures it first"
+                    .to_string(),
+            ),
+            None => {
+                let captures: Vec<&str> = r.captures.iter().map(String::as_str).collect();
+                let guess = misspelt_placeholder(&format!("{{{name}}}"), &r.captures)
+                    .map(|(wrong, right)| format!("did you mean `{{{right}}}` for `{{{wrong}}}`? "))
+                    .unwrap_or_default();
+                r.error(
+                    text.at,
+                    format!(
+                        "invalid template in {what}: {}",
+                        super::template::unknown_placeholder(name, &captures)
+                    ),
+                    format!(
+                        "{guess}placeholders look like {{id}}; a [[setup]] step's `capture` \
+                         adds its own; write {{{{ and }}}} for literal braces"
+                    ),
+                );
+            }
+        }
+    }
+    let mut seen = HashSet::new();
     for var in template.vars() {
         if !seen.insert(var) {
             continue;
@@ -158,15 +219,75 @@ fn template(
     ok.then_some(template)
 }
 
-/// The first `{word}` in `text` that is not a placeholder but close to one, and that one.
-fn misspelt_placeholder(text: &str) -> Option<(&str, &'static str)> {
-    let names: Vec<&'static str> = Var::ALL.iter().map(|(_, name)| *name).collect();
+/// The first `{word}` in `text` that is neither a placeholder nor a capture but close to
+/// one of them, and that one.
+fn misspelt_placeholder<'t>(text: &'t str, captures: &[String]) -> Option<(&'t str, String)> {
+    let mut names: Vec<&str> = Var::ALL.iter().map(|(_, name)| *name).collect();
+    names.extend(captures.iter().map(String::as_str));
     text.split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(word, _)| word.trim()))
         .map(|word| word.split_once('|').map_or(word, |(name, _)| name.trim()))
-        .filter(|word| Var::from_name(word).is_none())
-        .find_map(|word| did_you_mean(word, &names).map(|right| (word, right)))
+        .filter(|word| Var::from_name(word).is_none() && !captures.iter().any(|c| c == word))
+        .find_map(|word| did_you_mean(word, &names).map(|right| (word, right.to_string())))
+}
+
+/// A string field read as a template, its placeholders checked against `place`.
+pub(super) fn string_template(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Template> {
+    let text = r.string(f, Context::Template)?;
+    template(r, &text, place, &f.describe())
+}
+
+/// A header value field (`bearer` in `[auth]`): a string template of one line.
+pub(super) fn header_template(r: &mut Reader<'_>, f: &Field<'_>, place: Place) -> Option<Template> {
+    let template = string_template(r, f, place)?;
+    if has_control_character(&template) {
+        r.error(
+            f.at,
+            format!("{} contains a control character", f.describe()),
+            "header values are one line of visible text".to_string(),
+        );
+        return None;
+    }
+    Some(template)
+}
+
+/// The top-level `query`: a table of values, each percent-encoded when sent, or a
+/// string sent exactly as written (a shared-access signature copied from a portal).
+pub(super) fn shared_query(r: &mut Reader<'_>, f: &Field<'_>) -> Option<super::model::SharedQuery> {
+    use super::model::SharedQuery;
+    if f.item.is_table_like() {
+        return query(r, f, Place::Headers).map(SharedQuery::Pairs);
+    }
+    if f.item.as_str().is_none() {
+        r.wrong_type(f, "a query string or a table");
+        return None;
+    }
+    let text = r.string(f, Context::Plain)?;
+    let raw = text.value.trim().trim_start_matches('?').to_string();
+    let bad = raw
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '#' | '"' | '<' | '>'));
+    if let Some(c) = bad {
+        r.error(
+            text.at,
+            format!("the query string contains {c:?}, which a URL cannot carry as it is"),
+            "write it percent-encoded, as a signature is given (`se=2099-12-31T23%3A59%3A59Z`), \
+             or as a table whose values contend encodes: query = { se = \
+             \"2099-12-31T23:59:59Z\" }"
+                .to_string(),
+        );
+        return None;
+    }
+    if raw.is_empty() {
+        r.error(
+            text.at,
+            "the query string is empty",
+            format!("for example: {}", f.example),
+        );
+        return None;
+    }
+    Some(SharedQuery::Raw(raw))
 }
 
 /// A request table, read, with the placeholders it uses.
@@ -336,7 +457,7 @@ fn has_control_character(template: &Template) -> bool {
         Part::Literal(text) => text
             .chars()
             .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}'),
-        Part::Var(_) | Part::Filtered(..) => false,
+        Part::Var(_) | Part::Filtered(..) | Part::Captured(..) => false,
     })
 }
 
@@ -415,6 +536,9 @@ pub(super) fn locator(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Locator> {
 }
 
 /// A locator written as a string at `text.at`; `what` names it in messages.
+///
+/// A regular expression may contain `|` itself, so after `regex:` only a trailing
+/// `|NAME` that names a filter is one.
 pub(super) fn locator_text(
     r: &mut Reader<'_>,
     text: &Spanned<String>,
@@ -423,7 +547,11 @@ pub(super) fn locator_text(
     let value = text.value.trim();
     if let Some((inner, filter)) = value.rsplit_once('|') {
         let filter = filter.trim();
-        let Some(filter) = Filter::from_name(filter) else {
+        let known_filter = Filter::from_name(filter);
+        if value.starts_with("regex:") && known_filter.is_none() {
+            return plain_locator(r, what, text);
+        }
+        let Some(filter) = known_filter else {
             let known: Vec<_> = Filter::ALL.iter().map(|(_, n)| format!("|{n}")).collect();
             r.error(
                 text.at,
@@ -460,6 +588,22 @@ fn plain_locator(r: &mut Reader<'_>, what: &str, text: &Spanned<String>) -> Opti
         r.error(text.at, message, LOCATOR_HINT.to_string());
         return None;
     }
+    if let Some(pattern) = value.strip_prefix("regex:") {
+        return regex_locator(r, text.at, pattern);
+    }
+    if let Some(name) = value.strip_prefix("cookie:") {
+        let name = name.trim();
+        if is_token(name) && !name.contains('=') {
+            return Some(Locator::Cookie(name.to_string()));
+        }
+        let message = if name.is_empty() {
+            "`cookie:` needs a cookie name".to_string()
+        } else {
+            format!("`{name}` is not a valid cookie name")
+        };
+        r.error(text.at, message, LOCATOR_HINT.to_string());
+        return None;
+    }
     if let Some(pointer) = value.strip_prefix("json:") {
         if pointer.is_empty() || pointer.starts_with('/') {
             return Some(Locator::Json(pointer.to_string()));
@@ -471,12 +615,54 @@ fn plain_locator(r: &mut Reader<'_>, what: &str, text: &Spanned<String>) -> Opti
         );
         return None;
     }
+    let written: String = value
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let guess = ["header:", "json:", "regex:", "cookie:"]
+        .into_iter()
+        .find(|prefix| {
+            !written.is_empty() && strsim::jaro_winkler(&format!("{written}:"), prefix) >= 0.8
+        })
+        .map(|prefix| format!("did you mean `{prefix}`? "))
+        .unwrap_or_default();
     r.error(
         text.at,
         format!("`{value}` is not a locator for {what}"),
-        LOCATOR_HINT.to_string(),
+        format!("{guess}{LOCATOR_HINT}"),
     );
     None
+}
+
+/// `regex:PATTERN`: the pattern must compile, and have at most one capture group that
+/// counts (the first is what is found; without one, the whole match).
+fn regex_locator(r: &mut Reader<'_>, at: usize, pattern: &str) -> Option<Locator> {
+    if pattern.is_empty() {
+        r.error(
+            at,
+            "`regex:` needs a pattern".to_string(),
+            "for example: 'regex:COUNT:(\\d+)' finds the number after COUNT: in the body"
+                .to_string(),
+        );
+        return None;
+    }
+    match regex::Regex::new(pattern) {
+        Ok(compiled) => Some(Locator::Regex(super::model::Pattern(compiled))),
+        Err(e) => {
+            let why = e.to_string();
+            let why = why.lines().last().unwrap_or("invalid").trim().to_string();
+            r.error(
+                at,
+                format!("`{pattern}` is not a valid regular expression: {why}"),
+                "the syntax is Rust's regex crate (like RE2): escape ( ) [ ] { } . * + ? \
+                 with a backslash, and in a TOML \"basic string\" write \\\\d for \\d (or use \
+                 a 'literal string')"
+                    .to_string(),
+            );
+            None
+        }
+    }
 }
 
 /// An HTTP token (RFC 9110): what method and header names are made of.
@@ -599,6 +785,70 @@ mod tests {
         assert_eq!(
             d.hint.as_deref(),
             Some("header values are strings: \"X-Try\" = \"3\"")
+        );
+    }
+
+    #[test]
+    fn regex_and_cookie_locators_parse_and_a_regex_may_hold_a_bar() {
+        use crate::scenario::model::Locator;
+        let text = COUNTER.replace(
+            "value = \"json:/count\"",
+            "value = 'regex:COUNT:(\\d+|none)'",
+        );
+        let s = parse(&text).expect("valid");
+        assert_eq!(
+            s.resource.value.unwrap().to_string(),
+            "regex:COUNT:(\\d+|none)"
+        );
+        let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:n=(\\S+)|base64'");
+        let s = parse(&text).expect("valid");
+        assert!(matches!(s.resource.value, Some(Locator::Decoded(..))));
+        let text = COUNTER.replace("\"json:/version\"", "\"cookie:rev\"");
+        let s = parse(&text).expect("valid");
+        assert_eq!(s.resource.version, Some(Locator::Cookie("rev".into())));
+    }
+
+    #[test]
+    fn a_bad_regex_or_cookie_locator_is_located_with_a_hint() {
+        let text = COUNTER.replace("value = \"json:/count\"", "value = 'regex:COUNT:(\\d+'");
+        let d = only_error(&text);
+        assert!(
+            d.message
+                .starts_with("`COUNT:(\\d+` is not a valid regular expression"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "'regex:"));
+        assert!(d.hint.unwrap_or_default().contains("literal string"));
+
+        let d = only_error(&COUNTER.replace("\"json:/version\"", "\"cookie:\""));
+        assert_eq!(d.message, "`cookie:` needs a cookie name");
+        let d = only_error(&COUNTER.replace("\"json:/version\"", "\"regx:v=(\\\\d+)\""));
+        assert!(
+            d.hint
+                .unwrap_or_default()
+                .starts_with("did you mean `regex:`?"),
+            "a misspelt kind is named"
+        );
+    }
+
+    #[test]
+    fn a_shared_query_is_a_table_or_a_string_sent_as_written() {
+        use crate::scenario::model::SharedQuery;
+        let sas = "sv=2021-08-06&se=2099-12-31T23%3A59%3A59Z&sig=ab%2Fc%3D";
+        let s = parse(&format!("query = \"?{sas}\"\n{STALE_WRITE}")).expect("valid");
+        assert_eq!(s.query, Some(SharedQuery::Raw(sas.into())));
+        let text = format!("query = \"sig=a b\"\n{STALE_WRITE}");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "the query string contains ' ', which a URL cannot carry as it is"
+        );
+        assert_eq!(at(&d), (1, 9));
+        let d = only_error(&format!("query = 3\n{STALE_WRITE}"));
+        assert_eq!(
+            d.message,
+            "wrong type for `query` at the top level: expected a query string or a table, found an integer"
         );
     }
 }

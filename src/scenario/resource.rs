@@ -9,10 +9,10 @@
 //! tables need to know about this one comes back as [`ResourceFacts`].
 
 use super::env::Context;
-use super::keys::{CREATE_KEYS, READ_KEYS, RESOURCE_KEYS};
-use super::model::{Locator, RequestTemplate, Resource, Setup, StockLocator, Var};
+use super::keys::{CREATE_KEYS, READ_KEYS, RESOURCE_KEYS, VERSION_KEYS};
+use super::model::{Locator, Part, RequestTemplate, Resource, Setup, StockLocator, Var};
 use super::reader::{list_and, Field, Reader, Table};
-use super::request::{locator, request, Place};
+use super::request::{locator, request, string_template, Place};
 use super::workload::{names_where, KeyUse, LocatorKey, WorkloadId};
 
 /// Facts about `[resource]` that the other tables are checked against.
@@ -22,6 +22,8 @@ pub(super) struct ResourceFacts {
     pub has_setup: bool,
     /// `version` is given, so `{version}` has a value.
     pub has_version: bool,
+    /// `create` runs before every round, so a write may use the resource up (delete it).
+    pub each_round: bool,
 }
 
 /// Reads `[resource]` for `workload` (`None` when unknown: every key present is
@@ -44,9 +46,10 @@ pub(super) fn read(
         .as_ref()
         .and_then(|f| f.item.as_table_like())
         .is_some_and(|c| c.contains_key("id"));
-    let facts = ResourceFacts {
+    let mut facts = ResourceFacts {
         has_setup: create_field.is_some() || id_field.is_some(),
         has_version: t.field(LocatorKey::Version.name()).is_some(),
+        each_round: false,
     };
     let fresh_each_round = workload.is_some_and(|w| w.rules().creates_per_round);
     let optional = workload.is_some_and(|w| w.rules().resource_optional);
@@ -99,24 +102,44 @@ pub(super) fn read(
     let id_known = id_field.is_some() && !create_has_id;
     let existing = id_field.map(|f| existing_id(r, &f));
     let create = create_field.map(|f| create(r, &f, id_known, workload));
+    let each_round = match &create {
+        Some(Some(made)) => made.each_round,
+        _ => Some(false),
+    };
     let setup = match (create, existing) {
         _ if !setup_ok => None,
-        (Some(Some((request, expect, Some(id)))), None) => Some(Setup::Create {
+        (
+            Some(Some(Created {
+                request,
+                expect,
+                id: Some(id),
+                ..
+            })),
+            None,
+        ) => Some(Setup::Create {
             request,
             expect,
             id,
         }),
-        (Some(Some((request, expect, None))), Some(Some(Setup::Existing { id }))) => {
-            Some(Setup::CreateAt {
+        (
+            Some(Some(Created {
                 request,
                 expect,
-                id,
-            })
-        }
+                id: None,
+                ..
+            })),
+            Some(Some(Setup::Existing { id })),
+        ) => Some(Setup::CreateAt {
+            request,
+            expect,
+            id,
+        }),
         (None, Some(existing)) => existing,
         (None, None) => Some(Setup::Nothing),
         _ => None,
     };
+    let create_each_round = each_round.map(|asked| asked || fresh_each_round);
+    facts.each_round = create_each_round.unwrap_or(true);
 
     let read_field = r.required(&t, "read");
     let read = read_field.as_ref().and_then(|f| {
@@ -148,8 +171,20 @@ pub(super) fn read(
         }
         ok.then_some(read.template)
     });
+    let (version, write_version) = match t.field(LocatorKey::Version.name()) {
+        Some(f) if f.item.is_table_like() => match version_table(r, &f) {
+            Some((read, write)) => (
+                resource_locator_with(r, &t, LocatorKey::Version, workload, Some(read)),
+                Some(Some(write)),
+            ),
+            None => (None, None),
+        },
+        _ => (
+            resource_locator(r, &t, LocatorKey::Version, workload),
+            Some(None),
+        ),
+    };
     let mut locator = |key: LocatorKey| resource_locator(r, &t, key, workload);
-    let version = locator(LocatorKey::Version);
     let value = locator(LocatorKey::Value);
     let state = locator(LocatorKey::State);
     let count = locator(LocatorKey::Count);
@@ -190,8 +225,10 @@ pub(super) fn read(
     let resource = (|| {
         Some(Resource {
             setup: setup?,
+            create_each_round: create_each_round?,
             read: read?,
             version: version?,
+            write_version: write_version?,
             value: value?,
             state: state?,
             count: count?,
@@ -199,6 +236,15 @@ pub(super) fn read(
         })
     })();
     (resource, Some(facts))
+}
+
+/// `version = { read = "json:/_rev", write = "json:/rev" }`: where the version is in a
+/// read's answer, and in a write's.
+fn version_table(r: &mut Reader<'_>, f: &Field<'_>) -> Option<(Locator, Locator)> {
+    let t = r.table(f, VERSION_KEYS)?;
+    let read = r.required(&t, "read").and_then(|f| locator(r, &f));
+    let write = r.required(&t, "write").and_then(|f| locator(r, &f));
+    Some((read?, write?))
 }
 
 /// A locator key: read when the workload reads it (or is unknown), reported when it
@@ -209,11 +255,24 @@ fn resource_locator(
     key: LocatorKey,
     workload: Option<WorkloadId>,
 ) -> Option<Option<Locator>> {
+    resource_locator_with(r, t, key, workload, None)
+}
+
+/// [`resource_locator`], with the locator already read from a table form (`version =
+/// { read, write }`) when `read` is given.
+fn resource_locator_with(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    key: LocatorKey,
+    workload: Option<WorkloadId>,
+    read: Option<Locator>,
+) -> Option<Option<Locator>> {
     let usage = match workload {
         Some(w) => w.rules().reads(key),
         None => Some(KeyUse::Optional),
     };
     match (t.field(key.name()), usage, workload) {
+        (Some(_), Some(_), _) if read.is_some() => Some(read),
         (Some(f), Some(_), _) => locator(r, &f).map(Some),
         (Some(f), None, Some(w)) => {
             r.error(
@@ -257,16 +316,29 @@ fn refused_locator_hint(workload: WorkloadId, key: LocatorKey) -> &'static str {
     }
 }
 
-/// The create request, its expected statuses, and where the new resource's id is in the
-/// answer; `id_known` when `[resource]` sets `id` (then create may use `{id}` and names no
-/// locator).
+/// What `[resource].create` says.
+struct Created {
+    request: RequestTemplate,
+    expect: Vec<u16>,
+    /// Where the new resource's id is in the answer (`None`: `[resource]` sets `id`).
+    id: Option<Locator>,
+    /// `each = "round"`, read against the workload (`None`: wrong, reported).
+    each_round: Option<bool>,
+}
+
+/// The create request, its expected statuses, where the new resource's id is in the
+/// answer, and how often it runs; `id_known` when `[resource]` sets `id` (then create may
+/// use `{id}` and names no locator).
 fn create(
     r: &mut Reader<'_>,
     f: &Field<'_>,
     id_known: bool,
     workload: Option<WorkloadId>,
-) -> Option<(RequestTemplate, Vec<u16>, Option<Locator>)> {
+) -> Option<Created> {
     let t = r.table(f, CREATE_KEYS)?;
+    let each_round = t
+        .field("each")
+        .map_or(Some(false), |f| each(r, &f, workload));
     let place = if id_known {
         Place::CreateAt(workload)
     } else {
@@ -281,24 +353,88 @@ fn create(
     } else {
         r.required(&t, "id").and_then(|f| locator(r, &f)).map(Some)
     };
-    Some((request?.template, expect?, id?))
+    Some(Created {
+        request: request?.template,
+        expect: expect?,
+        id: id?,
+        each_round,
+    })
 }
 
-fn existing_id(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
-    let id = r.string(f, Context::Plain)?;
-    let value = id.value.trim();
-    let is_url = url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-    if !value.starts_with('/') && !is_url {
+/// `each = "round"` (create before every round) or `"scenario"` (once, the default),
+/// where the workload allows the choice.
+fn each(r: &mut Reader<'_>, f: &Field<'_>, workload: Option<WorkloadId>) -> Option<bool> {
+    let text = r.string(f, Context::Plain)?;
+    let round = match text.value.trim() {
+        "round" => true,
+        "scenario" => false,
+        other => {
+            let guess = super::reader::did_you_mean(other, &["round", "scenario"])
+                .map(|g| format!("did you mean `{g}`? "))
+                .unwrap_or_default();
+            r.error(
+                text.at,
+                format!("unknown value `{other}` for {}", f.describe()),
+                format!(
+                    "{guess}write each = \"round\" (a fresh resource for every round) or each = \
+                     \"scenario\" (one for the scenario, the default)"
+                ),
+            );
+            return None;
+        }
+    };
+    let Some(rules) = workload.map(WorkloadId::rules) else {
+        return Some(round);
+    };
+    if round && !rules.may_create_per_round {
+        let which = list_and(&names_where(|w| w.may_create_per_round));
         r.error(
-            id.at,
-            format!("resource id `{value}` is neither a path nor an http(s) URL"),
-            "write the path of the existing resource, e.g. id = \"/notes/42\"".to_string(),
+            text.at,
+            format!(
+                "a {} scenario creates its resource once: its writers share it for the whole run",
+                rules.name
+            ),
+            format!("remove `each`; a resource per round is for {which} workloads"),
         );
         return None;
     }
-    Some(Setup::Existing {
-        id: value.to_string(),
-    })
+    if !round && rules.creates_per_round {
+        r.error(
+            text.at,
+            format!(
+                "every {} round uses its resource up, so create runs before every round",
+                rules.name
+            ),
+            "remove `each` (or write each = \"round\")".to_string(),
+        );
+        return None;
+    }
+    Some(round)
+}
+
+/// `[resource] id`: a path or an http(s) URL, which may use the set-up steps' captures.
+fn existing_id(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Setup> {
+    let id = string_template(r, f, Place::Id)?;
+    let starts_with_capture = matches!(id.parts.first(), Some(Part::Captured(..)));
+    let text = match id.parts.first() {
+        Some(Part::Literal(text)) => text.trim_start().to_string(),
+        _ => String::new(),
+    };
+    let is_url = url::Url::parse(&text).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+    if !starts_with_capture && !text.starts_with('/') && !is_url {
+        r.error(
+            f.at,
+            format!(
+                "resource id `{}` is neither a path nor an http(s) URL",
+                f.item.as_str().unwrap_or_default()
+            ),
+            "write the path of the existing resource, e.g. id = \"/notes/42\", or start it \
+             with a capture: id = \"{bucket}/objects/a\""
+                .to_string(),
+        );
+        return None;
+    }
+    Some(Setup::Existing { id })
 }
 
 #[cfg(test)]
@@ -313,7 +449,7 @@ mod tests {
     fn an_existing_resource_id_gives_setup_existing() {
         let s = parse(COUNTER).expect("valid");
         assert!(
-            matches!(&s.resource.setup, Setup::Existing { id } if id == "/counters/1"),
+            matches!(&s.resource.setup, Setup::Existing { id } if rendered(id) == "/counters/1"),
             "{:?}",
             s.resource.setup
         );
@@ -382,7 +518,7 @@ mod tests {
         else {
             panic!("expected Setup::CreateAt, got {:?}", s.resource.setup);
         };
-        assert_eq!(id, "/contend/counter");
+        assert_eq!(rendered(id), "/contend/counter");
         assert_eq!(expect, &vec![200]);
         assert_eq!(request.method, "POST");
         let Body::Json(body) = &request.body else {
@@ -450,5 +586,83 @@ mod tests {
                 assert!(messages.contains(&wanted), "{id}: {messages:#?}");
             }
         }
+    }
+
+    #[test]
+    fn a_version_may_be_read_from_one_place_in_reads_and_another_in_write_answers() {
+        let text = STALE_WRITE.replace(
+            "version = \"header:ETag\"",
+            "version = { read = \"json:/_rev\", write = \"json:/rev\" }",
+        );
+        let s = parse(&text).expect("valid");
+        assert_eq!(s.resource.version, Some(Locator::Json("/_rev".into())));
+        assert_eq!(s.resource.write_version, Some(Locator::Json("/rev".into())));
+        assert_eq!(parse(STALE_WRITE).unwrap().resource.write_version, None);
+
+        let text = STALE_WRITE.replace(
+            "version = \"header:ETag\"",
+            "version = { read = \"json:/_rev\", writ = \"json:/rev\" }",
+        );
+        let messages: Vec<String> = errors(&text).into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            messages,
+            [
+                "missing required key `write` in [resource.version]",
+                "unknown key `writ` in [resource.version]"
+            ],
+            "in file order: the missing key at the table, then the unknown one"
+        );
+    }
+
+    #[test]
+    fn create_each_round_is_a_choice_where_the_workload_allows_it() {
+        let text = STALE_WRITE.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"round\" }",
+        );
+        assert!(parse(&text).expect("valid").resource.create_each_round);
+        assert!(!parse(STALE_WRITE).unwrap().resource.create_each_round);
+
+        let text = STALE_WRITE.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"rounds\" }",
+        );
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "unknown value `rounds` for `each` in [resource.create]"
+        );
+        assert!(d
+            .hint
+            .clone()
+            .unwrap_or_default()
+            .starts_with("did you mean `round`?"));
+        assert_eq!(at(&d), position_of(&text, "\"rounds\""));
+
+        let (_, counter) = shipped(WorkloadId::Counter);
+        let text = counter.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"round\" }",
+        );
+        assert_ne!(text, counter);
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "a counter scenario creates its resource once: its writers share it for the whole run"
+        );
+
+        let (_, transition) = shipped(WorkloadId::Transition);
+        let text = transition.replace(
+            "id = \"header:Location\" }",
+            "id = \"header:Location\", each = \"scenario\" }",
+        );
+        assert_ne!(text, transition);
+        let d = only_error(&text);
+        assert!(
+            d.message
+                .starts_with("every transition round uses its resource up"),
+            "{}",
+            d.message
+        );
     }
 }

@@ -1,12 +1,14 @@
 //! The top level of a scenario file: `name`, `description`, `target`, `timeout`,
-//! `sync`, `writer_connections`, `headers` and `thresholds`, and the assembly of the
-//! [`Scenario`].
+//! `sync`, `writer_connections`, `headers`, `query`, `thresholds` and
+//! `inconclusive_above`, and the assembly of the [`Scenario`].
 //!
-//! [`read_scenario`] reads the root table's own keys, then hands each section to its
-//! reader: `[workload]` to `workload_table.rs` (which names the workload every later
-//! table is checked against), `[resource]` to `resource.rs`, `[write]` to `write.rs`,
-//! `[expect]` to `expect.rs` and `thresholds` to `thresholds.rs`. Every section is read
-//! even when an earlier one is wrong, so one pass reports every problem.
+//! [`read_scenario`] reads the `[[setup]]` steps first (`setup.rs`: their captures are
+//! placeholders in everything after them), then the root table's own keys and `[auth]`
+//! (`auth.rs`), then hands each section to its reader: `[workload]` to
+//! `workload_table.rs` (which names the workload every later table is checked against),
+//! `[resource]` to `resource.rs`, `[write]` to `write.rs`, `[expect]` to `expect.rs` and
+//! `thresholds` to `thresholds.rs`. Every section is read even when an earlier one is
+//! wrong, so one pass reports every problem.
 
 use std::time::Duration;
 
@@ -15,7 +17,7 @@ use super::env::Context;
 use super::keys::ROOT_KEYS;
 use super::model::{ConnectionPolicy, Scenario, SyncChoice, Target};
 use super::reader::{did_you_mean, list_and, Field, Reader, Table};
-use super::request::{headers, Place};
+use super::request::{headers, shared_query, Place};
 use super::workload::{names_where, WorkloadId};
 
 pub(super) fn read_scenario(
@@ -23,6 +25,8 @@ pub(super) fn read_scenario(
     root: &toml_edit::Table,
 ) -> Option<(Scenario, Site)> {
     let root = r.root(root, ROOT_KEYS);
+    r.all_captures = super::setup::prescan(&root);
+    let mut setup = super::setup::read(r, &root);
     let (name, name_site) = scenario_name(r, &root);
     let description = root.field("description").map_or(Some(String::new()), |f| {
         r.string(&f, Context::Plain).map(|s| s.value)
@@ -36,6 +40,10 @@ pub(super) fn read_scenario(
     let headers = root
         .field("headers")
         .map_or(Some(Vec::new()), |f| headers(r, &f, Place::Headers));
+    let query = root
+        .field("query")
+        .map_or(Some(None), |f| shared_query(r, &f).map(Some));
+    let auth = super::auth::read(r, &root, setup.as_mut());
     let sync = root
         .field("sync")
         .map_or(Some(SyncChoice::Auto), |f| sync_mode(r, &f));
@@ -46,12 +54,15 @@ pub(super) fn read_scenario(
             writer_connections(r, &f, id, sync)
         });
     let (resource, facts) = super::resource::read(r, &root, id);
-    let write = super::write::read(r, &root, id, facts);
+    let writes = super::write::read(r, &root, id, facts);
     let expect = super::expect::read(r, &root, id);
     let thresholds = root
         .field("thresholds")
         .and_then(|f| super::thresholds::read(r, &f, id))
         .unwrap_or_default();
+    let inconclusive_above = root
+        .field("inconclusive_above")
+        .map_or(Some(None), |f| inconclusive_above(r, &f).map(Some));
 
     let (
         Some(name),
@@ -59,24 +70,32 @@ pub(super) fn read_scenario(
         Some(target),
         Some(timeout),
         Some(headers),
+        Some(query),
+        Some(setup),
+        Some(auth),
         Some(workload),
         Some(resource),
-        Some(write),
+        Some(writes),
         Some(expect),
         Some(sync),
         Some(writer_connections),
+        Some(inconclusive_above),
     ) = (
         name,
         description,
         target,
         timeout,
         headers,
+        query,
+        setup,
+        auth,
         workload,
         resource,
-        write,
+        writes,
         expect,
         sync,
         writer_connections,
+        inconclusive_above,
     )
     else {
         return None;
@@ -87,15 +106,19 @@ pub(super) fn read_scenario(
         description,
         target,
         headers,
+        query,
+        setup,
+        auth,
         workload,
         resource,
-        write,
+        writes,
         expect,
         timeout,
         sync,
         writer_connections,
-        secrets: r.secrets.clone(),
+        secrets: super::Secrets::of(&r.secrets),
         thresholds,
+        inconclusive_above,
     };
     Some((scenario, name_site))
 }
@@ -180,8 +203,12 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
         .to_string();
     match url::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => {
-            if let Some(password) = url.password().filter(|p| !p.is_empty()) {
-                r.secrets.push(password.to_string());
+            let credentials = super::Secrets::new();
+            credentials.add_credentials(&url);
+            for secret in credentials.values() {
+                if !r.secrets.contains(&secret) {
+                    r.secrets.push(secret);
+                }
             }
             Some(Target::Url(url))
         }
@@ -201,6 +228,36 @@ fn target(r: &mut Reader<'_>, f: &Field<'_>) -> Option<Target> {
                 text.at,
                 format!("target `{value}` is neither `builtin` nor a URL: {e}"),
                 hint,
+            );
+            None
+        }
+    }
+}
+
+/// `inconclusive_above`: a rate, as a number from 0 to 1 or a string (`"10%"`).
+fn inconclusive_above(r: &mut Reader<'_>, f: &Field<'_>) -> Option<f64> {
+    let (text, at) = if let Some(n) = f.item.as_float() {
+        (n.to_string(), f.at)
+    } else if let Some(n) = f.item.as_integer() {
+        (n.to_string(), f.at)
+    } else if f.item.as_str().is_some() {
+        let s = r.string(f, Context::Plain)?;
+        (s.value, s.at)
+    } else {
+        r.wrong_type(f, "a rate like \"10%\" or 0.1");
+        return None;
+    };
+    match crate::metrics::parse_rate(&text) {
+        Ok(rate) => Some(rate),
+        Err(message) => {
+            r.error(
+                at,
+                format!("inconclusive_above: {message}"),
+                format!(
+                    "the share of writes that may be indeterminate or not sent before the \
+                     verdict is INCONCLUSIVE, e.g. {}",
+                    f.example
+                ),
             );
             None
         }
@@ -290,6 +347,42 @@ mod tests {
     use crate::scenario::test_support::*;
 
     #[test]
+    fn inconclusive_above_takes_a_fraction_or_a_percentage_and_refuses_anything_else() {
+        let with = |value: &str| {
+            STALE_WRITE.replacen(
+                "timeout",
+                &format!("inconclusive_above = {value}\ntimeout"),
+                1,
+            )
+        };
+        assert_eq!(
+            parse(&with("0.25")).expect("valid").inconclusive_above,
+            Some(0.25)
+        );
+        assert_eq!(
+            parse(&with("\"5%\"")).expect("valid").inconclusive_above,
+            Some(0.05)
+        );
+        assert_eq!(parse(STALE_WRITE).expect("valid").inconclusive_above, None);
+        let d = only_error(&with("\"lots\""));
+        assert!(
+            d.message
+                .starts_with("inconclusive_above: `lots` is not a number"),
+            "{}",
+            d.message
+        );
+        assert!(d.hint.unwrap_or_default().contains("INCONCLUSIVE"));
+        let d = only_error(&with("2"));
+        assert!(
+            d.message.contains("not a rate from 0 to 1"),
+            "{}",
+            d.message
+        );
+        let d = only_error(&with("[1]"));
+        assert!(d.message.starts_with("wrong type for"), "{}", d.message);
+    }
+
+    #[test]
     fn a_full_stale_write_file_with_inline_tables_parses_into_the_model() {
         let s = parse(STALE_WRITE).expect("valid");
         assert_eq!(s.name, "notes-etag-stale-write");
@@ -325,11 +418,11 @@ mod tests {
         assert_eq!(s.resource.version, Some(Locator::Header("ETag".into())));
         assert_eq!(s.resource.value, None);
 
-        assert_eq!(s.write.method, "PUT");
-        assert_eq!(s.write.headers[0].0, "If-Match");
-        assert_eq!(rendered(&s.write.headers[0].1), "v7");
-        let Body::Json(body) = &s.write.body else {
-            panic!("expected a JSON body, got {:?}", s.write.body);
+        assert_eq!(s.writes[0].method, "PUT");
+        assert_eq!(s.writes[0].headers[0].0, "If-Match");
+        assert_eq!(rendered(&s.writes[0].headers[0].1), "v7");
+        let Body::Json(body) = &s.writes[0].body else {
+            panic!("expected a JSON body, got {:?}", s.writes[0].body);
         };
         assert_eq!(
             body,
@@ -375,7 +468,7 @@ conflict = [409]
         assert_eq!(expect, &vec![200, 201]);
         assert!(matches!(request.body, Body::None));
         assert_eq!(s.resource.version, Some(Locator::Json(String::new())));
-        assert!(matches!(&s.write.body, Body::Text(_)));
+        assert!(matches!(&s.writes[0].body, Body::Text(_)));
 
         let counter = text
             .replace("stale-write", "counter")
@@ -422,7 +515,7 @@ conflict = [409]
             "Bearer t0k3n{x}",
             "braces from the environment are data, not placeholders"
         );
-        assert_eq!(s.secrets, vec!["t0k3n{x}".to_string()]);
+        assert_eq!(s.secrets.values(), vec!["t0k3n{x}".to_string()]);
 
         let env =
             |name: &str| (name == "CONTEND_TARGET").then(|| "http://localhost:8080".to_string());
@@ -439,9 +532,9 @@ conflict = [409]
         };
         let s = parse_str(Path::new("a.toml"), &text, &env).expect("valid");
         assert_eq!(
-            s.secrets,
-            vec!["pa55word".to_string()],
-            "a password in it is"
+            s.secrets.values(),
+            vec!["pa55word".to_string(), "ci:pa55word".to_string()],
+            "a password in it is, and so are the Basic credentials made of it"
         );
     }
 

@@ -40,6 +40,8 @@ impl Filter {
 /// The values placeholders take for one request. Unset values render as empty text.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
+    /// The set-up steps' captures by name (filled in by the engine's request builder).
+    pub captured: Option<std::sync::Arc<std::collections::BTreeMap<String, Value>>>,
     pub id: Option<String>,
     pub version: Option<Value>,
     pub writer: Option<u32>,
@@ -67,6 +69,11 @@ impl Vars {
             Var::Units => self.units.map(Value::from),
         }
     }
+
+    /// The value a set-up step captured under `name`, if it has been captured.
+    pub fn capture(&self, name: &str) -> Option<&Value> {
+        self.captured.as_ref()?.get(name)
+    }
 }
 
 /// A JSON value as text the way a header or path wants it: strings bare, others as JSON.
@@ -78,8 +85,19 @@ pub fn value_text(value: &Value) -> String {
 }
 
 impl Template {
-    /// Parses `text`; the error says what is wrong with a placeholder.
+    /// Parses `text` whose placeholders are all built-in ones; the error says what is
+    /// wrong with a placeholder.
     pub fn parse(text: &str) -> Result<Template, String> {
+        let template = Template::parse_open(text)?;
+        if let Some(name) = template.captures().next() {
+            return Err(unknown_placeholder(name, &[]));
+        }
+        Ok(template)
+    }
+
+    /// Parses `text`, taking a `{name}` that is no built-in placeholder for a capture
+    /// (the parser then checks that a set-up step captures it).
+    pub fn parse_open(text: &str) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = text.char_indices().peekable();
@@ -105,18 +123,10 @@ impl Template {
                         Some((name, filter)) => (name, Some(filter)),
                         None => (&rest[..end], None),
                     };
-                    let Some(var) = Var::from_name(name) else {
-                        let known: Vec<_> =
-                            Var::ALL.iter().map(|(_, n)| format!("{{{n}}}")).collect();
-                        return Err(format!(
-                            "unknown placeholder `{{{name}}}`; the placeholders are {}",
-                            known.join(", ")
-                        ));
-                    };
-                    let part = match filter {
-                        None => Part::Var(var),
+                    let filter = match filter {
+                        None => None,
                         Some(filter) => match Filter::from_name(filter) {
-                            Some(filter) => Part::Filtered(var, filter),
+                            Some(filter) => Some(filter),
                             None => {
                                 let known: Vec<_> =
                                     Filter::ALL.iter().map(|(_, n)| format!("|{n}")).collect();
@@ -126,6 +136,14 @@ impl Template {
                                 ));
                             }
                         },
+                    };
+                    let part = match (Var::from_name(name), filter) {
+                        (Some(var), None) => Part::Var(var),
+                        (Some(var), Some(filter)) => Part::Filtered(var, filter),
+                        (None, _) if is_capture_name(name) => {
+                            Part::Captured(name.to_string(), filter)
+                        }
+                        (None, _) => return Err(unknown_placeholder(name, &[])),
                     };
                     if !literal.is_empty() {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
@@ -156,12 +174,25 @@ impl Template {
         }
     }
 
-    /// The placeholders this template uses, filtered or not.
+    /// The built-in placeholders this template uses, filtered or not.
     pub fn vars(&self) -> impl Iterator<Item = Var> + '_ {
         self.parts.iter().filter_map(|p| match p {
             Part::Var(v) | Part::Filtered(v, _) => Some(*v),
-            Part::Literal(_) => None,
+            Part::Literal(_) | Part::Captured(..) => None,
         })
+    }
+
+    /// The captures this template uses, by name.
+    pub fn captures(&self) -> impl Iterator<Item = &str> + '_ {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Captured(name, _) => Some(name.as_str()),
+            Part::Literal(_) | Part::Var(_) | Part::Filtered(..) => None,
+        })
+    }
+
+    /// Whether every capture this template uses has a value in `vars`.
+    pub fn captures_ready(&self, vars: &Vars) -> bool {
+        self.captures().all(|name| vars.capture(name).is_some())
     }
 
     /// Renders to text.
@@ -180,6 +211,15 @@ impl Template {
                         out.push_str(&filter.encode(&value_text(&value)));
                     }
                 }
+                Part::Captured(name, filter) => {
+                    if let Some(value) = vars.capture(name) {
+                        let text = value_text(value);
+                        match filter {
+                            Some(filter) => out.push_str(&filter.encode(&text)),
+                            None => out.push_str(&text),
+                        }
+                    }
+                }
             }
         }
         out
@@ -188,13 +228,48 @@ impl Template {
     /// Renders as a JSON leaf: a lone placeholder keeps its type, anything else (a
     /// filtered placeholder included) is a string.
     pub fn render_value(&self, vars: &Vars) -> Value {
-        if let [Part::Var(v)] = self.parts.as_slice() {
-            if let Some(value) = vars.get(*v) {
-                return value;
+        match self.parts.as_slice() {
+            [Part::Var(v)] => {
+                if let Some(value) = vars.get(*v) {
+                    return value;
+                }
             }
+            [Part::Captured(name, None)] => {
+                if let Some(value) = vars.capture(name) {
+                    return value.clone();
+                }
+            }
+            _ => {}
         }
         Value::String(self.render(vars))
     }
+}
+
+/// Whether `name` can be a capture's name: a letter or `_`, then letters, digits and `_`.
+pub fn is_capture_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The message for a placeholder that is neither built in nor captured (`captures`: the
+/// names captured so far).
+pub fn unknown_placeholder(name: &str, captures: &[&str]) -> String {
+    let known: Vec<_> = Var::ALL.iter().map(|(_, n)| format!("{{{n}}}")).collect();
+    let mut message = format!(
+        "unknown placeholder `{{{name}}}`; the placeholders are {}",
+        known.join(", ")
+    );
+    if !captures.is_empty() {
+        let captured: Vec<String> = captures.iter().map(|c| format!("{{{c}}}")).collect();
+        message.push_str(&format!(
+            ", and the captures so far {}",
+            captured.join(", ")
+        ));
+    }
+    message
 }
 
 /// Renders a JSON body template: every string leaf is a template.
@@ -203,7 +278,7 @@ impl Template {
 /// (impossible after validation) is sent as written.
 pub fn render_json(template: &Value, vars: &Vars) -> Value {
     match template {
-        Value::String(s) => match Template::parse(s) {
+        Value::String(s) => match Template::parse_open(s) {
             Ok(t) => t.render_value(vars),
             Err(_) => Value::String(s.clone()),
         },
@@ -244,6 +319,7 @@ mod tests {
 
     fn vars() -> Vars {
         Vars {
+            captured: None,
             id: Some("/notes/7".into()),
             version: Some(json!(3)),
             writer: Some(2),

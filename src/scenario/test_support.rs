@@ -102,6 +102,53 @@ winner = [200]
 conflict = [412]
 "#;
 
+/// A stale-write behind a login: a `[[setup]]` step that captures a token, `[auth]`
+/// sending it and refreshing it, a bucket made first, and a shared query.
+pub(crate) const LOGIN: &str = r#"name = "secure"
+target = "builtin"
+query = { api-version = "2" }
+
+[[setup]]
+name = "login"
+path = "/auth/token"
+json = { username = "contend", password = "contend-secret" }
+capture = { token = "json:/access_token" }
+
+[[setup]]
+name = "bucket"
+method = "PUT"
+path = "/buckets/b-{unique}"
+headers = { "X-Token-Seen" = "{token}" }
+expect = [201]
+capture = { bucket = "header:Location" }
+
+[auth]
+bearer = "{token}"
+refresh = { every = "50s", on = [401] }
+
+[workload]
+kind = "stale-write"
+writers = 4
+rounds = 5
+pace = "10ms"
+
+[resource]
+id = "{bucket}/objects/a"
+create = { method = "PUT", path = "{id}", body = "seed", expect = [201] }
+read = { path = "{id}" }
+version = "header:ETag"
+
+[write]
+method = "PUT"
+path = "{id}"
+headers = { "If-Match" = "{version}" }
+body = "{marker}"
+
+[expect]
+winner = [200]
+conflict = [412]
+"#;
+
 /// etcd's compare-and-swap counter, as shipped in real-servers/etcd: a known key, base64
 /// templates, a body that decides the winner, and a decoded counter value. Its target is
 /// `${ETCD_URL}`, which [`parse`] sets.

@@ -53,6 +53,10 @@ pub struct WorkloadRules {
     /// Whether `[resource].create` runs before every round, so each round races a fresh
     /// resource (rather than once per scenario).
     pub creates_per_round: bool,
+    /// Whether a scenario may ask `[resource].create` to run before every round (`each =
+    /// "round"`), to race a fresh resource each time; always true where
+    /// `creates_per_round` is.
+    pub may_create_per_round: bool,
     /// Whether the scenario may have no resource at all (no `create`, no `id`).
     pub resource_optional: bool,
     /// What the workload's steps are.
@@ -127,11 +131,12 @@ pub enum WorkloadKey {
     Duration,
     Requests,
     Rate,
+    Pace,
 }
 
 impl WorkloadKey {
     /// Every key, in the catalogue's order.
-    pub const ALL: [WorkloadKey; 12] = [
+    pub const ALL: [WorkloadKey; 13] = [
         WorkloadKey::Writers,
         WorkloadKey::Rounds,
         WorkloadKey::Increments,
@@ -144,6 +149,7 @@ impl WorkloadKey {
         WorkloadKey::Duration,
         WorkloadKey::Requests,
         WorkloadKey::Rate,
+        WorkloadKey::Pace,
     ];
 
     /// The key as written in `[workload]`.
@@ -161,6 +167,7 @@ impl WorkloadKey {
             WorkloadKey::Duration => "duration",
             WorkloadKey::Requests => "requests",
             WorkloadKey::Rate => "rate",
+            WorkloadKey::Pace => "pace",
         }
     }
 }
@@ -231,10 +238,11 @@ const NEXT: &str = "write the incremented value: json = { count = \"{next}\" }";
 
 use KeyUse::{Optional, Required};
 
-/// `writers` and `rounds`: what every round-based workload takes.
+/// `writers`, `rounds` and `pace`: what every round-based workload takes.
 const ROUNDS: &[(WorkloadKey, KeyUse)] = &[
     (WorkloadKey::Writers, Optional),
     (WorkloadKey::Rounds, Optional),
+    (WorkloadKey::Pace, Optional),
 ];
 
 /// Version and value, both required: a read-modify-write counter.
@@ -252,6 +260,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 2,
         released_together: true,
         creates_per_round: false,
+        may_create_per_round: true,
         resource_optional: false,
         steps: Steps::Rounds,
         write_needs: &[
@@ -278,6 +287,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 1,
         released_together: false,
         creates_per_round: false,
+        may_create_per_round: false,
         resource_optional: false,
         steps: Steps::Increments,
         write_needs: &[
@@ -309,6 +319,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 2,
         released_together: true,
         creates_per_round: false,
+        may_create_per_round: true,
         resource_optional: true,
         steps: Steps::Rounds,
         write_needs: &[Need {
@@ -335,6 +346,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 2,
         released_together: true,
         creates_per_round: true,
+        may_create_per_round: true,
         resource_optional: false,
         steps: Steps::Rounds,
         write_needs: &[Need {
@@ -348,6 +360,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             (WorkloadKey::Writers, Optional),
             (WorkloadKey::Rounds, Optional),
             (WorkloadKey::Targets, Required),
+            (WorkloadKey::Pace, Optional),
         ],
         locators: &[
             (LocatorKey::Version, Optional),
@@ -364,6 +377,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 2,
         released_together: true,
         creates_per_round: true,
+        may_create_per_round: true,
         resource_optional: false,
         steps: Steps::Rounds,
         write_needs: &[],
@@ -372,6 +386,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
             (WorkloadKey::Writers, Optional),
             (WorkloadKey::Rounds, Optional),
             (WorkloadKey::Units, Required),
+            (WorkloadKey::Pace, Optional),
         ],
         locators: &[
             (LocatorKey::Version, Optional),
@@ -389,6 +404,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 2,
         released_together: true,
         creates_per_round: false,
+        may_create_per_round: true,
         resource_optional: true,
         steps: Steps::Rounds,
         write_needs: &[Need {
@@ -415,6 +431,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 1,
         released_together: true,
         creates_per_round: false,
+        may_create_per_round: true,
         resource_optional: false,
         steps: Steps::Rounds,
         write_needs: &[],
@@ -432,6 +449,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         min_writers: 1,
         released_together: false,
         creates_per_round: false,
+        may_create_per_round: false,
         resource_optional: false,
         steps: Steps::Attempts,
         write_needs: &[
@@ -626,6 +644,19 @@ mod tests {
     fn a_resource_created_every_round_is_never_optional() {
         for w in WORKLOADS.iter().filter(|w| w.creates_per_round) {
             assert!(!w.resource_optional, "{}", w.name);
+            assert!(w.may_create_per_round, "{}", w.name);
+        }
+    }
+
+    #[test]
+    fn exactly_the_round_based_workloads_take_a_pace() {
+        for w in &WORKLOADS {
+            assert_eq!(
+                w.takes(WorkloadKey::Pace).is_some(),
+                w.steps == Steps::Rounds,
+                "{}",
+                w.name
+            );
         }
     }
 }

@@ -84,6 +84,7 @@ struct Settings {
     duration: Option<Option<Duration>>,
     requests: Option<Option<u64>>,
     rate: Option<Option<u32>>,
+    pace: Option<Option<Duration>>,
 }
 
 impl Settings {
@@ -139,6 +140,9 @@ impl Settings {
                 }
                 WorkloadKey::Rate => {
                     s.rate = with_default(slot, None, |f| r.u32(f, 1, 10_000_000).map(Some));
+                }
+                WorkloadKey::Pace => {
+                    s.pace = with_default(slot, None, |f| r.positive_duration(f).map(Some));
                 }
             }
         }
@@ -260,6 +264,13 @@ fn refuse(r: &mut Reader<'_>, f: &Field<'_>, key: WorkloadKey, rules: &WorkloadR
                     .map_or("\"fresh\"".into(), |v| format!("{v:?}"))
             ),
         ),
+        WorkloadKey::Pace => (
+            format!(
+                "`pace` spaces the rounds of {owners} workloads; a {name} workload has no \
+                 rounds to space"
+            ),
+            "remove `pace`".to_string(),
+        ),
         WorkloadKey::Writers
         | WorkloadKey::Targets
         | WorkloadKey::Units
@@ -312,6 +323,7 @@ fn build(r: &mut Reader<'_>, t: &Table<'_>, id: WorkloadId, s: Settings) -> Opti
         kind,
         writers,
         rounds,
+        pace: s.pace.flatten(),
     })
 }
 
@@ -631,10 +643,10 @@ mod tests {
         assert_eq!(s.resource.read.method, "GET");
         assert_eq!(s.resource.version, Some(Locator::Json("/version".into())));
         assert_eq!(s.resource.value, Some(Locator::Json("/count".into())));
-        assert_eq!(s.write.method, "PATCH");
-        assert_eq!(s.write.query.len(), 1);
-        assert_eq!(s.write.query[0].0, "rev");
-        assert!(matches!(&s.write.body, Body::Json(j) if *j == json!({"count": "{next}"})));
+        assert_eq!(s.writes[0].method, "PATCH");
+        assert_eq!(s.writes[0].query.len(), 1);
+        assert_eq!(s.writes[0].query[0].0, "rev");
+        assert!(matches!(&s.writes[0].body, Body::Json(j) if *j == json!({"count": "{next}"})));
         assert_eq!(s.expect.conflict, vec![409, 412]);
     }
 
@@ -876,5 +888,30 @@ mod tests {
                 "a sustained workload has `connections`, not `writers`"
             ]
         );
+    }
+
+    #[test]
+    fn pace_spaces_rounds_and_is_refused_where_there_are_none() {
+        let text = STALE_WRITE.replace("rounds = 200", "rounds = 200\npace = \"1s\"");
+        assert_eq!(
+            parse(&text).expect("valid").workload.pace,
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(parse(STALE_WRITE).unwrap().workload.pace, None);
+        let d = only_error(&STALE_WRITE.replace("rounds = 200", "rounds = 200\npace = \"soon\""));
+        assert!(
+            d.message.starts_with("invalid duration `soon` for `pace`"),
+            "{}",
+            d.message
+        );
+        let text = COUNTER.replace("increments = 20", "increments = 20\npace = \"1s\"");
+        let d = only_error(&text);
+        assert_eq!(
+            d.message,
+            "`pace` spaces the rounds of stale-write, unique-create, transition, stock, \
+             idempotency and precondition-required workloads; a counter workload has no rounds \
+             to space"
+        );
+        assert_eq!(at(&d), position_of(&text, "pace"));
     }
 }

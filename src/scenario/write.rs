@@ -1,7 +1,9 @@
-//! `[write]`: the contended write, and what the workload requires of it.
+//! `[write]`: the contended write, and what the workload requires of it; or `[[write]]`,
+//! several, for writers that send different requests in one race (a `PUT` against a
+//! `PATCH`, a write against a `DELETE`): writer `w` sends the `w mod n`-th.
 //!
 //! The request itself (method, path, headers, query, body and their placeholders) is
-//! read by `request.rs`. What this file adds comes from the registry
+//! read by `request.rs`. What this file adds, for each write, comes from the registry
 //! ([`super::workload`]): the placeholders the workload's write must send
 //! ([`WorkloadRules::write_needs`], some of them in the body), that an unconditional
 //! workload's write must not send `{version}`, that identical writes may not vary their
@@ -15,33 +17,88 @@ use super::request::{request, Place, Request};
 use super::resource::ResourceFacts;
 use super::workload::{Need, WorkloadId, WorkloadRules};
 
-/// Reads `[write]` for `workload` (`None` when unknown: only the request is checked).
+/// Reads `[write]` (or `[[write]]`) for `workload` (`None` when unknown: only the
+/// requests are checked).
 pub(super) fn read(
     r: &mut Reader<'_>,
     root: &Table<'_>,
     workload: Option<WorkloadId>,
     facts: Option<ResourceFacts>,
-) -> Option<RequestTemplate> {
-    let t = r
-        .required(root, "write")
-        .and_then(|f| r.table(&f, WRITE_KEYS))?;
-    let request = request(r, &t, Place::Write(workload), None)?;
+) -> Option<Vec<RequestTemplate>> {
+    let field = r.required(root, "write")?;
+    let tables = r.tables(&field, WRITE_KEYS, true)?;
+    if tables.is_empty() {
+        r.error(
+            field.at,
+            "`write` lists no write",
+            "write one [write] table, or several [[write]] tables".to_string(),
+        );
+        return None;
+    }
     let rules = workload.map(WorkloadId::rules);
-    let mut ok = version(r, &t, &request, rules, facts);
+    if let (Some(rules), true) = (rules, tables.len() > 1) {
+        if rules.identical_writes {
+            r.error(
+                field.key_at,
+                format!(
+                    "the writers' requests must be identical in an {} scenario, but                      [[write]] gives them {} different ones",
+                    rules.name,
+                    tables.len()
+                ),
+                "write one [write] table".to_string(),
+            );
+            return None;
+        }
+    }
+    let mut writes = Vec::new();
+    let mut ok = true;
+    for t in &tables {
+        match one(r, t, workload, facts) {
+            Some(write) => writes.push(write),
+            None => ok = false,
+        }
+    }
+    ok.then_some(writes)
+}
+
+/// One write table, checked against the workload.
+fn one(
+    r: &mut Reader<'_>,
+    t: &Table<'_>,
+    workload: Option<WorkloadId>,
+    facts: Option<ResourceFacts>,
+) -> Option<RequestTemplate> {
+    let request = request(r, t, Place::Write(workload), None)?;
+    let deletes = request.template.method == "DELETE";
+    let rules = workload.map(WorkloadId::rules);
+    let mut ok = version(r, t, &request, rules, facts);
     let Some(rules) = rules else {
         return ok.then_some(request.template);
     };
+    if deletes && !rules.resource_optional && facts.is_some_and(|f| !f.each_round) {
+        r.error_at_table(
+            t,
+            format!(
+                "a DELETE that wins removes the resource, so the next {} round would have \
+                 nothing to race",
+                rules.name
+            ),
+            "race a fresh resource every round: add each = \"round\" to [resource].create"
+                .to_string(),
+        );
+        ok = false;
+    }
     let vars = &request.vars;
     for need in rules.write_needs {
         if !need.in_body && need.var != Var::Version && !vars.contains(&need.var) {
-            unmet(r, &t, need);
+            unmet(r, t, need);
             ok = false;
         }
     }
     // Only a workload whose resource is optional can be without one to give `{id}`.
     if rules.resource_optional && vars.contains(&Var::Id) && facts.is_some_and(|f| !f.has_setup) {
         r.error_at_table(
-            &t,
+            t,
             "[write] uses `{id}`, but [resource] has neither `create` nor `id`",
             "add create = { ... } (it runs once) or id = \"/path\" to [resource], or write \
              the path itself"
@@ -66,16 +123,17 @@ pub(super) fn read(
             let hint = "keep {writer} and {marker} out of the body; headers may carry them";
             match body_at {
                 Some(at) => r.error(at, message, hint.to_string()),
-                None => r.error_at_table(&t, message, hint.to_string()),
+                None => r.error_at_table(t, message, hint.to_string()),
             }
             ok = false;
         }
     }
-    for need in rules.write_needs.iter().filter(|n| n.in_body) {
+    // A DELETE has no body to carry a marker: its win shows as the resource gone.
+    for need in rules.write_needs.iter().filter(|n| n.in_body && !deletes) {
         if !request.body_vars.contains(&need.var) {
             match body_at {
                 Some(at) => r.error(at, need.why, need.example.to_string()),
-                None => r.error_at_table(&t, need.why, need.example.to_string()),
+                None => r.error_at_table(t, need.why, need.example.to_string()),
             }
             ok = false;
         }
@@ -190,12 +248,69 @@ mod tests {
             value: Some(6),
             ..Default::default()
         };
-        let Body::Json(body) = &s.write.body else {
+        let Body::Json(body) = &s.writes[0].body else {
             panic!("expected a JSON body");
         };
         let sent = crate::scenario::template::render_json(body, &vars);
         assert_eq!(sent["compare"][0]["key"], "L2NvbnRlbmQvY291bnRlcg==");
         assert_eq!(sent["compare"][0]["mod_revision"], "12");
         assert_eq!(sent["success"][0]["request_put"]["value"], "Nw==");
+    }
+
+    #[test]
+    fn writers_may_take_different_writes_in_turn_and_a_delete_needs_no_marker() {
+        let text = STALE_WRITE
+            .replace("id = \"header:Location\" }", "id = \"header:Location\", each = \"round\" }")
+            .replace("[write]", "[[write]]")
+            .replace(
+                "\n[expect]",
+                "\n[[write]]\nmethod = \"DELETE\"\npath = \"{id}\"\nheaders = { \"If-Match\" = \"{version}\" }\n\n[expect]",
+            );
+        let s = parse(&text).expect("valid");
+        let methods: Vec<&str> = s.writes.iter().map(|w| w.method.as_str()).collect();
+        assert_eq!(methods, ["PUT", "DELETE"]);
+        assert_eq!(s.write_for(3).method, "DELETE");
+        assert_eq!(s.write_for(4).method, "PUT");
+
+        let once = text.replace(", each = \"round\"", "");
+        let d = only_error(&once);
+        assert_eq!(
+            d.message,
+            "a DELETE that wins removes the resource, so the next stale-write round would have \
+             nothing to race"
+        );
+        assert_eq!(at(&d), position_of(&once, "[[write]]\nmethod = \"DELETE\""));
+    }
+
+    #[test]
+    fn each_write_is_checked_on_its_own_and_idempotent_writers_send_one() {
+        let text = STALE_WRITE.replace("[write]", "[[write]]").replace(
+            "\n[expect]",
+            "\n[[write]]\nmethod = \"PATCH\"\npath = \"{id}\"\njson = { text = \"{marker}\" }\n\n[expect]",
+        );
+        let d = only_error(&text);
+        assert!(
+            d.message.contains("never sends `{version}`"),
+            "{}",
+            d.message
+        );
+        assert_eq!(at(&d), position_of(&text, "[[write]]\nmethod = \"PATCH\""));
+
+        let (_, idempotency) = shipped(crate::scenario::WorkloadId::Idempotency);
+        let at_write = idempotency.find("[write]").unwrap();
+        let end = idempotency[at_write..].find("\n[expect]").unwrap() + at_write;
+        let table = idempotency[at_write..end].replace("[write]", "[[write]]");
+        let text = format!(
+            "{}{table}\n{table}{}",
+            &idempotency[..at_write],
+            &idempotency[end..]
+        );
+        let d = only_error(&text);
+        assert!(
+            d.message
+                .starts_with("the writers' requests must be identical in an idempotency scenario"),
+            "{}",
+            d.message
+        );
     }
 }

@@ -15,6 +15,9 @@
 //!   `X-CSRF-Token` header: without it, or with another, it gets 403. Sessions last an
 //!   hour.
 //!
+//! The same account may also send itself on every request, `Authorization: Basic`
+//! (RFC 7617) with `contend:contend-secret`, as servers behind an htpasswd file take it.
+//!
 //! `/secure/notes` and `/secure/notes/{id}` are the `/notes` routes with their own,
 //! separate store, mounted behind a guard that answers 401 (with `WWW-Authenticate:
 //! Bearer realm="contend"`) to a request with no credentials, an unknown or expired
@@ -96,7 +99,7 @@ struct Session {
 /// What the guard found in a request's credentials.
 #[derive(Debug, PartialEq, Eq)]
 enum Credential {
-    /// A bearer token still accepted.
+    /// A bearer token still accepted, or the account's Basic credentials.
     Token,
     /// A live session, with the CSRF token it expects.
     Session { csrf: String },
@@ -115,6 +118,8 @@ enum Denied {
     ExpiredToken,
     /// A session cookie never issued, or ended.
     NoSession,
+    /// Basic credentials of no account.
+    WrongBasic,
 }
 
 impl Logins {
@@ -166,6 +171,18 @@ impl Logins {
         if let Some(authorization) = headers.get(header::AUTHORIZATION) {
             let value = authorization.to_str().map_err(|_| Denied::WrongScheme)?;
             let (scheme, token) = value.trim().split_once(' ').ok_or(Denied::WrongScheme)?;
+            if scheme.eq_ignore_ascii_case("basic") {
+                use base64::Engine as _;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(token.trim())
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok());
+                let expected = format!("{LOGIN_USER}:{LOGIN_PASSWORD}");
+                return match decoded {
+                    Some(pair) if pair == expected => Ok(Credential::Token),
+                    _ => Err(Denied::WrongBasic),
+                };
+            }
             if !scheme.eq_ignore_ascii_case("bearer") {
                 return Err(Denied::WrongScheme);
             }
@@ -336,7 +353,7 @@ fn changes_state(method: &Method) -> bool {
 async fn guard(State(logins): State<Logins>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let how = "log in with POST /auth/token (then send Authorization: Bearer <access_token>) \
-               or POST /auth/session (then send its cookies)";
+               or POST /auth/session (then send its cookies), or send Authorization: Basic";
     match logins.identify(headers) {
         Ok(Credential::Token) => next.run(request).await,
         Ok(Credential::Session { csrf }) => {
@@ -358,9 +375,10 @@ async fn guard(State(logins): State<Logins>, request: Request, next: Next) -> Re
         Err(denied) => {
             let (detail, error) = match denied {
                 Denied::Missing => (format!("this resource needs a login: {how}"), None),
-                Denied::WrongScheme => {
-                    (format!("only Bearer tokens are accepted here: {how}"), None)
-                }
+                Denied::WrongScheme => (
+                    format!("only Bearer tokens and Basic credentials are accepted here: {how}"),
+                    None,
+                ),
                 Denied::UnknownToken => (
                     format!("the bearer token is not one this server issued: {how}"),
                     Some(("invalid_token", "the access token is unknown")),
@@ -370,6 +388,7 @@ async fn guard(State(logins): State<Logins>, request: Request, next: Next) -> Re
                     Some(("invalid_token", "the access token expired")),
                 ),
                 Denied::NoSession => (format!("the session is unknown or has ended: {how}"), None),
+                Denied::WrongBasic => (format!("wrong username or password: {how}"), None),
             };
             challenge(Problem::new(StatusCode::UNAUTHORIZED, detail), error)
         }
@@ -469,7 +488,19 @@ mod tests {
             &Value::Null,
         )
         .await;
-        assert_eq!(basic.status, 401);
+        assert_eq!(
+            basic.status, 404,
+            "the account's Basic credentials get past the guard"
+        );
+        let wrong_basic = request(
+            &server,
+            reqwest::Method::GET,
+            "/secure/notes/1",
+            &[("authorization", "Basic Y29udGVuZDp3cm9uZw==")],
+            &Value::Null,
+        )
+        .await;
+        assert_eq!(wrong_basic.status, 401);
         let forged = request(
             &server,
             reqwest::Method::GET,

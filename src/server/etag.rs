@@ -1,7 +1,11 @@
 //! Dialect 1, `/notes`: the version travels in a strong `ETag`, writes must carry
-//! `If-Match`, and a stale one gets 412 (RFC 9110 §13.1.1).
+//! `If-Match`, and a stale one gets 412 (RFC 9110 §13.1.1). A note is replaced with
+//! `PUT`, changed field by field with `PATCH` (the fields sent replace theirs, the others
+//! stay: a JSON merge patch of one level), and removed with `DELETE` (204); all three
+//! take the same `If-Match`, so writers of different methods can race one version.
 //!
-//! An unconditional `PUT` gets 428 (RFC 6585 §3; under `no-428` it is applied); an unknown id gets 404 before any
+//! An unconditional `PUT` gets 428 (RFC 6585 §3; under `no-428` it is applied, under
+//! `phantom-success` acknowledged and not stored); an unknown id gets 404 before any
 //! precondition is looked at (§13.2.2). `If-Match` uses the strong comparison, so a weak
 //! `W/"…"` tag never matches, and `*` matches any existing note.
 
@@ -18,9 +22,13 @@ use super::SharedState;
 
 /// The `/notes` routes.
 pub(super) fn routes() -> Router<SharedState> {
-    Router::new()
-        .route("/notes", post(create_note))
-        .route("/notes/{id}", get(read_note).put(replace_note))
+    Router::new().route("/notes", post(create_note)).route(
+        "/notes/{id}",
+        get(read_note)
+            .put(replace_note)
+            .patch(patch_note)
+            .delete(delete_note),
+    )
 }
 
 /// A note's `ETag`: its version as a strong entity-tag, e.g. `"3"`.
@@ -48,7 +56,7 @@ async fn create_note(State(state): State<SharedState>, body: Bytes) -> Response 
 
 /// `GET /notes/{id}`: the note as last written, with its `ETag`.
 async fn read_note(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
-    match state.notes.read(&id) {
+    match state.notes.read(&id).filter(|doc| !doc.deleted) {
         Some(doc) => (
             StatusCode::OK,
             [(header::ETAG, etag_of(&doc))],
@@ -66,28 +74,105 @@ async fn replace_note(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    change_note(&state, &id, &headers, &body, false).await
+}
+
+/// `PATCH /notes/{id}`: sets the fields sent, keeping the others, if `If-Match` matches.
+async fn patch_note(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change_note(&state, &id, &headers, &body, true).await
+}
+
+/// The note's `If-Match`; `None` when it has none and one is required (`no-428` takes
+/// a missing one as `*`).
+fn required_if_match(state: &SharedState, headers: &HeaderMap) -> Option<IfMatch> {
+    match IfMatch::from_headers(headers) {
+        Some(if_match) => Some(if_match),
+        // `no-428`: an unconditional write is taken as `If-Match: *`.
+        None if !state.policy.requires_precondition() => Some(IfMatch::parse("*")),
+        None => None,
+    }
+}
+
+/// 428 for a change without `If-Match`.
+fn precondition_required() -> Response {
+    Problem::new(
+        StatusCode::PRECONDITION_REQUIRED,
+        "this API requires conditional writes: send If-Match with the ETag you read",
+    )
+    .into_response()
+}
+
+/// `DELETE /notes/{id}`: removes the note if `If-Match` matches its current `ETag` (204).
+async fn delete_note(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(cell) = state.notes.get(&id) else {
         return note_not_found(&id);
     };
-    let fields = match parse_object(&body) {
-        Ok(fields) => fields,
-        Err(reason) => return Problem::new(StatusCode::BAD_REQUEST, reason).into_response(),
-    };
-    let if_match = match IfMatch::from_headers(&headers) {
-        Some(if_match) => if_match,
-        // `no-428`: an unconditional write is taken as `If-Match: *`.
-        None if !state.policy.requires_precondition() => IfMatch::parse("*"),
-        None => {
-            return Problem::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "this API requires conditional writes: send If-Match with the ETag you read",
-            )
-            .into_response()
-        }
+    let Some(if_match) = required_if_match(&state, &headers) else {
+        return precondition_required();
     };
     let outcome = state
         .policy
-        .write(&cell, fields, |doc| if_match.matches(&etag_of(doc)))
+        .delete(&cell, |doc| if_match.matches(&etag_of(doc)))
+        .await;
+    match outcome {
+        WriteOutcome::Applied(_) => {
+            state.notes.remove(&id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        WriteOutcome::Rejected(doc) => stale(&if_match, &doc),
+    }
+}
+
+/// A `PUT` (the whole note) or a `PATCH` (`merge`: the fields sent over the current ones).
+async fn change_note(
+    state: &SharedState,
+    id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    merge: bool,
+) -> Response {
+    let Some(cell) = state.notes.get(id) else {
+        return note_not_found(id);
+    };
+    let mut fields = match parse_object(body) {
+        Ok(fields) => fields,
+        Err(reason) => return Problem::new(StatusCode::BAD_REQUEST, reason).into_response(),
+    };
+    let if_match = required_if_match(state, headers);
+    if merge {
+        // The fields as they are now; if the note changes before the write, its `ETag`
+        // does too, and If-Match fails rather than merging over a stale copy.
+        let mut merged = super::store::lock(&cell).body.clone();
+        merged.append(&mut fields);
+        fields = merged;
+    }
+    let Some(if_match) = if_match else {
+        // `phantom-success`: it is acknowledged as if written, and nothing is stored.
+        if state.policy.has(super::Bug::PhantomSuccess) {
+            let told = state.policy.phantom(&cell, fields);
+            return (
+                StatusCode::OK,
+                [(header::ETAG, etag_of(&told))],
+                Json(told.body),
+            )
+                .into_response();
+        }
+        return precondition_required();
+    };
+    let outcome = state
+        .policy
+        .write(&cell, fields, |doc| {
+            !doc.deleted && if_match.matches(&etag_of(doc))
+        })
         .await;
     match outcome {
         WriteOutcome::Applied(doc) => (
@@ -96,20 +181,33 @@ async fn replace_note(
             Json(doc.body),
         )
             .into_response(),
-        WriteOutcome::Rejected(doc) => {
-            let current = etag_of(&doc);
-            Problem::new(
-                StatusCode::PRECONDITION_FAILED,
-                format!(
-                    "If-Match {} does not match the current ETag {current}",
-                    if_match.raw
-                ),
-            )
-            .with_member("current_etag", current.clone())
-            .with_etag(current)
-            .into_response()
-        }
+        WriteOutcome::Rejected(doc) => stale(&if_match, &doc),
     }
+}
+
+/// 412 for an `If-Match` that does not match the note (or a note just deleted).
+fn stale(if_match: &IfMatch, doc: &Doc) -> Response {
+    if doc.deleted {
+        return Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            format!(
+                "If-Match {} matches nothing: the note was deleted",
+                if_match.raw
+            ),
+        )
+        .into_response();
+    }
+    let current = etag_of(doc);
+    Problem::new(
+        StatusCode::PRECONDITION_FAILED,
+        format!(
+            "If-Match {} does not match the current ETag {current}",
+            if_match.raw
+        ),
+    )
+    .with_member("current_etag", current.clone())
+    .with_etag(current)
+    .into_response()
 }
 
 /// 404 for a note id that does not exist.
@@ -262,7 +360,7 @@ fn parse_entity_tags(list: &str) -> Vec<EntityTag> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::server::testing::TestServer;
@@ -485,6 +583,49 @@ mod tests {
             .put("/notes/99", &[("if-match", "\"1\"")], &json!({}))
             .await;
         assert_eq!(stale.status, 404, "404 before 412");
+        server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn patch_merges_the_fields_sent_and_delete_removes_the_note_both_under_if_match() {
+        let server = TestServer::correct().await;
+        server
+            .post("/notes", &json!({"title": "a", "body": "x"}))
+            .await;
+        let client = reqwest::Client::new();
+        let patch = |tag: &'static str, body: Value| {
+            let request = client.patch(server.url("/notes/1")).header("if-match", tag);
+            crate::server::testing::send(crate::server::testing::json_body(request, &body))
+        };
+        let patched = patch("\"1\"", json!({"body": "y"})).await;
+        assert_eq!(patched.status, 200);
+        assert_eq!(patched.header("etag"), Some("\"2\""));
+        assert_eq!(
+            patched.body,
+            json!({"title": "a", "body": "y"}),
+            "PATCH merges"
+        );
+        assert_eq!(patch("\"1\"", json!({"body": "z"})).await.status, 412);
+
+        let delete = |tag: &'static str| {
+            crate::server::testing::send(
+                client
+                    .delete(server.url("/notes/1"))
+                    .header("if-match", tag),
+            )
+        };
+        assert_eq!(
+            delete("\"1\"").await.status,
+            412,
+            "a stale DELETE is refused"
+        );
+        assert_eq!(server.get("/notes/1").await.status, 200);
+        assert_eq!(delete("\"2\"").await.status, 204);
+        assert_eq!(server.get("/notes/1").await.status, 404);
+        assert_eq!(delete("\"2\"").await.status, 404, "nothing left to delete");
+        let unconditional =
+            crate::server::testing::send(client.delete(server.url("/notes/9"))).await;
+        assert_eq!(unconditional.status, 404, "404 before 428");
         server.stop().await;
     }
 }

@@ -28,6 +28,7 @@ mod auth;
 mod buckets;
 mod conditional;
 mod etag;
+mod faults;
 mod files;
 mod orders;
 mod payments;
@@ -63,8 +64,9 @@ pub use crate::protocol::REQUEST_ID_HEADER;
 pub use auth::{
     CSRF_COOKIE, CSRF_HEADER, DEFAULT_TOKEN_LIFETIME, LOGIN_PASSWORD, LOGIN_USER, SESSION_COOKIE,
 };
+pub use faults::Fault;
 use store::{Collection, Doc, WritePolicy};
-pub use tls::{start_tls, SelfSigned};
+pub use tls::{start_tls, start_tls_with, SelfSigned};
 pub(crate) use window::hold;
 
 /// A bug to inject. [`Bug::ALL`] lists every one and [`Bug::name`] gives its name on the
@@ -104,7 +106,7 @@ pub enum Bug {
     /// SQLSTATE.
     Conflict500,
     /// A write or transition that should get 409/412 is answered 2xx, as a winner
-    /// would be, but nothing of it is stored.
+    /// would be, but nothing of it is stored; so is an unconditional write to `/notes`.
     PhantomSuccess,
     /// `/dav` serves its `ETag`, made from the one-second modification time and the
     /// length, strong at once instead of weak for the first second: two same-length
@@ -185,6 +187,11 @@ pub struct ServerConfig {
     /// How long a bearer token from `POST /auth/token` is accepted
     /// ([`DEFAULT_TOKEN_LIFETIME`] by default).
     pub token_lifetime: Duration,
+    /// The modification-time granularity `/dav` makes its `ETag` from, and how long it
+    /// serves that tag weak after a change: one second, as file systems and static-file
+    /// servers have it. A test may make it coarser, so that its unpaced rounds are certain
+    /// to fall within one tick however slow the machine.
+    pub mtime_granularity: Duration,
 }
 
 impl Default for ServerConfig {
@@ -194,6 +201,7 @@ impl Default for ServerConfig {
             bug: None,
             window: Duration::ZERO,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            mtime_granularity: Duration::from_secs(1),
         }
     }
 }
@@ -313,8 +321,32 @@ async fn health(State(state): State<SharedState>) -> Json<serde_json::Value> {
 /// `TCP_NODELAY`, so a client can reuse one connection per writer (or put every write on
 /// one HTTP/2 connection) and its last bytes are not held back by Nagle.
 pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<RunningServer> {
+    start_with(config, None, addr).await
+}
+
+/// [`start`], with a [`Fault`] injected into the answers to writes (see `faults.rs`):
+/// the server then speaks through its own faulty front instead of hyper.
+pub async fn start_with(
+    config: ServerConfig,
+    fault: Option<Fault>,
+    addr: SocketAddr,
+) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    if let Some(fault) = fault {
+        let (shutdown, shutdown_requested) = oneshot::channel::<()>();
+        let task = tokio::spawn(faults::serve(
+            listener,
+            router(config),
+            fault,
+            shutdown_requested,
+        ));
+        return Ok(RunningServer {
+            addr,
+            shutdown,
+            task,
+        });
+    }
     let listener = listener.tap_io(|stream| {
         // Best effort: without it responses are merely slower, never wrong.
         let _ = stream.set_nodelay(true);

@@ -46,6 +46,9 @@ pub(super) struct Doc {
     /// CouchDB dialect's rev is `{version}-{digest}`, so it moves exactly when the
     /// version does.
     pub digest: String,
+    /// Deleted (`DELETE /notes/{id}`): no precondition matches it any more, and it is
+    /// taken out of its collection.
+    pub deleted: bool,
 }
 
 impl Doc {
@@ -56,6 +59,7 @@ impl Doc {
             version: 1,
             body,
             digest,
+            deleted: false,
         }
     }
 
@@ -145,6 +149,12 @@ impl<T: Clone> Collection<T> {
         }
     }
 
+    /// Takes the value with this id out of the collection.
+    pub fn remove(&self, id: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        entries.remove(id);
+    }
+
     /// Stores a new value under a client-chosen id, atomically: `false` if that id is
     /// already taken (so of N simultaneous creators exactly one succeeds).
     pub fn insert_at(&self, id: &str, value: T) -> bool {
@@ -228,6 +238,12 @@ impl WritePolicy {
             Some(_) => self.window,
             None => DEFAULT_PROCESSING,
         }
+    }
+
+    /// `phantom-success` for a write without a precondition: the document the write would
+    /// have made, to answer with; nothing is stored.
+    pub fn phantom(&self, cell: &Cell<Doc>, body: Body) -> Doc {
+        lock(cell).as_if_written(body)
     }
 
     /// The one guarded step: `check` reads the state and either refuses (`Err`) or says
@@ -325,6 +341,46 @@ impl WritePolicy {
                     (Err(current), None) => WriteOutcome::Rejected(current),
                 }
             }
+        }
+    }
+}
+
+impl WritePolicy {
+    /// Deletes the document if `token_matches` it (a deleted one matches nothing);
+    /// otherwise leaves it alone. Correct, the comparison and the deletion are one
+    /// [`WritePolicy::check_then_commit`] step; `toctou` opens its window between them and
+    /// `ignore-precondition` never compares.
+    pub async fn delete(
+        &self,
+        cell: &Cell<Doc>,
+        token_matches: impl Fn(&Doc) -> bool,
+    ) -> WriteOutcome {
+        if self.has(Bug::IgnorePrecondition) {
+            hold(self.window).await;
+            let mut doc = lock(cell);
+            doc.deleted = true;
+            return WriteOutcome::Applied(doc.clone());
+        }
+        let checked = self
+            .check_then_commit(
+                Bug::Toctou,
+                cell,
+                |doc| {
+                    if !doc.deleted && token_matches(doc) {
+                        Ok(())
+                    } else {
+                        Err(doc.clone())
+                    }
+                },
+                |doc, ()| {
+                    doc.deleted = true;
+                    doc.clone()
+                },
+            )
+            .await;
+        match checked {
+            Ok(doc) => WriteOutcome::Applied(doc),
+            Err(current) => WriteOutcome::Rejected(current),
         }
     }
 }

@@ -49,8 +49,25 @@ use super::{AppState, Bug, SharedState};
 /// The content type of a text stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
-/// How long after a change `/dav` serves its tag weak: the mtime's granularity.
-const MTIME_GRANULARITY: Duration = Duration::from_secs(1);
+/// How `/dav` makes its tag: the mtime's granularity ([`ServerConfig::mtime_granularity`],
+/// one second unless a test asks for a coarser clock, so that rounds are certain to
+/// fall within one tick), and whether the `mtime-etag` bug serves it strong at once.
+///
+/// [`ServerConfig::mtime_granularity`]: super::ServerConfig::mtime_granularity
+#[derive(Debug, Clone, Copy)]
+struct DavClock {
+    granularity: Duration,
+    strong_at_once: bool,
+}
+
+impl DavClock {
+    fn of(state: &AppState) -> DavClock {
+        DavClock {
+            granularity: state.config.mtime_granularity.max(Duration::from_millis(1)),
+            strong_at_once: state.policy.has(Bug::MtimeEtag),
+        }
+    }
+}
 
 /// The `/texts` and `/dav` routes.
 pub(super) fn routes() -> Router<SharedState> {
@@ -161,19 +178,19 @@ impl StoredText {
         self.changed_at = Instant::now();
     }
 
-    /// The text's current `ETag` in `family`; `strong_mtime` (the `mtime-etag` bug)
-    /// serves `/dav`'s tag strong even within the second of a change.
-    fn tag(&self, family: Family, strong_mtime: bool) -> Tag {
+    /// The text's current `ETag` in `family`; under the `mtime-etag` bug `/dav`'s tag is
+    /// strong even within the tick of a change.
+    fn tag(&self, family: Family, clock: DavClock) -> Tag {
         match family {
             Family::Texts => Tag::strong(self.version),
             Family::Dav => {
-                let secs = self
+                let ticks = self
                     .modified
                     .duration_since(UNIX_EPOCH)
-                    .map_or(0, |since| since.as_secs());
-                let tag = Tag::strong(format!("{secs:x}-{:x}", self.content.len()));
+                    .map_or(0, |since| since.as_nanos() / clock.granularity.as_nanos());
+                let tag = Tag::strong(format!("{ticks:x}-{:x}", self.content.len()));
                 Tag {
-                    weak: !strong_mtime && self.changed_at.elapsed() < MTIME_GRANULARITY,
+                    weak: !clock.strong_at_once && self.changed_at.elapsed() < clock.granularity,
                     ..tag
                 }
             }
@@ -191,11 +208,11 @@ enum Refused {
 
 /// `GET /texts/{name}`, `GET /dav/{name}`: the text as stored, with its `ETag`.
 fn read(state: &AppState, family: Family, name: &str) -> Response {
-    let strong_mtime = state.policy.has(Bug::MtimeEtag);
+    let clock = DavClock::of(state);
     let text = lock(&family.table(state).table).get(name).cloned();
     match text {
         Some(text) => {
-            let tag = text.tag(family, strong_mtime);
+            let tag = text.tag(family, clock);
             (
                 StatusCode::OK,
                 [
@@ -237,7 +254,7 @@ async fn put(
     } else {
         Bug::DupCreate
     };
-    let strong_mtime = state.policy.has(Bug::MtimeEtag);
+    let clock = DavClock::of(state);
     let requires_precondition = state.policy.requires_precondition();
     let outcome = state
         .policy
@@ -245,7 +262,7 @@ async fn put(
             racy_under,
             &family.table(state).table,
             |texts| {
-                let current = texts.get(&name).map(|text| text.tag(family, strong_mtime));
+                let current = texts.get(&name).map(|text| text.tag(family, clock));
                 if current.is_some() && preconditions.is_empty() && requires_precondition {
                     return Err(Refused::PreconditionRequired);
                 }
@@ -273,7 +290,7 @@ async fn put(
                         (StatusCode::CREATED, text)
                     }
                 };
-                let tag = text.tag(family, strong_mtime);
+                let tag = text.tag(family, clock);
                 (status, tag, text)
             },
         )

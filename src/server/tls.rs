@@ -1,7 +1,9 @@
 //! The reference server over TLS: HTTP/1.1 and HTTP/2 (chosen by ALPN), with a fresh
 //! self-signed certificate for `localhost` and `127.0.0.1`, so the https paths of every
 //! sync mode can be exercised on loopback. A client trusts it with `--ca-cert` and the
-//! certificate's PEM.
+//! certificate's PEM. With a client CA ([`start_tls_with`], `contend serve --client-ca`)
+//! it requires mutual TLS: a client must present a certificate that CA signed, or the
+//! handshake fails.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,14 +47,49 @@ pub async fn start_tls(
     addr: SocketAddr,
     identity: &SelfSigned,
 ) -> std::io::Result<RunningServer> {
+    start_tls_with(config, addr, identity, None).await
+}
+
+/// [`start_tls`], requiring client certificates signed by a CA in `client_ca` (PEM)
+/// when it is given.
+pub async fn start_tls_with(
+    config: ServerConfig,
+    addr: SocketAddr,
+    identity: &SelfSigned,
+    client_ca: Option<&[u8]>,
+) -> std::io::Result<RunningServer> {
+    use rustls::pki_types::pem::PemObject;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_der.clone()));
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .and_then(|b| {
-            b.with_no_client_auth()
-                .with_single_cert(vec![CertificateDer::from(identity.cert_der.clone())], key)
-        })
+        .map_err(std::io::Error::other)?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| {
+                    std::io::Error::other(format!("the client CA is not PEM certificates: {e}"))
+                })?;
+                roots.add(cert).map_err(std::io::Error::other)?;
+            }
+            if roots.is_empty() {
+                return Err(std::io::Error::other(
+                    "the client CA file holds no PEM certificate",
+                ));
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(std::io::Error::other)?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut tls = builder
+        .with_single_cert(vec![CertificateDer::from(identity.cert_der.clone())], key)
         .map_err(std::io::Error::other)?;
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = TlsAcceptor::from(Arc::new(tls));

@@ -33,7 +33,14 @@ fn an_accepted_unconditional_write_is_precondition_not_required() {
         REQUIRED,
         (Outcome::Winner, Some(200)),
     ]));
-    assert_eq!(kinds(&v), [ViolationKind::PreconditionNotRequired]);
+    // The state read back does not carry the accepted write either: a phantom.
+    assert_eq!(
+        kinds(&v),
+        [
+            ViolationKind::PreconditionNotRequired,
+            ViolationKind::PhantomSuccess
+        ]
+    );
     assert_eq!(
         v.violations[0].evidence,
         "1 of 2 writes without a precondition were accepted (w1 200) where 428 was promised"

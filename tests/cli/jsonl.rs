@@ -50,7 +50,10 @@ fn the_jsonl_history_holds_every_record_the_run_saved_and_checks_the_same() {
         text(&o)
     );
 
-    let o = contend(&["check", "live/history.jsonl"], dir.path());
+    let o = contend(
+        &["check", "live/history.jsonl", "--out", "rechecked"],
+        dir.path(),
+    );
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -58,6 +61,10 @@ fn the_jsonl_history_holds_every_record_the_run_saved_and_checks_the_same() {
         text(&o)
     );
     assert_eq!(text(&o).matches("PASS").count(), 3, "{}", text(&o));
+    // Read as a stream (the sustained scenario's attempts too); its requests.csv is CSV.
+    let rewritten = contend::history::read_csv(&dir.path().join("rechecked/requests.csv"))
+        .expect("a requests.csv, not a copy of the JSON Lines");
+    assert_eq!(canonical(&rewritten), canonical(&saved));
 }
 
 #[test]

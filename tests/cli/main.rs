@@ -1,6 +1,7 @@
 //! The binary as a user and CI meet it, one module per command or concern: exit codes,
 //! messages, report files, thresholds, JUnit, `compare`, the `--jsonl` history, proxies,
-//! and the shell's completions and man pages.
+//! the shell's completions and man pages, and the verdicts CI gates on (INCONCLUSIVE,
+//! signals, limits, secrets).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +16,7 @@ mod reports;
 mod run;
 mod shell;
 mod validate;
+mod verdicts;
 
 use std::path::Path;
 

@@ -8,14 +8,18 @@ pub fn contend(args: &[&str], cwd: &Path) -> Output {
     contend_with_env(args, cwd, &[])
 }
 
+/// The binary as CI would run it, to be given its arguments (for a test that spawns it,
+/// signals it, or sets more of its environment).
+pub fn command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_contend"));
+    command.env("CI", "true").env_remove("CONTEND_TARGET");
+    command
+}
+
 /// Runs the binary with extra environment variables.
 pub fn contend_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_contend"));
-    command
-        .args(args)
-        .current_dir(cwd)
-        .env("CI", "true")
-        .env_remove("CONTEND_TARGET");
+    let mut command = command();
+    command.args(args).current_dir(cwd);
     for (k, v) in env {
         command.env(k, v);
     }

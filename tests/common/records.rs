@@ -34,5 +34,6 @@ pub fn record(workload: &str, phase: Phase, round: u32, writer: Option<u32>) -> 
         arrival_ns: None,
         resource: None,
         scheduled_ns: None,
+        cause: None,
     }
 }

@@ -1,8 +1,9 @@
 //! The whole pipeline against the built-in reference server, one module per workload
 //! (plus the answers, every workload at once, the report files, the sustained
-//! workload, the sync modes and the writers' connection policy): the correct server passes every scenario, and each
-//! injected bug fails with the violation that names it, in the terminal verdict, in
-//! `summary.csv` and in `rounds.csv`.
+//! workload, the sync modes, the writers' connection policy, real APIs' features, the
+//! injected faults and the verdicts): the correct server passes every scenario, and
+//! each injected bug fails with the violation that names it, in the terminal verdict, in
+//! `summary.csv` and in `rounds.csv`; a run that judged too little is INCONCLUSIVE.
 //!
 //! Bug windows are 50 ms against writers released within about a millisecond of each
 //! other, so every verdict here is certain, not likely.
@@ -14,8 +15,10 @@ mod answers;
 mod connection_policy;
 mod counter;
 mod every_workload;
+mod faults;
 mod idempotency;
 mod precondition_required;
+mod real_apis;
 mod reports;
 mod stale_write;
 mod stock;
@@ -23,6 +26,7 @@ mod sustained;
 mod sync_modes;
 mod transition;
 mod unique_create;
+mod verdicts;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -54,9 +58,14 @@ const STRATEGIES: &str = "notes-etag-counter-strategies.toml";
 
 /// The reference server with `bug` (if any) and a 50 ms window.
 fn with_bug(bug: Option<Bug>) -> ServerConfig {
+    with_bug_and_window(bug, Duration::from_millis(50))
+}
+
+/// The reference server with `bug` (if any) and `window`, the rest as by default.
+fn with_bug_and_window(bug: Option<Bug>, window: Duration) -> ServerConfig {
     ServerConfig {
         bug,
-        window: Duration::from_millis(50),
+        window,
         ..ServerConfig::default()
     }
 }

@@ -13,9 +13,10 @@ use futures::FutureExt;
 
 use super::{Race, SETTLE};
 use crate::engine::exchange::{
-    connection, describe, execute, failed, send, to_request, ClientSettings, Exchange, Prepared,
+    connection, describe, execute, failed, send, to_request, ClientSettings, Exchange, Incident,
+    Prepared,
 };
-use crate::history::Outcome;
+use crate::history::Cause;
 
 /// One reqwest client (one connection) per writer.
 pub(super) struct Barrier {
@@ -72,7 +73,7 @@ impl Race for Barrier {
                     let start = Instant::now();
                     match request {
                         Ok(request) => execute(&client, request, start).await,
-                        Err(e) => failed(start, Outcome::NotSent, describe(&e)),
+                        Err(e) => failed(start, Incident::new(Cause::Unsent, describe(&e))),
                     }
                 }));
             }
@@ -82,8 +83,7 @@ impl Race for Barrier {
                 out.push(task.await.unwrap_or_else(|e| {
                     failed(
                         now,
-                        Outcome::Indeterminate,
-                        format!("writer task failed: {e}"),
+                        Incident::new(Cause::Reset, format!("writer task failed: {e}")),
                     )
                 }));
             }

@@ -19,31 +19,41 @@ use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 
 use super::{Origin, Stream};
-use crate::engine::exchange::{cut, failed, Exchange, Prepared};
-use crate::history::Outcome;
+use crate::engine::exchange::{
+    failed, io_cause, BodyBuf, Exchange, Incident, Prepared, BODY_LIMIT,
+};
+use crate::history::Cause;
 use crate::scenario::SyncMode;
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
-/// Largest response body read; a bigger one fails the request (and the connection).
-const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Most response header fields parsed.
 const MAX_HEADERS: usize = 128;
 
 /// Headers the HTTP/1.1 framing sets itself; the request's own values are not copied.
 const FRAMING: [&str; 4] = ["host", "content-length", "transfer-encoding", "connection"];
 
-/// One response, read whole.
-#[derive(Debug)]
-pub(super) struct Response {
-    /// The final (non-1xx) status.
-    pub status: u16,
+/// What has come of one response so far: filled in as it is read, so that a response
+/// whose body broke, or timed out, still has its status and headers.
+#[derive(Debug, Default)]
+pub(super) struct Seen {
+    /// The final (non-1xx) status, once its head was read.
+    pub status: Option<u16>,
     /// Every header field the server sent that HTTP can carry.
     pub headers: HeaderMap,
-    /// The whole body, de-chunked.
-    pub body: Vec<u8>,
-    /// False when the server will close the connection after this response.
-    pub keep_alive: bool,
+    /// The body so far, de-chunked, up to the body limit.
+    pub body: BodyBuf,
+}
+
+/// How a whole response ended, for the connection it came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// The connection can carry the next request.
+    KeepAlive,
+    /// The server closes the connection after this response.
+    Close,
+    /// The body went past the limit; the rest was not read, so the connection is done.
+    Cut,
 }
 
 /// A kept-alive HTTP/1.1 connection to one origin.
@@ -53,6 +63,14 @@ pub(super) struct H1Conn {
     stream: Stream,
     /// Bytes read from the socket and not yet consumed.
     buf: BytesMut,
+}
+
+/// Why reading more of a response stopped.
+enum Fill {
+    /// The server closed the connection.
+    Closed,
+    /// Reading failed.
+    Failed(std::io::Error),
 }
 
 impl H1Conn {
@@ -72,17 +90,35 @@ impl H1Conn {
         self.stream.flush().await
     }
 
-    /// Reads more bytes into the buffer; an error at the end of the stream.
-    async fn fill(&mut self, what: &str) -> Result<(), String> {
+    /// Reads more bytes into the buffer.
+    async fn fill(&mut self) -> Result<(), Fill> {
         match self.stream.read_buf(&mut self.buf).await {
-            Ok(0) => Err(format!("the server closed the connection {what}")),
+            Ok(0) => Err(Fill::Closed),
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("reading the response failed: {e}")),
+            Err(e) => Err(Fill::Failed(e)),
         }
     }
 
-    /// Reads one whole response to a request with `method`.
-    pub async fn read_response(&mut self, method: &reqwest::Method) -> Result<Response, String> {
+    /// Reads more of a body; a close or an error says why the body broke.
+    async fn fill_body(&mut self, what: &str) -> Result<(), Incident> {
+        self.fill().await.map_err(|f| match f {
+            Fill::Closed => Incident::new(
+                Cause::ShortBody,
+                format!("the server closed the connection {what}"),
+            ),
+            Fill::Failed(e) => Incident::new(
+                io_cause(e.kind(), true),
+                format!("reading the body failed {what}: {e}"),
+            ),
+        })
+    }
+
+    /// Reads one response to a request with `method` into `seen`, as far as it comes.
+    pub async fn read_response(
+        &mut self,
+        method: &reqwest::Method,
+        seen: &mut Seen,
+    ) -> Result<Ending, Incident> {
         let (status, headers, keep_alive) = loop {
             let head = self.read_head().await?;
             // Interim responses (100 Continue, 103 Early Hints) precede the real one.
@@ -96,35 +132,44 @@ impl H1Conn {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.to_ascii_lowercase().contains("chunked"));
-        let length = headers
-            .get("content-length")
-            .map(|v| {
-                v.to_str()
-                    .ok()
-                    .and_then(|t| t.trim().parse::<usize>().ok())
-                    .ok_or_else(|| format!("the response has an invalid Content-Length {v:?}"))
-            })
-            .transpose()?;
-        let (body, keep_alive) = if no_body {
-            (Vec::new(), keep_alive)
-        } else if chunked {
-            (self.read_chunked().await?, keep_alive)
-        } else if let Some(n) = length {
-            (self.read_exact_body(n).await?, keep_alive)
-        } else {
-            (self.read_to_close().await?, false)
+        let length = match headers.get("content-length") {
+            None => None,
+            Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse::<usize>().ok()) {
+                Some(n) => Some(n),
+                None => {
+                    return Err(Incident::new(
+                        Cause::Garbage,
+                        format!("the response has an invalid Content-Length {v:?}"),
+                    ))
+                }
+            },
         };
-        Ok(Response {
-            status,
-            headers,
-            body,
-            keep_alive,
+        seen.status = Some(status);
+        seen.headers = headers;
+        if no_body {
+            return Ok(if keep_alive {
+                Ending::KeepAlive
+            } else {
+                Ending::Close
+            });
+        }
+        let whole = if chunked {
+            self.read_chunked(&mut seen.body).await?
+        } else if let Some(n) = length {
+            self.read_exact_body(n, &mut seen.body).await?
+        } else {
+            return self.read_to_close(&mut seen.body).await;
+        };
+        Ok(match (whole, keep_alive) {
+            (false, _) => Ending::Cut,
+            (true, true) => Ending::KeepAlive,
+            (true, false) => Ending::Close,
         })
     }
 
     /// Reads and parses a response head: status, headers, and whether the connection
     /// stays open.
-    async fn read_head(&mut self) -> Result<(u16, HeaderMap, bool), String> {
+    async fn read_head(&mut self) -> Result<(u16, HeaderMap, bool), Incident> {
         loop {
             let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut fields);
@@ -151,52 +196,86 @@ impl H1Conn {
                 }
                 Ok(httparse::Status::Partial) => {
                     if self.buf.len() > MAX_HEAD {
-                        return Err(format!("the response head is over {MAX_HEAD} bytes"));
+                        return Err(Incident::new(
+                            Cause::Garbage,
+                            format!("the response head is over {MAX_HEAD} bytes"),
+                        ));
                     }
-                    self.fill("before answering").await?;
+                    self.fill().await.map_err(|f| match f {
+                        Fill::Closed => Incident::new(
+                            Cause::Reset,
+                            "the server closed the connection before answering",
+                        ),
+                        Fill::Failed(e) => Incident::new(
+                            io_cause(e.kind(), false),
+                            format!("reading the response failed: {e}"),
+                        ),
+                    })?;
                 }
-                Err(e) => return Err(format!("the response is not valid HTTP/1.1: {e}")),
+                Err(e) => {
+                    return Err(Incident::new(
+                        Cause::Garbage,
+                        format!("the response is not valid HTTP/1.1: {e}"),
+                    ))
+                }
             }
         }
     }
 
-    async fn read_exact_body(&mut self, n: usize) -> Result<Vec<u8>, String> {
-        if n > MAX_BODY {
-            return Err(format!("the response body is {n} bytes, over {MAX_BODY}"));
+    /// Reads a body of `n` bytes; false when it went past the limit (the rest unread).
+    async fn read_exact_body(&mut self, n: usize, body: &mut BodyBuf) -> Result<bool, Incident> {
+        let wanted = n.min(BODY_LIMIT.saturating_add(1));
+        while self.buf.len() < wanted {
+            self.fill_body("in the middle of the response body").await?;
         }
-        while self.buf.len() < n {
-            self.fill("in the middle of the response body").await?;
-        }
-        Ok(self.buf.split_to(n).to_vec())
+        let whole = body.push(&self.buf[..wanted]);
+        self.buf.advance(wanted);
+        Ok(whole)
     }
 
-    async fn read_chunked(&mut self) -> Result<Vec<u8>, String> {
-        let mut body = Vec::new();
+    /// Reads a chunked body; false when it went past the limit (the rest unread).
+    async fn read_chunked(&mut self, body: &mut BodyBuf) -> Result<bool, Incident> {
         loop {
             match httparse::parse_chunk_size(&self.buf) {
                 Ok(httparse::Status::Complete((used, size))) => {
                     self.buf.advance(used);
-                    let size = usize::try_from(size)
-                        .ok()
-                        .filter(|s| body.len().saturating_add(*s) <= MAX_BODY)
-                        .ok_or_else(|| format!("the response body is over {MAX_BODY} bytes"))?;
+                    let size = usize::try_from(size).unwrap_or(usize::MAX);
                     if size == 0 {
-                        return self.skip_trailers().await.map(|()| body);
+                        return self.skip_trailers().await.map(|()| true);
                     }
-                    while self.buf.len() < size + 2 {
-                        self.fill("in the middle of a chunk").await?;
+                    let wanted =
+                        size.min(BODY_LIMIT.saturating_add(1) - body.len().min(BODY_LIMIT));
+                    while self.buf.len() < wanted {
+                        self.fill_body("in the middle of a chunk").await?;
                     }
-                    body.extend_from_slice(&self.buf[..size]);
-                    self.buf.advance(size + 2);
+                    if !body.push(&self.buf[..wanted]) || wanted < size {
+                        return Ok(false);
+                    }
+                    self.buf.advance(wanted);
+                    while self.buf.len() < 2 {
+                        self.fill_body("in the middle of a chunk").await?;
+                    }
+                    if &self.buf[..2] != b"\r\n" {
+                        return Err(Incident::new(
+                            Cause::BadFraming,
+                            "a chunk of the response body is longer than its size says",
+                        ));
+                    }
+                    self.buf.advance(2);
                 }
-                Ok(httparse::Status::Partial) => self.fill("before the last chunk").await?,
-                Err(_) => return Err("the response has an invalid chunk size".to_string()),
+                Ok(httparse::Status::Partial) => self.fill_body("before the last chunk").await?,
+                Err(_) => {
+                    return Err(Incident::new(
+                        Cause::BadFraming,
+                        "the response has an invalid chunk size",
+                    ))
+                }
             }
         }
     }
 
     /// Skips the trailer section after the last chunk, up to its empty line.
-    async fn skip_trailers(&mut self) -> Result<(), String> {
+    async fn skip_trailers(&mut self) -> Result<(), Incident> {
         loop {
             match self.buf.windows(2).position(|w| w == b"\r\n") {
                 Some(0) => {
@@ -204,20 +283,33 @@ impl H1Conn {
                     return Ok(());
                 }
                 Some(end) => self.buf.advance(end + 2),
-                None => self.fill("in the trailers").await?,
+                None if self.buf.len() > MAX_HEAD => {
+                    return Err(Incident::new(
+                        Cause::BadFraming,
+                        format!("the response's trailers are over {MAX_HEAD} bytes"),
+                    ))
+                }
+                None => self.fill_body("in the trailers").await?,
             }
         }
     }
 
-    async fn read_to_close(&mut self) -> Result<Vec<u8>, String> {
+    /// Reads a body delimited by the end of the connection (RFC 9112 §6.3).
+    async fn read_to_close(&mut self, body: &mut BodyBuf) -> Result<Ending, Incident> {
         loop {
-            if self.buf.len() > MAX_BODY {
-                return Err(format!("the response body is over {MAX_BODY} bytes"));
+            if !body.push(&self.buf) {
+                return Ok(Ending::Cut);
             }
-            match self.stream.read_buf(&mut self.buf).await {
-                Ok(0) => return Ok(self.buf.split().to_vec()),
-                Ok(_) => {}
-                Err(e) => return Err(format!("reading the response failed: {e}")),
+            self.buf.clear();
+            match self.fill().await {
+                Ok(()) => {}
+                Err(Fill::Closed) => return Ok(Ending::Close),
+                Err(Fill::Failed(e)) => {
+                    return Err(Incident::new(
+                        io_cause(e.kind(), true),
+                        format!("reading the body failed: {e}"),
+                    ))
+                }
             }
         }
     }
@@ -258,21 +350,30 @@ impl H1Client {
             .ok_or_else(|| format!("cannot connect to {origin}"))
     }
 
-    /// Writes `bytes` on the connection to `origin`, opening it first if need be.
-    pub(super) async fn write(&mut self, origin: &Origin, bytes: &[u8]) -> Result<(), String> {
-        self.open(origin).await?;
+    /// Writes `bytes` on the connection to `origin`, opening it first if need be; the
+    /// incident says whether the connection could not be made or the write failed.
+    pub(super) async fn write(&mut self, origin: &Origin, bytes: &[u8]) -> Result<(), Incident> {
+        self.open(origin)
+            .await
+            .map_err(|e| Incident::new(Cause::Connect, e))?;
         self.write_open(bytes).await
     }
 
     /// Writes `bytes` on the open connection.
-    async fn write_open(&mut self, bytes: &[u8]) -> Result<(), String> {
+    async fn write_open(&mut self, bytes: &[u8]) -> Result<(), Incident> {
         let Some(conn) = self.conn.as_mut() else {
-            return Err("the connection was lost".into());
+            return Err(Incident::new(Cause::Connect, "the connection was lost"));
         };
         let written = match timeout(self.timeout, conn.write(bytes)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("writing the request failed: {e}")),
-            Err(_) => Err("timed out writing the request".to_string()),
+            Ok(Err(e)) => Err(Incident::new(
+                Cause::Unsent,
+                format!("writing the request failed: {e}"),
+            )),
+            Err(_) => Err(Incident::new(
+                Cause::Unsent,
+                "timed out writing the request",
+            )),
         };
         if written.is_err() {
             self.conn = None;
@@ -282,13 +383,19 @@ impl H1Client {
 
     /// The final bytes of a staged request as the socket must carry them (their TLS
     /// record over https), for a release that only writes ([`super::release`]).
-    pub(super) fn seal(&mut self, last: &[u8]) -> Result<Vec<u8>, String> {
+    pub(super) fn seal(&mut self, last: &[u8]) -> Result<Vec<u8>, Incident> {
         let Some(conn) = self.conn.as_mut() else {
-            return Err("the connection was lost before the release".into());
+            return Err(Incident::new(
+                Cause::Unsent,
+                "the connection was lost before the release",
+            ));
         };
         conn.stream.seal(last).map_err(|e| {
             self.conn = None;
-            format!("preparing the last byte failed: {e}")
+            Incident::new(
+                Cause::Unsent,
+                format!("preparing the last byte failed: {e}"),
+            )
         })
     }
 
@@ -298,66 +405,96 @@ impl H1Client {
     }
 
     /// Writes what the socket did not take of sealed final bytes, straight to it, and
-    /// returns when it has them.
+    /// returns when it has them. On failure the connection is kept for
+    /// [`H1Client::receive_early`]: the server may have answered before the end.
     pub(super) async fn finish_release(&mut self, rest: &[u8]) -> Result<Instant, String> {
         let Some(conn) = self.conn.as_mut() else {
             return Err("the connection was lost before the release".into());
         };
         match timeout(self.timeout, conn.stream.socket_mut().write_all(rest)).await {
             Ok(Ok(())) => Ok(Instant::now()),
-            Ok(Err(e)) => {
-                self.conn = None;
-                Err(format!("writing the last byte failed: {e}"))
-            }
-            Err(_) => {
-                self.conn = None;
-                Err("timed out writing the last byte".into())
-            }
+            Ok(Err(e)) => Err(format!("writing the last byte failed: {e}")),
+            Err(_) => Err("timed out writing the last byte".into()),
         }
     }
 
-    /// Forgets the connection: it cannot be trusted after a failed release.
-    pub(super) fn drop_connection(&mut self) {
+    /// After a release that failed (`why`): the server's answer if it sent a whole one
+    /// before the request's end (an early answer, RFC 9112 §9.6 allows it), else `not
+    /// sent`, since the server never had all of the request.
+    pub async fn receive_early(
+        &mut self,
+        method: &reqwest::Method,
+        start: Instant,
+        why: String,
+    ) -> Exchange {
+        let mut answer = self.receive(method, start).await;
         self.conn = None;
+        if answer.answered().is_some() && answer.incident.is_none() {
+            answer.incident = Some(Incident::new(
+                Cause::Early,
+                format!("answered before the request's end ({why})"),
+            ));
+            answer
+        } else {
+            failed(start, Incident::new(Cause::Unsent, why))
+        }
     }
 
-    /// Reads the response to a request with `method` sent at `start`.
+    /// Reads the response to a request with `method` sent at `start`: what came of it,
+    /// status kept when only the body broke or was slow.
     pub async fn receive(&mut self, method: &reqwest::Method, start: Instant) -> Exchange {
         let Some(conn) = self.conn.as_mut() else {
             return failed(
                 start,
-                Outcome::Indeterminate,
-                "the connection was lost".into(),
+                Incident::new(Cause::Reset, "the connection was lost"),
             );
         };
-        match timeout(self.timeout, conn.read_response(method)).await {
-            Ok(Ok(response)) => {
-                if !response.keep_alive {
-                    self.conn = None;
-                }
-                Exchange {
-                    status: Some(response.status),
-                    headers: response.headers,
-                    body: cut(&response.body),
-                    failure: None,
-                    start,
-                    end: Instant::now(),
-                    arrival_ns: None,
-                }
-            }
-            Ok(Err(e)) => {
+        let mut seen = Seen::default();
+        let read = timeout(self.timeout, conn.read_response(method, &mut seen)).await;
+        let incident = match read {
+            Ok(Ok(Ending::KeepAlive)) => None,
+            Ok(Ok(Ending::Close)) => {
                 self.conn = None;
-                failed(start, Outcome::Indeterminate, e)
+                None
+            }
+            Ok(Ok(Ending::Cut)) => {
+                self.conn = None;
+                Some(Incident::cut())
+            }
+            Ok(Err(incident)) => {
+                self.conn = None;
+                Some(incident)
             }
             Err(_) => {
                 self.conn = None;
-                failed(start, Outcome::Indeterminate, "timed out".into())
+                Some(match seen.status {
+                    Some(_) => Incident::new(Cause::BodyTimeout, "the body timed out"),
+                    None => Incident::new(Cause::Timeout, "timed out"),
+                })
             }
+        };
+        // A status that came before the body broke is kept, and said.
+        let incident = match (incident, seen.status) {
+            (Some(i), Some(status)) if !i.cause.keeps_answer() => Some(Incident::new(
+                i.cause,
+                format!("status {status}, then {}", i.message),
+            )),
+            (i, _) => i,
+        };
+        Exchange {
+            status: seen.status,
+            headers: seen.headers,
+            body: seen.body.text(),
+            incident,
+            start,
+            end: Instant::now(),
+            arrival_ns: None,
         }
     }
 
     /// Sends one whole request and reads its response. A request that could not be
-    /// connected is `not_sent`; once writing began, a failure is `indeterminate`.
+    /// connected or written to its end is `not_sent`; once it was sent, a failure is
+    /// `indeterminate`.
     pub async fn send(&mut self, prepared: &Prepared) -> Exchange {
         let start = Instant::now();
         if !self
@@ -370,12 +507,12 @@ impl H1Client {
                 Err(e) => Err(e),
             };
             if let Err(e) = opened {
-                return failed(start, Outcome::NotSent, e);
+                return failed(start, Incident::new(Cause::Connect, e));
             }
         }
         match self.write_open(&encode(prepared)).await {
             Ok(()) => self.receive(&prepared.method, start).await,
-            Err(e) => failed(start, Outcome::Indeterminate, e),
+            Err(incident) => failed(start, incident),
         }
     }
 }
@@ -496,6 +633,14 @@ mod tests {
         H1Conn::connect(origin, &tls).await.unwrap()
     }
 
+    /// Reads one response on `conn` after writing a GET.
+    async fn get(conn: &mut H1Conn) -> (Seen, Result<Ending, Incident>) {
+        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let mut seen = Seen::default();
+        let ending = conn.read_response(&reqwest::Method::GET, &mut seen).await;
+        (seen, ending)
+    }
+
     #[tokio::test]
     async fn reads_chunked_and_length_framed_responses_on_one_connection() {
         let origin = raw_server(vec![
@@ -504,18 +649,15 @@ mod tests {
         ])
         .await;
         let mut conn = connect(&origin).await;
-        let get = reqwest::Method::GET;
-        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let first = conn.read_response(&get).await.unwrap();
-        assert_eq!(first.status, 200);
-        assert_eq!(first.body, b"abcdefg");
+        let (first, ending) = get(&mut conn).await;
+        assert_eq!(first.status, Some(200));
+        assert_eq!(first.body.text(), "abcdefg");
         assert_eq!(first.headers["etag"], "\"2\"");
-        assert!(first.keep_alive);
-        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let second = conn.read_response(&get).await.unwrap();
+        assert_eq!(ending, Ok(Ending::KeepAlive));
+        let (second, _) = get(&mut conn).await;
         assert_eq!(
-            (second.status, second.body.as_slice()),
-            (412, &b"stale"[..])
+            (second.status, second.body.text().as_str()),
+            (Some(412), "stale")
         );
     }
 
@@ -526,11 +668,10 @@ mod tests {
         ])
         .await;
         let mut conn = connect(&origin).await;
-        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         // The test server drops the socket after its last reply, closing the stream.
-        let response = conn.read_response(&reqwest::Method::GET).await.unwrap();
-        assert_eq!(response.body, b"all of it");
-        assert!(!response.keep_alive);
+        let (seen, ending) = get(&mut conn).await;
+        assert_eq!(seen.body.text(), "all of it");
+        assert_eq!(ending, Ok(Ending::Close));
     }
 
     #[tokio::test]
@@ -549,10 +690,7 @@ mod tests {
                 let _ = socket.write_all(reply).await;
             }
         });
-        let settings =
-            crate::engine::exchange::ClientSettings::new(std::time::Duration::from_secs(2));
-        let tls = super::super::tls_config(&settings, b"http/1.1").unwrap();
-        let mut client = H1Client::new(settings.timeout, tls);
+        let mut client = client();
         let url = format!("http://127.0.0.1:{port}/notes/1");
         let first = client.send(&prepared("GET", &url, None)).await;
         assert_eq!((first.status, first.body.as_str()), (Some(200), "first"));
@@ -560,40 +698,76 @@ mod tests {
         assert_eq!((second.status, second.body.as_str()), (Some(412), "second"));
     }
 
-    #[tokio::test]
-    async fn a_client_that_cannot_connect_has_not_sent_and_one_cut_off_is_indeterminate() {
+    fn client() -> H1Client {
         let settings =
             crate::engine::exchange::ClientSettings::new(std::time::Duration::from_secs(2));
         let tls = super::super::tls_config(&settings, b"http/1.1").unwrap();
-        let mut client = H1Client::new(settings.timeout, tls);
+        H1Client::new(settings.timeout, tls)
+    }
+
+    #[tokio::test]
+    async fn a_client_that_cannot_connect_has_not_sent_and_a_body_cut_short_keeps_its_status() {
+        let mut client = client();
         let refused = client
             .send(&prepared("PUT", "http://127.0.0.1:1/x", None))
             .await;
-        assert_eq!(refused.failure.map(|f| f.outcome), Some(Outcome::NotSent));
+        assert_eq!(refused.cause(), Some(Cause::Connect));
 
         let origin = raw_server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
         let cut_off = client
             .send(&prepared("PUT", &format!("{origin}/x"), Some("{}")))
             .await;
-        assert_eq!(cut_off.status, None);
-        assert_eq!(
-            cut_off.failure.map(|f| f.outcome),
-            Some(Outcome::Indeterminate)
-        );
+        assert_eq!(cut_off.status, Some(200), "the status that came is kept");
+        assert_eq!(cut_off.answered(), None, "but the answer is not whole");
+        assert_eq!(cut_off.cause(), Some(Cause::ShortBody));
     }
 
     #[tokio::test]
-    async fn garbage_and_early_close_are_errors_not_panics() {
+    async fn garbage_and_broken_chunks_are_incidents_not_panics() {
         let origin = raw_server(vec![b"SMTP ready\r\n\r\n"]).await;
         let mut conn = connect(&origin).await;
-        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let err = conn.read_response(&reqwest::Method::GET).await.unwrap_err();
-        assert!(err.contains("not valid HTTP/1.1"), "{err}");
+        let (seen, ending) = get(&mut conn).await;
+        assert_eq!(seen.status, None);
+        assert_eq!(ending.map_err(|i| i.cause), Err(Cause::Garbage));
 
-        let origin = raw_server(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
+        let origin = raw_server(vec![
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+        ])
+        .await;
         let mut conn = connect(&origin).await;
-        conn.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        let err = conn.read_response(&reqwest::Method::GET).await.unwrap_err();
-        assert!(err.contains("closed the connection"), "{err}");
+        let (seen, ending) = get(&mut conn).await;
+        assert_eq!(seen.status, Some(200));
+        assert_eq!(ending.map_err(|i| i.cause), Err(Cause::BadFraming));
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_limit_is_cut_and_its_start_kept() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut scratch = [0u8; 4096];
+            let _ = socket.read(&mut scratch).await;
+            let huge = 100 * BODY_LIMIT;
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {huge}\r\n\r\n");
+            let _ = socket.write_all(head.as_bytes()).await;
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..100 {
+                if socket.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut client = client();
+        let answer = client
+            .send(&prepared(
+                "GET",
+                &format!("http://127.0.0.1:{port}/x"),
+                None,
+            ))
+            .await;
+        assert_eq!(answer.answered(), Some(200));
+        assert_eq!(answer.cause(), Some(Cause::Cut));
+        assert_eq!(answer.body.len(), BODY_LIMIT);
     }
 }

@@ -16,7 +16,10 @@
 //! fewer windows idle and loaded alike (see the README's detection-power section).
 //!
 //! A request that fails before its last byte is written is `not_sent`: the server never
-//! had all of it. After that, a failure is `indeterminate`.
+//! had all of it, unless it had already answered (an early answer, kept as the write's
+//! answer with the cause `early`). After that, a failure is `indeterminate`. Should the
+//! batch itself fail once its writes were submitted, whether a last byte left is not
+//! known, and what comes back decides (no answer is `indeterminate`).
 
 use std::time::Instant;
 
@@ -28,9 +31,22 @@ use tokio::sync::Mutex;
 use super::h1::{encode, H1Client};
 use super::release::{Batch, Sent, Took};
 use super::{tls_config, Origin, Race, SETTLE};
-use crate::engine::exchange::{failed, ClientSettings, Exchange, Prepared};
-use crate::history::Outcome;
+use crate::engine::exchange::{failed, ClientSettings, Exchange, Incident, Prepared};
+use crate::history::Cause;
 use crate::scenario::SyncMode;
+
+/// How one writer's release went.
+enum Released {
+    /// Its last byte was written at this instant.
+    At(Instant),
+    /// Writing its last byte failed (why): the server may have answered early.
+    Broken(Instant, String),
+    /// The batch failed after its write was submitted (why): the last byte may or may
+    /// not have left, so what comes back decides.
+    Unknown(Instant, String),
+    /// It was never staged (or its last byte could not be sealed).
+    Failed(Exchange),
+}
 
 /// One raw HTTP/1.1 connection per writer.
 pub(super) struct LastByte {
@@ -56,47 +72,29 @@ impl LastByte {
 }
 
 /// Completes one write of the release batch: writes what the socket did not take, and
-/// returns when the last byte was written, or the failure (`not_sent` when the socket
-/// refused it, `indeterminate` when the batch cannot say).
-async fn finish(
-    client: &mut H1Client,
-    sealed: &[u8],
-    sent: Sent,
-    staging_started: Instant,
-) -> Result<Instant, Exchange> {
+/// says how the release went: the instant the last byte was written, or why it was not
+/// (the socket refused it, or the batch cannot say).
+async fn finish(client: &mut H1Client, sealed: &[u8], sent: Sent) -> Released {
     match sent.took {
-        Took::Bytes(n) if n >= sealed.len() => Ok(sent.at),
-        Took::Bytes(n) => client
-            .finish_release(&sealed[n..])
-            .await
-            .map_err(|e| failed(staging_started, Outcome::NotSent, e)),
-        Took::Failed(e) => {
-            client.drop_connection();
-            Err(failed(
-                staging_started,
-                Outcome::NotSent,
-                format!("writing the last byte failed: {e}"),
-            ))
-        }
-        Took::Unknown(e) => {
-            client.drop_connection();
-            Err(failed(
-                staging_started,
-                Outcome::Indeterminate,
-                e.to_string(),
-            ))
-        }
+        Took::Bytes(n) if n >= sealed.len() => Released::At(sent.at),
+        Took::Bytes(n) => match client.finish_release(&sealed[n..]).await {
+            Ok(at) => Released::At(at),
+            Err(why) => Released::Broken(Instant::now(), why),
+        },
+        Took::Failed(e) => Released::Broken(sent.at, format!("writing the last byte failed: {e}")),
+        Took::Unknown(e) => Released::Unknown(sent.at, e.to_string()),
     }
 }
 
 /// Writes all of a request but its last byte; the failure (if any) is `not_sent`.
-async fn stage(client: &mut H1Client, bytes: &[u8], url: &url::Url) -> Result<(), String> {
-    let origin = Origin::of(url, SyncMode::LastByte)?;
+async fn stage(client: &mut H1Client, bytes: &[u8], url: &url::Url) -> Result<(), Incident> {
+    let origin =
+        Origin::of(url, SyncMode::LastByte).map_err(|e| Incident::new(Cause::Connect, e))?;
     let head = &bytes[..bytes.len().saturating_sub(1)];
-    client
-        .write(&origin, head)
-        .await
-        .map_err(|e| format!("{e} before its last byte"))
+    client.write(&origin, head).await.map_err(|i| {
+        let message = format!("{} before its last byte", i.message);
+        Incident::new(i.cause, message)
+    })
 }
 
 impl Race for LastByte {
@@ -120,12 +118,12 @@ impl Race for LastByte {
                 return Ok(());
             };
             let answer = first.send(&probe).await;
-            match (answer.status, answer.failure) {
+            match (answer.status, answer.incident) {
                 (Some(_), _) | (None, None) => Ok(()),
-                (None, Some(failure)) => Err(format!(
+                (None, Some(incident)) => Err(format!(
                     "sync = \"last-byte\" needs HTTP/1.1, and {origin} did not answer GET {url} \
                      over it: {}",
-                    failure.message
+                    incident.message
                 )),
             }
         }
@@ -151,7 +149,7 @@ impl Race for LastByte {
 
             // Stage: everything but the last byte, on every connection at once.
             let staging_started = Instant::now();
-            let staged: Vec<Result<(), String>> = futures::future::join_all(
+            let staged: Vec<Result<(), Incident>> = futures::future::join_all(
                 conns
                     .iter_mut()
                     .zip(&encoded)
@@ -162,7 +160,7 @@ impl Race for LastByte {
             tokio::time::sleep(SETTLE).await;
 
             // Seal: each staged request's last byte as its socket must carry it.
-            let sealed: Vec<Result<Vec<u8>, String>> = conns
+            let sealed: Vec<Result<Vec<u8>, Incident>> = conns
                 .iter_mut()
                 .zip(&encoded)
                 .zip(staged)
@@ -183,7 +181,7 @@ impl Race for LastByte {
                 self.batch.lock().await.send(&writes)
             };
             let mut sent = sent.into_iter();
-            let mut released: Vec<Result<Instant, Exchange>> = Vec::with_capacity(conns.len());
+            let mut released: Vec<Released> = Vec::with_capacity(conns.len());
             for (client, sealed) in conns.iter_mut().zip(sealed) {
                 // The writes were batched in this order, for the connections still open.
                 let batched = match &sealed {
@@ -191,12 +189,11 @@ impl Race for LastByte {
                     _ => None,
                 };
                 released.push(match (sealed, batched) {
-                    (Err(e), _) => Err(failed(staging_started, Outcome::NotSent, e)),
-                    (Ok(bytes), Some(sent)) => finish(client, &bytes, sent, staging_started).await,
-                    (Ok(_), None) => Err(failed(
+                    (Err(incident), _) => Released::Failed(failed(staging_started, incident)),
+                    (Ok(bytes), Some(sent)) => finish(client, &bytes, sent).await,
+                    (Ok(_), None) => Released::Failed(failed(
                         staging_started,
-                        Outcome::NotSent,
-                        "the connection was lost before the release".into(),
+                        Incident::new(Cause::Unsent, "the connection was lost before the release"),
                     )),
                 });
             }
@@ -205,8 +202,19 @@ impl Race for LastByte {
             let reads = conns.iter_mut().zip(released).zip(&requests).map(
                 |((client, released), p)| async move {
                     match released {
-                        Ok(at) => client.receive(&p.method, at).await,
-                        Err(exchange) => exchange,
+                        Released::At(at) => client.receive(&p.method, at).await,
+                        Released::Broken(at, why) => client.receive_early(&p.method, at, why).await,
+                        Released::Unknown(at, why) => {
+                            let mut answer = client.receive(&p.method, at).await;
+                            if let Some(incident) = answer.incident.as_mut() {
+                                incident.message = format!(
+                                    "{} (the last byte may not have left: {why})",
+                                    incident.message
+                                );
+                            }
+                            answer
+                        }
+                        Released::Failed(exchange) => exchange,
                     }
                 },
             );

@@ -185,27 +185,13 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// The TLS client configuration of a raw mode: the web's root certificates plus the run's
-/// extra ones (`--ca-cert`), offering `alpn` (`h2` or `http/1.1`).
+/// The TLS client configuration of a raw mode, offering `alpn` (`h2` or `http/1.1`);
+/// see [`super::exchange::tls_client_config`].
 pub(super) fn tls_config(
     settings: &ClientSettings,
     alpn: &[u8],
 ) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for der in settings.ca_certs.iter() {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(der.clone()))
-            .map_err(|e| format!("a --ca-cert certificate cannot be used: {e}"))?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![alpn.to_vec()];
-    Ok(Arc::new(config))
+    super::exchange::tls_client_config(settings, &[alpn])
 }
 
 /// Where a raw connection goes: scheme, host and port of a URL.
@@ -271,7 +257,13 @@ impl Origin {
         let stream = tokio_rustls::TlsConnector::from(tls.clone())
             .connect(name, tcp)
             .await
-            .map_err(|e| format!("TLS handshake with {self} failed: {e}"))?;
+            .map_err(|e| match super::exchange::tls_advice(&e) {
+                Some(advice) => format!(
+                    "TLS handshake with {self} failed: {}",
+                    super::exchange::without_tls_prefix(&advice)
+                ),
+                None => format!("TLS handshake with {self} failed: {e}"),
+            })?;
         let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
         Ok((Stream::Tls(Box::new(stream)), alpn))
     }

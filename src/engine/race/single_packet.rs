@@ -11,12 +11,19 @@
 //! offers only `h2` by ALPN. A target that does not speak HTTP/2 that way, or that allows
 //! fewer concurrent streams than there are writers, is refused with the reason at
 //! [`Race::ready`].
+//!
+//! Every stream's answer is read until the round's deadline (its release plus the
+//! timeout), each on its own, so a stream whose body stalls or breaks keeps its status,
+//! and a body is read up to the body limit, then its stream is cancelled. A server may
+//! answer a stream before its end and reset it with `NO_ERROR` (RFC 9113 §8.1); the final
+//! frame then cannot be sent, and the answer already held is the write's answer, recorded
+//! with the cause `early`.
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -29,9 +36,9 @@ use tokio_rustls::rustls::ClientConfig;
 
 use super::{tls_config, Origin, Race, Stream, SETTLE};
 use crate::engine::exchange::{
-    cut, failed, ClientSettings, Exchange, Failure, Prepared, BODY_LIMIT,
+    failed, h2_cause, BodyBuf, ClientSettings, Exchange, Incident, Prepared,
 };
-use crate::history::Outcome;
+use crate::history::Cause;
 use crate::scenario::SyncMode;
 
 /// Headers that are about one HTTP/1.1 connection and must not appear in HTTP/2
@@ -77,22 +84,29 @@ impl SinglePacket {
     }
 }
 
+/// How long streams may take, after their connection ended, to say what they had seen.
+const AFTER_CONNECTION: Duration = Duration::from_millis(100);
+
 /// Polls `fut` to completion while driving the connection, so frames `fut` queues are
 /// written and frames it waits for are read. Fails if the connection ends first.
 async fn drive<F: Future>(
     conn: &mut Connection<Stream, Bytes>,
     fut: F,
-) -> Result<F::Output, String> {
+) -> Result<F::Output, Incident> {
     let mut fut = pin!(fut);
     poll_fn(|cx| {
         if let Poll::Ready(out) = fut.as_mut().poll(cx) {
             return Poll::Ready(Ok(out));
         }
         match Pin::new(&mut *conn).poll(cx) {
-            Poll::Ready(Ok(())) => {
-                Poll::Ready(Err("the server closed the HTTP/2 connection".into()))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(format!("the HTTP/2 connection failed: {e}"))),
+            Poll::Ready(Ok(())) => Poll::Ready(Err(Incident::new(
+                Cause::Reset,
+                "the server closed the HTTP/2 connection",
+            ))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(Incident::new(
+                h2_cause(&e, false),
+                format!("the HTTP/2 connection failed: {e}"),
+            ))),
             Poll::Pending => Poll::Pending,
         }
     })
@@ -118,7 +132,7 @@ async fn round_trip(h2: &mut H2, settings: &ClientSettings) -> Result<(), String
     match timeout(settings.timeout, drive(&mut h2.conn, ping)).await {
         Ok(Ok(Ok(_pong))) => Ok(()),
         Ok(Ok(Err(e))) => Err(format!("PING failed: {e}")),
-        Ok(Err(e)) => Err(e),
+        Ok(Err(incident)) => Err(incident.message),
         Err(_) => Err("no answer to a PING: timed out".into()),
     }
 }
@@ -213,59 +227,110 @@ fn head(p: &Prepared) -> Result<http::Request<()>, String> {
     Ok(request)
 }
 
-/// A stream's failure: `not_sent` when the server refused it unprocessed.
-fn stream_failure(start: Instant, e: &h2::Error) -> Exchange {
-    let outcome = if e.reason() == Some(h2::Reason::REFUSED_STREAM) {
-        Outcome::NotSent
-    } else {
-        Outcome::Indeterminate
-    };
-    failed(start, outcome, format!("HTTP/2 stream failed: {e}"))
+/// What a stream's error says, with the status that came before it (if any).
+fn stream_incident(e: &h2::Error, status: Option<u16>) -> Incident {
+    let cause = h2_cause(e, status.is_some());
+    match status {
+        Some(status) => Incident::new(
+            cause,
+            format!("status {status}, then the HTTP/2 stream failed: {e}"),
+        ),
+        None => Incident::new(cause, format!("HTTP/2 stream failed: {e}")),
+    }
 }
 
-/// Waits for a stream's response and reads its whole body.
-async fn receive(response: ResponseFuture, start: Instant) -> Exchange {
-    let response = match response.await {
-        Ok(r) => r,
-        Err(e) => return stream_failure(start, &e),
+/// Waits for a stream's answer and reads its body up to the limit, until `deadline`: what
+/// came of it, status kept when only the body broke or was slow.
+async fn receive(answer: Answer, start: Instant, deadline: tokio::time::Instant) -> Exchange {
+    let mut status = None;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut body = BodyBuf::default();
+    let read = read_stream(answer, &mut status, &mut headers, &mut body);
+    let incident = match tokio::time::timeout_at(deadline, read).await {
+        Ok(incident) => incident,
+        Err(_) => Some(match status {
+            Some(status) => Incident::new(
+                Cause::BodyTimeout,
+                format!("status {status}, then the body timed out"),
+            ),
+            None => Incident::new(Cause::Timeout, "timed out"),
+        }),
     };
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let mut body = response.into_body();
-    let mut bytes = Vec::new();
-    let mut failure = None;
-    while let Some(chunk) = body.data().await {
-        match chunk {
-            Ok(chunk) => {
-                let _ = body.flow_control().release_capacity(chunk.len());
-                if bytes.len() < BODY_LIMIT {
-                    bytes.extend_from_slice(&chunk);
-                }
-            }
-            Err(e) => {
-                failure = Some(Failure {
-                    outcome: Outcome::Indeterminate,
-                    message: format!("reading the body: {e}"),
-                });
-                break;
-            }
-        }
-    }
     Exchange {
-        status: Some(status),
+        status,
         headers,
-        body: cut(&bytes),
-        failure,
+        body: body.text(),
+        incident,
         start,
         end: Instant::now(),
         arrival_ns: None,
     }
 }
 
+/// A stream's answer: still to come, or come already (its head at least).
+enum Answer {
+    Coming(ResponseFuture),
+    Came(http::Response<h2::RecvStream>),
+}
+
+/// Reads a stream's answer into `status`, `headers` and `body` as it comes; the incident
+/// says why it is not whole.
+async fn read_stream(
+    answer: Answer,
+    status: &mut Option<u16>,
+    headers: &mut reqwest::header::HeaderMap,
+    body: &mut BodyBuf,
+) -> Option<Incident> {
+    let response = match answer {
+        Answer::Came(response) => response,
+        Answer::Coming(future) => match future.await {
+            Ok(r) => r,
+            Err(e) => return Some(stream_incident(&e, None)),
+        },
+    };
+    *status = Some(response.status().as_u16());
+    *headers = response.headers().clone();
+    let mut recv = response.into_body();
+    while let Some(chunk) = recv.data().await {
+        match chunk {
+            Ok(chunk) => {
+                let _ = recv.flow_control().release_capacity(chunk.len());
+                if !body.push(&chunk) {
+                    // Dropping the body cancels the stream (RST_STREAM CANCEL).
+                    return Some(Incident::cut());
+                }
+            }
+            Err(e) => return Some(stream_incident(&e, *status)),
+        }
+    }
+    None
+}
+
+/// A stream answered before its final frame was sent (`why` the final frame could not
+/// be sent, if it could not): its answer if a whole one came (an early answer), else
+/// `not_sent`, since the server never had its end.
+async fn receive_early(
+    answer: Answer,
+    start: Instant,
+    why: String,
+    deadline: tokio::time::Instant,
+) -> Exchange {
+    let mut answer = receive(answer, start, deadline).await;
+    if answer.answered().is_some() && answer.incident.is_none() {
+        answer.incident = Some(Incident::new(
+            Cause::Early,
+            format!("answered before the request's final frame ({why})"),
+        ));
+        answer
+    } else {
+        failed(start, Incident::new(Cause::Unsent, why))
+    }
+}
+
 /// Every exchange failed with the same reason.
-fn all_failed(n: usize, start: Instant, outcome: Outcome, message: &str) -> Vec<Exchange> {
+fn all_failed(n: usize, start: Instant, cause: Cause, message: &str) -> Vec<Exchange> {
     (0..n)
-        .map(|_| failed(start, outcome, message.to_string()))
+        .map(|_| failed(start, Incident::new(cause, message)))
         .collect()
 }
 
@@ -273,8 +338,22 @@ fn all_failed(n: usize, start: Instant, outcome: Outcome, message: &str) -> Vec<
 enum Wait {
     /// Sent in full at the instant given; its answer is awaited.
     Pending(ResponseFuture, Instant),
+    /// Answered before its final frame, or its final frame could not be sent (why): an
+    /// early answer may be waiting.
+    Early(Answer, Instant, String),
     /// Failed before it could be sent in full.
     Done(Exchange),
+}
+
+/// A stream at the release.
+enum Queued {
+    /// Its final frame is queued.
+    Sent(ResponseFuture),
+    /// Answered before its final frame, or its final frame was refused (why): the
+    /// stream was already closed.
+    Refused(Answer, String),
+    /// It was never staged.
+    Failed(Exchange),
 }
 
 /// A stream whose final frame is withheld.
@@ -285,15 +364,16 @@ struct Staged {
 }
 
 impl SinglePacket {
-    /// Reads the answers of `waits` while driving the connection, within the timeout.
-    /// A connection failure fails every stream still waiting, as `indeterminate`.
+    /// Reads the answers of `waits` while driving the connection, each stream until the
+    /// deadline. When the connection fails, the streams still say what they had seen;
+    /// those that cannot fail as `indeterminate`.
     async fn answers(&self, slot: &mut Option<H2>, waits: Vec<Wait>) -> Vec<Exchange> {
         let Some(h2) = slot.as_mut() else {
             return waits
                 .into_iter()
                 .map(|w| match w {
-                    Wait::Pending(_, start) => {
-                        failed(start, Outcome::Indeterminate, "connection lost".into())
+                    Wait::Pending(_, start) | Wait::Early(_, start, _) => {
+                        failed(start, Incident::new(Cause::Reset, "connection lost"))
                     }
                     Wait::Done(exchange) => exchange,
                 })
@@ -302,39 +382,50 @@ impl SinglePacket {
         let starts: Vec<Option<Instant>> = waits
             .iter()
             .map(|w| match w {
-                Wait::Pending(_, start) => Some(*start),
+                Wait::Pending(_, start) | Wait::Early(_, start, _) => Some(*start),
                 Wait::Done(_) => None,
             })
             .collect();
+        let deadline = tokio::time::Instant::now() + self.settings.timeout;
         let reads = waits.into_iter().map(|w| async move {
             match w {
-                Wait::Pending(response, start) => receive(response, start).await,
+                Wait::Pending(response, start) => {
+                    receive(Answer::Coming(response), start, deadline).await
+                }
+                Wait::Early(answer, start, why) => {
+                    receive_early(answer, start, why, deadline).await
+                }
                 Wait::Done(exchange) => exchange,
             }
         });
-        let all = futures::future::join_all(reads);
-        match timeout(self.settings.timeout, drive(&mut h2.conn, all)).await {
+        let mut all = pin!(futures::future::join_all(reads));
+        // Each stream stops at the deadline; the grace is for the connection.
+        let grace = deadline + AFTER_CONNECTION;
+        match tokio::time::timeout_at(grace, drive(&mut h2.conn, all.as_mut())).await {
             Ok(Ok(answers)) => answers,
-            Ok(Err(e)) => {
+            Ok(Err(incident)) => {
                 *slot = None;
-                fail_waiting(&starts, &e)
+                match timeout(AFTER_CONNECTION, all.as_mut()).await {
+                    Ok(answers) => answers,
+                    Err(_) => fail_waiting(&starts, &incident),
+                }
             }
             Err(_) => {
                 *slot = None;
-                fail_waiting(&starts, "timed out")
+                fail_waiting(&starts, &Incident::new(Cause::Timeout, "timed out"))
             }
         }
     }
 }
 
 /// Exchanges for streams that were waiting when the connection failed.
-fn fail_waiting(starts: &[Option<Instant>], message: &str) -> Vec<Exchange> {
+fn fail_waiting(starts: &[Option<Instant>], incident: &Incident) -> Vec<Exchange> {
     let now = Instant::now();
     starts
         .iter()
         .map(|s| match s {
-            Some(start) => failed(*start, Outcome::Indeterminate, message.to_string()),
-            None => failed(now, Outcome::NotSent, message.to_string()),
+            Some(start) => failed(*start, incident.clone()),
+            None => failed(now, Incident::new(Cause::Unsent, incident.message.clone())),
         })
         .collect()
 }
@@ -363,13 +454,13 @@ impl Race for SinglePacket {
                 .await;
             match answer
                 .first()
-                .and_then(|a| a.failure.as_ref().filter(|_| a.status.is_none()))
+                .and_then(|a| a.incident.as_ref().filter(|_| a.status.is_none()))
             {
                 None => Ok(()),
-                Some(failure) => Err(format!(
+                Some(incident) => Err(format!(
                     "sync = \"single-packet\" needs HTTP/2, and {origin} speaks it but did not \
                      answer GET {url} over it ({}); it may serve only gRPC over HTTP/2",
-                    failure.message
+                    incident.message
                 )),
             }
         }
@@ -397,7 +488,7 @@ impl Race for SinglePacket {
             };
             let h2 = match opened {
                 Ok(h2) => h2,
-                Err(e) => return all_failed(requests.len(), start, Outcome::NotSent, &e),
+                Err(e) => return all_failed(requests.len(), start, Cause::Connect, &e),
             };
             let mut waits = Vec::with_capacity(requests.len());
             for p in &requests {
@@ -415,7 +506,7 @@ impl Race for SinglePacket {
                 });
                 waits.push(match sent {
                     Ok(response) => Wait::Pending(response, Instant::now()),
-                    Err(e) => Wait::Done(failed(start, Outcome::NotSent, e)),
+                    Err(e) => Wait::Done(failed(start, Incident::new(Cause::Unsent, e))),
                 });
             }
             let refused = waits.iter().any(|w| matches!(w, Wait::Done(_)));
@@ -444,7 +535,7 @@ impl Race for SinglePacket {
             };
             let h2 = match opened {
                 Ok(h2) => h2,
-                Err(e) => return all_failed(requests.len(), start, Outcome::NotSent, &e),
+                Err(e) => return all_failed(requests.len(), start, Cause::Connect, &e),
             };
 
             h2.raced = true;
@@ -469,51 +560,73 @@ impl Race for SinglePacket {
                         last: Bytes::copy_from_slice(&body[split..]),
                     })
                 });
-                staged.push(sent.map_err(|e| failed(start, Outcome::NotSent, e)));
+                staged.push(sent.map_err(|e| failed(start, Incident::new(Cause::Unsent, e))));
             }
             // The PING goes out after the staged frames; its answer proves the server has
             // read them all.
             let settled = match round_trip(h2, &self.settings).await {
-                Ok(()) => drive(&mut h2.conn, tokio::time::sleep(SETTLE)).await,
+                Ok(()) => drive(&mut h2.conn, tokio::time::sleep(SETTLE))
+                    .await
+                    .map_err(|i| i.message),
                 Err(e) => Err(e),
             };
             if let Err(e) = settled {
                 *slot = None;
                 let message = format!("staging the round failed: {e}");
-                return all_failed(requests.len(), start, Outcome::NotSent, &message);
+                return all_failed(requests.len(), start, Cause::Unsent, &message);
             }
 
             // Release: queue every final frame, then write them all with one poll of the
-            // connection.
+            // connection. A stream the server already answered and reset refuses its
+            // final frame: its answer is awaited as an early one.
             let mut queued = Vec::with_capacity(staged.len());
             for s in staged {
                 queued.push(match s {
-                    Ok(mut s) => match s.stream.send_data(s.last, true) {
-                        Ok(()) => Ok(s.response),
-                        Err(e) => Err(failed(
-                            start,
-                            Outcome::NotSent,
-                            format!("HTTP/2 final frame refused: {e}"),
-                        )),
-                    },
-                    Err(exchange) => Err(exchange),
+                    Ok(mut s) => {
+                        // An answer already here came before the request's end.
+                        let early =
+                            poll_fn(|cx| Poll::Ready(Pin::new(&mut s.response).poll(cx))).await;
+                        let sent = s.stream.send_data(s.last, true);
+                        match (early, sent) {
+                            (Poll::Ready(Ok(response)), _) => Queued::Refused(
+                                Answer::Came(response),
+                                "its answer came before the final frame".to_string(),
+                            ),
+                            (Poll::Ready(Err(e)), _) => Queued::Failed(failed(
+                                start,
+                                Incident::new(
+                                    Cause::Unsent,
+                                    format!("the server reset the stream before its end: {e}"),
+                                ),
+                            )),
+                            (Poll::Pending, Ok(())) => Queued::Sent(s.response),
+                            (Poll::Pending, Err(e)) => Queued::Refused(
+                                Answer::Coming(s.response),
+                                format!("HTTP/2 final frame refused: {e}"),
+                            ),
+                        }
+                    }
+                    Err(exchange) => Queued::Failed(exchange),
                 });
             }
             let flush = poll_fn(|cx| Poll::Ready(Pin::new(&mut h2.conn).poll(cx)));
             if let Poll::Ready(Err(e)) = flush.await {
                 *slot = None;
                 let message = format!("the HTTP/2 connection failed at the release: {e}");
-                return all_failed(requests.len(), start, Outcome::Indeterminate, &message);
+                return all_failed(requests.len(), start, h2_cause(&e, false), &message);
             }
             let released = Instant::now();
             let waits = queued
                 .into_iter()
                 .map(|q| match q {
-                    Ok(response) => Wait::Pending(response, released),
-                    Err(exchange) => Wait::Done(exchange),
+                    Queued::Sent(response) => Wait::Pending(response, released),
+                    Queued::Refused(answer, why) => Wait::Early(answer, released, why),
+                    Queued::Failed(exchange) => Wait::Done(exchange),
                 })
                 .collect::<Vec<_>>();
-            let refused = waits.iter().any(|w| matches!(w, Wait::Done(_)));
+            let refused = waits
+                .iter()
+                .any(|w| matches!(w, Wait::Done(_) | Wait::Early(..)));
             let answers = self.answers(&mut slot, waits).await;
             if refused {
                 // The connection would not take a stream: open a new one next time.
@@ -597,7 +710,7 @@ mod tests {
                         (exchange.status, exchange.body.as_str()),
                         (Some(200), "ok"),
                         "round {round}: {:?}",
-                        exchange.failure
+                        exchange.incident
                     );
                 }
             }
