@@ -20,7 +20,7 @@ use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{
-    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
+    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncChoice, Workload, WorkloadKind,
 };
 use crate::server::{self, Bug, Fault, ServerConfig};
 use crate::shard::ShardSpec;
@@ -60,9 +60,9 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
-        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
-        sync: Option<SyncMode>,
+        sync: Option<SyncChoice>,
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
@@ -124,9 +124,9 @@ pub enum Command {
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
-        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
-        sync: Option<SyncMode>,
+        sync: Option<SyncChoice>,
         #[command(flatten)]
         tls: TlsArgs,
         /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).
@@ -952,12 +952,15 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         1 => ", 1 threshold".to_string(),
                         n => format!(", {n} thresholds"),
                     },
-                    // Barrier is the default, and workloads whose writes are not released
-                    // together ignore the key: name other modes.
-                    if s.sync == SyncMode::Barrier || !rules.released_together {
-                        String::new()
-                    } else {
+                    // A counter ignores the key; the others say how their writes are
+                    // released (a sustained run: which client its connections speak),
+                    // `auto` being chosen when the run starts.
+                    if rules.released_together
+                        || matches!(s.workload.kind, WorkloadKind::Sustained { .. })
+                    {
                         format!(", sync {}", s.sync)
+                    } else {
+                        String::new()
                     },
                     // Likewise fresh connections, the default.
                     if s.writer_connections == ConnectionPolicy::default()

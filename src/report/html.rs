@@ -411,7 +411,7 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
         );
     }
     if let Some(mode) = r.sync.filter(|_| !counter) {
-        tile(page, "sync", mode.name().to_string(), "");
+        tile(page, "sync", mode.to_string(), "");
     }
     if let Some(policy) = r.writer_connections.filter(|_| !counter) {
         tile(page, "connections", policy.name().to_string(), "");

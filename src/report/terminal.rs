@@ -13,6 +13,7 @@ use console::Style;
 use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::{Outcome, Phase};
+use crate::scenario::{SyncMode, SyncRan};
 
 use super::{by_kind, causes_text, RunStatus, ScenarioResult, SpreadStat};
 
@@ -23,8 +24,13 @@ const WIDE_RELEASE_NS: u64 = 1_000_000;
 /// than [`WIDE_RELEASE_NS`]) raced loosely.
 const WIDE_FACTOR: u64 = 10;
 
-/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
-fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String {
+/// A sustained run's figures: rates, conflict rate and attempt latency per outcome, and
+/// (when known) which client its connections spoke, as its sync mode chose.
+fn sustained_lines(
+    scenario: &str,
+    k: &crate::check::SustainedReport,
+    sync: Option<SyncRan>,
+) -> String {
     let mut out = String::new();
     let model = match (k.open_model, k.scheduled_rate) {
         (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
@@ -46,6 +52,13 @@ fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String 
         k.failed_reads,
         k.lost_updates,
     );
+    if let Some(sync) = sync {
+        let client = match sync.mode {
+            SyncMode::SinglePacket => "HTTP/2 through reqwest",
+            SyncMode::Barrier | SyncMode::LastByte => "HTTP/1.1 through contend's own client",
+        };
+        let _ = writeln!(out, "  connections spoke {client} (sync {sync})");
+    }
     let mut table = |name: &str, rows: &[(Outcome, crate::latency::Percentiles)]| {
         if rows.is_empty() {
             return;
@@ -87,8 +100,8 @@ fn us(ns: u64) -> String {
     format!("{:.0}", ns as f64 / 1e3)
 }
 
-/// "name (sync last-byte, fresh connections): release 12/30, responses 250/400, arrival
-/// at the server 9/21".
+/// "name (sync auto → last-byte, fresh connections): release 12/30, responses 250/400,
+/// arrival at the server 9/21".
 fn spread_line(r: &ScenarioResult) -> String {
     let spreads = r.spreads();
     let pair =
@@ -111,7 +124,7 @@ fn spread_line(r: &ScenarioResult) -> String {
     format!(
         "{} (sync {}{connections}): release {}, responses {}, {arrival}",
         r.verdict.scenario,
-        r.sync.map_or("?", |m| m.name()),
+        r.sync.map_or_else(|| "?".to_string(), |m| m.to_string()),
         pair(spreads.send),
         pair(spreads.response),
     )
@@ -297,7 +310,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     for r in results {
         let v = &r.verdict;
         if let Some(k) = &v.sustained {
-            out.push_str(&sustained_lines(&v.scenario, k));
+            out.push_str(&sustained_lines(&v.scenario, k, r.sync));
         }
         if let Some(k) = &v.counter {
             let _ = writeln!(
