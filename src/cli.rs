@@ -1,4 +1,4 @@
-//! The command line: `run`, `compare`, `validate`, `check`, `serve`, `relay`, and the
+//! The command line: `run`, `compare`, `replay`, `validate`, `check`, `serve`, `relay`, and the
 //! shell's `completions` and `man` (in `cli/shell.rs`), parsed with clap derive. Each
 //! command maps its flags onto the library and turns the result into an exit code.
 
@@ -20,9 +20,10 @@ use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{
-    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
+    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncChoice, Workload, WorkloadKind,
 };
 use crate::server::{self, Bug, Fault, ServerConfig};
+use crate::shard::ShardSpec;
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
 #[derive(Debug, Parser)]
@@ -59,9 +60,9 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
-        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
-        sync: Option<SyncMode>,
+        sync: Option<SyncChoice>,
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
@@ -94,6 +95,8 @@ pub enum Command {
         /// dashboard (`-`: stdout, and the summary goes to stderr).
         #[arg(long, value_name = "FILE")]
         jsonl: Option<PathBuf>,
+        #[command(flatten)]
+        sharding: ShardArgs,
     },
     /// Run the same scenarios against several targets and report them side by side.
     Compare {
@@ -121,9 +124,9 @@ pub enum Command {
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
-        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
-        sync: Option<SyncMode>,
+        sync: Option<SyncChoice>,
         #[command(flatten)]
         tls: TlsArgs,
         /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).
@@ -143,6 +146,64 @@ pub enum Command {
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
+    },
+    /// Fire a failed run's witness (or a round's writes) again and check it: reproduce a failure, or see it pass after a fix.
+    #[command(after_help = REPLAY_EXIT_CODES)]
+    Replay {
+        /// A report folder written by `contend run`, or one of its witness files (REPORT_DIR/witnesses/*.json).
+        from: PathBuf,
+        /// Only this scenario of the report.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Fire every write of this round again, rather than the first witness's.
+        #[arg(long, value_name = "N")]
+        round: Option<u32>,
+        /// Where to fire them: a URL, NAME=URL, `builtin` or `builtin:BUG` [default: the run's target, with its bug].
+        #[arg(long, value_parser = parse_compare_target)]
+        target: Option<CompareTarget>,
+        /// The race window of a `builtin:BUG` target [default: the run's, else 20ms].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        window: Option<Duration>,
+        /// The most attempts per scenario; replay stops at the first that reproduces.
+        #[arg(long, value_name = "K", default_value_t = crate::replay::DEFAULT_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
+        attempts: u32,
+        /// The scenario file, when it is no longer where the run found it.
+        #[arg(long, value_name = "FILE")]
+        scenario_file: Option<PathBuf>,
+        /// Where the attempts' reports go [default: reports/<run-id>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed for the first attempt's markers [default: random, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
+    },
+    /// Merge the folders of a sharded run's shards into one verdict and one report.
+    Merge {
+        /// The shards' folders (each the --out of `contend run --shard I/N`).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// The target the shards ran against: read the split scenarios' hot resources
+        /// once more, now that every shard has finished, to judge lost updates.
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// Report folder [default: reports/<time>-merged/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A release-gate condition on every scenario (repeatable).
+        #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+        thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
+        /// Also write the results as JUnit XML here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Check scenario files without sending any traffic.
     Validate {
@@ -221,6 +282,51 @@ pub struct TlsArgs {
     insecure: bool,
 }
 
+/// How `run` takes its part of a sharded run (README: Beyond one machine).
+#[derive(Debug, clap::Args)]
+pub struct ShardArgs {
+    /// Run shard I of N (from 1) of a sharded run and write a shard folder for `contend merge`; also read from JOB_COMPLETION_INDEX (with --shards) or CI_NODE_INDEX and CI_NODE_TOTAL.
+    #[arg(long, value_name = "I/N", env = "CONTEND_SHARD", value_parser = parse_shard)]
+    shard: Option<ShardSpec>,
+    /// How many shards, for a Kubernetes Indexed Job whose JOB_COMPLETION_INDEX says which this is.
+    #[arg(long, value_name = "N", env = "CONTEND_SHARDS")]
+    shards: Option<u32>,
+    /// The key every shard of the run shares (e.g. the CI run's id) [default: made from --start-at].
+    #[arg(long, value_name = "KEY", env = "CONTEND_RUN_KEY")]
+    run_key: Option<String>,
+    /// Start the sustained attempts at this RFC 3339 time (e.g. 2025-06-01T12:00:00Z), so that shards started at different moments contend together.
+    #[arg(long, value_name = "TIME", env = "CONTEND_START_AT", value_parser = parse_start_at)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+impl ShardArgs {
+    /// Sets the run options' sharding from the flags and the environment, and the seed
+    /// (when none was given) from the run key, the same on every shard.
+    fn apply(self, opts: &mut RunOptions, seed: Option<u64>) -> Result<(), String> {
+        let found = crate::shard::from_environment(self.shard, self.shards, |name| {
+            std::env::var(name).ok()
+        })?;
+        opts.shard = found.map(|(spec, _)| spec);
+        opts.run_key = self.run_key;
+        opts.start_at = self.start_at;
+        let key = opts.shard.and(opts.shared_key());
+        opts.seed = match (seed, key) {
+            (Some(seed), _) => seed,
+            (None, Some(key)) => crate::shard::seed(&key),
+            (None, None) => rand::random(),
+        };
+        Ok(())
+    }
+}
+
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    ShardSpec::parse(text)
+}
+
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    crate::shard::parse_start_at(text)
+}
+
 impl TlsArgs {
     /// Sets the run options' TLS settings.
     fn apply(self, opts: &mut RunOptions) {
@@ -254,8 +360,13 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             jsonl,
+            sharding,
         } => {
             let mut opts = RunOptions::new(paths);
+            if let Err(e) = sharding.apply(&mut opts, seed) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             opts.thresholds = thresholds;
             opts.inconclusive_above = inconclusive_above;
             opts.fault = fault;
@@ -268,7 +379,6 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writer_connections = writer_connections;
             tls.apply(&mut opts);
             opts.arrivals = arrivals;
-            opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig {
                 bug,
                 window,
@@ -317,6 +427,56 @@ pub async fn main(cli: Cli) -> ExitCode {
                     run: opts,
                     targets,
                     window,
+                },
+                junit,
+            )
+            .await
+        }
+        Command::Replay {
+            from,
+            scenario,
+            round,
+            target,
+            window,
+            attempts,
+            scenario_file,
+            out,
+            seed,
+            tls,
+            arrivals,
+        } => {
+            let mut opts = crate::replay::ReplayOptions::new(from);
+            opts.scenario = scenario;
+            opts.round = round;
+            opts.target = target;
+            opts.window = window;
+            opts.attempts = attempts;
+            opts.scenario_file = scenario_file;
+            opts.out = out;
+            opts.seed = seed.unwrap_or_else(rand::random);
+            tls.apply(&mut opts.run);
+            opts.run.arrivals = arrivals;
+            replay_command(opts).await
+        }
+        Command::Merge {
+            dirs,
+            target,
+            out,
+            thresholds,
+            inconclusive_above,
+            junit,
+            tls,
+        } => {
+            let mut run = RunOptions::new(Vec::new());
+            tls.apply(&mut run);
+            merge_command(
+                crate::merge::MergeOptions {
+                    dirs,
+                    target,
+                    out,
+                    thresholds,
+                    inconclusive_above,
+                    tls: run,
                 },
                 junit,
             )
@@ -408,6 +568,8 @@ fn fault_help(what: &str) -> String {
     format!("{what} ({}; README: Fault injection)", names.join(", "))
 }
 
+const REPLAY_EXIT_CODES: &str = "Exit codes: 1 reproduced (or the contract broke another way), as a FAIL; 0 not reproduced: every attempt was judged and the contract held in each (no proof of a fix: a race may be missed); 2 usage or connection error; 3 inconclusive (an attempt's writes had no definite outcome); 130 interrupted.";
+
 const INCONCLUSIVE_HELP: &str = "The share of writes that may be indeterminate or not sent before a scenario is INCONCLUSIVE (exit 3), e.g. 10% or 0.1; overrides each scenario's inconclusive_above [default: 10%]";
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -491,6 +653,56 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
+/// `contend merge`: the merged report, printed and written, and its verdict's exit code.
+async fn merge_command(opts: crate::merge::MergeOptions, junit_path: Option<PathBuf>) -> u8 {
+    match crate::merge::merge(opts).await {
+        Ok(report) => {
+            for why in &report.unreadable {
+                eprintln!("warning: left out: {why}");
+            }
+            let missing = match report.missing.as_slice() {
+                [] => String::new(),
+                shards => format!(
+                    "; missing: shard {}",
+                    shards
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            println!(
+                "contend merge: {} of {} shards{missing}",
+                report.merged.len(),
+                report.shards
+            );
+            for shard in &report.merged {
+                println!("  {shard}");
+            }
+            println!();
+            print!(
+                "{}",
+                terminal::render(&report.results, Some(&report.report_dir), colour())
+            );
+            let code = report.exit_code();
+            if let Some(path) = junit_path {
+                if let Err(e) = write_junit(
+                    &path,
+                    &report.info,
+                    &report.results,
+                    Some(&report.report_dir),
+                ) {
+                    eprintln!("error: {e}");
+                    return if code == 1 { 1 } else { 2 };
+                }
+                println!("JUnit: {}", path.display());
+            }
+            code
+        }
+        Err(e) => print_error(&e),
+    }
+}
+
 async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
     handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
     note_ignored_proxies();
@@ -522,6 +734,25 @@ async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u
                 println!("JUnit: {}", path.display());
             }
             code
+        }
+        Err(e) => print_error(&e),
+    }
+}
+
+async fn replay_command(opts: crate::replay::ReplayOptions) -> u8 {
+    let (stop, abort) = crate::replay::stop_flags(&opts);
+    handle_interrupts(stop.clone(), abort);
+    note_ignored_proxies();
+    println!("contend replay, seed {}\n", opts.seed);
+    let mut say = |text: String| print!("{text}");
+    match crate::replay::replay(opts, &mut say).await {
+        Ok(report) => {
+            println!();
+            for r in &report.replays {
+                println!("{}", crate::replay::verdict_line(r));
+            }
+            println!("\nReports of every attempt: {}/", report.dir.display());
+            report.exit_code(stop.load(Ordering::Relaxed))
         }
         Err(e) => print_error(&e),
     }
@@ -573,6 +804,23 @@ async fn run_command(
                 ));
             }
             let mut code = report.exit_code();
+            if let Some(spec) = report.shard {
+                // A shard's verdict is its part's: the run's is `contend merge`'s. It
+                // fails only when it could not run its part (2) or was stopped (130), so
+                // that a Job or CI matrix never runs a shard twice for a verdict.
+                code = if report.results.iter().any(|r| r.error.is_some()) {
+                    2
+                } else if !report.info.complete(&report.results) {
+                    130
+                } else {
+                    0
+                };
+                say(format!(
+                    "Shard {spec}: its part is in {}; `contend merge` over every shard's \
+                     folder gives the run's verdict\n",
+                    report.report_dir.display()
+                ));
+            }
             match (streamed, &jsonl_path) {
                 (Some(Err(e)), Some(path)) => {
                     let at = match records_on_stdout {
@@ -704,12 +952,15 @@ fn validate(paths: &[PathBuf]) -> u8 {
                         1 => ", 1 threshold".to_string(),
                         n => format!(", {n} thresholds"),
                     },
-                    // Barrier is the default, and workloads whose writes are not released
-                    // together ignore the key: name other modes.
-                    if s.sync == SyncMode::Barrier || !rules.released_together {
-                        String::new()
-                    } else {
+                    // A counter ignores the key; the others say how their writes are
+                    // released (a sustained run: which client its connections speak),
+                    // `auto` being chosen when the run starts.
+                    if rules.released_together
+                        || matches!(s.workload.kind, WorkloadKind::Sustained { .. })
+                    {
                         format!(", sync {}", s.sync)
+                    } else {
+                        String::new()
                     },
                     // Likewise fresh connections, the default.
                     if s.writer_connections == ConnectionPolicy::default()
@@ -796,7 +1047,22 @@ fn check_history(
         not_run: Vec::new(),
     };
     if let Some(dir) = &out {
-        if let Err(e) = report::write_rechecked(dir, &info, &results, path) {
+        // The wire exchanges the run kept for its witnesses, when they are beside it.
+        let beside = path
+            .parent()
+            .map(|p| p.join(history::wire::EXCHANGES_FILE))
+            .filter(|p| p.is_file());
+        let exchanges = match beside.map(|p| history::wire::read_wire(&p)) {
+            Some(Ok(exchanges)) => exchanges,
+            Some(Err(e)) => {
+                eprintln!("warning: the witnesses are told without their exchanges: {e}");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let written = report::write_rechecked(dir, &info, &results, path)
+            .and_then(|_| report::witness::write_all(dir, &results, &exchanges, None));
+        if let Err(e) = written {
             eprintln!("error: cannot write reports to {}: {e}", dir.display());
             return 2;
         }

@@ -19,10 +19,11 @@ use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{
-    self, ConnectionPolicy, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
-    DEFAULT_INCONCLUSIVE_ABOVE,
+    self, ConnectionPolicy, Diagnostic, Scenario, SyncChoice, SyncMode, SyncRan, Target,
+    WorkloadId, WorkloadKind, DEFAULT_INCONCLUSIVE_ABOVE,
 };
 use crate::server::{self, Fault, ServerConfig};
+use crate::shard::{self, Part, Placement, ShardSpec};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
 #[derive(Clone)]
@@ -35,8 +36,9 @@ pub struct RunOptions {
     pub writers: Option<u32>,
     pub rounds: Option<u32>,
     pub timeout: Option<Duration>,
-    /// How writes are released together, overriding every scenario's `sync`.
-    pub sync: Option<SyncMode>,
+    /// How writes are released together (`auto` or a mode), overriding every
+    /// scenario's `sync`.
+    pub sync: Option<SyncChoice>,
     /// How the writers' connections live, overriding every scenario's
     /// `writer_connections` (where the workload's writes are released together).
     pub writer_connections: Option<ConnectionPolicy>,
@@ -69,6 +71,17 @@ pub struct RunOptions {
     /// Where every record goes as soon as it is complete (`--jsonl`); the caller
     /// finishes it after the run.
     pub jsonl: Option<Arc<JsonlStream>>,
+    /// `contend replay`: the writers a round sends, in their release order (see
+    /// [`RunContext::writer_order`]); `None` for a run.
+    pub writer_order: Option<Arc<Vec<u32>>>,
+    /// This process's shard of a sharded run (`--shard I/N`): it runs its part of the
+    /// split ([`shard::plan`]) and writes a shard folder for `contend merge`.
+    pub shard: Option<ShardSpec>,
+    /// The key the shards of a run share (`--run-key`); without it, one is made from
+    /// `start_at` ([`shard::run_key`]).
+    pub run_key: Option<String>,
+    /// No sustained attempt starts before this time (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl RunOptions {
@@ -97,7 +110,16 @@ impl RunOptions {
             thresholds: Vec::new(),
             inconclusive_above: None,
             jsonl: None,
+            writer_order: None,
+            shard: None,
+            run_key: None,
+            start_at: None,
         }
+    }
+
+    /// The key this run's shards share, if it is sharded and has one.
+    pub fn shared_key(&self) -> Option<String> {
+        shard::run_key(self.run_key.as_deref(), self.start_at)
     }
 }
 
@@ -136,6 +158,8 @@ pub struct RunReport {
     pub seed: u64,
     /// What the reports say about the run as a whole.
     pub info: RunInfo,
+    /// The shard this run was, if it was one of a sharded run.
+    pub shard: Option<ShardSpec>,
 }
 
 impl RunReport {
@@ -168,8 +192,8 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(t) = opts.timeout {
             s.timeout = t;
         }
-        if let Some(mode) = opts.sync {
-            s.sync = mode;
+        if let Some(choice) = opts.sync {
+            s.sync = choice;
         }
         let raced = s.workload.kind.rules().released_together;
         if let Some(policy) = opts.writer_connections.filter(|_| raced) {
@@ -222,6 +246,11 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
                 }
             )));
         }
+    }
+    if let Some(spec) = opts.shard {
+        let placements = shard::plan(&scenarios, spec.count);
+        shard::check_plan(&scenarios, &placements, spec, opts.shared_key().as_deref())
+            .map_err(RunError::Usage)?;
     }
     let fds = descriptor_limit();
     for s in &scenarios {
@@ -287,12 +316,14 @@ fn check_descriptors(
     };
     let writers = u64::from(s.workload.writers);
     let rules = s.workload.kind.rules();
-    // Single-packet puts a round's writes on one connection.
-    let connections = if rules.released_together && s.sync == SyncMode::SinglePacket {
-        2
-    } else {
-        writers
-    };
+    // Single-packet puts a round's writes on one connection (`auto` may choose another
+    // mode, with a connection per writer).
+    let connections =
+        if rules.released_together && s.sync == SyncChoice::Fixed(SyncMode::SinglePacket) {
+            2
+        } else {
+            writers
+        };
     let ends = if s.target == Target::Builtin { 2 } else { 1 };
     let needed = connections * ends + FD_SPARE + open;
     if needed <= limit {
@@ -357,7 +388,20 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
 /// before anything starts) and writes the reports.
 pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<RunReport, RunError> {
     let started_at = std::time::SystemTime::now();
-    let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
+    // A shard runs its part of each scenario: all, a slice, or none.
+    let placements = opts.shard.map(|spec| shard::plan(&scenarios, spec.count));
+    let parts: Vec<Part> = match (&placements, opts.shard) {
+        (Some(placements), Some(spec)) => {
+            placements.iter().map(|p| shard::part(*p, spec)).collect()
+        }
+        _ => vec![Part::Whole; scenarios.len()],
+    };
+    let here = |i: usize| parts[i] != Part::Absent;
+    let builtin = if scenarios
+        .iter()
+        .enumerate()
+        .any(|(i, s)| here(i) && s.target == Target::Builtin)
+    {
         let addr = ([127, 0, 0, 1], 0).into();
         let running = server::start_with(opts.server.clone(), opts.fault, addr)
             .await
@@ -382,8 +426,21 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         jsonl: opts.jsonl.clone(),
         client_identity,
         insecure: opts.insecure,
+        judge: Some(Arc::new(CheckEachRound)),
+        writer_order: opts.writer_order.clone(),
+        start_at: opts.start_at,
         ..RunContext::new(opts.seed)
     };
+    let run_key = opts.shard.and(opts.shared_key());
+    let ctx = RunContext {
+        // Every shard makes the same `{unique}` ids from the key they share.
+        nonce: run_key.as_deref().map_or(ctx.nonce, shard::nonce),
+        ..ctx
+    };
+    let origin = std::time::SystemTime::now()
+        .checked_sub(ctx.origin.elapsed())
+        .unwrap_or(started_at);
+    let mut ran: Vec<Option<shard::PartRun>> = vec![None; scenarios.len()];
 
     let mut results = Vec::new();
     let mut records: Vec<RequestRecord> = Vec::new();
@@ -391,9 +448,21 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     // go when the run is over, whatever happened.
     let mut spools: Vec<Spool> = Vec::new();
     let mut skipped = Vec::new();
-    for s in &scenarios {
+    // The exchanges kept as they went for the witnesses, and the scenarios that ran.
+    let mut exchanges = Vec::new();
+    let mut replayable = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let slice = match parts[i] {
+            Part::Absent => continue,
+            Part::Whole => None,
+            Part::Slice(slice) => Some(slice),
+        };
         if ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
             skipped.push(s.name.clone());
+            ran[i] = Some(shard::PartRun {
+                not_run: true,
+                ..shard::PartRun::default()
+            });
             continue;
         }
         let base = match (&s.target, &builtin) {
@@ -410,6 +479,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         };
         let scenario_ctx = RunContext {
             arrival_stamps: s.target == Target::Builtin || opts.arrivals,
+            slice,
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;
@@ -424,7 +494,10 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             .collect();
         let facts = RunFacts {
             target: shown_target,
-            sync: s.workload.kind.rules().released_together.then_some(s.sync),
+            sync: run.sync.map(|mode| SyncRan {
+                mode,
+                auto: s.sync == SyncChoice::Auto,
+            }),
             writer_connections: s
                 .workload
                 .kind
@@ -445,10 +518,39 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             facts,
         )?;
         show_sustained_settings(&mut result, s);
+        if let (Some(slice), Some(Placement::Connections)) =
+            (slice, placements.as_ref().map(|p| p[i]))
+        {
+            result.verdict.cannot_judge.push(format!(
+                "its connections are split over {} shards against the same hot resources, \
+                 so whether an acknowledged write was lost is judged by `contend merge`, \
+                 over every shard's history and a read of the resources once all have \
+                 finished",
+                slice.count
+            ));
+        }
         result.redact(secrets);
+        ran[i] = Some(shard::PartRun {
+            writers: match slice {
+                Some(slice) if s.workload.kind.id() == WorkloadId::Sustained => {
+                    slice.connections(s.workload.writers)
+                }
+                _ => Vec::new(),
+            },
+            complete: result.complete,
+            error: result.error.clone(),
+            not_run: false,
+            target: result.target.clone(),
+            sync: result.sync.map(|m| m.to_string()),
+            writer_connections: result.writer_connections.map(|p| p.to_string()),
+            duration_ns: u64::try_from(result.duration.as_nanos()).unwrap_or(u64::MAX),
+            inconclusive_above: opts.inconclusive_above.or(s.inconclusive_above),
+        });
         results.push(result);
         spools.extend(run.spool);
         records.extend(run.records);
+        exchanges.extend(run.exchanges);
+        replayable.push(s);
     }
     if let Some(server) = builtin {
         if ctx.abort.is_set() {
@@ -459,9 +561,10 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         }
     }
 
-    let report_dir = match &opts.out {
-        Some(dir) => dir.clone(),
-        None => fresh_run_dir(),
+    let report_dir = match (&opts.out, opts.shard) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(spec)) => fresh_dir(&format!("-shard-{}-of-{}", spec.index + 1, spec.count)),
+        (None, None) => fresh_run_dir(),
     };
     let info = RunInfo {
         started_at,
@@ -475,19 +578,104 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
                 .iter()
                 .try_for_each(|spool| spool.append_to(&requests))
         })
+        .and_then(|_| {
+            let manifest = replay_manifest(&opts, &replayable);
+            report::witness::write_all(&report_dir, &results, &exchanges, Some(manifest))
+                .map(|_| ())
+        })
         .map_err(|e| {
             RunError::Io(format!(
                 "cannot write reports to {}: {e}",
                 report_dir.display()
             ))
         })?;
+    if let (Some(spec), Some(placements), Some(run_key)) = (opts.shard, &placements, run_key) {
+        let complete = info.complete(&results);
+        let mut entries = shard::entries(&scenarios, placements);
+        for (entry, part) in entries.iter_mut().zip(ran) {
+            entry.here = part;
+        }
+        let manifest = shard::Manifest {
+            format: shard::FORMAT,
+            contend: env!("CARGO_PKG_VERSION").to_string(),
+            shard: spec.index + 1,
+            shards: spec.count,
+            run_key,
+            seed: opts.seed,
+            start_at: opts
+                .start_at
+                .map(|at| humantime::format_rfc3339_nanos(at).to_string()),
+            origin_unix_ns: shard::unix_ns(origin),
+            started_at: info.started(),
+            finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            complete,
+            scenarios: entries,
+        };
+        shard::write_folder(&report_dir, manifest, &scenarios, &results).map_err(|e| {
+            RunError::Io(format!(
+                "cannot write the shard's files to {}: {e}",
+                report_dir.display()
+            ))
+        })?;
+    }
     Ok(RunReport {
         results,
         report_dir,
         skipped,
         seed: opts.seed,
         info,
+        shard: opts.shard,
     })
+}
+
+/// Judges each finished round with the scenario's own checker, so that the engine keeps
+/// the exchanges its violations' witnesses need.
+struct CheckEachRound;
+
+impl engine::RoundJudge for CheckEachRound {
+    fn judge(&self, records: &[RequestRecord]) -> engine::Flagged {
+        let (kinds, records) = check::witness::needed(records);
+        engine::Flagged { kinds, records }
+    }
+}
+
+/// What `contend replay` needs to know about the scenarios that ran (`replay.json`).
+fn replay_manifest(opts: &RunOptions, ran: &[&Scenario]) -> report::witness::ReplayManifest {
+    let builtin =
+        ran.iter()
+            .any(|s| s.target == Target::Builtin)
+            .then(|| report::witness::ReplayBuiltin {
+                bug: opts.server.bug.map(|b| b.name().to_string()),
+                window_ms: u64::try_from(opts.server.window.as_millis()).unwrap_or(u64::MAX),
+            });
+    let scenarios = ran
+        .iter()
+        .map(|s| {
+            let raced = s.workload.kind.rules().released_together;
+            report::witness::ReplayScenario {
+                name: s.name.clone(),
+                file: std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone()),
+                workload: s.workload.kind.name().to_string(),
+                target: match &s.target {
+                    Target::Builtin => "builtin".to_string(),
+                    Target::Url(u) => s.secrets.redact(u.as_str()),
+                },
+                sync: raced.then(|| s.sync.name().to_string()),
+                writer_connections: raced.then(|| s.writer_connections.name().to_string()),
+                timeout_ms: u64::try_from(s.timeout.as_millis()).unwrap_or(u64::MAX),
+                writers: s.workload.writers,
+                rounds: s.workload.rounds,
+                witnesses: Vec::new(),
+            }
+        })
+        .collect();
+    report::witness::ReplayManifest {
+        contend: env!("CARGO_PKG_VERSION").to_string(),
+        seed: opts.seed,
+        builtin,
+        scenarios,
+    }
 }
 
 /// A sustained run's figures name the scenario's settings (connections, hot resources,
@@ -513,10 +701,11 @@ fn show_sustained_settings(result: &mut ScenarioResult, s: &Scenario) {
 pub struct RunFacts {
     /// How the reports name the target (empty for a re-checked history).
     pub target: String,
-    /// How the writes were released; `None` when they were not released together, or
-    /// when it is not known (a re-checked history).
-    pub sync: Option<SyncMode>,
-    /// How the writers' connections lived; `None` as for `sync`.
+    /// How the writes were released (for `sustained`, the mode that chose its client);
+    /// `None` for a counter, or when it is not known (a re-checked history).
+    pub sync: Option<SyncRan>,
+    /// How the writers' connections lived; `None` when the writes were not released
+    /// together, or when it is not known.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
@@ -549,14 +738,14 @@ pub fn scenario_result(
         ),
     };
     let convergence = Convergence::from_records(records.iter().copied());
-    Ok(finish(
-        verdict,
-        latency,
-        convergence,
-        workload,
-        thresholds,
-        facts,
-    ))
+    // A spooled (sustained) history is not held, so its violations have no witness.
+    let witness = match spool {
+        Some(_) => check::WitnessSet::default(),
+        None => check::witness::witnesses(&verdict, records),
+    };
+    let mut result = finish(verdict, latency, convergence, workload, thresholds, facts);
+    result.witness = witness;
+    Ok(result)
 }
 
 /// A scenario's result from its verdict and figures: the thresholds evaluated on them.
@@ -582,6 +771,7 @@ fn finish(
         inconclusive_above: facts
             .inconclusive_above
             .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
+        witness: check::WitnessSet::default(),
     };
     result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
     result
@@ -722,6 +912,25 @@ pub fn recheck(
     Ok(results)
 }
 
+/// `ctx` with the TLS settings of `opts` (`--ca-cert`, `--client-cert` and
+/// `--client-key`, `--insecure`, warned about), for traffic sent outside a run:
+/// `contend merge --target`'s final reads.
+pub fn with_tls(opts: &RunOptions, ctx: RunContext) -> Result<RunContext, RunError> {
+    let ca_certs = match &opts.ca_cert {
+        Some(path) => Arc::new(load_certificates(path)?),
+        None => Arc::default(),
+    };
+    if opts.insecure {
+        eprintln!("{INSECURE_WARNING}");
+    }
+    Ok(RunContext {
+        ca_certs,
+        client_identity: load_client_identity(opts)?.map(Arc::new),
+        insecure: opts.insecure,
+        ..ctx
+    })
+}
+
 /// What `--insecure` prints on every run that uses it.
 pub const INSECURE_WARNING: &str = "warning: --insecure: contend is NOT checking the TLS \
     certificates of the targets, so anyone on the path can read and change this run's \
@@ -784,7 +993,7 @@ fn builtin_label(config: &ServerConfig, base: &url::Url) -> String {
 }
 
 /// Relative paths in scenarios join under the base URL's path, not beside it.
-fn with_trailing_slash(mut url: url::Url) -> url::Url {
+pub(crate) fn with_trailing_slash(mut url: url::Url) -> url::Url {
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
@@ -794,11 +1003,18 @@ fn with_trailing_slash(mut url: url::Url) -> url::Url {
 
 /// `reports/<UTC time>/`, with a suffix if two runs start in the same second.
 pub fn fresh_run_dir() -> PathBuf {
-    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+    fresh_dir("")
+}
+
+/// `reports/<UTC time><suffix>/`, with a number after it if two runs start in the same
+/// second.
+pub fn fresh_dir(suffix: &str) -> PathBuf {
+    let mut stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
+    stamp.push_str(suffix);
     let base = PathBuf::from("reports");
     let mut dir = base.join(&stamp);
     let mut n = 2;

@@ -17,8 +17,11 @@
 //! `client.rs` renders requests and holds `Writers`, the façade through which every
 //! race is released, and `race/` the sync modes behind it. Which rules a workload
 //! follows (released together, a resource per round, its fewest writers) is read from
-//! the registry, [`crate::scenario::WorkloadRules`].
+//! the registry, [`crate::scenario::WorkloadRules`]. Beside the records, `capture.rs`
+//! keeps the few exchanges a violation's witness shows as they went, for the rounds a
+//! [`RoundJudge`] flags.
 
+pub mod capture;
 pub mod client;
 pub mod cookies;
 mod counter;
@@ -33,6 +36,8 @@ mod stale_write;
 mod stock;
 mod sustained;
 mod transition;
+
+pub use sustained::distinct_ids;
 mod unique_create;
 
 use std::future::Future;
@@ -45,6 +50,7 @@ use serde_json::Value;
 use crate::history::{Cause, Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind};
+pub use capture::{Flagged, RoundJudge};
 use client::RequestBuilder;
 use exchange::{ClientSettings, Exchange, Incident, Prepared};
 use recorder::{Meta, Recorder};
@@ -98,6 +104,59 @@ pub struct RunContext {
     pub client_identity: Option<Arc<exchange::ClientIdentity>>,
     /// Trust any certificate (`--insecure`): for a throw-away self-signed host only.
     pub insecure: bool,
+    /// Judges each round as it ends, so that the engine keeps the wire exchanges of the
+    /// witnesses of its violations (`capture.rs`); `None`: nothing is captured.
+    pub judge: Option<Arc<dyn RoundJudge>>,
+    /// Replaying a round (`contend replay`): the writers whose writes a round sends, in
+    /// the order they are released. Lane `i` sends writer `writer_order[i]`'s write, with
+    /// that writer's marker and labels; `None`: writers 0 to n-1.
+    pub writer_order: Option<Arc<Vec<u32>>>,
+    /// The part of the scenario this process runs in a sharded run (`contend run
+    /// --shard I/N`); `None`: all of it.
+    pub slice: Option<Slice>,
+    /// No sustained attempt starts before this time (`--start-at`), so that the shards of
+    /// a run, started at different moments, contend together.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+/// The part of a scenario that one shard of a sharded run takes: shard `index` (from 0)
+/// of `count` runs the connections, attempts and rounds whose global number `n` has
+/// `n mod count == index`, so that the shards together run what one process would, each
+/// number exactly once and under the same name (writer `w7` is the same writer whichever
+/// shard runs it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Slice {
+    /// Whether this shard takes global number `n` (a connection, an attempt, a round).
+    pub fn takes(&self, n: u64) -> bool {
+        n % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+
+    /// The global number of this shard's `local`-th item.
+    pub fn global(&self, local: u64) -> u64 {
+        local * u64::from(self.count.max(1)) + u64::from(self.index)
+    }
+
+    /// How many of the global numbers `0..total` this shard takes.
+    pub fn share(&self, total: u64) -> u64 {
+        let count = u64::from(self.count.max(1));
+        (total + count - 1 - u64::from(self.index).min(count - 1)) / count
+    }
+
+    /// This shard's connections (writer numbers) of `total`.
+    pub fn connections(&self, total: u32) -> Vec<u32> {
+        (0..total).filter(|w| self.takes(u64::from(*w))).collect()
+    }
+
+    /// Whether this shard creates the resources every shard shares (the first does; the
+    /// others wait until they can read them).
+    pub fn creates(&self) -> bool {
+        self.index == 0
+    }
 }
 
 impl RunContext {
@@ -117,7 +176,20 @@ impl RunContext {
             jsonl: None,
             client_identity: None,
             insecure: false,
+            judge: None,
+            writer_order: None,
+            slice: None,
+            start_at: None,
         }
+    }
+
+    /// The writer whose write lane `lane` of a round sends (see
+    /// [`RunContext::writer_order`]).
+    fn writer_of(&self, lane: u32) -> u32 {
+        self.writer_order
+            .as_ref()
+            .and_then(|order| order.get(lane as usize).copied())
+            .unwrap_or(lane)
     }
 
     fn stopped(&self) -> bool {
@@ -207,29 +279,52 @@ pub struct ScenarioRun {
     /// False when the run was interrupted or aborted before its last round.
     pub complete: bool,
     pub duration: Duration,
+    /// The mode the writes were released in (or were to be, when it could not be used):
+    /// the scenario's own, or what `auto` chose; for `sustained`, the mode that chose its
+    /// connections' client; `None` for a counter, whose writers run free.
+    pub sync: Option<SyncMode>,
     /// Every secret of the scenario: its file's, and those learned while it ran (captured
     /// credentials, cookies), for redacting what is written from its result. (The
     /// scenario's own set: the two are one, shared.)
     pub secrets: Secrets,
+    /// The exchanges kept as they went for witnesses (`capture.rs`): the set-up, and
+    /// those the flagged rounds' witnesses need; empty without a [`RoundJudge`].
+    pub exchanges: Vec<crate::history::wire::WireExchange>,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
 pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
-    let steps = steps(scenario);
+    let steps = match ctx.slice {
+        Some(slice) => slice.share(steps(scenario)),
+        None => steps(scenario),
+    };
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
-    let result = match check_sync_mode(&session.settings, &base).await {
+    let (sync, chosen) = choose_sync_mode(scenario, &session.settings, &base).await;
+    let result = match chosen {
         Err(e) => Err(e),
-        Ok(()) => match session.run_setup_steps().await {
-            Err(e) => Err(e),
-            Ok(()) => run_workload(&mut session).await,
-        },
+        Ok(()) => {
+            if let Some(mode) = sync {
+                session.settings.sync = mode;
+            }
+            match session.run_setup_steps().await {
+                Err(e) => Err(e),
+                Ok(()) => run_workload(&mut session).await,
+            }
+        }
     };
     session.take_step_records();
     session.publish().await;
     ctx.progress.finish();
+    let mut exchanges = session.steps.take_wire();
+    if let Some(capture) = &mut session.capture {
+        exchanges.extend(capture.take());
+    }
+    for e in &mut exchanges {
+        e.redact(&session.secrets);
+    }
     // A run stopped at once fails wherever it was; that is the interruption, not an error.
     let error = result.err().filter(|_| !ctx.abort.is_set()).map(|e| {
         let e = match session.settings.client_cert_advice() {
@@ -244,8 +339,37 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+        sync,
         secrets: session.secrets.clone(),
+        exchanges,
     }
+}
+
+/// Reads a sustained scenario's hot resources once more, as its final read, from a
+/// process that did not run it: `contend merge --target`, after every shard of a sharded
+/// run has finished, so the value read holds every shard's writes. Runs the scenario's
+/// `[[setup]]` steps first (a login), finds the resources at the ids every shard used
+/// (the same [`RunContext::nonce`] and seed make the same `{unique}`), and returns the
+/// records of its reads (phase `final`, each with the value it read), or why it could
+/// not read them.
+pub async fn final_reads(
+    scenario: &Scenario,
+    base: url::Url,
+    ctx: &RunContext,
+) -> Result<Vec<RequestRecord>, String> {
+    let mut session = Session::new(scenario, base, ctx);
+    let result = match session.run_setup_steps().await {
+        Ok(()) => sustained::read_finals(&mut session).await,
+        Err(e) => Err(e),
+    };
+    result
+        .map(|()| {
+            std::mem::take(&mut session.records)
+                .into_iter()
+                .filter(|r| r.phase == Phase::Final)
+                .collect()
+        })
+        .map_err(|e| session.secrets.redact(&e))
 }
 
 /// How many steps the progress bar counts for a scenario: its rounds, a counter's
@@ -266,13 +390,58 @@ fn steps(scenario: &Scenario) -> u64 {
     }
 }
 
-/// Stops a scenario whose sync mode cannot be used with its target before any request is
-/// sent (the set-up would otherwise fail first, with a protocol error for a reason).
-async fn check_sync_mode(settings: &ClientSettings, base: &url::Url) -> Result<(), String> {
-    if settings.sync == SyncMode::Barrier {
-        return Ok(());
+/// The mode the scenario's writes are released in, checked against the target before
+/// any request of the scenario is sent, on connections of its own (the set-up would
+/// otherwise fail first, with a protocol error for a reason): the scenario's own mode,
+/// or with `auto` the first of its candidates whose check passes (barrier's always
+/// does). For `sustained`, whose writes are never released together, the mode chooses
+/// its connections' client, and `auto` the first the target takes: contend's own
+/// HTTP/1.1 client (as `last-byte`), else HTTP/2 (as `single-packet`). `None` for a
+/// counter, whose writers run free. The error, when no mode can be used, says why; the
+/// mode is returned with it, for the reports.
+async fn choose_sync_mode(
+    scenario: &Scenario,
+    settings: &ClientSettings,
+    base: &url::Url,
+) -> (Option<SyncMode>, Result<(), String>) {
+    let (candidates, writers) = match scenario.workload.kind {
+        // Each connection is one writer: a stream each is all single-packet needs.
+        WorkloadKind::Sustained { .. } => (scenario.sync.sustained_candidates(), 1),
+        _ if scenario.workload.kind.rules().released_together => (
+            scenario.sync.candidates(scenario.writer_connections),
+            scenario.workload.writers,
+        ),
+        _ => return (None, Ok(())),
+    };
+    let mut refusals = Vec::new();
+    for &mode in &candidates {
+        let trial = ClientSettings {
+            sync: mode,
+            ..settings.clone()
+        };
+        match client::Writers::check(mode, writers, &trial, base).await {
+            Ok(()) => return (Some(mode), Ok(())),
+            Err(e) => refusals.push((mode, e)),
+        }
     }
-    client::Writers::new(1, settings)?.ready(base).await
+    match refusals.len() {
+        0 => (None, Err("no sync mode can be used".into())),
+        1 => {
+            let (mode, e) = refusals.remove(0);
+            (Some(mode), Err(e))
+        }
+        _ => {
+            let why = refusals
+                .iter()
+                .map(|(mode, e)| format!("{mode}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                refusals.last().map(|(mode, _)| *mode),
+                Err(format!("sync auto found no mode the target takes ({why})")),
+            )
+        }
+    }
 }
 
 /// Runs the scenario's workload.
@@ -313,6 +482,8 @@ struct Session<'a> {
     /// The file's secrets and those learned while running (the scenario's own set,
     /// shared, so its final reports see what was learned).
     secrets: Secrets,
+    /// The wire capture, when the run judges rounds (`capture.rs`).
+    capture: Option<capture::Capture>,
 }
 
 impl<'a> Session<'a> {
@@ -348,6 +519,7 @@ impl<'a> Session<'a> {
             unique(ctx, scenario, None),
             ctx.clone(),
         ));
+        let capture = ctx.judge.clone().map(capture::Capture::new);
         Session {
             scenario,
             ctx,
@@ -356,13 +528,11 @@ impl<'a> Session<'a> {
             secrets,
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // The counter's writers run free and ignore `sync`; a sustained run's
-                // connections take it as the choice of client (single-packet: HTTP/2).
-                sync: match scenario.workload.kind {
-                    WorkloadKind::Sustained { .. } => scenario.sync,
-                    _ if scenario.workload.kind.rules().released_together => scenario.sync,
-                    _ => SyncMode::Barrier,
-                },
+                // The counter's writers run free and ignore `sync`; for the others
+                // (a sustained run's connections take it as the choice of client,
+                // single-packet: HTTP/2), `run` sets the mode once it is chosen and
+                // checked.
+                sync: SyncMode::Barrier,
                 arrivals: ctx
                     .arrival_stamps
                     .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())
@@ -377,6 +547,15 @@ impl<'a> Session<'a> {
             records: Vec::new(),
             published: 0,
             spool: None,
+            capture,
+        }
+    }
+
+    /// Notes the request of the record just pushed, for the wire capture.
+    fn note_wire(&mut self, prepared: &Prepared, exchange: &Exchange) {
+        if let Some(capture) = &mut self.capture {
+            let at = self.records.len().saturating_sub(1);
+            capture.note(at, prepared, &exchange.headers);
         }
     }
 
@@ -395,7 +574,11 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let reader = self.reader()?;
-        let result = self.steps.run_all(&reader, &self.scenario.setup).await;
+        let capture = self.capture.is_some();
+        let result = self
+            .steps
+            .run_all(&reader, &self.scenario.setup, capture)
+            .await;
         self.take_step_records();
         result
     }
@@ -458,6 +641,7 @@ impl<'a> Session<'a> {
                 exchange::read_outcome(&exchange, accepts),
             );
             self.records.push(refused);
+            self.note_wire(&prepared, &exchange);
             let logged_in = self.steps.refresh_after(&reader, exchange.start).await;
             self.take_step_records();
             logged_in?;
@@ -474,6 +658,7 @@ impl<'a> Session<'a> {
             .recorder
             .record(phase, meta, &prepared, &exchange, outcome);
         self.records.push(record);
+        self.note_wire(&prepared, &exchange);
         if outcome == Outcome::Ok {
             Ok(exchange)
         } else {

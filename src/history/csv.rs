@@ -448,7 +448,11 @@ impl<'a> Cell<'a> {
         ))
     }
 
-    fn parse<T>(&self, column: Column, parse: impl Fn(&[u8]) -> Option<T>) -> Result<T, csv::Error> {
+    fn parse<T>(
+        &self,
+        column: Column,
+        parse: impl Fn(&[u8]) -> Option<T>,
+    ) -> Result<T, csv::Error> {
         parse(self.raw(column)).ok_or_else(|| self.bad(column))
     }
 

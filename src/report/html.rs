@@ -411,7 +411,7 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
         );
     }
     if let Some(mode) = r.sync.filter(|_| !counter) {
-        tile(page, "sync", mode.name().to_string(), "");
+        tile(page, "sync", mode.to_string(), "");
     }
     if let Some(policy) = r.writer_connections.filter(|_| !counter) {
         tile(page, "connections", policy.name().to_string(), "");
@@ -480,8 +480,13 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             let rounds = group.in_rounds(v.rounds.len());
             let _ = write!(
                 page,
-                r#"<div class="violation"><div class="vk"><code>{kind}</code>{rounds}</div><ul class="evidence">"#
+                r#"<div class="violation"><div class="vk"><code>{kind}</code>{rounds}</div>"#
             );
+            // The minimal witness first, then the evidence in words.
+            if let Some(w) = r.witness.first_of(kind) {
+                page.push_str(&super::witness::html(r, w));
+            }
+            page.push_str(r#"<ul class="evidence">"#);
             let line = |x: &crate::check::Violation| {
                 let at = match (&x.round, &x.version) {
                     (Some(round), Some(version)) => {
@@ -516,6 +521,10 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             page.push_str("</div>");
         }
     }
+
+    // ==== Timelines of the violating rounds (issue 17): one call, for the template's slot.
+    page.push_str(&super::timeline::section(r));
+    // ==== end of the timelines.
 
     page.push_str(r#"<div class="charts">"#);
     let curves: Vec<Curve> = Outcome::TIMED

@@ -14,16 +14,20 @@ pub mod json;
 pub mod junit;
 pub mod progress;
 pub mod terminal;
+pub mod timeline;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, WarningKind};
+use crate::check::{
+    percentile, Verdict, Violation, ViolationKind, Warning, WarningKind, WitnessSet,
+};
 use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
 use crate::latency::Latency;
-use crate::scenario::{ConnectionPolicy, Secrets, SyncMode};
+use crate::scenario::{ConnectionPolicy, Secrets, SyncRan};
 
 /// Everything the reports say about one scenario.
 #[derive(Debug, Clone)]
@@ -34,10 +38,12 @@ pub struct ScenarioResult {
     pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
     pub target: String,
-    /// How the writes were released; `None` when unknown (a re-checked history).
-    pub sync: Option<SyncMode>,
-    /// How the writers' connections lived (kept, or fresh every round); `None` as for
-    /// `sync`.
+    /// How the writes were released (for `sustained`, the mode that chose its client),
+    /// and whether `auto` chose the mode; `None` for a counter, whose writers run free,
+    /// or when unknown (a re-checked history).
+    pub sync: Option<SyncRan>,
+    /// How the writers' connections lived (kept, or fresh every round); `None` when the
+    /// writes were not released together, or when unknown.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,
@@ -49,6 +55,9 @@ pub struct ScenarioResult {
     /// The share of writes that may be indeterminate or not sent before the scenario is
     /// INCONCLUSIVE (`inconclusive_above`, `--inconclusive-above`).
     pub inconclusive_above: f64,
+    /// The violations' minimal witnesses and the first violating rounds' records, for
+    /// the witness files and the timelines ([`witness`]).
+    pub witness: WitnessSet,
 }
 
 impl ScenarioResult {
@@ -67,7 +76,9 @@ impl ScenarioResult {
     /// Why this scenario is INCONCLUSIVE, or `None`: when nothing broke (no violation,
     /// no failed threshold) and it could run, but it judged nothing (no round,
     /// increment or attempt had a definite outcome), or more of its writes than
-    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent.
+    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent, or
+    /// the checker was not given all it needs ([`Verdict::cannot_judge`]: a sharded
+    /// run's missing shard).
     /// Like Jepsen's *unknown*: saying PASS would claim what was not seen.
     pub fn inconclusive(&self) -> Option<String> {
         if !self.passed() || self.error.is_some() {
@@ -99,6 +110,9 @@ impl ScenarioResult {
                 format!("; of {} writes, {}", c.writes, parts.join("; "))
             }
         };
+        if !v.cannot_judge.is_empty() {
+            return Some(format!("not judged: {}", v.cannot_judge.join("; ")));
+        }
         let j = &v.judged;
         if j.judged == 0 {
             let unit = if j.unit.is_empty() { "rounds" } else { j.unit };
@@ -141,6 +155,11 @@ impl ScenarioResult {
             return;
         }
         let hide = |text: &mut String| secrets.hide(text);
+        let hide_text = |text: &mut crate::history::Text| {
+            if !secrets.is_empty() {
+                *text = secrets.redact(text).into();
+            }
+        };
         hide(&mut self.target);
         if let Some(e) = &mut self.error {
             hide(e);
@@ -165,6 +184,29 @@ impl ScenarioResult {
         }
         for t in &mut self.thresholds {
             hide(&mut t.threshold.limit_text);
+        }
+        let witnessed = self.witness.witnesses.iter_mut().flat_map(|w| {
+            hide(&mut w.evidence);
+            hide(&mut w.shows);
+            w.setup
+                .iter_mut()
+                .chain(w.steps.iter_mut().map(|s| &mut s.record))
+        });
+        let drawn = self
+            .witness
+            .rounds
+            .iter_mut()
+            .flat_map(|t| t.records.iter_mut());
+        for record in witnessed.chain(drawn) {
+            hide_text(&mut record.url);
+            hide(&mut record.body);
+            hide(&mut record.error);
+            for text in [&mut record.version_sent, &mut record.version_returned]
+                .into_iter()
+                .flatten()
+            {
+                hide_text(text);
+            }
         }
     }
 

@@ -12,7 +12,8 @@ use console::Style;
 
 use crate::convergence::Metric;
 use crate::gate::Status;
-use crate::history::Outcome;
+use crate::history::{Outcome, Phase};
+use crate::scenario::{SyncMode, SyncRan};
 
 use super::{by_kind, causes_text, RunStatus, ScenarioResult, SpreadStat};
 
@@ -23,8 +24,13 @@ const WIDE_RELEASE_NS: u64 = 1_000_000;
 /// than [`WIDE_RELEASE_NS`]) raced loosely.
 const WIDE_FACTOR: u64 = 10;
 
-/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
-fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String {
+/// A sustained run's figures: rates, conflict rate and attempt latency per outcome, and
+/// (when known) which client its connections spoke, as its sync mode chose.
+fn sustained_lines(
+    scenario: &str,
+    k: &crate::check::SustainedReport,
+    sync: Option<SyncRan>,
+) -> String {
     let mut out = String::new();
     let model = match (k.open_model, k.scheduled_rate) {
         (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
@@ -46,6 +52,13 @@ fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String 
         k.failed_reads,
         k.lost_updates,
     );
+    if let Some(sync) = sync {
+        let client = match sync.mode {
+            SyncMode::SinglePacket => "HTTP/2 through reqwest",
+            SyncMode::Barrier | SyncMode::LastByte => "HTTP/1.1 through contend's own client",
+        };
+        let _ = writeln!(out, "  connections spoke {client} (sync {sync})");
+    }
     let mut table = |name: &str, rows: &[(Outcome, crate::latency::Percentiles)]| {
         if rows.is_empty() {
             return;
@@ -87,8 +100,8 @@ fn us(ns: u64) -> String {
     format!("{:.0}", ns as f64 / 1e3)
 }
 
-/// "name (sync last-byte, fresh connections): release 12/30, responses 250/400, arrival
-/// at the server 9/21".
+/// "name (sync auto → last-byte, fresh connections): release 12/30, responses 250/400,
+/// arrival at the server 9/21".
 fn spread_line(r: &ScenarioResult) -> String {
     let spreads = r.spreads();
     let pair =
@@ -111,7 +124,7 @@ fn spread_line(r: &ScenarioResult) -> String {
     format!(
         "{} (sync {}{connections}): release {}, responses {}, {arrival}",
         r.verdict.scenario,
-        r.sync.map_or("?", |m| m.name()),
+        r.sync.map_or_else(|| "?".to_string(), |m| m.to_string()),
         pair(spreads.send),
         pair(spreads.response),
     )
@@ -297,7 +310,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
     for r in results {
         let v = &r.verdict;
         if let Some(k) = &v.sustained {
-            out.push_str(&sustained_lines(&v.scenario, k));
+            out.push_str(&sustained_lines(&v.scenario, k, r.sync));
         }
         if let Some(k) = &v.counter {
             let _ = writeln!(
@@ -343,6 +356,9 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             for group in by_kind(&v.violations) {
                 let (kind, found) = (group.kind, &group.found);
                 let _ = writeln!(out, "  {kind}{}", group.in_rounds(v.rounds.len()));
+                if let Some(w) = r.witness.first_of(kind) {
+                    out.push_str(&witness_lines(r, w, report_dir));
+                }
                 for x in found.iter().take(EVIDENCE_SHOWN) {
                     let at = match (&x.round, &x.version) {
                         (Some(round), Some(version)) => {
@@ -386,7 +402,7 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
         if let Some(why) = r.inconclusive() {
             let _ = writeln!(
                 out,
-                "\n{} INCONCLUSIVE: {why}; a verdict needs writes with a definite outcome, so this is neither a pass nor a failure",
+                "\n{} INCONCLUSIVE: {why}; so it is neither a pass nor a failure",
                 v.scenario
             );
         }
@@ -412,6 +428,84 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
             "\nReports: {}/ ({})",
             dir.display(),
             super::run_files().join(", ")
+        );
+        if results.iter().any(|r| !r.witness.witnesses.is_empty()) {
+            // A history checked again has no replay file: it was not run from here.
+            let replay = if dir.join(super::witness::REPLAY_FILE).is_file() {
+                format!("; fire them again with: contend replay {}", dir.display())
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                out,
+                "Witnesses: {}/{}/ (JSON and curl), timelines: {}/{}/{replay}",
+                dir.display(),
+                super::witness::WITNESS_DIR,
+                dir.display(),
+                super::witness::TIMELINE_DIR,
+            );
+        }
+    }
+    out
+}
+
+/// A violation's minimal witness, shown before its evidence: what it shows, and its
+/// files (in the report folder, when there is one).
+fn witness_lines(r: &ScenarioResult, w: &crate::check::Witness, dir: Option<&Path>) -> String {
+    let at = w.round.map_or(String::new(), |n| format!(", round {n}"));
+    let mut out = format!("    witness{at}: {}\n", w.shows);
+    let steps: Vec<String> = w
+        .steps
+        .iter()
+        .map(|s| {
+            let rec = &s.record;
+            let who = match (s.role, rec.writer) {
+                (crate::check::witness::Role::Write, Some(n)) => format!("w{n}"),
+                (role, _) => role.name().replace('_', " "),
+            };
+            let sent = rec
+                .version_sent
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            let status = rec
+                .status
+                .map_or_else(|| rec.outcome.name().to_string(), |s| s.to_string());
+            let got = rec
+                .version_returned
+                .clone()
+                .or_else(|| rec.state.clone().filter(|_| rec.phase != Phase::Write))
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            // A counter's or a stock's count, beside the version it came with.
+            let count = rec
+                .value
+                .filter(|_| rec.phase != Phase::Write)
+                .map(|v| format!(" (value {v})"))
+                .unwrap_or_default();
+            format!("{who} {}{sent} → {status}{got}{count}", rec.method)
+        })
+        .collect();
+    let _ = writeln!(out, "      {}", steps.join("; "));
+    if let Some(dir) = dir {
+        let scenario = &r.verdict.scenario;
+        let timeline = w
+            .round
+            .filter(|n| r.witness.rounds.iter().any(|t| t.round == *n))
+            .map(|n| {
+                format!(
+                    ", timeline {}",
+                    dir.join(super::witness::timeline_file(scenario, n))
+                        .display()
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "      {} (curl: {}){timeline}",
+            dir.join(super::witness::witness_file(scenario, w))
+                .display(),
+            dir.join(super::witness::curl_file(scenario, w)).display(),
         );
     }
     out

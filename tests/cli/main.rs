@@ -1,7 +1,7 @@
 //! The binary as a user and CI meet it, one module per command or concern: exit codes,
 //! messages, report files, thresholds, JUnit, `compare`, the `--jsonl` history, proxies,
-//! the shell's completions and man pages, and the verdicts CI gates on (INCONCLUSIVE,
-//! signals, limits, secrets).
+//! the shell's completions and man pages, the verdicts CI gates on (INCONCLUSIVE,
+//! signals, limits, secrets), and `replay` with the witness files and timelines.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +12,7 @@ mod gate;
 mod jsonl;
 mod messages;
 mod proxy;
+mod replay;
 mod reports;
 mod run;
 mod shell;

@@ -278,7 +278,7 @@ conflict = [412]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_cookie_and_its_csrf_token_go_with_every_write_in_every_sync_mode() {
     for mode in SyncMode::ALL {
-        let ran = run_with(SESSION, correct(), |o| o.sync = Some(mode)).await;
+        let ran = run_with(SESSION, correct(), |o| o.sync = Some(mode.into())).await;
         assert_one_winner_per_round(&ran, 5);
         let login = &ran.records[0];
         assert!(
@@ -344,8 +344,7 @@ fn basic_auth_is_encoded_by_contend_and_neither_password_nor_encoding_is_written
     let text = common::binary::text(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.contains("secure-notes-login"), "{text}");
-    for entry in std::fs::read_dir(&out).expect("reports") {
-        let path = entry.expect("entry").path();
+    for path in crate::common::files::every_file(&out) {
         let written = std::fs::read_to_string(&path).unwrap_or_default();
         for secret in ["contend-secret", "Y29udGVuZDpjb250ZW5kLXNlY3JldA=="] {
             assert!(
@@ -831,7 +830,7 @@ async fn a_server_that_requires_a_client_certificate_refuses_without_one_and_pas
         let refused = run_with(EXISTING_NOTE, correct(), |o| {
             o.target = Some(target.clone());
             o.ca_cert = Some(server_cert.clone());
-            o.sync = Some(mode);
+            o.sync = Some(mode.into());
         })
         .await;
         let error = refused
@@ -850,7 +849,7 @@ async fn a_server_that_requires_a_client_certificate_refuses_without_one_and_pas
             o.ca_cert = Some(server_cert.clone());
             o.client_cert = Some(cert.clone());
             o.client_key = Some(key.clone());
-            o.sync = Some(mode);
+            o.sync = Some(mode.into());
         })
         .await;
         assert_one_winner_per_round(&passed, 4);

@@ -16,7 +16,7 @@ use contend::latency::Latency;
 use contend::report::progress::Tally;
 use contend::report::{self, exit_code, junit, RunInfo, RunStatus, ScenarioResult};
 use contend::run::{run, RunOptions};
-use contend::scenario::{SyncMode, WorkloadId};
+use contend::scenario::{SyncMode, SyncRan, WorkloadId};
 use contend::server::{Bug, Fault};
 
 use crate::common::files::scenario;
@@ -39,13 +39,17 @@ fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResu
         latency: Latency::empty(),
         convergence: Convergence::default(),
         target: "builtin".into(),
-        sync: Some(SyncMode::Barrier),
+        sync: Some(SyncRan {
+            mode: SyncMode::Barrier,
+            auto: false,
+        }),
         writer_connections: None,
         error: None,
         complete: true,
         duration: Duration::from_secs(1),
         thresholds: Vec::new(),
         inconclusive_above: 0.1,
+        witness: Default::default(),
     }
 }
 
@@ -322,7 +326,7 @@ async fn sustained_speaks_http2_when_its_sync_mode_says_single_packet() {
     let mut opts = RunOptions::new(vec![file]);
     opts.out = Some(dir.path().join("out"));
     opts.target = Some(format!("http://127.0.0.1:{port}"));
-    opts.sync = Some(SyncMode::SinglePacket);
+    opts.sync = Some(SyncMode::SinglePacket.into());
     opts.timeout = Some(Duration::from_secs(2));
     let r = run_one(opts).await;
     serve.abort();
