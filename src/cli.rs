@@ -94,6 +94,10 @@ pub enum Command {
         /// dashboard (`-`: stdout, and the summary goes to stderr).
         #[arg(long, value_name = "FILE")]
         jsonl: Option<PathBuf>,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (default: fitted to the terminal, or to 100 columns when stdout is not one).
+        #[arg(long)]
+        wide: bool,
     },
     /// Run the same scenarios against several targets and report them side by side.
     Compare {
@@ -137,12 +141,16 @@ pub enum Command {
         thresholds: Vec<Threshold>,
         #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
         inconclusive_above: Option<f64>,
-        /// Also write every target's results as JUnit XML here, for CI (one test case per target and scenario).
+        /// Also write every target's results as JUnit XML here, for CI (a test suite per target and scenario, a test case per check).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (default: fitted to the terminal, or to 100 columns when stdout is not one).
+        #[arg(long)]
+        wide: bool,
     },
     /// Check scenario files without sending any traffic.
     Validate {
@@ -165,6 +173,10 @@ pub enum Command {
         /// Also write the results as JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (default: fitted to the terminal, or to 100 columns when stdout is not one).
+        #[arg(long)]
+        wide: bool,
     },
     /// Run the reference server on its own.
     Serve {
@@ -254,6 +266,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             jsonl,
+            wide,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
@@ -277,7 +290,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            run_command(opts, junit, jsonl).await
+            run_command(opts, junit, jsonl, terminal::Layout::for_stdout(wide)).await
         }
         Command::Compare {
             paths,
@@ -296,6 +309,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             no_progress,
+            wide,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
@@ -319,6 +333,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                     window,
                 },
                 junit,
+                terminal::Layout::for_stdout(wide),
             )
             .await
         }
@@ -329,12 +344,14 @@ pub async fn main(cli: Cli) -> ExitCode {
             thresholds,
             inconclusive_above,
             junit,
+            wide,
         } => check_history(
             &history,
             out,
             &thresholds,
             inconclusive_above,
             junit.as_deref(),
+            terminal::Layout::for_stdout(wide),
         ),
         Command::Serve {
             addr,
@@ -457,7 +474,7 @@ fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>, abort: Abort) {
         Err(e) => eprintln!("warning: Ctrl-C and SIGTERM will not stop the run cleanly: {e}"),
     }
     eprintln!(
-        "contend: running; Ctrl-C (or SIGTERM) stops after the current round and still writes the reports; a second one stops at once"
+        "contend: running; Ctrl-C (or SIGTERM) stops after this round, reports still written"
     );
 }
 
@@ -482,7 +499,8 @@ fn write_junit(
     dir: Option<&std::path::Path>,
 ) -> Result<(), String> {
     let dir = dir.map(|d| d.display().to_string());
-    let xml = junit::render(info, results, dir.as_deref());
+    let xml = junit::render(info, results, dir.as_deref())
+        .map_err(|e| format!("cannot render the JUnit file {}: {e}", path.display()))?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {} for the JUnit file: {e}", parent.display()))?;
@@ -491,7 +509,11 @@ fn write_junit(
         .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
 }
 
-async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
+async fn compare_command(
+    opts: CompareOptions,
+    junit_path: Option<PathBuf>,
+    layout: terminal::Layout,
+) -> u8 {
     handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
     note_ignored_proxies();
     let seed = opts.run.seed;
@@ -513,7 +535,7 @@ async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u
                 .collect();
             print!(
                 "{}",
-                terminal::render_compare(&tables, Some(&report.dir), colour())
+                terminal::render_compare_in(&tables, Some(&report.dir), colour(), layout)
             );
             if !report.not_run.is_empty() {
                 println!("Not run (interrupted): {}", report.not_run.join(", "));
@@ -531,6 +553,7 @@ async fn run_command(
     mut opts: RunOptions,
     junit_path: Option<PathBuf>,
     jsonl_path: Option<PathBuf>,
+    layout: terminal::Layout,
 ) -> u8 {
     let scenarios = match run::load(&opts) {
         Ok(scenarios) => scenarios,
@@ -561,10 +584,11 @@ async fn run_command(
     match ran {
         Ok(report) => {
             say(format!("contend run, seed {seed}\n\n"));
-            say(terminal::render(
+            say(terminal::render_in(
                 &report.results,
                 Some(&report.report_dir),
                 colour(),
+                layout,
             ));
             if !report.skipped.is_empty() {
                 say(format!(
@@ -771,6 +795,7 @@ fn check_history(
     thresholds: &[Threshold],
     inconclusive_above: Option<f64>,
     junit_path: Option<&std::path::Path>,
+    layout: terminal::Layout,
 ) -> u8 {
     let started_at = std::time::SystemTime::now();
     // Each scenario through the pipeline's second half, as `run` does, the file read as
@@ -801,7 +826,10 @@ fn check_history(
             return 2;
         }
     }
-    print!("{}", terminal::render(&results, out.as_deref(), colour()));
+    print!(
+        "{}",
+        terminal::render_in(&results, out.as_deref(), colour(), layout)
+    );
     let code = report::exit_code(&results, false);
     if let Some(junit_path) = junit_path {
         if let Err(e) = write_junit(junit_path, &info, &results, out.as_deref()) {

@@ -1,5 +1,7 @@
 //! The live progress bar: steps done, requests per second and what the verdict will
-//! say so far. It draws on stderr only when stderr is a terminal and `CI` is not set.
+//! say so far ("undecided": writes indeterminate or not sent), on one line cut to the
+//! terminal's width. It draws on stderr only when stderr is a terminal and `CI` is not
+//! set.
 //!
 //! The bar counts what the verdict will count ([`Tally`]): each finished round of a
 //! round-based workload is checked at once by the scenario's own checker (its rounds
@@ -91,12 +93,12 @@ impl Tally {
     pub fn message(&self, elapsed: Duration) -> String {
         let rate = self.requests as f64 / elapsed.as_secs_f64().max(1e-3);
         let unknown = if self.undecided > 0 {
-            format!(", {} indeterminate or not sent", self.undecided)
+            format!(" · {} undecided", self.undecided)
         } else {
             String::new()
         };
         if self.rounds() {
-            return format!("{rate:.0} req/s, {} violation(s){unknown}", self.violations);
+            return format!("{rate:.0} req/s · {} violations{unknown}", self.violations);
         }
         let per_success = if self.winners > 0 {
             format!("{:.2}", self.conflicts as f64 / self.winners as f64)
@@ -104,7 +106,7 @@ impl Tally {
             "-".to_string()
         };
         format!(
-            "{rate:.0} req/s, {per_success} conflicts/success, {} unexpected{unknown}",
+            "{rate:.0} req/s · {per_success} conflicts/success · {} unexpected{unknown}",
             self.unexpected
         )
     }
@@ -119,8 +121,10 @@ pub struct Bar {
 impl Progress for Bar {
     fn start(&self, scenario: &str, workload: WorkloadId, steps: u64) {
         let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
+        // `wide_msg` takes what the terminal's width leaves and is cut to it, so the
+        // line never wraps (a wrapped bar redraws as a new line every tick).
         let style = ProgressStyle::with_template(
-            "{prefix:.bold} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+            "{prefix:.bold} [{bar:20}] {pos}/{len} {elapsed}/{eta} {wide_msg}",
         )
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar());

@@ -1,11 +1,18 @@
-//! The terminal summary printed at the end of a run: one line per scenario with every
-//! outcome (writes = winners + conflicts + unexpected + indeterminate + not sent), the
-//! causes of the writes that got no whole answer, a loud line for a race released far
-//! wider than a race needs, then each counter's strategies, each failing scenario's
-//! violations, why a scenario is INCONCLUSIVE, and every scenario's warnings, with their
-//! evidence.
+//! The terminal summary printed at the end of a run: a table with one row per scenario
+//! and every outcome (writes = winners + conflicts + unexpected + indeterminate + not
+//! sent), the causes of the writes that got no whole answer, a loud line for a race
+//! released far wider than a race needs, then each counter's strategies, each failing
+//! scenario's violations, why a scenario is INCONCLUSIVE, and every scenario's
+//! warnings, with their evidence; last, the run's verdict.
+//!
+//! It fits the width it is given ([`Layout::Fit`]): the table keeps the outcome counts
+//! on one row and puts each scenario's workload, steps, latency and spread on the line
+//! below; when the names leave no room, each name goes on a line of its own above its
+//! row; every other line wraps at the width. [`Layout::Wide`] (`--wide`) puts every
+//! figure of a scenario on one line and wraps nothing. On a terminal the width is the
+//! terminal's; elsewhere (a pipe, a file, CI logs) it is 100 columns, whatever the
+//! environment, so the output is the same everywhere ([`Layout::for_stdout`]).
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use console::Style;
@@ -22,99 +29,194 @@ const WIDE_RELEASE_NS: u64 = 1_000_000;
 /// A round released this many times wider than the scenario's median round (and wider
 /// than [`WIDE_RELEASE_NS`]) raced loosely.
 const WIDE_FACTOR: u64 = 10;
-
-/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
-fn sustained_lines(scenario: &str, k: &crate::check::SustainedReport) -> String {
-    let mut out = String::new();
-    let model = match (k.open_model, k.scheduled_rate) {
-        (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
-        (true, None) => "open model".to_string(),
-        (false, _) => "closed model".to_string(),
-    };
-    let _ = writeln!(
-        out,
-        "\n{scenario}: {model}, {} connections, {} resources: {} attempts in {:.2} s ({} requests/s); {} writes acknowledged ({}/s), conflict rate {}, {} indeterminate, {} reads failed, {} lost",
-        k.connections,
-        k.resources,
-        k.attempts,
-        k.elapsed_ns as f64 / 1e9,
-        k.request_rate().map_or("-".into(), |x| format!("{x:.0}")),
-        k.acknowledged,
-        k.write_throughput().map_or("-".into(), |x| format!("{x:.0}")),
-        k.conflict_rate().map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
-        k.indeterminate,
-        k.failed_reads,
-        k.lost_updates,
-    );
-    let mut table = |name: &str, rows: &[(Outcome, crate::latency::Percentiles)]| {
-        if rows.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "  attempt latency, {name}, p50/p99/p99.9/max ms:");
-        for (outcome, p) in rows {
-            let _ = writeln!(
-                out,
-                "    {:<13} {:>8}  {}/{}/{}/{}",
-                outcome.name(),
-                p.count,
-                ms(p.p50),
-                ms(p.p99),
-                ms(p.p999),
-                ms(p.max)
-            );
-        }
-    };
-    table("from the actual start (raw)", &k.raw);
-    table(
-        "from the scheduled start (corrected for coordinated omission)",
-        &k.corrected,
-    );
-    out
-}
-
 /// Evidence lines shown per violation kind; the rest are in `rounds.csv`.
 const EVIDENCE_SHOWN: usize = 3;
 
-fn ms(ns: u64) -> String {
-    if ns == 0 {
-        "-".into()
-    } else {
-        format!("{:.2}", ns as f64 / 1e6)
+/// How the summary is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Fitted to this many columns (at least [`Layout::NARROWEST`]).
+    Fit(usize),
+    /// Every figure of a scenario on one line, nothing wrapped (`--wide`).
+    Wide,
+}
+
+impl Layout {
+    /// The width when stdout is not a terminal: the same bytes in every environment.
+    pub const DEFAULT_WIDTH: usize = 100;
+    /// Below this the table's rows cannot fit, so narrower widths are widened to it.
+    pub const NARROWEST: usize = 60;
+    /// The variable that sets the width (tests, or a terminal that reports none).
+    pub const WIDTH_VARIABLE: &'static str = "CONTEND_WIDTH";
+
+    /// The layout for stdout: [`Layout::Wide`] for `--wide`; else fitted to
+    /// `CONTEND_WIDTH` when set, to the terminal when stdout is one, or to
+    /// [`Layout::DEFAULT_WIDTH`] columns.
+    pub fn for_stdout(wide: bool) -> Layout {
+        let terminal = console::Term::stdout();
+        let terminal_width = terminal
+            .is_term()
+            .then(|| terminal.size_checked().map(|(_, w)| usize::from(w)))
+            .flatten();
+        Layout::choose(
+            wide,
+            std::env::var(Self::WIDTH_VARIABLE).ok().as_deref(),
+            terminal_width,
+        )
+    }
+
+    /// [`Layout::for_stdout`]'s rule: `--wide`, then the variable's value (when it is a
+    /// number), then the terminal's width, then [`Layout::DEFAULT_WIDTH`].
+    pub fn choose(wide: bool, variable: Option<&str>, terminal_width: Option<usize>) -> Layout {
+        if wide {
+            return Layout::Wide;
+        }
+        let width = variable
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|w| *w > 0)
+            .or(terminal_width.filter(|w| *w > 0))
+            .unwrap_or(Self::DEFAULT_WIDTH);
+        Layout::Fit(width.max(Self::NARROWEST))
+    }
+
+    /// The width lines must fit, if any.
+    fn width(self) -> Option<usize> {
+        match self {
+            Layout::Fit(width) => Some(width.max(Self::NARROWEST)),
+            Layout::Wide => None,
+        }
     }
 }
 
-fn us(ns: u64) -> String {
-    format!("{:.0}", ns as f64 / 1e3)
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::Fit(Self::DEFAULT_WIDTH)
+    }
 }
 
-/// "name (sync last-byte, fresh connections): release 12/30, responses 250/400, arrival
-/// at the server 9/21".
-fn spread_line(r: &ScenarioResult) -> String {
-    let spreads = r.spreads();
-    let pair =
-        |s: Option<SpreadStat>| s.map_or("-".into(), |s| format!("{}/{}", us(s.p50), us(s.max)));
-    let arrival = match spreads.arrival {
-        Some(s) => format!(
-            "arrival at the server {}/{} (p99 {})",
-            us(s.p50),
-            us(s.max),
-            us(s.p99)
-        ),
-        None => {
-            "arrival at the server not measured (only contend's reference server stamps it)".into()
+/// The summary being written: lines, wrapped at the layout's width.
+struct Out {
+    text: String,
+    width: Option<usize>,
+}
+
+impl Out {
+    fn new(layout: Layout) -> Out {
+        Out {
+            text: String::new(),
+            width: layout.width(),
         }
-    };
-    let connections = r
-        .writer_connections
-        .map(|p| format!(", {p} connections"))
-        .unwrap_or_default();
-    format!(
-        "{} (sync {}{connections}): release {}, responses {}, {arrival}",
-        r.verdict.scenario,
-        r.sync.map_or("?", |m| m.name()),
-        pair(spreads.send),
-        pair(spreads.response),
-    )
+    }
+
+    /// A line as it is (a table row, already fitted).
+    fn line(&mut self, line: &str) {
+        self.text.push_str(line.trim_end());
+        self.text.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.text.push('\n');
+    }
+
+    /// A line of prose indented by `indent`, its continuation lines by `hang`, wrapped
+    /// at the width (a word longer than a line is broken).
+    fn para(&mut self, indent: usize, hang: usize, text: &str) {
+        let (first, rest) = (" ".repeat(indent), " ".repeat(hang));
+        match self.width {
+            None => self.line(&format!("{first}{text}")),
+            Some(width) => {
+                let options = textwrap::Options::new(width)
+                    .initial_indent(&first)
+                    .subsequent_indent(&rest);
+                for line in textwrap::wrap(text, options) {
+                    self.line(&line);
+                }
+            }
+        }
+    }
+}
+
+/// One cell of a table: its text and, for a verdict, its colour.
+struct Cell {
+    text: String,
+    style: Option<Style>,
+}
+
+impl Cell {
+    fn plain(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            style: None,
+        }
+    }
+}
+
+/// A table of left-aligned text columns then right-aligned figures.
+struct Table {
+    headers: Vec<&'static str>,
+    /// How many leading columns are text (left-aligned); the rest are figures.
+    text_columns: usize,
+    rows: Vec<Vec<Cell>>,
+}
+
+/// Between two columns.
+const GAP: &str = "  ";
+
+impl Table {
+    fn widths(&self) -> Vec<usize> {
+        self.headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(i))
+                    .map(|c| console::measure_text_width(&c.text))
+                    .chain([h.len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
+    /// How wide its rows are.
+    fn width(&self) -> usize {
+        let widths = self.widths();
+        widths.iter().sum::<usize>() + GAP.len() * widths.len().saturating_sub(1)
+    }
+
+    fn header(&self) -> String {
+        let cells: Vec<Cell> = self.headers.iter().map(|h| Cell::plain(*h)).collect();
+        self.format(&cells, false)
+    }
+
+    fn row(&self, i: usize, colour: bool) -> String {
+        self.format(&self.rows[i], colour)
+    }
+
+    fn format(&self, cells: &[Cell], colour: bool) -> String {
+        let widths = self.widths();
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, width))| {
+                let pad = " ".repeat(width.saturating_sub(console::measure_text_width(&cell.text)));
+                let text = match (&cell.style, colour) {
+                    (Some(style), true) => {
+                        style.apply_to(&cell.text).force_styling(true).to_string()
+                    }
+                    _ => cell.text.clone(),
+                };
+                if i < self.text_columns {
+                    format!("{text}{pad}")
+                } else {
+                    format!("{pad}{text}")
+                }
+            })
+            .collect();
+        parts.join(GAP).trim_end().to_string()
+    }
 }
 
 /// Green for a pass, red for a failure, yellow for an error, magenta for a verdict
@@ -128,8 +230,227 @@ fn verdict_style(status: RunStatus) -> Style {
     }
 }
 
-/// The verdict column's width: `INCONCLUSIVE`.
-const VERDICT_WIDTH: usize = 12;
+fn verdict_cell(status: RunStatus) -> Cell {
+    Cell {
+        text: status.name().to_string(),
+        style: Some(verdict_style(status)),
+    }
+}
+
+fn ms(ns: u64) -> String {
+    if ns == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}", ns as f64 / 1e6)
+    }
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.0}", ns as f64 / 1e3)
+}
+
+/// "50 rounds", "240 increments", "2486 attempts": what the scenario's checker judged.
+fn steps(r: &ScenarioResult) -> String {
+    let j = &r.verdict.judged;
+    let unit = if j.unit.is_empty() { "rounds" } else { j.unit };
+    format!("{} {unit}", j.total)
+}
+
+/// The median round's release spread in µs, for scenarios whose writes were released
+/// together.
+fn median_release(r: &ScenarioResult) -> Option<String> {
+    r.sync?;
+    r.spreads().send.map(|s| us(s.p50))
+}
+
+/// `3.11/40.40`: an outcome's write latency, p50/p99 in ms.
+fn latency_pair(r: &ScenarioResult, outcome: Outcome) -> String {
+    let p = r.latency.percentiles(outcome);
+    format!("{}/{}", ms(p.p50), ms(p.p99))
+}
+
+/// The counts every layout shows, in column order.
+fn count_cells(r: &ScenarioResult) -> Vec<Cell> {
+    let v = &r.verdict;
+    let c = &v.counts;
+    [
+        c.writes,
+        c.winners,
+        c.conflicts,
+        c.unexpected,
+        c.indeterminate,
+        c.not_sent,
+        v.lost_updates,
+    ]
+    .iter()
+    .map(|n| Cell::plain(n.to_string()))
+    .collect()
+}
+
+const COUNT_HEADERS: [&str; 7] = [
+    "WRITES", "WINNERS", "CONFLICT", "UNEXP", "INDET", "NOT SENT", "LOST",
+];
+
+/// Renders the summary laid out to [`Layout::DEFAULT_WIDTH`] columns; `colour` adds
+/// ANSI colours to verdicts.
+pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: bool) -> String {
+    render_in(results, report_dir, colour, Layout::default())
+}
+
+/// Renders the summary in `layout`; `colour` adds ANSI colours to verdicts.
+pub fn render_in(
+    results: &[ScenarioResult],
+    report_dir: Option<&Path>,
+    colour: bool,
+    layout: Layout,
+) -> String {
+    let mut out = Out::new(layout);
+    match layout {
+        Layout::Wide => wide_table(&mut out, results, colour),
+        Layout::Fit(_) => fitted_table(&mut out, results, colour),
+    }
+    undecided(&mut out, results);
+    spreads(&mut out, results);
+    thresholds(&mut out, results, layout, colour);
+    for r in results {
+        details(&mut out, r);
+    }
+    if results.iter().any(|r| r.verdict.counts.indeterminate > 0) {
+        out.blank();
+        out.para(0, 0, "Indeterminate writes (timeouts, resets after sending) may or may not have been applied; they are never counted as lost or as winners.");
+    }
+    overall(&mut out, results.iter(), colour);
+    if let Some(dir) = report_dir {
+        out.blank();
+        out.para(
+            0,
+            4,
+            &format!(
+                "Reports: {}/ ({})",
+                dir.display(),
+                super::run_files().join(", ")
+            ),
+        );
+    }
+    out.text
+}
+
+/// One line per scenario with every figure.
+fn wide_table(out: &mut Out, results: &[ScenarioResult], colour: bool) {
+    let mut headers = vec!["SCENARIO", "WORKLOAD", "VERDICT", "STEPS"];
+    headers.extend(COUNT_HEADERS);
+    headers.extend(["WIN p50/p99 ms", "CONF p50/p99 ms", "SPREAD µs"]);
+    let rows = results
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                Cell::plain(&r.verdict.scenario),
+                Cell::plain(r.verdict.workload.name()),
+                verdict_cell(r.run_status()),
+                Cell::plain(steps(r)),
+            ];
+            row.extend(count_cells(r));
+            row.push(Cell::plain(latency_pair(r, Outcome::Winner)));
+            row.push(Cell::plain(latency_pair(r, Outcome::Conflict)));
+            row.push(Cell::plain(median_release(r).unwrap_or_else(|| "-".into())));
+            row
+        })
+        .collect();
+    let table = Table {
+        headers,
+        text_columns: 3,
+        rows,
+    };
+    out.line(&table.header());
+    for i in 0..results.len() {
+        out.line(&table.row(i, colour));
+    }
+}
+
+/// The counts on one row per scenario, the rest on the line below; each name on a line
+/// of its own when the names leave no room for the row.
+fn fitted_table(out: &mut Out, results: &[ScenarioResult], colour: bool) {
+    let width = out.width.unwrap_or(Layout::DEFAULT_WIDTH);
+    let row = |r: &ScenarioResult, named: bool| {
+        let mut cells = Vec::new();
+        if named {
+            cells.push(Cell::plain(&r.verdict.scenario));
+        }
+        cells.push(verdict_cell(r.run_status()));
+        cells.extend(count_cells(r));
+        cells
+    };
+    let headers = |named: bool| {
+        let mut h = Vec::new();
+        if named {
+            h.push("SCENARIO");
+        }
+        h.push("VERDICT");
+        h.extend(COUNT_HEADERS);
+        h
+    };
+    let named = Table {
+        headers: headers(true),
+        text_columns: 2,
+        rows: results.iter().map(|r| row(r, true)).collect(),
+    };
+    let stacked = named.width() > width;
+    let table = if stacked {
+        Table {
+            headers: headers(false),
+            text_columns: 1,
+            rows: results.iter().map(|r| row(r, false)).collect(),
+        }
+    } else {
+        named
+    };
+    if stacked {
+        out.line("SCENARIO");
+        out.line(&format!("  {}", table.header()));
+    } else {
+        out.line(&table.header());
+    }
+    for (i, r) in results.iter().enumerate() {
+        if stacked {
+            out.para(0, 2, &r.verdict.scenario);
+            out.line(&format!("  {}", table.row(i, colour)));
+        } else {
+            out.line(&table.row(i, colour));
+        }
+        out.para(2, 4, &detail_line(r));
+    }
+}
+
+/// "stale-write · 50 rounds · p50/p99 ms: winner 3.11/40.40, conflict 5.36/41.29 ·
+/// spread p50 1805 µs" (the median round's release spread).
+fn detail_line(r: &ScenarioResult) -> String {
+    let mut parts = vec![r.verdict.workload.name().to_string(), steps(r)];
+    let timed: Vec<String> = [Outcome::Winner, Outcome::Conflict]
+        .iter()
+        .filter(|o| r.latency.percentiles(**o).count > 0)
+        .map(|o| format!("{} {}", o.name(), latency_pair(r, *o)))
+        .collect();
+    if !timed.is_empty() {
+        parts.push(format!("p50/p99 ms: {}", timed.join(", ")));
+    }
+    if let Some(spread) = median_release(r) {
+        parts.push(format!("spread p50 {spread} µs"));
+    }
+    parts.join(" · ")
+}
+
+/// The causes of the writes that got no whole answer, scenario by scenario.
+fn undecided(out: &mut Out, results: &[ScenarioResult]) {
+    let lines: Vec<String> = results.iter().filter_map(undecided_line).collect();
+    if lines.is_empty() {
+        return;
+    }
+    out.blank();
+    out.line("Writes without a whole answer, by cause:");
+    for line in lines {
+        out.para(2, 4, &line);
+    }
+}
 
 /// "80 of 80 writes indeterminate (80 timed out); 3 not sent (3 could not connect)", for
 /// a scenario with writes that got no whole answer; also the answers judged by their
@@ -185,6 +506,55 @@ fn undecided_line(r: &ScenarioResult) -> Option<String> {
     (!parts.is_empty()).then(|| format!("{}: {}", r.verdict.scenario, parts.join("; ")))
 }
 
+/// How simultaneous each raced scenario's writes were, and a loud line for the loose.
+fn spreads(out: &mut Out, results: &[ScenarioResult]) {
+    let raced: Vec<&ScenarioResult> = results
+        .iter()
+        .filter(|r| r.sync.is_some() && !r.verdict.rounds.is_empty())
+        .collect();
+    if raced.is_empty() {
+        return;
+    }
+    out.blank();
+    out.line("Race spread per round, p50/max µs (first to last write):");
+    for r in &raced {
+        out.para(2, 4, &spread_line(r));
+    }
+    for line in raced.iter().filter_map(|r| wide_release(r)) {
+        out.para(0, 2, &line);
+    }
+}
+
+/// "name (sync last-byte, fresh connections): release 12/30, responses 250/400, arrival
+/// at the server 9/21".
+fn spread_line(r: &ScenarioResult) -> String {
+    let spreads = r.spreads();
+    let pair =
+        |s: Option<SpreadStat>| s.map_or("-".into(), |s| format!("{}/{}", us(s.p50), us(s.max)));
+    let arrival = match spreads.arrival {
+        Some(s) => format!(
+            "arrival at the server {}/{} (p99 {})",
+            us(s.p50),
+            us(s.max),
+            us(s.p99)
+        ),
+        None => {
+            "arrival at the server not measured (only contend's reference server stamps it)".into()
+        }
+    };
+    let connections = r
+        .writer_connections
+        .map(|p| format!(", {p} connections"))
+        .unwrap_or_default();
+    format!(
+        "{} (sync {}{connections}): release {}, responses {}, {arrival}",
+        r.verdict.scenario,
+        r.sync.map_or("?", |m| m.name()),
+        pair(spreads.send),
+        pair(spreads.response),
+    )
+}
+
 /// A loud line when a scenario's releases were far wider than a race needs: its median
 /// round, or some rounds far wider than its median.
 fn wide_release(r: &ScenarioResult) -> Option<String> {
@@ -211,98 +581,111 @@ fn wide_release(r: &ScenarioResult) -> Option<String> {
     })
 }
 
-/// Renders the summary; `colour` adds ANSI colours to verdicts.
-pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: bool) -> String {
-    let paint = |text: &str, style: Style| {
-        let padded = format!("{text:<VERDICT_WIDTH$}");
-        if colour {
-            style.apply_to(padded).force_styling(true).to_string()
-        } else {
-            padded
-        }
-    };
-    let kinds = results
-        .iter()
-        .map(|r| r.verdict.workload.name().len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
-    let width = results
-        .iter()
-        .map(|r| r.verdict.scenario.len())
-        .max()
-        .unwrap_or(8)
-        .max(8);
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<width$}  {:<kinds$}  {:<VERDICT_WIDTH$}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>8}  {:>6}  {:>15}  {:>15}  {:>9}",
-        "SCENARIO", "WORKLOAD", "VERDICT", "ROUNDS", "WRITES", "WINNERS", "CONFLICT", "UNEXP", "INDET", "NOT SENT", "LOST",
-        "WIN p50/p99 ms", "CONF p50/p99 ms", "SPREAD µs"
-    );
-    for r in results {
-        let v = &r.verdict;
-        let status = r.run_status();
-        let verdict = paint(status.name(), verdict_style(status));
-        let win = r.latency.percentiles(Outcome::Winner);
-        let conf = r.latency.percentiles(Outcome::Conflict);
-        let mut spreads: Vec<u64> = v.rounds.iter().map(|r| r.send_spread_ns).collect();
-        spreads.sort_unstable();
-        let spread = spreads
-            .get(spreads.len() / 2)
-            .map_or("-".into(), |s| format!("{:.0}", *s as f64 / 1e3));
-        let _ = writeln!(
-            out,
-            "{:<width$}  {:<kinds$}  {}  {:>6}  {:>7}  {:>7}  {:>8}  {:>6}  {:>6}  {:>8}  {:>6}  {:>15}  {:>15}  {:>9}",
-            v.scenario,
-            v.workload.name(),
-            verdict,
-            v.rounds.len(),
-            v.counts.writes,
-            v.counts.winners,
-            v.counts.conflicts,
-            v.counts.unexpected,
-            v.counts.indeterminate,
-            v.counts.not_sent,
-            v.lost_updates,
-            format!("{}/{}", ms(win.p50), ms(win.p99)),
-            format!("{}/{}", ms(conf.p50), ms(conf.p99)),
-            spread,
-        );
+/// One line per threshold: a mark, the expression, the figure; the scenario's name
+/// once, before its first threshold (on a line of its own when the layout is fitted).
+fn thresholds(out: &mut Out, results: &[ScenarioResult], layout: Layout, colour: bool) {
+    if results.iter().all(|r| r.thresholds.is_empty()) {
+        return;
     }
-    let raced: Vec<&ScenarioResult> = results
+    out.blank();
+    out.line("THRESHOLDS");
+    let rows: Vec<(&ScenarioResult, Vec<Cell>)> = results
         .iter()
-        .filter(|r| r.sync.is_some() && !r.verdict.rounds.is_empty())
+        .flat_map(|r| {
+            r.thresholds.iter().map(move |t| {
+                let (mark, style) = match t.status {
+                    Status::Pass => ("ok", Style::new().green().bold()),
+                    Status::Fail => ("FAIL", Style::new().red().bold()),
+                    Status::NoData => ("n/a", Style::new().dim()),
+                };
+                let figure = match t.measured {
+                    Some(_) => t.shown.clone(),
+                    None => format!("no data: {}", t.shown),
+                };
+                (
+                    r,
+                    vec![
+                        Cell {
+                            text: mark.to_string(),
+                            style: Some(style),
+                        },
+                        Cell::plain(t.threshold.to_string()),
+                        Cell::plain(figure),
+                    ],
+                )
+            })
+        })
         .collect();
-    let undecided: Vec<String> = results.iter().filter_map(undecided_line).collect();
-    if !undecided.is_empty() {
-        let _ = writeln!(out, "\nWrites without a whole answer, by cause:");
-        for line in undecided {
-            let _ = writeln!(out, "  {line}");
+    let names = |r: &ScenarioResult, i: usize| {
+        let first = i == 0 || !std::ptr::eq(rows[i - 1].0, r);
+        first.then(|| r.verdict.scenario.clone())
+    };
+    match layout {
+        Layout::Wide => {
+            let table = Table {
+                headers: vec!["", "", "", ""],
+                text_columns: 4,
+                rows: rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (r, cells))| {
+                        let mut row = vec![Cell::plain(names(r, i).unwrap_or_default())];
+                        row.extend(cells.iter().map(|c| Cell {
+                            text: c.text.clone(),
+                            style: c.style.clone(),
+                        }));
+                        row
+                    })
+                    .collect(),
+            };
+            for i in 0..rows.len() {
+                out.line(&table.row(i, colour));
+            }
+        }
+        Layout::Fit(_) => {
+            let marks = Table {
+                headers: vec![""],
+                text_columns: 1,
+                rows: rows
+                    .iter()
+                    .map(|(_, cells)| {
+                        vec![Cell {
+                            text: cells[0].text.clone(),
+                            style: cells[0].style.clone(),
+                        }]
+                    })
+                    .collect(),
+            };
+            for (i, (r, cells)) in rows.iter().enumerate() {
+                if let Some(name) = names(r, i) {
+                    out.para(0, 2, &name);
+                }
+                let mark = marks.row(i, colour);
+                let pad = " ".repeat(4usize.saturating_sub(cells[0].text.len()));
+                out.para(
+                    2,
+                    8,
+                    &format!("{mark}{pad}  {}: {}", cells[1].text, cells[2].text),
+                );
+            }
         }
     }
-    if !raced.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nRace spread per round, p50/max µs (first to last write):"
-        );
-        for r in &raced {
-            let _ = writeln!(out, "  {}", spread_line(r));
-        }
-        for line in raced.iter().filter_map(|r| wide_release(r)) {
-            let _ = writeln!(out, "{line}");
-        }
+}
+
+/// A scenario's own sections: sustained figures, counter strategies, violations,
+/// warnings, why it is INCONCLUSIVE, why it stopped.
+fn details(out: &mut Out, r: &ScenarioResult) {
+    let v = &r.verdict;
+    if let Some(k) = &v.sustained {
+        sustained(out, &v.scenario, k);
     }
-    thresholds(&mut out, results, width, colour);
-    for r in results {
-        let v = &r.verdict;
-        if let Some(k) = &v.sustained {
-            out.push_str(&sustained_lines(&v.scenario, k));
-        }
-        if let Some(k) = &v.counter {
-            let _ = writeln!(
-                out,
-                "\n{}: {} increments, {} acknowledged, {} indeterminate, {} gave up; {}{} attempts/success, {} conflicts/success",
+    if let Some(k) = &v.counter {
+        out.blank();
+        out.para(
+            0,
+            2,
+            &format!(
+                "{}: {} increments, {} acknowledged, {} indeterminate, {} gave up; {}{} attempts/success, {} conflicts/success",
                 v.scenario,
                 k.increments,
                 k.acknowledged,
@@ -320,14 +703,17 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 },
                 k.attempts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
                 k.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
-            );
-        }
-        for s in &r.convergence.strategies {
-            let attempts = s.percentiles(Metric::Attempts);
-            let converge = s.percentiles(Metric::ConvergeUs);
-            let _ = writeln!(
-                out,
-                "  {:<10} {} acknowledged, {} gave up; {} attempts/success (p99 {}), {} conflicts/success; converged in p50/p99 {}/{} ms",
+            ),
+        );
+    }
+    for s in &r.convergence.strategies {
+        let attempts = s.percentiles(Metric::Attempts);
+        let converge = s.percentiles(Metric::ConvergeUs);
+        out.para(
+            2,
+            4,
+            &format!(
+                "{:<10} {} acknowledged, {} gave up; {} attempts/success (p99 {}), {} conflicts/success; converged in p50/p99 {}/{} ms",
                 if s.strategy.is_empty() { "-" } else { &s.strategy },
                 s.acknowledged,
                 s.gave_up,
@@ -336,138 +722,194 @@ pub fn render(results: &[ScenarioResult], report_dir: Option<&Path>, colour: boo
                 s.conflicts_per_success().map_or("-".into(), |x| format!("{x:.2}")),
                 ms(converge.p50),
                 ms(converge.p99),
-            );
-        }
-        if !r.passed() {
-            let _ = writeln!(out, "\n{} FAILED:", v.scenario);
-            for group in by_kind(&v.violations) {
-                let (kind, found) = (group.kind, &group.found);
-                let _ = writeln!(out, "  {kind}{}", group.in_rounds(v.rounds.len()));
-                for x in found.iter().take(EVIDENCE_SHOWN) {
-                    let at = match (&x.round, &x.version) {
-                        (Some(round), Some(version)) => {
-                            format!("round {round}, version {version}: ")
-                        }
-                        (Some(round), None) => format!("round {round}: "),
-                        _ => String::new(),
-                    };
-                    let _ = writeln!(out, "    {at}{}", x.evidence);
-                }
-                if found.len() > EVIDENCE_SHOWN {
-                    let _ = writeln!(
-                        out,
-                        "    … {} more (see rounds.csv)",
-                        found.len() - EVIDENCE_SHOWN
-                    );
-                }
-            }
-            for t in r.failed_thresholds() {
-                let _ = writeln!(out, "  threshold failed: {}", t.describe());
-            }
-        }
-        if !v.warnings.is_empty() {
-            let _ = writeln!(out, "\n{} warnings:", v.scenario);
-            for group in by_kind(&v.warnings) {
-                let (kind, found) = (group.kind, &group.found);
-                let _ = writeln!(out, "  {kind}{}", group.in_rounds(v.rounds.len()));
-                for x in found.iter().take(EVIDENCE_SHOWN) {
-                    let at = x.round.map_or(String::new(), |r| format!("round {r}: "));
-                    let _ = writeln!(out, "    {at}{}", x.evidence);
-                }
-                if found.len() > EVIDENCE_SHOWN {
-                    let _ = writeln!(
-                        out,
-                        "    … {} more (see rounds.csv)",
-                        found.len() - EVIDENCE_SHOWN
-                    );
-                }
-            }
-        }
-        if let Some(why) = r.inconclusive() {
-            let _ = writeln!(
-                out,
-                "\n{} INCONCLUSIVE: {why}; a verdict needs writes with a definite outcome, so this is neither a pass nor a failure",
-                v.scenario
-            );
-        }
-        if let Some(e) = &r.error {
-            let _ = writeln!(out, "\n{} could not run to the end: {e}", v.scenario);
-        } else if !r.complete {
-            let _ = writeln!(
-                out,
-                "\n{} was interrupted: the figures cover only what was measured",
-                v.scenario
-            );
-        }
-    }
-    if results.iter().any(|r| r.verdict.counts.indeterminate > 0) {
-        let _ = writeln!(
-            out,
-            "\nIndeterminate writes (timeouts, resets after sending) may or may not have been applied; they are never counted as lost or as winners."
+            ),
         );
     }
-    if let Some(dir) = report_dir {
-        let _ = writeln!(
-            out,
-            "\nReports: {}/ ({})",
-            dir.display(),
-            super::run_files().join(", ")
+    if !r.passed() {
+        out.blank();
+        out.line(&format!("{} FAILED:", v.scenario));
+        for group in by_kind(&v.violations) {
+            let (kind, found) = (group.kind, &group.found);
+            out.para(2, 4, &format!("{kind}{}", group.in_rounds(v.rounds.len())));
+            for x in found.iter().take(EVIDENCE_SHOWN) {
+                let at = match (&x.round, &x.version) {
+                    (Some(round), Some(version)) => format!("round {round}, version {version}: "),
+                    (Some(round), None) => format!("round {round}: "),
+                    _ => String::new(),
+                };
+                out.para(4, 6, &format!("{at}{}", x.evidence));
+            }
+            if found.len() > EVIDENCE_SHOWN {
+                out.para(
+                    4,
+                    6,
+                    &format!("… {} more (see rounds.csv)", found.len() - EVIDENCE_SHOWN),
+                );
+            }
+        }
+        for t in r.failed_thresholds() {
+            out.para(2, 4, &format!("threshold failed: {}", t.describe()));
+        }
+    }
+    if !v.warnings.is_empty() {
+        out.blank();
+        out.line(&format!("{} warnings:", v.scenario));
+        for group in by_kind(&v.warnings) {
+            let (kind, found) = (group.kind, &group.found);
+            out.para(2, 4, &format!("{kind}{}", group.in_rounds(v.rounds.len())));
+            for x in found.iter().take(EVIDENCE_SHOWN) {
+                let at = x.round.map_or(String::new(), |r| format!("round {r}: "));
+                out.para(4, 6, &format!("{at}{}", x.evidence));
+            }
+            if found.len() > EVIDENCE_SHOWN {
+                out.para(
+                    4,
+                    6,
+                    &format!("… {} more (see rounds.csv)", found.len() - EVIDENCE_SHOWN),
+                );
+            }
+        }
+    }
+    if let Some(why) = r.inconclusive() {
+        out.blank();
+        out.para(
+            0,
+            2,
+            &format!(
+                "{} INCONCLUSIVE: {why}; a verdict needs writes with a definite outcome, so this is neither a pass nor a failure",
+                v.scenario
+            ),
         );
     }
-    out
-}
-
-/// One line per threshold: a mark, the scenario (once), the expression, the figure.
-fn thresholds(out: &mut String, results: &[ScenarioResult], width: usize, colour: bool) {
-    if results.iter().all(|r| r.thresholds.is_empty()) {
-        return;
-    }
-    let _ = writeln!(out, "\nTHRESHOLDS");
-    let expression_width = results
-        .iter()
-        .flat_map(|r| {
-            r.thresholds
-                .iter()
-                .map(|t| t.threshold.to_string().chars().count())
-        })
-        .max()
-        .unwrap_or(0);
-    for r in results {
-        for (i, t) in r.thresholds.iter().enumerate() {
-            let (mark, style) = match t.status {
-                Status::Pass => ("ok  ", Style::new().green().bold()),
-                Status::Fail => ("FAIL", Style::new().red().bold()),
-                Status::NoData => ("n/a ", Style::new().dim()),
-            };
-            let mark = if colour {
-                style.apply_to(mark).force_styling(true).to_string()
-            } else {
-                mark.to_string()
-            };
-            let name = if i == 0 {
-                r.verdict.scenario.as_str()
-            } else {
-                ""
-            };
-            let figure = match t.measured {
-                Some(_) => t.shown.clone(),
-                None => format!("no data: {}", t.shown),
-            };
-            let _ = writeln!(
-                out,
-                "{name:<width$}  {mark}  {:<expression_width$}  {figure}",
-                t.threshold.to_string()
-            );
-        }
+    if let Some(e) = &r.error {
+        out.blank();
+        out.para(
+            0,
+            2,
+            &format!("{} could not run to the end: {e}", v.scenario),
+        );
+    } else if !r.complete {
+        out.blank();
+        out.para(
+            0,
+            2,
+            &format!(
+                "{} was interrupted: the figures cover only what was measured",
+                v.scenario
+            ),
+        );
     }
 }
 
-/// The side-by-side table of `contend compare`: per scenario, one line per target.
+/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
+fn sustained(out: &mut Out, scenario: &str, k: &crate::check::SustainedReport) {
+    let model = match (k.open_model, k.scheduled_rate) {
+        (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
+        (true, None) => "open model".to_string(),
+        (false, _) => "closed model".to_string(),
+    };
+    out.blank();
+    out.para(
+        0,
+        2,
+        &format!(
+            "{scenario}: {model}, {} connections, {} resources: {} attempts in {:.2} s ({} requests/s); {} writes acknowledged ({}/s), conflict rate {}, {} indeterminate, {} reads failed, {} lost",
+            k.connections,
+            k.resources,
+            k.attempts,
+            k.elapsed_ns as f64 / 1e9,
+            k.request_rate().map_or("-".into(), |x| format!("{x:.0}")),
+            k.acknowledged,
+            k.write_throughput().map_or("-".into(), |x| format!("{x:.0}")),
+            k.conflict_rate().map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
+            k.indeterminate,
+            k.failed_reads,
+            k.lost_updates,
+        ),
+    );
+    for (name, rows) in [
+        ("from the actual start (raw)", &k.raw),
+        (
+            "from the scheduled start (corrected for coordinated omission)",
+            &k.corrected,
+        ),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        out.para(
+            2,
+            4,
+            &format!("attempt latency, {name}, p50/p99/p99.9/max ms:"),
+        );
+        for (outcome, p) in rows {
+            out.line(&format!(
+                "    {:<13} {:>8}  {}/{}/{}/{}",
+                outcome.name(),
+                p.count,
+                ms(p.p50),
+                ms(p.p99),
+                ms(p.p999),
+                ms(p.max)
+            ));
+        }
+    }
+}
+
+/// "Run verdict: FAIL (2 FAIL, 11 PASS)": the rule of [`RunStatus::of`], counted.
+fn overall<'a>(
+    out: &mut Out,
+    results: impl Iterator<Item = &'a ScenarioResult> + Clone,
+    colour: bool,
+) {
+    let status = RunStatus::of(results.clone());
+    let counts: Vec<String> = [
+        RunStatus::Fail,
+        RunStatus::Error,
+        RunStatus::Inconclusive,
+        RunStatus::Pass,
+    ]
+    .iter()
+    .filter_map(|s| {
+        let n = results.clone().filter(|r| r.run_status() == *s).count();
+        (n > 0).then(|| format!("{n} {}", s.name()))
+    })
+    .collect();
+    let name = Table {
+        headers: vec![""],
+        text_columns: 1,
+        rows: vec![vec![verdict_cell(status)]],
+    }
+    .row(0, colour);
+    out.blank();
+    out.para(
+        0,
+        2,
+        &format!("Run verdict: {name} ({})", counts.join(", ")),
+    );
+}
+
+/// The side-by-side table of `contend compare` laid out to [`Layout::DEFAULT_WIDTH`]
+/// columns.
 pub fn render_compare(
     targets: &[(&str, &[ScenarioResult])],
     report_dir: Option<&Path>,
     colour: bool,
 ) -> String {
+    render_compare_in(targets, report_dir, colour, Layout::default())
+}
+
+/// The side-by-side table of `contend compare`: per scenario, one row per target with
+/// its verdict, violations, lost updates and write rate, and its latency per outcome
+/// (on the row's line in the wide layout, on the line below when fitted); then why
+/// each failing or INCONCLUSIVE one is so, and the comparison's verdict.
+pub fn render_compare_in(
+    targets: &[(&str, &[ScenarioResult])],
+    report_dir: Option<&Path>,
+    colour: bool,
+    layout: Layout,
+) -> String {
+    let mut out = Out::new(layout);
     let mut names: Vec<&str> = Vec::new();
     for (_, results) in targets {
         for r in results.iter() {
@@ -476,73 +918,75 @@ pub fn render_compare(
             }
         }
     }
-    let width = targets
-        .iter()
-        .map(|(n, _)| n.chars().count())
-        .max()
-        .unwrap_or(6)
-        .max(6);
-    let pair = |r: &ScenarioResult, o: Outcome| {
-        let p = r.latency.percentiles(o);
-        format!("{}/{}", ms(p.p50), ms(p.p99))
-    };
-    let mut out = String::new();
+    let wide = layout == Layout::Wide;
     for name in names {
-        let _ = writeln!(out, "{name}");
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {:<VERDICT_WIDTH$}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
-            "TARGET",
-            "VERDICT",
-            "VIOLATIONS",
-            "LOST",
-            "WRITES/s",
-            "WIN p50/p99 ms",
-            "CONF p50/p99 ms",
-            "UNEX p50/p99 ms",
-            "INDET p50/p99 ms"
-        );
-        for (target, results) in targets {
-            let Some(r) = results.iter().find(|r| r.verdict.scenario == name) else {
-                continue;
-            };
-            let status = r.run_status();
-            let padded = format!("{:<VERDICT_WIDTH$}", status.name());
-            let verdict = if colour {
-                verdict_style(status)
-                    .apply_to(padded)
-                    .force_styling(true)
-                    .to_string()
-            } else {
-                padded
-            };
-            let rate = r
-                .figures()
-                .get("writes_per_second")
-                .map_or("-".into(), |x| format!("{x:.0}"));
-            let _ = writeln!(
-                out,
-                "  {:<width$}  {}  {:>10}  {:>6}  {:>9}  {:>15}  {:>15}  {:>15}  {:>15}",
-                target,
-                verdict,
-                r.verdict.violations.len(),
-                r.verdict.lost_updates,
-                rate,
-                pair(r, Outcome::Winner),
-                pair(r, Outcome::Conflict),
-                pair(r, Outcome::Unexpected),
-                pair(r, Outcome::Indeterminate),
-            );
+        let runs: Vec<(&str, &ScenarioResult)> = targets
+            .iter()
+            .filter_map(|(t, results)| {
+                results
+                    .iter()
+                    .find(|r| r.verdict.scenario == name)
+                    .map(|r| (*t, r))
+            })
+            .collect();
+        let mut headers = vec!["TARGET", "VERDICT", "VIOLATIONS", "LOST", "WRITES/s"];
+        if wide {
+            headers.extend([
+                "WIN p50/p99 ms",
+                "CONF p50/p99 ms",
+                "UNEX p50/p99 ms",
+                "INDET p50/p99 ms",
+            ]);
         }
-        out.push('\n');
+        let rows = runs
+            .iter()
+            .map(|(target, r)| {
+                let mut row = vec![
+                    Cell::plain(*target),
+                    verdict_cell(r.run_status()),
+                    Cell::plain(r.verdict.violations.len().to_string()),
+                    Cell::plain(r.verdict.lost_updates.to_string()),
+                    Cell::plain(
+                        r.figures()
+                            .get("writes_per_second")
+                            .map_or("-".into(), |x| format!("{x:.0}")),
+                    ),
+                ];
+                if wide {
+                    row.extend(Outcome::TIMED.map(|o| Cell::plain(latency_pair(r, o))));
+                }
+                row
+            })
+            .collect();
+        let table = Table {
+            headers,
+            text_columns: 2,
+            rows,
+        };
+        out.para(0, 2, name);
+        out.line(&format!("  {}", table.header()));
+        for (i, (_, r)) in runs.iter().enumerate() {
+            out.line(&format!("  {}", table.row(i, colour)));
+            if !wide {
+                let timed: Vec<String> = Outcome::TIMED
+                    .iter()
+                    .filter(|o| r.latency.percentiles(**o).count > 0)
+                    .map(|o| format!("{} {}", o.name(), latency_pair(r, *o)))
+                    .collect();
+                if !timed.is_empty() {
+                    out.para(4, 6, &format!("p50/p99 ms: {}", timed.join(", ")));
+                }
+            }
+        }
+        out.blank();
     }
     for (target, results) in targets {
         for r in results.iter() {
             if let Some(why) = r.inconclusive() {
-                let _ = writeln!(
-                    out,
-                    "{target} / {}: INCONCLUSIVE: {why}",
-                    r.verdict.scenario
+                out.para(
+                    0,
+                    2,
+                    &format!("{target} / {}: INCONCLUSIVE: {why}", r.verdict.scenario),
                 );
             }
         }
@@ -555,20 +999,82 @@ pub fn render_compare(
                         .map(|t| format!("threshold {}", t.describe())),
                 )
                 .collect();
-            let _ = writeln!(
-                out,
-                "{target} / {}: {}",
-                r.verdict.scenario,
-                kinds.join(", ")
+            out.para(
+                0,
+                2,
+                &format!("{target} / {}: {}", r.verdict.scenario, kinds.join(", ")),
             );
         }
+        for r in results.iter() {
+            if let Some(e) = &r.error {
+                out.para(
+                    0,
+                    2,
+                    &format!(
+                        "{target} / {}: could not run to the end: {e}",
+                        r.verdict.scenario
+                    ),
+                );
+            }
+        }
     }
+    overall(
+        &mut out,
+        targets.iter().flat_map(|(_, results)| results.iter()),
+        colour,
+    );
     if let Some(dir) = report_dir {
-        let _ = writeln!(
-            out,
-            "\nReports: {}/ (compare.csv, compare.html, and each target's run in its own folder)",
-            dir.display()
+        out.blank();
+        out.para(
+            0,
+            4,
+            &format!(
+                "Reports: {}/ (compare.csv, compare.html, and each target's run in its own folder)",
+                dir.display()
+            ),
         );
     }
-    out
+    out.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_width_comes_from_wide_then_the_variable_then_the_terminal_then_100() {
+        assert_eq!(Layout::choose(true, Some("80"), Some(120)), Layout::Wide);
+        assert_eq!(
+            Layout::choose(false, Some("80"), Some(120)),
+            Layout::Fit(80)
+        );
+        assert_eq!(Layout::choose(false, None, Some(120)), Layout::Fit(120));
+        assert_eq!(
+            Layout::choose(false, Some("wide"), None),
+            Layout::Fit(100),
+            "a value that is not a number is ignored"
+        );
+        assert_eq!(Layout::choose(false, None, None), Layout::Fit(100));
+        assert_eq!(
+            Layout::choose(false, Some("20"), None),
+            Layout::Fit(Layout::NARROWEST)
+        );
+    }
+
+    #[test]
+    fn prose_wraps_at_the_width_and_a_long_word_is_broken() {
+        let mut out = Out::new(Layout::Fit(60));
+        out.para(2, 4, &format!("{} {}", "word ".repeat(30), "x".repeat(90)));
+        assert!(out.text.lines().count() > 3, "{}", out.text);
+        for line in out.text.lines() {
+            assert!(console::measure_text_width(line) <= 60, "{line:?}");
+        }
+        let mut wide = Out::new(Layout::Wide);
+        wide.para(2, 4, &"word ".repeat(30));
+        assert_eq!(
+            wide.text.lines().count(),
+            1,
+            "the wide layout wraps nothing"
+        );
+    }
 }
