@@ -1,5 +1,5 @@
 //! The binary as a user and CI meet it, one module per command or concern: exit codes,
-//! messages, report files, thresholds, JUnit, `compare`, the `--jsonl` history, proxies,
+//! messages, report files, the summary's width, thresholds, JUnit, `compare`, the `--jsonl` history, proxies,
 //! the shell's completions and man pages, and the verdicts CI gates on (INCONCLUSIVE,
 //! signals, limits, secrets).
 
@@ -10,6 +10,7 @@ mod check;
 mod compare;
 mod gate;
 mod jsonl;
+mod junit;
 mod messages;
 mod proxy;
 mod reports;
@@ -17,6 +18,7 @@ mod run;
 mod shell;
 mod validate;
 mod verdicts;
+mod width;
 
 use std::path::Path;
 
