@@ -22,6 +22,7 @@ use crate::scenario::{
     self, ConnectionPolicy, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
     DEFAULT_INCONCLUSIVE_ABOVE,
 };
+use crate::series::TimeSeries;
 use crate::server::{self, Fault, ServerConfig};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
@@ -541,17 +542,18 @@ pub fn scenario_result(
     thresholds: &[Threshold],
     facts: RunFacts,
 ) -> Result<ScenarioResult, RunError> {
-    let (verdict, latency) = match spool {
+    let (verdict, latency, series) = match spool {
         Some(spool) => check_spooled(scenario, workload, records, spool)?,
         None => (
             check::check(scenario, workload, records),
             Latency::from_records(records.iter().copied()),
+            TimeSeries::from_records(records.iter().copied()),
         ),
     };
     let convergence = Convergence::from_records(records.iter().copied());
     Ok(finish(
         verdict,
-        latency,
+        (latency, series),
         convergence,
         workload,
         thresholds,
@@ -562,7 +564,7 @@ pub fn scenario_result(
 /// A scenario's result from its verdict and figures: the thresholds evaluated on them.
 fn finish(
     verdict: check::Verdict,
-    latency: Latency,
+    (latency, series): (Latency, TimeSeries),
     convergence: Convergence,
     workload: WorkloadId,
     thresholds: &[Threshold],
@@ -571,6 +573,7 @@ fn finish(
     let mut result = ScenarioResult {
         verdict,
         latency,
+        series,
         convergence,
         target: facts.target,
         sync: facts.sync,
@@ -588,13 +591,14 @@ fn finish(
 }
 
 /// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
-/// are `memory`), reading the spool once: the verdict and the write latency.
+/// are `memory`), reading the spool once: the verdict, the write latency and the
+/// time series.
 fn check_spooled(
     scenario: &str,
     workload: WorkloadId,
     memory: &[&RequestRecord],
     spool: &Spool,
-) -> Result<(check::Verdict, Latency), RunError> {
+) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
     let records = spool.records().map_err(|e| unreadable(spool.path(), e))?;
     check_streamed(
         scenario,
@@ -609,14 +613,15 @@ fn unreadable(path: &std::path::Path, e: impl std::fmt::Display) -> RunError {
 }
 
 /// Checks a stream of one scenario's records, read once (from `path`, for messages):
-/// the verdict and the write latency.
+/// the verdict, the write latency and the time series.
 fn check_streamed<E: std::fmt::Display>(
     scenario: &str,
     workload: WorkloadId,
     records: impl Iterator<Item = Result<RequestRecord, E>>,
     path: &std::path::Path,
-) -> Result<(check::Verdict, Latency), RunError> {
+) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
     let mut latency = Latency::empty();
+    let mut series = TimeSeries::empty();
     let mut failure = None;
     let all = records
         .map_while(|r| r.map_err(|e| failure = Some(e)).ok())
@@ -624,11 +629,12 @@ fn check_streamed<E: std::fmt::Display>(
             if r.phase == Phase::Write {
                 latency.record(r.outcome, r.latency_ns);
             }
+            series.record(r);
         });
     let verdict = check::check_stream(scenario, workload, all);
     match failure {
         Some(e) => Err(unreadable(path, e)),
-        None => Ok((verdict, latency)),
+        None => Ok((verdict, latency, series)),
     }
 }
 
@@ -691,10 +697,10 @@ pub fn recheck(
         let mine = crate::history::read_saved_iter(path)
             .map_err(|e| unreadable(path, e))?
             .filter(|r| r.as_ref().map_or(true, |r| r.scenario == s.name));
-        let (verdict, latency) = check_streamed(&s.name, s.workload, mine, path)?;
+        let (verdict, latency, series) = check_streamed(&s.name, s.workload, mine, path)?;
         results.push(finish(
             verdict,
-            latency,
+            (latency, series),
             Convergence::default(),
             s.workload,
             thresholds,

@@ -24,12 +24,16 @@ use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
 use crate::latency::Latency;
 use crate::scenario::{ConnectionPolicy, Secrets, SyncMode};
+use crate::series::TimeSeries;
 
 /// Everything the reports say about one scenario.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
     pub verdict: Verdict,
     pub latency: Latency,
+    /// Throughput and write latency over time (drawn for workloads whose writers run
+    /// free).
+    pub series: TimeSeries,
     /// Counter scenarios: how each client strategy converged.
     pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).

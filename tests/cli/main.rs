@@ -36,7 +36,9 @@ fn xml_elements(path: &Path) -> Vec<(String, Vec<(String, String)>)> {
                         let a = a.expect("attribute");
                         (
                             String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                            a.unescape_value().expect("value").into_owned(),
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .expect("value")
+                                .into_owned(),
                         )
                     })
                     .collect();

@@ -37,6 +37,7 @@ fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResu
     ScenarioResult {
         verdict,
         latency: Latency::empty(),
+        series: contend::series::TimeSeries::empty(),
         convergence: Convergence::default(),
         target: "builtin".into(),
         sync: Some(SyncMode::Barrier),
