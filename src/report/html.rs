@@ -1,215 +1,143 @@
 //! `report.html` and `compare.html`: one self-contained file each (inline CSS and SVG,
 //! no script, nothing fetched), readable straight from disk.
 //!
-//! Per scenario, `report.html` shows the verdict, the thresholds, the violations with
-//! their evidence, the latency percentile curves per outcome, the writes per round by
-//! outcome (rounds with a violation flagged), the send spread per round, and for counter
-//! workloads the attempts each increment took. `compare.html` puts several targets side
-//! by side and overlays their latency curves.
+//! The pages are askama templates (`templates/`, at the top of the repository):
+//! `page.html` is the frame, `report.html` and `compare.html` the pages, `overview.html`
+//! the table of scenarios, `scenario.html` and `findings.html` a scenario's section.
+//! This module builds what they show (views with every figure already in words) and
+//! the charts ([`super::chart`]); the templates only lay it out, and askama escapes
+//! every text they print, so a witness or a server's answer cannot break the page.
+//!
+//! Per scenario, `report.html` shows the verdict and why (the reason of an ERROR or an
+//! INCONCLUSIVE scenario, never in green), the tiles, the causes of writes without a
+//! whole answer, the counter strategies, the thresholds, the violations and warnings
+//! with their witnesses, the violating rounds' timelines (a slot, [`ScenarioView`]'s
+//! `timelines`), and the charts: throughput and latency over time first for workloads
+//! whose writers run free (counter, sustained), the latency percentile curves per
+//! outcome, the writes per round by outcome (rounds with a violation flagged), the send
+//! and arrival spread per round, and for counters the attempts each increment took.
+//! `compare.html` puts several targets side by side under one verdict and overlays their
+//! curves.
 
-use std::fmt::Write as _;
+use askama::Template;
 
-use quick_xml::escape::escape;
-
-use super::chart::{self, Curve, Layer, StackedBar, TARGET_COLOURS};
-use super::{by_kind, RunInfo, RunStatus, ScenarioResult};
+use super::chart::{self, Curve, Layer, StackedBar, TimeLine, TARGET_COLOURS};
+use super::{by_kind, Finding, KindGroup, RunInfo, RunStatus, ScenarioResult};
+use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::Outcome;
 use crate::metrics::{self, Origin};
 
-/// Evidence lines shown per violation kind before the rest fold away.
+/// Witnesses shown per finding kind before the rest fold away.
 const EVIDENCE_SHOWN: usize = 5;
-/// Evidence lines in the folded part; the rest are in rounds.csv.
+/// Witnesses in the folded part; the rest are counted (and are in rounds.csv).
 const EVIDENCE_FOLDED: usize = 200;
 
-/// The run report for one run folder.
-pub fn run_page(run_id: &str, info: &RunInfo, results: &[ScenarioResult]) -> String {
-    let verdict = RunStatus::of(results).name();
-    let mut page = head(&format!("contend run {run_id}: {verdict}"));
-    let _ = write!(
-        page,
-        r#"<header class="top v-{}"><div class="wrap"><div class="brand">contend</div><h1>Run {}</h1><div class="meta">started {} · seed {} · contend {}</div><div class="verdict-big">{verdict}</div></div></header><main class="wrap">"#,
-        verdict.to_ascii_lowercase(),
-        escape(run_id),
-        escape(info.started()),
-        info.seed.map_or("–".to_string(), |s| s.to_string()),
-        env!("CARGO_PKG_VERSION"),
-    );
-    incomplete_banner(&mut page, info, results);
-    page.push_str(r#"<section class="card"><h2>Scenarios</h2>"#);
-    overview_table(&mut page, results.iter().map(|r| (None, r)));
-    page.push_str("</section>");
-    for r in results {
-        scenario_section(&mut page, r);
-    }
-    let _ = write!(
-        page,
-        r#"<footer>Files in this folder: {}. Durations are wall-clock; latency is per contended write, from the first byte sent to the last byte received.</footer></main></body></html>"#,
-        super::run_files().join(", ")
-    );
-    page
+/// A verdict as the pages colour it: its name and its CSS class.
+struct VerdictTag {
+    name: &'static str,
+    class: String,
 }
 
-/// One target of a comparison: its name and the results of its run.
-pub struct TargetRun<'a> {
-    pub name: &'a str,
-    pub info: &'a RunInfo,
-    pub results: &'a [ScenarioResult],
-}
-
-/// The comparison page: targets side by side, latency curves overlaid. `not_run` names
-/// the targets an interruption left out.
-pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String]) -> String {
-    let all: Vec<&ScenarioResult> = targets.iter().flat_map(|t| t.results.iter()).collect();
-    let verdict = RunStatus::of(all.iter().copied()).name();
-    let mut page = head(&format!("contend compare {run_id}"));
-    let seed = targets
-        .first()
-        .and_then(|t| t.info.seed)
-        .map_or("–".to_string(), |s| s.to_string());
-    let started = targets
-        .first()
-        .map(|t| t.info.started())
-        .unwrap_or_default();
-    let _ = write!(
-        page,
-        r#"<header class="top v-{}"><div class="wrap"><div class="brand">contend compare</div><h1>{} targets, same scenarios, same seed</h1><div class="meta">started {} · seed {seed} · contend {}</div><div class="targets">"#,
-        verdict.to_ascii_lowercase(),
-        targets.len(),
-        escape(&started),
-        env!("CARGO_PKG_VERSION"),
-    );
-    for (i, t) in targets.iter().enumerate() {
-        let target = t.results.first().map(|r| r.target.as_str()).unwrap_or("");
-        let _ = write!(
-            page,
-            r#"<span class="target"><i style="background:{}"></i><b>{}</b> {}</span>"#,
-            TARGET_COLOURS[i % TARGET_COLOURS.len()],
-            escape(t.name),
-            escape(target)
-        );
-    }
-    page.push_str(r#"</div></div></header><main class="wrap">"#);
-    if !not_run.is_empty() {
-        let _ = write!(
-            page,
-            r#"<div class="banner warn"><b>Incomplete</b> — the comparison was interrupted; not run: {}.</div>"#,
-            escape(not_run.join(", "))
-        );
-    }
-    for t in targets {
-        if !t.info.complete(t.results) {
-            let _ = write!(
-                page,
-                r#"<div class="banner warn"><b>Incomplete</b> — the run against <b>{}</b> was interrupted; its figures cover only what was measured.</div>"#,
-                escape(t.name)
-            );
+impl VerdictTag {
+    fn of(status: RunStatus) -> VerdictTag {
+        VerdictTag {
+            name: status.name(),
+            class: status.name().to_ascii_lowercase(),
         }
     }
-    let mut names: Vec<&str> = Vec::new();
-    for r in &all {
-        if !names.contains(&r.verdict.scenario.as_str()) {
-            names.push(&r.verdict.scenario);
-        }
-    }
-    page.push_str(r#"<section class="card"><h2>Side by side</h2>"#);
-    overview_table(
-        &mut page,
-        names.iter().flat_map(|n| {
-            targets.iter().enumerate().filter_map(move |(i, t)| {
-                t.results
-                    .iter()
-                    .find(|r| r.verdict.scenario == *n)
-                    .map(|r| (Some((i, t.name)), r))
-            })
-        }),
-    );
-    page.push_str("</section>");
-    for name in names {
-        let runs: Vec<&ScenarioResult> = all
-            .iter()
-            .copied()
-            .filter(|r| r.verdict.scenario == name)
-            .collect();
-        let _ = write!(
-            page,
-            r#"<section class="card scenario s-{}" id="s-{}"><div class="shead"><h2>{}</h2></div><div class="charts">"#,
-            RunStatus::of(runs.iter().copied())
-                .name()
-                .to_ascii_lowercase(),
-            escape(name),
-            escape(name)
-        );
-        for outcome in Outcome::TIMED {
-            let curves: Vec<Curve> = targets
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| {
-                    let r = t.results.iter().find(|r| r.verdict.scenario == name)?;
-                    Some(Curve {
-                        label: t.name.to_string(),
-                        colour: TARGET_COLOURS[i % TARGET_COLOURS.len()].to_string(),
-                        dashed: false,
-                        points: r.latency.distribution(outcome),
-                    })
-                })
-                .collect();
-            if curves.iter().any(|c| !c.points.is_empty()) {
-                let _ = write!(
-                    page,
-                    r#"<figure>{}</figure>"#,
-                    chart::percentile_curves(
-                        &format!("{} latency by target", outcome.name()),
-                        &curves
-                    )
-                );
-            }
-        }
-        for t in targets {
-            if let Some(r) = t.results.iter().find(|r| r.verdict.scenario == name) {
-                let _ = write!(
-                    page,
-                    r#"<figure>{}</figure>"#,
-                    rounds_chart(r, &format!("{}: writes per round by outcome", t.name))
-                );
-            }
-        }
-        page.push_str("</div></section>");
-    }
-    page.push_str(r#"<footer>Each target's own reports (report.html, summary.json, CSV) are in its folder beside compare.html.</footer></main></body></html>"#);
-    page
 }
 
-fn incomplete_banner(page: &mut String, info: &RunInfo, results: &[ScenarioResult]) {
-    if info.complete(results) {
-        return;
-    }
-    let mut text = String::from(
-        "<b>Incomplete run</b> — it was interrupted or a scenario stopped early; the figures cover only what was measured.",
-    );
-    if !info.not_run.is_empty() {
-        let _ = write!(text, " Not run: {}.", escape(info.not_run.join(", ")));
-    }
-    let _ = write!(page, r#"<div class="banner warn">{text}</div>"#);
+/// "2 FAIL, 11 PASS": how many results stand each way, the worst first.
+fn verdict_counts<'a>(results: impl Iterator<Item = &'a ScenarioResult> + Clone) -> String {
+    let parts: Vec<String> = [
+        RunStatus::Fail,
+        RunStatus::Error,
+        RunStatus::Inconclusive,
+        RunStatus::Pass,
+    ]
+    .iter()
+    .filter_map(|s| {
+        let n = results.clone().filter(|r| r.run_status() == *s).count();
+        (n > 0).then(|| format!("{n} {}", s.name()))
+    })
+    .collect();
+    parts.join(", ")
 }
 
-fn badge(status: &str) -> String {
-    format!(
-        r#"<span class="badge b-{}">{status}</span>"#,
-        status.to_ascii_lowercase()
-    )
+/// A line across a page or a section: warn (orange), err (red) or unknown (purple).
+struct Banner {
+    class: &'static str,
+    title: String,
+    text: String,
 }
 
-/// `0.92 / 1.97 ms`: two latencies in the unit of the larger.
-fn latency_pair(p: &crate::latency::Percentiles) -> String {
+/// A target's swatch.
+struct TargetTag {
+    name: String,
+    colour: &'static str,
+    url: String,
+}
+
+fn target_colour(i: usize) -> &'static str {
+    TARGET_COLOURS[i % TARGET_COLOURS.len()]
+}
+
+/// The table of scenarios (`overview.html`).
+struct Overview {
+    with_target: bool,
+    winner_unit: &'static str,
+    conflict_unit: &'static str,
+    rows: Vec<OverviewRow>,
+}
+
+struct OverviewRow {
+    group_start: bool,
+    /// The scenario's name; `None` on its second and later targets' rows.
+    scenario: Option<String>,
+    anchor: String,
+    target: Option<TargetTag>,
+    verdict: VerdictTag,
+    incomplete: bool,
+    /// Why it is INCONCLUSIVE or could not run.
+    reason: Option<String>,
+    findings: Vec<String>,
+    writes: u64,
+    winners: u64,
+    conflicts: u64,
+    unexpected: u64,
+    indeterminate: u64,
+    not_sent: u64,
+    lost: u64,
+    rate: String,
+    winner: String,
+    conflict: String,
+    thresholds: usize,
+    failed: usize,
+}
+
+/// The unit of a latency column: ms when any row's p99 reaches a millisecond, else µs,
+/// so a column never mixes the two.
+fn column_unit<'a>(
+    results: impl Iterator<Item = &'a ScenarioResult>,
+    outcome: Outcome,
+) -> (&'static str, f64) {
+    let most = results
+        .map(|r| r.latency.percentiles(outcome).p99)
+        .max()
+        .unwrap_or(0);
+    if most >= 1_000_000 {
+        ("ms", 1e6)
+    } else {
+        ("µs", 1e3)
+    }
+}
+
+/// `0.92 / 1.97`: two latencies in the column's unit, three significant digits.
+fn latency_pair(p: &crate::latency::Percentiles, per: f64) -> String {
     if p.count == 0 {
         return "–".into();
     }
-    let (per, unit) = if p.p99 >= 1_000_000 {
-        (1e6, "ms")
-    } else {
-        (1e3, "µs")
-    };
     let three = |v: f64| {
         if v >= 100.0 {
             format!("{v:.0}")
@@ -220,304 +148,535 @@ fn latency_pair(p: &crate::latency::Percentiles) -> String {
         }
     };
     format!(
-        "{} / {} {unit}",
+        "{} / {}",
         three(p.p50 as f64 / per),
         three(p.p99 as f64 / per)
     )
 }
 
-fn overview_table<'a>(
-    page: &mut String,
-    rows: impl Iterator<Item = (Option<(usize, &'a str)>, &'a ScenarioResult)>,
-) {
-    let rows: Vec<_> = rows.collect();
-    let with_target = rows.iter().any(|(t, _)| t.is_some());
-    page.push_str(r#"<div class="scroll"><table class="grid"><thead><tr><th>scenario</th>"#);
-    if with_target {
-        page.push_str("<th>target</th>");
+/// Why a result is ERROR or INCONCLUSIVE, in words.
+fn reason(r: &ScenarioResult) -> Option<String> {
+    match (&r.error, r.inconclusive()) {
+        (Some(e), _) => Some(format!("could not run to the end: {e}")),
+        (None, Some(why)) => Some(why),
+        (None, None) => None,
     }
-    page.push_str(r#"<th>verdict</th><th>violations</th><th class="n">writes</th><th class="n">winners</th><th class="n">conflicts</th><th class="n">unexp.</th><th class="n">indet.</th><th class="n">not sent</th><th class="n">lost</th><th class="n">writes /s</th><th class="n">winner p50 / p99</th><th class="n">conflict p50 / p99</th><th>gate</th></tr></thead><tbody>"#);
-    let mut previous: Option<&str> = None;
-    for (target, r) in rows {
-        let v = &r.verdict;
-        let repeat = previous == Some(v.scenario.as_str());
-        previous = Some(&v.scenario);
-        let win = r.latency.percentiles(Outcome::Winner);
-        let conf = r.latency.percentiles(Outcome::Conflict);
-        let figures = r.figures();
-        let kinds: Vec<String> = by_kind(&v.violations)
+}
+
+impl Overview {
+    fn of<'a>(rows: &[(Option<TargetTag>, &'a ScenarioResult)]) -> Overview {
+        let results = || rows.iter().map(|(_, r)| *r);
+        let (winner_unit, winner_per) = column_unit(results(), Outcome::Winner);
+        let (conflict_unit, conflict_per) = column_unit(results(), Outcome::Conflict);
+        let mut previous: Option<&str> = None;
+        let rows: Vec<OverviewRow> = rows
             .iter()
-            .map(|group| format!("{} ×{}", group.kind, group.found.len()))
+            .map(|(target, r)| {
+                let v = &r.verdict;
+                let repeat = previous == Some(v.scenario.as_str());
+                previous = Some(&v.scenario);
+                OverviewRow {
+                    group_start: target.is_some() && !repeat,
+                    scenario: (!repeat).then(|| v.scenario.clone()),
+                    anchor: v.scenario.clone(),
+                    target: target.as_ref().map(|t| TargetTag {
+                        name: t.name.clone(),
+                        colour: t.colour,
+                        url: t.url.clone(),
+                    }),
+                    verdict: VerdictTag::of(r.run_status()),
+                    incomplete: !r.complete,
+                    reason: reason(r),
+                    findings: by_kind(&v.violations)
+                        .iter()
+                        .map(|g| format!("{} ×{}", g.kind, g.found.len()))
+                        .collect(),
+                    writes: v.counts.writes,
+                    winners: v.counts.winners,
+                    conflicts: v.counts.conflicts,
+                    unexpected: v.counts.unexpected,
+                    indeterminate: v.counts.indeterminate,
+                    not_sent: v.counts.not_sent,
+                    lost: v.lost_updates,
+                    rate: r
+                        .figures()
+                        .get("writes_per_second")
+                        .map_or("–".into(), |x| format!("{x:.0}")),
+                    winner: latency_pair(&r.latency.percentiles(Outcome::Winner), winner_per),
+                    conflict: latency_pair(&r.latency.percentiles(Outcome::Conflict), conflict_per),
+                    thresholds: r.thresholds.len(),
+                    failed: r.failed_thresholds().count(),
+                }
+            })
             .collect();
-        let failed = r.failed_thresholds().count();
-        let thresholds = if r.thresholds.is_empty() {
-            "–".to_string()
-        } else if failed > 0 {
-            format!(
-                r#"<span class="bad">✗ {failed}/{}</span>"#,
-                r.thresholds.len()
-            )
-        } else {
-            format!(r#"<span class="good">✓ {}</span>"#, r.thresholds.len())
-        };
-        if repeat {
-            page.push_str("<tr><td></td>");
-        } else {
-            let _ = write!(
-                page,
-                r##"<tr class="{}"><td><a href="#s-{}">{}</a></td>"##,
-                if with_target { "group" } else { "" },
-                escape(&v.scenario),
-                escape(&v.scenario)
-            );
+        Overview {
+            with_target: rows_have_targets(&rows),
+            winner_unit,
+            conflict_unit,
+            rows,
         }
-        if let Some((i, name)) = target {
-            let _ = write!(
-                page,
-                r#"<td><span class="target"><i style="background:{}"></i>{}</span></td>"#,
-                TARGET_COLOURS[i % TARGET_COLOURS.len()],
-                escape(name)
-            );
-        }
-        let _ = write!(
-            page,
-            r#"<td>{}{}</td><td class="wrap {}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n{}">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td>{thresholds}</td></tr>"#,
-            badge(r.status()),
-            if r.complete {
-                ""
-            } else {
-                r#" <span class="pill">incomplete</span>"#
-            },
-            if kinds.is_empty() { "muted" } else { "bad" },
-            if kinds.is_empty() {
-                "none".to_string()
-            } else {
-                escape(kinds.join(", ")).into_owned()
-            },
-            v.counts.writes,
-            v.counts.winners,
-            v.counts.conflicts,
-            if v.counts.unexpected > 0 { " bad" } else { "" },
-            v.counts.unexpected,
-            v.counts.indeterminate,
-            v.counts.not_sent,
-            if v.lost_updates > 0 { " bad" } else { "" },
-            v.lost_updates,
-            figures
-                .get("writes_per_second")
-                .map_or("–".into(), |x| format!("{x:.0}")),
-            latency_pair(&win),
-            latency_pair(&conf),
-        );
     }
-    page.push_str("</tbody></table></div>");
 }
 
-fn tile(page: &mut String, label: &str, value: String, class: &str) {
-    let _ = write!(
-        page,
-        r#"<div class="tile {class}"><div class="tv">{}</div><div class="tl">{}</div></div>"#,
-        escape(&value),
-        escape(label)
-    );
+fn rows_have_targets(rows: &[OverviewRow]) -> bool {
+    rows.iter().any(|r| r.target.is_some())
 }
 
-fn scenario_section(page: &mut String, r: &ScenarioResult) {
-    let v = &r.verdict;
-    let status = r.status();
-    let _ = write!(
-        page,
-        r#"<section class="card scenario s-{}" id="s-{}"><div class="shead"><h2>{}</h2>{}<span class="sub">{} · {} · {:.2} s</span></div>"#,
-        status.to_ascii_lowercase(),
-        escape(&v.scenario),
-        escape(&v.scenario),
-        badge(status),
-        escape(v.workload.name()),
-        escape(&r.target),
-        r.duration.as_secs_f64()
-    );
+/// One tile: a figure and what it is.
+struct Tile {
+    value: String,
+    label: String,
+    class: &'static str,
+}
+
+fn tile(value: impl Into<String>, label: impl Into<String>, class: &'static str) -> Tile {
+    Tile {
+        value: value.into(),
+        label: label.into(),
+        class,
+    }
+}
+
+struct StrategyRow {
+    name: String,
+    acknowledged: u64,
+    gave_up: u64,
+    attempts: String,
+    attempts_p99: String,
+    conflicts: String,
+    converged: String,
+}
+
+struct AttemptLatencyRow {
+    from: &'static str,
+    outcome: &'static str,
+    count: u64,
+    p50: String,
+    p99: String,
+    p999: String,
+    max: String,
+}
+
+struct ThresholdRow {
+    class: &'static str,
+    mark: &'static str,
+    expression: String,
+    measured: bool,
+    shown: String,
+    origin: &'static str,
+}
+
+/// One witness of a finding.
+struct Evidence {
+    round: Option<u32>,
+    version: Option<String>,
+    text: String,
+}
+
+/// One kind of violation or warning with its witnesses (`findings.html`).
+struct FindingGroup {
+    warning: bool,
+    kind: String,
+    /// " in 3 of 50 rounds", or nothing.
+    rounds: String,
+    shown: Vec<Evidence>,
+    folded: Vec<Evidence>,
+    /// Witnesses neither shown nor folded.
+    rest: usize,
+}
+
+impl FindingGroup {
+    fn of<F: Finding>(
+        group: &KindGroup<'_, F>,
+        rounds: usize,
+        warning: bool,
+        evidence: impl Fn(&F) -> Evidence,
+    ) -> FindingGroup {
+        let all = &group.found;
+        FindingGroup {
+            warning,
+            kind: group.kind.to_string(),
+            rounds: group.in_rounds(rounds),
+            shown: all
+                .iter()
+                .take(EVIDENCE_SHOWN)
+                .map(|x| evidence(x))
+                .collect(),
+            folded: all
+                .iter()
+                .skip(EVIDENCE_SHOWN)
+                .take(EVIDENCE_FOLDED)
+                .map(|x| evidence(x))
+                .collect(),
+            rest: all.len().saturating_sub(EVIDENCE_SHOWN + EVIDENCE_FOLDED),
+        }
+    }
+}
+
+/// One scenario's section of `report.html` (`scenario.html`).
+pub struct ScenarioView {
+    anchor: String,
+    name: String,
+    verdict: VerdictTag,
+    sub: String,
+    banners: Vec<Banner>,
+    tiles: Vec<Tile>,
+    causes: Vec<String>,
+    strategies: Vec<StrategyRow>,
+    attempt_latency: Vec<AttemptLatencyRow>,
+    thresholds: Vec<ThresholdRow>,
+    violations: Vec<FindingGroup>,
+    warnings: Vec<FindingGroup>,
+    /// The timelines of the violating rounds, each a complete `<svg>` element: the slot
+    /// `scenario.html` shows under the violations, when there is one. Empty until the
+    /// timeline drawing (issue 17's `report::timeline`) fills it from the result.
+    pub timelines: Vec<String>,
+    charts: Vec<String>,
+}
+
+fn ms(ns: u64) -> String {
+    if ns == 0 {
+        "–".into()
+    } else {
+        format!("{:.2}", ns as f64 / 1e6)
+    }
+}
+
+impl ScenarioView {
+    /// What `report.html` shows of one result.
+    pub fn of(r: &ScenarioResult) -> ScenarioView {
+        let v = &r.verdict;
+        let status = r.run_status();
+        ScenarioView {
+            anchor: v.scenario.clone(),
+            name: v.scenario.clone(),
+            verdict: VerdictTag::of(status),
+            sub: format!(
+                "{} · {} · {:.2} s",
+                v.workload.name(),
+                r.target,
+                r.duration.as_secs_f64()
+            ),
+            banners: banners(r),
+            tiles: tiles(r),
+            causes: super::undecided_causes(r),
+            strategies: strategies(r),
+            attempt_latency: attempt_latency(r),
+            thresholds: thresholds(r),
+            violations: by_kind(&v.violations)
+                .iter()
+                .map(|g| {
+                    FindingGroup::of(g, v.rounds.len(), false, |x| Evidence {
+                        round: x.round,
+                        version: x.version.clone(),
+                        text: x.evidence.clone(),
+                    })
+                })
+                .collect(),
+            warnings: by_kind(&v.warnings)
+                .iter()
+                .map(|g| {
+                    FindingGroup::of(g, v.rounds.len(), true, |x| Evidence {
+                        round: x.round,
+                        version: None,
+                        text: x.evidence.clone(),
+                    })
+                })
+                .collect(),
+            timelines: Vec::new(),
+            charts: charts(r),
+        }
+    }
+}
+
+/// Why a scenario is not a plain verdict: could not run (red), INCONCLUSIVE (purple),
+/// interrupted (orange).
+fn banners(r: &ScenarioResult) -> Vec<Banner> {
+    let mut banners = Vec::new();
     if let Some(e) = &r.error {
-        let _ = write!(
-            page,
-            r#"<div class="banner err"><b>Could not run to the end:</b> {}</div>"#,
-            escape(e)
-        );
+        banners.push(Banner {
+            class: "err",
+            title: "Could not run to the end".into(),
+            text: format!("{e}; the figures cover only what ran."),
+        });
     } else if let Some(why) = r.inconclusive() {
-        let _ = write!(
-            page,
-            r#"<div class="banner warn"><b>Inconclusive:</b> {} — neither a pass nor a failure.</div>"#,
-            escape(&why)
-        );
+        banners.push(Banner {
+            class: "unknown",
+            title: "INCONCLUSIVE".into(),
+            text: format!("{why}. A verdict needs writes with a definite outcome, so this is neither a pass nor a failure."),
+        });
     }
     if r.error.is_none() && !r.complete {
-        page.push_str(r#"<div class="banner warn"><b>Interrupted</b> — the figures cover only what was measured.</div>"#);
+        banners.push(Banner {
+            class: "warn",
+            title: "Interrupted".into(),
+            text: "the figures cover only what was measured.".into(),
+        });
     }
+    banners
+}
+
+/// The figures at a glance. Green marks only what is good news: winners and conflicts
+/// in their outcome colours when there were some, no lost update only when the
+/// scenario passed (an ERROR's or INCONCLUSIVE's zeros prove nothing).
+fn tiles(r: &ScenarioResult) -> Vec<Tile> {
+    let v = &r.verdict;
     let c = &v.counts;
+    let passed = r.run_status() == RunStatus::Pass;
     let figures = r.figures();
-    page.push_str(r#"<div class="tiles">"#);
-    let counter = v.counter.is_some();
-    tile(
-        page,
-        if counter { "versions" } else { "rounds" },
-        v.rounds.len().to_string(),
-        "",
-    );
-    tile(page, "writes", c.writes.to_string(), "");
-    tile(page, "winners", c.winners.to_string(), "t-winner");
-    tile(page, "conflicts", c.conflicts.to_string(), "t-conflict");
-    tile(
-        page,
-        "unexpected",
-        c.unexpected.to_string(),
-        if c.unexpected > 0 { "t-bad" } else { "" },
-    );
-    tile(
-        page,
-        "indeterminate",
-        c.indeterminate.to_string(),
-        if c.indeterminate > 0 { "t-warn" } else { "" },
-    );
-    tile(
-        page,
-        "not sent",
-        c.not_sent.to_string(),
-        if c.not_sent > 0 { "t-warn" } else { "" },
-    );
-    tile(
-        page,
-        "lost updates",
-        v.lost_updates.to_string(),
-        if v.lost_updates > 0 {
-            "t-bad"
-        } else {
-            "t-good"
-        },
-    );
-    // A counter's writers are not released together, so its spread says nothing.
-    if let Some(spread) = figures.get("send_spread.p50").filter(|_| !counter) {
+    let raced = v.workload.rules().released_together;
+    let unit = if v.judged.unit.is_empty() {
+        "rounds"
+    } else {
+        v.judged.unit
+    };
+    let warn_if = |n: u64| if n > 0 { "t-warn" } else { "" };
+    let mut tiles = vec![
+        tile(v.judged.total.to_string(), unit, ""),
+        tile(c.writes.to_string(), "writes", ""),
         tile(
-            page,
-            "send spread p50",
-            metrics::format_duration_ns(spread),
-            "",
-        );
-    }
-    if let Some(spread) = figures.get("arrival_spread.p50").filter(|_| !counter) {
+            c.winners.to_string(),
+            "winners",
+            if c.winners > 0 { "t-winner" } else { "" },
+        ),
         tile(
-            page,
-            "arrival spread p50",
-            metrics::format_duration_ns(spread),
-            "",
-        );
-    }
-    if let Some(mode) = r.sync.filter(|_| !counter) {
-        tile(page, "sync", mode.name().to_string(), "");
-    }
-    if let Some(policy) = r.writer_connections.filter(|_| !counter) {
-        tile(page, "connections", policy.name().to_string(), "");
+            c.conflicts.to_string(),
+            "conflicts",
+            if c.conflicts > 0 { "t-conflict" } else { "" },
+        ),
+        tile(
+            c.unexpected.to_string(),
+            "unexpected",
+            if c.unexpected > 0 { "t-bad" } else { "" },
+        ),
+        tile(
+            c.indeterminate.to_string(),
+            "indeterminate",
+            warn_if(c.indeterminate),
+        ),
+        tile(c.not_sent.to_string(), "not sent", warn_if(c.not_sent)),
+        tile(
+            v.lost_updates.to_string(),
+            "lost updates",
+            match (v.lost_updates > 0, passed) {
+                (true, _) => "t-bad",
+                (false, true) => "t-good",
+                (false, false) => "",
+            },
+        ),
+    ];
+    if raced {
+        for (name, label) in [
+            ("send_spread.p50", "send spread p50"),
+            ("arrival_spread.p50", "arrival spread p50"),
+        ] {
+            if let Some(spread) = figures.get(name) {
+                tiles.push(tile(metrics::format_duration_ns(spread), label, ""));
+            }
+        }
+        if let Some(mode) = r.sync {
+            tiles.push(tile(mode.name(), "sync", ""));
+        }
+        if let Some(policy) = r.writer_connections {
+            tiles.push(tile(policy.name(), "connections", ""));
+        }
     }
     if let Some(rate) = figures.get("writes_per_second") {
-        tile(page, "writes / s", format!("{rate:.0}"), "");
+        tiles.push(tile(format!("{rate:.0}"), "writes / s", ""));
+    }
+    if let Some(k) = &v.sustained {
+        if let Some(rate) = k.request_rate() {
+            tiles.push(tile(format!("{rate:.0}"), "requests / s", ""));
+        }
+        if let Some(rate) = k.write_throughput() {
+            tiles.push(tile(format!("{rate:.0}"), "acknowledged / s", ""));
+        }
+        if let Some(rate) = k.conflict_rate() {
+            tiles.push(tile(format!("{:.1}%", rate * 100.0), "conflict rate", ""));
+        }
+        tiles.push(tile(k.connections.to_string(), "connections", ""));
+        tiles.push(tile(k.resources.to_string(), "hot resources", ""));
+        tiles.push(tile(
+            match (k.open_model, k.scheduled_rate) {
+                (true, Some(rate)) => format!("open {rate:.0}/s"),
+                (true, None) => "open".into(),
+                (false, _) => "closed".into(),
+            },
+            "model",
+            "",
+        ));
     }
     if let Some(k) = &v.counter {
-        tile(
-            page,
-            "acknowledged",
+        tiles.push(tile(
             format!("{} / {}", k.acknowledged, k.increments),
+            "acknowledged",
             "",
-        );
+        ));
         if let Some(a) = k.attempts_per_success() {
-            tile(page, "attempts / success", format!("{a:.2}"), "");
+            tiles.push(tile(format!("{a:.2}"), "attempts / success", ""));
         }
         if let Some(a) = k.conflicts_per_success() {
-            tile(page, "conflicts / success", format!("{a:.2}"), "");
+            tiles.push(tile(format!("{a:.2}"), "conflicts / success", ""));
         }
-        tile(
-            page,
-            "counter value",
-            format!(
-                "{} → {}",
-                k.initial.map_or("?".into(), |x| x.to_string()),
-                k.final_value.map_or("?".into(), |x| x.to_string())
-            ),
-            "",
-        );
+        // Several strategies ran on counters of their own: their table says how each
+        // went, and no one value stands for them all.
+        if r.convergence.strategies.len() <= 1 {
+            match (k.initial, k.final_value) {
+                (Some(from), Some(to)) => {
+                    tiles.push(tile(format!("{from} → {to}"), "counter value", ""))
+                }
+                _ => tiles.push(tile("–", "counter value (not read back)", "")),
+            }
+        }
     }
-    page.push_str("</div>");
+    tiles
+}
 
-    if !r.thresholds.is_empty() {
-        page.push_str(r#"<h3>Thresholds</h3><table class="grid thresholds"><thead><tr><th></th><th>threshold</th><th class="n">measured</th><th>from</th></tr></thead><tbody>"#);
-        for t in &r.thresholds {
+/// A counter's client strategies, one row each.
+fn strategies(r: &ScenarioResult) -> Vec<StrategyRow> {
+    r.convergence
+        .strategies
+        .iter()
+        .map(|s| {
+            let attempts = s.percentiles(Metric::Attempts);
+            let converge = s.percentiles(Metric::ConvergeUs);
+            let two = |x: Option<f64>| x.map_or("–".into(), |x| format!("{x:.2}"));
+            StrategyRow {
+                name: if s.strategy.is_empty() {
+                    "–".into()
+                } else {
+                    s.strategy.clone()
+                },
+                acknowledged: s.acknowledged,
+                gave_up: s.gave_up,
+                attempts: two(s.attempts_per_success()),
+                attempts_p99: if attempts.count == 0 {
+                    "–".into()
+                } else {
+                    attempts.p99.to_string()
+                },
+                conflicts: two(s.conflicts_per_success()),
+                converged: format!("{} / {}", ms(converge.p50), ms(converge.p99)),
+            }
+        })
+        .collect()
+}
+
+/// A sustained run's attempt latency per outcome, raw and corrected.
+fn attempt_latency(r: &ScenarioResult) -> Vec<AttemptLatencyRow> {
+    let Some(k) = &r.verdict.sustained else {
+        return Vec::new();
+    };
+    [
+        ("from the actual start", &k.raw),
+        ("from the scheduled start", &k.corrected),
+    ]
+    .into_iter()
+    .flat_map(|(from, rows)| {
+        rows.iter().map(move |(outcome, p)| AttemptLatencyRow {
+            from,
+            outcome: outcome.name(),
+            count: p.count,
+            p50: ms(p.p50),
+            p99: ms(p.p99),
+            p999: ms(p.p999),
+            max: ms(p.max),
+        })
+    })
+    .collect()
+}
+
+fn thresholds(r: &ScenarioResult) -> Vec<ThresholdRow> {
+    r.thresholds
+        .iter()
+        .map(|t| {
             let (mark, class) = match t.status {
                 Status::Pass => ("✓", "good"),
                 Status::Fail => ("✗", "bad"),
                 Status::NoData => ("–", "muted"),
             };
-            let measured = match t.measured {
-                Some(_) => escape(&t.shown).into_owned(),
-                None => format!(
-                    r#"<span class="muted">no data: {}</span>"#,
-                    escape(&t.shown)
-                ),
-            };
-            let _ = write!(
-                page,
-                r#"<tr class="{class}"><td class="mark">{mark}</td><td><code>{}</code></td><td class="n">{measured}</td><td class="muted">{}</td></tr>"#,
-                escape(t.threshold.to_string()),
-                match t.threshold.origin {
+            ThresholdRow {
+                class,
+                mark,
+                expression: t.threshold.to_string(),
+                measured: t.measured.is_some(),
+                shown: t.shown.clone(),
+                origin: match t.threshold.origin {
                     Origin::Scenario => "scenario file",
                     Origin::CommandLine => "--threshold",
-                }
-            );
-        }
-        page.push_str("</tbody></table>");
-    }
-
-    if !v.violations.is_empty() {
-        page.push_str(r#"<h3>Violations</h3>"#);
-        for group in by_kind(&v.violations) {
-            let (kind, found) = (group.kind, &group.found);
-            let rounds = group.in_rounds(v.rounds.len());
-            let _ = write!(
-                page,
-                r#"<div class="violation"><div class="vk"><code>{kind}</code>{rounds}</div><ul class="evidence">"#
-            );
-            let line = |x: &crate::check::Violation| {
-                let at = match (&x.round, &x.version) {
-                    (Some(round), Some(version)) => {
-                        format!(
-                            "<b>round {round}</b>, version <code>{}</code>: ",
-                            escape(version)
-                        )
-                    }
-                    (Some(round), None) => format!("<b>round {round}</b>: "),
-                    _ => String::new(),
-                };
-                format!("<li>{at}{}</li>", escape(&x.evidence))
-            };
-            for x in found.iter().take(EVIDENCE_SHOWN) {
-                page.push_str(&line(x));
+                },
             }
-            page.push_str("</ul>");
-            if found.len() > EVIDENCE_SHOWN {
-                let _ = write!(
-                    page,
-                    r#"<details><summary>{} more</summary><ul class="evidence">"#,
-                    found.len() - EVIDENCE_SHOWN
-                );
-                for x in found.iter().skip(EVIDENCE_SHOWN).take(EVIDENCE_FOLDED) {
-                    page.push_str(&line(x));
-                }
-                if found.len() > EVIDENCE_SHOWN + EVIDENCE_FOLDED {
-                    page.push_str("<li>… the rest are in rounds.csv</li>");
-                }
-                page.push_str("</ul></details>");
-            }
-            page.push_str("</div>");
-        }
-    }
+        })
+        .collect()
+}
 
-    page.push_str(r#"<div class="charts">"#);
+/// Throughput over time: requests, winners and conflicts per second.
+fn throughput_lines(r: &ScenarioResult) -> Vec<TimeLine> {
+    let points = r.series.points();
+    let half = r.series.slot_seconds() / 2.0;
+    let line = |label: &str, colour: &str, value: fn(&crate::series::Point) -> f64| TimeLine {
+        label: label.to_string(),
+        colour: colour.to_string(),
+        dashed: false,
+        points: points
+            .iter()
+            .map(|p| (p.at_s + half, Some(value(p))))
+            .collect(),
+    };
+    vec![
+        line("requests / s", "#6b7280", |p| p.requests_per_s),
+        line("winners / s", chart::outcome_colour(Outcome::Winner), |p| {
+            p.winners_per_s
+        }),
+        line(
+            "conflicts / s",
+            chart::outcome_colour(Outcome::Conflict),
+            |p| p.conflicts_per_s,
+        ),
+    ]
+}
+
+/// The writes' latency over time, p50 and p99 per slot, in ms.
+fn latency_lines(r: &ScenarioResult) -> Vec<TimeLine> {
+    let points = r.series.points();
+    let half = r.series.slot_seconds() / 2.0;
+    let line =
+        |label: &str, dashed: bool, value: fn(&crate::series::Point) -> Option<u64>| TimeLine {
+            label: label.to_string(),
+            colour: "#8e44ad".to_string(),
+            dashed,
+            points: points
+                .iter()
+                .map(|p| (p.at_s + half, value(p).map(|ns| ns as f64 / 1e6)))
+                .collect(),
+        };
+    vec![
+        line("write latency p50", false, |p| p.p50_ns),
+        line("write latency p99", true, |p| p.p99_ns),
+    ]
+}
+
+/// A scenario's charts, in the order the page shows them.
+fn charts(r: &ScenarioResult) -> Vec<String> {
+    let v = &r.verdict;
+    let rules = v.workload.rules();
+    let mut charts = Vec::new();
+    // Free-running writers: what happened over time is the first thing to see.
+    if !rules.released_together && !r.series.is_empty() {
+        let slot = metrics::format_duration_ns(r.series.slot_seconds() * 1e9);
+        charts.push(chart::time_lines(
+            &format!("throughput over time (per {slot})"),
+            "per second",
+            "",
+            &throughput_lines(r),
+        ));
+        charts.push(chart::time_lines(
+            &format!("write latency over time (per {slot})"),
+            "latency",
+            "ms",
+            &latency_lines(r),
+        ));
+    }
     let curves: Vec<Curve> = Outcome::TIMED
         .iter()
         .map(|o| Curve {
@@ -527,23 +686,21 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
             points: r.latency.distribution(*o),
         })
         .collect();
-    let _ = write!(
-        page,
-        "<figure>{}</figure>",
-        chart::percentile_curves("write latency by outcome", &curves)
-    );
-    let _ = write!(
-        page,
-        "<figure>{}</figure>",
-        rounds_chart(
+    charts.push(chart::percentile_curves(
+        "write latency by outcome",
+        &curves,
+    ));
+    // A sustained run's rounds are only the versions with a finding: no chart of them.
+    if v.sustained.is_none() {
+        charts.push(rounds_chart(
             r,
             if v.counter.is_some() {
                 "writes per version by outcome"
             } else {
                 "writes per round by outcome"
-            }
-        )
-    );
+            },
+        ));
+    }
     if let Some(k) = &v.counter {
         let bars: Vec<(String, f64)> = match k.attempts_per_increment.keys().max() {
             Some(most) => (1..=*most)
@@ -556,37 +713,30 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
                 .collect(),
             None => Vec::new(),
         };
-        let _ = write!(
-            page,
-            "<figure>{}</figure>",
-            chart::bars(
-                "attempts each increment took",
-                "write attempts (1 = no conflict)",
-                "increments",
-                chart::outcome_colour(Outcome::Conflict),
-                &bars
-            )
-        );
+        charts.push(chart::bars(
+            "attempts each increment took",
+            "write attempts (1 = no conflict)",
+            "increments",
+            chart::outcome_colour(Outcome::Conflict),
+            &bars,
+        ));
     }
-    if !counter && v.rounds.iter().any(|x| x.send_spread_ns > 0) {
+    // Writers that run free are not released together, so their spread says nothing.
+    if rules.released_together && v.rounds.iter().any(|x| x.send_spread_ns > 0) {
         let bars: Vec<(String, f64)> = v
             .rounds
             .iter()
             .map(|x| (x.round.to_string(), x.send_spread_ns as f64 / 1e3))
             .collect();
-        let _ = write!(
-            page,
-            "<figure>{}</figure>",
-            chart::bars(
-                "send spread per round: first to last write sent",
-                "round",
-                "µs",
-                "#6b7280",
-                &bars
-            )
-        );
+        charts.push(chart::bars(
+            "send spread per round: first to last write sent",
+            "round",
+            "µs",
+            "#6b7280",
+            &bars,
+        ));
     }
-    if !counter && v.rounds.iter().any(|x| x.arrival_spread_ns.is_some()) {
+    if rules.released_together && v.rounds.iter().any(|x| x.arrival_spread_ns.is_some()) {
         let bars: Vec<(String, f64)> = v
             .rounds
             .iter()
@@ -595,52 +745,51 @@ fn scenario_section(page: &mut String, r: &ScenarioResult) {
                 (x.round.to_string(), us)
             })
             .collect();
-        let _ = write!(
-            page,
-            "<figure>{}</figure>",
-            chart::bars(
-                "arrival spread per round: first to last write's last byte at the server",
-                "round",
-                "µs",
-                "#6b7280",
-                &bars
-            )
-        );
+        charts.push(chart::bars(
+            "arrival spread per round: first to last write's last byte at the server",
+            "round",
+            "µs",
+            "#6b7280",
+            &bars,
+        ));
     }
-    page.push_str("</div></section>");
+    charts
 }
 
+/// Writes per round (or per version) stacked by outcome; the legend names only the
+/// outcomes that occurred.
 fn rounds_chart(r: &ScenarioResult, title: &str) -> String {
-    let layers: Vec<Layer> = [
-        ("winners", Outcome::Winner),
-        ("conflicts", Outcome::Conflict),
-        ("unexpected", Outcome::Unexpected),
-        ("indeterminate", Outcome::Indeterminate),
-        ("not sent", Outcome::NotSent),
-    ]
-    .iter()
-    .map(|(label, o)| Layer {
-        label: label.to_string(),
-        colour: chart::outcome_colour(*o).to_string(),
-    })
-    .collect();
-    let bars: Vec<StackedBar> = r
-        .verdict
-        .rounds
+    let rounds = &r.verdict.rounds;
+    let layers: [(&str, Outcome, fn(&crate::check::RoundReport) -> u32); 5] = [
+        ("winners", Outcome::Winner, |x| x.winners),
+        ("conflicts", Outcome::Conflict, |x| x.conflicts),
+        ("unexpected", Outcome::Unexpected, |x| x.unexpected),
+        ("indeterminate", Outcome::Indeterminate, |x| x.indeterminate),
+        ("not sent", Outcome::NotSent, |x| x.not_sent),
+    ];
+    let present: Vec<_> = layers
+        .iter()
+        .filter(|(_, _, count)| rounds.iter().any(|x| count(x) > 0))
+        .collect();
+    let bars: Vec<StackedBar> = rounds
         .iter()
         .map(|x| StackedBar {
             label: match &x.version_sent {
                 Some(version) => format!("round {} (version {version})", x.round),
                 None => format!("round {}", x.round),
             },
-            values: vec![
-                f64::from(x.winners),
-                f64::from(x.conflicts),
-                f64::from(x.unexpected),
-                f64::from(x.indeterminate),
-                f64::from(x.not_sent),
-            ],
+            values: present
+                .iter()
+                .map(|(_, _, count)| f64::from(count(x)))
+                .collect(),
             flagged: !x.violations.is_empty(),
+        })
+        .collect();
+    let layers: Vec<Layer> = present
+        .iter()
+        .map(|(label, o, _)| Layer {
+            label: label.to_string(),
+            colour: chart::outcome_colour(*o).to_string(),
         })
         .collect();
     let x_label = if r.verdict.counter.is_some() {
@@ -651,88 +800,288 @@ fn rounds_chart(r: &ScenarioResult, title: &str) -> String {
     chart::stacked_bars(title, x_label, "writes", &layers, &bars)
 }
 
-fn head(title: &str) -> String {
+#[derive(Template)]
+#[template(path = "report.html")]
+struct RunPage<'a> {
+    title: String,
+    run_id: &'a str,
+    verdict: VerdictTag,
+    verdict_counts: String,
+    started: String,
+    seed: String,
+    version: &'static str,
+    banners: Vec<Banner>,
+    overview: Overview,
+    scenarios: Vec<ScenarioView>,
+    files: String,
+}
+
+/// The run report for one run folder.
+pub fn run_page(run_id: &str, info: &RunInfo, results: &[ScenarioResult]) -> String {
+    let status = RunStatus::of(results);
+    let mut banners = Vec::new();
+    if !info.complete(results) {
+        let mut text = String::from(
+            "it was interrupted or a scenario stopped early; the figures cover only what was measured.",
+        );
+        if !info.not_run.is_empty() {
+            text.push_str(&format!(" Not run: {}.", info.not_run.join(", ")));
+        }
+        banners.push(Banner {
+            class: "warn",
+            title: "Incomplete run".into(),
+            text,
+        });
+    }
+    let rows: Vec<(Option<TargetTag>, &ScenarioResult)> =
+        results.iter().map(|r| (None, r)).collect();
+    RunPage {
+        title: format!("contend run {run_id}: {}", status.name()),
+        run_id,
+        verdict: VerdictTag::of(status),
+        verdict_counts: verdict_counts(results.iter()),
+        started: info.started(),
+        seed: info.seed.map_or("–".to_string(), |s| s.to_string()),
+        version: env!("CARGO_PKG_VERSION"),
+        banners,
+        overview: Overview::of(&rows),
+        scenarios: results.iter().map(ScenarioView::of).collect(),
+        files: super::run_files().join(", "),
+    }
+    .render()
+    .unwrap_or_else(|e| unrenderable(&e))
+}
+
+/// The page said instead, should a template fail to render (askama fails only on a
+/// formatting error, which these views cannot raise).
+fn unrenderable(e: &askama::Error) -> String {
     format!(
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{}</title><style>{CSS}</style></head><body>"#,
-        escape(title)
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>contend</title></head><body><p>The report could not be rendered: {}</p></body></html>",
+        askama::filters::escape(e.to_string(), askama::filters::Html)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
     )
 }
 
-const CSS: &str = r#"
-:root{--bg:#f3f5f8;--card:#fff;--ink:#1c2430;--muted:#6b7380;--line:#e3e7ee;--good:#1f9d55;--bad:#d64545;--warn:#e39b1b;--blue:#2f6fd6;--unknown:#8a4fc7}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);font:13.5px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-.wrap{max-width:1240px;margin:0 auto;padding:0 24px}
-header.top{background:#121a27;color:#fff;padding:22px 0 20px;border-bottom:6px solid var(--good);margin-bottom:22px}
-header.top.v-fail{border-bottom-color:var(--bad)}
-header.top.v-error{border-bottom-color:var(--warn)}
-header.top.v-inconclusive{border-bottom-color:var(--unknown)}
-header.top .wrap{position:relative}
-.brand{font-size:12px;letter-spacing:.14em;text-transform:uppercase;color:#9fb0c8}
-h1{margin:4px 0 2px;font-size:26px;font-weight:650}
-.meta{color:#b7c3d4;font-size:13px}
-.verdict-big{position:absolute;right:24px;top:6px;font-size:34px;font-weight:800;letter-spacing:.04em;padding:6px 18px;border-radius:10px;background:var(--good)}
-.v-fail .verdict-big{background:var(--bad)}
-.v-error .verdict-big{background:var(--warn)}
-.v-inconclusive .verdict-big{background:var(--unknown)}
-.targets{margin-top:10px;display:flex;gap:18px;flex-wrap:wrap;font-size:13px;color:#dbe3ee}
-.target{display:inline-flex;align-items:center;gap:6px}
-.target i{display:inline-block;width:12px;height:12px;border-radius:3px}
-.card{background:var(--card);border-radius:12px;box-shadow:0 1px 2px rgba(16,24,40,.06),0 1px 8px rgba(16,24,40,.05);padding:18px 20px;margin-bottom:20px;border:1px solid var(--line)}
-.scenario{border-left:6px solid var(--good)}
-.scenario.s-fail{border-left-color:var(--bad)}
-.scenario.s-error{border-left-color:var(--warn)}
-.scenario.s-inconclusive{border-left-color:var(--unknown)}
-h2{font-size:18px;margin:0 0 12px}
-h3{font-size:14px;margin:18px 0 8px;color:#394353;text-transform:uppercase;letter-spacing:.06em}
-.shead{display:flex;align-items:center;gap:12px;flex-wrap:wrap;margin-bottom:12px}
-.shead h2{margin:0}
-.sub{color:var(--muted);font-size:13px}
-.badge{display:inline-block;font-weight:750;font-size:12px;letter-spacing:.06em;padding:3px 10px;border-radius:999px;color:#fff}
-.b-pass{background:var(--good)}.b-fail{background:var(--bad)}.b-error{background:var(--warn)}.b-inconclusive{background:var(--unknown)}
-.pill{font-size:11px;padding:2px 8px;border-radius:999px;background:#fdf1dc;color:#8a5a00}
-.banner{padding:12px 16px;border-radius:10px;margin:0 0 16px;font-size:14px}
-.banner.warn{background:#fff5e0;border:1px solid #f3cf85;color:#6b4700}
-.banner.err{background:#fdecec;border:1px solid #f1b3b3;color:#7a1d1d}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(112px,1fr));gap:10px;margin:4px 0 8px}
-.tile{background:#f7f9fc;border:1px solid var(--line);border-radius:10px;padding:10px 12px}
-.tv{font-size:22px;font-weight:700;font-variant-numeric:tabular-nums;white-space:nowrap}
-.tl{font-size:12px;color:var(--muted)}
-.t-winner .tv{color:var(--good)}.t-conflict .tv{color:var(--blue)}
-.t-bad{background:#fdeeee;border-color:#f3c2c2}.t-bad .tv{color:var(--bad)}
-.t-warn{background:#fff6e6;border-color:#f3d9a6}.t-warn .tv{color:#a86a00}
-.t-good .tv{color:var(--good)}
-.scroll{overflow-x:auto}
-table.grid{border-collapse:collapse;width:100%;font-size:13px}
-table.grid th{text-align:left;font-weight:600;color:var(--muted);font-size:12px;border-bottom:2px solid var(--line);padding:6px 5px;vertical-align:bottom}
-table.grid td{border-bottom:1px solid var(--line);padding:7px 5px;white-space:nowrap}
-table.grid td.wrap{white-space:normal;max-width:150px}
-table.grid tr.group td{border-top:2px solid var(--line)}
-table.grid tr:hover td{background:#f8fafc}
-.n{text-align:right;font-variant-numeric:tabular-nums}
-.bad{color:var(--bad);font-weight:600}.good{color:var(--good);font-weight:600}.muted{color:var(--muted)}
-table.thresholds{max-width:760px}
-table.thresholds .mark{width:22px;font-weight:800}
-tr.bad td{background:#fdf3f3}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px;background:#f1f4f8;padding:1px 5px;border-radius:4px}
-a{color:var(--blue);text-decoration:none}a:hover{text-decoration:underline}
-.violation{border:1px solid #f1c4c4;background:#fff8f8;border-radius:10px;padding:10px 14px;margin-bottom:10px}
-.vk{font-weight:650;color:#8c1d1d;margin-bottom:4px}.vk code{background:#fde2e2;color:#8c1d1d}
-ul.evidence{margin:4px 0;padding-left:20px;font-size:13px}
-ul.evidence li{margin:3px 0;word-break:break-word}
-details summary{cursor:pointer;color:var(--blue);font-size:13px;margin-left:20px}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px;margin-top:16px}
-figure{margin:0;background:#fbfcfe;border:1px solid var(--line);border-radius:10px;padding:8px}
-svg.chart{width:100%;height:auto;display:block;font-family:inherit}
-svg .title{font-size:13px;font-weight:650;fill:#263041}
-svg .tick{font-size:10.5px;fill:#6b7380;font-variant-numeric:tabular-nums}
-svg .axis{font-size:11px;fill:#6b7380}
-svg .legend{font-size:11px;fill:#394353}
-svg .grid{stroke:#e6eaf0;stroke-width:1}
-svg .minor{stroke:#f0f2f6;stroke-dasharray:2 3}
-svg .axisline{stroke:#b9c2cf;stroke-width:1}
-svg .emptybox{fill:#f4f6f9;stroke:#e3e7ee}
-svg rect:hover{opacity:.85}
-footer{color:var(--muted);font-size:12px;margin:10px 0 40px}
-@media print{body{background:#fff}.card{box-shadow:none}}
-"#;
+/// One target of a comparison: its name and the results of its run.
+pub struct TargetRun<'a> {
+    pub name: &'a str,
+    pub info: &'a RunInfo,
+    pub results: &'a [ScenarioResult],
+}
+
+/// One scenario's section of `compare.html`.
+struct CompareSection {
+    anchor: String,
+    name: String,
+    verdict: VerdictTag,
+    banners: Vec<Banner>,
+    charts: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+struct ComparePage {
+    title: String,
+    verdict: VerdictTag,
+    verdict_counts: String,
+    started: String,
+    seed: String,
+    version: &'static str,
+    targets: Vec<TargetTag>,
+    banners: Vec<Banner>,
+    overview: Overview,
+    scenarios: Vec<CompareSection>,
+}
+
+/// The comparison page: the verdict over every target, targets side by side, latency
+/// curves overlaid. `not_run` names the targets an interruption left out.
+pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String]) -> String {
+    let all: Vec<&ScenarioResult> = targets.iter().flat_map(|t| t.results.iter()).collect();
+    let status = RunStatus::of(all.iter().copied());
+    let mut banners = Vec::new();
+    if !not_run.is_empty() {
+        banners.push(Banner {
+            class: "warn",
+            title: "Incomplete".into(),
+            text: format!(
+                "the comparison was interrupted; not run: {}.",
+                not_run.join(", ")
+            ),
+        });
+    }
+    for t in targets {
+        if !t.info.complete(t.results) {
+            banners.push(Banner {
+                class: "warn",
+                title: "Incomplete".into(),
+                text: format!(
+                    "the run against {} was interrupted; its figures cover only what was measured.",
+                    t.name
+                ),
+            });
+        }
+    }
+    let tags: Vec<TargetTag> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| TargetTag {
+            name: t.name.to_string(),
+            colour: target_colour(i),
+            url: t
+                .results
+                .first()
+                .map(|r| r.target.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for r in &all {
+        if !names.contains(&r.verdict.scenario.as_str()) {
+            names.push(&r.verdict.scenario);
+        }
+    }
+    let rows: Vec<(Option<TargetTag>, &ScenarioResult)> = names
+        .iter()
+        .flat_map(|n| {
+            targets.iter().enumerate().filter_map(move |(i, t)| {
+                t.results
+                    .iter()
+                    .find(|r| r.verdict.scenario == *n)
+                    .map(|r| {
+                        (
+                            Some(TargetTag {
+                                name: t.name.to_string(),
+                                colour: target_colour(i),
+                                url: r.target.clone(),
+                            }),
+                            r,
+                        )
+                    })
+            })
+        })
+        .collect();
+    let scenarios = names
+        .iter()
+        .map(|name| compare_section(name, targets))
+        .collect();
+    ComparePage {
+        title: format!("contend compare {run_id}: {}", status.name()),
+        verdict: VerdictTag::of(status),
+        verdict_counts: verdict_counts(all.iter().copied()),
+        started: targets
+            .first()
+            .map(|t| t.info.started())
+            .unwrap_or_default(),
+        seed: targets
+            .first()
+            .and_then(|t| t.info.seed)
+            .map_or("–".to_string(), |s| s.to_string()),
+        version: env!("CARGO_PKG_VERSION"),
+        targets: tags,
+        banners,
+        overview: Overview::of(&rows),
+        scenarios,
+    }
+    .render()
+    .unwrap_or_else(|e| unrenderable(&e))
+}
+
+/// One scenario across the targets: why a target's run is ERROR or INCONCLUSIVE, the
+/// latency curves overlaid per outcome, throughput over time overlaid for workloads
+/// whose writers run free, and each target's writes per round.
+fn compare_section(name: &str, targets: &[TargetRun<'_>]) -> CompareSection {
+    let runs: Vec<(usize, &TargetRun<'_>, &ScenarioResult)> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            t.results
+                .iter()
+                .find(|r| r.verdict.scenario == name)
+                .map(|r| (i, t, r))
+        })
+        .collect();
+    let mut banners = Vec::new();
+    for (_, t, r) in &runs {
+        let causes = super::undecided_causes(r);
+        match (&r.error, r.inconclusive()) {
+            (Some(e), _) => banners.push(Banner {
+                class: "err",
+                title: format!("{}: could not run to the end", t.name),
+                text: e.clone(),
+            }),
+            (None, Some(why)) => banners.push(Banner {
+                class: "unknown",
+                title: format!("{}: INCONCLUSIVE", t.name),
+                text: why,
+            }),
+            (None, None) if !causes.is_empty() => banners.push(Banner {
+                class: "warn",
+                title: format!("{}: writes without a whole answer", t.name),
+                text: causes.join("; "),
+            }),
+            (None, None) => {}
+        }
+    }
+    let mut charts = Vec::new();
+    let free = runs
+        .first()
+        .is_some_and(|(_, _, r)| !r.verdict.workload.rules().released_together);
+    if free {
+        let lines: Vec<TimeLine> = runs
+            .iter()
+            .map(|(i, t, r)| {
+                let half = r.series.slot_seconds() / 2.0;
+                TimeLine {
+                    label: t.name.to_string(),
+                    colour: target_colour(*i).to_string(),
+                    dashed: false,
+                    points: r
+                        .series
+                        .points()
+                        .iter()
+                        .map(|p| (p.at_s + half, Some(p.requests_per_s)))
+                        .collect(),
+                }
+            })
+            .collect();
+        charts.push(chart::time_lines(
+            "requests per second over time, by target",
+            "per second",
+            "",
+            &lines,
+        ));
+    }
+    for outcome in Outcome::TIMED {
+        let curves: Vec<Curve> = runs
+            .iter()
+            .map(|(i, t, r)| Curve {
+                label: t.name.to_string(),
+                colour: target_colour(*i).to_string(),
+                dashed: false,
+                points: r.latency.distribution(outcome),
+            })
+            .collect();
+        if curves.iter().any(|c| !c.points.is_empty()) {
+            charts.push(chart::percentile_curves(
+                &format!("{} latency by target", outcome.name()),
+                &curves,
+            ));
+        }
+    }
+    for (_, t, r) in &runs {
+        if r.verdict.sustained.is_none() {
+            charts.push(rounds_chart(
+                r,
+                &format!("{}: writes per round by outcome", t.name),
+            ));
+        }
+    }
+    CompareSection {
+        anchor: name.to_string(),
+        name: name.to_string(),
+        verdict: VerdictTag::of(RunStatus::of(runs.iter().map(|(_, _, r)| *r))),
+        banners,
+        charts,
+    }
+}

@@ -21,7 +21,7 @@ use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::Outcome;
 
-use super::{by_kind, causes_text, RunStatus, ScenarioResult, SpreadStat};
+use super::{by_kind, RunStatus, ScenarioResult, SpreadStat};
 
 /// A release spread (a round's first to last write) wider than this is far wider than
 /// a race needs: every mode releases tens of writes within a few hundred µs.
@@ -454,57 +454,10 @@ fn undecided(out: &mut Out, results: &[ScenarioResult]) {
     }
 }
 
-/// "80 of 80 writes indeterminate (80 timed out); 3 not sent (3 could not connect)", for
-/// a scenario with writes that got no whole answer; also the answers judged by their
-/// status only (cut at the body limit, early).
+/// "name: 80 of 80 writes indeterminate (80 timed out); …", for a scenario with writes
+/// that got no whole answer ([`super::undecided_causes`]).
 fn undecided_line(r: &ScenarioResult) -> Option<String> {
-    let c = &r.verdict.counts;
-    let mut parts = Vec::new();
-    for (outcome, n, what) in [
-        (Outcome::Indeterminate, c.indeterminate, "indeterminate"),
-        (Outcome::NotSent, c.not_sent, "not sent"),
-    ] {
-        if n > 0 {
-            let causes = causes_text(&c.causes_of(outcome));
-            parts.push(if causes.is_empty() {
-                format!("{n} of {} writes {what}", c.writes)
-            } else {
-                format!("{n} of {} writes {what} ({causes})", c.writes)
-            });
-        }
-    }
-    let judged_by_status: Vec<(crate::history::Cause, u64)> =
-        [Outcome::Winner, Outcome::Conflict, Outcome::Unexpected]
-            .iter()
-            .flat_map(|o| c.causes_of(*o))
-            .fold(Vec::new(), |mut all, (cause, n)| {
-                match all.iter_mut().find(|(c, _)| *c == cause) {
-                    Some((_, m)) => *m += n,
-                    None => all.push((cause, n)),
-                }
-                all
-            });
-    if !judged_by_status.is_empty() {
-        parts.push(format!(
-            "judged by status: {}",
-            causes_text(&judged_by_status)
-        ));
-    }
-    let failed_reads: u64 = c.failed_reads.values().sum();
-    if failed_reads > 0 {
-        let causes: Vec<String> = c
-            .failed_reads
-            .iter()
-            .map(|(cause, n)| match cause {
-                Some(cause) => format!("{n} {}", cause.describe()),
-                None => format!("{n} unexpected status"),
-            })
-            .collect();
-        parts.push(format!(
-            "{failed_reads} reads failed before their write ({}), so those attempts never wrote",
-            causes.join(", ")
-        ));
-    }
+    let parts = super::undecided_causes(r);
     (!parts.is_empty()).then(|| format!("{}: {}", r.verdict.scenario, parts.join("; ")))
 }
 
