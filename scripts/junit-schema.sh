@@ -23,7 +23,12 @@ install() {
         return
     fi
     mkdir -p "$cache"
-    python3 -m venv "$venv"
+    if ! python3 -m venv "$venv"; then
+        # Debian's python3 keeps venv in a package of its own.
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv "$venv"
+    fi
     "$venv/bin/pip" install --quiet --disable-pip-version-check "xmlschema==$XMLSCHEMA_VERSION"
     local download
     download=$(mktemp -d)
@@ -52,11 +57,11 @@ validate)
     status=0
     for file in "$@"; do
         for schema in "$cache/junit-10.xsd" "$cache/junit-10-older.xsd"; do
-            if "$venv/bin/xmlschema-validate" --schema "$schema" "$file" >/dev/null 2>"$cache/last-error"; then
+            if "$venv/bin/xmlschema-validate" --schema "$schema" "$file" >/dev/null 2>&1; then
                 echo "valid: $file against $(basename "$schema")"
             else
-                echo "INVALID: $file against $(basename "$schema"):" >&2
-                cat "$cache/last-error" >&2
+                echo "INVALID: $file against $(basename "$schema"):"
+                "$venv/bin/xmlschema-validate" -v --schema "$schema" "$file" 2>&1 | head -n 40 || true
                 status=1
             fi
         done
