@@ -164,7 +164,7 @@ fn reason(r: &ScenarioResult) -> Option<String> {
 }
 
 impl Overview {
-    fn of<'a>(rows: &[(Option<TargetTag>, &'a ScenarioResult)]) -> Overview {
+    fn of(rows: &[(Option<TargetTag>, &ScenarioResult)]) -> Overview {
         let results = || rows.iter().map(|(_, r)| *r);
         let (winner_unit, winner_per) = column_unit(results(), Outcome::Winner);
         let (conflict_unit, conflict_per) = column_unit(results(), Outcome::Conflict);
@@ -756,11 +756,14 @@ fn charts(r: &ScenarioResult) -> Vec<String> {
     charts
 }
 
+/// How many of a round's writes ended one way.
+type RoundCount = fn(&crate::check::RoundReport) -> u32;
+
 /// Writes per round (or per version) stacked by outcome; the legend names only the
 /// outcomes that occurred.
 fn rounds_chart(r: &ScenarioResult, title: &str) -> String {
     let rounds = &r.verdict.rounds;
-    let layers: [(&str, Outcome, fn(&crate::check::RoundReport) -> u32); 5] = [
+    let layers: [(&str, Outcome, RoundCount); 5] = [
         ("winners", Outcome::Winner, |x| x.winners),
         ("conflicts", Outcome::Conflict, |x| x.conflicts),
         ("unexpected", Outcome::Unexpected, |x| x.unexpected),
