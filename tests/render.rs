@@ -170,8 +170,14 @@ fn a_sustained_run_draws_its_throughput_and_latency_over_time() {
     );
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     let html = std::fs::read_to_string(dir.path().join("r/report.html")).unwrap();
-    assert!(html.contains("throughput over time"), "the chart is on the page");
-    assert!(!html.contains("writes per round by outcome"), "no chart of rounds");
+    assert!(
+        html.contains("throughput over time"),
+        "the chart is on the page"
+    );
+    assert!(
+        !html.contains("writes per round by outcome"),
+        "no chart of rounds"
+    );
     let shot = dir.path().join("sustained.png");
     screenshot(&dir.path().join("r/report.html"), &shot);
     // Lines are two pixels wide, so their exact colour covers far fewer pixels than a

@@ -146,7 +146,10 @@ fn every_report_says_inconclusive_and_why() {
 
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
     assert!(html.contains(r#"class="badge b-inconclusive">INCONCLUSIVE"#));
-    assert!(html.contains("<b>Inconclusive:</b> nothing was judged"));
+    assert!(
+        html.contains("<b>INCONCLUSIVE</b> — nothing was judged"),
+        "{html}"
+    );
 
     let xml = junit::render(&info, std::slice::from_ref(&r), None).expect("JUnit");
     assert!(
