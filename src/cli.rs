@@ -95,7 +95,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         jsonl: Option<PathBuf>,
         /// Print the summary with every figure of a scenario on one line, wrapping nothing
-        /// (default: fitted to the terminal, or to 100 columns when stdout is not one).
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
         #[arg(long)]
         wide: bool,
     },
@@ -148,7 +148,7 @@ pub enum Command {
         #[arg(long)]
         no_progress: bool,
         /// Print the summary with every figure of a scenario on one line, wrapping nothing
-        /// (default: fitted to the terminal, or to 100 columns when stdout is not one).
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
         #[arg(long)]
         wide: bool,
     },
@@ -174,7 +174,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// Print the summary with every figure of a scenario on one line, wrapping nothing
-        /// (default: fitted to the terminal, or to 100 columns when stdout is not one).
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
         #[arg(long)]
         wide: bool,
     },
@@ -290,7 +290,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            run_command(opts, junit, jsonl, terminal::Layout::for_stdout(wide)).await
+            run_command(opts, junit, jsonl, wide).await
         }
         Command::Compare {
             paths,
@@ -553,7 +553,7 @@ async fn run_command(
     mut opts: RunOptions,
     junit_path: Option<PathBuf>,
     jsonl_path: Option<PathBuf>,
-    layout: terminal::Layout,
+    wide: bool,
 ) -> u8 {
     let scenarios = match run::load(&opts) {
         Ok(scenarios) => scenarios,
@@ -561,6 +561,10 @@ async fn run_command(
     };
     // With the records on stdout (`--jsonl -`), what people read goes to stderr.
     let records_on_stdout = jsonl_path.as_deref() == Some(std::path::Path::new("-"));
+    let layout = match records_on_stdout {
+        false => terminal::Layout::for_stdout(wide),
+        true => terminal::Layout::for_stderr(wide),
+    };
     let say = |text: String| match records_on_stdout {
         false => print!("{text}"),
         true => eprint!("{text}"),

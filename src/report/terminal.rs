@@ -10,8 +10,8 @@
 //! below; when the names leave no room, each name goes on a line of its own above its
 //! row; every other line wraps at the width. [`Layout::Wide`] (`--wide`) puts every
 //! figure of a scenario on one line and wraps nothing. On a terminal the width is the
-//! terminal's; elsewhere (a pipe, a file, CI logs) it is 100 columns, whatever the
-//! environment, so the output is the same everywhere ([`Layout::for_stdout`]).
+//! terminal's; elsewhere (a pipe, a file, CI logs) the summary is wide, unless
+//! `CONTEND_WIDTH` sets a width ([`Layout::choose`]).
 
 use std::path::Path;
 
@@ -42,40 +42,51 @@ pub enum Layout {
 }
 
 impl Layout {
-    /// The width when stdout is not a terminal: the same bytes in every environment.
+    /// The width on a terminal that reports none.
     pub const DEFAULT_WIDTH: usize = 100;
     /// Below this the table's rows cannot fit, so narrower widths are widened to it.
     pub const NARROWEST: usize = 60;
     /// The variable that sets the width (tests, or a terminal that reports none).
     pub const WIDTH_VARIABLE: &'static str = "CONTEND_WIDTH";
 
-    /// The layout for stdout: [`Layout::Wide`] for `--wide`; else fitted to
-    /// `CONTEND_WIDTH` when set, to the terminal when stdout is one, or to
-    /// [`Layout::DEFAULT_WIDTH`] columns.
+    /// The layout for stdout ([`Layout::choose`] with stdout's terminal, if it is one).
     pub fn for_stdout(wide: bool) -> Layout {
-        let terminal = console::Term::stdout();
-        let terminal_width = terminal
+        Layout::for_term(wide, console::Term::stdout())
+    }
+
+    /// The layout for stderr, where the summary goes when stdout carries the records
+    /// (`--jsonl -`).
+    pub fn for_stderr(wide: bool) -> Layout {
+        Layout::for_term(wide, console::Term::stderr())
+    }
+
+    fn for_term(wide: bool, term: console::Term) -> Layout {
+        let terminal = term
             .is_term()
-            .then(|| terminal.size_checked().map(|(_, w)| usize::from(w)))
-            .flatten();
+            .then(|| term.size_checked().map(|(_, w)| usize::from(w)));
         Layout::choose(
             wide,
             std::env::var(Self::WIDTH_VARIABLE).ok().as_deref(),
-            terminal_width,
+            terminal,
         )
     }
 
-    /// [`Layout::for_stdout`]'s rule: `--wide`, then the variable's value (when it is a
-    /// number), then the terminal's width, then [`Layout::DEFAULT_WIDTH`].
-    pub fn choose(wide: bool, variable: Option<&str>, terminal_width: Option<usize>) -> Layout {
+    /// The rule: [`Layout::Wide`] for `--wide`; else fitted to the variable's value
+    /// (when it is a number); else, on a terminal (`terminal` is `Some`, with its width
+    /// if it reports one), fitted to its width or to [`Layout::DEFAULT_WIDTH`]; else (a
+    /// pipe, a file, a CI log) [`Layout::Wide`].
+    pub fn choose(wide: bool, variable: Option<&str>, terminal: Option<Option<usize>>) -> Layout {
         if wide {
             return Layout::Wide;
         }
-        let width = variable
+        let set = variable
             .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|w| *w > 0)
-            .or(terminal_width.filter(|w| *w > 0))
-            .unwrap_or(Self::DEFAULT_WIDTH);
+            .filter(|w| *w > 0);
+        let width = match (set, terminal) {
+            (Some(width), _) => width,
+            (None, Some(width)) => width.filter(|w| *w > 0).unwrap_or(Self::DEFAULT_WIDTH),
+            (None, None) => return Layout::Wide,
+        };
         Layout::Fit(width.max(Self::NARROWEST))
     }
 
@@ -997,19 +1008,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_width_comes_from_wide_then_the_variable_then_the_terminal_then_100() {
-        assert_eq!(Layout::choose(true, Some("80"), Some(120)), Layout::Wide);
+    fn the_layout_is_wide_for_wide_then_the_variable_then_the_terminal_then_wide() {
+        let term = Some(Some(120));
+        assert_eq!(Layout::choose(true, Some("80"), term), Layout::Wide);
+        assert_eq!(Layout::choose(false, Some("80"), term), Layout::Fit(80));
+        assert_eq!(Layout::choose(false, None, term), Layout::Fit(120));
         assert_eq!(
-            Layout::choose(false, Some("80"), Some(120)),
-            Layout::Fit(80)
+            Layout::choose(false, None, Some(None)),
+            Layout::Fit(Layout::DEFAULT_WIDTH),
+            "a terminal that reports no width"
         );
-        assert_eq!(Layout::choose(false, None, Some(120)), Layout::Fit(120));
         assert_eq!(
-            Layout::choose(false, Some("wide"), None),
+            Layout::choose(false, None, None),
+            Layout::Wide,
+            "a pipe, a file or a CI log gets the wide form"
+        );
+        assert_eq!(
+            Layout::choose(false, Some("100"), None),
             Layout::Fit(100),
+            "the variable fits a pipe too"
+        );
+        assert_eq!(
+            Layout::choose(false, Some("wide"), term),
+            Layout::Fit(120),
             "a value that is not a number is ignored"
         );
-        assert_eq!(Layout::choose(false, None, None), Layout::Fit(100));
         assert_eq!(
             Layout::choose(false, Some("20"), None),
             Layout::Fit(Layout::NARROWEST)
