@@ -1,7 +1,7 @@
 //! The binary as a user and CI meet it, one module per command or concern: exit codes,
-//! messages, report files, the summary's width, thresholds, JUnit, `compare`, the `--jsonl` history, proxies,
-//! the shell's completions and man pages, and the verdicts CI gates on (INCONCLUSIVE,
-//! signals, limits, secrets).
+//! messages, report files, what the HTML pages say, the summary's width, thresholds,
+//! JUnit, `compare`, the `--jsonl` history, proxies, the shell's completions and man
+//! pages, and the verdicts CI gates on (INCONCLUSIVE, signals, limits, secrets).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,6 +9,7 @@ mod common;
 mod check;
 mod compare;
 mod gate;
+mod html;
 mod jsonl;
 mod junit;
 mod messages;
