@@ -473,9 +473,8 @@ fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>, abort: Abort) {
         }
         Err(e) => eprintln!("warning: Ctrl-C and SIGTERM will not stop the run cleanly: {e}"),
     }
-    eprintln!(
-        "contend: running; Ctrl-C (or SIGTERM) stops after this round, reports still written"
-    );
+    // Under 80 columns, so it never wraps on a terminal.
+    eprintln!("contend: running; Ctrl-C or SIGTERM stops after this round; reports are written");
 }
 
 /// Says, in one line, that proxy variables set in the environment are ignored, and why.
