@@ -1,6 +1,6 @@
 //! The summary's layout: [`Layout`] (fitted to a width, or wide) and how it is chosen
-//! for stdout, the lines written at that width (prose wrapped, a long word broken), and
-//! the table of left-aligned text columns then right-aligned figures.
+//! for stdout or stderr, the lines written at that width (prose wrapped, a long word
+//! broken), and the table of left-aligned text columns then right-aligned figures.
 
 use console::Style;
 
@@ -9,7 +9,8 @@ use console::Style;
 pub enum Layout {
     /// Fitted to this many columns (at least [`Layout::NARROWEST`]).
     Fit(usize),
-    /// Every figure of a scenario on one line, nothing wrapped (`--wide`).
+    /// Every figure of a scenario on one line, nothing wrapped (`--wide`, and anywhere
+    /// but a terminal).
     Wide,
 }
 
@@ -18,7 +19,8 @@ impl Layout {
     pub const DEFAULT_WIDTH: usize = 100;
     /// Below this the table's rows cannot fit, so narrower widths are widened to it.
     pub const NARROWEST: usize = 60;
-    /// The variable that sets the width (tests, or a terminal that reports none).
+    /// The variable that sets the width, on a terminal or not (tests, a pipe that should
+    /// get the fitted form, a terminal that reports no width).
     pub const WIDTH_VARIABLE: &'static str = "CONTEND_WIDTH";
 
     /// The layout for stdout ([`Layout::choose`] with stdout's terminal, if it is one).
