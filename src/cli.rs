@@ -1,7 +1,10 @@
-//! The command line: `run`, `compare`, `validate`, `check`, `serve`, `relay`, and the
-//! shell's `completions` and `man` (in `cli/shell.rs`), parsed with clap derive. Each
-//! command maps its flags onto the library and turns the result into an exit code.
+//! The command line: `run`, `compare`, `replay`, `merge`, `validate`, `check`, `serve`,
+//! `relay`, and the shell's `completions` and `man` (in `cli/shell.rs`), parsed with
+//! clap derive. Each command maps its flags onto the library and turns the result into
+//! an exit code: those that fire writes in `cli/runs.rs`, the others in `cli/local.rs`.
 
+mod local;
+mod runs;
 mod shell;
 
 use std::net::SocketAddr;
@@ -23,6 +26,9 @@ use crate::scenario::{
     self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
 };
 use crate::server::{self, Bug, Fault, ServerConfig};
+use crate::shard::ShardSpec;
+use local::{check_history, serve, validate};
+use runs::{compare_command, merge_command, replay_command, run_command};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
 #[derive(Debug, Parser)]
@@ -98,6 +104,8 @@ pub enum Command {
         /// (the default when stdout is not a terminal; on one, it is fitted to its width).
         #[arg(long)]
         wide: bool,
+        #[command(flatten)]
+        sharding: ShardArgs,
     },
     /// Run the same scenarios against several targets and report them side by side.
     Compare {
@@ -147,6 +155,68 @@ pub enum Command {
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
+        #[arg(long)]
+        wide: bool,
+    },
+    /// Fire a failed run's witness (or a round's writes) again and check it: reproduce a failure, or see it pass after a fix.
+    #[command(after_help = REPLAY_EXIT_CODES)]
+    Replay {
+        /// A report folder written by `contend run`, or one of its witness files (REPORT_DIR/witnesses/*.json).
+        from: PathBuf,
+        /// Only this scenario of the report.
+        #[arg(long)]
+        scenario: Option<String>,
+        /// Fire every write of this round again, rather than the first witness's.
+        #[arg(long, value_name = "N")]
+        round: Option<u32>,
+        /// Where to fire them: a URL, NAME=URL, `builtin` or `builtin:BUG` [default: the run's target, with its bug].
+        #[arg(long, value_parser = parse_compare_target)]
+        target: Option<CompareTarget>,
+        /// The race window of a `builtin:BUG` target [default: the run's, else 20ms].
+        #[arg(long, value_parser = humantime::parse_duration)]
+        window: Option<Duration>,
+        /// The most attempts per scenario; replay stops at the first that reproduces.
+        #[arg(long, value_name = "K", default_value_t = crate::replay::DEFAULT_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
+        attempts: u32,
+        /// The scenario file, when it is no longer where the run found it.
+        #[arg(long, value_name = "FILE")]
+        scenario_file: Option<PathBuf>,
+        /// Where the attempts' reports go [default: reports/<run-id>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seed for the first attempt's markers [default: random, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// The target is a `contend serve` reference server: fetch its arrival stamps (always done for builtin).
+        #[arg(long)]
+        arrivals: bool,
+    },
+    /// Merge the folders of a sharded run's shards into one verdict and one report.
+    Merge {
+        /// The shards' folders (each the --out of `contend run --shard I/N`).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// The target the shards ran against: read the split scenarios' hot resources
+        /// once more, now that every shard has finished, to judge lost updates.
+        #[arg(long, value_name = "URL")]
+        target: Option<String>,
+        /// Report folder [default: reports/<time>-merged/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A release-gate condition on every scenario (repeatable).
+        #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+        thresholds: Vec<Threshold>,
+        #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
+        inconclusive_above: Option<f64>,
+        /// Also write the results as JUnit XML here, one test case per check.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
         /// Print the summary with every figure of a scenario on one line, wrapping nothing
         /// (the default when stdout is not a terminal; on one, it is fitted to its width).
         #[arg(long)]
@@ -233,6 +303,51 @@ pub struct TlsArgs {
     insecure: bool,
 }
 
+/// How `run` takes its part of a sharded run (README: Beyond one machine).
+#[derive(Debug, clap::Args)]
+pub struct ShardArgs {
+    /// Run shard I of N (from 1) of a sharded run and write a shard folder for `contend merge`; also read from JOB_COMPLETION_INDEX (with --shards) or CI_NODE_INDEX and CI_NODE_TOTAL.
+    #[arg(long, value_name = "I/N", env = "CONTEND_SHARD", value_parser = parse_shard)]
+    shard: Option<ShardSpec>,
+    /// How many shards, for a Kubernetes Indexed Job whose JOB_COMPLETION_INDEX says which this is.
+    #[arg(long, value_name = "N", env = "CONTEND_SHARDS")]
+    shards: Option<u32>,
+    /// The key every shard of the run shares (e.g. the CI run's id) [default: made from --start-at].
+    #[arg(long, value_name = "KEY", env = "CONTEND_RUN_KEY")]
+    run_key: Option<String>,
+    /// Start the sustained attempts at this RFC 3339 time (e.g. 2025-06-01T12:00:00Z), so that shards started at different moments contend together.
+    #[arg(long, value_name = "TIME", env = "CONTEND_START_AT", value_parser = parse_start_at)]
+    start_at: Option<std::time::SystemTime>,
+}
+
+impl ShardArgs {
+    /// Sets the run options' sharding from the flags and the environment, and the seed
+    /// (when none was given) from the run key, the same on every shard.
+    fn apply(self, opts: &mut RunOptions, seed: Option<u64>) -> Result<(), String> {
+        let found = crate::shard::from_environment(self.shard, self.shards, |name| {
+            std::env::var(name).ok()
+        })?;
+        opts.shard = found.map(|(spec, _)| spec);
+        opts.run_key = self.run_key;
+        opts.start_at = self.start_at;
+        let key = opts.shard.and(opts.shared_key());
+        opts.seed = match (seed, key) {
+            (Some(seed), _) => seed,
+            (None, Some(key)) => crate::shard::seed(&key),
+            (None, None) => rand::random(),
+        };
+        Ok(())
+    }
+}
+
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    ShardSpec::parse(text)
+}
+
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    crate::shard::parse_start_at(text)
+}
+
 impl TlsArgs {
     /// Sets the run options' TLS settings.
     fn apply(self, opts: &mut RunOptions) {
@@ -267,8 +382,13 @@ pub async fn main(cli: Cli) -> ExitCode {
             junit,
             jsonl,
             wide,
+            sharding,
         } => {
             let mut opts = RunOptions::new(paths);
+            if let Err(e) = sharding.apply(&mut opts, seed) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
             opts.thresholds = thresholds;
             opts.inconclusive_above = inconclusive_above;
             opts.fault = fault;
@@ -281,7 +401,6 @@ pub async fn main(cli: Cli) -> ExitCode {
             opts.writer_connections = writer_connections;
             tls.apply(&mut opts);
             opts.arrivals = arrivals;
-            opts.seed = seed.unwrap_or_else(rand::random);
             opts.server = ServerConfig {
                 bug,
                 window,
@@ -331,6 +450,58 @@ pub async fn main(cli: Cli) -> ExitCode {
                     run: opts,
                     targets,
                     window,
+                },
+                junit,
+                terminal::Layout::for_stdout(wide),
+            )
+            .await
+        }
+        Command::Replay {
+            from,
+            scenario,
+            round,
+            target,
+            window,
+            attempts,
+            scenario_file,
+            out,
+            seed,
+            tls,
+            arrivals,
+        } => {
+            let mut opts = crate::replay::ReplayOptions::new(from);
+            opts.scenario = scenario;
+            opts.round = round;
+            opts.target = target;
+            opts.window = window;
+            opts.attempts = attempts;
+            opts.scenario_file = scenario_file;
+            opts.out = out;
+            opts.seed = seed.unwrap_or_else(rand::random);
+            tls.apply(&mut opts.run);
+            opts.run.arrivals = arrivals;
+            replay_command(opts).await
+        }
+        Command::Merge {
+            dirs,
+            target,
+            out,
+            thresholds,
+            inconclusive_above,
+            junit,
+            tls,
+            wide,
+        } => {
+            let mut run = RunOptions::new(Vec::new());
+            tls.apply(&mut run);
+            merge_command(
+                crate::merge::MergeOptions {
+                    dirs,
+                    target,
+                    out,
+                    thresholds,
+                    inconclusive_above,
+                    tls: run,
                 },
                 junit,
                 terminal::Layout::for_stdout(wide),
@@ -425,6 +596,8 @@ fn fault_help(what: &str) -> String {
     format!("{what} ({}; README: Fault injection)", names.join(", "))
 }
 
+const REPLAY_EXIT_CODES: &str = "Exit codes: 1 reproduced (or the contract broke another way), as a FAIL; 0 not reproduced: every attempt was judged and the contract held in each (no proof of a fix: a race may be missed); 2 usage or connection error; 3 inconclusive (an attempt's writes had no definite outcome); 130 interrupted.";
+
 const INCONCLUSIVE_HELP: &str = "The share of writes that may be indeterminate or not sent before a scenario is INCONCLUSIVE (exit 3), e.g. 10% or 0.1; overrides each scenario's inconclusive_above [default: 10%]";
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -489,172 +662,6 @@ fn note_ignored_proxies() {
     }
 }
 
-/// Writes the JUnit file; a failure to write it is an error (exit 2) unless the run
-/// already failed.
-fn write_junit(
-    path: &std::path::Path,
-    info: &RunInfo,
-    results: &[ScenarioResult],
-    dir: Option<&std::path::Path>,
-) -> Result<(), String> {
-    let dir = dir.map(|d| d.display().to_string());
-    let xml = junit::render(info, results, dir.as_deref())
-        .map_err(|e| format!("cannot render the JUnit file {}: {e}", path.display()))?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {} for the JUnit file: {e}", parent.display()))?;
-    }
-    write_atomically(path, |p| std::fs::write(p, xml))
-        .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
-}
-
-async fn compare_command(
-    opts: CompareOptions,
-    junit_path: Option<PathBuf>,
-    layout: terminal::Layout,
-) -> u8 {
-    handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
-    note_ignored_proxies();
-    let seed = opts.run.seed;
-    match compare::compare(opts).await {
-        Ok(report) => {
-            let code = report.exit_code();
-            if let Some(path) = &junit_path {
-                let results = report.junit_results();
-                if let Err(e) = write_junit(path, &report.info, &results, Some(&report.dir)) {
-                    eprintln!("error: {e}");
-                    return if code == 1 { 1 } else { 2 };
-                }
-            }
-            println!("contend compare, seed {seed}\n");
-            let tables: Vec<(&str, &[ScenarioResult])> = report
-                .runs
-                .iter()
-                .map(|(t, r)| (t.name.as_str(), r.results.as_slice()))
-                .collect();
-            print!(
-                "{}",
-                terminal::render_compare_in(&tables, Some(&report.dir), colour(), layout)
-            );
-            if !report.not_run.is_empty() {
-                println!("Not run (interrupted): {}", report.not_run.join(", "));
-            }
-            if let Some(path) = &junit_path {
-                println!("JUnit: {}", path.display());
-            }
-            code
-        }
-        Err(e) => print_error(&e),
-    }
-}
-
-async fn run_command(
-    mut opts: RunOptions,
-    junit_path: Option<PathBuf>,
-    jsonl_path: Option<PathBuf>,
-    wide: bool,
-) -> u8 {
-    let scenarios = match run::load(&opts) {
-        Ok(scenarios) => scenarios,
-        Err(e) => return print_error(&e),
-    };
-    // With the records on stdout (`--jsonl -`), what people read goes to stderr.
-    let records_on_stdout = jsonl_path.as_deref() == Some(std::path::Path::new("-"));
-    let layout = match records_on_stdout {
-        false => terminal::Layout::for_stdout(wide),
-        true => terminal::Layout::for_stderr(wide),
-    };
-    let say = |text: String| match records_on_stdout {
-        false => print!("{text}"),
-        true => eprint!("{text}"),
-    };
-    if let Some(path) = &jsonl_path {
-        match open_jsonl(path) {
-            Ok(stream) => opts.jsonl = Some(Arc::new(stream)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-    }
-    let jsonl = opts.jsonl.clone();
-    handle_interrupts(opts.stop.clone(), opts.abort.clone());
-    note_ignored_proxies();
-    let seed = opts.seed;
-    let ran = run::run_loaded(opts, scenarios).await;
-    // Everything the run streamed is written before the summary says it is there.
-    let streamed = jsonl.map(|stream| stream.finish());
-    match ran {
-        Ok(report) => {
-            say(format!("contend run, seed {seed}\n\n"));
-            say(terminal::render_in(
-                &report.results,
-                Some(&report.report_dir),
-                colour(),
-                layout,
-            ));
-            if !report.skipped.is_empty() {
-                say(format!(
-                    "Not run (interrupted): {}\n",
-                    report.skipped.join(", ")
-                ));
-            }
-            let mut code = report.exit_code();
-            match (streamed, &jsonl_path) {
-                (Some(Err(e)), Some(path)) => {
-                    let at = match records_on_stdout {
-                        false => path.display().to_string(),
-                        true => "on stdout".to_string(),
-                    };
-                    eprintln!("error: the JSON Lines history {at} is incomplete: {e}");
-                    // A violation (1) still wins over an error (2).
-                    code = if code == 1 { 1 } else { 2 };
-                }
-                (Some(Ok(n)), Some(path)) if !records_on_stdout => {
-                    say(format!("JSON Lines: {} ({n} records)\n", path.display()))
-                }
-                _ => {}
-            }
-            if let Some(path) = junit_path {
-                if let Err(e) = write_junit(
-                    &path,
-                    &report.info,
-                    &report.results,
-                    Some(&report.report_dir),
-                ) {
-                    eprintln!("error: {e}");
-                    // A violation (1) still wins over an error (2).
-                    return if code == 1 { 1 } else { 2 };
-                }
-                say(format!("JUnit: {}\n", path.display()));
-            }
-            code
-        }
-        Err(e) => print_error(&e),
-    }
-}
-
-/// The `--jsonl` stream: stdout for `-`, else the file, its folder made if missing.
-fn open_jsonl(path: &std::path::Path) -> Result<history::JsonlStream, String> {
-    if path == std::path::Path::new("-") {
-        return Ok(history::JsonlStream::stdout());
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            format!(
-                "cannot create {} for the JSON Lines history: {e}",
-                parent.display()
-            )
-        })?;
-    }
-    history::JsonlStream::create(path).map_err(|e| {
-        format!(
-            "cannot write the JSON Lines history {}: {e}",
-            path.display()
-        )
-    })
-}
-
 /// Prints why a run could not start and returns exit code 2. Scenario-file diagnostics
 /// carry their own `error:` prefix.
 fn print_error(e: &RunError) -> u8 {
@@ -700,243 +707,5 @@ impl Signals {
     #[cfg(not(unix))]
     async fn next(&mut self) -> Option<&'static str> {
         tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
-    }
-}
-
-fn validate(paths: &[PathBuf]) -> u8 {
-    match scenario::load_paths(paths) {
-        Ok(scenarios) => {
-            for s in &scenarios {
-                let rules = s.workload.kind.rules();
-                let mut extras = String::new();
-                match s.setup.len() {
-                    0 => {}
-                    1 => extras.push_str(", 1 set-up step"),
-                    n => extras.push_str(&format!(", {n} set-up steps")),
-                }
-                if s.writes.len() > 1 {
-                    extras.push_str(&format!(", {} writes in turn", s.writes.len()));
-                }
-                if let Some(pace) = s.workload.pace {
-                    extras.push_str(&format!(", paced {}", humantime::format_duration(pace)));
-                }
-                println!(
-                    "ok  {}  {} ({}, {}{}{}{}{}{extras})",
-                    s.path.display(),
-                    s.name,
-                    s.workload.kind.name(),
-                    workload_settings(&s.workload),
-                    match s.thresholds.len() {
-                        0 => String::new(),
-                        1 => ", 1 threshold".to_string(),
-                        n => format!(", {n} thresholds"),
-                    },
-                    // Barrier is the default, and workloads whose writes are not released
-                    // together ignore the key: name other modes.
-                    if s.sync == SyncMode::Barrier || !rules.released_together {
-                        String::new()
-                    } else {
-                        format!(", sync {}", s.sync)
-                    },
-                    // Likewise fresh connections, the default.
-                    if s.writer_connections == ConnectionPolicy::default()
-                        || !rules.released_together
-                    {
-                        String::new()
-                    } else {
-                        format!(", {} connections", s.writer_connections)
-                    },
-                    match s.inconclusive_above {
-                        Some(rate) => format!(
-                            ", inconclusive above {}",
-                            crate::metrics::format(crate::metrics::Unit::Rate, rate)
-                        ),
-                        None => String::new(),
-                    }
-                );
-            }
-            println!("{} scenario file(s) valid", scenarios.len());
-            0
-        }
-        Err(diagnostics) => {
-            eprintln!("{}", run::render_diagnostics(&diagnostics));
-            2
-        }
-    }
-}
-
-/// How `validate` states a workload's size, in the words of its file: writers × rounds
-/// (or increments); for sustained, its connections, hot resources, limit and model.
-fn workload_settings(workload: &Workload) -> String {
-    let (writers, rounds) = (workload.writers, workload.rounds);
-    let WorkloadKind::Sustained {
-        resources,
-        limit,
-        rate,
-    } = &workload.kind
-    else {
-        let steps = match workload.kind.rules().steps {
-            Steps::Increments => "increments",
-            Steps::Rounds | Steps::Attempts => "rounds",
-        };
-        return format!("{writers} writers × {rounds} {steps}");
-    };
-    let limit = match limit {
-        SustainedLimit::Duration(d) => humantime::format_duration(*d).to_string(),
-        SustainedLimit::Requests(n) => format!("{n} requests"),
-    };
-    let model = match rate {
-        Some(rate) => format!("open model at {rate} attempts/s"),
-        None => "closed model".to_string(),
-    };
-    format!("{writers} connections, {resources} resources, {limit}, {model}")
-}
-
-fn check_history(
-    path: &std::path::Path,
-    out: Option<PathBuf>,
-    thresholds: &[Threshold],
-    inconclusive_above: Option<f64>,
-    junit_path: Option<&std::path::Path>,
-    layout: terminal::Layout,
-) -> u8 {
-    let started_at = std::time::SystemTime::now();
-    // Each scenario through the pipeline's second half, as `run` does, the file read as
-    // a stream.
-    let results = match run::recheck(path, thresholds, inconclusive_above) {
-        Ok(results) => results,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    if results.is_empty() {
-        eprintln!(
-            "error: the history {} holds no records (it is empty, or only a header); \
-             give the requests.csv or the --jsonl file of a run",
-            path.display()
-        );
-        return 2;
-    }
-    let info = RunInfo {
-        started_at,
-        seed: None,
-        not_run: Vec::new(),
-    };
-    if let Some(dir) = &out {
-        if let Err(e) = report::write_rechecked(dir, &info, &results, path) {
-            eprintln!("error: cannot write reports to {}: {e}", dir.display());
-            return 2;
-        }
-    }
-    print!(
-        "{}",
-        terminal::render_in(&results, out.as_deref(), colour(), layout)
-    );
-    let code = report::exit_code(&results, false);
-    if let Some(junit_path) = junit_path {
-        if let Err(e) = write_junit(junit_path, &info, &results, out.as_deref()) {
-            eprintln!("error: {e}");
-            return if code == 1 { 1 } else { 2 };
-        }
-    }
-    code
-}
-
-async fn serve(
-    addr: SocketAddr,
-    config: ServerConfig,
-    fault: Option<Fault>,
-    tls: Option<PathBuf>,
-    client_ca: Option<PathBuf>,
-) -> u8 {
-    let mut behaviour = match config.bug {
-        Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
-        None => "correct".to_string(),
-    };
-    if let Some(fault) = fault {
-        if tls.is_some() {
-            eprintln!("error: --fault serves plain http (HTTP/1.1 and h2c) only; leave out --tls");
-            return 2;
-        }
-        behaviour.push_str(&format!(", fault {fault} in every answer to a write"));
-    }
-    let started = match &tls {
-        None => server::start_with(config, fault, addr)
-            .await
-            .map_err(|e| e.to_string()),
-        Some(cert_file) => {
-            let identity = match server::SelfSigned::generate() {
-                Ok(identity) => identity,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return 2;
-                }
-            };
-            if let Err(e) = std::fs::write(cert_file, &identity.cert_pem) {
-                eprintln!("error: cannot write {}: {e}", cert_file.display());
-                return 2;
-            }
-            let client_ca = match &client_ca {
-                None => None,
-                Some(path) => match std::fs::read(path) {
-                    Ok(pem) => Some(pem),
-                    Err(e) => {
-                        eprintln!("error: --client-ca {}: {e}", path.display());
-                        return 2;
-                    }
-                },
-            };
-            server::start_tls_with(config, addr, &identity, client_ca.as_deref())
-                .await
-                .map_err(|e| e.to_string())
-        }
-    };
-    match started {
-        Ok(running) => {
-            let url = match &tls {
-                None => running.base_url(),
-                Some(_) => running.base_url().replacen("http://", "https://", 1),
-            };
-            println!("contend reference server ({behaviour}) listening on {url}");
-            match &tls {
-                None => println!("  HTTP/1.1, and HTTP/2 with prior knowledge (h2c)"),
-                Some(cert) => println!(
-                    "  HTTP/1.1 and HTTP/2 over TLS; self-signed certificate in {} (contend run --ca-cert {})",
-                    cert.display(),
-                    cert.display()
-                ),
-            }
-            if let Some(ca) = &client_ca {
-                println!(
-                    "  mutual TLS: clients must present a certificate signed by a CA in {} (contend run --client-cert FILE --client-key FILE)",
-                    ca.display()
-                );
-            }
-            println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
-            println!("  /docs      JSON version field (409 with current_version)");
-            println!("  /db        CouchDB-style _rev (409)");
-            println!("  /users     unique email (409 with conflicting_field and existing)");
-            println!("  /files     create-only PUT with If-None-Match: * (412 with ETag)");
-            println!("  /orders    state transitions (409 with current_state)");
-            println!("  /items     stock purchases (409 with available)");
-            println!("  /slots     bookings up to capacity (409 with available)");
-            println!("  /payments  Idempotency-Key (409 in flight, 422 other payload, replay)");
-            println!("Ctrl-C (or SIGTERM) stops it.");
-            match Signals::new() {
-                Ok(mut signals) => {
-                    let _ = signals.next().await;
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-            running.stop().await;
-            0
-        }
-        Err(e) => {
-            eprintln!("error: cannot listen on {addr}: {e}");
-            2
-        }
     }
 }

@@ -1,7 +1,10 @@
 //! Latency of contended writes, one HdrHistogram per outcome.
 //!
 //! Values are recorded in nanoseconds with three significant digits, from 1 µs to one
-//! hour; the reports print microseconds.
+//! hour; the reports print microseconds. A scenario's histograms travel between
+//! processes in HdrHistogram's V2 serialisation ([`Latency::to_v2`], [`Latency::add_v2`]),
+//! which keeps every count: the shards of a sharded run write theirs, and `contend merge`
+//! adds them up into exactly the histograms one process would have recorded.
 
 use hdrhistogram::Histogram;
 
@@ -85,6 +88,45 @@ impl Latency {
         if let Some((_, h)) = self.histograms.iter_mut().find(|(o, _)| *o == outcome) {
             h.saturating_record(ns.clamp(1_000, HIGHEST_NS));
         }
+    }
+
+    /// Adds another scenario part's histograms to these, outcome by outcome, exactly.
+    pub fn add(&mut self, other: &Latency) {
+        for (outcome, h) in &other.histograms {
+            if let Some((_, mine)) = self.histograms.iter_mut().find(|(o, _)| o == outcome) {
+                // Every histogram has the same bounds, so adding cannot fail.
+                let _ = mine.add(h);
+            }
+        }
+    }
+
+    /// Each outcome's histogram that holds a value, in HdrHistogram's V2 serialisation
+    /// (uncompressed: every count, in the format every HdrHistogram library reads).
+    pub fn to_v2(&self) -> Vec<(Outcome, Vec<u8>)> {
+        use hdrhistogram::serialization::Serializer;
+        let mut serializer = hdrhistogram::serialization::V2Serializer::new();
+        self.histograms
+            .iter()
+            .filter(|(_, h)| !h.is_empty())
+            .filter_map(|(outcome, h)| {
+                let mut bytes = Vec::new();
+                serializer.serialize(h, &mut bytes).ok()?;
+                Some((*outcome, bytes))
+            })
+            .collect()
+    }
+
+    /// Adds one outcome's histogram, given in the V2 serialisation ([`Latency::to_v2`]);
+    /// an error when the bytes are not one, or hold values outside these bounds.
+    pub fn add_v2(&mut self, outcome: Outcome, bytes: &[u8]) -> Result<(), String> {
+        let h: Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| format!("not an HdrHistogram in the V2 serialisation: {e:?}"))?;
+        let Some((_, mine)) = self.histograms.iter_mut().find(|(o, _)| *o == outcome) else {
+            return Err(format!("{} writes have no latency", outcome.name()));
+        };
+        mine.add(&h)
+            .map_err(|e| format!("a histogram outside the bounds of contend's: {e:?}"))
     }
 
     /// The histogram of one outcome (empty if nothing ended that way).
@@ -176,6 +218,27 @@ mod tests {
             promised: String::new(),
             conflict_missing: String::new(),
         }
+    }
+
+    #[test]
+    fn histograms_added_from_their_v2_form_equal_those_of_the_records_together() {
+        let first: Vec<RequestRecord> = (1..=500).map(|i| write(Outcome::Winner, i * 7)).collect();
+        let second: Vec<RequestRecord> = (1..=300)
+            .map(|i| write(Outcome::Conflict, i * 13))
+            .chain((1..=200).map(|i| write(Outcome::Winner, 5_000 + i)))
+            .collect();
+        let mut merged = Latency::empty();
+        for part in [&first, &second] {
+            for (outcome, bytes) in Latency::from_records(part.iter()).to_v2() {
+                merged.add_v2(outcome, &bytes).unwrap();
+            }
+        }
+        let together = Latency::from_records(first.iter().chain(&second));
+        for outcome in Outcome::TIMED {
+            assert_eq!(merged.histogram(outcome), together.histogram(outcome));
+            assert_eq!(merged.distribution(outcome), together.distribution(outcome));
+        }
+        assert!(merged.add_v2(Outcome::Winner, b"not a histogram").is_err());
     }
 
     #[test]

@@ -19,8 +19,9 @@
 //!    [`history`] (each importing only the ones before it).
 //! 2. **Stages**, in pipeline order: [`scenario`] (parsing) → [`engine`] → [`check`]
 //!    (with [`latency`], [`series`] and [`convergence`]) → [`gate`] → [`report`].
-//! 3. **Drivers** on top: [`run`], [`compare`] and [`cli`], which wire the stages
-//!    together, and [`server`], the reference server they start, which shares nothing
+//! 3. **Drivers** on top: [`run`], [`compare`], [`replay`], [`shard`], [`merge`] and
+//!    [`cli`], which wire the stages together, and [`server`], the reference server they
+//!    start, which shares nothing
 //!    with the stages but the names on the wire, and [`relay`], a tool of its own.
 //!
 //! # Layout
@@ -50,6 +51,12 @@
 //!   JUnit, the overall status and the exit code.
 //! * [`run`]: one `contend run`, every stage wired end to end.
 //! * [`compare`]: the same run against several targets, reported side by side.
+//! * [`replay`]: a run's failure fired again (`contend replay`): a witness's writes (or a
+//!   round's), in the run's sync mode and release order, checked again.
+//! * [`shard`]: sharded runs: which shard a process is (`--shard I/N`, a Kubernetes
+//!   Indexed Job's index, GitLab's `CI_NODE_INDEX`), the split of the work over the
+//!   shards, and the folder each shard writes for a merge.
+//! * [`merge`]: `contend merge`: the shards' folders back into one verdict and report.
 //! * [`cli`]: the command line (clap), mapping each command onto the library.
 //! * [`server`]: the embedded reference server, correct or with an injected bug, in one
 //!   process or several (`contend serve --processes`), its answers to writes broken on
@@ -65,12 +72,15 @@ pub mod engine;
 pub mod gate;
 pub mod history;
 pub mod latency;
+pub mod merge;
 pub mod metrics;
 pub mod outcome;
 pub mod protocol;
 pub mod relay;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod series;
 pub mod server;
+pub mod shard;

@@ -39,7 +39,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("stage 5: report", &["report"]),
     ("the reference server", &["server"]),
     ("tools beside the pipeline", &["relay"]),
-    ("drivers", &["run", "compare", "cli"]),
+    (
+        "drivers",
+        &["shard", "run", "merge", "compare", "replay", "cli"],
+    ),
 ];
 
 /// Modules held to a narrower rule than their layer's: the only modules they may import.

@@ -1,5 +1,6 @@
-//! `report.html` and `compare.html` as a person sees them: opened from disk in headless
-//! Chromium (through `scripts/screenshot.sh`), with the plots drawn.
+//! `report.html`, `compare.html` and a violating round's timeline (the standalone SVG in
+//! `timelines/`) as a person sees them: opened from disk in headless Chromium (through
+//! `scripts/screenshot.sh`), with the plots drawn.
 //!
 //! The screenshot must be a real picture: many distinct colours, and the exact colours
 //! of the charts' bars and lines (winners, conflicts, a flagged violation, throughput
@@ -222,5 +223,49 @@ fn an_inconclusive_run_is_shown_in_its_colour_and_nowhere_green() {
     assert!(
         green < 50,
         "{green} pixels of the PASS green on an INCONCLUSIVE page: something says it passed"
+    );
+}
+
+#[test]
+#[ignore = "needs headless Chromium; .ci/run installs it and runs these with --ignored"]
+fn a_violating_rounds_timeline_renders_its_bars_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    // The toctou bug with a 50 ms window against writes released within about a
+    // millisecond: all four writes of every round win, each bar 50 ms long.
+    let o = contend(
+        &[
+            "run",
+            &common::files::scenario_arg("notes-etag-stale-write.toml"),
+            "--bug",
+            "toctou",
+            "--window",
+            "50ms",
+            "--writers",
+            "4",
+            "--rounds",
+            "1",
+            "--seed",
+            "1",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let shot = dir.path().join("timeline.png");
+    screenshot(
+        &dir.path().join("r/timelines/notes-etag-stale-write-r0.svg"),
+        &shot,
+    );
+    // Four winning bars of at least a sixth of the plot's 620 px each, 12 px high; the
+    // legend's swatch and the answers' text are far smaller.
+    assert_drawn(
+        &shot,
+        &[("the four winning writes' bars", "#1f9d55", 4 * 100 * 12)],
+    );
+    let conflicts = count(&shot, "#2f6fd6");
+    assert!(
+        conflicts < 200,
+        "no write was refused, so only the legend's swatch is in the conflict colour: {conflicts} pixels"
     );
 }

@@ -9,6 +9,9 @@
 //! attempts) that had a definite outcome. A round whose every write was indeterminate or
 //! not sent, or whose writers all sent a weak version token, tested nothing; the report
 //! stage calls a scenario that judged nothing INCONCLUSIVE, never PASS.
+//!
+//! Beside the verdict, [`witness`] picks each violation's minimal witness: the fewest
+//! records that show it.
 
 use std::collections::BTreeMap;
 
@@ -25,11 +28,13 @@ mod stock;
 mod sustained;
 mod transition;
 mod unique_create;
+pub mod witness;
 
 mod read_back;
 pub use crate::outcome::{Cause, ViolationKind, WarningKind};
 pub(crate) use read_back::ReadBack;
 pub use sustained::SustainedReport;
+pub use witness::{Witness, WitnessSet};
 
 /// One warning and its witness.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +196,10 @@ pub struct Verdict {
     pub warnings: Vec<Warning>,
     /// How much the checker could judge.
     pub judged: Judged,
+    /// What the checker was not given to judge, in words: a sharded run's missing shard,
+    /// or the final state of resources other shards wrote too. Each makes an unfailed
+    /// scenario INCONCLUSIVE, since a PASS would claim what was never seen.
+    pub cannot_judge: Vec<String>,
 }
 
 impl Verdict {
@@ -208,6 +217,7 @@ impl Verdict {
             lost_updates: 0,
             warnings: Vec::new(),
             judged: Judged::default(),
+            cannot_judge: Vec::new(),
         }
     }
 

@@ -17,8 +17,11 @@
 //! `client.rs` renders requests and holds `Writers`, the façade through which every
 //! race is released, and `race/` the sync modes behind it. Which rules a workload
 //! follows (released together, a resource per round, its fewest writers) is read from
-//! the registry, [`crate::scenario::WorkloadRules`].
+//! the registry, [`crate::scenario::WorkloadRules`]. Beside the records, `capture.rs`
+//! keeps the few exchanges a violation's witness shows as they went, for the rounds a
+//! [`RoundJudge`] flags.
 
+pub mod capture;
 pub mod client;
 pub mod cookies;
 mod counter;
@@ -32,6 +35,8 @@ mod stale_write;
 mod stock;
 mod sustained;
 mod transition;
+
+pub use sustained::distinct_ids;
 mod unique_create;
 
 use std::future::Future;
@@ -46,6 +51,7 @@ use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{
     Actionable, Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind,
 };
+pub use capture::{Flagged, RoundJudge};
 use client::RequestBuilder;
 use exchange::{ClientSettings, Exchange, Incident, Prepared};
 
@@ -98,6 +104,59 @@ pub struct RunContext {
     pub client_identity: Option<Arc<exchange::ClientIdentity>>,
     /// Trust any certificate (`--insecure`): for a throw-away self-signed host only.
     pub insecure: bool,
+    /// Judges each round as it ends, so that the engine keeps the wire exchanges of the
+    /// witnesses of its violations (`capture.rs`); `None`: nothing is captured.
+    pub judge: Option<Arc<dyn RoundJudge>>,
+    /// Replaying a round (`contend replay`): the writers whose writes a round sends, in
+    /// the order they are released. Lane `i` sends writer `writer_order[i]`'s write, with
+    /// that writer's marker and labels; `None`: writers 0 to n-1.
+    pub writer_order: Option<Arc<Vec<u32>>>,
+    /// The part of the scenario this process runs in a sharded run (`contend run
+    /// --shard I/N`); `None`: all of it.
+    pub slice: Option<Slice>,
+    /// No sustained attempt starts before this time (`--start-at`), so that the shards of
+    /// a run, started at different moments, contend together.
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+/// The part of a scenario that one shard of a sharded run takes: shard `index` (from 0)
+/// of `count` runs the connections, attempts and rounds whose global number `n` has
+/// `n mod count == index`, so that the shards together run what one process would, each
+/// number exactly once and under the same name (writer `w7` is the same writer whichever
+/// shard runs it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Slice {
+    /// Whether this shard takes global number `n` (a connection, an attempt, a round).
+    pub fn takes(&self, n: u64) -> bool {
+        n % u64::from(self.count.max(1)) == u64::from(self.index)
+    }
+
+    /// The global number of this shard's `local`-th item.
+    pub fn global(&self, local: u64) -> u64 {
+        local * u64::from(self.count.max(1)) + u64::from(self.index)
+    }
+
+    /// How many of the global numbers `0..total` this shard takes.
+    pub fn share(&self, total: u64) -> u64 {
+        let count = u64::from(self.count.max(1));
+        (total + count - 1 - u64::from(self.index).min(count - 1)) / count
+    }
+
+    /// This shard's connections (writer numbers) of `total`.
+    pub fn connections(&self, total: u32) -> Vec<u32> {
+        (0..total).filter(|w| self.takes(u64::from(*w))).collect()
+    }
+
+    /// Whether this shard creates the resources every shard shares (the first does; the
+    /// others wait until they can read them).
+    pub fn creates(&self) -> bool {
+        self.index == 0
+    }
 }
 
 impl RunContext {
@@ -117,7 +176,20 @@ impl RunContext {
             jsonl: None,
             client_identity: None,
             insecure: false,
+            judge: None,
+            writer_order: None,
+            slice: None,
+            start_at: None,
         }
+    }
+
+    /// The writer whose write lane `lane` of a round sends (see
+    /// [`RunContext::writer_order`]).
+    fn writer_of(&self, lane: u32) -> u32 {
+        self.writer_order
+            .as_ref()
+            .and_then(|order| order.get(lane as usize).copied())
+            .unwrap_or(lane)
     }
 
     fn stopped(&self) -> bool {
@@ -211,13 +283,19 @@ pub struct ScenarioRun {
     /// credentials, cookies), for redacting what is written from its result. (The
     /// scenario's own set: the two are one, shared.)
     pub secrets: Secrets,
+    /// The exchanges kept as they went for witnesses (`capture.rs`): the set-up, and
+    /// those the flagged rounds' witnesses need; empty without a [`RoundJudge`].
+    pub exchanges: Vec<crate::history::wire::WireExchange>,
 }
 
 /// Runs one scenario against `base` (the target's base URL).
 pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> ScenarioRun {
     let started = Instant::now();
     let mut session = Session::new(scenario, base.clone(), ctx);
-    let steps = steps(scenario);
+    let steps = match ctx.slice {
+        Some(slice) => slice.share(steps(scenario)),
+        None => steps(scenario),
+    };
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
     let result = match check_sync_mode(&session.settings, &base).await {
@@ -230,6 +308,13 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     session.take_step_records();
     session.publish().await;
     ctx.progress.finish();
+    let mut exchanges = session.steps.take_wire();
+    if let Some(capture) = &mut session.capture {
+        exchanges.extend(capture.take());
+    }
+    for e in &mut exchanges {
+        e.redact(&session.secrets);
+    }
     // A run stopped at once fails wherever it was; that is the interruption, not an error.
     let error = result.err().filter(|_| !ctx.abort.is_set()).map(|e| {
         let e = match session.settings.client_cert_advice() {
@@ -245,7 +330,35 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         spool: session.spool,
         duration: started.elapsed(),
         secrets: session.secrets.clone(),
+        exchanges,
     }
+}
+
+/// Reads a sustained scenario's hot resources once more, as its final read, from a
+/// process that did not run it: `contend merge --target`, after every shard of a sharded
+/// run has finished, so the value read holds every shard's writes. Runs the scenario's
+/// `[[setup]]` steps first (a login), finds the resources at the ids every shard used
+/// (the same [`RunContext::nonce`] and seed make the same `{unique}`), and returns the
+/// records of its reads (phase `final`, each with the value it read), or why it could
+/// not read them.
+pub async fn final_reads(
+    scenario: &Scenario,
+    base: url::Url,
+    ctx: &RunContext,
+) -> Result<Vec<RequestRecord>, String> {
+    let mut session = Session::new(scenario, base, ctx);
+    let result = match session.run_setup_steps().await {
+        Ok(()) => sustained::read_finals(&mut session).await,
+        Err(e) => Err(e),
+    };
+    result
+        .map(|()| {
+            std::mem::take(&mut session.records)
+                .into_iter()
+                .filter(|r| r.phase == Phase::Final)
+                .collect()
+        })
+        .map_err(|e| session.secrets.redact(&e))
 }
 
 /// How many steps the progress bar counts for a scenario: its rounds, a counter's
@@ -332,6 +445,8 @@ struct Session<'a> {
     /// The file's secrets and those learned while running (the scenario's own set,
     /// shared, so its final reports see what was learned).
     secrets: Secrets,
+    /// The wire capture, when the run judges rounds (`capture.rs`).
+    capture: Option<capture::Capture>,
 }
 
 /// Turns exchanges into records; cheap to clone into writer tasks.
@@ -481,6 +596,7 @@ impl<'a> Session<'a> {
             unique(ctx, scenario, None),
             ctx.clone(),
         ));
+        let capture = ctx.judge.clone().map(capture::Capture::new);
         Session {
             scenario,
             ctx,
@@ -510,6 +626,15 @@ impl<'a> Session<'a> {
             records: Vec::new(),
             published: 0,
             spool: None,
+            capture,
+        }
+    }
+
+    /// Notes the request of the record just pushed, for the wire capture.
+    fn note_wire(&mut self, prepared: &Prepared, exchange: &Exchange) {
+        if let Some(capture) = &mut self.capture {
+            let at = self.records.len().saturating_sub(1);
+            capture.note(at, prepared, &exchange.headers);
         }
     }
 
@@ -528,7 +653,11 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let reader = self.reader()?;
-        let result = self.steps.run_all(&reader, &self.scenario.setup).await;
+        let capture = self.capture.is_some();
+        let result = self
+            .steps
+            .run_all(&reader, &self.scenario.setup, capture)
+            .await;
         self.take_step_records();
         result
     }
@@ -591,6 +720,7 @@ impl<'a> Session<'a> {
                 exchange::read_outcome(&exchange, accepts),
             );
             self.records.push(refused);
+            self.note_wire(&prepared, &exchange);
             let logged_in = self.steps.refresh_after(&reader, exchange.start).await;
             self.take_step_records();
             logged_in?;
@@ -607,6 +737,7 @@ impl<'a> Session<'a> {
             .recorder
             .record(phase, meta, &prepared, &exchange, outcome);
         self.records.push(record);
+        self.note_wire(&prepared, &exchange);
         if outcome == Outcome::Ok {
             Ok(exchange)
         } else {

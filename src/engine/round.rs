@@ -21,6 +21,11 @@
 //!    sync mode;
 //! 5. the workload's reads and probes after the race ([`RoundWorkload::after`]).
 //!
+//! In a sharded run, a scenario whose rounds each have a resource of their own (made by
+//! `create` before every round, or none at all) may be given a [`super::Slice`]: it then
+//! runs only the rounds its shard takes, under their own numbers. (One whose rounds share
+//! a resource runs whole on one shard, without a slice.)
+//!
 //! Before each round, the driver waits out the scenario's `pace` (from the end of the
 //! requests before it: the set-up, or the last round) and runs the login step again if
 //! `[auth] refresh` says it is due. It stops before a round once the run is stopped
@@ -98,15 +103,26 @@ pub(super) trait RoundWorkload {
 
 /// Runs the scenario's rounds of `workload`.
 pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> Result<(), String> {
+    if let Some(capture) = &mut s.capture {
+        capture.start();
+    }
     let shared_id = if s.scenario.resource.create_each_round {
         None
     } else {
         Some(s.set_up().await?)
     };
+    if let Some(capture) = &mut s.capture {
+        capture.keep_pending(&s.records, &s.secrets);
+    }
     let mut writers = Writers::new(s.scenario.workload.writers, &s.settings)?;
     let mut ready = false;
     let mut last_end = Instant::now();
+    // A sharded run spreads only rounds that have resources of their own.
+    let slice = s.ctx.slice;
     for n in 0..s.scenario.workload.rounds {
+        if slice.is_some_and(|slice| !slice.takes(u64::from(n))) {
+            continue;
+        }
         if let Some(pace) = s.scenario.workload.pace {
             wait_until(s, last_end + pace).await;
         }
@@ -140,6 +156,9 @@ pub(super) async fn run<W: RoundWorkload>(s: &mut Session<'_>, workload: &W) -> 
         })
         .await?;
         workload.after(s, &round, &outcomes).await?;
+        if let Some(capture) = &mut s.capture {
+            capture.finish_round(&s.records, first, &s.secrets);
+        }
         s.ctx.progress.step(&s.records[first..]);
         s.publish().await;
         last_end = Instant::now();
@@ -170,7 +189,7 @@ async fn warm(
 ) -> Result<(), String> {
     let read = &s.scenario.resource.read;
     let warmups = (0..writers.len() as u32)
-        .map(|w| s.builder.prepare_for(w, read, &round.vars))
+        .map(|lane| s.builder.prepare_for(lane, read, &round.vars))
         .collect::<Result<Vec<_>, _>>()?;
     if !*ready {
         if let Some(first) = warmups.first() {
@@ -187,7 +206,7 @@ async fn warm(
             .remember(Conn::Writer(w as u32), prepared, exchange);
         let outcome = read_outcome(exchange, |status| read_accepts(status, absent_ok));
         let meta = Meta {
-            writer: Some(w as u32),
+            writer: Some(s.ctx.writer_of(w as u32)),
             ..round.meta()
         };
         let record = s
@@ -206,7 +225,9 @@ fn read_accepts(status: u16, absent_ok: bool) -> bool {
 
 /// Renders one write per writer (its index and marker, the round's version, and what
 /// `each` adds), releases them together and records every answer. Returns the writes'
-/// outcomes in writer order.
+/// outcomes in writer order. A replay's lanes send the writes of the writers it names,
+/// in its order ([`super::RunContext::writer_order`]); each lane keeps its own connection
+/// and cookies.
 async fn race(
     s: &mut Session<'_>,
     writers: &Writers,
@@ -215,7 +236,8 @@ async fn race(
 ) -> Result<Vec<Outcome>, String> {
     let mut metas = Vec::with_capacity(writers.len());
     let mut writes = Vec::with_capacity(writers.len());
-    for w in 0..s.scenario.workload.writers {
+    for lane in 0..s.scenario.workload.writers {
+        let w = s.ctx.writer_of(lane);
         let mark = marker(s.ctx.seed, round.n, Some(w));
         let mut vars = Vars {
             writer: Some(w),
@@ -229,7 +251,10 @@ async fn race(
             ..round.meta()
         };
         each(w, &mut vars, &mut meta);
-        writes.push(s.builder.prepare_for(w, s.scenario.write_for(w), &vars)?);
+        writes.push(
+            s.builder
+                .prepare_for(lane, s.scenario.write_for(w), &vars)?,
+        );
         metas.push(meta);
     }
     let answers = s
@@ -237,17 +262,18 @@ async fn race(
         .all_unless_aborted(writes.len(), writers.race(writes.clone()))
         .await;
     let mut outcomes = Vec::with_capacity(answers.len());
-    for (w, ((meta, prepared), exchange)) in
+    for (lane, ((meta, prepared), exchange)) in
         metas.into_iter().zip(&writes).zip(&answers).enumerate()
     {
         s.builder
-            .remember(Conn::Writer(w as u32), prepared, exchange);
+            .remember(Conn::Writer(lane as u32), prepared, exchange);
         let outcome = write_outcome(&s.scenario.expect, exchange);
         outcomes.push(outcome);
         let record = s
             .recorder
             .record(Phase::Write, meta, prepared, exchange, outcome);
         s.records.push(record);
+        s.note_wire(prepared, exchange);
     }
     Ok(outcomes)
 }
@@ -287,6 +313,7 @@ pub(super) async fn probe(s: &mut Session<'_>, meta: Meta, vars: &Vars) -> Resul
         .recorder
         .record(Phase::Probe, meta, &prepared, &exchange, outcome);
     s.records.push(record);
+    s.note_wire(&prepared, &exchange);
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use crate::history::wire::WireExchange;
 use crate::history::{Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
 use crate::scenario::{Refresh, Secrets, SetupStep};
@@ -65,6 +66,8 @@ pub(super) struct Steps {
     gate: tokio::sync::Mutex<()>,
     /// Records of refreshes made from tasks, for the session to take.
     records: Mutex<Vec<RequestRecord>>,
+    /// The steps' exchanges as they went, for witnesses (see `capture.rs`), when asked.
+    wire: Mutex<Vec<WireExchange>>,
     /// The scenario's `{unique}` for its set-up steps.
     unique: String,
     /// The run's context: a step is cancelled when the run is stopped at once.
@@ -93,19 +96,22 @@ impl Steps {
             last_login: Mutex::new(Instant::now()),
             gate: tokio::sync::Mutex::new(()),
             records: Mutex::default(),
+            wire: Mutex::default(),
             unique,
             ctx,
         }
     }
 
     /// Runs every step in order on `client`; the first that fails stops the scenario.
+    /// With `capture`, each step's exchange is kept as it went ([`Steps::take_wire`]).
     pub async fn run_all(
         &self,
         client: &reqwest::Client,
         steps: &[SetupStep],
+        capture: bool,
     ) -> Result<(), String> {
         for step in steps {
-            self.run(client, step).await?;
+            self.run(client, step, capture).await?;
         }
         *self
             .last_login
@@ -115,8 +121,14 @@ impl Steps {
     }
 
     /// Sends one step, checks its status, keeps its captures (credentials among them
-    /// registered as secrets first) and records it.
-    async fn run(&self, client: &reqwest::Client, step: &SetupStep) -> Result<(), String> {
+    /// registered as secrets first) and records it; with `capture`, keeps its exchange
+    /// as it went too.
+    async fn run(
+        &self,
+        client: &reqwest::Client,
+        step: &SetupStep,
+        capture: bool,
+    ) -> Result<(), String> {
         let vars = Vars {
             unique: Some(self.unique.clone()),
             ..Vars::default()
@@ -160,6 +172,13 @@ impl Steps {
         let record =
             self.recorder
                 .record(Phase::Setup, Meta::default(), &prepared, &exchange, outcome);
+        if capture {
+            let wire = super::capture::wire(&record, &prepared, &exchange.headers, &self.secrets);
+            self.wire
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(wire);
+        }
         self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -234,7 +253,7 @@ impl Steps {
     }
 
     async fn login(&self, client: &reqwest::Client, step: &SetupStep) -> Result<(), String> {
-        self.run(client, step)
+        self.run(client, step, false)
             .await
             .map_err(|e| format!("logging in again: {e}"))?;
         *self
@@ -242,6 +261,11 @@ impl Steps {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
+    }
+
+    /// The exchanges kept as they went (the steps run with `capture`), not yet taken.
+    pub fn take_wire(&self) -> Vec<WireExchange> {
+        std::mem::take(&mut *self.wire.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The records of every step sent so far and not yet taken.

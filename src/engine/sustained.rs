@@ -23,6 +23,14 @@
 //! records there: every [`LIVE_BATCH`] records, or after an attempt once
 //! [`LIVE_EVERY`] has passed since it last did, so a follower sees a slow run's attempts
 //! as they end and a fast run's in batches.
+//!
+//! In a sharded run ([`super::Slice`]) each shard runs its share of the connections and
+//! of the one timetable (attempt `i` on shard `i mod N`, due at `i / rate` as ever) against
+//! the same hot resources, shard `s`'s `k`-th attempt on resource `(k + s) mod resources`
+//! (so every shard contends on every resource): the first shard creates them at a known
+//! id, the others read
+//! them until they can; no attempt starts before `--start-at`; and no shard reads the
+//! final values, which hold every shard's writes: `contend merge --target` does, once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::history::{Phase, RequestRecord, Spool};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode};
+use crate::scenario::{Locator, Scenario, Setup, SustainedLimit, SyncMode, Var};
 
 use super::client::RequestBuilder;
 use super::exchange::write_outcome;
@@ -54,16 +62,13 @@ pub(super) async fn run(
     limit: SustainedLimit,
     rate: Option<u32>,
 ) -> Result<(), String> {
-    let value_at = s
-        .scenario
-        .resource
-        .value
-        .clone()
-        .ok_or_else(|| "a sustained scenario needs `value` in [resource]".to_string())?;
-    if resources > 1 && !matches!(s.scenario.resource.setup, Setup::Create { .. }) {
+    let value_at = value_locator(s)?;
+    if resources > 1 && !distinct_ids(&s.scenario.resource.setup) {
         return Err(format!(
-            "resources = {resources} needs `create` with an `id` locator in [resource]: an \
-             existing or fixed id is one resource, and every hot resource needs its own counter"
+            "resources = {resources} needs every hot resource at its own id: `create` with \
+             an `id` locator in [resource], or a known id made with `{{unique}}` (id = \
+             \"/texts/hot-{{unique}}\" with create = {{ method = \"PUT\", path = \"{{id}}\" }}); \
+             a fixed id is one resource, and every hot resource needs its own counter"
         ));
     }
 
@@ -73,17 +78,29 @@ pub(super) async fn run(
             resource: Some(k),
             ..Meta::default()
         };
-        let vars = Vars {
-            unique: Some(s.unique(Some(k))),
-            ..Vars::default()
+        let first = match s.ctx.slice.filter(|slice| !slice.creates()) {
+            // Another shard creates the resources every shard shares.
+            Some(slice) if matches!(s.scenario.resource.setup, Setup::CreateAt { .. }) => {
+                let id = known_id(s, k);
+                let first = wait_until_readable(s, meta, &id, slice).await?;
+                ids.push(id);
+                first
+            }
+            _ => {
+                let vars = Vars {
+                    unique: Some(s.unique(Some(k))),
+                    ..Vars::default()
+                };
+                let id = s.create(meta.clone(), &vars).await?;
+                let (_, first) = s.read_version(Phase::Setup, meta, &id).await?;
+                ids.push(id);
+                first
+            }
         };
-        let id = s.create(meta.clone(), &vars).await?;
-        let (_, first) = s.read_version(Phase::Setup, meta, &id).await?;
         let initial = super::counter::read_value(&value_at, &first)?;
         if let Some(last) = s.records.last_mut() {
             last.value = Some(initial);
         }
-        ids.push(id);
     }
 
     let scenario = Arc::new(s.scenario.clone());
@@ -100,9 +117,13 @@ pub(super) async fn run(
     let reads = Arc::new(reads);
     let ids = Arc::new(ids);
     let next = Arc::new(AtomicU64::new(0));
-    let connections = s.scenario.workload.writers;
+    // A shard runs its share of the connections, under their global numbers.
+    let writers = match s.ctx.slice {
+        Some(slice) => slice.connections(s.scenario.workload.writers),
+        None => (0..s.scenario.workload.writers).collect(),
+    };
     let mut clients = Vec::new();
-    for _ in 0..connections {
+    for _ in &writers {
         clients.push(Link::new(&s.settings)?);
     }
     s.publish().await; // the set-up, before the connections stream their attempts
@@ -117,10 +138,11 @@ pub(super) async fn run(
         }
         writer.finish()
     });
+    wait_for_start(s.ctx).await;
     let start = Instant::now();
     let login = (s.steps.clone(), s.reader()?);
     let mut tasks = Vec::new();
-    for (w, client) in (0..connections).zip(clients) {
+    for (w, client) in writers.into_iter().zip(clients) {
         let connection = Connection {
             scenario: scenario.clone(),
             login: login.clone(),
@@ -156,18 +178,137 @@ pub(super) async fn run(
     }
     s.take_step_records();
 
+    if s.ctx.slice.is_some() {
+        // The resources hold other shards' writes too: their final value is read once
+        // every shard has finished, by `contend merge --target`.
+        return Ok(());
+    }
+    read_each(s, &ids, &value_at).await
+}
+
+/// Where a sustained scenario's resources hold their count.
+fn value_locator(s: &Session<'_>) -> Result<Locator, String> {
+    s.scenario
+        .resource
+        .value
+        .clone()
+        .ok_or_else(|| "a sustained scenario needs `value` in [resource]".to_string())
+}
+
+/// Whether a set-up gives every hot resource its own id: a server-made one, or a known id
+/// made with `{unique}` (which differs from resource to resource).
+pub fn distinct_ids(setup: &Setup) -> bool {
+    match setup {
+        Setup::Create { .. } => true,
+        Setup::CreateAt { id, .. } | Setup::Existing { id } => id.vars().any(|v| v == Var::Unique),
+        Setup::Nothing => false,
+    }
+}
+
+/// Hot resource `k`'s id, where the scenario knows it beforehand (`[resource] id`, made
+/// the same on every shard by the run's nonce and seed).
+fn known_id(s: &Session<'_>, k: u32) -> String {
+    let vars = Vars {
+        unique: Some(s.unique(Some(k))),
+        ..Vars::default()
+    };
+    match &s.scenario.resource.setup {
+        Setup::CreateAt { id, .. } | Setup::Existing { id } => s.builder.render(id, &vars),
+        Setup::Create { .. } | Setup::Nothing => String::new(),
+    }
+}
+
+/// How long a shard that does not create the shared resources waits for them, past the
+/// start time (or past when it began waiting, without one).
+const CREATE_PATIENCE: Duration = Duration::from_secs(60);
+/// How often it reads them meanwhile.
+const CREATE_POLL: Duration = Duration::from_millis(100);
+
+/// Reads a resource another shard creates until the read succeeds (every failed read is
+/// recorded), for up to [`CREATE_PATIENCE`] past the start time; returns the first
+/// successful read.
+async fn wait_until_readable(
+    s: &mut Session<'_>,
+    meta: Meta,
+    id: &str,
+    slice: super::Slice,
+) -> Result<Exchange, String> {
+    let deadline = Instant::now() + until(s.ctx.start_at) + CREATE_PATIENCE;
+    loop {
+        match s.read_version(Phase::Setup, meta.clone(), id).await {
+            Ok((_, first)) => return Ok(first),
+            Err(e) if Instant::now() >= deadline || s.ctx.stopped() => {
+                return Err(format!(
+                    "shard {} of {}: the shared resource {id}, which shard 1 creates, could \
+                     not be read within {} s past the start: {e}",
+                    slice.index + 1,
+                    slice.count,
+                    CREATE_PATIENCE.as_secs()
+                ))
+            }
+            Err(_) => tokio::time::sleep(CREATE_POLL).await,
+        }
+    }
+}
+
+/// The time left until `at` (zero once it has passed, or without one).
+fn until(at: Option<std::time::SystemTime>) -> Duration {
+    at.and_then(|at| at.duration_since(std::time::SystemTime::now()).ok())
+        .unwrap_or_default()
+}
+
+/// Waits until [`RunContext::start_at`], if it is still ahead, or until the run is
+/// stopped.
+async fn wait_for_start(ctx: &RunContext) {
+    loop {
+        let left = until(ctx.start_at);
+        if left.is_zero() || ctx.stopped() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(left.min(Duration::from_millis(200))) => {}
+            () = ctx.abort.wait() => return,
+        }
+    }
+}
+
+/// Reads every hot resource after the run (phase `final`), each record with its value.
+async fn read_each(s: &mut Session<'_>, ids: &[String], value_at: &Locator) -> Result<(), String> {
     for (k, id) in ids.iter().enumerate() {
         let meta = Meta {
             resource: Some(k as u32),
             ..Meta::default()
         };
         let (_, last) = s.read_version(Phase::Final, meta, id).await?;
-        let final_value = super::counter::read_value(&value_at, &last)?;
+        let final_value = super::counter::read_value(value_at, &last)?;
         if let Some(last) = s.records.last_mut() {
             last.value = Some(final_value);
         }
     }
     Ok(())
+}
+
+/// The final read of a sustained scenario's shared hot resources, by a process that did
+/// not run it ([`super::final_reads`]).
+pub(super) async fn read_finals(s: &mut Session<'_>) -> Result<(), String> {
+    let crate::scenario::WorkloadKind::Sustained { resources, .. } = s.scenario.workload.kind
+    else {
+        return Err(format!(
+            "{} is a {} scenario: only a sustained one's resources are read again",
+            s.scenario.name,
+            s.scenario.workload.kind.name()
+        ));
+    };
+    if matches!(s.scenario.resource.setup, Setup::Create { .. }) {
+        return Err(
+            "its resources have server-made ids (`create` with an `id` locator), which no \
+             other process can know"
+                .to_string(),
+        );
+    }
+    let value_at = value_locator(s)?;
+    let ids: Vec<String> = (0..resources).map(|k| known_id(s, k)).collect();
+    read_each(s, &ids, &value_at).await
 }
 
 /// Batches waiting for the spool writer; connections wait when it falls behind.
@@ -243,7 +384,9 @@ impl Connection {
         };
         let mut round: u32 = 0;
         while !self.ctx.stopped() && round < u32::MAX {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let local = self.next.fetch_add(1, Ordering::Relaxed);
+            // A shard takes every count-th attempt of the one timetable.
+            let i = self.ctx.slice.map_or(local, |slice| slice.global(local));
             if let SustainedLimit::Requests(n) = self.limit {
                 if i >= n {
                     break;
@@ -264,7 +407,11 @@ impl Connection {
                     () = self.ctx.abort.wait() => break,
                 }
             }
-            let resource = (i % self.ids.len().max(1) as u64) as u32;
+            // Shard s's k-th attempt goes to resource (k + s) mod R: every shard goes round
+            // every resource, and the attempts due together go to different ones, as
+            // consecutive attempts do in one process (where this is i mod R).
+            let offset = self.ctx.slice.map_or(0, |slice| u64::from(slice.index));
+            let resource = ((local + offset) % self.ids.len().max(1) as u64) as u32;
             let first = records.len();
             self.attempt(resource, round, due, &mut records).await;
             self.ctx.progress.step(&records[first..]);

@@ -8,10 +8,12 @@
 //! ([`JsonlStream`], [`read_jsonl`]) is written while the run goes on, for a reader that
 //! follows it; [`read_saved`] and [`read_saved_iter`] read either form back. Every
 //! reader caps a line at [`MAX_LINE`], so a file that is no history ends with an error,
-//! not with memory full.
+//! not with memory full. Beside the history, [`wire`] keeps the few exchanges a
+//! violation's witness shows as they went (request headers and bodies included).
 
 mod jsonl;
 mod spool;
+pub mod wire;
 
 pub use jsonl::{is_jsonl, read_jsonl, read_jsonl_iter, JsonlError, JsonlStream};
 pub use spool::{Spool, SpoolError, SpoolWriter};

@@ -14,11 +14,15 @@ pub mod json;
 pub mod junit;
 pub mod progress;
 pub mod terminal;
+pub mod timeline;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::check::{percentile, Verdict, Violation, ViolationKind, Warning, WarningKind};
+use crate::check::{
+    percentile, Verdict, Violation, ViolationKind, Warning, WarningKind, WitnessSet,
+};
 use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
@@ -53,6 +57,9 @@ pub struct ScenarioResult {
     /// The share of writes that may be indeterminate or not sent before the scenario is
     /// INCONCLUSIVE (`inconclusive_above`, `--inconclusive-above`).
     pub inconclusive_above: f64,
+    /// The violations' minimal witnesses and the first violating rounds' records, for
+    /// the witness files and the timelines ([`witness`]).
+    pub witness: WitnessSet,
 }
 
 impl ScenarioResult {
@@ -71,7 +78,9 @@ impl ScenarioResult {
     /// Why this scenario is INCONCLUSIVE, or `None`: when nothing broke (no violation,
     /// no failed threshold) and it could run, but it judged nothing (no round,
     /// increment or attempt had a definite outcome), or more of its writes than
-    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent.
+    /// [`ScenarioResult::inconclusive_above`] allows were indeterminate or not sent, or
+    /// the checker was not given all it needs ([`Verdict::cannot_judge`]: a sharded
+    /// run's missing shard).
     /// Like Jepsen's *unknown*: saying PASS would claim what was not seen.
     pub fn inconclusive(&self) -> Option<String> {
         if !self.passed() || self.error.is_some() {
@@ -103,6 +112,9 @@ impl ScenarioResult {
                 format!("; of {} writes, {}", c.writes, parts.join("; "))
             }
         };
+        if !v.cannot_judge.is_empty() {
+            return Some(format!("not judged: {}", v.cannot_judge.join("; ")));
+        }
         let j = &v.judged;
         if j.judged == 0 {
             let unit = if j.unit.is_empty() { "rounds" } else { j.unit };
@@ -169,6 +181,29 @@ impl ScenarioResult {
         }
         for t in &mut self.thresholds {
             hide(&mut t.threshold.limit_text);
+        }
+        let witnessed = self.witness.witnesses.iter_mut().flat_map(|w| {
+            hide(&mut w.evidence);
+            hide(&mut w.shows);
+            w.setup
+                .iter_mut()
+                .chain(w.steps.iter_mut().map(|s| &mut s.record))
+        });
+        let drawn = self
+            .witness
+            .rounds
+            .iter_mut()
+            .flat_map(|t| t.records.iter_mut());
+        for record in witnessed.chain(drawn) {
+            hide(&mut record.url);
+            hide(&mut record.body);
+            hide(&mut record.error);
+            for text in [&mut record.version_sent, &mut record.version_returned]
+                .into_iter()
+                .flatten()
+            {
+                hide(text);
+            }
         }
     }
 

@@ -113,7 +113,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<Diagnostic>> {
     }
 }
 
-/// Adds every *.toml file under `dir` to `found`, following symbolic links once.
+/// Adds every *.toml file under `dir` to `found`, following symbolic links once and
+/// leaving out hidden files and folders (their names start with a dot).
 fn collect_toml_files(
     dir: &Path,
     found: &mut Vec<PathBuf>,
@@ -147,6 +148,14 @@ fn collect_toml_files(
                 continue;
             }
         };
+        // Hidden entries are skipped: `.git`, an editor's files, and the `..data` folders
+        // of a Kubernetes ConfigMap volume, which hold every file a second time.
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
         if path.is_dir() {
             collect_toml_files(&path, found, visited, diagnostics);
         } else if path.is_file() && path.extension().is_some_and(|e| e == "toml") {

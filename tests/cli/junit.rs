@@ -1,7 +1,7 @@
 //! The JUnit file as a CI page reads it: a test suite per scenario, a test case per
 //! check (each violation kind, each warning kind, each threshold, `runs to the end`,
-//! `conclusive`), at most one failure or error per case, and every file valid against
-//! the Jenkins xUnit plugin's JUnit schema.
+//! `conclusive`), at most one failure or error per case, from `run`, `compare` and
+//! `merge` alike, and every file valid against the Jenkins xUnit plugin's JUnit schema.
 //!
 //! Verdicts here are certain: the toctou bug's 50 ms window is far wider than the
 //! spread of writers released together, a `< 1ns` threshold cannot hold, `no-answer`
@@ -262,6 +262,105 @@ fn compare_writes_a_suite_per_target_and_scenario_with_the_same_cases() {
     );
 }
 
+/// Shard `i` of 2 of the stale-write and counter scenarios against the toctou bug (each
+/// scenario whole on one shard, on a built-in server of its own), into `shard-<i>`.
+fn toctou_shard(dir: &Path, i: u32) -> PathBuf {
+    let out = format!("shard-{i}");
+    let o = contend(
+        &[
+            "run",
+            &scenario_arg("notes-etag-stale-write.toml"),
+            &scenario_arg("notes-etag-counter.toml"),
+            "--bug",
+            "toctou",
+            "--window",
+            "50ms",
+            "--writers",
+            "3",
+            "--rounds",
+            "2",
+            "--shard",
+            &format!("{i}/2"),
+            "--run-key",
+            "junit",
+            "--seed",
+            "1",
+            "--no-progress",
+            "--out",
+            &out,
+        ],
+        dir,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    dir.join(out)
+}
+
+#[test]
+fn merge_writes_a_test_case_per_check_and_a_missing_shard_fails_the_conclusive_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = [toctou_shard(dir.path(), 1), toctou_shard(dir.path(), 2)];
+    let (one, two) = (shards[0].to_str().unwrap(), shards[1].to_str().unwrap());
+    let o = contend(
+        &[
+            "merge",
+            one,
+            two,
+            "--out",
+            "merged",
+            "--junit",
+            "merged.xml",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let all = cases(&dir.path().join("merged.xml"));
+    for (scenario, workload, broken) in [
+        (
+            "notes-etag-stale-write",
+            WorkloadId::StaleWrite,
+            "multiple_winners",
+        ),
+        ("notes-etag-counter", WorkloadId::Counter, "lost_update"),
+    ] {
+        for kind in workload.rules().checks {
+            let expected = if kind.name() == broken {
+                "failure"
+            } else {
+                "pass"
+            };
+            assert_eq!(
+                outcome(case(&all, scenario, kind.name())),
+                expected,
+                "{scenario}: {kind}"
+            );
+        }
+        assert_eq!(outcome(case(&all, scenario, "conclusive")), "pass");
+    }
+
+    // Without shard 2, its scenario is not judged: an error of its conclusive case.
+    let o = contend(
+        &["merge", one, "--out", "half", "--junit", "half.xml"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let manifest = crate::common::reports::read_json(&shards[0].join("shard.json"));
+    let on_two = manifest["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|s| s["shard"].as_u64() == Some(2))
+        .and_then(|s| s["name"].as_str())
+        .expect("a scenario on shard 2")
+        .to_string();
+    let all = cases(&dir.path().join("half.xml"));
+    let conclusive = case(&all, &on_two, "conclusive");
+    assert_eq!(outcome(conclusive), "error");
+    assert!(
+        attr(&conclusive.1[0], "message").starts_with("INCONCLUSIVE: not judged: "),
+        "{conclusive:?}"
+    );
+}
+
 /// Validates `files` with `scripts/junit-schema.sh` (against both versions of the
 /// Jenkins xUnit plugin's `junit-10.xsd`), failing with what the validator said.
 fn assert_valid_junit(files: &[PathBuf]) {
@@ -359,6 +458,12 @@ fn junit_files_of_every_verdict_validate_against_the_jenkins_junit_schema() {
             "latency.winner.p99 < 1ns",
         ],
         "check.xml",
+        1,
+    ));
+    let shard = toctou_shard(dir.path(), 1);
+    files.push(run(
+        &["merge", shard.to_str().unwrap(), "--out", "m"],
+        "merge.xml",
         1,
     ));
     assert_valid_junit(&files);

@@ -1,7 +1,8 @@
 //! The binary as a user and CI meet it, one module per command or concern: exit codes,
 //! messages, report files, what the HTML pages say, the summary's width, thresholds,
 //! JUnit, `compare`, the `--jsonl` history, proxies, the shell's completions and man
-//! pages, and the verdicts CI gates on (INCONCLUSIVE, signals, limits, secrets).
+//! pages, the verdicts CI gates on (INCONCLUSIVE, signals, limits, secrets), and
+//! `replay` with the witness files and timelines.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,6 +15,7 @@ mod jsonl;
 mod junit;
 mod messages;
 mod proxy;
+mod replay;
 mod reports;
 mod run;
 mod shell;

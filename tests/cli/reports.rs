@@ -164,8 +164,7 @@ conflict = [409]
     assert!(!text(&o).contains(SECRET), "{}", text(&o));
     let requests = std::fs::read_to_string(dir.path().join("r/requests.csv")).unwrap();
     assert!(requests.contains("key=***"), "redacted, not dropped");
-    for entry in std::fs::read_dir(dir.path().join("r")).unwrap() {
-        let path = entry.unwrap().path();
+    for path in crate::common::files::every_file(&dir.path().join("r")) {
         let content = std::fs::read_to_string(&path).unwrap();
         assert!(
             !content.contains(SECRET),
@@ -192,8 +191,7 @@ conflict = [409]
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("cannot connect"), "{}", text(&o));
     assert!(!text(&o).contains(SECRET), "{}", text(&o));
-    for entry in std::fs::read_dir(dir.path().join("e")).unwrap() {
-        let path = entry.unwrap().path();
+    for path in crate::common::files::every_file(&dir.path().join("e")) {
         let content = std::fs::read_to_string(&path).unwrap();
         assert!(
             !content.contains(SECRET),

@@ -378,8 +378,7 @@ conflict = [412]
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let secrets = Secrets::of([token, password, &format!("ann:{password}")]);
     let mut written = vec![("terminal".to_string(), text(&o))];
-    for entry in std::fs::read_dir(dir.path().join("r")).expect("reports") {
-        let path = entry.expect("entry").path();
+    for path in crate::common::files::every_file(&dir.path().join("r")) {
         written.push((
             path.display().to_string(),
             std::fs::read_to_string(&path).expect("text"),

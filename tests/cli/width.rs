@@ -1,7 +1,8 @@
 //! The terminal summary fits the width it is given (`CONTEND_WIDTH`, as a terminal's
-//! width would): every line of a run with every workload, its failures, thresholds,
-//! strategies and sustained figures fits in 80 and in 100 columns, with every outcome
-//! column kept; `--wide` puts each scenario on one line instead.
+//! width would): every line of a run with every workload, its failures (with their
+//! witnesses), thresholds, strategies and sustained figures fits in 80 and in 100
+//! columns, with every outcome column kept; `--wide` puts each scenario on one line
+//! instead.
 
 use std::path::Path;
 
@@ -102,6 +103,9 @@ fn assert_fits(summary: &str, width: usize) {
         summary.contains("multiple_winners in 2 of 2 rounds"),
         "{summary}"
     );
+    // The witness lines (what a witness shows, its exchanges, its files) fit too.
+    assert!(summary.contains("witness, round "), "{summary}");
+    assert!(summary.contains("Witnesses: r/witnesses/"), "{summary}");
 }
 
 #[test]

@@ -9,10 +9,24 @@ pub fn contend(args: &[&str], cwd: &Path) -> Output {
 }
 
 /// The binary as CI would run it, to be given its arguments (for a test that spawns it,
-/// signals it, or sets more of its environment).
+/// signals it, or sets more of its environment): no target, and no shard of a sharded
+/// run, from the environment the tests run in (a GitLab `parallel:` job sets
+/// `CI_NODE_INDEX`).
 pub fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_contend"));
-    command.env("CI", "true").env_remove("CONTEND_TARGET");
+    command.env("CI", "true");
+    for name in [
+        "CONTEND_TARGET",
+        "CONTEND_SHARD",
+        "CONTEND_SHARDS",
+        "CONTEND_RUN_KEY",
+        "CONTEND_START_AT",
+        "JOB_COMPLETION_INDEX",
+        "CI_NODE_INDEX",
+        "CI_NODE_TOTAL",
+    ] {
+        command.env_remove(name);
+    }
     command
 }
 

@@ -1,5 +1,5 @@
-//! The multi-process reference server, `contend serve --processes N`, run as a child
-//! process for the tests, and a raw HTTP/1.1 connection to it that says which worker
+//! The reference server, `contend serve` (with `--processes N`, or in one process), run
+//! as a child process for the tests, and a raw HTTP/1.1 connection to it that says which worker
 //! answered (`x-contend-worker`).
 
 use std::collections::BTreeMap;
@@ -28,10 +28,23 @@ impl MultiProcessServer {
     /// and returns once every worker serves (the parent prints its address only then)
     /// and it answers.
     pub fn start(processes: u32, lock: &str, window: &str) -> MultiProcessServer {
+        let processes = processes.to_string();
+        MultiProcessServer::serve(&[
+            "--processes",
+            &processes,
+            "--lock",
+            lock,
+            "--window",
+            window,
+        ])
+    }
+
+    /// Starts `contend serve` with `args` (one process unless they say `--processes`) on
+    /// a free port of 127.0.0.1, and returns once it answers.
+    pub fn serve(args: &[&str]) -> MultiProcessServer {
         let mut parent = Command::new(env!("CARGO_BIN_EXE_contend"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--processes"])
-            .arg(processes.to_string())
-            .args(["--lock", lock, "--window", window])
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

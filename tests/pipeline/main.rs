@@ -27,6 +27,7 @@ mod sync_modes;
 mod transition;
 mod unique_create;
 mod verdicts;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

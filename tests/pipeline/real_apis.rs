@@ -344,8 +344,7 @@ fn basic_auth_is_encoded_by_contend_and_neither_password_nor_encoding_is_written
     let text = common::binary::text(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.contains("secure-notes-login"), "{text}");
-    for entry in std::fs::read_dir(&out).expect("reports") {
-        let path = entry.expect("entry").path();
+    for path in crate::common::files::every_file(&out) {
         let written = std::fs::read_to_string(&path).unwrap_or_default();
         for secret in ["contend-secret", "Y29udGVuZDpjb250ZW5kLXNlY3JldA=="] {
             assert!(

@@ -47,6 +47,7 @@ fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResu
         duration: Duration::from_secs(1),
         thresholds: Vec::new(),
         inconclusive_above: 0.1,
+        witness: Default::default(),
     }
 }
 

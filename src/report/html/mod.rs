@@ -3,7 +3,8 @@
 //!
 //! The pages are askama templates (`templates/`, at the top of the repository):
 //! `page.html` is the frame, `report.html` and `compare.html` the pages, `overview.html`
-//! the table of scenarios, `scenario.html` and `findings.html` a scenario's section.
+//! the table of scenarios, `scenario.html`, `findings.html` and `witness.html` a
+//! scenario's section.
 //! This module builds what they show (views with every figure already in words),
 //! `charts` a scenario's charts (drawn by [`super::chart`]) and `compare` the
 //! comparison page; the templates only lay it out, and askama escapes
@@ -12,8 +13,8 @@
 //! Per scenario, `report.html` shows the verdict and why (the reason of an ERROR or an
 //! INCONCLUSIVE scenario, never in green), the tiles, the causes of writes without a
 //! whole answer, the counter strategies, the thresholds, the violations and warnings
-//! with their witnesses, the violating rounds' timelines (a slot, [`ScenarioView`]'s
-//! `timelines`), and the charts: throughput and latency over time first for workloads
+//! with their evidence (a violation's minimal witness first), the violating rounds'
+//! timelines (`witness`: the SVG `report::timeline` draws), and the charts: throughput and latency over time first for workloads
 //! whose writers run free (counter, sustained), the latency percentile curves per
 //! outcome, the writes per round by outcome (rounds with a violation flagged), the send
 //! and arrival spread per round, and for counters the attempts each increment took.
@@ -24,8 +25,10 @@ use askama::Template;
 
 mod charts;
 mod compare;
+mod witness;
 
 pub use compare::{compare_page, TargetRun};
+use witness::{TimelinesView, WitnessView};
 
 use super::chart::TARGET_COLOURS;
 use super::{by_kind, Finding, KindGroup, RunInfo, RunStatus, ScenarioResult};
@@ -285,6 +288,8 @@ struct FindingGroup {
     kind: String,
     /// " in 3 of 50 rounds", or nothing.
     rounds: String,
+    /// A violation's minimal witness, shown before its evidence.
+    witness: Option<WitnessView>,
     shown: Vec<Evidence>,
     folded: Vec<Evidence>,
     /// Witnesses neither shown nor folded.
@@ -301,6 +306,7 @@ impl FindingGroup {
         let all = &group.found;
         FindingGroup {
             warning,
+            witness: None,
             kind: group.kind.to_string(),
             rounds: group.in_rounds(rounds),
             shown: all
@@ -333,10 +339,8 @@ pub struct ScenarioView {
     thresholds: Vec<ThresholdRow>,
     violations: Vec<FindingGroup>,
     warnings: Vec<FindingGroup>,
-    /// The timelines of the violating rounds, each a complete `<svg>` element: the slot
-    /// `scenario.html` shows under the violations, when there is one. Empty until the
-    /// timeline drawing (issue 17's `report::timeline`) fills it from the result.
-    pub timelines: Vec<String>,
+    /// The timelines of the first violating rounds, shown under the violations.
+    timelines: Option<TimelinesView>,
     charts: Vec<String>,
 }
 
@@ -371,8 +375,9 @@ impl ScenarioView {
             thresholds: thresholds(r),
             violations: by_kind(&v.violations)
                 .iter()
-                .map(|g| {
-                    FindingGroup::of(g, v.rounds.len(), false, |x| Evidence {
+                .map(|g| FindingGroup {
+                    witness: r.witness.first_of(g.kind).map(|w| WitnessView::of(r, w)),
+                    ..FindingGroup::of(g, v.rounds.len(), false, |x| Evidence {
                         round: x.round,
                         version: x.version.clone(),
                         text: x.evidence.clone(),
@@ -389,7 +394,7 @@ impl ScenarioView {
                     })
                 })
                 .collect(),
-            timelines: Vec::new(),
+            timelines: TimelinesView::of(r),
             charts: charts::charts(r),
         }
     }
@@ -409,7 +414,7 @@ fn banners(r: &ScenarioResult) -> Vec<Banner> {
         banners.push(Banner {
             class: "unknown",
             title: "INCONCLUSIVE".into(),
-            text: format!("{why}. A verdict needs writes with a definite outcome, so this is neither a pass nor a failure."),
+            text: format!("{why}; so this is neither a pass nor a failure."),
         });
     }
     if r.error.is_none() && !r.complete {

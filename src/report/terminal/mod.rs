@@ -18,6 +18,7 @@ use std::path::Path;
 use console::Style;
 
 mod layout;
+mod witness;
 
 pub use layout::Layout;
 use layout::{Cell, Out, Table};
@@ -133,7 +134,7 @@ pub fn render_in(
     spreads(&mut out, results);
     thresholds(&mut out, results, layout, colour);
     for r in results {
-        details(&mut out, r);
+        details(&mut out, r, report_dir);
     }
     if results.iter().any(|r| r.verdict.counts.indeterminate > 0) {
         out.blank();
@@ -151,6 +152,7 @@ pub fn render_in(
                 super::run_files().join(", ")
             ),
         );
+        witness::files_line(&mut out, results, dir);
     }
     out.text
 }
@@ -445,9 +447,9 @@ fn thresholds(out: &mut Out, results: &[ScenarioResult], layout: Layout, colour:
     }
 }
 
-/// A scenario's own sections: sustained figures, counter strategies, violations,
-/// warnings, why it is INCONCLUSIVE, why it stopped.
-fn details(out: &mut Out, r: &ScenarioResult) {
+/// A scenario's own sections: sustained figures, counter strategies, violations (each
+/// kind's minimal witness first), warnings, why it is INCONCLUSIVE, why it stopped.
+fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
     let v = &r.verdict;
     if let Some(k) = &v.sustained {
         sustained(out, &v.scenario, k);
@@ -504,6 +506,9 @@ fn details(out: &mut Out, r: &ScenarioResult) {
         for group in by_kind(&v.violations) {
             let (kind, found) = (group.kind, &group.found);
             out.para(2, 4, &format!("{kind}{}", group.in_rounds(v.rounds.len())));
+            if let Some(w) = r.witness.first_of(kind) {
+                witness::witness_lines(out, r, w, report_dir);
+            }
             for x in found.iter().take(EVIDENCE_SHOWN) {
                 let at = match (&x.round, &x.version) {
                     (Some(round), Some(version)) => format!("round {round}, version {version}: "),
@@ -549,7 +554,7 @@ fn details(out: &mut Out, r: &ScenarioResult) {
             0,
             2,
             &format!(
-                "{} INCONCLUSIVE: {why}; a verdict needs writes with a definite outcome, so this is neither a pass nor a failure",
+                "{} INCONCLUSIVE: {why}; so it is neither a pass nor a failure",
                 v.scenario
             ),
         );

@@ -24,6 +24,11 @@ use crate::scenario::{
 };
 use crate::series::TimeSeries;
 use crate::server::{self, Fault, ServerConfig};
+use crate::shard::{self, Part, Placement, ShardSpec};
+
+mod result;
+
+pub use result::{recheck, scenario_result, RunFacts};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
 #[derive(Clone)]
@@ -70,6 +75,17 @@ pub struct RunOptions {
     /// Where every record goes as soon as it is complete (`--jsonl`); the caller
     /// finishes it after the run.
     pub jsonl: Option<Arc<JsonlStream>>,
+    /// `contend replay`: the writers a round sends, in their release order (see
+    /// [`RunContext::writer_order`]); `None` for a run.
+    pub writer_order: Option<Arc<Vec<u32>>>,
+    /// This process's shard of a sharded run (`--shard I/N`): it runs its part of the
+    /// split ([`shard::plan`]) and writes a shard folder for `contend merge`.
+    pub shard: Option<ShardSpec>,
+    /// The key the shards of a run share (`--run-key`); without it, one is made from
+    /// `start_at` ([`shard::run_key`]).
+    pub run_key: Option<String>,
+    /// No sustained attempt starts before this time (`--start-at`).
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl RunOptions {
@@ -98,7 +114,16 @@ impl RunOptions {
             thresholds: Vec::new(),
             inconclusive_above: None,
             jsonl: None,
+            writer_order: None,
+            shard: None,
+            run_key: None,
+            start_at: None,
         }
+    }
+
+    /// The key this run's shards share, if it is sharded and has one.
+    pub fn shared_key(&self) -> Option<String> {
+        shard::run_key(self.run_key.as_deref(), self.start_at)
     }
 }
 
@@ -137,6 +162,8 @@ pub struct RunReport {
     pub seed: u64,
     /// What the reports say about the run as a whole.
     pub info: RunInfo,
+    /// The shard this run was, if it was one of a sharded run.
+    pub shard: Option<ShardSpec>,
 }
 
 impl RunReport {
@@ -223,6 +250,11 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
                 }
             )));
         }
+    }
+    if let Some(spec) = opts.shard {
+        let placements = shard::plan(&scenarios, spec.count);
+        shard::check_plan(&scenarios, &placements, spec, opts.shared_key().as_deref())
+            .map_err(RunError::Usage)?;
     }
     let fds = descriptor_limit();
     for s in &scenarios {
@@ -358,7 +390,20 @@ pub async fn run(opts: RunOptions) -> Result<RunReport, RunError> {
 /// before anything starts) and writes the reports.
 pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<RunReport, RunError> {
     let started_at = std::time::SystemTime::now();
-    let builtin = if scenarios.iter().any(|s| s.target == Target::Builtin) {
+    // A shard runs its part of each scenario: all, a slice, or none.
+    let placements = opts.shard.map(|spec| shard::plan(&scenarios, spec.count));
+    let parts: Vec<Part> = match (&placements, opts.shard) {
+        (Some(placements), Some(spec)) => {
+            placements.iter().map(|p| shard::part(*p, spec)).collect()
+        }
+        _ => vec![Part::Whole; scenarios.len()],
+    };
+    let here = |i: usize| parts[i] != Part::Absent;
+    let builtin = if scenarios
+        .iter()
+        .enumerate()
+        .any(|(i, s)| here(i) && s.target == Target::Builtin)
+    {
         let addr = ([127, 0, 0, 1], 0).into();
         let running = server::start_with(opts.server.clone(), opts.fault, addr)
             .await
@@ -383,8 +428,21 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         jsonl: opts.jsonl.clone(),
         client_identity,
         insecure: opts.insecure,
+        judge: Some(Arc::new(CheckEachRound)),
+        writer_order: opts.writer_order.clone(),
+        start_at: opts.start_at,
         ..RunContext::new(opts.seed)
     };
+    let run_key = opts.shard.and(opts.shared_key());
+    let ctx = RunContext {
+        // Every shard makes the same `{unique}` ids from the key they share.
+        nonce: run_key.as_deref().map_or(ctx.nonce, shard::nonce),
+        ..ctx
+    };
+    let origin = std::time::SystemTime::now()
+        .checked_sub(ctx.origin.elapsed())
+        .unwrap_or(started_at);
+    let mut ran: Vec<Option<shard::PartRun>> = vec![None; scenarios.len()];
 
     let mut results = Vec::new();
     let mut records: Vec<RequestRecord> = Vec::new();
@@ -392,9 +450,21 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
     // go when the run is over, whatever happened.
     let mut spools: Vec<Spool> = Vec::new();
     let mut skipped = Vec::new();
-    for s in &scenarios {
+    // The exchanges kept as they went for the witnesses, and the scenarios that ran.
+    let mut exchanges = Vec::new();
+    let mut replayable = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let slice = match parts[i] {
+            Part::Absent => continue,
+            Part::Whole => None,
+            Part::Slice(slice) => Some(slice),
+        };
         if ctx.stop.load(std::sync::atomic::Ordering::Relaxed) {
             skipped.push(s.name.clone());
+            ran[i] = Some(shard::PartRun {
+                not_run: true,
+                ..shard::PartRun::default()
+            });
             continue;
         }
         let base = match (&s.target, &builtin) {
@@ -411,6 +481,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         };
         let scenario_ctx = RunContext {
             arrival_stamps: s.target == Target::Builtin || opts.arrivals,
+            slice,
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;
@@ -446,10 +517,39 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             facts,
         )?;
         show_sustained_settings(&mut result, s);
+        if let (Some(slice), Some(Placement::Connections)) =
+            (slice, placements.as_ref().map(|p| p[i]))
+        {
+            result.verdict.cannot_judge.push(format!(
+                "its connections are split over {} shards against the same hot resources, \
+                 so whether an acknowledged write was lost is judged by `contend merge`, \
+                 over every shard's history and a read of the resources once all have \
+                 finished",
+                slice.count
+            ));
+        }
         result.redact(secrets);
+        ran[i] = Some(shard::PartRun {
+            writers: match slice {
+                Some(slice) if s.workload.kind.id() == WorkloadId::Sustained => {
+                    slice.connections(s.workload.writers)
+                }
+                _ => Vec::new(),
+            },
+            complete: result.complete,
+            error: result.error.clone(),
+            not_run: false,
+            target: result.target.clone(),
+            sync: result.sync.map(|m| m.to_string()),
+            writer_connections: result.writer_connections.map(|p| p.to_string()),
+            duration_ns: u64::try_from(result.duration.as_nanos()).unwrap_or(u64::MAX),
+            inconclusive_above: opts.inconclusive_above.or(s.inconclusive_above),
+        });
         results.push(result);
         spools.extend(run.spool);
         records.extend(run.records);
+        exchanges.extend(run.exchanges);
+        replayable.push(s);
     }
     if let Some(server) = builtin {
         if ctx.abort.is_set() {
@@ -460,9 +560,10 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
         }
     }
 
-    let report_dir = match &opts.out {
-        Some(dir) => dir.clone(),
-        None => fresh_run_dir(),
+    let report_dir = match (&opts.out, opts.shard) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(spec)) => fresh_dir(&format!("-shard-{}-of-{}", spec.index + 1, spec.count)),
+        (None, None) => fresh_run_dir(),
     };
     let info = RunInfo {
         started_at,
@@ -476,19 +577,104 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
                 .iter()
                 .try_for_each(|spool| spool.append_to(&requests))
         })
+        .and_then(|_| {
+            let manifest = replay_manifest(&opts, &replayable);
+            report::witness::write_all(&report_dir, &results, &exchanges, Some(manifest))
+                .map(|_| ())
+        })
         .map_err(|e| {
             RunError::Io(format!(
                 "cannot write reports to {}: {e}",
                 report_dir.display()
             ))
         })?;
+    if let (Some(spec), Some(placements), Some(run_key)) = (opts.shard, &placements, run_key) {
+        let complete = info.complete(&results);
+        let mut entries = shard::entries(&scenarios, placements);
+        for (entry, part) in entries.iter_mut().zip(ran) {
+            entry.here = part;
+        }
+        let manifest = shard::Manifest {
+            format: shard::FORMAT,
+            contend: env!("CARGO_PKG_VERSION").to_string(),
+            shard: spec.index + 1,
+            shards: spec.count,
+            run_key,
+            seed: opts.seed,
+            start_at: opts
+                .start_at
+                .map(|at| humantime::format_rfc3339_nanos(at).to_string()),
+            origin_unix_ns: shard::unix_ns(origin),
+            started_at: info.started(),
+            finished_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            complete,
+            scenarios: entries,
+        };
+        shard::write_folder(&report_dir, manifest, &scenarios, &results).map_err(|e| {
+            RunError::Io(format!(
+                "cannot write the shard's files to {}: {e}",
+                report_dir.display()
+            ))
+        })?;
+    }
     Ok(RunReport {
         results,
         report_dir,
         skipped,
         seed: opts.seed,
         info,
+        shard: opts.shard,
     })
+}
+
+/// Judges each finished round with the scenario's own checker, so that the engine keeps
+/// the exchanges its violations' witnesses need.
+struct CheckEachRound;
+
+impl engine::RoundJudge for CheckEachRound {
+    fn judge(&self, records: &[RequestRecord]) -> engine::Flagged {
+        let (kinds, records) = check::witness::needed(records);
+        engine::Flagged { kinds, records }
+    }
+}
+
+/// What `contend replay` needs to know about the scenarios that ran (`replay.json`).
+fn replay_manifest(opts: &RunOptions, ran: &[&Scenario]) -> report::witness::ReplayManifest {
+    let builtin =
+        ran.iter()
+            .any(|s| s.target == Target::Builtin)
+            .then(|| report::witness::ReplayBuiltin {
+                bug: opts.server.bug.map(|b| b.name().to_string()),
+                window_ms: u64::try_from(opts.server.window.as_millis()).unwrap_or(u64::MAX),
+            });
+    let scenarios = ran
+        .iter()
+        .map(|s| {
+            let raced = s.workload.kind.rules().released_together;
+            report::witness::ReplayScenario {
+                name: s.name.clone(),
+                file: std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone()),
+                workload: s.workload.kind.name().to_string(),
+                target: match &s.target {
+                    Target::Builtin => "builtin".to_string(),
+                    Target::Url(u) => s.secrets.redact(u.as_str()),
+                },
+                sync: raced.then(|| s.sync.name().to_string()),
+                writer_connections: raced.then(|| s.writer_connections.name().to_string()),
+                timeout_ms: u64::try_from(s.timeout.as_millis()).unwrap_or(u64::MAX),
+                writers: s.workload.writers,
+                rounds: s.workload.rounds,
+                witnesses: Vec::new(),
+            }
+        })
+        .collect();
+    report::witness::ReplayManifest {
+        contend: env!("CARGO_PKG_VERSION").to_string(),
+        seed: opts.seed,
+        builtin,
+        scenarios,
+    }
 }
 
 /// A sustained run's figures name the scenario's settings (connections, hot resources,
@@ -509,205 +695,23 @@ fn show_sustained_settings(result: &mut ScenarioResult, s: &Scenario) {
     }
 }
 
-/// What a scenario's result says about how it ran, beside the figures its records give.
-#[derive(Debug, Clone, Default)]
-pub struct RunFacts {
-    /// How the reports name the target (empty for a re-checked history).
-    pub target: String,
-    /// How the writes were released; `None` when they were not released together, or
-    /// when it is not known (a re-checked history).
-    pub sync: Option<SyncMode>,
-    /// How the writers' connections lived; `None` as for `sync`.
-    pub writer_connections: Option<ConnectionPolicy>,
-    /// Why the scenario could not run to the end, if it could not.
-    pub error: Option<String>,
-    /// False when the run was interrupted or aborted.
-    pub complete: bool,
-    pub duration: Duration,
-    /// The share of writes that may be indeterminate or not sent before the scenario
-    /// is INCONCLUSIVE; `None` for the default ([`DEFAULT_INCONCLUSIVE_ABOVE`]).
-    pub inconclusive_above: Option<f64>,
-}
-
-/// Turns one scenario's history into its result: checks the records (those in memory,
-/// then the spooled ones, read once), measures the contended writes' latency and the
-/// counter strategies' convergence, and evaluates `thresholds` on the figures. `contend
-/// run` and `contend check` both go through here, so a saved history re-checks to the
-/// same result.
-pub fn scenario_result(
-    scenario: &str,
-    workload: WorkloadId,
-    records: &[&RequestRecord],
-    spool: Option<&Spool>,
-    thresholds: &[Threshold],
-    facts: RunFacts,
-) -> Result<ScenarioResult, RunError> {
-    let (verdict, latency, series) = match spool {
-        Some(spool) => check_spooled(scenario, workload, records, spool)?,
-        None => (
-            check::check(scenario, workload, records),
-            Latency::from_records(records.iter().copied()),
-            TimeSeries::from_records(records.iter().copied()),
-        ),
+/// `ctx` with the TLS settings of `opts` (`--ca-cert`, `--client-cert` and
+/// `--client-key`, `--insecure`, warned about), for traffic sent outside a run:
+/// `contend merge --target`'s final reads.
+pub fn with_tls(opts: &RunOptions, ctx: RunContext) -> Result<RunContext, RunError> {
+    let ca_certs = match &opts.ca_cert {
+        Some(path) => Arc::new(load_certificates(path)?),
+        None => Arc::default(),
     };
-    let convergence = Convergence::from_records(records.iter().copied());
-    Ok(finish(
-        verdict,
-        (latency, series),
-        convergence,
-        workload,
-        thresholds,
-        facts,
-    ))
-}
-
-/// A scenario's result from its verdict and figures: the thresholds evaluated on them.
-fn finish(
-    verdict: check::Verdict,
-    (latency, series): (Latency, TimeSeries),
-    convergence: Convergence,
-    workload: WorkloadId,
-    thresholds: &[Threshold],
-    facts: RunFacts,
-) -> ScenarioResult {
-    let mut result = ScenarioResult {
-        verdict,
-        latency,
-        series,
-        convergence,
-        target: facts.target,
-        sync: facts.sync,
-        writer_connections: facts.writer_connections,
-        error: facts.error,
-        complete: facts.complete,
-        duration: facts.duration,
-        thresholds: Vec::new(),
-        inconclusive_above: facts
-            .inconclusive_above
-            .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
-    };
-    result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
-    result
-}
-
-/// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
-/// are `memory`), reading the spool once: the verdict, the write latency and the
-/// time series.
-fn check_spooled(
-    scenario: &str,
-    workload: WorkloadId,
-    memory: &[&RequestRecord],
-    spool: &Spool,
-) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
-    let records = spool.records().map_err(|e| unreadable(spool.path(), e))?;
-    check_streamed(
-        scenario,
-        workload,
-        memory.iter().map(|r| Ok((*r).clone())).chain(records),
-        spool.path(),
-    )
-}
-
-fn unreadable(path: &std::path::Path, e: impl std::fmt::Display) -> RunError {
-    RunError::Io(format!("cannot read the history {}: {e}", path.display()))
-}
-
-/// Checks a stream of one scenario's records, read once (from `path`, for messages):
-/// the verdict, the write latency and the time series.
-fn check_streamed<E: std::fmt::Display>(
-    scenario: &str,
-    workload: WorkloadId,
-    records: impl Iterator<Item = Result<RequestRecord, E>>,
-    path: &std::path::Path,
-) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
-    let mut latency = Latency::empty();
-    let mut series = TimeSeries::empty();
-    let mut failure = None;
-    let all = records
-        .map_while(|r| r.map_err(|e| failure = Some(e)).ok())
-        .inspect(|r| {
-            if r.phase == Phase::Write {
-                latency.record(r.outcome, r.latency_ns);
-            }
-            series.record(r);
-        });
-    let verdict = check::check_stream(scenario, workload, all);
-    match failure {
-        Some(e) => Err(unreadable(path, e)),
-        None => Ok((verdict, latency, series)),
+    if opts.insecure {
+        eprintln!("{INSECURE_WARNING}");
     }
-}
-
-/// Checks a saved history (`contend check`: a `requests.csv` or a `--jsonl` file)
-/// scenario by scenario, reading the file as a stream: a sustained scenario's records are checked as they go by, in bounded memory
-/// however long its run; the other workloads' records are held for their scenario (their
-/// checkers read a round's records together). Every result goes through the same second
-/// half of the pipeline as a run's.
-pub fn recheck(
-    path: &std::path::Path,
-    thresholds: &[Threshold],
-    inconclusive_above: Option<f64>,
-) -> Result<Vec<ScenarioResult>, RunError> {
-    struct Seen {
-        name: String,
-        workload: WorkloadId,
-        first_ns: u64,
-        last_ns: u64,
-        records: Vec<RequestRecord>,
-    }
-    let streamed = |w: WorkloadId| w == WorkloadId::Sustained;
-    let mut seen: Vec<Seen> = Vec::new();
-    for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
-        let r = r.map_err(|e| unreadable(path, e))?;
-        let i = match seen.iter().position(|s| s.name == r.scenario) {
-            Some(i) => i,
-            None => {
-                seen.push(Seen {
-                    name: r.scenario.clone(),
-                    workload: r.workload,
-                    first_ns: r.start_ns,
-                    last_ns: r.end_ns,
-                    records: Vec::new(),
-                });
-                seen.len() - 1
-            }
-        };
-        let s = &mut seen[i];
-        s.first_ns = s.first_ns.min(r.start_ns);
-        s.last_ns = s.last_ns.max(r.end_ns);
-        if !streamed(s.workload) {
-            s.records.push(r);
-        }
-    }
-    let mut results = Vec::new();
-    for s in seen {
-        let facts = RunFacts {
-            complete: true,
-            duration: Duration::from_nanos(s.last_ns.saturating_sub(s.first_ns)),
-            inconclusive_above,
-            ..RunFacts::default()
-        };
-        if !streamed(s.workload) {
-            let refs: Vec<&RequestRecord> = s.records.iter().collect();
-            results.push(scenario_result(
-                &s.name, s.workload, &refs, None, thresholds, facts,
-            )?);
-            continue;
-        }
-        let mine = crate::history::read_saved_iter(path)
-            .map_err(|e| unreadable(path, e))?
-            .filter(|r| r.as_ref().map_or(true, |r| r.scenario == s.name));
-        let (verdict, latency, series) = check_streamed(&s.name, s.workload, mine, path)?;
-        results.push(finish(
-            verdict,
-            (latency, series),
-            Convergence::default(),
-            s.workload,
-            thresholds,
-            facts,
-        ));
-    }
-    Ok(results)
+    Ok(RunContext {
+        ca_certs,
+        client_identity: load_client_identity(opts)?.map(Arc::new),
+        insecure: opts.insecure,
+        ..ctx
+    })
 }
 
 /// What `--insecure` prints on every run that uses it.
@@ -772,7 +776,7 @@ fn builtin_label(config: &ServerConfig, base: &url::Url) -> String {
 }
 
 /// Relative paths in scenarios join under the base URL's path, not beside it.
-fn with_trailing_slash(mut url: url::Url) -> url::Url {
+pub(crate) fn with_trailing_slash(mut url: url::Url) -> url::Url {
     if !url.path().ends_with('/') {
         let path = format!("{}/", url.path());
         url.set_path(&path);
@@ -782,11 +786,18 @@ fn with_trailing_slash(mut url: url::Url) -> url::Url {
 
 /// `reports/<UTC time>/`, with a suffix if two runs start in the same second.
 pub fn fresh_run_dir() -> PathBuf {
-    let stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+    fresh_dir("")
+}
+
+/// `reports/<UTC time><suffix>/`, with a number after it if two runs start in the same
+/// second.
+pub fn fresh_dir(suffix: &str) -> PathBuf {
+    let mut stamp: String = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()
         .filter(|c| !matches!(c, '-' | ':'))
         .collect();
+    stamp.push_str(suffix);
     let base = PathBuf::from("reports");
     let mut dir = base.join(&stamp);
     let mut n = 2;
