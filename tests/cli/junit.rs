@@ -264,7 +264,7 @@ fn compare_writes_a_suite_per_target_and_scenario_with_the_same_cases() {
 
 /// Shard `i` of 2 of the stale-write and counter scenarios against the toctou bug (each
 /// scenario whole on one shard, on a built-in server of its own), into `shard-<i>`.
-fn toctou_shard(dir: &Path, i: u32) -> PathBuf {
+pub(crate) fn toctou_shard(dir: &Path, i: u32) -> PathBuf {
     let out = format!("shard-{i}");
     let o = contend(
         &[
