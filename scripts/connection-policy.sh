@@ -9,8 +9,11 @@
 #    stale-write scenario against it RUNS times per row, each a new `contend run` (so
 #    kept connections are placed anew by the kernel each time). A row gives the rounds
 #    that caught the bug (multiple_winners) per run: median, lowest and highest, and how
-#    many runs caught it at all. single-packet puts every write of a round on one
-#    HTTP/2 connection, so in one worker: its row shows what that means here.
+#    many runs caught it at all. The workers speak HTTP/1.1 only, as gunicorn, uvicorn
+#    and Puma do, for barrier, last-byte and auto (which chooses last-byte there); then
+#    they also speak h2c (`--http2`, as hypercorn does) for single-packet and auto (which
+#    chooses single-packet there). single-packet puts every write of a round on one
+#    HTTP/2 connection, so in one worker: its rows show what that means here.
 # 2. Cost. Against the reference server on its own (`contend serve`, correct), over
 #    http and https (`--tls`), RUNS runs of the same scenario per row, kept and fresh
 #    runs alternating: rounds per second (rounds / duration_s) and the release (send)
@@ -75,21 +78,29 @@ echo "uptime before: $(uptime)"
 echo
 echo "Catch rate: 2 worker processes, per-process lock, $WINDOW window; $RUNS runs of $ROUNDS rounds per row"
 echo
-echo "| sync | writers | writer_connections | rounds caught per run: median (lowest–highest) | all rounds caught | runs that caught it |"
-echo "|---|---:|---|---:|---:|---:|"
+echo "| workers speak | sync | writers | writer_connections | rounds caught per run: median (lowest–highest) | all rounds caught | runs that caught it |"
+echo "|---|---|---:|---|---:|---:|---:|"
 SCHEME=http CURL_ARGS=""
-start_server --processes 2 --lock per-process --window "$WINDOW"
-for mode in barrier last-byte single-packet; do
-  for writers in $WRITERS; do
-    for policy in kept fresh; do
-      [ "$mode" = single-packet ] && [ "$policy" = kept ] && continue
-      name="catch-$mode-$writers-$policy"
-      runs "$name" --target "http://127.0.0.1:$PORT" --sync "$mode" --writers "$writers" \
-        --rounds "$ROUNDS" --writer-connections "$policy"
-      python3 - "$WORK/$name" "$mode" "$writers" "$policy" <<'PY'
+for speaks in http1 h2c; do
+  if [ "$speaks" = h2c ]; then
+    start_server --processes 2 --lock per-process --window "$WINDOW" --http2
+    modes="single-packet auto"
+  else
+    start_server --processes 2 --lock per-process --window "$WINDOW"
+    modes="barrier last-byte auto"
+  fi
+  for mode in $modes; do
+    for writers in $WRITERS; do
+      for policy in kept fresh; do
+        [ "$mode" = single-packet ] && [ "$policy" = kept ] && continue
+        name="catch-$speaks-$mode-$writers-$policy"
+        runs "$name" --target "http://127.0.0.1:$PORT" --sync "$mode" --writers "$writers" \
+          --rounds "$ROUNDS" --writer-connections "$policy"
+        python3 - "$WORK/$name" "$speaks" "$writers" "$policy" <<'PY'
 import csv, glob, statistics, sys
-out, mode, writers, policy = sys.argv[1:]
-caught, rounds, errors = [], [], []
+out, speaks, writers, policy = sys.argv[1:]
+speaks = {"http1": "HTTP/1.1", "h2c": "HTTP/1.1 and h2c"}[speaks]
+caught, rounds, errors, modes = [], [], [], set()
 for path in sorted(glob.glob(f"{out}/*/summary.csv")):
     with open(path, newline="") as f:
         row = next(csv.DictReader(f))
@@ -97,8 +108,11 @@ for path in sorted(glob.glob(f"{out}/*/summary.csv")):
         errors.append(row["error"])
     caught.append(int(row["multiple_winners"]))
     rounds.append(int(row["rounds"]))
+    ran = row["sync"]
+    modes.add(ran if row["sync_requested"] == ran else f"{row['sync_requested']} → {ran}")
+mode = ", ".join(sorted(modes)) or "?"
 if not caught:
-    print(f"| {mode} | {writers} | {policy} | no run finished | | |")
+    print(f"| {speaks} | {mode} | {writers} | {policy} | no run finished | | |")
     sys.exit(0)
 n = rounds[0]
 pct = lambda c: f"{100 * c / n:.0f}%"
@@ -106,12 +120,13 @@ median = statistics.median(caught)
 runs_caught = sum(1 for c in caught if c > 0)
 note = f" ({len(errors)} errors: {errors[0]})" if errors else ""
 total = f"{sum(caught)}/{sum(rounds)} = {100 * sum(caught) / sum(rounds):.0f}%"
-print(f"| {mode} | {writers} | {policy} | {median:g}/{n} = {pct(median)} ({pct(min(caught))}–{pct(max(caught))}) | {total} | {runs_caught}/{len(caught)}{note} |")
+print(f"| {speaks} | {mode} | {writers} | {policy} | {median:g}/{n} = {pct(median)} ({pct(min(caught))}–{pct(max(caught))}) | {total} | {runs_caught}/{len(caught)}{note} |")
 PY
+      done
     done
   done
+  stop_server
 done
-stop_server
 
 echo
 echo "Cost: reference server (correct), $COST_WRITERS writers, $COST_ROUNDS rounds, medians of $RUNS runs"

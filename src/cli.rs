@@ -23,7 +23,7 @@ use crate::metrics::{Origin, Threshold};
 use crate::report::{self, junit, progress, terminal, write_atomically, RunInfo, ScenarioResult};
 use crate::run::{self, RunError, RunOptions};
 use crate::scenario::{
-    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncMode, Workload, WorkloadKind,
+    self, workload::Steps, ConnectionPolicy, SustainedLimit, SyncChoice, Workload, WorkloadKind,
 };
 use crate::server::{self, Bug, Fault, ServerConfig};
 use crate::shard::ShardSpec;
@@ -65,9 +65,9 @@ pub enum Command {
         /// Per-request timeout, e.g. 10s (overrides the scenario).
         #[arg(long, value_parser = parse_timeout)]
         timeout: Option<Duration>,
-        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
-        sync: Option<SyncMode>,
+        sync: Option<SyncChoice>,
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
@@ -133,9 +133,9 @@ pub enum Command {
         /// How writers' connections live: fresh (new, warmed connections every round, which a server of several worker processes places again) or kept (for the whole scenario); overrides the scenario.
         #[arg(long, value_name = "POLICY")]
         writer_connections: Option<ConnectionPolicy>,
-        /// How writes are released together: barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); overrides the scenario.
+        /// How writes are released together: auto (the strongest the target takes: single-packet, else last-byte, else barrier), barrier, last-byte (HTTP/1.1) or single-packet (HTTP/2); for sustained, the client (auto: HTTP/1.1, else HTTP/2); overrides the scenario.
         #[arg(long)]
-        sync: Option<SyncMode>,
+        sync: Option<SyncChoice>,
         #[command(flatten)]
         tls: TlsArgs,
         /// The URL targets are `contend serve` reference servers: fetch their arrival stamps (always done for builtin).

@@ -35,7 +35,7 @@ use crate::history::{self, Phase, RequestRecord};
 use crate::report::witness::{ReplayManifest, ReplayScenario, REPLAY_FILE, WITNESS_DIR};
 use crate::report::ScenarioResult;
 use crate::run::{self, RunError, RunOptions};
-use crate::scenario::{self, ConnectionPolicy, Scenario, SyncMode, Target};
+use crate::scenario::{self, ConnectionPolicy, Scenario, SyncChoice, Target};
 use crate::server::{Bug, ServerConfig};
 
 /// The fewest writes a replayed race has.
@@ -151,7 +151,7 @@ pub struct ScenarioReplay {
     pub kinds: Vec<ViolationKind>,
     /// How the target is named.
     pub target: String,
-    pub sync: SyncMode,
+    pub sync: SyncChoice,
     /// The most attempts it would have made (`--attempts`).
     pub most: u32,
     pub attempts: Vec<Attempt>,

@@ -223,5 +223,50 @@ fn the_stale_write_scenario_runs_end_to_end_against_two_worker_processes() {
     assert_eq!(field("verdict"), "PASS");
     assert_eq!(field("rounds"), "5");
     assert_eq!(field("winners"), "5", "one winner per round");
+    assert_eq!(
+        (field("sync").as_str(), field("sync_requested").as_str()),
+        ("last-byte", "auto"),
+        "the workers speak HTTP/1.1 only, so auto chooses last-byte"
+    );
+    assert!(server.stop().success());
+}
+
+/// Runs the stale-write scenario against `target` in `auto`, and returns what
+/// `summary.csv` says ran.
+fn auto_chose(target: &str) -> String {
+    let out = tempfile::tempdir().expect("temp dir");
+    let scenario = common::files::scenario("notes-etag-stale-write.toml");
+    let report = out.path().join("report");
+    let run = common::binary::contend(
+        &[
+            "run",
+            scenario.to_str().expect("utf-8 path"),
+            "--target",
+            target,
+            "--writers",
+            "4",
+            "--rounds",
+            "2",
+            "--no-progress",
+            "--out",
+            report.to_str().expect("utf-8 path"),
+        ],
+        out.path(),
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", common::binary::text(&run));
+    let summary = common::reports::summary_by_scenario(&report.join("summary.csv"));
+    let row = summary.values().next().expect("a row");
+    assert_eq!(row["sync_requested"], "auto");
+    row["sync"].clone()
+}
+
+#[test]
+fn with_http2_the_workers_also_speak_h2c_and_auto_chooses_single_packet() {
+    let server = MultiProcessServer::start_with(2, "shared", "0ms", &["--http2"]);
+    assert_eq!(
+        auto_chose(&format!("http://{}", server.addr)),
+        "single-packet",
+        "h2c is spoken: one connection per round, so one worker per round"
+    );
     assert!(server.stop().success());
 }

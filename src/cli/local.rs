@@ -33,12 +33,15 @@ pub(super) fn validate(paths: &[PathBuf]) -> u8 {
                         1 => ", 1 threshold".to_string(),
                         n => format!(", {n} thresholds"),
                     },
-                    // Barrier is the default, and workloads whose writes are not released
-                    // together ignore the key: name other modes.
-                    if s.sync == SyncMode::Barrier || !rules.released_together {
-                        String::new()
-                    } else {
+                    // A counter ignores the key; the others say how their writes are
+                    // released (a sustained run: which client its connections speak),
+                    // `auto` being chosen when the run starts.
+                    if rules.released_together
+                        || matches!(s.workload.kind, WorkloadKind::Sustained { .. })
+                    {
                         format!(", sync {}", s.sync)
+                    } else {
+                        String::new()
                     },
                     // Likewise fresh connections, the default.
                     if s.writer_connections == ConnectionPolicy::default()

@@ -22,7 +22,7 @@ use super::race::{self, Race};
 use super::setup::Captures;
 use crate::protocol::REQUEST_ID_HEADER;
 use crate::scenario::template::{render_json, Vars};
-use crate::scenario::{Body, RequestTemplate, Scenario, SharedQuery, Template};
+use crate::scenario::{Body, RequestTemplate, Scenario, SharedQuery, SyncMode, Template};
 
 /// Renders request templates against a base URL, with what every request of the
 /// scenario carries: its common headers (and `[auth]`'s `Authorization`), its shared
@@ -218,6 +218,19 @@ impl Writers {
             tag: format!("{:08x}", rand::random::<u32>()),
             next_id: AtomicU64::new(0),
         })
+    }
+
+    /// Checks, on connections of its own, that `mode` can race `n` writers at `url`'s
+    /// origin (single-packet: HTTP/2 is spoken and a stream per writer allowed;
+    /// last-byte: HTTP/1.1 is answered; barrier: nothing to check). The error says why
+    /// not.
+    pub async fn check(
+        mode: SyncMode,
+        n: u32,
+        settings: &ClientSettings,
+        url: &url::Url,
+    ) -> Result<(), String> {
+        race::check(mode, n as usize, settings, url).await
     }
 
     /// How many writers there are.

@@ -279,6 +279,10 @@ pub struct ScenarioRun {
     /// False when the run was interrupted or aborted before its last round.
     pub complete: bool,
     pub duration: Duration,
+    /// The mode the writes were released in (or were to be, when it could not be used):
+    /// the scenario's own, or what `auto` chose; for `sustained`, the mode that chose its
+    /// connections' client; `None` for a counter, whose writers run free.
+    pub sync: Option<SyncMode>,
     /// Every secret of the scenario: its file's, and those learned while it ran (captured
     /// credentials, cookies), for redacting what is written from its result. (The
     /// scenario's own set: the two are one, shared.)
@@ -298,12 +302,18 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     };
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
-    let result = match check_sync_mode(&session.settings, &base).await {
+    let (sync, chosen) = choose_sync_mode(scenario, &session.settings, &base).await;
+    let result = match chosen {
         Err(e) => Err(e),
-        Ok(()) => match session.run_setup_steps().await {
-            Err(e) => Err(e),
-            Ok(()) => run_workload(&mut session).await,
-        },
+        Ok(()) => {
+            if let Some(mode) = sync {
+                session.settings.sync = mode;
+            }
+            match session.run_setup_steps().await {
+                Err(e) => Err(e),
+                Ok(()) => run_workload(&mut session).await,
+            }
+        }
     };
     session.take_step_records();
     session.publish().await;
@@ -329,6 +339,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         records: session.records,
         spool: session.spool,
         duration: started.elapsed(),
+        sync,
         secrets: session.secrets.clone(),
         exchanges,
     }
@@ -379,13 +390,58 @@ fn steps(scenario: &Scenario) -> u64 {
     }
 }
 
-/// Stops a scenario whose sync mode cannot be used with its target before any request is
-/// sent (the set-up would otherwise fail first, with a protocol error for a reason).
-async fn check_sync_mode(settings: &ClientSettings, base: &url::Url) -> Result<(), String> {
-    if settings.sync == SyncMode::Barrier {
-        return Ok(());
+/// The mode the scenario's writes are released in, checked against the target before
+/// any request of the scenario is sent, on connections of its own (the set-up would
+/// otherwise fail first, with a protocol error for a reason): the scenario's own mode,
+/// or with `auto` the first of its candidates whose check passes (barrier's always
+/// does). For `sustained`, whose writes are never released together, the mode chooses
+/// its connections' client, and `auto` the first the target takes: contend's own
+/// HTTP/1.1 client (as `last-byte`), else HTTP/2 (as `single-packet`). `None` for a
+/// counter, whose writers run free. The error, when no mode can be used, says why; the
+/// mode is returned with it, for the reports.
+async fn choose_sync_mode(
+    scenario: &Scenario,
+    settings: &ClientSettings,
+    base: &url::Url,
+) -> (Option<SyncMode>, Result<(), String>) {
+    let (candidates, writers) = match scenario.workload.kind {
+        // Each connection is one writer: a stream each is all single-packet needs.
+        WorkloadKind::Sustained { .. } => (scenario.sync.sustained_candidates(), 1),
+        _ if scenario.workload.kind.rules().released_together => (
+            scenario.sync.candidates(scenario.writer_connections),
+            scenario.workload.writers,
+        ),
+        _ => return (None, Ok(())),
+    };
+    let mut refusals = Vec::new();
+    for &mode in &candidates {
+        let trial = ClientSettings {
+            sync: mode,
+            ..settings.clone()
+        };
+        match client::Writers::check(mode, writers, &trial, base).await {
+            Ok(()) => return (Some(mode), Ok(())),
+            Err(e) => refusals.push((mode, e)),
+        }
     }
-    client::Writers::new(1, settings)?.ready(base).await
+    match refusals.len() {
+        0 => (None, Err("no sync mode can be used".into())),
+        1 => {
+            let (mode, e) = refusals.remove(0);
+            (Some(mode), Err(e))
+        }
+        _ => {
+            let why = refusals
+                .iter()
+                .map(|(mode, e)| format!("{mode}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            (
+                refusals.last().map(|(mode, _)| *mode),
+                Err(format!("sync auto found no mode the target takes ({why})")),
+            )
+        }
+    }
 }
 
 /// Runs the scenario's workload.
@@ -605,13 +661,11 @@ impl<'a> Session<'a> {
             secrets,
             settings: ClientSettings {
                 timeout: scenario.timeout,
-                // The counter's writers run free and ignore `sync`; a sustained run's
-                // connections take it as the choice of client (single-packet: HTTP/2).
-                sync: match scenario.workload.kind {
-                    WorkloadKind::Sustained { .. } => scenario.sync,
-                    _ if scenario.workload.kind.rules().released_together => scenario.sync,
-                    _ => SyncMode::Barrier,
-                },
+                // The counter's writers run free and ignore `sync`; for the others
+                // (a sustained run's connections take it as the choice of client,
+                // single-packet: HTTP/2), `run` sets the mode once it is chosen and
+                // checked.
+                sync: SyncMode::Barrier,
                 arrivals: ctx
                     .arrival_stamps
                     .then(|| base.join(crate::protocol::ARRIVALS_PATH).ok())

@@ -131,6 +131,7 @@ pub fn summary_header() -> Vec<String> {
         "workload",
         "target",
         "sync",
+        "sync_requested",
         "writer_connections",
         "verdict",
         "complete",
@@ -190,7 +191,12 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         v.scenario.clone(),
         v.workload.to_string(),
         r.target.clone(),
-        r.sync.map(|m| m.name().to_string()).unwrap_or_default(),
+        r.sync
+            .map(|m| m.mode.name().to_string())
+            .unwrap_or_default(),
+        r.sync
+            .map(|m| m.asked().name().to_string())
+            .unwrap_or_default(),
         r.writer_connections
             .map(|p| p.name().to_string())
             .unwrap_or_default(),

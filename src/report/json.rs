@@ -56,11 +56,17 @@ pub struct ScenarioSection {
     pub name: String,
     pub workload: String,
     pub target: String,
-    /// How the writes were released (`barrier`, `last-byte`, `single-packet`); `null`
-    /// when they were not released together, and for a re-checked history.
+    /// How the writes were released (`barrier`, `last-byte`, `single-packet`; for
+    /// `sustained`, the mode that chose its client: `single-packet` HTTP/2, the others
+    /// contend's own HTTP/1.1 client); `null` for a counter, and for a re-checked
+    /// history.
     pub sync: Option<&'static str>,
+    /// What the scenario asked for: `auto` (which chose `sync`) or the mode itself;
+    /// `null` as for `sync`.
+    pub sync_requested: Option<&'static str>,
     /// How the writers' connections lived: `fresh` (new every round) or `kept`; `null`
-    /// as for `sync`.
+    /// when the writes were not released together (counter, sustained), and for a
+    /// re-checked history.
     pub writer_connections: Option<&'static str>,
     pub verdict: &'static str,
     pub complete: bool,
@@ -383,7 +389,8 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         name: v.scenario.clone(),
         workload: v.workload.to_string(),
         target: r.target.clone(),
-        sync: r.sync.map(|m| m.name()),
+        sync: r.sync.map(|m| m.mode.name()),
+        sync_requested: r.sync.map(|m| m.asked().name()),
         writer_connections: r.writer_connections.map(|p| p.name()),
         verdict: r.status(),
         complete: r.complete,

@@ -97,7 +97,8 @@ fn suite(r: &ScenarioResult, info: &RunInfo, report_dir: Option<&str>) -> TestSu
         ("contend_version", env!("CARGO_PKG_VERSION").to_string()),
     ];
     if let Some(mode) = r.sync {
-        properties.push(("sync", mode.name().to_string()));
+        properties.push(("sync", mode.mode.name().to_string()));
+        properties.push(("sync_requested", mode.asked().name().to_string()));
     }
     if let Some(policy) = r.writer_connections {
         properties.push(("writer_connections", policy.name().to_string()));

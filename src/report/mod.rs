@@ -27,7 +27,7 @@ use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
 use crate::latency::Latency;
-use crate::scenario::{ConnectionPolicy, Secrets, SyncMode};
+use crate::scenario::{ConnectionPolicy, Secrets, SyncRan};
 use crate::series::TimeSeries;
 
 /// Everything the reports say about one scenario.
@@ -42,10 +42,12 @@ pub struct ScenarioResult {
     pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
     pub target: String,
-    /// How the writes were released; `None` when unknown (a re-checked history).
-    pub sync: Option<SyncMode>,
-    /// How the writers' connections lived (kept, or fresh every round); `None` as for
-    /// `sync`.
+    /// How the writes were released (for `sustained`, the mode that chose its client),
+    /// and whether `auto` chose the mode; `None` for a counter, whose writers run free,
+    /// or when unknown (a re-checked history).
+    pub sync: Option<SyncRan>,
+    /// How the writers' connections lived (kept, or fresh every round); `None` when the
+    /// writes were not released together, or when unknown.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,

@@ -323,7 +323,7 @@ fn witness_text<'a>(
         shows: &w.shows,
         evidence: &w.evidence,
         target: &r.target,
-        sync: r.sync.map(|m| m.name()),
+        sync: r.sync.map(|m| m.mode.name()),
         writer_connections: r.writer_connections.map(|p| p.name()),
         writers_in_release_order: w.writers(),
         times: "sent_ms and answered_ms: since the witness's first request; arrival_offset_us: since the first of its writes reached the server (server clock)",

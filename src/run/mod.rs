@@ -19,8 +19,8 @@ use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{
-    self, ConnectionPolicy, Diagnostic, Scenario, SyncMode, Target, WorkloadId, WorkloadKind,
-    DEFAULT_INCONCLUSIVE_ABOVE,
+    self, ConnectionPolicy, Diagnostic, Scenario, SyncChoice, SyncMode, SyncRan, Target,
+    WorkloadId, WorkloadKind, DEFAULT_INCONCLUSIVE_ABOVE,
 };
 use crate::series::TimeSeries;
 use crate::server::{self, Fault, ServerConfig};
@@ -41,8 +41,9 @@ pub struct RunOptions {
     pub writers: Option<u32>,
     pub rounds: Option<u32>,
     pub timeout: Option<Duration>,
-    /// How writes are released together, overriding every scenario's `sync`.
-    pub sync: Option<SyncMode>,
+    /// How writes are released together (`auto` or a mode), overriding every
+    /// scenario's `sync`.
+    pub sync: Option<SyncChoice>,
     /// How the writers' connections live, overriding every scenario's
     /// `writer_connections` (where the workload's writes are released together).
     pub writer_connections: Option<ConnectionPolicy>,
@@ -196,8 +197,8 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
         if let Some(t) = opts.timeout {
             s.timeout = t;
         }
-        if let Some(mode) = opts.sync {
-            s.sync = mode;
+        if let Some(choice) = opts.sync {
+            s.sync = choice;
         }
         let raced = s.workload.kind.rules().released_together;
         if let Some(policy) = opts.writer_connections.filter(|_| raced) {
@@ -320,12 +321,14 @@ fn check_descriptors(
     };
     let writers = u64::from(s.workload.writers);
     let rules = s.workload.kind.rules();
-    // Single-packet puts a round's writes on one connection.
-    let connections = if rules.released_together && s.sync == SyncMode::SinglePacket {
-        2
-    } else {
-        writers
-    };
+    // Single-packet puts a round's writes on one connection (`auto` may choose another
+    // mode, with a connection per writer).
+    let connections =
+        if rules.released_together && s.sync == SyncChoice::Fixed(SyncMode::SinglePacket) {
+            2
+        } else {
+            writers
+        };
     let ends = if s.target == Target::Builtin { 2 } else { 1 };
     let needed = connections * ends + FD_SPARE + open;
     if needed <= limit {
@@ -496,7 +499,10 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             .collect();
         let facts = RunFacts {
             target: shown_target,
-            sync: s.workload.kind.rules().released_together.then_some(s.sync),
+            sync: run.sync.map(|mode| SyncRan {
+                mode,
+                auto: s.sync == SyncChoice::Auto,
+            }),
             writer_connections: s
                 .workload
                 .kind

@@ -11,10 +11,11 @@ use super::*;
 pub struct RunFacts {
     /// How the reports name the target (empty for a re-checked history).
     pub target: String,
-    /// How the writes were released; `None` when they were not released together, or
-    /// when it is not known (a re-checked history).
-    pub sync: Option<SyncMode>,
-    /// How the writers' connections lived; `None` as for `sync`.
+    /// How the writes were released (for `sustained`, the mode that chose its client);
+    /// `None` for a counter, or when it is not known (a re-checked history).
+    pub sync: Option<SyncRan>,
+    /// How the writers' connections lived; `None` when the writes were not released
+    /// together, or when it is not known.
     pub writer_connections: Option<ConnectionPolicy>,
     /// Why the scenario could not run to the end, if it could not.
     pub error: Option<String>,

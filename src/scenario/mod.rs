@@ -40,6 +40,7 @@ mod resource;
 mod root;
 pub mod secrets;
 mod setup;
+mod sync;
 pub mod template;
 #[cfg(test)]
 mod test_support;

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use super::sync::{ConnectionPolicy, SyncChoice, SyncMode, SyncRan};
+
 /// One validated scenario file: an API resource and the workload to run against it.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -37,8 +39,8 @@ pub struct Scenario {
     pub expect: Expect,
     /// Per-request timeout; a request that exceeds it is `indeterminate`.
     pub timeout: Duration,
-    /// How a round's writes are released together.
-    pub sync: SyncMode,
+    /// How a round's writes are released together: one mode, or `auto`.
+    pub sync: SyncChoice,
     /// How long the writers' connections live: kept for the scenario or fresh every
     /// round. Read only by workloads whose writes are released together.
     pub writer_connections: ConnectionPolicy,
@@ -142,132 +144,6 @@ pub enum Target {
     Builtin,
     /// A base URL; request paths are joined onto it.
     Url(url::Url),
-}
-
-/// How a round's writes are released so that they reach the server together.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SyncMode {
-    /// One warmed connection per writer; every writer's task waits at a barrier and the
-    /// last one to arrive releases all the sends.
-    #[default]
-    Barrier,
-    /// HTTP/1.1: one warmed connection per writer; every request is written except its
-    /// last byte, then all last bytes are written back to back from one task.
-    LastByte,
-    /// HTTP/2: every write of the round on one connection, each stream's final DATA frame
-    /// withheld, then all final frames flushed in one write.
-    SinglePacket,
-}
-
-impl SyncMode {
-    /// Every mode, in documentation order.
-    pub const ALL: [SyncMode; 3] = [
-        SyncMode::Barrier,
-        SyncMode::LastByte,
-        SyncMode::SinglePacket,
-    ];
-
-    /// The name used in scenario files, on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SyncMode::Barrier => "barrier",
-            SyncMode::LastByte => "last-byte",
-            SyncMode::SinglePacket => "single-packet",
-        }
-    }
-}
-
-impl std::fmt::Display for SyncMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for SyncMode {
-    type Err = String;
-
-    /// Parses a mode's name; the error lists the valid names.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SyncMode::ALL
-            .into_iter()
-            .find(|m| m.name() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown sync mode `{}`; the modes are barrier, last-byte and single-packet",
-                    s.trim()
-                )
-            })
-    }
-}
-
-/// How long the writers' connections live (`writer_connections`): what decides which
-/// worker processes of a multi-process server a round's writes reach.
-///
-/// A server that runs several worker processes on one port (gunicorn, uvicorn, Puma,
-/// Node's cluster) hands each new connection to one of them. Connections kept for the
-/// whole scenario sit where the kernel put them at its start, so if they all landed in
-/// one worker, a bug that needs two processes to race is never seen; fresh connections
-/// are placed again every round. Either way a round's connections are opened and warmed
-/// before its race, so connection set-up never falls inside it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ConnectionPolicy {
-    /// One connection per writer, opened at the first round and kept for the scenario
-    /// (reopened only after the server closed it).
-    Kept,
-    /// New connections for every round: the last round's are closed, and each writer
-    /// opens and warms a new one before the race. `single-packet` always works this way.
-    #[default]
-    Fresh,
-}
-
-impl ConnectionPolicy {
-    /// Every policy, in documentation order.
-    pub const ALL: [ConnectionPolicy; 2] = [ConnectionPolicy::Fresh, ConnectionPolicy::Kept];
-
-    /// The name used in scenario files, on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ConnectionPolicy::Kept => "kept",
-            ConnectionPolicy::Fresh => "fresh",
-        }
-    }
-
-    /// Why this policy cannot be used in `mode`, if it cannot: `single-packet` puts a
-    /// round's writes on one HTTP/2 connection of its own, new every round.
-    pub fn refused_in(self, mode: SyncMode) -> Option<String> {
-        match (self, mode) {
-            (ConnectionPolicy::Kept, SyncMode::SinglePacket) => Some(
-                "sync = \"single-packet\" opens one HTTP/2 connection for every round (all of \
-                 the round's writes on it), so its connections cannot be kept"
-                    .to_string(),
-            ),
-            (ConnectionPolicy::Kept | ConnectionPolicy::Fresh, _) => None,
-        }
-    }
-}
-
-impl std::fmt::Display for ConnectionPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for ConnectionPolicy {
-    type Err = String;
-
-    /// Parses a policy's name; the error lists the valid names.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ConnectionPolicy::ALL
-            .into_iter()
-            .find(|p| p.name() == s.trim())
-            .ok_or_else(|| {
-                format!(
-                    "unknown connection policy `{}`; the policies are fresh (new connections \
-                     every round) and kept (kept for the scenario)",
-                    s.trim()
-                )
-            })
-    }
 }
 
 /// How many writers race and for how long.

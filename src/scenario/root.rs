@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::diagnostic::Site;
 use super::env::Context;
 use super::keys::ROOT_KEYS;
-use super::model::{ConnectionPolicy, Scenario, SyncMode, Target};
+use super::model::{ConnectionPolicy, Scenario, SyncChoice, Target};
 use super::reader::{did_you_mean, list_and, Field, Reader, Table};
 use super::request::{headers, shared_query, Place};
 use super::workload::{names_where, WorkloadId};
@@ -46,7 +46,7 @@ pub(super) fn read_scenario(
     let auth = super::auth::read(r, &root, setup.as_mut());
     let sync = root
         .field("sync")
-        .map_or(Some(SyncMode::Barrier), |f| sync_mode(r, &f));
+        .map_or(Some(SyncChoice::Auto), |f| sync_mode(r, &f));
     let (id, workload) = super::workload_table::read(r, &root);
     let writer_connections = root
         .field("writer_connections")
@@ -264,13 +264,13 @@ fn inconclusive_above(r: &mut Reader<'_>, f: &Field<'_>) -> Option<f64> {
     }
 }
 
-/// `sync`: one of the [`SyncMode`] names.
-fn sync_mode(r: &mut Reader<'_>, f: &Field<'_>) -> Option<SyncMode> {
+/// `sync`: `auto` or one of the [`crate::scenario::SyncMode`] names.
+fn sync_mode(r: &mut Reader<'_>, f: &Field<'_>) -> Option<SyncChoice> {
     let text = r.string(f, Context::Plain)?;
-    match text.value.parse::<SyncMode>() {
-        Ok(mode) => Some(mode),
+    match text.value.parse::<SyncChoice>() {
+        Ok(choice) => Some(choice),
         Err(message) => {
-            let names = SyncMode::ALL.map(SyncMode::name);
+            let names = SyncChoice::ALL.map(SyncChoice::name);
             let guess = did_you_mean(text.value.trim(), &names)
                 .map(|g| format!("did you mean `{g}`? "))
                 .unwrap_or_default();
@@ -291,7 +291,7 @@ fn writer_connections(
     r: &mut Reader<'_>,
     f: &Field<'_>,
     id: Option<WorkloadId>,
-    sync: Option<SyncMode>,
+    sync: Option<SyncChoice>,
 ) -> Option<ConnectionPolicy> {
     let text = r.string(f, Context::Plain)?;
     let policy = match text.value.parse::<ConnectionPolicy>() {
@@ -455,7 +455,7 @@ conflict = [409]
         assert_eq!(s.description, "");
         assert_eq!(s.target, Target::Builtin);
         assert_eq!(s.timeout, Duration::from_secs(10));
-        assert_eq!(s.sync, SyncMode::Barrier);
+        assert_eq!(s.sync, SyncChoice::Auto);
         assert!(s.headers.is_empty());
         assert_eq!((s.workload.writers, s.workload.rounds), (16, 50));
         let Setup::Create {
@@ -551,11 +551,33 @@ conflict = [409]
     }
 
     #[test]
-    fn sync_names_the_release_mode() {
+    fn sync_names_the_release_mode_or_auto() {
+        for choice in SyncChoice::ALL {
+            let text = format!("sync = \"{}\"\n{STALE_WRITE}", choice.name());
+            assert_eq!(parse(&text).expect("valid").sync, choice);
+        }
         for mode in SyncMode::ALL {
             let text = format!("sync = \"{}\"\n{STALE_WRITE}", mode.name());
-            assert_eq!(parse(&text).expect("valid").sync, mode);
+            assert_eq!(parse(&text).expect("valid").sync, SyncChoice::Fixed(mode));
         }
+    }
+
+    #[test]
+    fn kept_connections_with_auto_leave_single_packet_out_of_the_choice() {
+        let text = format!("writer_connections = \"kept\"\n{STALE_WRITE}");
+        let s = parse(&text).expect("valid: auto then chooses among the other modes");
+        assert_eq!(
+            s.sync.candidates(s.writer_connections),
+            vec![SyncMode::LastByte, SyncMode::Barrier]
+        );
+        assert_eq!(
+            SyncChoice::Auto.candidates(ConnectionPolicy::Fresh),
+            vec![
+                SyncMode::SinglePacket,
+                SyncMode::LastByte,
+                SyncMode::Barrier
+            ]
+        );
     }
 
     #[test]
@@ -564,7 +586,8 @@ conflict = [409]
         let d = only_error(&text);
         assert_eq!(
             d.message,
-            "unknown sync mode `last_byte`; the modes are barrier, last-byte and single-packet"
+            "unknown sync mode `last_byte`; the modes are auto (the default), barrier, last-byte \
+             and single-packet"
         );
         assert_eq!(at(&d), (1, 8));
         assert!(d

@@ -33,6 +33,11 @@
 //! that reach different workers within the window both check the old version and both
 //! win. The window (`--window`) sits between the check and the write in both modes.
 //!
+//! The workers speak HTTP/1.1 only, as gunicorn, uvicorn and Puma do, so a client that
+//! chooses its protocol by what the server speaks (`sync = "auto"`) races them with one
+//! connection per writer; `--http2` adds HTTP/2 with prior knowledge (h2c), as hypercorn
+//! serves, where such a client puts a round's writes on one connection, in one worker.
+//!
 //! Each request reads the whole file, so this server is for tests and benchmarks, not for
 //! long sustained runs.
 
@@ -50,7 +55,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -105,6 +109,11 @@ pub struct WorkerOptions {
     /// SO_REUSEPORT socket per worker, spread by a hash of the connection) [default: inherit].
     #[arg(long, value_name = "HOW", requires = "processes")]
     pub accept: Option<Accept>,
+    /// With --processes: speak HTTP/2 with prior knowledge (h2c) besides HTTP/1.1, as
+    /// hypercorn does; without it the workers speak HTTP/1.1 only, as gunicorn, uvicorn
+    /// and Puma do.
+    #[arg(long, requires = "processes")]
+    pub http2: bool,
     /// Internal: this process is worker INDEX of a `--processes` server.
     #[arg(long, value_name = "INDEX", hide = true, requires = "processes")]
     pub worker_index: Option<u32>,
@@ -209,6 +218,7 @@ struct Plan {
     processes: u32,
     lock: LockMode,
     accept: Accept,
+    http2: bool,
     /// The state file: `--state`, or a temporary one named after the parent.
     state: PathBuf,
 }
@@ -221,6 +231,7 @@ impl Plan {
             processes: options.processes.unwrap_or(1),
             lock: options.lock.unwrap_or_default(),
             accept: options.accept.unwrap_or_default(),
+            http2: options.http2,
             state: options.state.clone().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("contend-serve-{}.json", std::process::id()))
             }),
@@ -249,6 +260,9 @@ impl Plan {
         ];
         if let Some(fd) = fd {
             arguments.extend(["--worker-listener-fd".to_owned(), fd.to_string()]);
+        }
+        if self.http2 {
+            arguments.push("--http2".to_owned());
         }
         arguments
     }
@@ -567,18 +581,13 @@ async fn run_worker(
         file: StateFile::new(state_path),
         process_lock: Mutex::new(()),
     });
-    let listener = listener.tap_io(|stream| {
-        // Best effort: without it responses are merely slower, never wrong.
-        let _ = stream.set_nodelay(true);
-    });
     let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(async move {
-        axum::serve(listener, worker_router(state))
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_requested.await;
-            })
-            .await
-    });
+    let mut server = tokio::spawn(serve_connections(
+        listener,
+        worker_router(state),
+        options.http2,
+        shutdown_requested,
+    ));
     println!("{READY_LINE} {}", std::process::id());
     let _ = io::stdout().flush();
     tokio::select! {
@@ -593,6 +602,45 @@ async fn run_worker(
             Err(e) => Err(format!("worker {index}: {e}")),
         },
     }
+}
+
+/// Serves every connection `listener` accepts with `app`, over HTTP/1.1 only or (with
+/// `http2`) HTTP/1.1 and h2c, until `stop`; then lets the requests in flight finish and
+/// closes idle connections.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    http2: bool,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let tcp = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                // A failed accept (out of descriptors, say) ends only that connection.
+                Err(_) => continue,
+            },
+        };
+        // Best effort: without it responses are merely slower, never wrong.
+        let _ = tcp.set_nodelay(true);
+        let builder = auto::Builder::new(TokioExecutor::new());
+        let builder = if http2 { builder } else { builder.http1_only() };
+        let connection = builder
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// The worker's listening socket: the inherited descriptor, or its own `SO_REUSEPORT`

@@ -5,14 +5,14 @@ use crate::common::binary::{contend, text};
 use crate::common::files::{shipped, sustained_scenario};
 
 #[test]
-fn validate_states_a_sustained_workload_in_connections_resources_limit_and_rate() {
+fn validate_states_a_sustained_workload_in_connections_resources_limit_rate_and_sync() {
     let dir = tempfile::tempdir().unwrap();
     let file = sustained_scenario(dir.path(), "/notes", "requests = 40\nrate = 500");
     let o = contend(&["validate", file.to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains(
-            "(sustained, 4 connections, 2 resources, 40 requests, open model at 500 attempts/s)"
+            "(sustained, 4 connections, 2 resources, 40 requests, open model at 500 attempts/s, sync auto)"
         ),
         "{}",
         text(&o)
@@ -20,7 +20,7 @@ fn validate_states_a_sustained_workload_in_connections_resources_limit_and_rate(
     let shipped = shipped().join("notes-etag-sustained.toml");
     let o = contend(&["validate", shipped.to_str().unwrap()], dir.path());
     assert!(
-        text(&o).contains("(sustained, 8 connections, 4 resources, 3s, closed model)"),
+        text(&o).contains("(sustained, 8 connections, 4 resources, 3s, closed model, sync auto)"),
         "{}",
         text(&o)
     );

@@ -203,7 +203,7 @@ fn an_unknown_sync_mode_is_a_usage_error_listing_the_modes() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
-        text(&o).contains("the modes are barrier, last-byte and single-packet"),
+        text(&o).contains("the modes are auto (the default), barrier, last-byte and single-packet"),
         "{}",
         text(&o)
     );
@@ -239,6 +239,33 @@ fn the_summary_states_how_tight_each_race_was() {
         .unwrap_or_else(|| panic!("no spread line in {}", text(&o)));
     assert!(line.contains(", responses "), "{line}");
     assert!(line.contains(", arrival at the server "), "{line}");
+}
+
+#[test]
+fn without_sync_the_summary_names_the_mode_auto_chose() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = shipped().join("notes-etag-stale-write.toml");
+    let o = contend(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--writers",
+            "4",
+            "--rounds",
+            "2",
+            "--out",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "notes-etag-stale-write (sync auto → single-packet, fresh connections): release "
+        ),
+        "the built-in server speaks h2c: {}",
+        text(&o)
+    );
 }
 
 #[test]

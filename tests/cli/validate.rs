@@ -38,6 +38,12 @@ fn validate_accepts_the_shipped_shipped() {
         .count();
     assert!(shipped >= 12, "every workload has a shipped scenario");
     assert!(
+        text(&o)
+            .contains("notes-etag-stale-write (stale-write, 16 writers × 50 rounds, sync auto)"),
+        "a scenario without `sync` races in auto: {}",
+        text(&o)
+    );
+    assert!(
         text(&o).contains(&format!("{shipped} scenario file(s) valid")),
         "{}",
         text(&o)

@@ -39,6 +39,26 @@ impl MultiProcessServer {
         ])
     }
 
+    /// As [`MultiProcessServer::start`], with more `serve` arguments (`--http2`).
+    pub fn start_with(
+        processes: u32,
+        lock: &str,
+        window: &str,
+        more: &[&str],
+    ) -> MultiProcessServer {
+        let processes = processes.to_string();
+        let mut args = vec![
+            "--processes",
+            &processes,
+            "--lock",
+            lock,
+            "--window",
+            window,
+        ];
+        args.extend_from_slice(more);
+        MultiProcessServer::serve(&args)
+    }
+
     /// Starts `contend serve` with `args` (one process unless they say `--processes`) on
     /// a free port of 127.0.0.1, and returns once it answers.
     pub fn serve(args: &[&str]) -> MultiProcessServer {

@@ -17,3 +17,26 @@ pub async fn start_trusted_tls(
     std::fs::write(&cert, &identity.cert_pem).expect("certificate written");
     (server, cert)
 }
+
+/// The reference server's routes served over HTTP/1.1 only, without the h2c it speaks
+/// itself (as gunicorn, uvicorn or Puma serve): a target where `sync = "auto"` must
+/// choose last-byte. Returns its base URL; it serves until the test's runtime ends.
+pub async fn start_http1_only(config: contend::server::ServerConfig) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let router = contend::server::router(config);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}

@@ -35,7 +35,7 @@ use std::time::Duration;
 use contend::check::ViolationKind;
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
-use contend::scenario::SyncMode;
+use contend::scenario::SyncChoice;
 use contend::server::{Bug, ServerConfig};
 
 use common::files::scenario;
@@ -103,12 +103,12 @@ async fn run_with(
     run_builtin(options(paths, writers, rounds), bug).await
 }
 
-/// Runs over https in `sync` mode against the reference server on TLS with `bug`,
+/// Runs over https in `sync` mode (or `auto`) against the reference server on TLS with `bug`,
 /// trusting its self-signed certificate; `options` gets the temporary folder (for a
 /// scenario file to write) and says what to run. The reports go to its `out` folder.
 async fn run_over_tls_with(
     bug: Option<Bug>,
-    sync: SyncMode,
+    sync: impl Into<SyncChoice>,
     options: impl FnOnce(&Path) -> RunOptions,
 ) -> Vec<ScenarioResult> {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -116,7 +116,7 @@ async fn run_over_tls_with(
     let mut opts = options(dir.path());
     opts.target = Some(format!("https://127.0.0.1:{}", server.addr().port()));
     opts.ca_cert = Some(cert);
-    opts.sync = Some(sync);
+    opts.sync = Some(sync.into());
     opts.out = Some(dir.path().join("out"));
     let report = run(opts).await.expect("run starts");
     server.stop().await;

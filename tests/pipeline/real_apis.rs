@@ -278,7 +278,7 @@ conflict = [412]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_cookie_and_its_csrf_token_go_with_every_write_in_every_sync_mode() {
     for mode in SyncMode::ALL {
-        let ran = run_with(SESSION, correct(), |o| o.sync = Some(mode)).await;
+        let ran = run_with(SESSION, correct(), |o| o.sync = Some(mode.into())).await;
         assert_one_winner_per_round(&ran, 5);
         let login = &ran.records[0];
         assert!(
@@ -829,7 +829,7 @@ async fn a_server_that_requires_a_client_certificate_refuses_without_one_and_pas
         let refused = run_with(EXISTING_NOTE, correct(), |o| {
             o.target = Some(target.clone());
             o.ca_cert = Some(server_cert.clone());
-            o.sync = Some(mode);
+            o.sync = Some(mode.into());
         })
         .await;
         let error = refused
@@ -848,7 +848,7 @@ async fn a_server_that_requires_a_client_certificate_refuses_without_one_and_pas
             o.ca_cert = Some(server_cert.clone());
             o.client_cert = Some(cert.clone());
             o.client_key = Some(key.clone());
-            o.sync = Some(mode);
+            o.sync = Some(mode.into());
         })
         .await;
         assert_one_winner_per_round(&passed, 4);

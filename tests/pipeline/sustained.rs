@@ -2,7 +2,10 @@
 //! server: a correct server passes in the closed and the open model, the `toctou` bug
 //! loses updates and fails, the open model runs exactly the attempts it scheduled, and
 //! the saved history re-checks to the same figures, and over https both of its clients
-//! (contend's own HTTP/1.1 one, reqwest for `single-packet`) give the same verdicts.
+//! (contend's own HTTP/1.1 one, reqwest for `single-packet`) give the same verdicts;
+//! with `sync = "auto"` (the default) the run takes contend's own HTTP/1.1 client where
+//! the target answers HTTP/1.1, and a target that speaks neither protocol stops it with
+//! both reasons.
 //!
 //! Runs are bounded by a request count, never by a duration, and nothing here asserts
 //! a time: a verdict or a count is certain, a latency is only required to be measured.
@@ -13,7 +16,7 @@ use contend::check::{check_all, ViolationKind};
 use contend::history::{read_csv, Outcome, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
-use contend::scenario::SyncMode;
+use contend::scenario::{SyncMode, SyncRan};
 use contend::server::{Bug, ServerConfig};
 
 use crate::common::files::write_scenario;
@@ -267,4 +270,50 @@ async fn over_tls_either_client_passes_a_correct_server_and_catches_toctou() {
         assert_eq!(r.status(), "FAIL", "{sync}");
         assert!(r.verdict.count(ViolationKind::LostUpdate) > 0, "{sync}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sync_auto_a_sustained_run_takes_contends_own_http1_client() {
+    let (r, _dir) = run_sustained("connections = 2\nresources = 1\nrequests = 40", None).await;
+    assert_passes(&r);
+    assert_eq!(
+        r.sync,
+        Some(SyncRan {
+            mode: SyncMode::LastByte,
+            auto: true
+        }),
+        "the built-in server answers HTTP/1.1, so auto chooses contend's own client"
+    );
+    let k = r.verdict.sustained.as_ref().expect("sustained figures");
+    assert_eq!((k.attempts, k.writes), (40, 40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sync_auto_a_target_that_answers_neither_protocol_stops_with_both_reasons() {
+    // A server that accepts connections and closes them unanswered.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let serve = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = RunOptions::new(vec![sustained_scenario(dir.path(), "requests = 10")]);
+    opts.out = Some(dir.path().join("out"));
+    opts.target = Some(format!("http://127.0.0.1:{port}"));
+    opts.timeout = Some(std::time::Duration::from_secs(2));
+    let mut report = run(opts).await.expect("run starts");
+    serve.abort();
+    let r = report.results.remove(0);
+    assert_eq!(r.status(), "ERROR");
+    let error = r.error.unwrap_or_default();
+    assert!(
+        error.starts_with("sync auto found no mode the target takes (")
+            && error.contains("last-byte: ")
+            && error.contains("single-packet: "),
+        "both refusals are named: {error}"
+    );
 }

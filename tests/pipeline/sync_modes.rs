@@ -3,6 +3,8 @@
 //! correct server passes, a `toctou` bug with a 50 ms window fails with
 //! `multiple_winners`, every round reports its release, response and arrival spreads,
 //! and a mode that cannot be used with a target stops the scenario with the reason.
+//! `auto`, the default, chooses the strongest mode the target takes and the reports
+//! name it.
 //!
 //! Spreads are checked for presence and consistency only, never against a time bound:
 //! how tight a race is belongs to the detection-power benchmark, not to tests.
@@ -13,12 +15,13 @@ use contend::check::ViolationKind;
 use contend::history::{self, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
-use contend::scenario::SyncMode;
+use contend::scenario::{SyncChoice, SyncMode, SyncRan};
 use contend::server::{Bug, ServerConfig};
 
 use crate::common::files::{scenario, shipped, write_scenario};
 use crate::common::reports::{column, csv_rows};
-use crate::common::servers::start_trusted_tls;
+use crate::common::reports::{read_json, summary_by_scenario};
+use crate::common::servers::{start_http1_only, start_trusted_tls};
 use crate::{options, run_builtin, run_over_tls_with, with_bug, DIALECTS};
 
 /// Runs `paths` in `mode` against the built-in server and returns the results and the
@@ -31,7 +34,7 @@ async fn run_in(
     rounds: u32,
 ) -> (Vec<ScenarioResult>, tempfile::TempDir) {
     let mut opts = options(paths, writers, rounds);
-    opts.sync = Some(mode);
+    opts.sync = Some(mode.into());
     run_builtin(opts, bug).await
 }
 
@@ -85,7 +88,7 @@ async fn every_mode_answers_and_records_every_write_and_the_correct_server_passe
                 v.violations,
                 r.error
             );
-            assert_eq!(r.sync, Some(mode));
+            assert_eq!(r.sync.map(|s| (s.mode, s.auto)), Some((mode, false)));
             assert_eq!(v.rounds.len(), 3, "{mode}: {}", v.scenario);
             for round in &v.rounds {
                 assert_eq!(
@@ -211,7 +214,7 @@ async fn single_packet_against_a_server_without_http2_stops_with_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut opts = RunOptions::new(vec![scenario(DIALECTS[0])]);
     opts.target = Some(format!("http://127.0.0.1:{port}"));
-    opts.sync = Some(SyncMode::SinglePacket);
+    opts.sync = Some(SyncMode::SinglePacket.into());
     opts.out = Some(dir.path().to_path_buf());
     let report = run(opts).await.expect("run starts");
     server.abort();
@@ -314,7 +317,7 @@ async fn a_contend_serve_target_gives_arrival_stamps_and_reports_its_windows_as_
     let mut opts = RunOptions::new(vec![scenario(DIALECTS[0])]);
     opts.target = Some(server.base_url());
     opts.arrivals = true;
-    opts.sync = Some(SyncMode::SinglePacket);
+    opts.sync = Some(SyncMode::SinglePacket.into());
     opts.writers = Some(4);
     opts.rounds = Some(2);
     opts.out = Some(dir.path().to_path_buf());
@@ -410,4 +413,154 @@ async fn a_saved_history_reports_the_same_spreads_when_checked_again() {
         );
         assert!(a.arrival_spread_ns.is_some());
     }
+}
+
+/// What a result says `auto` chose.
+fn auto_chose(r: &ScenarioResult) -> Option<SyncMode> {
+    r.sync.filter(|s| s.auto).map(|s| s.mode)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_is_the_default_and_picks_single_packet_against_the_built_in_server() {
+    let (results, dir) = run_builtin(options(vec![scenario(DIALECTS[0])], 4, 3), None).await;
+    let r = &results[0];
+    assert_eq!(r.status(), "PASS", "{:?}", r.error);
+    assert_eq!(
+        r.sync,
+        Some(SyncRan {
+            mode: SyncMode::SinglePacket,
+            auto: true
+        }),
+        "the built-in server speaks h2c and allows 200 streams"
+    );
+    assert_eq!(
+        r.verdict.counts.writes, 12,
+        "every write answered and recorded"
+    );
+    let summary = summary_by_scenario(&dir.path().join("summary.csv"));
+    let row = summary.values().next().expect("a row");
+    assert_eq!(
+        (row["sync"].as_str(), row["sync_requested"].as_str()),
+        ("single-packet", "auto")
+    );
+    let json = read_json(&dir.path().join("summary.json"));
+    let section = &json["scenarios"][0];
+    assert_eq!(
+        (&section["sync"], &section["sync_requested"]),
+        (
+            &serde_json::json!("single-packet"),
+            &serde_json::json!("auto")
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_picks_single_packet_over_tls_where_the_server_offers_h2() {
+    let results = run_over_tls_with(None, SyncChoice::Auto, |_| {
+        options(vec![scenario(DIALECTS[0])], 4, 2)
+    })
+    .await;
+    let r = &results[0];
+    assert_eq!(r.status(), "PASS", "{:?}", r.error);
+    assert_eq!(auto_chose(r), Some(SyncMode::SinglePacket));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catches_toctou() {
+    let target = start_http1_only(with_bug(Some(Bug::Toctou))).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = options(vec![scenario(DIALECTS[0])], 4, 2);
+    opts.target = Some(target);
+    opts.arrivals = true;
+    opts.out = Some(dir.path().to_path_buf());
+    let report = run(opts).await.expect("run starts");
+    let r = &report.results[0];
+    assert_eq!(auto_chose(r), Some(SyncMode::LastByte), "{:?}", r.error);
+    assert_eq!(r.status(), "FAIL", "{:?}", r.error);
+    assert!(r.verdict.count(ViolationKind::MultipleWinners) > 0);
+    assert_eq!(
+        r.verdict.counts.writes, 8,
+        "every write answered and recorded"
+    );
+    assert_eq!(
+        r.verdict.counts.not_sent + r.verdict.counts.indeterminate,
+        0
+    );
+    let summary = summary_by_scenario(&dir.path().join("summary.csv"));
+    let row = summary.values().next().expect("a row");
+    assert_eq!(
+        (row["sync"].as_str(), row["sync_requested"].as_str()),
+        ("last-byte", "auto")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_with_kept_connections_leaves_out_single_packet_and_picks_last_byte() {
+    let mut opts = options(vec![scenario(DIALECTS[0])], 4, 2);
+    opts.writer_connections = Some(contend::scenario::ConnectionPolicy::Kept);
+    let (results, _dir) = run_builtin(opts, None).await;
+    let r = &results[0];
+    assert_eq!(r.status(), "PASS", "{:?}", r.error);
+    assert_eq!(auto_chose(r), Some(SyncMode::LastByte));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_picks_last_byte_when_the_server_allows_fewer_streams_than_writers() {
+    // The built-in server allows 200 concurrent streams on a connection.
+    let (results, _dir) = run_builtin(options(vec![scenario(DIALECTS[0])], 201, 1), None).await;
+    let r = &results[0];
+    assert_eq!(r.status(), "PASS", "{:?}", r.error);
+    assert_eq!(auto_chose(r), Some(SyncMode::LastByte));
+    assert_eq!(r.verdict.counts.writes, 201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_mode_is_reported_as_named_not_as_chosen() {
+    let (results, dir) = run_in(SyncMode::Barrier, vec![scenario(DIALECTS[0])], None, 2, 1).await;
+    assert_eq!(
+        results[0].sync,
+        Some(SyncRan {
+            mode: SyncMode::Barrier,
+            auto: false
+        })
+    );
+    let summary = summary_by_scenario(&dir.path().join("summary.csv"));
+    let row = summary.values().next().expect("a row");
+    assert_eq!(
+        (row["sync"].as_str(), row["sync_requested"].as_str()),
+        ("barrier", "barrier")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_byte_against_a_server_that_speaks_only_http2_stops_with_the_reason() {
+    // An h2c server: it answers an HTTP/1.1 request with HTTP/2 frames.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let server = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut conn) = h2::server::handshake(socket).await {
+                    while let Some(Ok(_)) = conn.accept().await {}
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut opts = RunOptions::new(vec![scenario(DIALECTS[0])]);
+    opts.target = Some(format!("http://127.0.0.1:{port}"));
+    opts.sync = Some(SyncMode::LastByte.into());
+    opts.out = Some(dir.path().to_path_buf());
+    let report = run(opts).await.expect("run starts");
+    server.abort();
+    let r = &report.results[0];
+    assert_eq!(r.status(), "ERROR");
+    let error = r.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("sync = \"last-byte\" needs HTTP/1.1"),
+        "{error}"
+    );
+    assert_eq!(r.verdict.counts.requests, 0, "nothing is sent: {error}");
 }

@@ -16,7 +16,7 @@ use contend::latency::Latency;
 use contend::report::progress::Tally;
 use contend::report::{self, exit_code, junit, RunInfo, RunStatus, ScenarioResult};
 use contend::run::{run, RunOptions};
-use contend::scenario::{SyncMode, WorkloadId};
+use contend::scenario::{SyncMode, SyncRan, WorkloadId};
 use contend::server::{Bug, Fault};
 
 use crate::common::files::scenario;
@@ -40,7 +40,10 @@ fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResu
         series: contend::series::TimeSeries::empty(),
         convergence: Convergence::default(),
         target: "builtin".into(),
-        sync: Some(SyncMode::Barrier),
+        sync: Some(SyncRan {
+            mode: SyncMode::Barrier,
+            auto: false,
+        }),
         writer_connections: None,
         error: None,
         complete: true,
@@ -328,7 +331,7 @@ async fn sustained_speaks_http2_when_its_sync_mode_says_single_packet() {
     let mut opts = RunOptions::new(vec![file]);
     opts.out = Some(dir.path().join("out"));
     opts.target = Some(format!("http://127.0.0.1:{port}"));
-    opts.sync = Some(SyncMode::SinglePacket);
+    opts.sync = Some(SyncMode::SinglePacket.into());
     opts.timeout = Some(Duration::from_secs(2));
     let r = run_one(opts).await;
     serve.abort();

@@ -381,16 +381,40 @@ impl H1Client {
         written
     }
 
-    /// Writes the final bytes of a staged request at once on the open connection, and
-    /// returns when they were written. On failure the connection is kept for
+    /// The final bytes of a staged request as the socket must carry them (their TLS
+    /// record over https), for a release that only writes ([`super::release`]).
+    pub(super) fn seal(&mut self, last: &[u8]) -> Result<Vec<u8>, Incident> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(Incident::new(
+                Cause::Unsent,
+                "the connection was lost before the release",
+            ));
+        };
+        conn.stream.seal(last).map_err(|e| {
+            self.conn = None;
+            Incident::new(
+                Cause::Unsent,
+                format!("preparing the last byte failed: {e}"),
+            )
+        })
+    }
+
+    /// The open connection's TCP socket.
+    pub(super) fn socket(&self) -> Option<&tokio::net::TcpStream> {
+        self.conn.as_ref().map(|c| c.stream.socket())
+    }
+
+    /// Writes what the socket did not take of sealed final bytes, straight to it, and
+    /// returns when it has them. On failure the connection is kept for
     /// [`H1Client::receive_early`]: the server may have answered before the end.
-    pub async fn release(&mut self, last: &[u8]) -> Result<Instant, String> {
+    pub(super) async fn finish_release(&mut self, rest: &[u8]) -> Result<Instant, String> {
         let Some(conn) = self.conn.as_mut() else {
             return Err("the connection was lost before the release".into());
         };
-        match conn.write(last).await {
-            Ok(()) => Ok(Instant::now()),
-            Err(e) => Err(format!("writing the last byte failed: {e}")),
+        match timeout(self.timeout, conn.stream.socket_mut().write_all(rest)).await {
+            Ok(Ok(())) => Ok(Instant::now()),
+            Ok(Err(e)) => Err(format!("writing the last byte failed: {e}")),
+            Err(_) => Err("timed out writing the last byte".into()),
         }
     }
 

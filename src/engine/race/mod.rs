@@ -5,12 +5,14 @@
 //! - `barrier` ([`barrier`]): one reqwest connection per writer; the writers' tasks wait
 //!   at a barrier and the last one to arrive releases every send.
 //! - `last-byte` ([`last_byte`]): one raw HTTP/1.1 connection per writer ([`h1`]), over
-//!   TCP or TLS; every
-//!   request is written except its last byte, then one task writes all the last bytes
-//!   back to back.
+//!   TCP or TLS; every request is written except its last byte, then all the last bytes,
+//!   sealed in advance, are written to the sockets in one batch ([`release`]).
 //! - `single-packet` ([`single_packet`]): HTTP/2 (h2c, or h2 over TLS by ALPN), every
 //!   write of the round a stream on one connection; each stream's final DATA frame is withheld, then all of them are queued
 //!   and flushed in one write.
+//!
+//! Which mode runs is the scenario's `sync`, or what `auto` chose with [`check`], the
+//! check each mode makes of a target before the scenario's first request.
 //!
 //! In every mode the requests arrive rendered, every request is answered or fails with an
 //! outcome (`not_sent` when the server cannot have received all of it, `indeterminate`
@@ -19,13 +21,18 @@
 mod barrier;
 pub(super) mod h1;
 mod last_byte;
+mod release;
 mod single_packet;
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 
 use super::exchange::{ClientSettings, Exchange, Prepared};
@@ -59,12 +66,124 @@ pub(super) fn for_mode(n: usize, settings: &ClientSettings) -> Result<Box<dyn Ra
     })
 }
 
-/// A byte stream a raw connection runs over: plain TCP, or TLS over TCP.
-pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+/// Checks that `mode` can race `n` writers at `url`'s origin, on connections of its
+/// own: one, since one tells for all (single-packet checks its stream limit against
+/// `n`). The error says why not.
+pub(super) async fn check(
+    mode: SyncMode,
+    n: usize,
+    settings: &ClientSettings,
+    url: &url::Url,
+) -> Result<(), String> {
+    let writers = match mode {
+        SyncMode::SinglePacket => n,
+        SyncMode::Barrier | SyncMode::LastByte => 1,
+    };
+    for_mode(writers, settings)?.ready(url).await
+}
 
-/// An open connection's stream.
-pub(super) type Stream = Box<dyn Io>;
+/// An open raw connection: plain TCP, or TLS over TCP. Its socket stays within reach
+/// (and its TLS session), so that a release can write bytes prepared in advance straight
+/// to the socket ([`Stream::seal`], [`release`]).
+pub(super) enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    /// The bytes that carry `plain` to the server, ready to be written as they are to the
+    /// socket: `plain` itself over TCP; over TLS, the record that encrypts it, made now so
+    /// that the release only writes. Must be called with nothing else buffered (after a
+    /// flush), and the bytes must be written before anything else is.
+    pub fn seal(&mut self, plain: &[u8]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Stream::Tcp(_) => Ok(plain.to_vec()),
+            Stream::Tls(tls) => {
+                let (_, session) = tls.get_mut();
+                std::io::Write::write_all(&mut session.writer(), plain)?;
+                let mut sealed = Vec::with_capacity(plain.len() + 64);
+                while session.wants_write() {
+                    session.write_tls(&mut sealed)?;
+                }
+                Ok(sealed)
+            }
+        }
+    }
+
+    /// The TCP socket underneath.
+    pub fn socket(&self) -> &TcpStream {
+        match self {
+            Stream::Tcp(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref().0,
+        }
+    }
+
+    /// The TCP socket underneath, to write sealed bytes to.
+    pub fn socket_mut(&mut self) -> &mut TcpStream {
+        match self {
+            Stream::Tcp(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_mut().0,
+        }
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Tcp(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
 
 /// The TLS client configuration of a raw mode, offering `alpn` (`h2` or `http/1.1`);
 /// see [`super::exchange::tls_client_config`].
@@ -131,7 +250,7 @@ impl Origin {
         tcp.set_nodelay(true)
             .map_err(|e| format!("cannot set TCP_NODELAY on {self}: {e}"))?;
         if self.scheme != "https" {
-            return Ok((Box::new(tcp), None));
+            return Ok((Stream::Tcp(tcp), None));
         }
         let name = rustls::pki_types::ServerName::try_from(self.host.clone())
             .map_err(|e| format!("{} is not a TLS server name: {e}", self.host))?;
@@ -146,7 +265,7 @@ impl Origin {
                 None => format!("TLS handshake with {self} failed: {e}"),
             })?;
         let alpn = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
-        Ok((Box::new(stream), alpn))
+        Ok((Stream::Tls(Box::new(stream)), alpn))
     }
 }
 

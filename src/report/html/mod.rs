@@ -486,7 +486,7 @@ fn tiles(r: &ScenarioResult) -> Vec<Tile> {
             }
         }
         if let Some(mode) = r.sync {
-            tiles.push(tile(mode.name(), "sync", ""));
+            tiles.push(tile(mode.to_string(), "sync", ""));
         }
         if let Some(policy) = r.writer_connections {
             tiles.push(tile(policy.name(), "connections", ""));

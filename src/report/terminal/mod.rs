@@ -26,6 +26,7 @@ use layout::{Cell, Out, Table};
 use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::Outcome;
+use crate::scenario::{SyncMode, SyncRan};
 
 use super::{by_kind, RunStatus, ScenarioResult, SpreadStat};
 
@@ -324,7 +325,7 @@ fn spread_line(r: &ScenarioResult) -> String {
     format!(
         "{} (sync {}{connections}): release {}, responses {}, {arrival}",
         r.verdict.scenario,
-        r.sync.map_or("?", |m| m.name()),
+        r.sync.map_or_else(|| "?".to_string(), |m| m.to_string()),
         pair(spreads.send),
         pair(spreads.response),
     )
@@ -452,7 +453,7 @@ fn thresholds(out: &mut Out, results: &[ScenarioResult], layout: Layout, colour:
 fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
     let v = &r.verdict;
     if let Some(k) = &v.sustained {
-        sustained(out, &v.scenario, k);
+        sustained(out, &v.scenario, k, r.sync);
     }
     if let Some(k) = &v.counter {
         out.blank();
@@ -579,8 +580,14 @@ fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
     }
 }
 
-/// A sustained run's figures: rates, conflict rate and attempt latency per outcome.
-fn sustained(out: &mut Out, scenario: &str, k: &crate::check::SustainedReport) {
+/// A sustained run's figures: rates, conflict rate and attempt latency per outcome, and
+/// (when known) which client its connections spoke, as its sync mode chose.
+fn sustained(
+    out: &mut Out,
+    scenario: &str,
+    k: &crate::check::SustainedReport,
+    sync: Option<SyncRan>,
+) {
     let model = match (k.open_model, k.scheduled_rate) {
         (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
         (true, None) => "open model".to_string(),
@@ -605,6 +612,13 @@ fn sustained(out: &mut Out, scenario: &str, k: &crate::check::SustainedReport) {
             k.lost_updates,
         ),
     );
+    if let Some(sync) = sync {
+        let client = match sync.mode {
+            SyncMode::SinglePacket => "HTTP/2 through reqwest",
+            SyncMode::Barrier | SyncMode::LastByte => "HTTP/1.1 through contend's own client",
+        };
+        out.para(2, 4, &format!("connections spoke {client} (sync {sync})"));
+    }
     for (name, rows) in [
         ("from the actual start (raw)", &k.raw),
         (
