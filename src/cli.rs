@@ -1,7 +1,10 @@
-//! The command line: `run`, `compare`, `replay`, `validate`, `check`, `serve`, `relay`, and the
-//! shell's `completions` and `man` (in `cli/shell.rs`), parsed with clap derive. Each
-//! command maps its flags onto the library and turns the result into an exit code.
+//! The command line: `run`, `compare`, `replay`, `merge`, `validate`, `check`, `serve`,
+//! `relay`, and the shell's `completions` and `man` (in `cli/shell.rs`), parsed with
+//! clap derive. Each command maps its flags onto the library and turns the result into
+//! an exit code: those that fire writes in `cli/runs.rs`, the others in `cli/local.rs`.
 
+mod local;
+mod runs;
 mod shell;
 
 use std::net::SocketAddr;
@@ -24,6 +27,8 @@ use crate::scenario::{
 };
 use crate::server::{self, Bug, Fault, ServerConfig};
 use crate::shard::ShardSpec;
+use local::{check_history, serve, validate};
+use runs::{compare_command, merge_command, replay_command, run_command};
 
 /// Proves or disproves an API's conflict detection under truly simultaneous writes.
 #[derive(Debug, Parser)]
@@ -95,6 +100,10 @@ pub enum Command {
         /// dashboard (`-`: stdout, and the summary goes to stderr).
         #[arg(long, value_name = "FILE")]
         jsonl: Option<PathBuf>,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
+        #[arg(long)]
+        wide: bool,
         #[command(flatten)]
         sharding: ShardArgs,
     },
@@ -140,12 +149,16 @@ pub enum Command {
         thresholds: Vec<Threshold>,
         #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
         inconclusive_above: Option<f64>,
-        /// Also write every target's results as JUnit XML here, for CI (one test case per target and scenario).
+        /// Also write every target's results as JUnit XML here, for CI (a test suite per target and scenario, a test case per check).
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// No progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
+        #[arg(long)]
+        wide: bool,
     },
     /// Fire a failed run's witness (or a round's writes) again and check it: reproduce a failure, or see it pass after a fix.
     #[command(after_help = REPLAY_EXIT_CODES)]
@@ -199,11 +212,15 @@ pub enum Command {
         thresholds: Vec<Threshold>,
         #[arg(long, value_name = "RATE", value_parser = parse_rate, help = INCONCLUSIVE_HELP)]
         inconclusive_above: Option<f64>,
-        /// Also write the results as JUnit XML here.
+        /// Also write the results as JUnit XML here, one test case per check.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         #[command(flatten)]
         tls: TlsArgs,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
+        #[arg(long)]
+        wide: bool,
     },
     /// Check scenario files without sending any traffic.
     Validate {
@@ -226,6 +243,10 @@ pub enum Command {
         /// Also write the results as JUnit XML here.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
+        /// Print the summary with every figure of a scenario on one line, wrapping nothing
+        /// (the default when stdout is not a terminal; on one, it is fitted to its width).
+        #[arg(long)]
+        wide: bool,
     },
     /// Run the reference server on its own.
     Serve {
@@ -360,6 +381,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             jsonl,
+            wide,
             sharding,
         } => {
             let mut opts = RunOptions::new(paths);
@@ -387,7 +409,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             if !no_progress && progress::wanted() {
                 opts.progress = Arc::new(progress::Bar::default());
             }
-            run_command(opts, junit, jsonl).await
+            run_command(opts, junit, jsonl, wide).await
         }
         Command::Compare {
             paths,
@@ -406,6 +428,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             no_progress,
+            wide,
         } => {
             let mut opts = RunOptions::new(paths);
             opts.thresholds = thresholds;
@@ -429,6 +452,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                     window,
                 },
                 junit,
+                terminal::Layout::for_stdout(wide),
             )
             .await
         }
@@ -466,6 +490,7 @@ pub async fn main(cli: Cli) -> ExitCode {
             inconclusive_above,
             junit,
             tls,
+            wide,
         } => {
             let mut run = RunOptions::new(Vec::new());
             tls.apply(&mut run);
@@ -479,6 +504,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                     tls: run,
                 },
                 junit,
+                terminal::Layout::for_stdout(wide),
             )
             .await
         }
@@ -489,12 +515,14 @@ pub async fn main(cli: Cli) -> ExitCode {
             thresholds,
             inconclusive_above,
             junit,
+            wide,
         } => check_history(
             &history,
             out,
             &thresholds,
             inconclusive_above,
             junit.as_deref(),
+            terminal::Layout::for_stdout(wide),
         ),
         Command::Serve {
             addr,
@@ -618,9 +646,8 @@ fn handle_interrupts(stop: Arc<std::sync::atomic::AtomicBool>, abort: Abort) {
         }
         Err(e) => eprintln!("warning: Ctrl-C and SIGTERM will not stop the run cleanly: {e}"),
     }
-    eprintln!(
-        "contend: running; Ctrl-C (or SIGTERM) stops after the current round and still writes the reports; a second one stops at once"
-    );
+    // Under 80 columns, so it never wraps on a terminal.
+    eprintln!("contend: running; Ctrl-C or SIGTERM stops after this round; reports are written");
 }
 
 /// Says, in one line, that proxy variables set in the environment are ignored, and why.
@@ -633,247 +660,6 @@ fn note_ignored_proxies() {
             set.join(", ")
         );
     }
-}
-
-/// Writes the JUnit file; a failure to write it is an error (exit 2) unless the run
-/// already failed.
-fn write_junit(
-    path: &std::path::Path,
-    info: &RunInfo,
-    results: &[ScenarioResult],
-    dir: Option<&std::path::Path>,
-) -> Result<(), String> {
-    let dir = dir.map(|d| d.display().to_string());
-    let xml = junit::render(info, results, dir.as_deref());
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {} for the JUnit file: {e}", parent.display()))?;
-    }
-    write_atomically(path, |p| std::fs::write(p, xml))
-        .map_err(|e| format!("cannot write the JUnit file {}: {e}", path.display()))
-}
-
-/// `contend merge`: the merged report, printed and written, and its verdict's exit code.
-async fn merge_command(opts: crate::merge::MergeOptions, junit_path: Option<PathBuf>) -> u8 {
-    match crate::merge::merge(opts).await {
-        Ok(report) => {
-            for why in &report.unreadable {
-                eprintln!("warning: left out: {why}");
-            }
-            let missing = match report.missing.as_slice() {
-                [] => String::new(),
-                shards => format!(
-                    "; missing: shard {}",
-                    shards
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            println!(
-                "contend merge: {} of {} shards{missing}",
-                report.merged.len(),
-                report.shards
-            );
-            for shard in &report.merged {
-                println!("  {shard}");
-            }
-            println!();
-            print!(
-                "{}",
-                terminal::render(&report.results, Some(&report.report_dir), colour())
-            );
-            let code = report.exit_code();
-            if let Some(path) = junit_path {
-                if let Err(e) = write_junit(
-                    &path,
-                    &report.info,
-                    &report.results,
-                    Some(&report.report_dir),
-                ) {
-                    eprintln!("error: {e}");
-                    return if code == 1 { 1 } else { 2 };
-                }
-                println!("JUnit: {}", path.display());
-            }
-            code
-        }
-        Err(e) => print_error(&e),
-    }
-}
-
-async fn compare_command(opts: CompareOptions, junit_path: Option<PathBuf>) -> u8 {
-    handle_interrupts(opts.run.stop.clone(), opts.run.abort.clone());
-    note_ignored_proxies();
-    let seed = opts.run.seed;
-    match compare::compare(opts).await {
-        Ok(report) => {
-            let code = report.exit_code();
-            if let Some(path) = &junit_path {
-                let results = report.junit_results();
-                if let Err(e) = write_junit(path, &report.info, &results, Some(&report.dir)) {
-                    eprintln!("error: {e}");
-                    return if code == 1 { 1 } else { 2 };
-                }
-            }
-            println!("contend compare, seed {seed}\n");
-            let tables: Vec<(&str, &[ScenarioResult])> = report
-                .runs
-                .iter()
-                .map(|(t, r)| (t.name.as_str(), r.results.as_slice()))
-                .collect();
-            print!(
-                "{}",
-                terminal::render_compare(&tables, Some(&report.dir), colour())
-            );
-            if !report.not_run.is_empty() {
-                println!("Not run (interrupted): {}", report.not_run.join(", "));
-            }
-            if let Some(path) = &junit_path {
-                println!("JUnit: {}", path.display());
-            }
-            code
-        }
-        Err(e) => print_error(&e),
-    }
-}
-
-async fn replay_command(opts: crate::replay::ReplayOptions) -> u8 {
-    let (stop, abort) = crate::replay::stop_flags(&opts);
-    handle_interrupts(stop.clone(), abort);
-    note_ignored_proxies();
-    println!("contend replay, seed {}\n", opts.seed);
-    let mut say = |text: String| print!("{text}");
-    match crate::replay::replay(opts, &mut say).await {
-        Ok(report) => {
-            println!();
-            for r in &report.replays {
-                println!("{}", crate::replay::verdict_line(r));
-            }
-            println!("\nReports of every attempt: {}/", report.dir.display());
-            report.exit_code(stop.load(Ordering::Relaxed))
-        }
-        Err(e) => print_error(&e),
-    }
-}
-
-async fn run_command(
-    mut opts: RunOptions,
-    junit_path: Option<PathBuf>,
-    jsonl_path: Option<PathBuf>,
-) -> u8 {
-    let scenarios = match run::load(&opts) {
-        Ok(scenarios) => scenarios,
-        Err(e) => return print_error(&e),
-    };
-    // With the records on stdout (`--jsonl -`), what people read goes to stderr.
-    let records_on_stdout = jsonl_path.as_deref() == Some(std::path::Path::new("-"));
-    let say = |text: String| match records_on_stdout {
-        false => print!("{text}"),
-        true => eprint!("{text}"),
-    };
-    if let Some(path) = &jsonl_path {
-        match open_jsonl(path) {
-            Ok(stream) => opts.jsonl = Some(Arc::new(stream)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-    }
-    let jsonl = opts.jsonl.clone();
-    handle_interrupts(opts.stop.clone(), opts.abort.clone());
-    note_ignored_proxies();
-    let seed = opts.seed;
-    let ran = run::run_loaded(opts, scenarios).await;
-    // Everything the run streamed is written before the summary says it is there.
-    let streamed = jsonl.map(|stream| stream.finish());
-    match ran {
-        Ok(report) => {
-            say(format!("contend run, seed {seed}\n\n"));
-            say(terminal::render(
-                &report.results,
-                Some(&report.report_dir),
-                colour(),
-            ));
-            if !report.skipped.is_empty() {
-                say(format!(
-                    "Not run (interrupted): {}\n",
-                    report.skipped.join(", ")
-                ));
-            }
-            let mut code = report.exit_code();
-            if let Some(spec) = report.shard {
-                // A shard's verdict is its part's: the run's is `contend merge`'s. It
-                // fails only when it could not run its part (2) or was stopped (130), so
-                // that a Job or CI matrix never runs a shard twice for a verdict.
-                code = if report.results.iter().any(|r| r.error.is_some()) {
-                    2
-                } else if !report.info.complete(&report.results) {
-                    130
-                } else {
-                    0
-                };
-                say(format!(
-                    "Shard {spec}: its part is in {}; `contend merge` over every shard's \
-                     folder gives the run's verdict\n",
-                    report.report_dir.display()
-                ));
-            }
-            match (streamed, &jsonl_path) {
-                (Some(Err(e)), Some(path)) => {
-                    let at = match records_on_stdout {
-                        false => path.display().to_string(),
-                        true => "on stdout".to_string(),
-                    };
-                    eprintln!("error: the JSON Lines history {at} is incomplete: {e}");
-                    // A violation (1) still wins over an error (2).
-                    code = if code == 1 { 1 } else { 2 };
-                }
-                (Some(Ok(n)), Some(path)) if !records_on_stdout => {
-                    say(format!("JSON Lines: {} ({n} records)\n", path.display()))
-                }
-                _ => {}
-            }
-            if let Some(path) = junit_path {
-                if let Err(e) = write_junit(
-                    &path,
-                    &report.info,
-                    &report.results,
-                    Some(&report.report_dir),
-                ) {
-                    eprintln!("error: {e}");
-                    // A violation (1) still wins over an error (2).
-                    return if code == 1 { 1 } else { 2 };
-                }
-                say(format!("JUnit: {}\n", path.display()));
-            }
-            code
-        }
-        Err(e) => print_error(&e),
-    }
-}
-
-/// The `--jsonl` stream: stdout for `-`, else the file, its folder made if missing.
-fn open_jsonl(path: &std::path::Path) -> Result<history::JsonlStream, String> {
-    if path == std::path::Path::new("-") {
-        return Ok(history::JsonlStream::stdout());
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            format!(
-                "cannot create {} for the JSON Lines history: {e}",
-                parent.display()
-            )
-        })?;
-    }
-    history::JsonlStream::create(path).map_err(|e| {
-        format!(
-            "cannot write the JSON Lines history {}: {e}",
-            path.display()
-        )
-    })
 }
 
 /// Prints why a run could not start and returns exit code 2. Scenario-file diagnostics
@@ -921,257 +707,5 @@ impl Signals {
     #[cfg(not(unix))]
     async fn next(&mut self) -> Option<&'static str> {
         tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
-    }
-}
-
-fn validate(paths: &[PathBuf]) -> u8 {
-    match scenario::load_paths(paths) {
-        Ok(scenarios) => {
-            for s in &scenarios {
-                let rules = s.workload.kind.rules();
-                let mut extras = String::new();
-                match s.setup.len() {
-                    0 => {}
-                    1 => extras.push_str(", 1 set-up step"),
-                    n => extras.push_str(&format!(", {n} set-up steps")),
-                }
-                if s.writes.len() > 1 {
-                    extras.push_str(&format!(", {} writes in turn", s.writes.len()));
-                }
-                if let Some(pace) = s.workload.pace {
-                    extras.push_str(&format!(", paced {}", humantime::format_duration(pace)));
-                }
-                println!(
-                    "ok  {}  {} ({}, {}{}{}{}{}{extras})",
-                    s.path.display(),
-                    s.name,
-                    s.workload.kind.name(),
-                    workload_settings(&s.workload),
-                    match s.thresholds.len() {
-                        0 => String::new(),
-                        1 => ", 1 threshold".to_string(),
-                        n => format!(", {n} thresholds"),
-                    },
-                    // A counter ignores the key; the others say how their writes are
-                    // released (a sustained run: which client its connections speak),
-                    // `auto` being chosen when the run starts.
-                    if rules.released_together
-                        || matches!(s.workload.kind, WorkloadKind::Sustained { .. })
-                    {
-                        format!(", sync {}", s.sync)
-                    } else {
-                        String::new()
-                    },
-                    // Likewise fresh connections, the default.
-                    if s.writer_connections == ConnectionPolicy::default()
-                        || !rules.released_together
-                    {
-                        String::new()
-                    } else {
-                        format!(", {} connections", s.writer_connections)
-                    },
-                    match s.inconclusive_above {
-                        Some(rate) => format!(
-                            ", inconclusive above {}",
-                            crate::metrics::format(crate::metrics::Unit::Rate, rate)
-                        ),
-                        None => String::new(),
-                    }
-                );
-            }
-            println!("{} scenario file(s) valid", scenarios.len());
-            0
-        }
-        Err(diagnostics) => {
-            eprintln!("{}", run::render_diagnostics(&diagnostics));
-            2
-        }
-    }
-}
-
-/// How `validate` states a workload's size, in the words of its file: writers × rounds
-/// (or increments); for sustained, its connections, hot resources, limit and model.
-fn workload_settings(workload: &Workload) -> String {
-    let (writers, rounds) = (workload.writers, workload.rounds);
-    let WorkloadKind::Sustained {
-        resources,
-        limit,
-        rate,
-    } = &workload.kind
-    else {
-        let steps = match workload.kind.rules().steps {
-            Steps::Increments => "increments",
-            Steps::Rounds | Steps::Attempts => "rounds",
-        };
-        return format!("{writers} writers × {rounds} {steps}");
-    };
-    let limit = match limit {
-        SustainedLimit::Duration(d) => humantime::format_duration(*d).to_string(),
-        SustainedLimit::Requests(n) => format!("{n} requests"),
-    };
-    let model = match rate {
-        Some(rate) => format!("open model at {rate} attempts/s"),
-        None => "closed model".to_string(),
-    };
-    format!("{writers} connections, {resources} resources, {limit}, {model}")
-}
-
-fn check_history(
-    path: &std::path::Path,
-    out: Option<PathBuf>,
-    thresholds: &[Threshold],
-    inconclusive_above: Option<f64>,
-    junit_path: Option<&std::path::Path>,
-) -> u8 {
-    let started_at = std::time::SystemTime::now();
-    // Each scenario through the pipeline's second half, as `run` does, the file read as
-    // a stream.
-    let results = match run::recheck(path, thresholds, inconclusive_above) {
-        Ok(results) => results,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    if results.is_empty() {
-        eprintln!(
-            "error: the history {} holds no records (it is empty, or only a header); \
-             give the requests.csv or the --jsonl file of a run",
-            path.display()
-        );
-        return 2;
-    }
-    let info = RunInfo {
-        started_at,
-        seed: None,
-        not_run: Vec::new(),
-    };
-    if let Some(dir) = &out {
-        // The wire exchanges the run kept for its witnesses, when they are beside it.
-        let beside = path
-            .parent()
-            .map(|p| p.join(history::wire::EXCHANGES_FILE))
-            .filter(|p| p.is_file());
-        let exchanges = match beside.map(|p| history::wire::read_wire(&p)) {
-            Some(Ok(exchanges)) => exchanges,
-            Some(Err(e)) => {
-                eprintln!("warning: the witnesses are told without their exchanges: {e}");
-                Vec::new()
-            }
-            None => Vec::new(),
-        };
-        let written = report::write_rechecked(dir, &info, &results, path)
-            .and_then(|_| report::witness::write_all(dir, &results, &exchanges, None));
-        if let Err(e) = written {
-            eprintln!("error: cannot write reports to {}: {e}", dir.display());
-            return 2;
-        }
-    }
-    print!("{}", terminal::render(&results, out.as_deref(), colour()));
-    let code = report::exit_code(&results, false);
-    if let Some(junit_path) = junit_path {
-        if let Err(e) = write_junit(junit_path, &info, &results, out.as_deref()) {
-            eprintln!("error: {e}");
-            return if code == 1 { 1 } else { 2 };
-        }
-    }
-    code
-}
-
-async fn serve(
-    addr: SocketAddr,
-    config: ServerConfig,
-    fault: Option<Fault>,
-    tls: Option<PathBuf>,
-    client_ca: Option<PathBuf>,
-) -> u8 {
-    let mut behaviour = match config.bug {
-        Some(bug) => format!("bug {} with a {:?} window", bug.name(), config.window),
-        None => "correct".to_string(),
-    };
-    if let Some(fault) = fault {
-        if tls.is_some() {
-            eprintln!("error: --fault serves plain http (HTTP/1.1 and h2c) only; leave out --tls");
-            return 2;
-        }
-        behaviour.push_str(&format!(", fault {fault} in every answer to a write"));
-    }
-    let started = match &tls {
-        None => server::start_with(config, fault, addr)
-            .await
-            .map_err(|e| e.to_string()),
-        Some(cert_file) => {
-            let identity = match server::SelfSigned::generate() {
-                Ok(identity) => identity,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return 2;
-                }
-            };
-            if let Err(e) = std::fs::write(cert_file, &identity.cert_pem) {
-                eprintln!("error: cannot write {}: {e}", cert_file.display());
-                return 2;
-            }
-            let client_ca = match &client_ca {
-                None => None,
-                Some(path) => match std::fs::read(path) {
-                    Ok(pem) => Some(pem),
-                    Err(e) => {
-                        eprintln!("error: --client-ca {}: {e}", path.display());
-                        return 2;
-                    }
-                },
-            };
-            server::start_tls_with(config, addr, &identity, client_ca.as_deref())
-                .await
-                .map_err(|e| e.to_string())
-        }
-    };
-    match started {
-        Ok(running) => {
-            let url = match &tls {
-                None => running.base_url(),
-                Some(_) => running.base_url().replacen("http://", "https://", 1),
-            };
-            println!("contend reference server ({behaviour}) listening on {url}");
-            match &tls {
-                None => println!("  HTTP/1.1, and HTTP/2 with prior knowledge (h2c)"),
-                Some(cert) => println!(
-                    "  HTTP/1.1 and HTTP/2 over TLS; self-signed certificate in {} (contend run --ca-cert {})",
-                    cert.display(),
-                    cert.display()
-                ),
-            }
-            if let Some(ca) = &client_ca {
-                println!(
-                    "  mutual TLS: clients must present a certificate signed by a CA in {} (contend run --client-cert FILE --client-key FILE)",
-                    ca.display()
-                );
-            }
-            println!("  /notes     ETag + If-Match (412; 428 without If-Match)");
-            println!("  /docs      JSON version field (409 with current_version)");
-            println!("  /db        CouchDB-style _rev (409)");
-            println!("  /users     unique email (409 with conflicting_field and existing)");
-            println!("  /files     create-only PUT with If-None-Match: * (412 with ETag)");
-            println!("  /orders    state transitions (409 with current_state)");
-            println!("  /items     stock purchases (409 with available)");
-            println!("  /slots     bookings up to capacity (409 with available)");
-            println!("  /payments  Idempotency-Key (409 in flight, 422 other payload, replay)");
-            println!("Ctrl-C (or SIGTERM) stops it.");
-            match Signals::new() {
-                Ok(mut signals) => {
-                    let _ = signals.next().await;
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-            running.stop().await;
-            0
-        }
-        Err(e) => {
-            eprintln!("error: cannot listen on {addr}: {e}");
-            2
-        }
     }
 }

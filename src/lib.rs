@@ -18,9 +18,10 @@
 //!    scenario model and workload registry in [`scenario`], and the record in
 //!    [`history`] (each importing only the ones before it).
 //! 2. **Stages**, in pipeline order: [`scenario`] (parsing) → [`engine`] → [`check`]
-//!    (with [`latency`] and [`convergence`]) → [`gate`] → [`report`].
+//!    (with [`latency`], [`series`] and [`convergence`]) → [`gate`] → [`report`].
 //! 3. **Drivers** on top: [`run`], [`compare`], [`replay`], [`shard`], [`merge`] and
-//!    [`cli`], which wire the stages together, and [`server`], the reference server they start, which shares nothing
+//!    [`cli`], which wire the stages together, and [`server`], the reference server they
+//!    start, which shares nothing
 //!    with the stages but the names on the wire, and [`relay`], a tool of its own.
 //!
 //! # Layout
@@ -41,6 +42,7 @@
 //! * [`check`]: stage 3: records to a [`check::Verdict`] with evidence, one checker per
 //!   workload.
 //! * [`latency`]: each outcome's write latency as an HdrHistogram, from the records.
+//! * [`series`]: throughput and write latency over time, from the records in one pass.
 //! * [`convergence`]: per counter client strategy, the attempts, conflicts and time each
 //!   acknowledged increment took.
 //! * [`gate`]: stage 4: a scenario's figures by metric name, and thresholds evaluated
@@ -79,5 +81,6 @@ pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod series;
 pub mod server;
 pub mod shard;

@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("stage 2: engine", &["engine"]),
     (
         "stage 3: check, and the figures read from records",
-        &["check", "latency", "convergence"],
+        &["check", "latency", "series", "convergence"],
     ),
     ("stage 4: gate", &["gate"]),
     ("stage 5: report", &["report"]),

@@ -3,8 +3,9 @@
 //! `scripts/screenshot.sh`), with the plots drawn.
 //!
 //! The screenshot must be a real picture: many distinct colours, and the exact colours
-//! of the charts' bars (winners, conflicts, a flagged violation) among its pixels, which
-//! only a rendered chart puts there.
+//! of the charts' bars and lines (winners, conflicts, a flagged violation, throughput
+//! and latency over time) among its pixels, which only a rendered chart puts there; and
+//! an INCONCLUSIVE run in its own colour, with no green on the page.
 //!
 //! They need a browser, which a machine with only Rust lacks, so a plain `cargo test`
 //! lists them as ignored, with that reason; `.ci/run` installs Chromium and runs them
@@ -12,7 +13,7 @@
 
 mod common;
 use common::binary::contend;
-use common::files::{core_scenarios, repo};
+use common::files::{core_scenarios, repo, scenario, sustained_scenario};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -154,6 +155,77 @@ fn compare_html_renders_both_targets_in_headless_chromium() {
     );
 }
 
+/// Pixels of exactly `hex` in the screenshot.
+fn count(shot: &Path, hex: &str) -> usize {
+    pixels(shot).iter().filter(|p| **p == rgb(hex)).count()
+}
+
+#[test]
+#[ignore = "needs headless Chromium; .ci/run installs it and runs these with --ignored"]
+fn a_sustained_run_draws_its_throughput_and_latency_over_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sustained_scenario(dir.path(), "/notes", "requests = 600");
+    let o = contend(
+        &["run", file.to_str().unwrap(), "--seed", "1", "--out", "r"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let html = std::fs::read_to_string(dir.path().join("r/report.html")).unwrap();
+    assert!(
+        html.contains("throughput over time"),
+        "the chart is on the page"
+    );
+    assert!(
+        !html.contains("writes per round by outcome"),
+        "no chart of rounds"
+    );
+    let shot = dir.path().join("sustained.png");
+    screenshot(&dir.path().join("r/report.html"), &shot);
+    // Lines are two pixels wide, so their exact colour covers far fewer pixels than a
+    // bar; each line runs across its chart (about 560 pixels), and nothing else on the
+    // page has these colours.
+    assert_drawn(
+        &shot,
+        &[
+            ("the requests-per-second line", "#6b7280", 300),
+            ("the latency p50 and p99 lines", "#8e44ad", 300),
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs headless Chromium; .ci/run installs it and runs these with --ignored"]
+fn an_inconclusive_run_is_shown_in_its_colour_and_nowhere_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(
+        &[
+            "run",
+            scenario("notes-etag-stale-write.toml").to_str().unwrap(),
+            "--fault",
+            "no-answer",
+            "--timeout",
+            "200ms",
+            "--writers",
+            "2",
+            "--rounds",
+            "2",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    let shot = dir.path().join("inconclusive.png");
+    screenshot(&dir.path().join("r/report.html"), &shot);
+    // The header's verdict box alone is about 240 × 60 pixels.
+    assert_drawn(&shot, &[("the INCONCLUSIVE verdict", "#8a4fc7", 8_000)]);
+    let green = count(&shot, "#1f9d55");
+    assert!(
+        green < 50,
+        "{green} pixels of the PASS green on an INCONCLUSIVE page: something says it passed"
+    );
+}
+
 #[test]
 #[ignore = "needs headless Chromium; .ci/run installs it and runs these with --ignored"]
 fn a_violating_rounds_timeline_renders_its_bars_in_headless_chromium() {
@@ -191,10 +263,7 @@ fn a_violating_rounds_timeline_renders_its_bars_in_headless_chromium() {
         &shot,
         &[("the four winning writes' bars", "#1f9d55", 4 * 100 * 12)],
     );
-    let conflicts = pixels(&shot)
-        .iter()
-        .filter(|p| **p == rgb("#2f6fd6"))
-        .count();
+    let conflicts = count(&shot, "#2f6fd6");
     assert!(
         conflicts < 200,
         "no write was refused, so only the legend's swatch is in the conflict colour: {conflicts} pixels"

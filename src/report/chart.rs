@@ -1,6 +1,7 @@
 //! Inline SVG charts for the HTML reports, drawn here so the pages need no script, no
 //! library and no network: latency percentile curves on a log-scale percentile axis (as
-//! HdrHistogram plots them), stacked bars per round, and plain bars.
+//! HdrHistogram plots them), stacked bars per round, plain bars, and lines over time
+//! (throughput and latency per time slot, as k6's dashboard and Gatling draw them).
 //!
 //! Every function returns one `<svg>` element sized by its `viewBox`, so the page's CSS
 //! scales it to the width of its card. Hovering a bar or a curve shows its figures
@@ -346,6 +347,109 @@ pub fn bars(
         escape(x_label)
     );
     y_title(&mut svg, y_label);
+    svg.push_str("</svg>");
+    svg
+}
+
+/// One line of a chart over time.
+#[derive(Debug, Clone)]
+pub struct TimeLine {
+    pub label: String,
+    pub colour: String,
+    pub dashed: bool,
+    /// (seconds from the start, value); `None` where there was nothing to measure, drawn
+    /// as a gap.
+    pub points: Vec<(f64, Option<f64>)>,
+}
+
+/// Lines over time (throughput, latency per time slot), the time axis in seconds and the
+/// value axis from zero in `unit`.
+pub fn time_lines(title: &str, y_label: &str, unit: &str, lines: &[TimeLine]) -> String {
+    let mut svg = open(title);
+    let values = || {
+        lines
+            .iter()
+            .flat_map(|l| l.points.iter().filter_map(|p| p.1))
+    };
+    if values().next().is_none() {
+        empty(&mut svg, "nothing was measured over time");
+        svg.push_str("</svg>");
+        return svg;
+    }
+    let top = values().fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let (y_top, y_step) = nice_axis(top);
+    let y_of = |v: f64| HEIGHT - BOTTOM - v / y_top * (HEIGHT - TOP - BOTTOM);
+    y_grid(&mut svg, y_top, y_step, unit, y_of);
+    let end = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.0))
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let (x_top, x_step) = nice_axis(end);
+    let x_of = |t: f64| LEFT + t / x_top * (WIDTH - LEFT - RIGHT);
+    let mut t = 0.0;
+    while t <= x_top + x_step * 0.001 {
+        let x = x_of(t);
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}" class="grid"/><text x="{x:.1}" y="{:.1}" class="tick" text-anchor="middle">{} s</text>"##,
+            HEIGHT - BOTTOM,
+            HEIGHT - BOTTOM + 16.0,
+            trim_number(t)
+        );
+        t += x_step;
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{:.1}" y="{:.1}" class="axis" text-anchor="middle">time since the first request</text>"##,
+        LEFT + (WIDTH - LEFT - RIGHT) / 2.0,
+        HEIGHT - 6.0
+    );
+    y_title(&mut svg, y_label);
+    for line in lines {
+        let dash = if line.dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        // A gap (no value) ends one polyline and the next value starts another.
+        let mut runs: Vec<Vec<String>> = vec![Vec::new()];
+        for (t, v) in &line.points {
+            match (v, runs.last_mut()) {
+                (Some(v), Some(run)) => run.push(format!("{:.1},{:.1}", x_of(*t), y_of(*v))),
+                _ => runs.push(Vec::new()),
+            }
+        }
+        let shown: Vec<f64> = line.points.iter().filter_map(|p| p.1).collect();
+        let mean = shown.iter().sum::<f64>() / shown.len().max(1) as f64;
+        let most = shown.iter().copied().fold(0.0, f64::max);
+        for run in runs.iter().filter(|r| !r.is_empty()) {
+            if run.len() == 1 {
+                let (x, y) = run[0].split_once(',').unwrap_or(("0", "0"));
+                let _ = write!(
+                    svg,
+                    r##"<circle cx="{x}" cy="{y}" r="2.5" fill="{}"/>"##,
+                    line.colour
+                );
+                continue;
+            }
+            let _ = write!(
+                svg,
+                r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="2" stroke-linejoin="round"{dash}><title>{}: mean {} {unit}, highest {} {unit}</title></polyline>"##,
+                run.join(" "),
+                line.colour,
+                escape(&line.label),
+                trim_number(mean),
+                trim_number(most),
+            );
+        }
+    }
+    legend(
+        &mut svg,
+        lines
+            .iter()
+            .map(|l| (l.label.clone(), l.colour.clone(), l.dashed)),
+    );
     svg.push_str("</svg>");
     svg
 }

@@ -28,12 +28,16 @@ use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
 use crate::latency::Latency;
 use crate::scenario::{ConnectionPolicy, Secrets, SyncRan};
+use crate::series::TimeSeries;
 
 /// Everything the reports say about one scenario.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
     pub verdict: Verdict,
     pub latency: Latency,
+    /// Throughput and write latency over time (drawn for workloads whose writers run
+    /// free).
+    pub series: TimeSeries,
     /// Counter scenarios: how each client strategy converged.
     pub convergence: Convergence,
     /// The target's base URL (`builtin` runs show the loopback URL).
@@ -226,6 +230,61 @@ impl ScenarioResult {
     pub fn status(&self) -> &'static str {
         self.run_status().name()
     }
+}
+
+/// Why a scenario's writes got no whole answer, by cause: "80 of 80 writes
+/// indeterminate (80 timed out)", "3 of 80 writes not sent (3 could not connect)", the
+/// answers judged by their status only (cut at the body limit, early), and the reads
+/// that failed before their write; empty when every write got a whole answer.
+pub fn undecided_causes(r: &ScenarioResult) -> Vec<String> {
+    let c = &r.verdict.counts;
+    let mut parts = Vec::new();
+    for (outcome, n, what) in [
+        (Outcome::Indeterminate, c.indeterminate, "indeterminate"),
+        (Outcome::NotSent, c.not_sent, "not sent"),
+    ] {
+        if n > 0 {
+            let causes = causes_text(&c.causes_of(outcome));
+            parts.push(if causes.is_empty() {
+                format!("{n} of {} writes {what}", c.writes)
+            } else {
+                format!("{n} of {} writes {what} ({causes})", c.writes)
+            });
+        }
+    }
+    let judged_by_status: Vec<(crate::history::Cause, u64)> =
+        [Outcome::Winner, Outcome::Conflict, Outcome::Unexpected]
+            .iter()
+            .flat_map(|o| c.causes_of(*o))
+            .fold(Vec::new(), |mut all, (cause, n)| {
+                match all.iter_mut().find(|(c, _)| *c == cause) {
+                    Some((_, m)) => *m += n,
+                    None => all.push((cause, n)),
+                }
+                all
+            });
+    if !judged_by_status.is_empty() {
+        parts.push(format!(
+            "judged by status: {}",
+            causes_text(&judged_by_status)
+        ));
+    }
+    let failed_reads: u64 = c.failed_reads.values().sum();
+    if failed_reads > 0 {
+        let causes: Vec<String> = c
+            .failed_reads
+            .iter()
+            .map(|(cause, n)| match cause {
+                Some(cause) => format!("{n} {}", cause.describe()),
+                None => format!("{n} unexpected status"),
+            })
+            .collect();
+        parts.push(format!(
+            "{failed_reads} reads failed before their write ({}), so those attempts never wrote",
+            causes.join(", ")
+        ));
+    }
+    parts
 }
 
 /// "24 reset after sending, 3 timed out": causes and their counts, most frequent first.

@@ -1,5 +1,7 @@
 //! The live progress bar: steps done, requests per second and what the verdict will
-//! say so far. It draws on stderr only when stderr is a terminal and `CI` is not set.
+//! say so far ("undecided": writes indeterminate or not sent), on one line cut to the
+//! terminal's width. It draws on stderr only when stderr is a terminal and `CI` is not
+//! set.
 //!
 //! The bar counts what the verdict will count ([`Tally`]): each finished round of a
 //! round-based workload is checked at once by the scenario's own checker (its rounds
@@ -87,16 +89,18 @@ impl Tally {
         self.violations
     }
 
-    /// The bar's message after `elapsed`.
+    /// The bar's message after `elapsed`, in ASCII: indicatif cuts `wide_msg` to the
+    /// line by bytes, so a wider character would leave the line too long, and a cut
+    /// inside one would show the message whole.
     pub fn message(&self, elapsed: Duration) -> String {
         let rate = self.requests as f64 / elapsed.as_secs_f64().max(1e-3);
         let unknown = if self.undecided > 0 {
-            format!(", {} indeterminate or not sent", self.undecided)
+            format!(", {} undecided", self.undecided)
         } else {
             String::new()
         };
         if self.rounds() {
-            return format!("{rate:.0} req/s, {} violation(s){unknown}", self.violations);
+            return format!("{rate:.0} req/s, {} violations{unknown}", self.violations);
         }
         let per_success = if self.winners > 0 {
             format!("{:.2}", self.conflicts as f64 / self.winners as f64)
@@ -116,16 +120,40 @@ pub struct Bar {
     bar: Mutex<Option<(ProgressBar, Tally)>>,
 }
 
+/// The most columns a scenario's name takes in the bar; a longer one is cut.
+const NAME_COLUMNS: usize = 28;
+
+/// A bar for `steps` steps of `scenario` drawing on `target`, a terminal `columns`
+/// wide: the name cut to [`NAME_COLUMNS`] (or a third of the width), and the message
+/// (`wide_msg`) taking what the line leaves and cut to it, so the line never wraps (a
+/// wrapped bar redraws as a new line every tick).
+fn styled_bar(
+    target: ProgressDrawTarget,
+    scenario: &str,
+    steps: u64,
+    columns: usize,
+) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(steps), target);
+    let style = ProgressStyle::with_template(
+        "{prefix:.bold} [{bar:20}] {pos}/{len} {elapsed}/{eta} {wide_msg}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    let name = console::truncate_str(scenario, NAME_COLUMNS.min(columns / 3), "…");
+    bar.set_prefix(name.into_owned());
+    bar
+}
+
 impl Progress for Bar {
     fn start(&self, scenario: &str, workload: WorkloadId, steps: u64) {
-        let bar = ProgressBar::with_draw_target(Some(steps), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{prefix:.bold} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
-        )
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-        bar.set_style(style);
-        bar.set_prefix(scenario.to_string());
+        let (_, columns) = console::Term::stderr().size();
+        let bar = styled_bar(
+            ProgressDrawTarget::stderr(),
+            scenario,
+            steps,
+            usize::from(columns),
+        );
         if let Ok(mut slot) = self.bar.lock() {
             *slot = Some((bar, Tally::new(scenario, workload)));
         }
@@ -162,5 +190,42 @@ mod tests {
             "not when stderr is a file or a pipe"
         );
         assert!(!wanted_for(true, true), "not when CI is set");
+    }
+
+    #[test]
+    fn the_bar_is_one_line_that_fits_80_and_100_columns_whatever_the_name() {
+        let name = "a-scenario-name-far-longer-than-any-bar-has-room-for-at-80-columns";
+        for columns in [80u16, 100] {
+            let term = indicatif::InMemoryTerm::new(4, columns);
+            let bar = styled_bar(
+                ProgressDrawTarget::term_like(Box::new(term.clone())),
+                name,
+                100_000,
+                usize::from(columns),
+            );
+            bar.set_position(99_999);
+            let mut tally = Tally::new(name, WorkloadId::Counter);
+            tally.undecided = 123_456;
+            tally.unexpected = 654_321;
+            bar.set_message(tally.message(Duration::from_secs(1)));
+            bar.tick();
+            let screen = term.contents();
+            let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(
+                lines.len(),
+                1,
+                "one line, not wrapped, at {columns}: {screen:?}"
+            );
+            assert!(
+                lines[0].starts_with("a-scenario-name-") && lines[0].contains("…"),
+                "the name is cut: {screen:?}"
+            );
+            assert!(lines[0].contains("99999/100000"), "{screen:?}");
+            assert!(lines[0].contains("req/s"), "the message starts: {screen:?}");
+            assert!(
+                !lines[0].contains("undecided"),
+                "and is cut at the width: {screen:?}"
+            );
+        }
     }
 }

@@ -22,7 +22,6 @@ use std::fmt::Write as _;
 use quick_xml::escape::escape;
 
 use super::chart::outcome_colour;
-use super::ScenarioResult;
 use crate::check::witness::RoundTrace;
 use crate::history::{Outcome, Phase, RequestRecord};
 
@@ -42,54 +41,6 @@ struct Lane<'a> {
     label: String,
     answer: String,
     record: &'a RequestRecord,
-}
-
-/// The timelines of a scenario's first violating rounds, for `report.html`: each drawn,
-/// with a link to its SVG file; how many more rounds broke the contract, with
-/// `rounds.csv`, which lists them all. Empty when no round broke it.
-pub fn section(r: &ScenarioResult) -> String {
-    let set = &r.witness;
-    if set.rounds.is_empty() {
-        return String::new();
-    }
-    let scenario = &r.verdict.scenario;
-    let mut out = String::from(
-        r#"<h3>Timelines of the violating rounds</h3><div class="muted" style="font-size:13px;margin:-2px 0 8px">One lane per writer, each write from its send to its answer, coloured by outcome; the read before the race and the read back after it on their own lanes. Hover a bar for the request.</div>"#,
-    );
-    for (i, trace) in set.rounds.iter().enumerate() {
-        if i == 1 {
-            let _ = write!(
-                out,
-                r#"<details><summary>{} more timeline(s): rounds {}</summary>"#,
-                set.rounds.len() - 1,
-                set.rounds[1..]
-                    .iter()
-                    .map(|t| t.round.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        let file = super::witness::timeline_file(scenario, trace.round);
-        let _ = write!(
-            out,
-            r#"<figure style="margin:8px 0 12px;overflow-x:auto">{}<figcaption style="font-size:12px;color:#6b7380;margin-top:4px">round {}: <a href="{}">{}</a></figcaption></figure>"#,
-            round(scenario, trace),
-            trace.round,
-            escape(&file),
-            escape(&file)
-        );
-    }
-    if set.rounds.len() > 1 {
-        out.push_str("</details>");
-    }
-    let more = set.violating_rounds.saturating_sub(set.rounds.len());
-    if more > 0 {
-        let _ = write!(
-            out,
-            r#"<div class="muted" style="font-size:13px;margin-bottom:8px">{more} more violating round(s) are not drawn; <a href="rounds.csv">rounds.csv</a> lists every round with its violations, and <a href="requests.csv">requests.csv</a> has every request.</div>"#
-        );
-    }
-    out
 }
 
 /// A round's timeline, titled with the scenario, the round, the version its writes

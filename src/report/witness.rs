@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{timeline, write_atomically, ScenarioResult};
-use crate::check::witness::Role;
 use crate::check::witness::Step;
 use crate::check::Witness;
 use crate::history::wire::{write_wire, WireExchange, WireKey, EXCHANGES_FILE};
@@ -410,73 +409,6 @@ fn exchange_entry<'a>(
         },
         request,
         response,
-    }
-}
-
-/// A witness for `report.html`: what it shows, its requests in a table, and its files.
-pub fn html(r: &ScenarioResult, w: &Witness) -> String {
-    use quick_xml::escape::escape;
-    let scenario = &r.verdict.scenario;
-    let at = w.round.map_or(String::new(), |n| format!(", round {n}"));
-    let mut out = format!(
-        r#"<div class="witness" style="border:1px solid #f1c4c4;background:#fff;border-radius:8px;padding:8px 12px;margin:6px 0 8px"><div style="font-weight:650;font-size:13px">Minimal witness{at}</div><div style="font-size:13px;margin:2px 0 6px">{}</div><div class="scroll"><table class="grid"><thead><tr><th></th><th>request</th><th>carried</th><th>answer</th><th>got back</th><th class="n">sent</th><th class="n">answered</th></tr></thead><tbody>"#,
-        escape(&w.shows)
-    );
-    let t0 = w.steps.iter().map(|s| s.record.start_ns).min().unwrap_or(0);
-    let ms = |ns: u64| format!("{:.2} ms", ns.saturating_sub(t0) as f64 / 1e6);
-    for step in &w.steps {
-        let rec = &step.record;
-        let who = match (step.role, rec.writer) {
-            (Role::Write, Some(n)) => format!("w{n}"),
-            (role, _) => role.name().replace('_', " "),
-        };
-        let path = match origin(&rec.url) {
-            Some(o) => rec.url[o.len()..].to_string(),
-            None => rec.url.to_string(),
-        };
-        let answer = match rec.status {
-            Some(s) => format!("{s} {}", rec.outcome.name()),
-            None => format!("{} ({})", rec.outcome.name(), rec.error),
-        };
-        let got = rec
-            .version_returned
-            .clone()
-            .or_else(|| rec.state.clone())
-            .or_else(|| rec.value.map(|v| v.to_string().into()))
-            .unwrap_or_default();
-        let _ = write!(
-            out,
-            r#"<tr><td><b>{}</b></td><td><code>{} {}</code></td><td>{}</td><td style="color:{}">{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
-            escape(&who),
-            escape(rec.method.as_str()),
-            escape(&path),
-            code(rec.version_sent.as_deref().unwrap_or("")),
-            super::chart::outcome_colour(rec.outcome),
-            escape(&answer),
-            code(&got),
-            ms(rec.start_ns),
-            ms(rec.end_ns)
-        );
-    }
-    let json = witness_file(scenario, w);
-    let sh = curl_file(scenario, w);
-    let _ = write!(
-        out,
-        r#"</tbody></table></div><div style="font-size:12px;margin-top:4px"><a href="{}">{}</a> (each request and response as they went) · <a href="{}">curl form</a> · fire it again: <code>contend replay {}</code></div></div>"#,
-        escape(&json),
-        escape(&json),
-        escape(&sh),
-        escape(&json)
-    );
-    out
-}
-
-/// `<code>text</code>`, or nothing for no text.
-fn code(text: &str) -> String {
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!("<code>{}</code>", quick_xml::escape::escape(text))
     }
 }
 

@@ -10,6 +10,7 @@
 use std::fmt;
 
 use super::model::Var;
+use crate::outcome::{ViolationKind, WarningKind};
 
 /// Which workload a scenario runs, without its settings: what a history record carries
 /// and what the checker dispatches on.
@@ -80,6 +81,12 @@ pub struct WorkloadRules {
     /// writer (`{writer}`, `{marker}`): an API answers differing payloads under one key
     /// with 422, not with the behaviour being tested.
     pub identical_writes: bool,
+    /// The violation kinds its checker looks for in every run, in report order: a CI
+    /// report lists each as a test case. `conflict_not_actionable` is looked for only
+    /// where the scenario asks for actionable conflicts, so no workload lists it.
+    pub checks: &'static [ViolationKind],
+    /// The warning kinds its checker looks for in every run (likewise).
+    pub warns: &'static [WarningKind],
 }
 
 impl WorkloadRules {
@@ -251,6 +258,20 @@ const COUNTER_LOCATORS: &[(LocatorKey, KeyUse)] = &[
     (LocatorKey::Value, Required),
 ];
 
+/// The warnings every checker looks for in the losing answers (internals leaked, a
+/// problem document's `status` that is not the answer's).
+const ANSWER_WARNINGS: &[WarningKind] = &[
+    WarningKind::LeaksInternals,
+    WarningKind::ProblemStatusMismatch,
+];
+
+/// Stale-write's: the answers' warnings, and a round raced only with weak tokens.
+const ANSWER_WARNINGS_AND_WEAK: &[WarningKind] = &[
+    WarningKind::LeaksInternals,
+    WarningKind::ProblemStatusMismatch,
+    WarningKind::WeakVersionToken,
+];
+
 /// The registry, in documentation order.
 pub const WORKLOADS: [WorkloadRules; 8] = [
     WorkloadRules {
@@ -278,6 +299,19 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         locators: &[(LocatorKey::Version, Required)],
         unconditional: false,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[
+                MultipleWinners,
+                NoWinner,
+                UnexpectedStatus,
+                LoserWriteApplied,
+                WinnerNotVisible,
+                VersionNotAdvanced,
+                PhantomSuccess,
+            ]
+        },
+        warns: ANSWER_WARNINGS_AND_WEAK,
     },
     WorkloadRules {
         id: WorkloadId::Counter,
@@ -310,6 +344,16 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         locators: COUNTER_LOCATORS,
         unconditional: false,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[
+                UnexpectedStatus,
+                LoserWriteApplied,
+                LostUpdate,
+                PhantomSuccess,
+            ]
+        },
+        warns: ANSWER_WARNINGS,
     },
     WorkloadRules {
         id: WorkloadId::UniqueCreate,
@@ -337,6 +381,18 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         ],
         unconditional: false,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[
+                NoWinner,
+                UnexpectedStatus,
+                LoserWriteApplied,
+                WinnerNotVisible,
+                DuplicateCreate,
+                PhantomSuccess,
+            ]
+        },
+        warns: ANSWER_WARNINGS,
     },
     WorkloadRules {
         id: WorkloadId::Transition,
@@ -368,6 +424,18 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         ],
         unconditional: false,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[
+                NoWinner,
+                UnexpectedStatus,
+                LoserWriteApplied,
+                WinnerNotVisible,
+                InvalidTransition,
+                PhantomSuccess,
+            ]
+        },
+        warns: ANSWER_WARNINGS,
     },
     WorkloadRules {
         id: WorkloadId::Stock,
@@ -395,6 +463,11 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         ],
         unconditional: false,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[NoWinner, UnexpectedStatus, Oversell, PhantomSuccess]
+        },
+        warns: ANSWER_WARNINGS,
     },
     WorkloadRules {
         id: WorkloadId::Idempotency,
@@ -422,6 +495,17 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         ],
         unconditional: false,
         identical_writes: true,
+        checks: {
+            use ViolationKind::*;
+            &[
+                NoWinner,
+                UnexpectedStatus,
+                WinnerNotVisible,
+                IdempotencyViolation,
+                PhantomSuccess,
+            ]
+        },
+        warns: ANSWER_WARNINGS,
     },
     WorkloadRules {
         id: WorkloadId::PreconditionRequired,
@@ -440,6 +524,16 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         locators: &[(LocatorKey::Version, Optional)],
         unconditional: true,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[
+                UnexpectedStatus,
+                LoserWriteApplied,
+                PreconditionNotRequired,
+                PhantomSuccess,
+            ]
+        },
+        warns: ANSWER_WARNINGS,
     },
     WorkloadRules {
         id: WorkloadId::Sustained,
@@ -474,6 +568,11 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         locators: COUNTER_LOCATORS,
         unconditional: false,
         identical_writes: false,
+        checks: {
+            use ViolationKind::*;
+            &[UnexpectedStatus, LostUpdate, PhantomSuccess]
+        },
+        warns: ANSWER_WARNINGS,
     },
 ];
 

@@ -204,20 +204,30 @@ fn violations_become_junit_failures_with_their_evidence() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let junit = xml_elements(&dir.path().join("ci/junit.xml"));
-    let cases: Vec<_> = junit.iter().filter(|e| e.0 == "testcase").collect();
-    assert_eq!(cases.len(), 2, "one test case per scenario");
-    assert_eq!(attr(cases[0], "name"), "notes-etag-stale-write");
+    let suites: Vec<_> = junit.iter().filter(|e| e.0 == "testsuite").collect();
+    assert_eq!(suites.len(), 2, "one test suite per scenario");
+    assert_eq!(attr(suites[0], "name"), "notes-etag-stale-write");
     let failures: Vec<_> = junit.iter().filter(|e| e.0 == "failure").collect();
     assert_eq!(
         failures.len(),
-        4,
-        "one per violation: 2 rounds × 2 scenarios"
+        2,
+        "one failure per violation kind and scenario, its rounds inside it"
     );
     for f in failures {
         assert_eq!(attr(f, "type"), "multiple_winners");
+        assert!(
+            attr(f, "message").starts_with("multiple_winners in 2 of 2 rounds: round 0"),
+            "{f:?}"
+        );
         assert!(
             attr(f, "message").contains("3 writers won with the same version"),
             "{f:?}"
         );
     }
+    let text = std::fs::read_to_string(dir.path().join("ci/junit.xml")).unwrap();
+    assert_eq!(
+        text.matches("round 1, version").count(),
+        2,
+        "the second round's witness is in each failure's body: {text}"
+    );
 }

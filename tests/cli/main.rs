@@ -1,7 +1,8 @@
 //! The binary as a user and CI meet it, one module per command or concern: exit codes,
-//! messages, report files, thresholds, JUnit, `compare`, the `--jsonl` history, proxies,
-//! the shell's completions and man pages, the verdicts CI gates on (INCONCLUSIVE,
-//! signals, limits, secrets), and `replay` with the witness files and timelines.
+//! messages, report files, what the HTML pages say, the summary's width, thresholds,
+//! JUnit, `compare`, the `--jsonl` history, proxies, the shell's completions and man
+//! pages, the verdicts CI gates on (INCONCLUSIVE, signals, limits, secrets), and
+//! `replay` with the witness files and timelines.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,7 +10,9 @@ mod common;
 mod check;
 mod compare;
 mod gate;
+mod html;
 mod jsonl;
+mod junit;
 mod messages;
 mod proxy;
 mod replay;
@@ -18,6 +21,7 @@ mod run;
 mod shell;
 mod validate;
 mod verdicts;
+mod width;
 
 use std::path::Path;
 
@@ -35,7 +39,9 @@ fn xml_elements(path: &Path) -> Vec<(String, Vec<(String, String)>)> {
                         let a = a.expect("attribute");
                         (
                             String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                            a.unescape_value().expect("value").into_owned(),
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .expect("value")
+                                .into_owned(),
                         )
                     })
                     .collect();

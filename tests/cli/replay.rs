@@ -3,8 +3,9 @@
 //! the violation's minimal witness as JSON with every request and response as they
 //! went, and its curl form; `contend replay` on that report reproduces the failure
 //! against `builtin:toctou` (exit 1) and says plainly that it did not against a correct
-//! `builtin` (exit 0). The window is 50 ms against writes released within about a
-//! millisecond, so every outcome here is certain.
+//! `builtin` (exit 0); `contend merge` of a sharded run writes the witness files and
+//! timelines its summary names. The window is 50 ms against writes released within
+//! about a millisecond, so every outcome here is certain.
 
 use std::path::Path;
 
@@ -371,4 +372,26 @@ fn replay_of_a_counter_runs_its_whole_scenario_again_and_refuses_a_round() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("NOT REPRODUCED in 1 attempt(s)"), "{t}");
+}
+
+#[test]
+fn a_merged_failure_has_the_witness_files_its_summary_points_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = [
+        crate::junit::toctou_shard(dir.path(), 1),
+        crate::junit::toctou_shard(dir.path(), 2),
+    ];
+    let (one, two) = (shards[0].to_str().unwrap(), shards[1].to_str().unwrap());
+    let o = contend(&["merge", one, two, "--out", "merged"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let said = text(&o);
+    for file in [
+        "merged/witnesses/notes-etag-stale-write-r0-multiple_winners.json",
+        "merged/witnesses/notes-etag-stale-write-r0-multiple_winners.sh",
+        "merged/timelines/notes-etag-stale-write-r0.svg",
+        "merged/witnesses/notes-etag-counter-lost_update.json",
+    ] {
+        assert!(said.contains(file), "the summary names {file}: {said}");
+        assert!(dir.path().join(file).is_file(), "{file} is written");
+    }
 }

@@ -124,8 +124,8 @@ fn assert_every_write_is_accounted_for(r: &ScenarioResult, out: &Path, what: &st
         "{what}"
     );
 
-    // The terminal: WRITES WINNERS CONFLICT UNEXP INDET NOT SENT, after the verdict and
-    // the rounds.
+    // The terminal: WRITES WINNERS CONFLICT UNEXP INDET NOT SENT, after the name and the
+    // verdict.
     let text = terminal::render(std::slice::from_ref(r), None, false);
     let line = text
         .lines()
@@ -133,7 +133,7 @@ fn assert_every_write_is_accounted_for(r: &ScenarioResult, out: &Path, what: &st
         .unwrap_or_else(|| panic!("{what}: no row in {text}"));
     let cells: Vec<u64> = line
         .split_whitespace()
-        .skip(4)
+        .skip(2)
         .take(6)
         .map(|x| x.parse().unwrap_or_else(|_| panic!("{what}: {line}")))
         .collect();

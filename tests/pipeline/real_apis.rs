@@ -872,7 +872,8 @@ async fn insecure_trusts_a_self_signed_server_and_warns_and_without_it_the_flag_
         let run = |extra: &[&str]| {
             let mut args = vec!["run", file.to_str().unwrap(), "--target", &target];
             args.extend_from_slice(extra);
-            args.extend_from_slice(&["--out", "out"]);
+            // The messages whole, on one line each.
+            args.extend_from_slice(&["--out", "out", "--wide"]);
             common::binary::contend(&args, &cwd)
         };
         (run(&[]), run(&["--insecure", "--sync", "last-byte"]))

@@ -37,6 +37,7 @@ fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResu
     ScenarioResult {
         verdict,
         latency: Latency::empty(),
+        series: contend::series::TimeSeries::empty(),
         convergence: Convergence::default(),
         target: "builtin".into(),
         sync: Some(SyncRan {
@@ -149,13 +150,17 @@ fn every_report_says_inconclusive_and_why() {
 
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
     assert!(html.contains(r#"class="badge b-inconclusive">INCONCLUSIVE"#));
-    assert!(html.contains("<b>Inconclusive:</b> nothing was judged"));
-
-    let xml = junit::render(&info, std::slice::from_ref(&r), None);
     assert!(
-        xml.contains(r#"<error type="inconclusive" message="INCONCLUSIVE: nothing was judged"#),
+        html.contains("<b>INCONCLUSIVE</b> — nothing was judged"),
+        "{html}"
+    );
+
+    let xml = junit::render(&info, std::slice::from_ref(&r), None).expect("JUnit");
+    assert!(
+        xml.contains(r#"<error message="INCONCLUSIVE: nothing was judged"#),
         "{xml}"
     );
+    assert!(xml.contains(r#"type="inconclusive""#), "{xml}");
     assert!(xml.contains(r#"errors="1""#), "{xml}");
 
     let text = report::terminal::render(std::slice::from_ref(&r), None, false);

@@ -1,0 +1,238 @@
+//! The pipeline's second half: a scenario's records (in memory, or streamed to a spool)
+//! to its result: the verdict with its witnesses, the write latency, the time series,
+//! the counter strategies' convergence, and the thresholds evaluated on the figures.
+//! `contend run`, `contend check` ([`recheck`]) and `contend merge` all go through
+//! [`scenario_result`], so a saved history re-checks to the same result.
+
+use super::*;
+
+/// What a scenario's result says about how it ran, beside the figures its records give.
+#[derive(Debug, Clone, Default)]
+pub struct RunFacts {
+    /// How the reports name the target (empty for a re-checked history).
+    pub target: String,
+    /// How the writes were released (for `sustained`, the mode that chose its client);
+    /// `None` for a counter, or when it is not known (a re-checked history).
+    pub sync: Option<SyncRan>,
+    /// How the writers' connections lived; `None` when the writes were not released
+    /// together, or when it is not known.
+    pub writer_connections: Option<ConnectionPolicy>,
+    /// Why the scenario could not run to the end, if it could not.
+    pub error: Option<String>,
+    /// False when the run was interrupted or aborted.
+    pub complete: bool,
+    pub duration: Duration,
+    /// The share of writes that may be indeterminate or not sent before the scenario
+    /// is INCONCLUSIVE; `None` for the default ([`DEFAULT_INCONCLUSIVE_ABOVE`]).
+    pub inconclusive_above: Option<f64>,
+}
+
+/// Turns one scenario's history into its result: checks the records (those in memory,
+/// then the spooled ones, read once), measures the contended writes' latency and the
+/// counter strategies' convergence, and evaluates `thresholds` on the figures. `contend
+/// run` and `contend check` both go through here, so a saved history re-checks to the
+/// same result.
+pub fn scenario_result(
+    scenario: &str,
+    workload: WorkloadId,
+    records: &[&RequestRecord],
+    spool: Option<&Spool>,
+    thresholds: &[Threshold],
+    facts: RunFacts,
+) -> Result<ScenarioResult, RunError> {
+    let (verdict, latency, series) = match spool {
+        Some(spool) => check_spooled(scenario, workload, records, spool)?,
+        None => (
+            check::check(scenario, workload, records),
+            Latency::from_records(records.iter().copied()),
+            TimeSeries::from_records(records.iter().copied()),
+        ),
+    };
+    let convergence = Convergence::from_records(records.iter().copied());
+    // A spooled (sustained) history is not held, so its violations have no witness.
+    let witness = match spool {
+        Some(_) => check::WitnessSet::default(),
+        None => check::witness::witnesses(&verdict, records),
+    };
+    let mut result = finish(
+        verdict,
+        (latency, series),
+        convergence,
+        workload,
+        thresholds,
+        facts,
+    );
+    result.witness = witness;
+    Ok(result)
+}
+
+/// A scenario's result from its verdict and figures: the thresholds evaluated on them.
+fn finish(
+    verdict: check::Verdict,
+    (latency, series): (Latency, TimeSeries),
+    convergence: Convergence,
+    workload: WorkloadId,
+    thresholds: &[Threshold],
+    facts: RunFacts,
+) -> ScenarioResult {
+    let mut result = ScenarioResult {
+        verdict,
+        latency,
+        series,
+        convergence,
+        target: facts.target,
+        sync: facts.sync,
+        writer_connections: facts.writer_connections,
+        error: facts.error,
+        complete: facts.complete,
+        duration: facts.duration,
+        thresholds: Vec::new(),
+        inconclusive_above: facts
+            .inconclusive_above
+            .unwrap_or(DEFAULT_INCONCLUSIVE_ABOVE),
+        witness: check::WitnessSet::default(),
+    };
+    result.thresholds = gate::evaluate(thresholds, &result.figures(), workload);
+    result
+}
+
+/// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
+/// are `memory`), reading the spool once: the verdict, the write latency and the
+/// time series.
+fn check_spooled(
+    scenario: &str,
+    workload: WorkloadId,
+    memory: &[&RequestRecord],
+    spool: &Spool,
+) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
+    let records = spool.records().map_err(|e| unreadable(spool.path(), e))?;
+    check_streamed(
+        scenario,
+        workload,
+        memory.iter().map(|r| Ok((*r).clone())).chain(records),
+        spool.path(),
+    )
+}
+
+fn unreadable(path: &std::path::Path, e: impl std::fmt::Display) -> RunError {
+    RunError::Io(format!("cannot read the history {}: {e}", path.display()))
+}
+
+/// Checks a stream of one scenario's records, read once (from `path`, for messages):
+/// the verdict, the write latency and the time series.
+fn check_streamed<E: std::fmt::Display>(
+    scenario: &str,
+    workload: WorkloadId,
+    records: impl Iterator<Item = Result<RequestRecord, E>>,
+    path: &std::path::Path,
+) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
+    let mut latency = Latency::empty();
+    let mut series = TimeSeries::empty();
+    let mut failure = None;
+    let all = records
+        .map_while(|r| r.map_err(|e| failure = Some(e)).ok())
+        .inspect(|r| {
+            if r.phase == Phase::Write {
+                latency.record(r.outcome, r.latency_ns);
+            }
+            series.record(r);
+        });
+    let verdict = check::check_stream(scenario, workload, all);
+    match failure {
+        Some(e) => Err(unreadable(path, e)),
+        None => Ok((verdict, latency, series)),
+    }
+}
+
+/// Checks a saved history (`contend check`: a `requests.csv` or a `--jsonl` file)
+/// scenario by scenario, reading the file once, as a stream: a sustained scenario's
+/// records are checked as they go by, in bounded memory however long its run; the other
+/// workloads' records are held for their scenario (their checkers read a round's records
+/// together). Every result goes through the same second half of the pipeline as a run's.
+pub fn recheck(
+    path: &std::path::Path,
+    thresholds: &[Threshold],
+    inconclusive_above: Option<f64>,
+) -> Result<Vec<ScenarioResult>, RunError> {
+    /// A scenario's records: held, or checked as they go by (sustained), with the
+    /// write latency and the time series.
+    enum Check {
+        Held(Vec<RequestRecord>),
+        Streamed(Box<(check::SustainedCheck, Latency, TimeSeries)>),
+    }
+    struct Seen {
+        name: crate::history::Text,
+        workload: WorkloadId,
+        first_ns: u64,
+        last_ns: u64,
+        check: Check,
+    }
+    let mut seen: Vec<Seen> = Vec::new();
+    for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
+        let r = r.map_err(|e| unreadable(path, e))?;
+        // A history is one scenario after another: the last one seen is the likely one.
+        let i = match seen.iter().rposition(|s| s.name == r.scenario) {
+            Some(i) => i,
+            None => {
+                seen.push(Seen {
+                    name: r.scenario.clone(),
+                    workload: r.workload,
+                    first_ns: r.start_ns,
+                    last_ns: r.end_ns,
+                    check: match r.workload {
+                        WorkloadId::Sustained => Check::Streamed(Box::new((
+                            check::SustainedCheck::new(&r.scenario),
+                            Latency::empty(),
+                            TimeSeries::empty(),
+                        ))),
+                        _ => Check::Held(Vec::new()),
+                    },
+                });
+                seen.len() - 1
+            }
+        };
+        let s = &mut seen[i];
+        s.first_ns = s.first_ns.min(r.start_ns);
+        s.last_ns = s.last_ns.max(r.end_ns);
+        match &mut s.check {
+            Check::Held(records) => records.push(r),
+            Check::Streamed(streamed) => {
+                let (check, latency, series) = &mut **streamed;
+                if r.phase == Phase::Write {
+                    latency.record(r.outcome, r.latency_ns);
+                }
+                series.record(&r);
+                check.add(r);
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for s in seen {
+        let facts = RunFacts {
+            complete: true,
+            duration: Duration::from_nanos(s.last_ns.saturating_sub(s.first_ns)),
+            inconclusive_above,
+            ..RunFacts::default()
+        };
+        match s.check {
+            Check::Held(records) => {
+                let refs: Vec<&RequestRecord> = records.iter().collect();
+                results.push(scenario_result(
+                    &s.name, s.workload, &refs, None, thresholds, facts,
+                )?);
+            }
+            Check::Streamed(streamed) => {
+                let (check, latency, series) = *streamed;
+                results.push(finish(
+                    check.finish(),
+                    (latency, series),
+                    Convergence::default(),
+                    s.workload,
+                    thresholds,
+                    facts,
+                ));
+            }
+        }
+    }
+    Ok(results)
+}
