@@ -312,6 +312,24 @@ pub enum RunStatus {
     Inconclusive,
 }
 
+/// "2 FAIL, 11 PASS": how many results stand each way, the worst first (the counts
+/// beside the run's verdict in the terminal and the HTML pages).
+pub fn verdict_counts<'a>(results: impl Iterator<Item = &'a ScenarioResult> + Clone) -> String {
+    let parts: Vec<String> = [
+        RunStatus::Fail,
+        RunStatus::Error,
+        RunStatus::Inconclusive,
+        RunStatus::Pass,
+    ]
+    .iter()
+    .filter_map(|s| {
+        let n = results.clone().filter(|r| r.run_status() == *s).count();
+        (n > 0).then(|| format!("{n} {}", s.name()))
+    })
+    .collect();
+    parts.join(", ")
+}
+
 impl RunStatus {
     /// `Fail` when any result failed, else `Error` when any could not run, else
     /// `Inconclusive` when any judged too little, else `Pass`.

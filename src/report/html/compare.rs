@@ -117,7 +117,7 @@ pub fn compare_page(run_id: &str, targets: &[TargetRun<'_>], not_run: &[String])
     ComparePage {
         title: format!("contend compare {run_id}: {}", status.name()),
         verdict: VerdictTag::of(status),
-        verdict_counts: super::verdict_counts(all.iter().copied()),
+        verdict_counts: crate::report::verdict_counts(all.iter().copied()),
         started: targets
             .first()
             .map(|t| t.info.started())

@@ -57,22 +57,7 @@ impl VerdictTag {
     }
 }
 
-/// "2 FAIL, 11 PASS": how many results stand each way, the worst first.
-fn verdict_counts<'a>(results: impl Iterator<Item = &'a ScenarioResult> + Clone) -> String {
-    let parts: Vec<String> = [
-        RunStatus::Fail,
-        RunStatus::Error,
-        RunStatus::Inconclusive,
-        RunStatus::Pass,
-    ]
-    .iter()
-    .filter_map(|s| {
-        let n = results.clone().filter(|r| r.run_status() == *s).count();
-        (n > 0).then(|| format!("{n} {}", s.name()))
-    })
-    .collect();
-    parts.join(", ")
-}
+use super::verdict_counts;
 
 /// A line across a page or a section: warn (orange), err (red) or unknown (purple).
 struct Banner {

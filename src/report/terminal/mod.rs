@@ -655,18 +655,6 @@ fn overall<'a>(
     colour: bool,
 ) {
     let status = RunStatus::of(results.clone());
-    let counts: Vec<String> = [
-        RunStatus::Fail,
-        RunStatus::Error,
-        RunStatus::Inconclusive,
-        RunStatus::Pass,
-    ]
-    .iter()
-    .filter_map(|s| {
-        let n = results.clone().filter(|r| r.run_status() == *s).count();
-        (n > 0).then(|| format!("{n} {}", s.name()))
-    })
-    .collect();
     let name = Table {
         headers: vec![""],
         text_columns: 1,
@@ -677,7 +665,7 @@ fn overall<'a>(
     out.para(
         0,
         2,
-        &format!("Run verdict: {name} ({})", counts.join(", ")),
+        &format!("Run verdict: {name} ({})", super::verdict_counts(results)),
     );
 }
 
