@@ -97,3 +97,23 @@ fn check_of_an_empty_history_is_an_error() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("holds no records"), "{}", text(&o));
 }
+
+/// README's example of a broken file: what `contend validate docs/examples/bad.toml` says
+/// there is what it says here, so the example stays true.
+#[test]
+fn readmes_bad_file_example_names_both_mistakes_with_their_line_column_and_fix() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = contend(&["validate", "docs/examples/bad.toml"], root);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let said = text(&o);
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for line in said.lines().filter(|l| !l.trim().is_empty()) {
+        assert!(readme.contains(line), "README lacks the line {line:?}");
+    }
+    assert!(
+        said.contains("docs/examples/bad.toml:7:1: unknown key `writerz`"),
+        "{said}"
+    );
+    assert!(said.contains("did you mean `{version}`"), "{said}");
+    assert!(said.contains("2 error(s) in 1 scenario file(s)"), "{said}");
+}
