@@ -402,6 +402,17 @@ fn unsigned(raw: &[u8]) -> Option<u64> {
         return None;
     }
     let mut n: u64 = 0;
+    if digits.len() <= 19 {
+        // At most 19 digits cannot overflow a u64: no check per digit.
+        for &b in digits {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Some(n);
+    }
     for &b in digits {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
