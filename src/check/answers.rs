@@ -309,6 +309,26 @@ fn problem_status(writes: &[&RequestRecord]) -> Option<String> {
 fn status_member(body: &str) -> Option<i64> {
     use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
+    /// Whether a member's name is `status`, read borrowed or unescaped, never kept.
+    struct IsStatus(bool);
+    impl<'de> serde::Deserialize<'de> for IsStatus {
+        fn deserialize<D: Deserializer<'de>>(de: D) -> Result<IsStatus, D::Error> {
+            struct Name;
+            impl Visitor<'_> for Name {
+                type Value = IsStatus;
+
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a member name")
+                }
+
+                fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<IsStatus, E> {
+                    Ok(IsStatus(name == "status"))
+                }
+            }
+            de.deserialize_str(Name)
+        }
+    }
+
     struct Status;
     impl<'de> Visitor<'de> for Status {
         type Value = Option<i64>;
@@ -319,8 +339,8 @@ fn status_member(body: &str) -> Option<i64> {
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<i64>, A::Error> {
             let mut status = None;
-            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                if key == "status" {
+            while let Some(IsStatus(is_status)) = map.next_key()? {
+                if is_status {
                     status = map.next_value::<serde_json::Value>()?.as_i64();
                 } else {
                     map.next_value::<IgnoredAny>()?;

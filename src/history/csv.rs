@@ -353,6 +353,8 @@ impl<R: Read> CsvReader<R> {
         }
         let mut cell = Cell {
             row: &self.row,
+            // The row's text checked once, rather than cell by cell.
+            whole: std::str::from_utf8(self.row.as_slice()).ok(),
             index: &self.index,
             shared: &mut self.shared,
             line,
@@ -426,6 +428,8 @@ fn unsigned(raw: &[u8]) -> Option<u64> {
 /// The current row's cells, read by column.
 struct Cell<'a> {
     row: &'a ByteRecord,
+    /// All the row's cells, one after another, when they are UTF-8 together.
+    whole: Option<&'a str>,
     index: &'a [usize; COLUMNS.len()],
     shared: &'a mut Shared,
     line: u64,
@@ -440,6 +444,13 @@ impl<'a> Cell<'a> {
     }
 
     fn text(&self, column: Column) -> Result<&'a str, csv::Error> {
+        let i = self.index[column as usize];
+        if let (Some(whole), Some(range)) = (self.whole, self.row.range(i)) {
+            // A cell of a UTF-8 row is UTF-8 unless it starts or ends inside a character.
+            if let Some(text) = whole.get(range) {
+                return Ok(text);
+            }
+        }
         std::str::from_utf8(self.raw(column)).map_err(|_| {
             invalid(format!(
                 "line {}: column `{}` is not UTF-8",
@@ -703,6 +714,36 @@ mod tests {
         assert_eq!(r.version_sent.as_deref(), Some("\"4\""));
         assert_eq!((r.content_type.as_str(), r.cause), ("", None));
         assert_eq!((r.state.clone(), r.promised.as_str()), (None, ""));
+    }
+
+    #[test]
+    fn a_character_split_between_two_cells_is_not_utf8() {
+        let one = RequestRecord {
+            body: "BODY".into(),
+            error: "ERROR".into(),
+            ..record()
+        };
+        let split = String::from_utf8(written(&[one]))
+            .unwrap()
+            .into_bytes()
+            .split(|b| *b == b'\n')
+            .map(|line| {
+                let line = String::from_utf8_lossy(line).into_owned();
+                line.replace("BODY", "\u{1}").replace("ERROR", "\u{2}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes()
+            .into_iter()
+            .map(|b| match b {
+                1 => 0xC3,
+                2 => 0xA9,
+                b => b,
+            })
+            .collect::<Vec<u8>>();
+        assert!(std::str::from_utf8(&split).is_ok(), "the row is UTF-8 as a whole");
+        let e = read(&split).unwrap_err().to_string();
+        assert!(e.contains("`body`") && e.contains("not UTF-8"), "{e}");
     }
 
     #[test]
