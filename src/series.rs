@@ -119,6 +119,7 @@ impl TimeSeries {
             return;
         }
         self.first_ns = Some(self.first_ns.map_or(r.start_ns, |f| f.min(r.start_ns)));
+        let slots = self.slots.len();
         let slot = self
             .slots
             .entry(r.end_ns / self.slot_ns)
@@ -139,7 +140,10 @@ impl TimeSeries {
                 }
             }
         }
-        self.fit();
+        if self.slots.len() != slots {
+            // Only a new slot can widen the span.
+            self.fit();
+        }
     }
 
     /// Widens the slots until the records span at most [`Self::MOST_SLOTS`].

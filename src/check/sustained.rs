@@ -15,7 +15,9 @@
 //! so a server that stalls is charged for the attempts that queued behind the stall
 //! rather than only for the stalled one.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::history::{Outcome, Phase, RequestRecord, Text};
 use crate::latency::{Latency, Percentiles};
