@@ -20,6 +20,7 @@
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/sustained-scenario.sh
 DURATION="${DURATION:-5s}"
 CONNECTIONS="${CONNECTIONS:-8}"
 RESOURCES="${RESOURCES:-4}"
@@ -57,32 +58,7 @@ LOCATION=$(curl -sf -D - -o /dev/null -H 'Content-Type: application/json' -d '{"
 [ -n "$LOCATION" ] || { echo "cannot create a note on the reference server" >&2; exit 2; }
 case "$LOCATION" in http*) URL="$LOCATION" ;; *) URL="$BASE$LOCATION" ;; esac
 
-cat > "$WORK/sustained.toml" <<TOML
-name = "cpu-bench"
-target = "$BASE"
-
-[workload]
-kind = "sustained"
-connections = $CONNECTIONS
-resources = $RESOURCES
-duration = "$DURATION"
-
-[resource]
-create = { method = "POST", path = "/notes", json = { count = 0 }, expect = [201], id = "header:Location" }
-read = { method = "GET", path = "{id}" }
-version = "header:ETag"
-value = "json:/count"
-
-[write]
-method = "PUT"
-path = "{id}"
-headers = { "If-Match" = "{version}" }
-json = { count = "{next}", by = "{marker}" }
-
-[expect]
-winner = [200, 204]
-conflict = [412]
-TOML
+sustained_scenario cpu-bench "$BASE" "$CONNECTIONS" "$RESOURCES" "$DURATION" > "$WORK/sustained.toml"
 
 # One line per run in $WORK/runs: tool, CPU seconds, requests, load average.
 RUNS="$WORK/runs"

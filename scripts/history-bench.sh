@@ -15,6 +15,7 @@
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/sustained-scenario.sh
 DURATION="${DURATION:-10s}"
 REPEAT="${REPEAT:-3}"
 PORT="${PORT:-18093}"
@@ -43,32 +44,7 @@ if [ -z "${HISTORY:-}" ]; then
     curl -sf "http://127.0.0.1:$PORT/_contend/health" > /dev/null 2>&1 && break
     sleep 0.1
   done
-  cat > "$WORK/sustained.toml" <<TOML
-name = "history-bench"
-target = "http://127.0.0.1:$PORT/"
-
-[workload]
-kind = "sustained"
-connections = 8
-resources = 4
-duration = "$DURATION"
-
-[resource]
-create = { method = "POST", path = "/notes", json = { count = 0 }, expect = [201], id = "header:Location" }
-read = { method = "GET", path = "{id}" }
-version = "header:ETag"
-value = "json:/count"
-
-[write]
-method = "PUT"
-path = "{id}"
-headers = { "If-Match" = "{version}" }
-json = { count = "{next}", by = "{marker}" }
-
-[expect]
-winner = [200, 204]
-conflict = [412]
-TOML
+  sustained_scenario history-bench "http://127.0.0.1:$PORT/" 8 4 "$DURATION" > "$WORK/sustained.toml"
   "$MAKER" run "$WORK/sustained.toml" --no-progress --seed 1 --out "$WORK/run" > "$WORK/run.txt" 2>&1 \
     || { echo "the sustained run failed:" >&2; cat "$WORK/run.txt" >&2; exit 1; }
   kill "$SERVER"; wait "$SERVER" 2> /dev/null || true; SERVER=""

@@ -24,6 +24,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/sustained-scenario.sh
 DURATION="${DURATION:-5s}"
 CONNECTIONS="${CONNECTIONS:-8}"
 RESOURCES="${RESOURCES:-1 4 16}"
@@ -102,32 +103,7 @@ fi
 
 for k in $RESOURCES; do
   scenario="$WORK/sustained-$k.toml"
-  cat > "$scenario" <<TOML
-name = "bench-sustained-$k"
-target = "$BASE"
-
-[workload]
-kind = "sustained"
-connections = $CONNECTIONS
-resources = $k
-duration = "$DURATION"
-
-[resource]
-create = { method = "POST", path = "/notes", json = { count = 0 }, expect = [201], id = "header:Location" }
-read = { method = "GET", path = "{id}" }
-version = "header:ETag"
-value = "json:/count"
-
-[write]
-method = "PUT"
-path = "{id}"
-headers = { "If-Match" = "{version}" }
-json = { count = "{next}", by = "{marker}" }
-
-[expect]
-winner = [200, 204]
-conflict = [412]
-TOML
+  sustained_scenario "bench-sustained-$k" "$BASE" "$CONNECTIONS" "$k" "$DURATION" > "$scenario"
   out="$WORK/contend-$k"
   status=0
   /usr/bin/time -f '%M' -o "$WORK/contend-$k.rss" "$BIN" run "$scenario" --no-progress --seed 1 --out "$out" > "$WORK/contend-$k.txt" 2>&1 || status=$?

@@ -426,6 +426,26 @@ mod tests {
     }
 
     /// Logs in at `POST /auth/token` and returns the token.
+    /// Logs in, creates `/secure/notes/1` and sends it `writers` simultaneous PUTs, each
+    /// with the token and `If-Match: "1"`.
+    async fn race_behind_the_login(server: &TestServer, writers: usize) -> Vec<Reply> {
+        let token = bearer(server).await;
+        let auth = [("authorization", token.as_str())];
+        server
+            .post_with("/secure/notes", &auth, &json!({"v": 0}))
+            .await;
+        let url = server.url("/secure/notes/1");
+        server
+            .burst(writers, |client, i| {
+                let put = client
+                    .put(&url)
+                    .header("authorization", &token)
+                    .header("if-match", "\"1\"");
+                json_body(put, &json!({"writer": i}))
+            })
+            .await
+    }
+
     async fn bearer(server: &TestServer) -> String {
         let login = server.post("/auth/token", &credentials()).await;
         assert_eq!(login.status, 200, "{login:?}");
@@ -727,21 +747,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn behind_a_login_exactly_one_of_16_simultaneous_writers_wins() {
         let server = TestServer::correct().await;
-        let token = bearer(&server).await;
-        let auth = [("authorization", token.as_str())];
-        server
-            .post_with("/secure/notes", &auth, &json!({"v": 0}))
-            .await;
-        let url = server.url("/secure/notes/1");
-        let replies = server
-            .burst(16, |client, i| {
-                let put = client
-                    .put(&url)
-                    .header("authorization", &token)
-                    .header("if-match", "\"1\"");
-                json_body(put, &json!({"writer": i}))
-            })
-            .await;
+        let replies = race_behind_the_login(&server, 16).await;
         assert_eq!(statuses(&replies), [(200, 1), (412, 15)].into());
         server.stop().await;
     }
@@ -749,21 +755,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn toctou_applies_behind_the_login_too() {
         let server = TestServer::with_bug(Bug::Toctou, Duration::from_millis(200)).await;
-        let token = bearer(&server).await;
-        let auth = [("authorization", token.as_str())];
-        server
-            .post_with("/secure/notes", &auth, &json!({"v": 0}))
-            .await;
-        let url = server.url("/secure/notes/1");
-        let replies = server
-            .burst(8, |client, i| {
-                let put = client
-                    .put(&url)
-                    .header("authorization", &token)
-                    .header("if-match", "\"1\"");
-                json_body(put, &json!({"writer": i}))
-            })
-            .await;
+        let replies = race_behind_the_login(&server, 8).await;
         let winners = replies.iter().filter(|reply| reply.is_success()).count();
         assert!(winners > 1, "{replies:?}");
         server.stop().await;
