@@ -254,7 +254,7 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
                     &entry.name,
                     workload,
                     &refs,
-                    Some(&spool),
+                    run::Spooled::File(&spool),
                     &thresholds,
                     facts,
                 )?;
@@ -267,8 +267,14 @@ pub async fn merge(opts: MergeOptions) -> Result<MergeReport, RunError> {
                 let (mine, span) = round_records(&parts, &entry.name)?;
                 facts.duration = span;
                 let refs: Vec<&RequestRecord> = mine.iter().collect();
-                let result =
-                    run::scenario_result(&entry.name, workload, &refs, None, &thresholds, facts)?;
+                let result = run::scenario_result(
+                    &entry.name,
+                    workload,
+                    &refs,
+                    run::Spooled::No,
+                    &thresholds,
+                    facts,
+                )?;
                 records.extend(mine);
                 result
             }

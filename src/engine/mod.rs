@@ -117,6 +117,15 @@ pub struct RunContext {
     /// No sustained attempt starts before this time (`--start-at`), so that the shards of
     /// a run, started at different moments, contend together.
     pub start_at: Option<std::time::SystemTime>,
+    /// Takes a sustained run's attempts as they are spooled (the checker does, in
+    /// `run`), so the spool is not read back to check them; `None`: it is read back.
+    pub tap: Option<Arc<dyn RecordTap>>,
+}
+
+/// Takes a sustained run's records as they are written to its spool, batch by batch, on
+/// the spool writer's thread.
+pub trait RecordTap: Send + Sync {
+    fn take(&self, records: Vec<RequestRecord>);
 }
 
 /// The part of a scenario that one shard of a sharded run takes: shard `index` (from 0)
@@ -180,6 +189,7 @@ impl RunContext {
             writer_order: None,
             slice: None,
             start_at: None,
+            tap: None,
         }
     }
 

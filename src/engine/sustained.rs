@@ -17,7 +17,8 @@
 //! HTTP/2. Both report what they saw the same way, so their outcomes agree. Each
 //! resource's read is rendered once. The attempts' records are not kept: they go in
 //! batches of 256 through a bounded channel to one thread that appends them to a
-//! [`Spool`] (`ScenarioRun::spool`), so memory stays bounded however long the run;
+//! [`Spool`] (`ScenarioRun::spool`), so memory stays bounded however long the run, and
+//! then to the [`super::RecordTap`], if any, which checks them as they go;
 //! set-up and final reads stay in memory.
 //! With a JSON Lines history (`--jsonl`), each connection also streams its attempts'
 //! records there: every [`LIVE_BATCH`] records, or after an attempt once
@@ -131,10 +132,15 @@ pub(super) async fn run(
         Spool::create(&s.scenario.name, s.ctx.nonce).map_err(|e| e.to_string())?;
     s.spool = Some(spool);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<RequestRecord>>(SPOOL_QUEUE);
-    // Writes every batch it receives, until all senders are gone.
+    // Writes every batch it receives, until all senders are gone, and hands it to the
+    // tap once written.
+    let tap = s.ctx.tap.clone();
     let spooler = tokio::task::spawn_blocking(move || {
         while let Some(batch) = receiver.blocking_recv() {
             writer.append(&batch)?;
+            if let Some(tap) = &tap {
+                tap.take(batch);
+            }
         }
         writer.finish()
     });

@@ -28,7 +28,7 @@ use crate::shard::{self, Part, Placement, ShardSpec};
 
 mod result;
 
-pub use result::{recheck, scenario_result, RunFacts};
+pub use result::{recheck, scenario_result, LiveCheck, RunFacts, Spooled, StreamCheck};
 
 /// What a run is asked to do; `None` means "as the scenario file says".
 #[derive(Clone)]
@@ -482,9 +482,13 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             Target::Builtin => builtin_label(&opts.server, &base),
             Target::Url(_) => s.secrets.redact(base.as_str()),
         };
+        // A sustained run's attempts are checked as they are spooled.
+        let live = (s.workload.kind.id() == WorkloadId::Sustained)
+            .then(|| Arc::new(LiveCheck::new(&s.name)));
         let scenario_ctx = RunContext {
             arrival_stamps: s.target == Target::Builtin || opts.arrivals,
             slice,
+            tap: live.clone().map(|live| live as Arc<dyn engine::RecordTap>),
             ..ctx.clone()
         };
         let run = engine::run(s, base, &scenario_ctx).await;
@@ -518,7 +522,11 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             &s.name,
             s.workload.kind.id(),
             &mine,
-            run.spool.as_ref(),
+            match (&run.spool, live.and_then(|live| live.take())) {
+                (Some(_), Some(checked)) => Spooled::Checked(checked),
+                (Some(spool), None) => Spooled::File(spool),
+                (None, _) => Spooled::No,
+            },
             &thresholds,
             facts,
         )?;

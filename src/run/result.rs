@@ -27,32 +27,49 @@ pub struct RunFacts {
     pub inconclusive_above: Option<f64>,
 }
 
+/// Where a scenario's records are, beyond those in memory.
+pub enum Spooled<'a> {
+    /// Nowhere: every record is in memory.
+    No,
+    /// In a spool file, read back once to check them (a merge's).
+    File(&'a Spool),
+    /// They were spooled by the run and checked as they went ([`LiveCheck`]).
+    Checked(StreamCheck),
+}
+
 /// Turns one scenario's history into its result: checks the records (those in memory,
-/// then the spooled ones, read once), measures the contended writes' latency and the
-/// counter strategies' convergence, and evaluates `thresholds` on the figures. `contend
-/// run` and `contend check` both go through here, so a saved history re-checks to the
-/// same result.
+/// and the spooled ones, read back once or checked as they were spooled), measures the
+/// contended writes' latency and the counter strategies' convergence, and evaluates
+/// `thresholds` on the figures. `contend run` and `contend check` both go through here,
+/// so a saved history re-checks to the same result.
 pub fn scenario_result(
     scenario: &str,
     workload: WorkloadId,
     records: &[&RequestRecord],
-    spool: Option<&Spool>,
+    spooled: Spooled<'_>,
     thresholds: &[Threshold],
     facts: RunFacts,
 ) -> Result<ScenarioResult, RunError> {
-    let (verdict, latency, series) = match spool {
-        Some(spool) => check_spooled(scenario, workload, records, spool)?,
-        None => (
+    // A spooled (sustained) history is not held, so its violations have no witness.
+    let held = matches!(spooled, Spooled::No);
+    let (verdict, latency, series) = match spooled {
+        Spooled::No => (
             check::check(scenario, workload, records),
             Latency::from_records(records.iter().copied()),
             TimeSeries::from_records(records.iter().copied()),
         ),
+        Spooled::File(spool) => check_spooled(scenario, records, spool)?,
+        Spooled::Checked(mut live) => {
+            for r in records {
+                live.add((*r).clone());
+            }
+            live.finish()
+        }
     };
     let convergence = Convergence::from_records(records.iter().copied());
-    // A spooled (sustained) history is not held, so its violations have no witness.
-    let witness = match spool {
-        Some(_) => check::WitnessSet::default(),
-        None => check::witness::witnesses(&verdict, records),
+    let witness = match held {
+        true => check::witness::witnesses(&verdict, records),
+        false => check::WitnessSet::default(),
     };
     let mut result = finish(
         verdict,
@@ -64,6 +81,64 @@ pub fn scenario_result(
     );
     result.witness = witness;
     Ok(result)
+}
+
+/// A sustained scenario checked one record at a time, in bounded memory, as its records
+/// go by: the verdict, the write latency and the time series.
+pub struct StreamCheck {
+    check: check::SustainedCheck,
+    latency: Latency,
+    series: TimeSeries,
+}
+
+impl StreamCheck {
+    pub fn new(scenario: &str) -> StreamCheck {
+        StreamCheck {
+            check: check::SustainedCheck::new(scenario),
+            latency: Latency::empty(),
+            series: TimeSeries::empty(),
+        }
+    }
+
+    /// Takes the scenario's next record.
+    pub fn add(&mut self, r: RequestRecord) {
+        if r.phase == Phase::Write {
+            self.latency.record(r.outcome, r.latency_ns);
+        }
+        self.series.record(&r);
+        self.check.add(r);
+    }
+
+    /// The verdict on every record taken, the write latency and the time series.
+    pub fn finish(self) -> (check::Verdict, Latency, TimeSeries) {
+        (self.check.finish(), self.latency, self.series)
+    }
+}
+
+/// Checks a sustained run's attempts as its spool writer writes them (the engine's
+/// [`engine::RecordTap`]), so that the spool is not read back at the end of the run.
+pub struct LiveCheck(std::sync::Mutex<Option<StreamCheck>>);
+
+impl LiveCheck {
+    pub fn new(scenario: &str) -> LiveCheck {
+        LiveCheck(std::sync::Mutex::new(Some(StreamCheck::new(scenario))))
+    }
+
+    /// The check of every record taken so far; `None` if taken already.
+    pub fn take(&self) -> Option<StreamCheck> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl engine::RecordTap for LiveCheck {
+    fn take(&self, records: Vec<RequestRecord>) {
+        let mut live = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(live) = live.as_mut() {
+            for r in records {
+                live.add(r);
+            }
+        }
+    }
 }
 
 /// A scenario's result from its verdict and figures: the thresholds evaluated on them.
@@ -96,52 +171,26 @@ fn finish(
     result
 }
 
-/// Checks a scenario whose attempts were streamed to `spool` (its set-up and final reads
-/// are `memory`), reading the spool once: the verdict, the write latency and the
-/// time series.
+/// Checks a sustained scenario whose attempts were streamed to `spool` (its set-up and
+/// final reads are `memory`), reading the spool once: the verdict, the write latency
+/// and the time series.
 fn check_spooled(
     scenario: &str,
-    workload: WorkloadId,
     memory: &[&RequestRecord],
     spool: &Spool,
 ) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
-    let records = spool.records().map_err(|e| unreadable(spool.path(), e))?;
-    check_streamed(
-        scenario,
-        workload,
-        memory.iter().map(|r| Ok((*r).clone())).chain(records),
-        spool.path(),
-    )
+    let mut check = StreamCheck::new(scenario);
+    for r in memory {
+        check.add((*r).clone());
+    }
+    for r in spool.records().map_err(|e| unreadable(spool.path(), e))? {
+        check.add(r.map_err(|e| unreadable(spool.path(), e))?);
+    }
+    Ok(check.finish())
 }
 
 fn unreadable(path: &std::path::Path, e: impl std::fmt::Display) -> RunError {
     RunError::Io(format!("cannot read the history {}: {e}", path.display()))
-}
-
-/// Checks a stream of one scenario's records, read once (from `path`, for messages):
-/// the verdict, the write latency and the time series.
-fn check_streamed<E: std::fmt::Display>(
-    scenario: &str,
-    workload: WorkloadId,
-    records: impl Iterator<Item = Result<RequestRecord, E>>,
-    path: &std::path::Path,
-) -> Result<(check::Verdict, Latency, TimeSeries), RunError> {
-    let mut latency = Latency::empty();
-    let mut series = TimeSeries::empty();
-    let mut failure = None;
-    let all = records
-        .map_while(|r| r.map_err(|e| failure = Some(e)).ok())
-        .inspect(|r| {
-            if r.phase == Phase::Write {
-                latency.record(r.outcome, r.latency_ns);
-            }
-            series.record(r);
-        });
-    let verdict = check::check_stream(scenario, workload, all);
-    match failure {
-        Some(e) => Err(unreadable(path, e)),
-        None => Ok((verdict, latency, series)),
-    }
 }
 
 /// Checks a saved history (`contend check`: a `requests.csv` or a `--jsonl` file)
@@ -158,7 +207,7 @@ pub fn recheck(
     /// write latency and the time series.
     enum Check {
         Held(Vec<RequestRecord>),
-        Streamed(Box<(check::SustainedCheck, Latency, TimeSeries)>),
+        Streamed(Box<StreamCheck>),
     }
     struct Seen {
         name: crate::history::Text,
@@ -180,11 +229,9 @@ pub fn recheck(
                     first_ns: r.start_ns,
                     last_ns: r.end_ns,
                     check: match r.workload {
-                        WorkloadId::Sustained => Check::Streamed(Box::new((
-                            check::SustainedCheck::new(&r.scenario),
-                            Latency::empty(),
-                            TimeSeries::empty(),
-                        ))),
+                        WorkloadId::Sustained => {
+                            Check::Streamed(Box::new(StreamCheck::new(&r.scenario)))
+                        }
                         _ => Check::Held(Vec::new()),
                     },
                 });
@@ -196,14 +243,7 @@ pub fn recheck(
         s.last_ns = s.last_ns.max(r.end_ns);
         match &mut s.check {
             Check::Held(records) => records.push(r),
-            Check::Streamed(streamed) => {
-                let (check, latency, series) = &mut **streamed;
-                if r.phase == Phase::Write {
-                    latency.record(r.outcome, r.latency_ns);
-                }
-                series.record(&r);
-                check.add(r);
-            }
+            Check::Streamed(streamed) => streamed.add(r),
         }
     }
     let mut results = Vec::new();
@@ -218,13 +258,18 @@ pub fn recheck(
             Check::Held(records) => {
                 let refs: Vec<&RequestRecord> = records.iter().collect();
                 results.push(scenario_result(
-                    &s.name, s.workload, &refs, None, thresholds, facts,
+                    &s.name,
+                    s.workload,
+                    &refs,
+                    Spooled::No,
+                    thresholds,
+                    facts,
                 )?);
             }
             Check::Streamed(streamed) => {
-                let (check, latency, series) = *streamed;
+                let (verdict, latency, series) = streamed.finish();
                 results.push(finish(
-                    check.finish(),
+                    verdict,
                     (latency, series),
                     Convergence::default(),
                     s.workload,
