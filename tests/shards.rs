@@ -371,7 +371,7 @@ fn hand_built_shard(dir: &Path, i: u32, records: &[RequestRecord], file: &Path) 
         "summed",
         WorkloadId::Sustained,
         &refs,
-        None,
+        contend::run::Spooled::No,
         &[],
         contend::run::RunFacts {
             complete: true,

@@ -34,7 +34,7 @@ pub enum Spooled<'a> {
     /// In a spool file, read back once to check them (a merge's).
     File(&'a Spool),
     /// They were spooled by the run and checked as they went ([`LiveCheck`]).
-    Checked(StreamCheck),
+    Checked(Box<StreamCheck>),
 }
 
 /// Turns one scenario's history into its result: checks the records (those in memory,
@@ -117,15 +117,17 @@ impl StreamCheck {
 
 /// Checks a sustained run's attempts as its spool writer writes them (the engine's
 /// [`engine::RecordTap`]), so that the spool is not read back at the end of the run.
-pub struct LiveCheck(std::sync::Mutex<Option<StreamCheck>>);
+pub struct LiveCheck(std::sync::Mutex<Option<Box<StreamCheck>>>);
 
 impl LiveCheck {
     pub fn new(scenario: &str) -> LiveCheck {
-        LiveCheck(std::sync::Mutex::new(Some(StreamCheck::new(scenario))))
+        LiveCheck(std::sync::Mutex::new(Some(Box::new(StreamCheck::new(
+            scenario,
+        )))))
     }
 
     /// The check of every record taken so far; `None` if taken already.
-    pub fn take(&self) -> Option<StreamCheck> {
+    pub fn take(&self) -> Option<Box<StreamCheck>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }

@@ -193,8 +193,10 @@ async fn toctou_loses_acknowledged_writes_and_fails_with_lost_update() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_saved_history_rechecks_to_the_same_verdict_and_figures() {
+    // The run checks its attempts as they are spooled, in batches (600 attempts are
+    // several batches per connection); `contend check` reads the saved file.
     let (r, dir) = run_sustained(
-        "connections = 4\nresources = 1\nrequests = 16",
+        "connections = 4\nresources = 1\nrequests = 600",
         Some(Bug::Toctou),
     )
     .await;
