@@ -205,9 +205,10 @@ impl BodyBuf {
         self.bytes.len()
     }
 
-    /// The body as text (lossy UTF-8).
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
+    /// The body as text (lossy UTF-8): its own bytes, not a copy, when they are UTF-8.
+    pub fn text(self) -> String {
+        String::from_utf8(self.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 

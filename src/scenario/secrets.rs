@@ -21,6 +21,7 @@
 //! - base64 (standard and URL-safe alphabets, with and without padding).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::Engine as _;
@@ -38,6 +39,9 @@ pub const SHORTEST_LEARNED: usize = 4;
 #[derive(Clone, Default)]
 pub struct Secrets {
     inner: Arc<RwLock<Known>>,
+    /// Set once a secret is known: until then a record is checked without the lock,
+    /// which every connection's recorder would otherwise take for every text.
+    any: Arc<AtomicBool>,
 }
 
 /// The secrets as given, and every form of them, longest first.
@@ -85,6 +89,7 @@ impl Secrets {
         // Longest first, so that no form is half-replaced by a shorter one inside it.
         forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         known.forms = forms;
+        self.any.store(true, Ordering::Release);
     }
 
     /// Adds a value learned while the run goes (a captured token, a kept cookie),
@@ -133,12 +138,18 @@ impl Secrets {
 
     /// Whether `text` holds any form of any secret.
     pub fn found_in(&self, text: &str) -> bool {
+        if !self.any.load(Ordering::Acquire) {
+            return false;
+        }
         let known = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         known.forms.iter().any(|f| text.contains(f.as_str()))
     }
 
     /// `text` with every form of every secret replaced by [`MASK`].
     pub fn redact(&self, text: &str) -> String {
+        if !self.any.load(Ordering::Acquire) {
+            return text.to_string();
+        }
         let known = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         let mut out = text.to_string();
         for form in &known.forms {

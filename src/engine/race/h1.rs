@@ -63,7 +63,13 @@ pub(super) struct H1Conn {
     stream: Stream,
     /// Bytes read from the socket and not yet consumed.
     buf: BytesMut,
+    /// The header names this server sent, as it spelt them: a server sends the same few
+    /// with every response, and looking one up here costs less than parsing it again.
+    names: Vec<(Box<[u8]>, HeaderName)>,
 }
+
+/// Header names an [`H1Conn`] remembers.
+const NAMES_KEPT: usize = 16;
 
 /// Why reading more of a response stopped.
 enum Fill {
@@ -81,6 +87,7 @@ impl H1Conn {
             origin: origin.clone(),
             stream,
             buf: BytesMut::with_capacity(8 * 1024),
+            names: Vec::new(),
         })
     }
 
@@ -171,54 +178,70 @@ impl H1Conn {
     /// stays open.
     async fn read_head(&mut self) -> Result<(u16, HeaderMap, bool), Incident> {
         loop {
-            let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut response = httparse::Response::new(&mut fields);
-            match response.parse(&self.buf) {
-                Ok(httparse::Status::Complete(used)) => {
-                    let status = response.code.unwrap_or(0);
-                    let mut headers = HeaderMap::new();
-                    for field in response.headers.iter() {
-                        if let (Ok(name), Ok(value)) = (
-                            HeaderName::from_bytes(field.name.as_bytes()),
-                            HeaderValue::from_bytes(field.value),
-                        ) {
-                            headers.append(name, value);
-                        }
-                    }
-                    let closes = headers
-                        .get_all("connection")
-                        .iter()
-                        .filter_map(|v| v.to_str().ok())
-                        .any(|v| v.to_ascii_lowercase().contains("close"));
-                    let keep_alive = response.version == Some(1) && !closes;
-                    self.buf.advance(used);
-                    return Ok((status, headers, keep_alive));
-                }
-                Ok(httparse::Status::Partial) => {
-                    if self.buf.len() > MAX_HEAD {
-                        return Err(Incident::new(
-                            Cause::Garbage,
-                            format!("the response head is over {MAX_HEAD} bytes"),
-                        ));
-                    }
-                    self.fill().await.map_err(|f| match f {
-                        Fill::Closed => Incident::new(
-                            Cause::Reset,
-                            "the server closed the connection before answering",
-                        ),
-                        Fill::Failed(e) => Incident::new(
-                            io_cause(e.kind(), false),
-                            format!("reading the response failed: {e}"),
-                        ),
-                    })?;
-                }
-                Err(e) => {
-                    return Err(Incident::new(
-                        Cause::Garbage,
-                        format!("the response is not valid HTTP/1.1: {e}"),
-                    ))
-                }
+            if let Some(head) = self.parse_head()? {
+                return Ok(head);
             }
+            if self.buf.len() > MAX_HEAD {
+                return Err(Incident::new(
+                    Cause::Garbage,
+                    format!("the response head is over {MAX_HEAD} bytes"),
+                ));
+            }
+            self.fill().await.map_err(|f| match f {
+                Fill::Closed => Incident::new(
+                    Cause::Reset,
+                    "the server closed the connection before answering",
+                ),
+                Fill::Failed(e) => Incident::new(
+                    io_cause(e.kind(), false),
+                    format!("reading the response failed: {e}"),
+                ),
+            })?;
+        }
+    }
+
+    /// Parses the response head at the start of the buffer and consumes it; `None` while
+    /// it is not all there. (Not async: the parser's field array, some kilobytes, stays
+    /// on the stack rather than in the future of every request.)
+    fn parse_head(&mut self) -> Result<Option<(u16, HeaderMap, bool)>, Incident> {
+        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut fields);
+        match response.parse(&self.buf) {
+            Ok(httparse::Status::Complete(used)) => {
+                let status = response.code.unwrap_or(0);
+                let mut headers = HeaderMap::with_capacity(response.headers.len());
+                for field in response.headers.iter() {
+                    let raw = field.name.as_bytes();
+                    let name = match self.names.iter().find(|(known, _)| **known == *raw) {
+                        Some((_, name)) => name.clone(),
+                        None => match HeaderName::from_bytes(raw) {
+                            Ok(name) => {
+                                if self.names.len() < NAMES_KEPT {
+                                    self.names.push((raw.into(), name.clone()));
+                                }
+                                name
+                            }
+                            Err(_) => continue,
+                        },
+                    };
+                    if let Ok(value) = HeaderValue::from_bytes(field.value) {
+                        headers.append(name, value);
+                    }
+                }
+                let closes = headers
+                    .get_all("connection")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(|v| v.to_ascii_lowercase().contains("close"));
+                let keep_alive = response.version == Some(1) && !closes;
+                self.buf.advance(used);
+                Ok(Some((status, headers, keep_alive)))
+            }
+            Ok(httparse::Status::Partial) => Ok(None),
+            Err(e) => Err(Incident::new(
+                Cause::Garbage,
+                format!("the response is not valid HTTP/1.1: {e}"),
+            )),
         }
     }
 
