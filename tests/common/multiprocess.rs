@@ -156,6 +156,9 @@ impl Drop for MultiProcessServer {
             let _ = self.parent.kill();
             let _ = self.parent.wait();
         }
+        // A parent killed (here, or by a test) cannot remove its temporary state file.
+        let state = std::env::temp_dir().join(format!("contend-serve-{}.json", self.parent.id()));
+        let _ = std::fs::remove_file(state);
     }
 }
 
