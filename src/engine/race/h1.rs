@@ -210,6 +210,7 @@ impl H1Conn {
             Ok(httparse::Status::Complete(used)) => {
                 let status = response.code.unwrap_or(0);
                 let mut headers = HeaderMap::with_capacity(response.headers.len());
+                let mut closes = false;
                 for field in response.headers.iter() {
                     let raw = field.name.as_bytes();
                     let name = match self.names.iter().find(|(known, _)| **known == *raw) {
@@ -224,15 +225,14 @@ impl H1Conn {
                             Err(_) => continue,
                         },
                     };
+                    if name == reqwest::header::CONNECTION {
+                        closes |= std::str::from_utf8(field.value)
+                            .is_ok_and(|v| v.to_ascii_lowercase().contains("close"));
+                    }
                     if let Ok(value) = HeaderValue::from_bytes(field.value) {
                         headers.append(name, value);
                     }
                 }
-                let closes = headers
-                    .get_all("connection")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .any(|v| v.to_ascii_lowercase().contains("close"));
                 let keep_alive = response.version == Some(1) && !closes;
                 self.buf.advance(used);
                 Ok(Some((status, headers, keep_alive)))
