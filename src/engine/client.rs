@@ -10,6 +10,7 @@
 //! rendered before the release, and every request of the round is answered and
 //! recorded alike.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -21,7 +22,7 @@ use super::exchange::{connection, ClientSettings, Exchange, Prepared};
 use super::race::{self, Race};
 use super::setup::Captures;
 use crate::protocol::REQUEST_ID_HEADER;
-use crate::scenario::template::{render_json, Vars};
+use crate::scenario::template::Vars;
 use crate::scenario::{Body, RequestTemplate, Scenario, SharedQuery, SyncMode, Template};
 
 /// Renders request templates against a base URL, with what every request of the
@@ -77,16 +78,37 @@ impl RequestBuilder {
 
     /// Renders a template with the captures (the resource's `id`, say).
     pub fn render(&self, template: &Template, vars: &Vars) -> String {
-        template.render(&self.with_captures(vars))
+        template.render(&self.with_captures(vars, template.uses_captures()))
     }
 
-    /// `vars` with the captures made so far, unless it has them.
-    fn with_captures(&self, vars: &Vars) -> Vars {
-        let mut vars = vars.clone();
-        if vars.captured.is_none() {
-            vars.captured = Some(self.captures.snapshot());
+    /// `vars` with the captures made so far, unless it has them or the templates about
+    /// to be rendered use none (`needed`), which spares a copy of every value.
+    fn with_captures<'v>(&self, vars: &'v Vars, needed: bool) -> Cow<'v, Vars> {
+        if !needed || vars.captured.is_some() {
+            return Cow::Borrowed(vars);
         }
-        vars
+        let mut vars = vars.clone();
+        vars.captured = Some(self.captures.snapshot());
+        Cow::Owned(vars)
+    }
+
+    /// Whether rendering `template` reads a capture: in its own parts, or in the common
+    /// headers and shared query every request carries.
+    fn uses_captures(&self, template: &RequestTemplate) -> bool {
+        let own = template.path.uses_captures()
+            || template.query.iter().any(|(_, v)| v.uses_captures())
+            || template.headers.iter().any(|(_, v)| v.uses_captures())
+            || match &template.body {
+                Body::None => false,
+                Body::Json(t) => t.uses_captures(),
+                Body::Text(t) => t.uses_captures(),
+            };
+        let common = self.common_headers.iter().any(|(_, v)| v.uses_captures())
+            || match &self.query {
+                Some(SharedQuery::Pairs(shared)) => shared.iter().any(|(_, v)| v.uses_captures()),
+                Some(SharedQuery::Raw(_)) | None => false,
+            };
+        own || common
     }
 
     /// Renders one request for the reader connection (set-up, reads, verification).
@@ -120,7 +142,7 @@ impl RequestBuilder {
         template: &RequestTemplate,
         vars: &Vars,
     ) -> Result<Prepared, String> {
-        let vars = &self.with_captures(vars);
+        let vars = &*self.with_captures(vars, self.uses_captures(template));
         let method = reqwest::Method::from_bytes(template.method.as_bytes())
             .map_err(|_| format!("invalid method `{}`", template.method))?;
         let path = template.path.render(vars);
@@ -170,7 +192,7 @@ impl RequestBuilder {
                 if !headers.contains_key(CONTENT_TYPE) {
                     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 }
-                Some(render_json(t, vars).to_string().into_bytes())
+                Some(t.render(vars))
             }
             Body::Text(t) => Some(t.render(vars).into_bytes()),
         };
@@ -320,6 +342,7 @@ async fn fetch_arrivals(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::JsonTemplate;
     use serde_json::json;
 
     fn template(method: &str, path: &str) -> RequestTemplate {
@@ -328,7 +351,9 @@ mod tests {
             path: Template::parse(path).unwrap(),
             query: vec![("rev".into(), Template::parse("{version}").unwrap())],
             headers: vec![("If-Match".into(), Template::parse("{version}").unwrap())],
-            body: Body::Json(json!({"version": "{version}", "text": "{marker}"})),
+            body: Body::Json(JsonTemplate::new(
+                json!({"version": "{version}", "text": "{marker}"}),
+            )),
         }
     }
 
