@@ -11,6 +11,7 @@
 //! recorded alike.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -38,6 +39,27 @@ pub struct RequestBuilder {
     query: Option<SharedQuery>,
     captures: Captures,
     cookies: Option<Arc<Cookies>>,
+    joined: Joined,
+}
+
+/// The URLs a builder joined onto its base, by the path rendered. A sustained run sends
+/// the same few paths again and again, and joining one (parsing a URL) costs more than
+/// rendering the rest of the request. Joining is a function of the base and the path
+/// alone, so a URL found here is the one joining would give. Each clone of the builder
+/// (each writer's) keeps its own, so writers never wait on one another.
+#[derive(Debug, Default)]
+struct Joined(std::sync::Mutex<HashMap<String, url::Url>>);
+
+impl Joined {
+    /// How many paths are kept; past it the builder starts afresh (paths that change
+    /// every round would otherwise pile up).
+    const MAX: usize = 64;
+}
+
+impl Clone for Joined {
+    fn clone(&self) -> Self {
+        Joined::default()
+    }
 }
 
 impl RequestBuilder {
@@ -49,6 +71,7 @@ impl RequestBuilder {
             query: None,
             captures: Captures::default(),
             cookies: None,
+            joined: Joined::default(),
         }
     }
 
@@ -73,7 +96,26 @@ impl RequestBuilder {
             query: scenario.query.clone(),
             captures,
             cookies,
+            joined: Joined::default(),
         }
+    }
+
+    /// `path` joined onto the base URL.
+    fn join(&self, path: &str) -> Result<url::Url, String> {
+        if let Some(url) = self.joined.0.lock().ok().and_then(|j| j.get(path).cloned()) {
+            return Ok(url);
+        }
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| format!("cannot join `{path}` onto {}: {e}", self.base))?;
+        if let Ok(mut joined) = self.joined.0.lock() {
+            if joined.len() >= Joined::MAX {
+                joined.clear();
+            }
+            joined.insert(path.to_string(), url.clone());
+        }
+        Ok(url)
     }
 
     /// Renders a template with the captures (the resource's `id`, say).
@@ -146,10 +188,7 @@ impl RequestBuilder {
         let method = reqwest::Method::from_bytes(template.method.as_bytes())
             .map_err(|_| format!("invalid method `{}`", template.method))?;
         let path = template.path.render(vars);
-        let mut url = self
-            .base
-            .join(&path)
-            .map_err(|e| format!("cannot join `{path}` onto {}: {e}", self.base))?;
+        let mut url = self.join(&path)?;
         if !template.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &template.query {
@@ -377,6 +416,29 @@ mod tests {
         assert_eq!(p.headers["content-type"], "application/json");
         let body: serde_json::Value = serde_json::from_slice(p.body.as_deref().unwrap()).unwrap();
         assert_eq!(body, json!({"version": 7, "text": "m1"}));
+    }
+
+    #[test]
+    fn a_path_sent_again_is_joined_as_the_first_time_with_only_its_own_query() {
+        let base = url::Url::parse("http://127.0.0.1:9/api/v1/").unwrap();
+        let builder = RequestBuilder::new(base.clone(), vec![]);
+        for round in 0..3 * Joined::MAX as u32 {
+            for path in ["docs/4", "/docs/4", "../x?a=1", "http://other:1/y", "{id}"] {
+                let vars = Vars {
+                    id: Some(format!("n/{}", round % (2 * Joined::MAX as u32))),
+                    version: Some(json!(round)),
+                    ..Vars::default()
+                };
+                let p = builder.prepare(&template("GET", path), &vars).unwrap();
+                let mut expected = base
+                    .join(&Template::parse(path).unwrap().render(&vars))
+                    .unwrap();
+                expected
+                    .query_pairs_mut()
+                    .append_pair("rev", &round.to_string());
+                assert_eq!(p.url, expected, "{path} in round {round}");
+            }
+        }
     }
 
     #[test]
