@@ -156,11 +156,11 @@ impl<'p> At<'p> {
     /// after it.
     fn next(&self) -> (Cow<'p, str>, At<'p>) {
         let path = self.0.strip_prefix('/').unwrap_or(self.0);
-        let (token, rest) = match path.find('/') {
-            Some(end) => (&path[..end], &path[end..]),
+        let (token, rest) = match path.bytes().position(|b| b == b'/') {
+            Some(end) => path.split_at(end),
             None => (path, ""),
         };
-        let token = if token.contains('~') {
+        let token = if token.bytes().any(|b| b == b'~') {
             Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
         } else {
             Cow::Borrowed(token)
