@@ -10,6 +10,8 @@
 //! rendered before the release, and every request of the round is answered and
 //! recorded alike.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -21,7 +23,7 @@ use super::exchange::{connection, ClientSettings, Exchange, Prepared};
 use super::race::{self, Race};
 use super::setup::Captures;
 use crate::protocol::REQUEST_ID_HEADER;
-use crate::scenario::template::{render_json, Vars};
+use crate::scenario::template::Vars;
 use crate::scenario::{Body, RequestTemplate, Scenario, SharedQuery, SyncMode, Template};
 
 /// Renders request templates against a base URL, with what every request of the
@@ -37,6 +39,27 @@ pub struct RequestBuilder {
     query: Option<SharedQuery>,
     captures: Captures,
     cookies: Option<Arc<Cookies>>,
+    joined: Joined,
+}
+
+/// The URLs a builder joined onto its base, by the path rendered. A sustained run sends
+/// the same few paths again and again, and joining one (parsing a URL) costs more than
+/// rendering the rest of the request. Joining is a function of the base and the path
+/// alone, so a URL found here is the one joining would give. Each clone of the builder
+/// (each writer's) keeps its own, so writers never wait on one another.
+#[derive(Debug, Default)]
+struct Joined(std::sync::Mutex<HashMap<String, url::Url>>);
+
+impl Joined {
+    /// How many paths are kept; past it the builder starts afresh (paths that change
+    /// every round would otherwise pile up).
+    const MAX: usize = 64;
+}
+
+impl Clone for Joined {
+    fn clone(&self) -> Self {
+        Joined::default()
+    }
 }
 
 impl RequestBuilder {
@@ -48,6 +71,7 @@ impl RequestBuilder {
             query: None,
             captures: Captures::default(),
             cookies: None,
+            joined: Joined::default(),
         }
     }
 
@@ -72,21 +96,61 @@ impl RequestBuilder {
             query: scenario.query.clone(),
             captures,
             cookies,
+            joined: Joined::default(),
         }
+    }
+
+    /// `path` joined onto the base URL.
+    fn join(&self, path: &str) -> Result<url::Url, String> {
+        if let Some(url) = self.joined.0.lock().ok().and_then(|j| j.get(path).cloned()) {
+            return Ok(url);
+        }
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| format!("cannot join `{path}` onto {}: {e}", self.base))?;
+        if let Ok(mut joined) = self.joined.0.lock() {
+            if joined.len() >= Joined::MAX {
+                joined.clear();
+            }
+            joined.insert(path.to_string(), url.clone());
+        }
+        Ok(url)
     }
 
     /// Renders a template with the captures (the resource's `id`, say).
     pub fn render(&self, template: &Template, vars: &Vars) -> String {
-        template.render(&self.with_captures(vars))
+        template.render(&self.with_captures(vars, template.uses_captures()))
     }
 
-    /// `vars` with the captures made so far, unless it has them.
-    fn with_captures(&self, vars: &Vars) -> Vars {
-        let mut vars = vars.clone();
-        if vars.captured.is_none() {
-            vars.captured = Some(self.captures.snapshot());
+    /// `vars` with the captures made so far, unless it has them or the templates about
+    /// to be rendered use none (`needed`), which spares a copy of every value.
+    fn with_captures<'v>(&self, vars: &'v Vars, needed: bool) -> Cow<'v, Vars> {
+        if !needed || vars.captured.is_some() {
+            return Cow::Borrowed(vars);
         }
-        vars
+        let mut vars = vars.clone();
+        vars.captured = Some(self.captures.snapshot());
+        Cow::Owned(vars)
+    }
+
+    /// Whether rendering `template` reads a capture: in its own parts, or in the common
+    /// headers and shared query every request carries.
+    fn uses_captures(&self, template: &RequestTemplate) -> bool {
+        let own = template.path.uses_captures()
+            || template.query.iter().any(|(_, v)| v.uses_captures())
+            || template.headers.iter().any(|(_, v)| v.uses_captures())
+            || match &template.body {
+                Body::None => false,
+                Body::Json(t) => t.uses_captures(),
+                Body::Text(t) => t.uses_captures(),
+            };
+        let common = self.common_headers.iter().any(|(_, v)| v.uses_captures())
+            || match &self.query {
+                Some(SharedQuery::Pairs(shared)) => shared.iter().any(|(_, v)| v.uses_captures()),
+                Some(SharedQuery::Raw(_)) | None => false,
+            };
+        own || common
     }
 
     /// Renders one request for the reader connection (set-up, reads, verification).
@@ -120,14 +184,11 @@ impl RequestBuilder {
         template: &RequestTemplate,
         vars: &Vars,
     ) -> Result<Prepared, String> {
-        let vars = &self.with_captures(vars);
+        let vars = &*self.with_captures(vars, self.uses_captures(template));
         let method = reqwest::Method::from_bytes(template.method.as_bytes())
             .map_err(|_| format!("invalid method `{}`", template.method))?;
         let path = template.path.render(vars);
-        let mut url = self
-            .base
-            .join(&path)
-            .map_err(|e| format!("cannot join `{path}` onto {}: {e}", self.base))?;
+        let mut url = self.join(&path)?;
         if !template.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &template.query {
@@ -170,7 +231,7 @@ impl RequestBuilder {
                 if !headers.contains_key(CONTENT_TYPE) {
                     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 }
-                Some(render_json(t, vars).to_string().into_bytes())
+                Some(t.render(vars))
             }
             Body::Text(t) => Some(t.render(vars).into_bytes()),
         };
@@ -320,6 +381,7 @@ async fn fetch_arrivals(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::JsonTemplate;
     use serde_json::json;
 
     fn template(method: &str, path: &str) -> RequestTemplate {
@@ -328,7 +390,9 @@ mod tests {
             path: Template::parse(path).unwrap(),
             query: vec![("rev".into(), Template::parse("{version}").unwrap())],
             headers: vec![("If-Match".into(), Template::parse("{version}").unwrap())],
-            body: Body::Json(json!({"version": "{version}", "text": "{marker}"})),
+            body: Body::Json(JsonTemplate::new(
+                json!({"version": "{version}", "text": "{marker}"}),
+            )),
         }
     }
 
@@ -352,6 +416,29 @@ mod tests {
         assert_eq!(p.headers["content-type"], "application/json");
         let body: serde_json::Value = serde_json::from_slice(p.body.as_deref().unwrap()).unwrap();
         assert_eq!(body, json!({"version": 7, "text": "m1"}));
+    }
+
+    #[test]
+    fn a_path_sent_again_is_joined_as_the_first_time_with_only_its_own_query() {
+        let base = url::Url::parse("http://127.0.0.1:9/api/v1/").unwrap();
+        let builder = RequestBuilder::new(base.clone(), vec![]);
+        for round in 0..3 * Joined::MAX as u32 {
+            for path in ["docs/4", "/docs/4", "../x?a=1", "http://other:1/y", "{id}"] {
+                let vars = Vars {
+                    id: Some(format!("n/{}", round % (2 * Joined::MAX as u32))),
+                    version: Some(json!(round)),
+                    ..Vars::default()
+                };
+                let p = builder.prepare(&template("GET", path), &vars).unwrap();
+                let mut expected = base
+                    .join(&Template::parse(path).unwrap().render(&vars))
+                    .unwrap();
+                expected
+                    .query_pairs_mut()
+                    .append_pair("rev", &round.to_string());
+                assert_eq!(p.url, expected, "{path} in round {round}");
+            }
+        }
     }
 
     #[test]

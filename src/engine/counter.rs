@@ -7,12 +7,20 @@
 //! own resource, and every record carries its strategy. An increment whose write ends
 //! `indeterminate` is not retried: retrying a write that may have been applied could
 //! apply it twice.
+//!
+//! Reading the value back is every attempt's cost, so the JSON pointer reader that
+//! [`super::locate`] uses lives here too: it builds the one value a pointer names and
+//! only visits the rest of the body.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::history::{Outcome, Phase, RequestRecord, Text};
@@ -121,6 +129,203 @@ pub(super) fn read_value(at: &Locator, exchange: &Exchange) -> Result<i64, Strin
         ),
         Some(v) => format!("the counter value {v} is not an integer"),
     })
+}
+
+/// The value `pointer` names in the JSON document `body`, as
+/// `serde_json::from_str::<Value>(body)?.pointer(pointer)` finds it; `None` when the body
+/// is not JSON or the pointer names nothing in it.
+///
+/// serde_json parses and checks the whole body as it would for a `Value` (syntax,
+/// nesting depth, number range; of keys met twice, the last counts), but only the value
+/// named is built: the rest is visited and dropped.
+pub(super) fn json_value_at(body: &str, pointer: &str) -> Option<Value> {
+    if !pointer.is_empty() && !pointer.starts_with('/') {
+        return None;
+    }
+    let mut json = serde_json::Deserializer::from_str(body);
+    let found = At(pointer).deserialize(&mut json).ok()?;
+    json.end().ok()?;
+    found
+}
+
+/// Walks a document down the rest of a JSON pointer (empty, or starting with `/`).
+struct At<'p>(&'p str);
+
+impl<'p> At<'p> {
+    /// The next reference token, unescaped (`~1` is `/`, `~0` is `~`), and the pointer
+    /// after it.
+    fn next(&self) -> (Cow<'p, str>, At<'p>) {
+        let path = self.0.strip_prefix('/').unwrap_or(self.0);
+        let (token, rest) = match path.bytes().position(|b| b == b'/') {
+            Some(end) => path.split_at(end),
+            None => (path, ""),
+        };
+        let token = if token.bytes().any(|b| b == b'~') {
+            Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+        } else {
+            Cow::Borrowed(token)
+        };
+        (token, At(rest))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for At<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, json: D) -> Result<Option<Value>, D::Error> {
+        if self.0.is_empty() {
+            Value::deserialize(json).map(Some)
+        } else {
+            json.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for At<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let (token, rest) = self.next();
+        let mut found = None;
+        while let Some(named) = map.next_key_seed(KeyIs(&token))? {
+            if named {
+                found = map.next_value_seed(At(rest.0))?;
+            } else {
+                map.next_value_seed(Skip)?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        let (token, rest) = self.next();
+        // As serde_json reads an index: digits, no sign, no leading zero.
+        let index = match token.as_bytes() {
+            [b'+', ..] | [b'0', _, ..] => None,
+            _ => token.parse::<usize>().ok(),
+        };
+        let mut found = None;
+        for at in 0.. {
+            if Some(at) == index {
+                match seq.next_element_seed(At(rest.0))? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element_seed(Skip)?.is_none() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    // A pointer goes no further into a scalar.
+    fn visit_bool<E>(self, _: bool) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(None)
+    }
+}
+
+/// Reads an object's key and says whether it is this one.
+struct KeyIs<'t>(&'t str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, json: D) -> Result<bool, D::Error> {
+        json.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
+        Ok(key == self.0)
+    }
+}
+
+/// Parses a value and keeps nothing of it. Unlike `IgnoredAny` it goes through
+/// `deserialize_any`, so serde_json checks it as it checks a `Value` (its nesting depth,
+/// its strings and numbers).
+struct Skip;
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, json: D) -> Result<(), D::Error> {
+        json.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Skip)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// Records the read of a read-modify-write and returns the version and value it found;
@@ -317,6 +522,94 @@ fn backoff(retry: &RetryPolicy, attempt: u32, rng: &mut StdRng) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `locate` found before: the whole body parsed into a `Value`, then the pointer.
+    fn pointer_into_value(body: &str, pointer: &str) -> Option<Value> {
+        serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.pointer(pointer).cloned())
+    }
+
+    #[test]
+    fn a_json_pointer_finds_what_it_finds_in_the_parsed_body() {
+        let deep_array = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+        let deep_beside = format!(r#"{{"deep": {deep_array}, "count": 1}}"#);
+        let deep_object = format!(
+            "{{\"a\":[{}]}}",
+            "{\"b\":[".repeat(64) + "1" + &"]}".repeat(64)
+        );
+        let bodies = [
+            r#"{"count": 41, "by": "w1-r2", "nested": {"list": [1, {"x": null}, "s"]}}"#,
+            r#"{"count": "41", "version": 3, "etag": "\"W/x\""}"#,
+            r#"{"a": 1, "a": {"b": 2}}"#,
+            r#"{"a": {"b": 2}, "a": 1}"#,
+            r#"{"a/b": 1, "m~n": 2, "~1": 3, "": {"": 4}, "\u0061": 5, "é": 6}"#,
+            r#"[10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]"#,
+            r#"{"big": 1e400}"#,
+            r#"{"skipped": 1e400, "count": 1}"#,
+            r#"{"count": 1} trailing"#,
+            r#"{"count": 1}   "#,
+            r#"{"count": 1,}"#,
+            r#"{"bad": "\x", "count": 1}"#,
+            r#"{"count": -7, "f": 2.5, "t": true, "n": null}"#,
+            "42",
+            r#""text""#,
+            "null",
+            "",
+            "not json",
+            &deep_array,
+            &deep_object,
+            &deep_beside,
+        ];
+        let pointers = [
+            "",
+            "/",
+            "/count",
+            "/by",
+            "/nested/list/1/x",
+            "/nested/list/2",
+            "/nested/list/3",
+            "/nested/list/01",
+            "/nested/list/+1",
+            "/nested/list/-1",
+            "/a",
+            "/a/b",
+            "/a~1b",
+            "/m~0n",
+            "/~01",
+            "/~1",
+            "//",
+            "/a",
+            "/é",
+            "/0",
+            "/10",
+            "/11",
+            "/00",
+            "/big",
+            "/count/x",
+            "/t",
+            "/n",
+            "/f",
+            "count",
+            "/0/0/0",
+        ];
+        for body in &bodies {
+            for pointer in pointers {
+                assert_eq!(
+                    json_value_at(body, pointer),
+                    pointer_into_value(body, pointer),
+                    "{pointer} in {body}"
+                );
+            }
+        }
+        // A body nested past serde_json's limit is refused, even beside the value named.
+        assert_eq!(json_value_at(&deep_beside, "/count"), None);
+        assert_eq!(
+            json_value_at(r#"{"a": 1, "a": {"b": 2}}"#, "/a/b"),
+            Some(Value::from(2)),
+            "of keys met twice, the last counts"
+        );
+    }
 
     #[test]
     fn backoff_stays_under_an_exponential_ceiling_capped_at_max() {

@@ -782,10 +782,9 @@ fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
             .get(name.as_str())
             .and_then(|v| v.to_str().ok())
             .map(|v| Value::String(v.to_string())),
-        Locator::Json(pointer) => serde_json::from_str::<Value>(&exchange.body)
-            .ok()
-            .and_then(|body| body.pointer(pointer).cloned())
-            .filter(|v| !v.is_null()),
+        Locator::Json(pointer) => {
+            counter::json_value_at(&exchange.body, pointer).filter(|v| !v.is_null())
+        }
         Locator::Regex(pattern) => {
             let found = pattern.0.captures(&exchange.body)?;
             let text = found.get(1).or_else(|| found.get(0))?.as_str();

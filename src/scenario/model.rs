@@ -529,9 +529,26 @@ pub enum Body {
     None,
     /// JSON; string leaves are templates. A leaf that is exactly one placeholder is
     /// replaced by the placeholder's typed value (a numeric version stays a number).
-    Json(Value),
+    Json(JsonTemplate),
     /// Raw text.
     Text(Template),
+}
+
+/// A JSON body template, parsed once when the scenario is loaded: the JSON as written,
+/// and the pieces a request's body is rendered from, the JSON text between the string
+/// leaves that have placeholders already serialized (see `scenario::template`).
+#[derive(Debug, Clone)]
+pub struct JsonTemplate {
+    /// The JSON as written.
+    pub source: Value,
+    pub(crate) pieces: Vec<JsonPiece>,
+}
+
+/// One piece of a [`JsonTemplate`]: serialized JSON, or a string leaf with placeholders.
+#[derive(Debug, Clone)]
+pub(crate) enum JsonPiece {
+    Json(String),
+    Leaf(Template),
 }
 
 /// A string with `{placeholder}` parts; `{{` and `}}` are literal braces.

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use serde_json::Value as Json;
 
 use super::env::Context;
-use super::model::{Body, Filter, Locator, Part, RequestTemplate, Template, Var};
+use super::model::{Body, Filter, JsonTemplate, Locator, Part, RequestTemplate, Template, Var};
 use super::reader::{did_you_mean, item_type, list_and, Field, Reader, Spanned, Table};
 use super::workload::{names_where, WorkloadId};
 
@@ -504,7 +504,11 @@ fn body(
     match (json, text) {
         (Some(json), _) => {
             let (json, vars) = json?;
-            Some((Body::Json(json), vars, json_field.map(|f| f.at)))
+            Some((
+                Body::Json(JsonTemplate::new(json)),
+                vars,
+                json_field.map(|f| f.at),
+            ))
         }
         (None, Some(text)) => {
             let text = text?;

@@ -9,7 +9,7 @@ use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine as _};
 use serde_json::Value;
 
-use super::model::{Filter, Part, Template, Var};
+use super::model::{Filter, JsonPiece, JsonTemplate, Part, Template, Var};
 
 /// Standard base64 that encodes with padding and decodes with or without it.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -74,6 +74,83 @@ impl Vars {
     pub fn capture(&self, name: &str) -> Option<&Value> {
         self.captured.as_ref()?.get(name)
     }
+
+    /// Writes the text of one placeholder (as [`value_text`] of [`Vars::get`] has it) to
+    /// `out`; false, writing nothing, when it is unset.
+    fn write_text(&self, var: Var, out: &mut impl std::fmt::Write) -> bool {
+        let mut number = itoa::Buffer::new();
+        let text = match var {
+            Var::Id => self.id.as_deref(),
+            Var::Marker => self.marker.as_deref(),
+            Var::Unique => self.unique.as_deref(),
+            Var::Target => self.target.as_deref(),
+            Var::Writer => self.writer.map(|n| number.format(n)),
+            Var::Round => self.round.map(|n| number.format(n)),
+            Var::Units => self.units.map(|n| number.format(n)),
+            Var::Value => self.value.map(|n| number.format(n)),
+            Var::Next => self.value.map(|n| number.format(n.saturating_add(1))),
+            Var::Version => {
+                return match &self.version {
+                    Some(version) => {
+                        write_value_text(version, out);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        };
+        match text {
+            Some(text) => {
+                let _ = out.write_str(text);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Writes one placeholder's typed value as JSON (what `Vars::get` would serialize
+    /// to); false, writing nothing, when it is unset.
+    fn write_json(&self, var: Var, out: &mut Vec<u8>) -> bool {
+        let mut number = itoa::Buffer::new();
+        let text = match var {
+            Var::Id => self.id.as_deref(),
+            Var::Marker => self.marker.as_deref(),
+            Var::Unique => self.unique.as_deref(),
+            Var::Target => self.target.as_deref(),
+            Var::Version => {
+                return match &self.version {
+                    Some(version) => {
+                        write_json_value(version, out);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Var::Writer | Var::Round | Var::Units | Var::Value | Var::Next => {
+                let digits = match var {
+                    Var::Writer => self.writer.map(|n| number.format(n)),
+                    Var::Round => self.round.map(|n| number.format(n)),
+                    Var::Units => self.units.map(|n| number.format(n)),
+                    Var::Value => self.value.map(|n| number.format(n)),
+                    _ => self.value.map(|n| number.format(n.saturating_add(1))),
+                };
+                return match digits {
+                    Some(digits) => {
+                        out.extend_from_slice(digits.as_bytes());
+                        true
+                    }
+                    None => false,
+                };
+            }
+        };
+        match text {
+            Some(text) => {
+                write_json_value(text, out);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// A JSON value as text the way a header or path wants it: strings bare, others as JSON.
@@ -81,6 +158,45 @@ pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// Writes [`value_text`] of `value` to `out` without building it first.
+fn write_value_text(value: &Value, out: &mut impl std::fmt::Write) {
+    let _ = match value {
+        Value::String(s) => out.write_str(s),
+        other => write!(out, "{other}"),
+    };
+}
+
+/// Serializes `value` as compact JSON (as `Value`'s `Display` writes it) onto `out`.
+fn write_json_value(value: &(impl serde::Serialize + ?Sized), out: &mut Vec<u8>) {
+    // Writing into a `Vec` cannot fail, nor can serializing a string or a `Value`.
+    let _ = serde_json::to_writer(out, value);
+}
+
+/// Text written into a JSON string: each piece is escaped by serde_json as it arrives,
+/// so text rendered in parts is escaped exactly as the whole would be.
+struct JsonStringContents<'a>(&'a mut Vec<u8>);
+
+/// serde_json's compact formatter without the quotes around strings.
+struct Unquoted;
+
+impl serde_json::ser::Formatter for Unquoted {
+    fn begin_string<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn end_string<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Write for JsonStringContents<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        use serde::Serializer as _;
+        let mut serializer = serde_json::Serializer::with_formatter(&mut *self.0, Unquoted);
+        serializer.serialize_str(text).map_err(|_| std::fmt::Error)
     }
 }
 
@@ -195,34 +311,62 @@ impl Template {
         self.captures().all(|name| vars.capture(name).is_some())
     }
 
+    /// Whether this template uses a capture.
+    pub fn uses_captures(&self) -> bool {
+        self.captures().next().is_some()
+    }
+
     /// Renders to text.
     pub fn render(&self, vars: &Vars) -> String {
         let mut out = String::new();
+        self.render_to(vars, &mut out);
+        out
+    }
+
+    /// Renders to text, written piece by piece to `out`.
+    pub fn render_to(&self, vars: &Vars, out: &mut impl std::fmt::Write) {
         for part in &self.parts {
             match part {
-                Part::Literal(s) => out.push_str(s),
+                Part::Literal(s) => {
+                    let _ = out.write_str(s);
+                }
                 Part::Var(v) => {
-                    if let Some(value) = vars.get(*v) {
-                        out.push_str(&value_text(&value));
-                    }
+                    vars.write_text(*v, out);
                 }
                 Part::Filtered(v, filter) => {
-                    if let Some(value) = vars.get(*v) {
-                        out.push_str(&filter.encode(&value_text(&value)));
+                    let mut text = String::new();
+                    if vars.write_text(*v, &mut text) {
+                        let _ = out.write_str(&filter.encode(&text));
                     }
                 }
                 Part::Captured(name, filter) => {
                     if let Some(value) = vars.capture(name) {
-                        let text = value_text(value);
                         match filter {
-                            Some(filter) => out.push_str(&filter.encode(&text)),
-                            None => out.push_str(&text),
+                            Some(filter) => {
+                                let _ = out.write_str(&filter.encode(&value_text(value)));
+                            }
+                            None => write_value_text(value, out),
                         }
                     }
                 }
             }
         }
-        out
+    }
+
+    /// Renders as a JSON leaf onto `out`, as [`Template::render_value`] serialized.
+    fn render_json_leaf(&self, vars: &Vars, out: &mut Vec<u8>) {
+        match self.parts.as_slice() {
+            [Part::Var(v)] if vars.write_json(*v, out) => return,
+            [Part::Captured(name, None)] => {
+                if let Some(value) = vars.capture(name) {
+                    return write_json_value(value, out);
+                }
+            }
+            _ => {}
+        }
+        out.push(b'"');
+        self.render_to(vars, &mut JsonStringContents(out));
+        out.push(b'"');
     }
 
     /// Renders as a JSON leaf: a lone placeholder keeps its type, anything else (a
@@ -272,7 +416,9 @@ pub fn unknown_placeholder(name: &str, captures: &[&str]) -> String {
     message
 }
 
-/// Renders a JSON body template: every string leaf is a template.
+/// Renders a JSON body template to a value: every string leaf is a template, parsed as
+/// it is reached. Requests are rendered by [`JsonTemplate::render`], which writes this
+/// value's serialized bytes from leaves parsed once.
 ///
 /// Leaves were checked when the scenario was loaded; a leaf that does not parse
 /// (impossible after validation) is sent as written.
@@ -289,6 +435,119 @@ pub fn render_json(template: &Value, vars: &Vars) -> Value {
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+impl JsonTemplate {
+    /// Parses every string leaf of `source` once. A leaf that does not parse (impossible
+    /// after validation) is sent as written, as [`render_json`] does.
+    pub fn new(source: Value) -> JsonTemplate {
+        let mut pieces = Vec::new();
+        let mut json = Vec::new();
+        compile(&source, &mut pieces, &mut json);
+        flush(&mut pieces, &mut json);
+        JsonTemplate { source, pieces }
+    }
+
+    /// Whether any leaf uses a capture.
+    pub fn uses_captures(&self) -> bool {
+        self.leaves().any(Template::uses_captures)
+    }
+
+    /// The string leaves that have placeholders.
+    fn leaves(&self) -> impl Iterator<Item = &Template> + '_ {
+        self.pieces.iter().filter_map(|p| match p {
+            JsonPiece::Leaf(t) => Some(t),
+            JsonPiece::Json(_) => None,
+        })
+    }
+
+    /// Renders the body: the bytes of [`render_json`]'s value serialized, without
+    /// building the value or parsing a leaf again.
+    pub fn render(&self, vars: &Vars) -> Vec<u8> {
+        // Serialized pieces, plus room for each leaf's value.
+        let hint: usize = self
+            .pieces
+            .iter()
+            .map(|p| match p {
+                JsonPiece::Json(json) => json.len(),
+                JsonPiece::Leaf(_) => 24,
+            })
+            .sum();
+        let mut out = Vec::with_capacity(hint);
+        for piece in &self.pieces {
+            match piece {
+                JsonPiece::Json(json) => out.extend_from_slice(json.as_bytes()),
+                JsonPiece::Leaf(t) => t.render_json_leaf(vars, &mut out),
+            }
+        }
+        out
+    }
+}
+
+/// Serializes `value` onto `json`, cutting a piece at each string leaf with placeholders.
+fn compile(value: &Value, pieces: &mut Vec<JsonPiece>, json: &mut Vec<u8>) {
+    match value {
+        Value::String(s) => match Template::parse_open(s) {
+            Ok(t) if t.parts.iter().all(|p| matches!(p, Part::Literal(_))) => {
+                // Rendered once and for all (`{{` is a literal brace).
+                write_json_value(t.render(&Vars::default()).as_str(), json)
+            }
+            Ok(t) => {
+                flush(pieces, json);
+                pieces.push(JsonPiece::Leaf(t));
+            }
+            Err(_) => write_json_value(s.as_str(), json),
+        },
+        Value::Array(items) => {
+            json.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    json.push(b',');
+                }
+                compile(item, pieces, json);
+            }
+            json.push(b']');
+        }
+        Value::Object(map) => {
+            json.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    json.push(b',');
+                }
+                write_json_value(key.as_str(), json);
+                json.push(b':');
+                compile(item, pieces, json);
+            }
+            json.push(b'}');
+        }
+        other => write_json_value(other, json),
+    }
+}
+
+/// Ends the serialized piece being written, if any.
+fn flush(pieces: &mut Vec<JsonPiece>, json: &mut Vec<u8>) {
+    if !json.is_empty() {
+        // serde_json writes UTF-8 only.
+        let text = String::from_utf8_lossy(json).into_owned();
+        pieces.push(JsonPiece::Json(text));
+        json.clear();
+    }
+}
+
+/// The template compares as the JSON it was written as.
+impl PartialEq<Value> for JsonTemplate {
+    fn eq(&self, other: &Value) -> bool {
+        self.source == *other
+    }
+}
+
+/// A JSON template reads as the JSON it was written as.
+impl std::ops::Deref for JsonTemplate {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        &self.source
     }
 }
 
@@ -406,6 +665,148 @@ mod tests {
         assert_eq!(Filter::Base64.decode("not base64!"), None);
         // Valid base64, but not of UTF-8 text.
         assert_eq!(Filter::Base64.decode("//79"), None);
+    }
+
+    /// The text rendering as it was before templates wrote their text piece by piece:
+    /// each placeholder's typed value, then its text.
+    fn rendered_from_values(t: &Template, vars: &Vars) -> String {
+        let mut out = String::new();
+        for part in &t.parts {
+            let text = match part {
+                Part::Literal(s) => Some(s.clone()),
+                Part::Var(v) => vars.get(*v).map(|v| value_text(&v)),
+                Part::Filtered(v, f) => vars.get(*v).map(|v| f.encode(&value_text(&v))),
+                Part::Captured(name, f) => vars.capture(name).map(|v| match f {
+                    Some(f) => f.encode(&value_text(v)),
+                    None => value_text(v),
+                }),
+            };
+            out.push_str(&text.unwrap_or_default());
+        }
+        out
+    }
+
+    /// Values that need escaping in JSON, numbers at their limits and unusual versions.
+    fn awkward_vars() -> Vec<Vars> {
+        let captured: std::sync::Arc<std::collections::BTreeMap<String, Value>> =
+            std::sync::Arc::new(
+                [
+                    ("token".to_string(), json!("a\"b\\c\n\u{1}é😀")),
+                    ("n".to_string(), json!(-12)),
+                    ("obj".to_string(), json!({"k": ["v", 1.5, null]})),
+                ]
+                .into_iter()
+                .collect(),
+            );
+        let mut all = vec![vars(), Vars::default()];
+        for version in [
+            json!("\"W/\\\"etag\\\"\""),
+            json!(12),
+            json!(-3),
+            json!(2.5),
+            json!(1e300),
+            json!(u64::MAX),
+            json!(null),
+            json!(true),
+            json!({"rev": "1-a\"b", "n": [1, 2]}),
+        ] {
+            all.push(Vars {
+                captured: Some(captured.clone()),
+                id: Some("/notes/\"q\"\\\t\u{7f}\u{2028}".into()),
+                version: Some(version),
+                writer: Some(u32::MAX),
+                round: Some(0),
+                marker: Some("<m>&'\r\n".into()),
+                value: Some(i64::MAX),
+                unique: Some("ü/\u{0}".into()),
+                target: Some(String::new()),
+                units: Some(7),
+            });
+        }
+        all.push(Vars {
+            value: Some(i64::MIN),
+            version: Some(json!("")),
+            ..Vars::default()
+        });
+        all
+    }
+
+    /// Templates using every placeholder, filtered or not, captures, and literal braces.
+    const TEMPLATES: [&str; 8] = [
+        "{id}{version}{writer}{round}{marker}{value}{next}{unique}{target}{units}",
+        "{id|base64}-{version|base64}-{next|base64}-{marker|base64}",
+        "x{{{version}}}y \"q\" \\",
+        "{token}/{n}/{obj}/{token|base64}/{obj|base64}",
+        "{missing}{missing|base64}",
+        "{{}}",
+        "",
+        "plain é \u{1}",
+    ];
+
+    #[test]
+    fn a_template_renders_the_text_its_placeholders_values_have() {
+        for vars in awkward_vars() {
+            for text in TEMPLATES {
+                let t = Template::parse_open(text).unwrap();
+                assert_eq!(t.render(&vars), rendered_from_values(&t, &vars), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_parsed_json_template_renders_the_bytes_of_the_rendered_value() {
+        let mut bodies = vec![
+            json!({"count": "{next}", "by": "{marker}"}),
+            json!({"version": "{version}", "text": "v{version}-{marker}", "n": 1, "f": 1.5}),
+            json!([
+                "{id}",
+                "{writer}",
+                "{round}",
+                "{value}",
+                "{units}",
+                "{unique}",
+                "{target}",
+                "{token}",
+                "{n}",
+                "{obj}",
+                "{token|base64}",
+                "{missing}",
+                "{version|base64}",
+                null,
+                true,
+                false,
+                -1,
+                1e-7,
+                [],
+                {},
+                [[{}]]
+            ]),
+            json!({"k\"ey\n": {"nested": ["{{literal}}", "{{", "a{{b}}c", "{unclosed", "}"]}}),
+            json!("{version}"),
+            json!("no placeholders \"here\""),
+            json!(42),
+            json!(null),
+            json!({"é😀\u{1}": "{id}{id}", "": "", "z": {"y": {"x": "{marker|base64}"}}}),
+        ];
+        bodies.extend(TEMPLATES.iter().map(|t| json!({ "leaf": t })));
+        for vars in awkward_vars() {
+            for body in &bodies {
+                let template = JsonTemplate::new(body.clone());
+                let rendered = template.render(&vars);
+                let expected = render_json(body, &vars).to_string();
+                assert_eq!(String::from_utf8(rendered).unwrap(), expected, "{body}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_parsed_json_template_reads_and_compares_as_the_json_written() {
+        let body = json!({"count": "{next}"});
+        let template = JsonTemplate::new(body.clone());
+        assert!(template == body);
+        assert_eq!(template["count"], "{next}");
+        assert!(!template.uses_captures());
+        assert!(JsonTemplate::new(json!(["{token}"])).uses_captures());
     }
 
     #[test]
