@@ -29,6 +29,9 @@ use crate::scenario::SyncMode;
 const MAX_HEAD: usize = 64 * 1024;
 /// Most response header fields parsed.
 const MAX_HEADERS: usize = 128;
+/// Header fields parsed at first: an answer with more is parsed again, with room for
+/// [`MAX_HEADERS`].
+const FEW_HEADERS: usize = 24;
 
 /// Headers the HTTP/1.1 framing sets itself; the request's own values are not copied.
 const FRAMING: [&str; 4] = ["host", "content-length", "transfer-encoding", "connection"];
@@ -204,9 +207,17 @@ impl H1Conn {
     /// it is not all there. (Not async: the parser's field array, some kilobytes, stays
     /// on the stack rather than in the future of every request.)
     fn parse_head(&mut self) -> Result<Option<(u16, HeaderMap, bool)>, Incident> {
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut response = httparse::Response::new(&mut fields);
-        match response.parse(&self.buf) {
+        // Most answers have a few fields: room for those first, for all only if needed.
+        let mut few = [httparse::EMPTY_HEADER; FEW_HEADERS];
+        let mut all;
+        let mut response = httparse::Response::new(&mut few);
+        let mut parsed = response.parse(&self.buf);
+        if parsed == Err(httparse::Error::TooManyHeaders) {
+            all = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            response = httparse::Response::new(&mut all);
+            parsed = response.parse(&self.buf);
+        }
+        match parsed {
             Ok(httparse::Status::Complete(used)) => {
                 let status = response.code.unwrap_or(0);
                 let mut headers = HeaderMap::with_capacity(response.headers.len());
@@ -645,6 +656,24 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
         }
+    }
+
+    #[tokio::test]
+    async fn an_answer_with_more_fields_than_the_first_parse_has_room_for_keeps_them_all() {
+        // 40 fields, more than FEW_HEADERS: parsed again with room for every field.
+        let mut head = String::from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n");
+        for i in 0..39 {
+            head.push_str(&format!("x-field-{i}: {i}\r\n"));
+        }
+        head.push_str("\r\nok");
+        let reply: &'static [u8] = Box::leak(head.into_bytes().into_boxed_slice());
+        let origin = raw_server(vec![reply]).await;
+        let mut conn = connect(&origin).await;
+        let (seen, ending) = get(&mut conn).await;
+        assert_eq!((seen.status, ending), (Some(200), Ok(Ending::KeepAlive)));
+        assert_eq!(seen.headers.len(), 40);
+        assert_eq!(seen.headers["x-field-38"], "38");
+        assert_eq!(seen.body.text(), "ok");
     }
 
     async fn connect(origin: &Origin) -> H1Conn {
