@@ -777,9 +777,9 @@ fn unique(ctx: &RunContext, scenario: &Scenario, round: Option<u32>) -> String {
 /// Finds a value in a response: a header's text, or a JSON pointer into the body.
 fn locate(locator: &Locator, exchange: &Exchange) -> Option<Value> {
     match locator {
-        Locator::Header(name) => exchange
-            .headers
-            .get(name.as_str())
+        Locator::Header(field) => field
+            .name()
+            .and_then(|name| exchange.headers.get(name))
             .and_then(|v| v.to_str().ok())
             .map(|v| Value::String(v.to_string())),
         Locator::Json(pointer) => {

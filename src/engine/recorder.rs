@@ -103,9 +103,9 @@ fn method_text(method: &reqwest::Method) -> Text {
 /// header when it is one.
 fn located_text(locator: &Locator, exchange: &Exchange) -> Option<Text> {
     match locator {
-        Locator::Header(name) => exchange
-            .headers
-            .get(name.as_str())
+        Locator::Header(field) => field
+            .name()
+            .and_then(|name| exchange.headers.get(name))
             .and_then(|v| v.to_str().ok())
             .map(Text::from),
         _ => locate(locator, exchange).map(|v| Text::from(value_text(&v))),

@@ -373,7 +373,7 @@ pub enum Setup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Locator {
     /// A response header, by name (`header:ETag`).
-    Header(String),
+    Header(HeaderField),
     /// A JSON pointer into the response body (`json:/version`).
     Json(String),
     /// The first capture group (or the whole match) of a regular expression over the body
@@ -384,6 +384,41 @@ pub enum Locator {
     Cookie(String),
     /// Another locator's value, decoded (`json:/kvs/0/value|base64`: etcd's values).
     Decoded(Box<Locator>, Filter),
+}
+
+/// A header's name as the scenario spells it (`ETag`), parsed once for the lookups in
+/// every answer (`None`: not a valid header name, so no answer has it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderField {
+    spelt: String,
+    name: Option<http::HeaderName>,
+}
+
+impl HeaderField {
+    /// The name as parsed for lookups, if it is a valid header name.
+    pub fn name(&self) -> Option<&http::HeaderName> {
+        self.name.as_ref()
+    }
+
+    /// The name as the scenario spells it.
+    pub fn as_str(&self) -> &str {
+        &self.spelt
+    }
+}
+
+impl From<&str> for HeaderField {
+    fn from(spelt: &str) -> HeaderField {
+        HeaderField {
+            spelt: spelt.to_string(),
+            name: http::HeaderName::from_bytes(spelt.as_bytes()).ok(),
+        }
+    }
+}
+
+impl std::fmt::Display for HeaderField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.spelt)
+    }
 }
 
 /// A compiled regular expression, compared by its text.

@@ -582,7 +582,7 @@ fn plain_locator(r: &mut Reader<'_>, what: &str, text: &Spanned<String>) -> Opti
     if let Some(name) = value.strip_prefix("header:") {
         let name = name.trim();
         if is_token(name) {
-            return Some(Locator::Header(name.to_string()));
+            return Some(Locator::Header(name.into()));
         }
         let message = if name.is_empty() {
             "`header:` needs a header name".to_string()

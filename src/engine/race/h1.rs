@@ -138,11 +138,11 @@ impl H1Conn {
         };
         let no_body = method == reqwest::Method::HEAD || status == 204 || status == 304;
         let chunked = headers
-            .get_all("transfer-encoding")
+            .get_all(reqwest::header::TRANSFER_ENCODING)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.to_ascii_lowercase().contains("chunked"));
-        let length = match headers.get("content-length") {
+        let length = match headers.get(reqwest::header::CONTENT_LENGTH) {
             None => None,
             Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse::<usize>().ok()) {
                 Some(n) => Some(n),
