@@ -344,28 +344,49 @@ struct Seen {
     text: Text,
 }
 
-impl Seen {
-    fn set(&mut self, cell: &[u8], text: &Text) {
-        self.cell.clear();
-        self.cell.extend_from_slice(cell);
-        self.text = text.clone();
+/// The last few texts of a column (or of both version columns), and which of them the
+/// last row had: the row before's value is tried first, then the others.
+#[derive(Default)]
+struct Recent {
+    seen: [Seen; 8],
+    last: usize,
+    next: usize,
+}
+
+impl Recent {
+    /// The text read before from a cell of these bytes, if it is among the last few.
+    fn find(&mut self, cell: &[u8]) -> Option<Text> {
+        let last = &self.seen[self.last];
+        if same(&last.cell, cell) {
+            return Some(last.text.clone());
+        }
+        let i = self.seen.iter().position(|s| same(&s.cell, cell))?;
+        self.last = i;
+        Some(self.seen[i].text.clone())
+    }
+
+    /// Keeps `text`, read from `cell`, in place of the oldest one kept.
+    fn add(&mut self, cell: &[u8], text: &Text) {
+        let seen = &mut self.seen[self.next];
+        seen.cell.clear();
+        seen.cell.extend_from_slice(cell);
+        seen.text = text.clone();
+        self.last = self.next;
+        self.next = (self.next + 1) % self.seen.len();
     }
 }
 
 /// The texts a reader hands out again.
 #[derive(Default)]
 struct Shared {
-    /// The last value of each repeating column, handed out again while it repeats, and
-    /// the last few new values of any of them (the URLs of a few resources alternate).
-    last: [Seen; COLUMNS.len()],
-    recent: [Seen; 8],
-    next_recent: usize,
+    /// The last few values of each repeating column (the URLs of a few resources
+    /// alternate).
+    columns: [Recent; COLUMNS.len()],
     /// The last workload read, by name.
     workload: Option<WorkloadId>,
     /// The last few version tokens of either version column: a write sends the one its
     /// read returned.
-    versions: [Seen; 4],
-    next_version: usize,
+    versions: Recent,
 }
 
 impl<R: Read> CsvReader<R> {
@@ -501,8 +522,13 @@ fn unsigned(raw: &[u8]) -> Option<u64> {
     }
     let mut n: u64 = 0;
     if digits.len() <= 19 {
-        // At most 19 digits cannot overflow a u64: no check per digit.
-        for &b in digits {
+        // At most 19 digits cannot overflow a u64: no check per digit, and eight digits
+        // at a time.
+        let mut eights = digits.chunks_exact(8);
+        for chunk in &mut eights {
+            n = n * 100_000_000 + eight_digits(chunk)?;
+        }
+        for &b in eights.remainder() {
             let d = b.wrapping_sub(b'0');
             if d > 9 {
                 return None;
@@ -519,6 +545,28 @@ fn unsigned(raw: &[u8]) -> Option<u64> {
         n = n.checked_mul(10)?.checked_add(u64::from(d))?;
     }
     Some(n)
+}
+
+/// The number that eight decimal digits write, read in one word (none if one of the
+/// bytes is not a digit): each byte's digit, then pairs, fours and the eight combined
+/// by multiplications.
+fn eight_digits(chunk: &[u8]) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
+    // Every byte is in 0x30..=0x39: its high half is 3, and still 3 with 6 added.
+    let high = 0xF0 * ONES;
+    if word & high != 0x30 * ONES || word.wrapping_add(0x06 * ONES) & high != 0x30 * ONES {
+        return None;
+    }
+    let d = word - 0x30 * ONES;
+    let pairs = (d * 10).wrapping_add(d >> 8);
+    let low = 0x0000_00FF_0000_00FF;
+    Some(
+        (pairs & low)
+            .wrapping_mul(100 + (1_000_000 << 32))
+            .wrapping_add(((pairs >> 16) & low).wrapping_mul(1 + (10_000 << 32)))
+            >> 32,
+    )
 }
 
 /// The current row's cells, read by column.
@@ -555,17 +603,31 @@ impl<'a> Cell<'a, '_> {
         // A cell of a UTF-8 row is UTF-8 (it starts and ends at a delimiter); a cell of
         // any other row is checked on its own.
         let offset = (cell.as_ptr() as usize).wrapping_sub(self.row.as_slice().as_ptr() as usize);
-        let text = match self.whole.and_then(|whole| whole.get(offset..offset + cell.len())) {
+        let text = match self
+            .whole
+            .and_then(|whole| whole.get(offset..offset + cell.len()))
+        {
             Some(text) => text,
-            None => std::str::from_utf8(cell).map_err(|_| {
-                format!("column `{}` is not UTF-8", COLUMNS[column as usize])
-            })?,
+            None => std::str::from_utf8(cell)
+                .map_err(|_| format!("column `{}` is not UTF-8", COLUMNS[column as usize]))?,
         };
-        Ok(match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-            Some(inner) if inner.contains('"') => Cow::Owned(inner.replace("\"\"", "\"")),
-            Some(inner) => Cow::Borrowed(inner),
-            None => Cow::Borrowed(text),
-        })
+        let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+            return Ok(Cow::Borrowed(text));
+        };
+        if memchr::memchr(b'"', inner.as_bytes()).is_none() {
+            return Ok(Cow::Borrowed(inner));
+        }
+        // Each doubled quote made one, in one pass over a copy (`str::replace` searches
+        // for the pair with a general substring search, several times slower).
+        let mut bytes = inner.as_bytes().to_vec();
+        let mut open = false;
+        bytes.retain(|&b| {
+            open = b == b'"' && !open;
+            b != b'"' || open
+        });
+        String::from_utf8(bytes)
+            .map(Cow::Owned)
+            .map_err(|_| format!("column `{}` is not UTF-8", COLUMNS[column as usize]))
     }
 
     fn bad(&self, column: Column) -> String {
@@ -632,25 +694,19 @@ impl<'a> Cell<'a, '_> {
         Ok((!text.is_empty()).then(|| text.into_owned()))
     }
 
-    /// A repeating column's value: the `Text` of the row before while it repeats.
+    /// A repeating column's value: the `Text` read before from a cell of the same bytes
+    /// while it is among the column's last few.
     fn shared(&mut self, column: Column) -> Result<Text, String> {
-        let c = column as usize;
         let cell = self.cell(column);
-        if same(&self.shared.last[c].cell, cell) {
-            return Ok(self.shared.last[c].text.clone());
+        if cell.is_empty() {
+            return Ok(Text::empty());
         }
-        let text = match self.shared.recent.iter().find(|s| same(&s.cell, cell)) {
-            Some(seen) => seen.text.clone(),
-            None => {
-                let text = self.text(column)?;
-                let text = known(text.as_bytes()).unwrap_or_else(|| Text::from(&*text));
-                let shared = &mut *self.shared;
-                shared.recent[shared.next_recent].set(cell, &text);
-                shared.next_recent = (shared.next_recent + 1) % shared.recent.len();
-                text
-            }
-        };
-        self.shared.last[c].set(cell, &text);
+        if let Some(text) = self.shared.columns[column as usize].find(cell) {
+            return Ok(text);
+        }
+        let text = self.text(column)?;
+        let text = known(text.as_bytes()).unwrap_or_else(|| Text::from(&*text));
+        self.shared.columns[column as usize].add(cell, &text);
         Ok(text)
     }
 
@@ -661,13 +717,11 @@ impl<'a> Cell<'a, '_> {
         if cell.is_empty() {
             return Ok(None);
         }
-        if let Some(seen) = self.shared.versions.iter().find(|s| same(&s.cell, cell)) {
-            return Ok(Some(seen.text.clone()));
+        if let Some(text) = self.shared.versions.find(cell) {
+            return Ok(Some(text));
         }
         let text = Text::from(&*self.text(column)?);
-        let shared = &mut *self.shared;
-        shared.versions[shared.next_version].set(cell, &text);
-        shared.next_version = (shared.next_version + 1) % shared.versions.len();
+        self.shared.versions.add(cell, &text);
         Ok(Some(text))
     }
 }
@@ -722,38 +776,32 @@ impl<R: Read> Iterator for CsvReader<R> {
         if self.done {
             return None;
         }
-        // What is wrong with a row, and how many line ends it has in it.
-        let read = match self.csv.read_byte_record() {
+        // The last row ended where the reader is now (as it counts bytes).
+        self.line = self.tally.borrow_mut().row_ended(self.csv.position());
+        let row = match self.csv.read_byte_record() {
+            Ok(Some(row)) => row,
             Ok(None) => {
                 self.done = true;
                 return None;
             }
-            Ok(Some(row)) => Ok(
-                record(&row, self.width, &self.index, &mut self.shared)
-                    .map_err(|e| (e, memchr::memchr_iter(b'\n', row.as_slice()).count())),
-            ),
-            Err(e) => Err(e),
+            Err(e) => {
+                self.done = true;
+                return Some(Err(self.failed(e)));
+            }
         };
+        let message = match record(&row, self.width, &self.index, &mut self.shared) {
+            Ok(record) => return Some(Ok(record)),
+            Err(message) => message,
+        };
+        let inside = memchr::memchr_iter(b'\n', row.as_slice()).count() as u64;
         let end = self.csv.position();
-        let result = match read {
-            Ok(Ok(record)) => {
-                self.line = self.tally.borrow_mut().row_ended(end);
-                Ok(record)
-            }
-            Ok(Err((message, inside))) => {
-                let mut tally = self.tally.borrow_mut();
-                // The row's first line: before its own line ends and the one after it.
-                let after = tally.row_ended(end);
-                let ended = end.checked_sub(1).is_some_and(|at| tally.newline_at(at));
-                let line = after - inside as u64 - u64::from(ended);
-                Err(invalid(format!("line {line}: {message}")))
-            }
-            Err(e) => Err(self.failed(e)),
-        };
-        if result.is_err() {
-            self.done = true;
-        }
-        Some(result)
+        let mut tally = self.tally.borrow_mut();
+        // The row's first line: before its own line ends and the one after it.
+        let after = tally.row_ended(end);
+        let ended = end.checked_sub(1).is_some_and(|at| tally.newline_at(at));
+        let line = after - inside - u64::from(ended);
+        self.done = true;
+        Some(Err(invalid(format!("line {line}: {message}"))))
     }
 }
 
@@ -881,6 +929,35 @@ mod tests {
     }
 
     #[test]
+    fn numbers_read_as_str_parse_reads_them() {
+        let mut cases: Vec<String> = ["0", "+7", "12345678", "99999999", "18446744073709551615"]
+            .map(String::from)
+            .to_vec();
+        cases.extend(["18446744073709551616", "", "+", "-1", "1 2", "+-1"].map(String::from));
+        for len in 1..=20 {
+            let digits: String = (0..len)
+                .map(|i| char::from(b'1' + (i * 7 % 9) as u8))
+                .collect();
+            for at in 0..len {
+                // Every byte next to the digits' range, at every place.
+                for bad in [b'/', b':', b' ', 0x80, 0xB9] {
+                    let mut bytes = digits.clone().into_bytes();
+                    bytes[at] = bad;
+                    assert_eq!(unsigned(&bytes), None, "{bytes:?}");
+                }
+            }
+            cases.push(digits);
+        }
+        for case in cases {
+            assert_eq!(
+                unsigned(case.as_bytes()),
+                case.parse::<u64>().ok(),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[test]
     fn same_compares_every_byte_of_strings_of_any_length() {
         let url = b"http://127.0.0.1:18093/notes/12";
         assert!(same(url, url) && same(b"", b""));
@@ -924,6 +1001,57 @@ mod tests {
         );
         let e = read(&split).unwrap_err().to_string();
         assert!(e.contains("`body`") && e.contains("not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_cell_after_blank_lines_crlf_and_a_row_longer_than_the_buffer_names_its_line() {
+        // A body of many lines, longer than the reader's buffer, so its row spans chunks.
+        let long = RequestRecord {
+            body: "x\n".repeat(BUFFER),
+            ..record()
+        };
+        let text = String::from_utf8(written(&[long.clone(), record(), record()])).unwrap();
+        let bad = {
+            let at = text.rfind(",412,").unwrap();
+            format!("{},4x2,{}", &text[..at], &text[at + 5..])
+        };
+        // header 1; the long row 2..=BUFFER+2; the next rows two lines each.
+        let third = BUFFER + 3 + 2;
+        let e = read(bad.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("line {third}:")) && e.contains("`status`"),
+            "{e}"
+        );
+        let crlf = bad.replace('\n', "\r\n");
+        let e = read(crlf.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(&format!("line {third}:")), "{e}");
+        let (header, rows) = bad.split_once('\n').unwrap();
+        let blank = format!("{header}\n\n\r\n{rows}");
+        let e = read(blank.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(&format!("line {}:", third + 2)), "{e}");
+        assert_eq!(
+            read(text.as_bytes()).unwrap()[0],
+            long,
+            "the long row reads whole"
+        );
+    }
+
+    #[test]
+    fn quoted_cells_are_unescaped_in_every_kind_of_column() {
+        let header = COLUMNS.join(",");
+        let row = "\"s\",\"stale-write\",\"write\",\"3\",\"1\",\"1\",\"PUT\",\"http://h/n,1\",\"\"\"4\"\"\",\"m\",\"-2\",\"412\",\"conflict\",\"10\",\"30\",\"20\",\"W/\"\"5\"\"\",\"a \"\"b\"\"\",\"\",\"text/plain\",\"\",\"\",\"412\",\"\",\"7\",\"\",\"\",\"cut\"";
+        let back = read(format!("{header}\n{row}\n").as_bytes()).unwrap();
+        let r = &back[0];
+        assert_eq!((r.scenario.as_str(), r.url.as_str()), ("s", "http://h/n,1"));
+        assert_eq!((r.round, r.value, r.status), (3, Some(-2), Some(412)));
+        assert_eq!(r.version_sent.as_deref(), Some("\"4\""));
+        assert_eq!(r.version_returned.as_deref(), Some("W/\"5\""));
+        assert_eq!((r.body.as_str(), r.error.as_str()), ("a \"b\"", ""));
+        assert_eq!(
+            (r.arrival_ns, r.resource, r.cause),
+            (Some(7), None, Some(Cause::Cut))
+        );
+        assert_eq!((r.state.clone(), r.writer), (None, Some(1)));
     }
 
     #[test]
