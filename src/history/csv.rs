@@ -360,7 +360,11 @@ impl Recent {
         if same(&last.cell, cell) {
             return Some(last.text.clone());
         }
-        let i = self.seen.iter().position(|s| same(&s.cell, cell))?;
+        // The most recently kept first.
+        let n = self.seen.len();
+        let i = (1..=n)
+            .map(|back| (self.next + n - back) % n)
+            .find(|&i| same(&self.seen[i].cell, cell))?;
         self.last = i;
         Some(self.seen[i].text.clone())
     }
@@ -667,7 +671,10 @@ impl<'a> Cell<'a, '_> {
     fn optional<T: TryFrom<u64>>(&self, column: Column) -> Result<Option<T>, String> {
         match self.raw(column) {
             b"" => Ok(None),
-            _ => self.number(column).map(Some),
+            raw => unsigned(raw)
+                .and_then(|n| T::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| self.bad(column)),
         }
     }
 
@@ -752,17 +759,25 @@ fn known(raw: &[u8]) -> Option<Text> {
 
 /// Whether two short byte strings are equal, compared eight bytes at a time in place
 /// (the cells compared with the texts read before are a URL, a method, a version
-/// token: the call to `memcmp` that `==` makes cost more than the comparison).
+/// token: the call to `memcmp` that `==` makes cost more than the comparison). The
+/// last eight bytes go first: the values of a column tend to differ at their end (the
+/// id in a URL, the number in a version token).
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    // A chunk of `chunks_exact(8)` is eight bytes: one load.
-    let word = |chunk: &[u8]| <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-    let rest = |bytes: &[u8]| bytes.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    (&mut x).zip(&mut y).all(|(p, q)| word(p) == word(q))
-        && rest(x.remainder()) == rest(y.remainder())
+    let word = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    if n < 8 {
+        let rest = |bytes: &[u8]| bytes.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        return rest(a) == rest(b);
+    }
+    word(a, n - 8) == word(b, n - 8) && (0..n - 8).step_by(8).all(|at| word(a, at) == word(b, at))
 }
 
 fn invalid(message: String) -> csv::Error {
