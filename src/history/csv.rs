@@ -340,8 +340,18 @@ pub struct CsvReader<R: Read> {
 /// and all): a cell of the same bytes is the same text, with nothing to unescape.
 #[derive(Default)]
 struct Seen {
+    /// The cell's length and last eight bytes ([`key`]): compared before the cell.
+    key: (usize, u64),
     cell: Vec<u8>,
     text: Text,
+}
+
+/// A cell's length and its last (up to) eight bytes in one word: two cells of a column
+/// that differ tend to differ there (the id in a URL, the number in a version token).
+fn key(cell: &[u8]) -> (usize, u64) {
+    let tail = cell.get(cell.len().saturating_sub(8)..).unwrap_or(cell);
+    let word = tail.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    (cell.len(), word)
 }
 
 /// The last few texts of a column (or of both version columns), and which of them the
@@ -356,15 +366,15 @@ struct Recent {
 impl Recent {
     /// The text read before from a cell of these bytes, if it is among the last few.
     fn find(&mut self, cell: &[u8]) -> Option<Text> {
+        let key = key(cell);
         let last = &self.seen[self.last];
-        if same(&last.cell, cell) {
+        if last.key == key && same(&last.cell, cell) {
             return Some(last.text.clone());
         }
-        // The most recently kept first.
-        let n = self.seen.len();
-        let i = (1..=n)
-            .map(|back| (self.next + n - back) % n)
-            .find(|&i| same(&self.seen[i].cell, cell))?;
+        let i = self
+            .seen
+            .iter()
+            .position(|s| s.key == key && same(&s.cell, cell))?;
         self.last = i;
         Some(self.seen[i].text.clone())
     }
@@ -372,6 +382,7 @@ impl Recent {
     /// Keeps `text`, read from `cell`, in place of the oldest one kept.
     fn add(&mut self, cell: &[u8], text: &Text) {
         let seen = &mut self.seen[self.next];
+        seen.key = key(cell);
         seen.cell.clear();
         seen.cell.extend_from_slice(cell);
         seen.text = text.clone();
