@@ -862,7 +862,16 @@ mod tests {
         unicode.outcome = Outcome::Indeterminate;
         unicode.cause = Some(Cause::BodyTimeout);
         unicode.phase = Phase::Final;
-        vec![plain, quoted, unicode]
+        // Every ASCII byte in a text field, and cells that are one byte the quoting rule
+        // names: a delimiter, a quote, a carriage return, a line feed.
+        let mut every = record();
+        every.body = (0u8..128).map(char::from).collect();
+        every.error = "\r".into();
+        every.marker = Some(",".into());
+        every.conflict_missing = "\"".into();
+        every.url = "\n".into();
+        every.scenario = " s ".into();
+        vec![plain, quoted, unicode, every]
     }
 
     fn serde_csv(records: &[RequestRecord]) -> Vec<u8> {
@@ -938,6 +947,15 @@ mod tests {
                 read(variant.as_bytes()).unwrap(),
                 [one.clone(), one.clone()]
             );
+        }
+        // A quoted last cell before a CRLF, and at the end of the input.
+        let header = COLUMNS[..19].join(",");
+        let row =
+            "s,stale-write,write,3,1,1,PUT,http://h/n/1,,m,,412,conflict,10,30,20,,body,\"a, b\"";
+        for end in ["\r\n", "\n", ""] {
+            let back = read(format!("{header}\r\n{row}\r\n{row}{end}").as_bytes()).unwrap();
+            let errors: Vec<&str> = back.iter().map(|r| r.error.as_str()).collect();
+            assert_eq!(errors, ["a, b", "a, b"], "{end:?}");
         }
     }
 
