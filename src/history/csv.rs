@@ -151,7 +151,7 @@ impl<W: Write> CsvWriter<W> {
         let mut numbers = [itoa::Buffer::new(); 11];
         let [round, writer, attempt, value, status, start, end, latency, arrival, resource, scheduled] =
             &mut numbers;
-        fn number<'b>(buffer: &'b mut itoa::Buffer, n: Option<u64>) -> &'b [u8] {
+        fn number(buffer: &mut itoa::Buffer, n: Option<u64>) -> &[u8] {
             n.map_or(b"", |n| buffer.format(n).as_bytes())
         }
         fn text(t: &Option<Text>) -> &[u8] {
