@@ -349,9 +349,12 @@ struct Seen {
 /// A cell's length and its last (up to) eight bytes in one word: two cells of a column
 /// that differ tend to differ there (the id in a URL, the number in a version token).
 fn key(cell: &[u8]) -> (usize, u64) {
-    let tail = cell.get(cell.len().saturating_sub(8)..).unwrap_or(cell);
-    let word = tail.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-    (cell.len(), word)
+    let n = cell.len();
+    let word = match cell.get(n.wrapping_sub(8)..).map(<[u8; 8]>::try_from) {
+        Some(Ok(last)) => u64::from_le_bytes(last),
+        _ => cell.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    };
+    (n, word)
 }
 
 /// The last few texts of a column (or of both version columns), and which of them the
@@ -367,14 +370,13 @@ impl Recent {
     /// The text read before from a cell of these bytes, if it is among the last few.
     fn find(&mut self, cell: &[u8]) -> Option<Text> {
         let key = key(cell);
+        // A key is the whole of a cell of up to eight bytes.
+        let is = |s: &Seen| s.key == key && (cell.len() <= 8 || same(&s.cell, cell));
         let last = &self.seen[self.last];
-        if last.key == key && same(&last.cell, cell) {
+        if is(last) {
             return Some(last.text.clone());
         }
-        let i = self
-            .seen
-            .iter()
-            .position(|s| s.key == key && same(&s.cell, cell))?;
+        let i = self.seen.iter().position(is)?;
         self.last = i;
         Some(self.seen[i].text.clone())
     }
@@ -999,6 +1001,30 @@ mod tests {
                 "{case:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_texts_kept_are_found_by_every_byte_of_their_cell() {
+        let cells: [&[u8]; 8] = [
+            b"\0a",
+            b"a",
+            b"a\0",
+            b"abcdefgh",
+            b"abcdefgi",
+            b"xbcdefgh",
+            b"0abcdefgh",
+            b"1abcdefgh",
+        ];
+        let mut recent = Recent::default();
+        for cell in cells {
+            assert!(recent.find(cell).is_none(), "{cell:?} was not kept yet");
+            recent.add(cell, &Text::from(String::from_utf8_lossy(cell).as_ref()));
+        }
+        for cell in cells {
+            let found = recent.find(cell).expect("kept");
+            assert_eq!(found.as_bytes(), cell);
+        }
+        assert!(recent.find(b"").is_none() && recent.find(b"abcdefgj").is_none());
     }
 
     #[test]
