@@ -533,35 +533,36 @@ fn record(
 
 /// A decimal number, as `str::parse` reads one (an optional `+`, then digits).
 fn unsigned(raw: &[u8]) -> Option<u64> {
-    let digits = raw.strip_prefix(b"+").unwrap_or(raw);
-    if digits.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    if digits.len() <= 19 {
-        // At most 19 digits cannot overflow a u64: no check per digit, and eight digits
-        // at a time.
-        let mut eights = digits.chunks_exact(8);
-        for chunk in &mut eights {
-            n = n * 100_000_000 + eight_digits(chunk)?;
+    let digits = match raw {
+        [b'+', rest @ ..] => rest,
+        _ => raw,
+    };
+    // At most 19 digits cannot overflow a u64: no check per digit, and eight digits at
+    // a time.
+    let (n, rest) = match digits.len() {
+        0 => return None,
+        1..=7 => (0, digits),
+        8..=15 => {
+            let (eight, rest) = digits.split_at(8);
+            (eight_digits(eight)?, rest)
         }
-        for &b in eights.remainder() {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            n = n * 10 + u64::from(d);
+        16..=19 => {
+            let (sixteen, rest) = digits.split_at(16);
+            let (high, low) = sixteen.split_at(8);
+            (eight_digits(high)? * 100_000_000 + eight_digits(low)?, rest)
         }
-        return Some(n);
-    }
-    for &b in digits {
+        _ => {
+            return digits.iter().try_fold(0u64, |n, &b| {
+                let d = b.wrapping_sub(b'0');
+                (d <= 9).then_some(())?;
+                n.checked_mul(10)?.checked_add(u64::from(d))
+            })
+        }
+    };
+    rest.iter().try_fold(n, |n, &b| {
         let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
-    }
-    Some(n)
+        (d <= 9).then(|| n * 10 + u64::from(d))
+    })
 }
 
 /// The number that eight decimal digits write, read in one word (none if one of the
