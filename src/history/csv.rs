@@ -487,13 +487,7 @@ fn record(
             row.len()
         ));
     }
-    let mut cell = Cell {
-        row,
-        // The row's text checked once, rather than cell by cell.
-        whole: std::str::from_utf8(row.as_slice()).ok(),
-        index,
-        shared,
-    };
+    let mut cell = Cell { row, index, shared };
     Ok(RequestRecord {
         scenario: cell.shared(Column::Scenario)?,
         workload: cell.workload()?,
@@ -590,8 +584,6 @@ fn eight_digits(chunk: &[u8]) -> Option<u64> {
 /// The current row's cells, read by column.
 struct Cell<'a, 'r> {
     row: &'a simd_csv::ZeroCopyByteRecord<'r>,
-    /// All the row's bytes, delimiters and quotes included, when they are UTF-8.
-    whole: Option<&'a str>,
     index: &'a [usize; COLUMNS.len()],
     shared: &'a mut Shared,
 }
@@ -615,29 +607,28 @@ impl<'a> Cell<'a, '_> {
         }
     }
 
-    /// A column's text, unescaped.
+    /// A column's text, unescaped. Only the cells read as text are checked as UTF-8
+    /// (a number is checked as digits, a name against the names), each once: a doubled
+    /// quote made one leaves UTF-8 what was UTF-8, and not what was not.
     fn text(&self, column: Column) -> Result<Cow<'a, str>, String> {
+        let not_utf8 = |_| format!("column `{}` is not UTF-8", COLUMNS[column as usize]);
         let cell = self.cell(column);
-        // A cell of a UTF-8 row is UTF-8 (it starts and ends at a delimiter); a cell of
-        // any other row is checked on its own.
-        let offset = (cell.as_ptr() as usize).wrapping_sub(self.row.as_slice().as_ptr() as usize);
-        let text = match self
-            .whole
-            .and_then(|whole| whole.get(offset..offset + cell.len()))
-        {
-            Some(text) => text,
-            None => std::str::from_utf8(cell)
-                .map_err(|_| format!("column `{}` is not UTF-8", COLUMNS[column as usize]))?,
+        let inner = match cell {
+            [b'"', inner @ .., b'"'] => inner,
+            _ => {
+                return std::str::from_utf8(cell)
+                    .map(Cow::Borrowed)
+                    .map_err(not_utf8)
+            }
         };
-        let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
-            return Ok(Cow::Borrowed(text));
-        };
-        if memchr::memchr(b'"', inner.as_bytes()).is_none() {
-            return Ok(Cow::Borrowed(inner));
+        if memchr::memchr(b'"', inner).is_none() {
+            return std::str::from_utf8(inner)
+                .map(Cow::Borrowed)
+                .map_err(not_utf8);
         }
         // Each doubled quote made one, in one pass over a copy (`str::replace` searches
         // for the pair with a general substring search, several times slower).
-        let mut bytes = inner.as_bytes().to_vec();
+        let mut bytes = inner.to_vec();
         let mut open = false;
         bytes.retain(|&b| {
             open = b == b'"' && !open;
@@ -645,7 +636,7 @@ impl<'a> Cell<'a, '_> {
         });
         String::from_utf8(bytes)
             .map(Cow::Owned)
-            .map_err(|_| format!("column `{}` is not UTF-8", COLUMNS[column as usize]))
+            .map_err(|e| not_utf8(e.utf8_error()))
     }
 
     fn bad(&self, column: Column) -> String {
