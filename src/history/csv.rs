@@ -1,22 +1,28 @@
-//! The CSV form of the history (`requests.csv`), written and read with the `csv` crate.
+//! The CSV form of the history (`requests.csv`), written and read with the `simd_csv`
+//! crate (memchr-based: it looks for the next delimiter, quote or line end many bytes
+//! at a time, where the `csv` crate steps through every byte).
 //!
 //! A long run writes millions of rows and `contend check` reads them back, so both
-//! directions skip serde: [`CsvWriter`] hands each field to `csv::Writer` as bytes
-//! (numbers by `itoa`), and [`CsvReader`] reads each row into one reused
-//! `csv::ByteRecord`, converts its fields in place, and hands out one [`Text`] per
-//! distinct value of a repeating column rather than one per row. The file is the one
-//! serde and the `csv` crate write and read ([`COLUMNS`] in the record's field order,
-//! the enums by their snake_case names, an absent value as an empty cell): columns are
-//! found by name, so a history saved by an older contend, which lacks the newer columns,
-//! reads too (each then reads as absent or empty).
+//! directions skip serde: [`CsvWriter`] hands each row to `simd_csv::Writer` as one
+//! array of byte fields (numbers by `itoa`), and [`CsvReader`] reads each row in place
+//! (`simd_csv::ZeroCopyReader`: the cells as they are in the file), unescapes only the
+//! quoted cells it needs as text, and hands out one [`Text`] per distinct value of a
+//! repeating column rather than one per row. The file is the one serde and the `csv`
+//! crate write and read ([`COLUMNS`] in the record's field order, the enums by their
+//! snake_case names, an absent value as an empty cell, a field quoted when it holds a
+//! delimiter, a quote or a line break): columns are found by name, so a history saved
+//! by an older contend, which lacks the newer columns, reads too (each then reads as
+//! absent or empty).
 //!
 //! The reader caps a row at [`super::MAX_LINE`] bytes, so a file that is no history
 //! ends with an error, not with memory full. Its errors are `csv::Error`s, each naming
-//! the line (and the column, for a bad cell).
+//! the line (and the column, for a bad cell); the reader's input notes where the line
+//! ends are in what it hands out, since `simd_csv` counts bytes only.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
-
-use csv::ByteRecord;
+use std::rc::Rc;
 
 use super::{Cause, Outcome, Phase, RequestRecord, Text};
 use crate::scenario::WorkloadId;
@@ -113,7 +119,7 @@ const BUFFER: usize = 64 * 1024;
 /// [`CsvWriter::flush`] when done. The header line goes before the first record (a
 /// history of no record is an empty file, as serde and the `csv` crate write it).
 pub struct CsvWriter<W: Write> {
-    out: csv::Writer<W>,
+    out: simd_csv::Writer<W>,
     header_due: bool,
 }
 
@@ -121,8 +127,9 @@ impl<W: Write> CsvWriter<W> {
     /// A writer of a new history.
     pub fn new(out: W) -> CsvWriter<W> {
         CsvWriter {
-            out: csv::WriterBuilder::new()
+            out: simd_csv::WriterBuilder::new()
                 .buffer_capacity(BUFFER)
+                .flexible(true)
                 .from_writer(out),
             header_due: true,
         }
@@ -132,51 +139,55 @@ impl<W: Write> CsvWriter<W> {
     pub fn write(&mut self, r: &RequestRecord) -> io::Result<()> {
         if self.header_due {
             self.header_due = false;
-            self.out.write_record(COLUMNS)?;
+            self.out.write_record(COLUMNS).map_err(io_error)?;
         }
-        self.encode(r).map_err(io::Error::from)
+        self.encode(r).map_err(io_error)
     }
 
-    /// Hands the fields of one row to the `csv` writer, which quotes what needs it.
-    fn encode(&mut self, r: &RequestRecord) -> csv::Result<()> {
-        let w = &mut self.out;
-        let mut n = itoa::Buffer::new();
-        let mut optional = |w: &mut csv::Writer<W>, v: Option<u64>| match v {
-            Some(v) => w.write_field(n.format(v)),
-            None => w.write_field(b""),
-        };
-        w.write_field(r.scenario.as_bytes())?;
-        w.write_field(r.workload.name())?;
-        w.write_field(phase_name(r.phase))?;
-        optional(w, Some(r.round.into()))?;
-        optional(w, r.writer.map(u64::from))?;
-        optional(w, Some(r.attempt.into()))?;
-        w.write_field(r.method.as_bytes())?;
-        w.write_field(r.url.as_bytes())?;
-        w.write_field(r.version_sent.as_deref().unwrap_or(""))?;
-        w.write_field(r.marker.as_deref().unwrap_or(""))?;
-        match r.value {
-            Some(v) => w.write_field(itoa::Buffer::new().format(v))?,
-            None => w.write_field(b"")?,
+    /// Hands the row's fields to the `simd_csv` writer in one call, numbers formatted
+    /// by `itoa` on the stack; the writer quotes what needs it (a delimiter, a quote or
+    /// a line break in the field), as the `csv` crate does.
+    fn encode(&mut self, r: &RequestRecord) -> simd_csv::Result<()> {
+        let mut numbers = [itoa::Buffer::new(); 11];
+        let [round, writer, attempt, value, status, start, end, latency, arrival, resource, scheduled] =
+            &mut numbers;
+        fn number(buffer: &mut itoa::Buffer, n: Option<u64>) -> &[u8] {
+            n.map_or(b"", |n| buffer.format(n).as_bytes())
         }
-        optional(w, r.status.map(u64::from))?;
-        w.write_field(r.outcome.name())?;
-        optional(w, Some(r.start_ns))?;
-        optional(w, Some(r.end_ns))?;
-        optional(w, Some(r.latency_ns))?;
-        w.write_field(r.version_returned.as_deref().unwrap_or(""))?;
-        w.write_field(&r.body)?;
-        w.write_field(&r.error)?;
-        w.write_field(r.content_type.as_bytes())?;
-        w.write_field(r.state.as_deref().unwrap_or(""))?;
-        w.write_field(r.strategy.as_deref().unwrap_or(""))?;
-        w.write_field(r.promised.as_bytes())?;
-        w.write_field(&r.conflict_missing)?;
-        optional(w, r.arrival_ns)?;
-        optional(w, r.resource.map(u64::from))?;
-        optional(w, r.scheduled_ns)?;
-        w.write_field(r.cause.map_or("", Cause::name))?;
-        w.write_record(None::<&[u8]>)
+        fn text(t: &Option<Text>) -> &[u8] {
+            t.as_deref().unwrap_or("").as_bytes()
+        }
+        let row: [&[u8]; COLUMNS.len()] = [
+            r.scenario.as_bytes(),
+            r.workload.name().as_bytes(),
+            phase_name(r.phase).as_bytes(),
+            number(round, Some(r.round.into())),
+            number(writer, r.writer.map(u64::from)),
+            number(attempt, Some(r.attempt.into())),
+            r.method.as_bytes(),
+            r.url.as_bytes(),
+            text(&r.version_sent),
+            r.marker.as_deref().unwrap_or("").as_bytes(),
+            r.value.map_or(b"", |v| value.format(v).as_bytes()),
+            number(status, r.status.map(u64::from)),
+            r.outcome.name().as_bytes(),
+            number(start, Some(r.start_ns)),
+            number(end, Some(r.end_ns)),
+            number(latency, Some(r.latency_ns)),
+            text(&r.version_returned),
+            r.body.as_bytes(),
+            r.error.as_bytes(),
+            r.content_type.as_bytes(),
+            text(&r.state),
+            text(&r.strategy),
+            r.promised.as_bytes(),
+            r.conflict_missing.as_bytes(),
+            number(arrival, r.arrival_ns),
+            number(resource, r.resource.map(u64::from)),
+            number(scheduled, r.scheduled_ns),
+            r.cause.map_or("", Cause::name).as_bytes(),
+        ];
+        self.out.write_record(row)
     }
 
     /// Writes out what is buffered and flushes the output.
@@ -187,6 +198,14 @@ impl<W: Write> CsvWriter<W> {
     /// The output, flushed.
     pub fn into_inner(self) -> io::Result<W> {
         self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// A `simd_csv` error as the I/O error it wraps (any other as invalid data).
+fn io_error(e: simd_csv::Error) -> io::Error {
+    match e.into_kind() {
+        simd_csv::ErrorKind::Io(e) => e,
+        other => io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}")),
     }
 }
 
@@ -231,53 +250,160 @@ fn outcome_named(name: &[u8]) -> Option<Outcome> {
 /// No column is at this index: a column the file does not have.
 const ABSENT: usize = usize::MAX;
 
-/// The reader's input, which refuses to hand out more than a row of
-/// [`super::MAX_LINE`] (and the `csv` reader's buffer) between two rows.
-struct Capped<R> {
-    input: R,
-    since_row: usize,
+/// What the reader's input has handed out: for the row cap, and for the line numbers
+/// of errors (the `simd_csv` reader counts bytes, not lines).
+#[derive(Default)]
+struct Tally {
+    /// Bytes handed out, and where the last row read ends.
+    handed: u64,
+    row_end: u64,
+    /// Set when the input refused a row over the cap.
     over: bool,
+    /// The last chunk handed out: where it starts in the input, and where its line
+    /// ends are in it.
+    chunk_start: u64,
+    newlines: Vec<usize>,
+    /// The line ends before the last chunk, and how many of its own are before
+    /// `row_end`.
+    lines_before_chunk: u64,
+    seen: usize,
 }
 
-impl<R: Read> Read for Capped<R> {
+impl Tally {
+    /// A row ended at `end` (as the reader counts bytes): the line the next one starts
+    /// on. Rows end in the last chunk (or at its end), each after the one before.
+    fn row_ended(&mut self, end: u64) -> u64 {
+        self.row_end = end;
+        let within = end.saturating_sub(self.chunk_start);
+        while self
+            .newlines
+            .get(self.seen)
+            .is_some_and(|&at| (at as u64) < within)
+        {
+            self.seen += 1;
+        }
+        1 + self.lines_before_chunk + self.seen as u64
+    }
+
+    /// Whether the byte at `at` of the last chunk is a line end.
+    fn newline_at(&self, at: u64) -> bool {
+        at.checked_sub(self.chunk_start)
+            .is_some_and(|within| self.newlines.binary_search(&(within as usize)).is_ok())
+    }
+}
+
+/// The reader's input, which refuses to hand out more than a row of
+/// [`super::MAX_LINE`] (and a reader's buffer or two) past the last row read, and
+/// notes where the line ends are in what it hands out.
+struct Input<R> {
+    input: R,
+    tally: Rc<RefCell<Tally>>,
+}
+
+impl<R: Read> Read for Input<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.since_row > super::MAX_LINE + 2 * BUFFER {
-            self.over = true;
+        let mut tally = self.tally.borrow_mut();
+        if tally.handed - tally.row_end > (super::MAX_LINE + 2 * BUFFER) as u64 {
+            tally.over = true;
             return Err(io::Error::new(io::ErrorKind::InvalidData, "row too long"));
         }
         let n = self.input.read(buf)?;
-        self.since_row += n;
+        let tally = &mut *tally;
+        tally.lines_before_chunk += tally.newlines.len() as u64;
+        tally.chunk_start = tally.handed;
+        tally.handed += n as u64;
+        tally.seen = 0;
+        tally.newlines.clear();
+        tally
+            .newlines
+            .extend(memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()));
         Ok(n)
     }
 }
 
 /// Reads `requests.csv` rows from `input`, one record at a time (see the module doc).
 pub struct CsvReader<R: Read> {
-    csv: csv::Reader<Capped<R>>,
-    row: ByteRecord,
+    csv: simd_csv::ZeroCopyReader<Input<R>>,
+    tally: Rc<RefCell<Tally>>,
+    /// The line the next row starts on (a blank line may come first).
+    line: u64,
     /// Where each of [`COLUMNS`] is in a row ([`ABSENT`] when the file lacks it), and
     /// how many fields a row has.
     index: [usize; COLUMNS.len()],
     width: usize,
     shared: Shared,
-    /// Set after an error or at an empty input: the iterator ends.
+    /// Set after an error or at the end: the iterator ends.
     done: bool,
+}
+
+/// A text read before, with the cell it was read from as it is in the file (quotes
+/// and all): a cell of the same bytes is the same text, with nothing to unescape.
+#[derive(Default)]
+struct Seen {
+    /// The cell's length and last eight bytes ([`key`]): compared before the cell.
+    key: (usize, u64),
+    cell: Vec<u8>,
+    text: Text,
+}
+
+/// A cell's length and its last (up to) eight bytes in one word: two cells of a column
+/// that differ tend to differ there (the id in a URL, the number in a version token).
+fn key(cell: &[u8]) -> (usize, u64) {
+    let n = cell.len();
+    let word = match cell.get(n.wrapping_sub(8)..).map(<[u8; 8]>::try_from) {
+        Some(Ok(last)) => u64::from_le_bytes(last),
+        _ => cell.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b)),
+    };
+    (n, word)
+}
+
+/// The last few texts of a column (or of both version columns), and which of them the
+/// last row had: the row before's value is tried first, then the others.
+#[derive(Default)]
+struct Recent {
+    seen: [Seen; 8],
+    last: usize,
+    next: usize,
+}
+
+impl Recent {
+    /// The text read before from a cell of these bytes, if it is among the last few.
+    fn find(&mut self, cell: &[u8]) -> Option<Text> {
+        let key = key(cell);
+        // A key is the whole of a cell of up to eight bytes.
+        let is = |s: &Seen| s.key == key && (cell.len() <= 8 || same(&s.cell, cell));
+        let last = &self.seen[self.last];
+        if is(last) {
+            return Some(last.text.clone());
+        }
+        let i = self.seen.iter().position(is)?;
+        self.last = i;
+        Some(self.seen[i].text.clone())
+    }
+
+    /// Keeps `text`, read from `cell`, in place of the oldest one kept.
+    fn add(&mut self, cell: &[u8], text: &Text) {
+        let seen = &mut self.seen[self.next];
+        seen.key = key(cell);
+        seen.cell.clear();
+        seen.cell.extend_from_slice(cell);
+        seen.text = text.clone();
+        self.last = self.next;
+        self.next = (self.next + 1) % self.seen.len();
+    }
 }
 
 /// The texts a reader hands out again.
 #[derive(Default)]
 struct Shared {
-    /// The last value of each repeating column, handed out again while it repeats, and
-    /// the last few new values of any of them (the URLs of a few resources alternate).
-    last: [Text; COLUMNS.len()],
-    recent: [Text; 8],
-    next_recent: usize,
+    /// The last few values of each repeating column (the URLs of a few resources
+    /// alternate).
+    columns: [Recent; COLUMNS.len()],
     /// The last workload read, by name.
     workload: Option<WorkloadId>,
     /// The last few version tokens of either version column: a write sends the one its
     /// read returned.
-    versions: [Text; 4],
-    next_version: usize,
+    versions: Recent,
 }
 
 impl<R: Read> CsvReader<R> {
@@ -285,17 +411,18 @@ impl<R: Read> CsvReader<R> {
     /// first line lacks a column every history has is an error here. An empty input is
     /// a history of no record.
     pub fn new(input: R) -> Result<CsvReader<R>, csv::Error> {
-        let csv = csv::ReaderBuilder::new()
+        let tally = Rc::new(RefCell::new(Tally::default()));
+        let csv = simd_csv::ZeroCopyReaderBuilder::new()
             .flexible(true)
             .buffer_capacity(BUFFER)
-            .from_reader(Capped {
+            .from_reader(Input {
                 input,
-                since_row: 0,
-                over: false,
+                tally: Rc::clone(&tally),
             });
         let mut reader = CsvReader {
             csv,
-            row: ByteRecord::new(),
+            tally,
+            line: 1,
             index: [ABSENT; COLUMNS.len()],
             width: 0,
             shared: Shared::default(),
@@ -303,9 +430,9 @@ impl<R: Read> CsvReader<R> {
         };
         let header = match reader.csv.byte_headers() {
             Ok(header) => header.clone(),
-            Err(e) => return Err(reader.failed(e, 1)),
+            Err(e) => return Err(reader.failed(e)),
         };
-        reader.csv.get_mut().since_row = 0;
+        reader.line = reader.tally.borrow_mut().row_ended(reader.csv.position());
         if header.is_empty() {
             // An empty file is a history of no record (as the `csv` crate wrote it).
             reader.done = true;
@@ -329,156 +456,205 @@ impl<R: Read> CsvReader<R> {
         Ok(reader)
     }
 
-    /// The error of a row that starts on `line`: the row cap's own, or the `csv` crate's.
-    fn failed(&self, e: csv::Error, line: u64) -> csv::Error {
-        if self.csv.get_ref().over {
+    /// The error of reading the row that starts on `self.line`: the row cap's own, or
+    /// the input's.
+    fn failed(&self, e: simd_csv::Error) -> csv::Error {
+        let line = self.line;
+        if self.tally.borrow().over {
             invalid(format!(
                 "line {line}: a row is over {} MiB, so this is not a requests.csv written by contend",
                 super::MAX_LINE / (1024 * 1024)
             ))
         } else {
-            e
+            match e.into_kind() {
+                simd_csv::ErrorKind::Io(e) => csv::Error::from(e),
+                other => invalid(format!("line {line}: {other:?}")),
+            }
         }
     }
+}
 
-    /// The record in the current row.
-    fn record(&mut self) -> Result<RequestRecord, csv::Error> {
-        let line = self.row.position().map_or(0, csv::Position::line);
-        if self.row.len() != self.width {
-            return Err(invalid(format!(
-                "line {line}: the row has {} fields and the header {}",
-                self.row.len(),
-                self.width
-            )));
-        }
-        let mut cell = Cell {
-            row: &self.row,
-            // The row's text checked once, rather than cell by cell.
-            whole: std::str::from_utf8(self.row.as_slice()).ok(),
-            index: &self.index,
-            shared: &mut self.shared,
-            line,
-        };
-        Ok(RequestRecord {
-            scenario: cell.shared(Column::Scenario)?,
-            workload: cell.workload()?,
-            phase: cell.parse(Column::Phase, phase_named)?,
-            round: cell.number(Column::Round)?,
-            writer: cell.optional(Column::Writer)?,
-            attempt: cell.number(Column::Attempt)?,
-            method: cell.shared(Column::Method)?,
-            url: cell.shared(Column::Url)?,
-            version_sent: cell.version(Column::VersionSent)?,
-            marker: cell.optional_string(Column::Marker)?,
-            value: cell.signed(Column::Value)?,
-            status: cell.optional(Column::Status)?,
-            outcome: cell.parse(Column::Outcome, outcome_named)?,
-            start_ns: cell.number(Column::StartNs)?,
-            end_ns: cell.number(Column::EndNs)?,
-            latency_ns: cell.number(Column::LatencyNs)?,
-            version_returned: cell.version(Column::VersionReturned)?,
-            body: cell.string(Column::Body)?,
-            error: cell.string(Column::Error)?,
-            content_type: cell.shared(Column::ContentType)?,
-            state: Text::non_empty(cell.shared(Column::State)?),
-            strategy: Text::non_empty(cell.shared(Column::Strategy)?),
-            promised: cell.shared(Column::Promised)?,
-            conflict_missing: cell.string(Column::ConflictMissing)?,
-            arrival_ns: cell.optional(Column::ArrivalNs)?,
-            resource: cell.optional(Column::Resource)?,
-            scheduled_ns: cell.optional(Column::ScheduledNs)?,
-            cause: match cell.raw(Column::Cause) {
-                b"" => None,
-                name => Some(cell.parse(Column::Cause, |_| {
-                    Cause::ALL.into_iter().find(|c| c.name().as_bytes() == name)
-                })?),
-            },
-        })
+/// The record in `row`, or what is wrong with it (the line is added by the caller).
+fn record(
+    row: &simd_csv::ZeroCopyByteRecord<'_>,
+    width: usize,
+    index: &[usize; COLUMNS.len()],
+    shared: &mut Shared,
+) -> Result<RequestRecord, String> {
+    if row.len() != width {
+        return Err(format!(
+            "the row has {} fields and the header {width}",
+            row.len()
+        ));
     }
+    let mut cell = Cell { row, index, shared };
+    Ok(RequestRecord {
+        scenario: cell.shared(Column::Scenario)?,
+        workload: cell.workload()?,
+        phase: cell.parse(Column::Phase, phase_named)?,
+        round: cell.number(Column::Round)?,
+        writer: cell.optional(Column::Writer)?,
+        attempt: cell.number(Column::Attempt)?,
+        method: cell.shared(Column::Method)?,
+        url: cell.shared(Column::Url)?,
+        version_sent: cell.version(Column::VersionSent)?,
+        marker: cell.optional_string(Column::Marker)?,
+        value: cell.signed(Column::Value)?,
+        status: cell.optional(Column::Status)?,
+        outcome: cell.parse(Column::Outcome, outcome_named)?,
+        start_ns: cell.number(Column::StartNs)?,
+        end_ns: cell.number(Column::EndNs)?,
+        latency_ns: cell.number(Column::LatencyNs)?,
+        version_returned: cell.version(Column::VersionReturned)?,
+        body: cell.string(Column::Body)?,
+        error: cell.string(Column::Error)?,
+        content_type: cell.shared(Column::ContentType)?,
+        state: Text::non_empty(cell.shared(Column::State)?),
+        strategy: Text::non_empty(cell.shared(Column::Strategy)?),
+        promised: cell.shared(Column::Promised)?,
+        conflict_missing: cell.string(Column::ConflictMissing)?,
+        arrival_ns: cell.optional(Column::ArrivalNs)?,
+        resource: cell.optional(Column::Resource)?,
+        scheduled_ns: cell.optional(Column::ScheduledNs)?,
+        cause: match cell.raw(Column::Cause) {
+            b"" => None,
+            name => Some(cell.parse(Column::Cause, |_| {
+                Cause::ALL.into_iter().find(|c| c.name().as_bytes() == name)
+            })?),
+        },
+    })
 }
 
 /// A decimal number, as `str::parse` reads one (an optional `+`, then digits).
 fn unsigned(raw: &[u8]) -> Option<u64> {
-    let digits = raw.strip_prefix(b"+").unwrap_or(raw);
-    if digits.is_empty() {
+    let digits = match raw {
+        [b'+', rest @ ..] => rest,
+        _ => raw,
+    };
+    // At most 19 digits cannot overflow a u64: no check per digit, and eight digits at
+    // a time.
+    let (n, rest) = match digits.len() {
+        0 => return None,
+        1..=7 => (0, digits),
+        8..=15 => {
+            let (eight, rest) = digits.split_at(8);
+            (eight_digits(eight)?, rest)
+        }
+        16..=19 => {
+            let (sixteen, rest) = digits.split_at(16);
+            let (high, low) = sixteen.split_at(8);
+            (eight_digits(high)? * 100_000_000 + eight_digits(low)?, rest)
+        }
+        _ => {
+            return digits.iter().try_fold(0u64, |n, &b| {
+                let d = b.wrapping_sub(b'0');
+                (d <= 9).then_some(())?;
+                n.checked_mul(10)?.checked_add(u64::from(d))
+            })
+        }
+    };
+    rest.iter().try_fold(n, |n, &b| {
+        let d = b.wrapping_sub(b'0');
+        (d <= 9).then(|| n * 10 + u64::from(d))
+    })
+}
+
+/// The number that eight decimal digits write, read in one word (none if one of the
+/// bytes is not a digit): each byte's digit, then pairs, fours and the eight combined
+/// by multiplications.
+fn eight_digits(chunk: &[u8]) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
+    // Every byte is in 0x30..=0x39: its high half is 3, and still 3 with 6 added.
+    let high = 0xF0 * ONES;
+    if word & high != 0x30 * ONES || word.wrapping_add(0x06 * ONES) & high != 0x30 * ONES {
         return None;
     }
-    let mut n: u64 = 0;
-    if digits.len() <= 19 {
-        // At most 19 digits cannot overflow a u64: no check per digit.
-        for &b in digits {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            n = n * 10 + u64::from(d);
-        }
-        return Some(n);
-    }
-    for &b in digits {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
-    }
-    Some(n)
+    let d = word - 0x30 * ONES;
+    let pairs = (d * 10).wrapping_add(d >> 8);
+    let low = 0x0000_00FF_0000_00FF;
+    Some(
+        (pairs & low)
+            .wrapping_mul(100 + (1_000_000 << 32))
+            .wrapping_add(((pairs >> 16) & low).wrapping_mul(1 + (10_000 << 32)))
+            >> 32,
+    )
 }
 
 /// The current row's cells, read by column.
-struct Cell<'a> {
-    row: &'a ByteRecord,
-    /// All the row's cells, one after another, when they are UTF-8 together.
-    whole: Option<&'a str>,
+struct Cell<'a, 'r> {
+    row: &'a simd_csv::ZeroCopyByteRecord<'r>,
     index: &'a [usize; COLUMNS.len()],
     shared: &'a mut Shared,
-    line: u64,
 }
 
-impl<'a> Cell<'a> {
-    fn raw(&self, column: Column) -> &'a [u8] {
+impl<'a> Cell<'a, '_> {
+    /// A column's cell as it is in the file: quoted or not, not unescaped.
+    fn cell(&self, column: Column) -> &'a [u8] {
         match self.index[column as usize] {
             ABSENT => b"",
             i => self.row.get(i).unwrap_or(b""),
         }
     }
 
-    fn text(&self, column: Column) -> Result<&'a str, csv::Error> {
-        let i = self.index[column as usize];
-        if let (Some(whole), Some(range)) = (self.whole, self.row.range(i)) {
-            // A cell of a UTF-8 row is UTF-8 unless it starts or ends inside a character.
-            if let Some(text) = whole.get(range) {
-                return Ok(text);
-            }
+    /// A column's cell without its quotes (for the columns of numbers and names, whose
+    /// values never have a quote in them).
+    fn raw(&self, column: Column) -> &'a [u8] {
+        let cell = self.cell(column);
+        match cell {
+            [b'"', inner @ .., b'"'] => inner,
+            _ => cell,
         }
-        std::str::from_utf8(self.raw(column)).map_err(|_| {
-            invalid(format!(
-                "line {}: column `{}` is not UTF-8",
-                self.line, COLUMNS[column as usize]
-            ))
-        })
     }
 
-    fn bad(&self, column: Column) -> csv::Error {
+    /// A column's text, unescaped. Only the cells read as text are checked as UTF-8
+    /// (a number is checked as digits, a name against the names), each once: a doubled
+    /// quote made one leaves UTF-8 what was UTF-8, and not what was not.
+    fn text(&self, column: Column) -> Result<Cow<'a, str>, String> {
+        let not_utf8 = |_| format!("column `{}` is not UTF-8", COLUMNS[column as usize]);
+        let cell = self.cell(column);
+        let inner = match cell {
+            [b'"', inner @ .., b'"'] => inner,
+            _ => {
+                return std::str::from_utf8(cell)
+                    .map(Cow::Borrowed)
+                    .map_err(not_utf8)
+            }
+        };
+        if memchr::memchr(b'"', inner).is_none() {
+            return std::str::from_utf8(inner)
+                .map(Cow::Borrowed)
+                .map_err(not_utf8);
+        }
+        // Each doubled quote made one, in one pass over a copy (`str::replace` searches
+        // for the pair with a general substring search, several times slower).
+        let mut bytes = inner.to_vec();
+        let mut open = false;
+        bytes.retain(|&b| {
+            open = b == b'"' && !open;
+            b != b'"' || open
+        });
+        String::from_utf8(bytes)
+            .map(Cow::Owned)
+            .map_err(|e| not_utf8(e.utf8_error()))
+    }
+
+    fn bad(&self, column: Column) -> String {
         let value: String = String::from_utf8_lossy(self.raw(column))
             .chars()
             .take(40)
             .collect();
-        invalid(format!(
-            "line {}: column `{}`: {value:?} is not a valid value",
-            self.line, COLUMNS[column as usize]
-        ))
+        format!(
+            "column `{}`: {value:?} is not a valid value",
+            COLUMNS[column as usize]
+        )
     }
 
-    fn parse<T>(
-        &self,
-        column: Column,
-        parse: impl Fn(&[u8]) -> Option<T>,
-    ) -> Result<T, csv::Error> {
+    fn parse<T>(&self, column: Column, parse: impl Fn(&[u8]) -> Option<T>) -> Result<T, String> {
         parse(self.raw(column)).ok_or_else(|| self.bad(column))
     }
 
-    fn workload(&mut self) -> Result<WorkloadId, csv::Error> {
+    fn workload(&mut self) -> Result<WorkloadId, String> {
         let raw = self.raw(Column::Workload);
         match self.shared.workload {
             Some(id) if same(id.name().as_bytes(), raw) => Ok(id),
@@ -491,20 +667,23 @@ impl<'a> Cell<'a> {
         }
     }
 
-    fn number<T: TryFrom<u64>>(&self, column: Column) -> Result<T, csv::Error> {
+    fn number<T: TryFrom<u64>>(&self, column: Column) -> Result<T, String> {
         unsigned(self.raw(column))
             .and_then(|n| T::try_from(n).ok())
             .ok_or_else(|| self.bad(column))
     }
 
-    fn optional<T: TryFrom<u64>>(&self, column: Column) -> Result<Option<T>, csv::Error> {
+    fn optional<T: TryFrom<u64>>(&self, column: Column) -> Result<Option<T>, String> {
         match self.raw(column) {
             b"" => Ok(None),
-            _ => self.number(column).map(Some),
+            raw => unsigned(raw)
+                .and_then(|n| T::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| self.bad(column)),
         }
     }
 
-    fn signed(&self, column: Column) -> Result<Option<i64>, csv::Error> {
+    fn signed(&self, column: Column) -> Result<Option<i64>, String> {
         let raw = self.raw(column);
         if raw.is_empty() {
             return Ok(None);
@@ -518,59 +697,43 @@ impl<'a> Cell<'a> {
         value.map(Some).ok_or_else(|| self.bad(column))
     }
 
-    fn string(&self, column: Column) -> Result<String, csv::Error> {
-        self.text(column).map(str::to_string)
+    fn string(&self, column: Column) -> Result<String, String> {
+        self.text(column).map(Cow::into_owned)
     }
 
-    fn optional_string(&self, column: Column) -> Result<Option<String>, csv::Error> {
+    fn optional_string(&self, column: Column) -> Result<Option<String>, String> {
         let text = self.text(column)?;
-        Ok((!text.is_empty()).then(|| text.to_string()))
+        Ok((!text.is_empty()).then(|| text.into_owned()))
     }
 
-    /// A repeating column's value: the `Text` of the row before while it repeats.
-    fn shared(&mut self, column: Column) -> Result<Text, csv::Error> {
-        let c = column as usize;
-        let raw = self.raw(column);
-        if same(self.shared.last[c].as_bytes(), raw) {
-            return Ok(self.shared.last[c].clone());
+    /// A repeating column's value: the `Text` read before from a cell of the same bytes
+    /// while it is among the column's last few.
+    fn shared(&mut self, column: Column) -> Result<Text, String> {
+        let cell = self.cell(column);
+        if cell.is_empty() {
+            return Ok(Text::empty());
         }
-        let text = match self.shared.recent.iter().find(|t| same(t.as_bytes(), raw)) {
-            Some(known) => known.clone(),
-            None if raw.is_empty() => Text::empty(),
-            None => {
-                let text = match known(raw) {
-                    Some(text) => text,
-                    None => Text::from(self.text(column)?),
-                };
-                let shared = &mut *self.shared;
-                shared.recent[shared.next_recent] = text.clone();
-                shared.next_recent = (shared.next_recent + 1) % shared.recent.len();
-                text
-            }
-        };
-        self.shared.last[c] = text.clone();
+        if let Some(text) = self.shared.columns[column as usize].find(cell) {
+            return Ok(text);
+        }
+        let text = self.text(column)?;
+        let text = known(text.as_bytes()).unwrap_or_else(|| Text::from(&*text));
+        self.shared.columns[column as usize].add(cell, &text);
         Ok(text)
     }
 
     /// A version column's token, shared with the same token among the last few read
     /// in either version column (a write sends the token its read returned).
-    fn version(&mut self, column: Column) -> Result<Option<Text>, csv::Error> {
-        let raw = self.raw(column);
-        if raw.is_empty() {
+    fn version(&mut self, column: Column) -> Result<Option<Text>, String> {
+        let cell = self.cell(column);
+        if cell.is_empty() {
             return Ok(None);
         }
-        if let Some(known) = self
-            .shared
-            .versions
-            .iter()
-            .find(|v| same(v.as_bytes(), raw))
-        {
-            return Ok(Some(known.clone()));
+        if let Some(text) = self.shared.versions.find(cell) {
+            return Ok(Some(text));
         }
-        let text = Text::from(self.text(column)?);
-        let shared = &mut *self.shared;
-        shared.versions[shared.next_version] = text.clone();
-        shared.next_version = (shared.next_version + 1) % shared.versions.len();
+        let text = Text::from(&*self.text(column)?);
+        self.shared.versions.add(cell, &text);
         Ok(Some(text))
     }
 }
@@ -601,17 +764,25 @@ fn known(raw: &[u8]) -> Option<Text> {
 
 /// Whether two short byte strings are equal, compared eight bytes at a time in place
 /// (the cells compared with the texts read before are a URL, a method, a version
-/// token: the call to `memcmp` that `==` makes cost more than the comparison).
+/// token: the call to `memcmp` that `==` makes cost more than the comparison). The
+/// last eight bytes go first: the values of a column tend to differ at their end (the
+/// id in a URL, the number in a version token).
 fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    // A chunk of `chunks_exact(8)` is eight bytes: one load.
-    let word = |chunk: &[u8]| <[u8; 8]>::try_from(chunk).map_or(0, u64::from_le_bytes);
-    let rest = |bytes: &[u8]| bytes.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    (&mut x).zip(&mut y).all(|(p, q)| word(p) == word(q))
-        && rest(x.remainder()) == rest(y.remainder())
+    let word = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|chunk| <[u8; 8]>::try_from(chunk).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    if n < 8 {
+        let rest = |bytes: &[u8]| bytes.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        return rest(a) == rest(b);
+    }
+    word(a, n - 8) == word(b, n - 8) && (0..n - 8).step_by(8).all(|at| word(a, at) == word(b, at))
 }
 
 fn invalid(message: String) -> csv::Error {
@@ -625,19 +796,32 @@ impl<R: Read> Iterator for CsvReader<R> {
         if self.done {
             return None;
         }
-        let line = self.csv.position().line();
-        let result = match self.csv.read_byte_record(&mut self.row) {
-            Ok(false) => return None,
-            Ok(true) => {
-                self.csv.get_mut().since_row = 0;
-                self.record()
+        // The last row ended where the reader is now (as it counts bytes).
+        self.line = self.tally.borrow_mut().row_ended(self.csv.position());
+        let row = match self.csv.read_byte_record() {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                self.done = true;
+                return None;
             }
-            Err(e) => Err(self.failed(e, line)),
+            Err(e) => {
+                self.done = true;
+                return Some(Err(self.failed(e)));
+            }
         };
-        if result.is_err() {
-            self.done = true;
-        }
-        Some(result)
+        let message = match record(&row, self.width, &self.index, &mut self.shared) {
+            Ok(record) => return Some(Ok(record)),
+            Err(message) => message,
+        };
+        let inside = memchr::memchr_iter(b'\n', row.as_slice()).count() as u64;
+        let end = self.csv.position();
+        let mut tally = self.tally.borrow_mut();
+        // The row's first line: before its own line ends and the one after it.
+        let after = tally.row_ended(end);
+        let ended = end.checked_sub(1).is_some_and(|at| tally.newline_at(at));
+        let line = after - inside - u64::from(ended);
+        self.done = true;
+        Some(Err(invalid(format!("line {line}: {message}"))))
     }
 }
 
@@ -672,7 +856,16 @@ mod tests {
         unicode.outcome = Outcome::Indeterminate;
         unicode.cause = Some(Cause::BodyTimeout);
         unicode.phase = Phase::Final;
-        vec![plain, quoted, unicode]
+        // Every ASCII byte in a text field, and cells that are one byte the quoting rule
+        // names: a delimiter, a quote, a carriage return, a line feed.
+        let mut every = record();
+        every.body = (0u8..128).map(char::from).collect();
+        every.error = "\r".into();
+        every.marker = Some(",".into());
+        every.conflict_missing = "\"".into();
+        every.url = "\n".into();
+        every.scenario = " s ".into();
+        vec![plain, quoted, unicode, every]
     }
 
     fn serde_csv(records: &[RequestRecord]) -> Vec<u8> {
@@ -749,6 +942,15 @@ mod tests {
                 [one.clone(), one.clone()]
             );
         }
+        // A quoted last cell before a CRLF, and at the end of the input.
+        let header = COLUMNS[..19].join(",");
+        let row =
+            "s,stale-write,write,3,1,1,PUT,http://h/n/1,,m,,412,conflict,10,30,20,,body,\"a, b\"";
+        for end in ["\r\n", "\n", ""] {
+            let back = read(format!("{header}\r\n{row}\r\n{row}{end}").as_bytes()).unwrap();
+            let errors: Vec<&str> = back.iter().map(|r| r.error.as_str()).collect();
+            assert_eq!(errors, ["a, b", "a, b"], "{end:?}");
+        }
     }
 
     #[test]
@@ -762,6 +964,59 @@ mod tests {
         assert_eq!(r.version_sent.as_deref(), Some("\"4\""));
         assert_eq!((r.content_type.as_str(), r.cause), ("", None));
         assert_eq!((r.state.clone(), r.promised.as_str()), (None, ""));
+    }
+
+    #[test]
+    fn numbers_read_as_str_parse_reads_them() {
+        let mut cases: Vec<String> = ["0", "+7", "12345678", "99999999", "18446744073709551615"]
+            .map(String::from)
+            .to_vec();
+        cases.extend(["18446744073709551616", "", "+", "-1", "1 2", "+-1"].map(String::from));
+        for len in 1..=20 {
+            let digits: String = (0..len)
+                .map(|i| char::from(b'1' + (i * 7 % 9) as u8))
+                .collect();
+            for at in 0..len {
+                // Every byte next to the digits' range, at every place.
+                for bad in [b'/', b':', b' ', 0x80, 0xB9] {
+                    let mut bytes = digits.clone().into_bytes();
+                    bytes[at] = bad;
+                    assert_eq!(unsigned(&bytes), None, "{bytes:?}");
+                }
+            }
+            cases.push(digits);
+        }
+        for case in cases {
+            assert_eq!(
+                unsigned(case.as_bytes()),
+                case.parse::<u64>().ok(),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_texts_kept_are_found_by_every_byte_of_their_cell() {
+        let cells: [&[u8]; 8] = [
+            b"\0a",
+            b"a",
+            b"a\0",
+            b"abcdefgh",
+            b"abcdefgi",
+            b"xbcdefgh",
+            b"0abcdefgh",
+            b"1abcdefgh",
+        ];
+        let mut recent = Recent::default();
+        for cell in cells {
+            assert!(recent.find(cell).is_none(), "{cell:?} was not kept yet");
+            recent.add(cell, &Text::from(String::from_utf8_lossy(cell).as_ref()));
+        }
+        for cell in cells {
+            let found = recent.find(cell).expect("kept");
+            assert_eq!(found.as_bytes(), cell);
+        }
+        assert!(recent.find(b"").is_none() && recent.find(b"abcdefgj").is_none());
     }
 
     #[test]
@@ -808,6 +1063,57 @@ mod tests {
         );
         let e = read(&split).unwrap_err().to_string();
         assert!(e.contains("`body`") && e.contains("not UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_cell_after_blank_lines_crlf_and_a_row_longer_than_the_buffer_names_its_line() {
+        // A body of many lines, longer than the reader's buffer, so its row spans chunks.
+        let long = RequestRecord {
+            body: "x\n".repeat(BUFFER),
+            ..record()
+        };
+        let text = String::from_utf8(written(&[long.clone(), record(), record()])).unwrap();
+        let bad = {
+            let at = text.rfind(",412,").unwrap();
+            format!("{},4x2,{}", &text[..at], &text[at + 5..])
+        };
+        // header 1; the long row 2..=BUFFER+2; the next rows two lines each.
+        let third = BUFFER + 3 + 2;
+        let e = read(bad.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("line {third}:")) && e.contains("`status`"),
+            "{e}"
+        );
+        let crlf = bad.replace('\n', "\r\n");
+        let e = read(crlf.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(&format!("line {third}:")), "{e}");
+        let (header, rows) = bad.split_once('\n').unwrap();
+        let blank = format!("{header}\n\n\r\n{rows}");
+        let e = read(blank.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains(&format!("line {}:", third + 2)), "{e}");
+        assert_eq!(
+            read(text.as_bytes()).unwrap()[0],
+            long,
+            "the long row reads whole"
+        );
+    }
+
+    #[test]
+    fn quoted_cells_are_unescaped_in_every_kind_of_column() {
+        let header = COLUMNS.join(",");
+        let row = "\"s\",\"stale-write\",\"write\",\"3\",\"1\",\"1\",\"PUT\",\"http://h/n,1\",\"\"\"4\"\"\",\"m\",\"-2\",\"412\",\"conflict\",\"10\",\"30\",\"20\",\"W/\"\"5\"\"\",\"a \"\"b\"\"\",\"\",\"text/plain\",\"\",\"\",\"412\",\"\",\"7\",\"\",\"\",\"cut\"";
+        let back = read(format!("{header}\n{row}\n").as_bytes()).unwrap();
+        let r = &back[0];
+        assert_eq!((r.scenario.as_str(), r.url.as_str()), ("s", "http://h/n,1"));
+        assert_eq!((r.round, r.value, r.status), (3, Some(-2), Some(412)));
+        assert_eq!(r.version_sent.as_deref(), Some("\"4\""));
+        assert_eq!(r.version_returned.as_deref(), Some("W/\"5\""));
+        assert_eq!((r.body.as_str(), r.error.as_str()), ("a \"b\"", ""));
+        assert_eq!(
+            (r.arrival_ns, r.resource, r.cause),
+            (Some(7), None, Some(Cause::Cut))
+        );
+        assert_eq!((r.state.clone(), r.writer), (None, Some(1)));
     }
 
     #[test]
