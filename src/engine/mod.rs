@@ -282,7 +282,7 @@ impl Abort {
 pub struct ScenarioRun {
     pub records: Vec<RequestRecord>,
     /// A long run's records, streamed to disk as they were made (sustained runs); they
-    /// are not in `records`. The caller reads them back once; the file goes with it.
+    /// are not in `records` (a run checks them as they are spooled: `RunContext::tap`).
     pub spool: Option<crate::history::Spool>,
     /// Why the scenario could not run (or stopped): an unreachable or misbehaving server.
     pub error: Option<String>,

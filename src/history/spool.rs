@@ -1,6 +1,7 @@
 //! A spool: a history too long to hold in memory, streamed to a file of its own while the
-//! engine makes it (the `sustained` workload's attempts), read back once by the checker,
-//! then appended to the run's `requests.csv`.
+//! engine makes it (the `sustained` workload's attempts; a run checks them as they are
+//! written, a merge reads its spool back once), then appended to the run's
+//! `requests.csv`.
 //!
 //! [`Spool::create`] makes the file and hands back the [`Spool`] (the file: read it back,
 //! append it to a history) and a [`SpoolWriter`] (append records, then finish), so that
