@@ -38,25 +38,11 @@ if [ -z "${BINS:-}" ]; then
 fi
 SERVE="${BINS%% *}"
 
-WORK="$(mktemp -d)"
-SERVER=""
-cleanup() {
-  if [ -n "$SERVER" ]; then kill "$SERVER" 2> /dev/null || true; wait "$SERVER" 2> /dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work
 
-"$SERVE" serve --addr "127.0.0.1:$PORT" > "$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 50); do
-  curl -sf "http://127.0.0.1:$PORT/_contend/health" > /dev/null 2>&1 && break
-  sleep 0.1
-done
+bench_serve "$SERVE" "$PORT"
 BASE="http://127.0.0.1:$PORT"
-LOCATION=$(curl -sf -D - -o /dev/null -H 'Content-Type: application/json' -d '{"count":0}' "$BASE/notes" \
-  | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
-[ -n "$LOCATION" ] || { echo "cannot create a note on the reference server" >&2; exit 2; }
-case "$LOCATION" in http*) URL="$LOCATION" ;; *) URL="$BASE$LOCATION" ;; esac
+URL=$(bench_note "$BASE")
 
 sustained_scenario cpu-bench "$BASE" "$CONNECTIONS" "$RESOURCES" "$DURATION" > "$WORK/sustained.toml"
 

@@ -29,21 +29,10 @@ if [ -z "${BINS:-}" ]; then
 fi
 MAKER="${BINS##* }"
 
-WORK="$(mktemp -d)"
-SERVER=""
-cleanup() {
-  if [ -n "$SERVER" ]; then kill "$SERVER" 2> /dev/null || true; wait "$SERVER" 2> /dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work
 
 if [ -z "${HISTORY:-}" ]; then
-  "$MAKER" serve --addr "127.0.0.1:$PORT" > "$WORK/server.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$PORT/_contend/health" > /dev/null 2>&1 && break
-    sleep 0.1
-  done
+  bench_serve "$MAKER" "$PORT"
   sustained_scenario history-bench "http://127.0.0.1:$PORT/" 8 4 "$DURATION" > "$WORK/sustained.toml"
   "$MAKER" run "$WORK/sustained.toml" --no-progress --seed 1 --out "$WORK/run" > "$WORK/run.txt" 2>&1 \
     || { echo "the sustained run failed:" >&2; cat "$WORK/run.txt" >&2; exit 1; }
