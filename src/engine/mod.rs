@@ -866,8 +866,8 @@ fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) ->
 /// a sustained run makes one per attempt.
 fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
     /// `n` in decimal, zero-padded to `width` digits.
-    fn padded(out: &mut String, n: u32, width: usize) {
-        let mut digits = [0u8; 10];
+    fn padded(out: &mut Vec<u8>, n: u32, width: usize) {
+        let mut digits = [b'0'; 10];
         let mut i = digits.len();
         let mut n = n;
         loop {
@@ -878,27 +878,25 @@ fn marker(seed: u64, round: u32, writer: Option<u32>) -> String {
                 break;
             }
         }
-        for _ in (digits.len() - i)..width {
-            out.push('0');
-        }
-        out.extend(digits[i..].iter().map(|&d| char::from(d)));
+        out.extend_from_slice(&digits[digits.len() - width.max(digits.len() - i)..]);
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(34);
-    out.push_str("ct");
+    let mut out = Vec::with_capacity(34);
+    out.extend_from_slice(b"ct");
     for shift in (0..16).rev() {
-        out.push(char::from(HEX[((seed >> (shift * 4)) & 0xf) as usize]));
+        out.push(HEX[((seed >> (shift * 4)) & 0xf) as usize]);
     }
-    out.push('r');
+    out.push(b'r');
     padded(&mut out, round, 7);
     match writer {
         Some(w) => {
-            out.push('w');
+            out.push(b'w');
             padded(&mut out, w, 5);
         }
-        None => out.push_str("probe"),
+        None => out.extend_from_slice(b"probe"),
     }
-    out
+    // ASCII throughout.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
