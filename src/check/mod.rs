@@ -286,38 +286,8 @@ fn judge_rounds(verdict: &mut Verdict) {
     }
 }
 
-/// Checks one scenario whose history is too long to hold in memory, reading it once:
-/// `sustained` runs are checked in bounded memory as the records go by; other workloads
-/// are collected and checked as [`check`] does.
-pub fn check_stream(
-    scenario: &str,
-    workload: WorkloadId,
-    records: impl IntoIterator<Item = RequestRecord>,
-) -> Verdict {
-    match workload {
-        WorkloadId::Sustained => {}
-        WorkloadId::StaleWrite
-        | WorkloadId::Counter
-        | WorkloadId::UniqueCreate
-        | WorkloadId::Transition
-        | WorkloadId::Stock
-        | WorkloadId::Idempotency
-        | WorkloadId::PreconditionRequired => {
-            let all: Vec<RequestRecord> = records.into_iter().collect();
-            let refs: Vec<&RequestRecord> = all.iter().collect();
-            return check(scenario, workload, &refs);
-        }
-    }
-    let mut check = SustainedCheck::new(scenario);
-    for r in records {
-        check.add(r);
-    }
-    check.finish()
-}
-
 /// A `sustained` scenario checked as its records go by, one at a time, in bounded
-/// memory: what [`check_stream`] does, for a caller that reads several scenarios' records
-/// interleaved (a saved history) and hands each its own.
+/// memory: a run's attempts as they are spooled, or a saved history's as it is read.
 pub struct SustainedCheck {
     verdict: Verdict,
     stream: sustained::Stream,

@@ -651,11 +651,11 @@ mod tests {
         let refs: Vec<&RequestRecord> = history.iter().collect();
         let mut from_slice = verdict();
         check(&refs, &mut from_slice);
-        let streamed = super::super::check_stream(
-            "s",
-            crate::scenario::WorkloadId::Sustained,
-            history.clone(),
-        );
+        let mut stream = super::super::SustainedCheck::new("s");
+        for r in history.clone() {
+            stream.add(r);
+        }
+        let streamed = stream.finish();
         assert_eq!(from_slice.violations, streamed.violations);
         assert_eq!(from_slice.sustained, streamed.sustained);
     }
