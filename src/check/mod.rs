@@ -33,7 +33,7 @@ pub mod witness;
 mod read_back;
 pub use crate::outcome::{Cause, ViolationKind, WarningKind};
 pub(crate) use read_back::ReadBack;
-pub use sustained::SustainedReport;
+pub use sustained::{reads_body, SustainedReport};
 pub use witness::{Witness, WitnessSet};
 
 /// One warning and its witness.

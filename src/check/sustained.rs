@@ -96,6 +96,22 @@ impl SustainedReport {
     }
 }
 
+/// Whether a sustained write's answer goes to the checks of losing answers (its body is
+/// read there): every write but a winner, and a winner that is problem details.
+fn answer_checked(w: &RequestRecord) -> bool {
+    w.outcome != Outcome::Winner
+        || crate::scenario::media_type_matches("application/problem+json", &w.content_type)
+}
+
+/// Whether a checker reads this record's body: a sustained run's only when its write's
+/// answer is checked ([`answer_checked`]), every other workload's always. A saved
+/// history is read with the other bodies left out (`contend check`), which spares
+/// unescaping the reads' and the winners' bodies of a long sustained run.
+pub fn reads_body(r: &RequestRecord) -> bool {
+    r.workload != crate::scenario::WorkloadId::Sustained
+        || (r.phase == Phase::Write && answer_checked(r))
+}
+
 pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     let mut stream = Stream::default();
     for r in records {
@@ -295,8 +311,7 @@ impl Stream {
                 .get_or_insert_with(Latency::empty)
                 .record(w.outcome, w.end_ns.saturating_sub(due));
         }
-        let losing = w.outcome != Outcome::Winner
-            || crate::scenario::media_type_matches("application/problem+json", &w.content_type);
+        let losing = answer_checked(&w);
 
         // The version's writes, kept while the version is recent; a losing answer also
         // goes to the batch (moved there when the version does not keep it).
@@ -658,6 +673,86 @@ mod tests {
         let streamed = stream.finish();
         assert_eq!(from_slice.violations, streamed.violations);
         assert_eq!(from_slice.sustained, streamed.sustained);
+    }
+
+    #[test]
+    fn a_history_read_with_only_the_bodies_it_checks_gets_the_same_verdict() {
+        // Every body the checks of answers read, among bodies they never read (a read's,
+        // a plain winner's) that would be findings if they were.
+        let leak = "SQLSTATE 23505 at db.Pool.query (pool.js:42)";
+        let mut history = long_history();
+        for r in history.iter_mut() {
+            match (r.phase, r.outcome, r.round) {
+                (Phase::Read, _, _) | (Phase::Write, Outcome::Winner, _) => {
+                    r.body = leak.into();
+                    r.content_type = "text/plain".into();
+                }
+                (Phase::Write, Outcome::Conflict, 7) => {
+                    r.body = format!("{{\"error\":\"{leak}\"}}")
+                }
+                _ => {}
+            }
+        }
+        let winner = history
+            .iter_mut()
+            .find(|r| r.phase == Phase::Write && r.round == 9 && r.outcome == Outcome::Winner)
+            .expect("a winner of round 9");
+        winner.content_type = "application/problem+json".into();
+        winner.body = r#"{"title":"Created","status":201}"#.into();
+        let unexpected = history
+            .iter_mut()
+            .find(|r| r.phase == Phase::Write && r.round == 11 && r.outcome == Outcome::Conflict)
+            .expect("a conflict of round 11");
+        unexpected.outcome = Outcome::Unexpected;
+        unexpected.status = Some(500);
+        unexpected.body = "deadlock detected".into();
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("requests.csv");
+        crate::history::write_csv(&path, &history).expect("written");
+        let read: Vec<RequestRecord> = crate::history::read_saved_bodies(&path, reads_body)
+            .expect("readable")
+            .map(|r| r.expect("a record"))
+            .collect();
+        let kept = read.iter().filter(|r| !r.body.is_empty()).count();
+        assert_eq!(
+            kept, 3,
+            "the two losing answers' bodies and the problem winner's"
+        );
+        for (a, b) in read.iter().zip(&history) {
+            let mut b = b.clone();
+            if !reads_body(&b) {
+                b.body = String::new();
+            }
+            assert_eq!(*a, b);
+        }
+
+        let verdicts = [history, read].map(|records| {
+            let mut check = super::super::SustainedCheck::new("s");
+            for r in records {
+                check.add(r);
+            }
+            check.finish()
+        });
+        let [full, light] = &verdicts;
+        let warned = |v: &Verdict| v.warnings.iter().map(|w| w.kind).collect::<Vec<_>>();
+        assert_eq!(
+            warned(full),
+            [
+                WarningKind::LeaksInternals,
+                WarningKind::ProblemStatusMismatch
+            ]
+        );
+        assert!(
+            full.violations
+                .iter()
+                .any(|v| v.evidence.contains("sample body: \"deadlock detected\"")),
+            "{:?}",
+            full.violations
+        );
+        assert_eq!(full.violations, light.violations);
+        assert_eq!(full.warnings, light.warnings);
+        assert_eq!(full.sustained, light.sustained);
     }
 
     #[test]

@@ -204,13 +204,28 @@ pub fn read_saved(path: &Path) -> Result<Vec<RequestRecord>, ReadError> {
 pub fn read_saved_iter(
     path: &Path,
 ) -> Result<Box<dyn Iterator<Item = Result<RequestRecord, ReadError>>>, ReadError> {
+    read_saved_bodies(path, |_| true)
+}
+
+/// [`read_saved_iter`], with the bodies of only the records `wanted` says yes to: the
+/// others come with an empty body (a CSV history's are then never unescaped; see
+/// [`CsvReader::bodies`]).
+pub fn read_saved_bodies(
+    path: &Path,
+    wanted: fn(&RequestRecord) -> bool,
+) -> Result<Box<dyn Iterator<Item = Result<RequestRecord, ReadError>>>, ReadError> {
     if is_jsonl(path).map_err(JsonlError::Io)? {
-        Ok(Box::new(
-            read_jsonl_iter(path)?.map(|r| r.map_err(ReadError::from)),
-        ))
+        Ok(Box::new(read_jsonl_iter(path)?.map(move |r| {
+            let mut r = r?;
+            if !wanted(&r) {
+                r.body = String::new();
+            }
+            Ok(r)
+        })))
     } else {
+        let csv = CsvReader::new(std::fs::File::open(path).map_err(::csv::Error::from)?)?;
         Ok(Box::new(
-            read_csv_iter(path)?.map(|r| r.map_err(ReadError::from)),
+            csv.bodies(wanted).map(|r| r.map_err(ReadError::from)),
         ))
     }
 }

@@ -14,7 +14,7 @@ use std::io::{BufRead, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{read_csv_iter, RequestRecord};
+use super::{CsvReader, RequestRecord};
 
 /// A spool file, removed when this is dropped. It derefs to the file's path.
 #[derive(Debug)]
@@ -69,11 +69,10 @@ impl Spool {
         &self.path
     }
 
-    /// Reads the spooled records back one at a time, so they need not fit in memory.
-    pub fn records(
-        &self,
-    ) -> Result<impl Iterator<Item = Result<RequestRecord, csv::Error>>, csv::Error> {
-        read_csv_iter(&self.path)
+    /// Reads the spooled records back one at a time, so they need not fit in memory
+    /// (with every body; [`CsvReader::bodies`] keeps fewer).
+    pub fn records(&self) -> Result<CsvReader<File>, csv::Error> {
+        CsvReader::new(File::open(&self.path)?)
     }
 
     /// Appends the spooled rows to the history at `requests` (a `requests.csv`), with the

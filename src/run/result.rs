@@ -185,7 +185,8 @@ fn check_spooled(
     for r in memory {
         check.add((*r).clone());
     }
-    for r in spool.records().map_err(|e| unreadable(spool.path(), e))? {
+    let spooled = spool.records().map_err(|e| unreadable(spool.path(), e))?;
+    for r in spooled.bodies(check::reads_body) {
         check.add(r.map_err(|e| unreadable(spool.path(), e))?);
     }
     Ok(check.finish())
@@ -219,7 +220,9 @@ pub fn recheck(
         check: Check,
     }
     let mut seen: Vec<Seen> = Vec::new();
-    for r in crate::history::read_saved_iter(path).map_err(|e| unreadable(path, e))? {
+    let records = crate::history::read_saved_bodies(path, check::reads_body)
+        .map_err(|e| unreadable(path, e))?;
+    for r in records {
         let r = r.map_err(|e| unreadable(path, e))?;
         // A history is one scenario after another: the last one seen is the likely one.
         let i = match seen.iter().rposition(|s| s.name == r.scenario) {
