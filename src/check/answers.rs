@@ -213,45 +213,54 @@ fn unactionable(writes: &[&RequestRecord]) -> (Option<String>, Option<String>) {
 }
 
 /// Patterns that show a stack trace in a response body.
-static STACK_TRACE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"\bat [\w$.<>]+ ?\([^()\s]+:\d+(?::\d+)?\)",
-        r"|Traceback \(most recent call last\)",
-        r#"|File "[^"]+", line \d+"#,
-        r"|goroutine \d+ \[",
-        r"|panicked at ",
-        r"|\.rb:\d+:in ",
-        r"|Stack trace:",
-        r"|#\d+ \S+\.php\(\d+\)",
-        r"|\bat [\w.]+\([^)]*\) in \S+:line \d+",
-        r"|\b(?:[a-z]\w*\.)+[A-Z]\w*(?:Exception|Error)\b",
-    ))
-    .unwrap_or_else(|e| unreachable!("the stack-trace pattern is valid: {e}"))
-});
+const STACK_TRACE: &str = concat!(
+    r"\bat [\w$.<>]+ ?\([^()\s]+:\d+(?::\d+)?\)",
+    r"|Traceback \(most recent call last\)",
+    r#"|File "[^"]+", line \d+"#,
+    r"|goroutine \d+ \[",
+    r"|panicked at ",
+    r"|\.rb:\d+:in ",
+    r"|Stack trace:",
+    r"|#\d+ \S+\.php\(\d+\)",
+    r"|\bat [\w.]+\([^)]*\) in \S+:line \d+",
+    r"|\b(?:[a-z]\w*\.)+[A-Z]\w*(?:Exception|Error)\b",
+);
 
 /// Patterns that show SQL or a database driver's error in a response body.
-static SQL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"SQLSTATE",
-        r"|duplicate key value violates",
-        r"|\bviolates (?:foreign key|unique|not-null|check) constraint\b",
-        r"|\bORA-\d{5}\b",
-        r"|\bSQLITE_[A-Z]+\b",
-        r"|\bER_[A-Z_]{4,}\b",
-        r"|syntax error at or near",
-        r"|\bSELECT\s[^\n]{1,200}?\sFROM\s",
-        r"|\bINSERT INTO\s",
-        r"|\bUPDATE\s+\S+\s+SET\s",
-        r"|\bDELETE FROM\s",
-        r"|psycopg2|\bPG::|org\.postgresql|java\.sql\.|SqlException|SequelizeUniqueConstraintError",
-    ))
-    .unwrap_or_else(|e| unreachable!("the SQL pattern is valid: {e}"))
-});
+const SQL: &str = concat!(
+    r"SQLSTATE",
+    r"|duplicate key value violates",
+    r"|\bviolates (?:foreign key|unique|not-null|check) constraint\b",
+    r"|\bORA-\d{5}\b",
+    r"|\bSQLITE_[A-Z]+\b",
+    r"|\bER_[A-Z_]{4,}\b",
+    r"|syntax error at or near",
+    r"|\bSELECT\s[^\n]{1,200}?\sFROM\s",
+    r"|\bINSERT INTO\s",
+    r"|\bUPDATE\s+\S+\s+SET\s",
+    r"|\bDELETE FROM\s",
+    r"|psycopg2|\bPG::|org\.postgresql|java\.sql\.|SqlException|SequelizeUniqueConstraintError",
+);
+
+/// Both kinds of pattern as one: almost no answer shows either, and one search for both
+/// is one pass over the body, not two.
+static EITHER: LazyLock<Regex> = LazyLock::new(|| pattern(&format!("(?:{STACK_TRACE})|(?:{SQL})")));
+
+/// Each kind apart, to say what was found; built the first time an answer shows one.
+static EACH: LazyLock<[Regex; 2]> = LazyLock::new(|| [STACK_TRACE, SQL].map(pattern));
+
+fn pattern(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| unreachable!("the pattern is valid: {e}"))
+}
 
 /// What in `body` shows internals: "a stack trace (`at x (y.js:1)`)", "SQL (`SQLSTATE`)".
 pub(super) fn internals(body: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for (what, pattern) in [("a stack trace", &*STACK_TRACE), ("SQL", &*SQL)] {
+    if !EITHER.is_match(body) {
+        return found;
+    }
+    let [stack_trace, sql] = &*EACH;
+    for (what, pattern) in [("a stack trace", stack_trace), ("SQL", sql)] {
         if let Some(m) = pattern.find(body) {
             let text: String = m.as_str().chars().take(80).collect();
             found.push(format!("{what} (`{text}`)"));
@@ -289,6 +298,9 @@ fn problem_status(writes: &[&RequestRecord]) -> Option<String> {
             crate::scenario::media_type_matches("application/problem+json", &w.content_type)
         })
         .filter_map(|w| {
+            if w.status.is_some_and(|s| plainly_states(&w.body, s)) {
+                return None;
+            }
             let claimed = status_member(&w.body)?;
             (Some(claimed) != w.status.map(i64::from)).then_some((w, claimed))
         })
@@ -301,6 +313,41 @@ fn problem_status(writes: &[&RequestRecord]) -> Option<String> {
         witnesses(&records, |_| true),
         witnesses(&[*first], |_| true),
     ))
+}
+
+/// Whether `body` plainly has no `status` member but `status` (or none): no `\u` escape
+/// could spell a name, and the one `"status"` in it, if any, is followed by `:` and
+/// that number. A quick yes for the common answer spares parsing it
+/// ([`status_member`]); no means it must be parsed. Any member named `status` is
+/// written `"status"` when no `\u` spells it, so the one found is the only candidate:
+/// it is the member, with the number seen (or a value that is no integer, or the body
+/// is no JSON object), or there is no such member.
+fn plainly_states(body: &str, status: u16) -> bool {
+    use memchr::memmem;
+    let bytes = body.as_bytes();
+    if memmem::find(bytes, b"\\u").is_some() {
+        return false;
+    }
+    let mut found = memmem::find_iter(bytes, b"\"status\"");
+    let Some(at) = found.next() else {
+        return true;
+    };
+    if found.next().is_some() {
+        return false;
+    }
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let after = &bytes[at + b"\"status\"".len()..];
+    let Some(value) = after
+        .iter()
+        .position(|b| !blank(b))
+        .and_then(|i| after[i..].strip_prefix(b":"))
+    else {
+        return false;
+    };
+    let value = &value[value.iter().position(|b| !blank(b)).unwrap_or(value.len())..];
+    let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut number = itoa::Buffer::new();
+    &value[..digits] == number.format(status).as_bytes()
 }
 
 /// The integer `status` member of a JSON object `body` (the last one, as a JSON value
@@ -396,6 +443,43 @@ mod tests {
         assert_eq!(status_member(r#"[{"status":412}]"#), None);
         assert_eq!(status_member(r#"{"status":412} trailing"#), None);
         assert_eq!(status_member("not json"), None);
+    }
+
+    #[test]
+    fn a_status_plainly_stated_is_one_the_body_states_when_parsed() {
+        let common = r#"{"current_etag":"\"6\"","detail":"If-Match \"5\" does not match the current ETag \"6\"","status":412,"title":"Precondition Failed","type":"about:blank"}"#;
+        assert!(
+            plainly_states(common, 412),
+            "the common answer takes the quick way"
+        );
+        assert!(!plainly_states(common, 409));
+        for body in [
+            common,
+            r#"{"title":"Conflict"}"#,
+            r#"{"status" : 412 }"#,
+            "{\"status\"\n:\t412}",
+            r#"{"status":412.5}"#,
+            r#"{"status":4120}"#,
+            r#"{"status":-412}"#,
+            r#"{"status":0412}"#,
+            r#"{"status":"412"}"#,
+            r#"{"status":409,"status":412}"#,
+            r#"{"error":{"status":500}}"#,
+            r#"{"error":{"status":412},"status":500}"#,
+            r#"{"\u0073tatus":500,"x":{"status":412}}"#,
+            r#"{"x\"status":500}"#,
+            r#"{"x\"status":412,"status":500}"#,
+            r#"{"detail":"the \"status\": 412 line","status":500}"#,
+            r#"[{"status":412}]"#,
+            r#"{"status":412} trailing"#,
+            "not json \"status\": 412",
+            "",
+        ] {
+            let parsed = status_member(body);
+            if plainly_states(body, 412) {
+                assert!(matches!(parsed, None | Some(412)), "{body}: {parsed:?}");
+            }
+        }
     }
 
     #[test]
