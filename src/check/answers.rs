@@ -323,12 +323,14 @@ fn problem_status(writes: &[&RequestRecord]) -> Option<String> {
 /// it is the member, with the number seen (or a value that is no integer, or the body
 /// is no JSON object), or there is no such member.
 fn plainly_states(body: &str, status: u16) -> bool {
-    use memchr::memmem;
+    use memchr::memmem::Finder;
+    static ESCAPE: LazyLock<Finder> = LazyLock::new(|| Finder::new(b"\\u"));
+    static NAME: LazyLock<Finder> = LazyLock::new(|| Finder::new(b"\"status\""));
     let bytes = body.as_bytes();
-    if memmem::find(bytes, b"\\u").is_some() {
+    if ESCAPE.find(bytes).is_some() {
         return false;
     }
-    let mut found = memmem::find_iter(bytes, b"\"status\"");
+    let mut found = NAME.find_iter(bytes);
     let Some(at) = found.next() else {
         return true;
     };

@@ -15,6 +15,7 @@
 //! so a server that stalls is charged for the attempts that queued behind the stall
 //! rather than only for the stalled one.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -250,6 +251,9 @@ impl Stream {
         let Some(k) = r.resource else {
             return;
         };
+        if r.phase == Phase::Write {
+            return self.add_write(k, r);
+        }
         let resource = self.resources.entry(k).or_default();
         match r.phase {
             Phase::Setup if r.value.is_some() => resource.report.initial = r.value,
@@ -271,7 +275,6 @@ impl Stream {
                     *hi = (*hi).max(due);
                 }
             }
-            Phase::Write => self.add_write(k, r),
             _ => {}
         }
     }
@@ -283,21 +286,20 @@ impl Stream {
             report.definite += 1;
         }
         self.last_ns = self.last_ns.max(w.end_ns);
-        {
-            let resource = &mut self.resources.entry(k).or_default().report;
-            resource.attempts += 1;
-            match w.outcome {
-                Outcome::Winner => {
-                    report.acknowledged += 1;
-                    resource.acknowledged += 1;
-                }
-                Outcome::Conflict => {
-                    report.conflicts += 1;
-                    resource.conflicts += 1;
-                }
-                Outcome::Indeterminate => resource.indeterminate += 1,
-                _ => resource.gave_up += 1,
+        let resource = self.resources.entry(k).or_default();
+        let counts = &mut resource.report;
+        counts.attempts += 1;
+        match w.outcome {
+            Outcome::Winner => {
+                report.acknowledged += 1;
+                counts.acknowledged += 1;
             }
+            Outcome::Conflict => {
+                report.conflicts += 1;
+                counts.conflicts += 1;
+            }
+            Outcome::Indeterminate => counts.indeterminate += 1,
+            _ => counts.gave_up += 1,
         }
         let started = match self.reads.get(&w.writer) {
             Some((round, start)) if *round == w.round => *start,
@@ -316,18 +318,15 @@ impl Stream {
         // The version's writes, kept while the version is recent; a losing answer also
         // goes to the batch (moved there when the version does not keep it).
         let version = w.version_sent.clone().unwrap_or_default();
-        let resource = self.resources.entry(k).or_default();
         let batch = &mut self.batch;
-        let evicted = match resource.recent.get_mut(&version) {
-            Some(writes) => {
-                writes.take(w, losing, batch);
+        let evicted = match resource.recent.entry(version) {
+            Entry::Occupied(writes) => {
+                writes.into_mut().take(w, losing, batch);
                 None
             }
-            None => {
-                let mut writes = VersionWrites::default();
-                writes.take(w, losing, batch);
-                resource.recent.insert(version.clone(), writes);
-                resource.order.push_back(version);
+            Entry::Vacant(slot) => {
+                resource.order.push_back(slot.key().clone());
+                slot.insert(VersionWrites::default()).take(w, losing, batch);
                 if resource.order.len() > RECENT_VERSIONS {
                     resource
                         .order
