@@ -713,6 +713,21 @@ mod tests {
             .expect("readable")
             .map(|r| r.expect("a record"))
             .collect();
+        // A JSON Lines history reads to the same records.
+        let jsonl = dir.path().join("history.jsonl");
+        let lines: Vec<String> = history
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("a record serializes"))
+            .collect();
+        std::fs::write(&jsonl, lines.join("\n")).expect("written");
+        let from_jsonl: Vec<RequestRecord> = crate::history::read_saved_bodies(&jsonl, reads_body)
+            .expect("readable")
+            .map(|r| r.expect("a record"))
+            .collect();
+        assert!(
+            from_jsonl == read,
+            "the JSON Lines history reads as the CSV one"
+        );
         let kept = read.iter().filter(|r| !r.body.is_empty()).count();
         assert_eq!(
             kept, 3,
