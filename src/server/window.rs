@@ -8,8 +8,13 @@
 //! rounds up to whole milliseconds). The timer thread sleeps until the earliest deadline
 //! with a 1 ns timer slack, so it wakes on time without spinning, and a new window wakes
 //! it only when it ends before the one it sleeps for: a round's later windows cost the
-//! server no extra thread wake-ups, as a database's replies would not. A window still
-//! ends a little after its deadline, when the woken task gets a thread again;
+//! server no extra thread wake-ups, as a database's replies would not. A reply is an I/O
+//! event, which the runtime looks at once the tasks already ready have run; a window's
+//! end queues the same way (a `yield_now` after the timer's wake): the requests a worker
+//! thread already has ready are checked before a window it resumes commits, as on an
+//! event-loop server, where the timer's wake alone (which tokio may run before the ready
+//! tasks) could jump ahead of them. A window so ends a little after its deadline, when the woken task
+//! gets a thread again and the work ready before it is done;
 //! [`WindowStats`] records every window as it really was, from check to commit, and
 //! `GET /_contend/windows` reports them, so a benchmark can say which windows it caught.
 
@@ -130,6 +135,8 @@ pub(crate) async fn hold(window: Duration) {
         // No timer thread: tokio's timer, late by up to a millisecond, never early.
         tokio::time::sleep_until(deadline.into()).await;
     }
+    // Behind the tasks already ready, as a database's reply would be.
+    tokio::task::yield_now().await;
     while Instant::now() < deadline {
         std::hint::spin_loop();
     }
@@ -217,6 +224,47 @@ mod tests {
         let short = started.elapsed();
         assert!(short < Duration::from_millis(200), "{short:?}");
         long.await.unwrap();
+    }
+
+    #[test]
+    fn a_window_ends_behind_the_requests_already_waiting_to_run() {
+        // This runtime runs a task woken from another thread (the timer's wake) before its
+        // own queue on every tick, and looks for I/O only when it has nothing else to do.
+        // Without queueing behind the ready work, the commit would come first.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .global_queue_interval(1)
+            .event_interval(u32::MAX)
+            .build()
+            .expect("runtime");
+        let order = runtime.block_on(async {
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let push = |order: &Arc<Mutex<Vec<&'static str>>>, what| {
+                order.lock().unwrap().push(what);
+            };
+            let window = tokio::spawn({
+                let order = order.clone();
+                async move {
+                    hold(Duration::from_millis(20)).await;
+                    push(&order, "commit");
+                }
+            });
+            // The window opens; then the thread is busy while it ends and the checks arrive.
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(100));
+            let checks: Vec<_> = (0..3)
+                .map(|_| {
+                    let order = order.clone();
+                    tokio::spawn(async move { push(&order, "check") })
+                })
+                .collect();
+            window.await.unwrap();
+            for check in checks {
+                check.await.unwrap();
+            }
+            Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+        });
+        assert_eq!(order, ["check", "check", "check", "commit"]);
     }
 
     #[tokio::test]
