@@ -267,6 +267,10 @@ pub enum Command {
         /// this PEM file (mutual TLS; a client without one is refused in the handshake).
         #[arg(long, value_name = "FILE", requires = "tls")]
         client_ca: Option<PathBuf>,
+        /// Worker threads serving requests [default: one per CPU]; 1 runs every request
+        /// on one event loop, as a Node.js or asyncio server does.
+        #[arg(long, value_name = "N", conflicts_with = "processes")]
+        threads: Option<std::num::NonZeroUsize>,
         #[command(flatten)]
         workers: server::workers::WorkerOptions,
     },
@@ -284,6 +288,25 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+impl Command {
+    /// Whether the command fires writes at a target (and so wants its threads woken
+    /// promptly: [`crate::engine::slice`]).
+    pub fn races(&self) -> bool {
+        matches!(
+            self,
+            Command::Run { .. } | Command::Compare { .. } | Command::Replay { .. }
+        )
+    }
+
+    /// The worker threads the command's runtime should have, when it says.
+    pub fn worker_threads(&self) -> Option<usize> {
+        match self {
+            Command::Serve { threads, .. } => threads.map(std::num::NonZeroUsize::get),
+            _ => None,
+        }
+    }
 }
 
 /// How the commands that send traffic (`run`, `compare`) speak TLS.

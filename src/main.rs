@@ -1,10 +1,26 @@
 //! The `contend` binary: parse the command line, hand it to the library.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    contend::cli::main(contend::cli::Cli::parse()).await
+fn main() -> ExitCode {
+    let cli = contend::cli::Cli::parse();
+    if cli.command.races() {
+        // Before the runtime starts its threads, so that they inherit it.
+        contend::engine::slice::shorten();
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.command.worker_threads() {
+        runtime.worker_threads(n);
+    }
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(contend::cli::main(cli)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[global_allocator]

@@ -32,6 +32,7 @@ mod race;
 mod recorder;
 mod round;
 pub mod setup;
+pub mod slice;
 mod stale_write;
 mod stock;
 mod sustained;

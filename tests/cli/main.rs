@@ -18,6 +18,7 @@ mod proxy;
 mod replay;
 mod reports;
 mod run;
+mod serve;
 mod shell;
 mod validate;
 mod verdicts;
