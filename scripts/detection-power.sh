@@ -19,6 +19,7 @@
 #
 # Usage: scripts/detection-power.sh            (ROUNDS=100, REPEATS=3, LOAD="0 2")
 #        ROUNDS=200 WINDOWS="100us 10us" MODES=last-byte WRITERS="8" LOAD=2 scripts/detection-power.sh
+#        THREADS=1 scripts/detection-power.sh   (the server on one event loop: `serve --threads 1`)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +30,7 @@ MODES="${MODES:-barrier last-byte single-packet}"
 WRITERS="${WRITERS:-2 8 32}"
 LOAD="${LOAD:-0 2}"
 PORT="${PORT:-18090}"
+THREADS="${THREADS:-}"
 SCENARIO=scenarios/notes-etag-stale-write.toml
 command -v curl > /dev/null || { echo "curl is not installed: apt-get install curl" >&2; exit 2; }
 command -v python3 > /dev/null || { echo "python3 is not installed: apt-get install python3" >&2; exit 2; }
@@ -54,7 +56,8 @@ trap cleanup EXIT
 
 echo "contend detection power: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -sr)," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg) at the start, $ROUNDS rounds per run," \
-  "$REPEATS repetitions, background busy processes: $LOAD"
+  "$REPEATS repetitions, background busy processes: $LOAD," \
+  "server worker threads: ${THREADS:-one per CPU}"
 RUNS="$WORK/runs.csv"
 echo "load,window,mode,writers,rounds,caught,send_p50,arrival_p50,arrival_p99,arrival_max,lasted_p50,lasted_p99,loadavg,error" > "$RUNS"
 for _ in $(seq "$REPEATS"); do
@@ -64,7 +67,7 @@ for _ in $(seq "$REPEATS"); do
         for load in $LOAD; do
           start_busy "$load"
           loadavg="$(cut -d' ' -f1 /proc/loadavg)"
-          "$BIN" serve --addr "127.0.0.1:$PORT" --bug toctou --window "$window" > "$WORK/server.log" 2>&1 &
+          "$BIN" serve --addr "127.0.0.1:$PORT" --bug toctou --window "$window" ${THREADS:+--threads "$THREADS"} > "$WORK/server.log" 2>&1 &
           SERVER=$!
           for _ in $(seq 50); do
             curl -sf "http://127.0.0.1:$PORT/_contend/health" > /dev/null 2>&1 && break
