@@ -13,8 +13,8 @@
 //! end queues the same way (a `yield_now` after the timer's wake): the requests a worker
 //! thread already has ready are checked before a window it resumes commits, as on an
 //! event-loop server, where the timer's wake alone (which tokio may run before the ready
-//! tasks) could jump ahead of them. A window so ends a little after its deadline, when the woken task
-//! gets a thread again and the work ready before it is done;
+//! tasks) could jump ahead of them. A window so ends a little after its deadline, when
+//! the woken task gets a thread again and the work ready before it is done;
 //! [`WindowStats`] records every window as it really was, from check to commit, and
 //! `GET /_contend/windows` reports them, so a benchmark can say which windows it caught.
 
