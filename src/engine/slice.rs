@@ -54,7 +54,7 @@ mod imp {
             return false;
         };
         attr.size = std::mem::size_of::<libc::sched_attr>() as u32;
-        // Reset-on-fork is the one flag a thread keeps; the others would ask for more.
+        // Reset-on-fork is the thread's own setting; the other flags would change this call.
         attr.sched_flags &= libc::SCHED_FLAG_RESET_ON_FORK as u64;
         attr.sched_runtime = SLICE_NS;
         // SAFETY: `attr` is a complete sched_attr of the size it states; the call only
