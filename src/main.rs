@@ -1,4 +1,4 @@
-//! The `contend` binary: parse the command line, hand it to the library.
+//! The `contend` binary: parse the command line, start the runtime, hand it to the library.
 
 use std::process::ExitCode;
 
