@@ -27,6 +27,7 @@ mod arrivals;
 mod auth;
 mod buckets;
 mod conditional;
+mod connection;
 mod etag;
 mod faults;
 mod files;
@@ -54,7 +55,6 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::middleware::map_response_with_state;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -319,7 +319,8 @@ async fn health(State(state): State<SharedState>) -> Json<serde_json::Value> {
 ///
 /// Connections are HTTP/1.1 with keep-alive, or HTTP/2 with prior knowledge (h2c), with
 /// `TCP_NODELAY`, so a client can reuse one connection per writer (or put every write on
-/// one HTTP/2 connection) and its last bytes are not held back by Nagle.
+/// one HTTP/2 connection) and its last bytes are not held back by Nagle. An HTTP/2
+/// connection's streams run in its own task (see `connection.rs`).
 pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<RunningServer> {
     start_with(config, None, addr).await
 }
@@ -347,19 +348,12 @@ pub async fn start_with(
             task,
         });
     }
-    let listener = listener.tap_io(|stream| {
-        // Best effort: without it responses are merely slower, never wrong.
-        let _ = stream.set_nodelay(true);
-    });
     let (shutdown, shutdown_requested) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router(config))
-            .with_graceful_shutdown(async move {
-                // Either an explicit stop or the handle being dropped ends the server.
-                let _ = shutdown_requested.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(connection::accept(
+        listener,
+        router(config),
+        shutdown_requested,
+    ));
     Ok(RunningServer {
         addr,
         shutdown,

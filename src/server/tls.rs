@@ -8,9 +8,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::sync::oneshot;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -111,14 +108,12 @@ pub async fn start_tls_with(
             // Best effort: without it responses are merely slower, never wrong.
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
-            let service = TowerToHyperService::new(app.clone());
+            let app = app.clone();
             tokio::spawn(async move {
                 let Ok(stream) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                super::connection::serve(stream, app, None).await;
             });
         }
     });
