@@ -43,15 +43,16 @@ where
     }
 }
 
-/// Serves `app` on one connection until it closes, its HTTP/2 streams polled here
-/// beside it. With a `graceful` shutdown, the connection closes gracefully when it
-/// fires.
-pub(super) async fn serve<I>(io: I, app: Router, graceful: Option<Watcher>)
+/// Serves `app` on one connection until it closes: HTTP/1.1, or HTTP/2 too (by its
+/// preface or ALPN) when `http2` says so, its streams polled here beside it. With a
+/// `graceful` shutdown, the connection closes gracefully when it fires.
+pub(super) async fn serve<I>(io: I, app: Router, http2: bool, graceful: Option<Watcher>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (executor, mut spawned) = mpsc::unbounded_channel();
     let builder = auto::Builder::new(OnConnection(executor));
+    let builder = if http2 { builder } else { builder.http1_only() };
     let conn = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
     let mut conn: Pin<Box<dyn Future<Output = _> + Send>> = match graceful {
         Some(graceful) => Box::pin(graceful.watch(conn)),
@@ -81,12 +82,13 @@ where
     while streams.next().await.is_some() {}
 }
 
-/// Accepts connections on `listener` and serves `app` on each (with `TCP_NODELAY`, so
-/// last bytes are not held back by Nagle) until `shutdown`; then stops accepting, closes
-/// every connection gracefully and waits for them.
+/// Accepts connections on `listener` and [`serve`]s `app` on each (with `TCP_NODELAY`,
+/// so last bytes are not held back by Nagle) until `shutdown`; then stops accepting,
+/// closes every connection gracefully and waits for them.
 pub(super) async fn accept(
     listener: TcpListener,
     app: Router,
+    http2: bool,
     shutdown: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -108,7 +110,7 @@ pub(super) async fn accept(
         // Best effort: without it responses are merely slower, never wrong.
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
-        tokio::spawn(serve(tcp, app, Some(graceful.watcher())));
+        tokio::spawn(serve(tcp, app, http2, Some(graceful.watcher())));
     }
     graceful.shutdown().await;
     Ok(())
@@ -158,7 +160,11 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel();
-        (addr, stop, tokio::spawn(accept(listener, app, stopped)))
+        (
+            addr,
+            stop,
+            tokio::spawn(accept(listener, app, true, stopped)),
+        )
     }
 
     async fn get_all(client: &reqwest::Client, url: &str, n: usize) -> Vec<String> {

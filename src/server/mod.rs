@@ -352,6 +352,7 @@ pub async fn start_with(
     let task = tokio::spawn(connection::accept(
         listener,
         router(config),
+        true,
         shutdown_requested,
     ));
     Ok(RunningServer {

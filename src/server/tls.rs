@@ -113,7 +113,7 @@ pub async fn start_tls_with(
                 let Ok(stream) = acceptor.accept(tcp).await else {
                     return;
                 };
-                super::connection::serve(stream, app, None).await;
+                super::connection::serve(stream, app, true, None).await;
             });
         }
     });

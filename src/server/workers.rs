@@ -582,7 +582,7 @@ async fn run_worker(
         process_lock: Mutex::new(()),
     });
     let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
-    let mut server = tokio::spawn(serve_connections(
+    let mut server = tokio::spawn(super::connection::accept(
         listener,
         worker_router(state),
         options.http2,
@@ -602,45 +602,6 @@ async fn run_worker(
             Err(e) => Err(format!("worker {index}: {e}")),
         },
     }
-}
-
-/// Serves every connection `listener` accepts with `app`, over HTTP/1.1 only or (with
-/// `http2`) HTTP/1.1 and h2c, until `stop`; then lets the requests in flight finish and
-/// closes idle connections.
-async fn serve_connections(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    http2: bool,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
-) -> io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto;
-    use hyper_util::service::TowerToHyperService;
-
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let tcp = tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
-                // A failed accept (out of descriptors, say) ends only that connection.
-                Err(_) => continue,
-            },
-        };
-        // Best effort: without it responses are merely slower, never wrong.
-        let _ = tcp.set_nodelay(true);
-        let builder = auto::Builder::new(TokioExecutor::new());
-        let builder = if http2 { builder } else { builder.http1_only() };
-        let connection = builder
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(app.clone()))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-    }
-    graceful.shutdown().await;
-    Ok(())
 }
 
 /// The worker's listening socket: the inherited descriptor, or its own `SO_REUSEPORT`
