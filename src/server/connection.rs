@@ -10,7 +10,6 @@
 //! from a wait (a window, a database). Connections are still spread over every worker.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -89,12 +88,11 @@ pub(super) async fn accept(
     listener: TcpListener,
     app: Router,
     http2: bool,
-    shutdown: oneshot::Receiver<()>,
+    mut shutdown: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
     loop {
-        let (tcp, _): (_, SocketAddr) = tokio::select! {
+        let (tcp, _) = tokio::select! {
             // Either an explicit stop or the handle being dropped ends the server.
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -118,6 +116,7 @@ pub(super) async fn accept(
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
