@@ -836,9 +836,13 @@ fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) ->
             format!("{what}: {}", i.message)
         }
         (None, Some(i)) if i.cause == Cause::Connect => {
+            // The message may say "cannot connect" already (`exchange::describe`).
+            let why = i
+                .message
+                .strip_prefix("cannot connect: ")
+                .unwrap_or(&i.message);
             format!(
-                "{what}: cannot connect ({}); is the server running and is the target right?",
-                i.message
+                "{what}: cannot connect ({why}); is the server running and is the target right?"
             )
         }
         (None, Some(i)) => format!("{what}: no whole answer ({})", i.message),

@@ -100,7 +100,23 @@ fn an_unreachable_target_exits_2_and_says_so() {
         dir.path(),
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("cannot connect"), "{}", text(&o));
+    // Said once, with the reason and the advice.
+    assert_eq!(
+        text(&o).matches("cannot connect").count(),
+        1,
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("cannot connect (Connection refused"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("is the server running and is the target right?"),
+        "{}",
+        text(&o)
+    );
     assert!(
         dir.path().join("r/summary.csv").is_file(),
         "what was measured is still reported"
