@@ -436,6 +436,9 @@ pub struct PartRun {
     /// How the reports name the target.
     pub target: String,
     pub sync: Option<String>,
+    /// The modes `auto` passed over, as `MODE: why` ([`crate::scenario::PassedOver`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_passed_over: Vec<String>,
     pub writer_connections: Option<String>,
     pub duration_ns: u64,
     /// The `inconclusive_above` in force (`--inconclusive-above`, or the file's).

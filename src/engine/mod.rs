@@ -50,7 +50,9 @@ use serde_json::Value;
 
 use crate::history::{Cause, Outcome, Phase, RequestRecord};
 use crate::scenario::template::{value_text, Vars};
-use crate::scenario::{Locator, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind};
+use crate::scenario::{
+    Locator, PassedOver, Scenario, Secrets, Setup, SyncMode, WorkloadId, WorkloadKind,
+};
 pub use capture::{Flagged, RoundJudge};
 use client::RequestBuilder;
 use exchange::{ClientSettings, Exchange, Incident, Prepared};
@@ -294,6 +296,8 @@ pub struct ScenarioRun {
     /// the scenario's own, or what `auto` chose; for `sustained`, the mode that chose its
     /// connections' client; `None` for a counter, whose writers run free.
     pub sync: Option<SyncMode>,
+    /// The modes `auto` tried before `sync` and why the target could not take them.
+    pub sync_passed_over: Vec<PassedOver>,
     /// Every secret of the scenario: its file's, and those learned while it ran (captured
     /// credentials, cookies), for redacting what is written from its result. (The
     /// scenario's own set: the two are one, shared.)
@@ -313,7 +317,8 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     };
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
-    let (sync, chosen) = choose_sync_mode(scenario, &session.settings, &base).await;
+    let (sync, mut sync_passed_over, chosen) =
+        choose_sync_mode(scenario, &session.settings, &base).await;
     let result = match chosen {
         Err(e) => Err(e),
         Ok(()) => {
@@ -344,6 +349,9 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         };
         session.secrets.redact(&e)
     });
+    for passed in &mut sync_passed_over {
+        passed.why = session.secrets.redact(&passed.why);
+    }
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,
@@ -351,6 +359,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         spool: session.spool,
         duration: started.elapsed(),
         sync,
+        sync_passed_over,
         secrets: session.secrets.clone(),
         exchanges,
     }
@@ -408,13 +417,14 @@ fn steps(scenario: &Scenario) -> u64 {
 /// does). For `sustained`, whose writes are never released together, the mode chooses
 /// its connections' client, and `auto` the first the target takes: contend's own
 /// HTTP/1.1 client (as `last-byte`), else HTTP/2 (as `single-packet`). `None` for a
-/// counter, whose writers run free. The error, when no mode can be used, says why; the
-/// mode is returned with it, for the reports.
+/// counter, whose writers run free. With the mode come the candidates passed over
+/// before it, each with why. The error, when no mode can be used, says why for each;
+/// the mode is returned with it, for the reports.
 async fn choose_sync_mode(
     scenario: &Scenario,
     settings: &ClientSettings,
     base: &url::Url,
-) -> (Option<SyncMode>, Result<(), String>) {
+) -> (Option<SyncMode>, Vec<PassedOver>, Result<(), String>) {
     let (candidates, writers) = match scenario.workload.kind {
         // Each connection is one writer: a stream each is all single-packet needs.
         WorkloadKind::Sustained { .. } => (scenario.sync.sustained_candidates(), 1),
@@ -422,7 +432,7 @@ async fn choose_sync_mode(
             scenario.sync.candidates(scenario.writer_connections),
             scenario.workload.writers,
         ),
-        _ => return (None, Ok(())),
+        _ => return (None, Vec::new(), Ok(())),
     };
     let mut refusals = Vec::new();
     for &mode in &candidates {
@@ -431,28 +441,22 @@ async fn choose_sync_mode(
             ..settings.clone()
         };
         match client::Writers::check(mode, writers, &trial, base).await {
-            Ok(()) => return (Some(mode), Ok(())),
-            Err(e) => refusals.push((mode, e)),
+            Ok(()) => return (Some(mode), refusals, Ok(())),
+            Err(why) => refusals.push(PassedOver { mode, why }),
         }
     }
-    match refusals.len() {
-        0 => (None, Err("no sync mode can be used".into())),
-        1 => {
-            let (mode, e) = refusals.remove(0);
-            (Some(mode), Err(e))
-        }
-        _ => {
-            let why = refusals
-                .iter()
-                .map(|(mode, e)| format!("{mode}: {e}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            (
-                refusals.last().map(|(mode, _)| *mode),
-                Err(format!("sync auto found no mode the target takes ({why})")),
+    let error = match refusals.as_slice() {
+        [] => "no sync mode can be used".to_string(),
+        [one] => one.why.clone(),
+        all => {
+            let why: Vec<String> = all.iter().map(PassedOver::to_string).collect();
+            format!(
+                "sync auto found no mode the target takes ({})",
+                why.join("; ")
             )
         }
-    }
+    };
+    (refusals.last().map(|p| p.mode), Vec::new(), Err(error))
 }
 
 /// Runs the scenario's workload.

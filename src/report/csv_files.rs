@@ -132,6 +132,7 @@ pub fn summary_header() -> Vec<String> {
         "sync",
         "sync_requested",
         "writer_connections",
+        "sync_passed_over",
         "verdict",
         "complete",
         "error",
@@ -183,6 +184,12 @@ pub fn summary_header() -> Vec<String> {
     h
 }
 
+/// The modes `auto` passed over, `MODE: why`, joined by ` | ` (a reason may hold `;`).
+fn passed_over(r: &ScenarioResult) -> String {
+    let each: Vec<String> = r.sync_passed_over.iter().map(ToString::to_string).collect();
+    each.join(" | ")
+}
+
 fn summary_row(r: &ScenarioResult) -> Vec<String> {
     let v = &r.verdict;
     let c = &v.counts;
@@ -199,6 +206,7 @@ fn summary_row(r: &ScenarioResult) -> Vec<String> {
         r.writer_connections
             .map(|p| p.name().to_string())
             .unwrap_or_default(),
+        passed_over(r),
         r.status().to_string(),
         r.complete.to_string(),
         r.error.clone().unwrap_or_default(),

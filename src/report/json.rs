@@ -50,6 +50,13 @@ pub struct RunSection {
     pub exit_code: u8,
 }
 
+/// A mode `auto` passed over: `{ "mode": "single-packet", "why": "..." }`.
+#[derive(Debug, Serialize)]
+pub struct PassedOverSection {
+    pub mode: &'static str,
+    pub why: String,
+}
+
 /// One scenario.
 #[derive(Debug, Serialize)]
 pub struct ScenarioSection {
@@ -64,6 +71,9 @@ pub struct ScenarioSection {
     /// What the scenario asked for: `auto` (which chose `sync`) or the mode itself;
     /// `null` as for `sync`.
     pub sync_requested: Option<&'static str>,
+    /// The modes `auto` tried before `sync`, strongest first, each with why the target
+    /// could not take it; empty when its first candidate ran, or a mode was named.
+    pub sync_passed_over: Vec<PassedOverSection>,
     /// How the writers' connections lived: `fresh` (new every round) or `kept`; `null`
     /// when the writes were not released together (counter, sustained), and for a
     /// re-checked history.
@@ -391,6 +401,14 @@ fn scenario(r: &ScenarioResult) -> ScenarioSection {
         target: r.target.clone(),
         sync: r.sync.map(|m| m.mode.name()),
         sync_requested: r.sync.map(|m| m.asked().name()),
+        sync_passed_over: r
+            .sync_passed_over
+            .iter()
+            .map(|p| PassedOverSection {
+                mode: p.mode.name(),
+                why: p.why.clone(),
+            })
+            .collect(),
         writer_connections: r.writer_connections.map(|p| p.name()),
         verdict: r.status(),
         complete: r.complete,

@@ -100,6 +100,9 @@ fn suite(r: &ScenarioResult, info: &RunInfo, report_dir: Option<&str>) -> TestSu
         properties.push(("sync", mode.mode.name().to_string()));
         properties.push(("sync_requested", mode.asked().name().to_string()));
     }
+    for passed in &r.sync_passed_over {
+        properties.push(("sync_passed_over", passed.to_string()));
+    }
     if let Some(policy) = r.writer_connections {
         properties.push(("writer_connections", policy.name().to_string()));
     }

@@ -27,7 +27,7 @@ use crate::convergence::Convergence;
 use crate::gate::{Figures, ThresholdResult};
 use crate::history::Outcome;
 use crate::latency::Latency;
-use crate::scenario::{ConnectionPolicy, Secrets, SyncRan};
+use crate::scenario::{ConnectionPolicy, PassedOver, Secrets, SyncRan};
 use crate::series::TimeSeries;
 
 /// Everything the reports say about one scenario.
@@ -46,6 +46,9 @@ pub struct ScenarioResult {
     /// and whether `auto` chose the mode; `None` for a counter, whose writers run free,
     /// or when unknown (a re-checked history).
     pub sync: Option<SyncRan>,
+    /// The modes `auto` tried before the one that ran, each with why the target could
+    /// not take it; empty when the first candidate ran, or the scenario named its mode.
+    pub sync_passed_over: Vec<PassedOver>,
     /// How the writers' connections lived (kept, or fresh every round); `None` when the
     /// writes were not released together, or when unknown.
     pub writer_connections: Option<ConnectionPolicy>,
@@ -167,6 +170,9 @@ impl ScenarioResult {
         hide(&mut self.target);
         if let Some(e) = &mut self.error {
             hide(e);
+        }
+        for passed in &mut self.sync_passed_over {
+            hide(&mut passed.why);
         }
         for v in &mut self.verdict.violations {
             hide(&mut v.evidence);

@@ -19,8 +19,8 @@ use crate::latency::Latency;
 use crate::metrics::Threshold;
 use crate::report::{self, RunInfo, ScenarioResult};
 use crate::scenario::{
-    self, ConnectionPolicy, Diagnostic, Scenario, SyncChoice, SyncMode, SyncRan, Target,
-    WorkloadId, WorkloadKind, DEFAULT_INCONCLUSIVE_ABOVE,
+    self, ConnectionPolicy, Diagnostic, PassedOver, Scenario, SyncChoice, SyncMode, SyncRan,
+    Target, WorkloadId, WorkloadKind, DEFAULT_INCONCLUSIVE_ABOVE,
 };
 use crate::series::TimeSeries;
 use crate::server::{self, Fault, ServerConfig};
@@ -507,6 +507,7 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
                 mode,
                 auto: s.sync == SyncChoice::Auto,
             }),
+            sync_passed_over: run.sync_passed_over,
             writer_connections: s
                 .workload
                 .kind
@@ -555,6 +556,11 @@ pub async fn run_loaded(opts: RunOptions, scenarios: Vec<Scenario>) -> Result<Ru
             not_run: false,
             target: result.target.clone(),
             sync: result.sync.map(|m| m.to_string()),
+            sync_passed_over: result
+                .sync_passed_over
+                .iter()
+                .map(PassedOver::to_string)
+                .collect(),
             writer_connections: result.writer_connections.map(|p| p.to_string()),
             duration_ns: u64::try_from(result.duration.as_nanos()).unwrap_or(u64::MAX),
             inconclusive_above: opts.inconclusive_above.or(s.inconclusive_above),

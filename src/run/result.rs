@@ -14,6 +14,8 @@ pub struct RunFacts {
     /// How the writes were released (for `sustained`, the mode that chose its client);
     /// `None` for a counter, or when it is not known (a re-checked history).
     pub sync: Option<SyncRan>,
+    /// The modes `auto` tried before `sync`, each with why the target could not take it.
+    pub sync_passed_over: Vec<PassedOver>,
     /// How the writers' connections lived; `None` when the writes were not released
     /// together, or when it is not known.
     pub writer_connections: Option<ConnectionPolicy>,
@@ -159,6 +161,7 @@ fn finish(
         convergence,
         target: facts.target,
         sync: facts.sync,
+        sync_passed_over: facts.sync_passed_over,
         writer_connections: facts.writer_connections,
         error: facts.error,
         complete: facts.complete,

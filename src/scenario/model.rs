@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use super::sync::{ConnectionPolicy, SyncChoice, SyncMode, SyncRan};
+pub use super::sync::{ConnectionPolicy, PassedOver, SyncChoice, SyncMode, SyncRan};
 
 /// One validated scenario file: an API resource and the workload to run against it.
 #[derive(Debug, Clone)]

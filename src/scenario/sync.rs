@@ -199,6 +199,37 @@ impl std::str::FromStr for SyncRan {
     }
 }
 
+/// A mode `auto` tried before the one it chose, and why the target could not take it
+/// (no HTTP/2, too few streams a connection): what the reports say beside the mode
+/// that ran, so a user knows why it was not a stronger one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedOver {
+    pub mode: SyncMode,
+    pub why: String,
+}
+
+impl std::fmt::Display for PassedOver {
+    /// `single-packet: why`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.mode, self.why)
+    }
+}
+
+impl std::str::FromStr for PassedOver {
+    type Err = String;
+
+    /// Reads what [`PassedOver`]'s `Display` writes.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (mode, why) = s
+            .split_once(": ")
+            .ok_or_else(|| format!("`{s}` is not `MODE: why`"))?;
+        Ok(PassedOver {
+            mode: mode.parse()?,
+            why: why.to_string(),
+        })
+    }
+}
+
 /// How long the writers' connections live (`writer_connections`): what decides which
 /// worker processes of a multi-process server a round's writes reach.
 ///
@@ -290,5 +321,20 @@ mod tests {
             "auto".parse::<SyncRan>().is_err(),
             "auto alone names no mode"
         );
+    }
+
+    #[test]
+    fn a_mode_passed_over_reads_back_with_its_reason_whole() {
+        let passed = PassedOver {
+            mode: SyncMode::SinglePacket,
+            why: "needs HTTP/2: http://h:1 said: no (twice: no)".into(),
+        };
+        assert_eq!(
+            passed.to_string(),
+            "single-packet: needs HTTP/2: http://h:1 said: no (twice: no)"
+        );
+        assert_eq!(passed.to_string().parse::<PassedOver>(), Ok(passed));
+        assert!("single-packet".parse::<PassedOver>().is_err());
+        assert!("no-such-mode: why".parse::<PassedOver>().is_err());
     }
 }

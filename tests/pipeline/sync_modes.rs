@@ -437,19 +437,29 @@ async fn auto_is_the_default_and_picks_single_packet_against_the_built_in_server
         r.verdict.counts.writes, 12,
         "every write answered and recorded"
     );
+    assert_eq!(r.sync_passed_over, [], "its first choice ran");
     let summary = summary_by_scenario(&dir.path().join("summary.csv"));
     let row = summary.values().next().expect("a row");
     assert_eq!(
-        (row["sync"].as_str(), row["sync_requested"].as_str()),
-        ("single-packet", "auto")
+        (
+            row["sync"].as_str(),
+            row["sync_requested"].as_str(),
+            row["sync_passed_over"].as_str()
+        ),
+        ("single-packet", "auto", "")
     );
     let json = read_json(&dir.path().join("summary.json"));
     let section = &json["scenarios"][0];
     assert_eq!(
-        (&section["sync"], &section["sync_requested"]),
+        (
+            &section["sync"],
+            &section["sync_requested"],
+            &section["sync_passed_over"]
+        ),
         (
             &serde_json::json!("single-packet"),
-            &serde_json::json!("auto")
+            &serde_json::json!("auto"),
+            &serde_json::json!([])
         )
     );
 }
@@ -492,6 +502,31 @@ async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catche
         (row["sync"].as_str(), row["sync_requested"].as_str()),
         ("last-byte", "auto")
     );
+    // Why not single-packet, in every report that names the mode.
+    let [passed] = r.sync_passed_over.as_slice() else {
+        panic!("one mode passed over: {:?}", r.sync_passed_over)
+    };
+    assert_eq!(passed.mode, SyncMode::SinglePacket);
+    assert!(
+        passed.why.contains("does not speak HTTP/2"),
+        "{}",
+        passed.why
+    );
+    assert_eq!(
+        row["sync_passed_over"],
+        format!("single-packet: {}", passed.why)
+    );
+    let json = read_json(&dir.path().join("summary.json"));
+    assert_eq!(
+        json["scenarios"][0]["sync_passed_over"],
+        serde_json::json!([{ "mode": "single-packet", "why": passed.why }])
+    );
+    use contend::report::terminal::{render_in, Layout};
+    let terminal = render_in(&report.results, None, false, Layout::Wide);
+    assert!(
+        terminal.contains(&format!("auto passed over single-packet: {}", passed.why)),
+        "{terminal}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -512,6 +547,15 @@ async fn auto_picks_last_byte_when_the_server_allows_fewer_streams_than_writers(
     assert_eq!(r.status(), "PASS", "{:?}", r.error);
     assert_eq!(auto_chose(r), Some(SyncMode::LastByte));
     assert_eq!(r.verdict.counts.writes, 201);
+    let [passed] = r.sync_passed_over.as_slice() else {
+        panic!("one mode passed over: {:?}", r.sync_passed_over)
+    };
+    assert_eq!(passed.mode, SyncMode::SinglePacket);
+    assert!(
+        passed.why.contains("allows 200; use at most 200 writers"),
+        "{}",
+        passed.why
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

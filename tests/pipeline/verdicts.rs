@@ -44,6 +44,7 @@ fn result(writes: u64, undecided: u64, judged: u64, rounds: u64) -> ScenarioResu
             mode: SyncMode::Barrier,
             auto: false,
         }),
+        sync_passed_over: Vec::new(),
         writer_connections: None,
         error: None,
         complete: true,

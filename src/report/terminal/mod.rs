@@ -26,7 +26,7 @@ use layout::{Cell, Out, Table};
 use crate::convergence::Metric;
 use crate::gate::Status;
 use crate::history::Outcome;
-use crate::scenario::{SyncMode, SyncRan};
+use crate::scenario::SyncMode;
 
 use super::{by_kind, RunStatus, ScenarioResult, SpreadStat};
 
@@ -295,6 +295,7 @@ fn spreads(out: &mut Out, results: &[ScenarioResult]) {
     out.line("Race spread per round, p50/max µs (first to last write):");
     for r in &raced {
         out.para(2, 4, &spread_line(r));
+        passed_over(out, r);
     }
     for line in raced.iter().filter_map(|r| wide_release(r)) {
         out.para(0, 2, &line);
@@ -453,7 +454,7 @@ fn thresholds(out: &mut Out, results: &[ScenarioResult], layout: Layout, colour:
 fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
     let v = &r.verdict;
     if let Some(k) = &v.sustained {
-        sustained(out, &v.scenario, k, r.sync);
+        sustained(out, &v.scenario, k, r);
     }
     if let Some(k) = &v.counter {
         out.blank();
@@ -580,14 +581,17 @@ fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
     }
 }
 
+/// Each mode `auto` passed over for the one that ran, and why: "auto passed over
+/// single-packet: ...".
+fn passed_over(out: &mut Out, r: &ScenarioResult) {
+    for passed in &r.sync_passed_over {
+        out.para(4, 6, &format!("auto passed over {passed}"));
+    }
+}
+
 /// A sustained run's figures: rates, conflict rate and attempt latency per outcome, and
 /// (when known) which client its connections spoke, as its sync mode chose.
-fn sustained(
-    out: &mut Out,
-    scenario: &str,
-    k: &crate::check::SustainedReport,
-    sync: Option<SyncRan>,
-) {
+fn sustained(out: &mut Out, scenario: &str, k: &crate::check::SustainedReport, r: &ScenarioResult) {
     let model = match (k.open_model, k.scheduled_rate) {
         (true, Some(rate)) => format!("open model at {rate:.0} attempts/s"),
         (true, None) => "open model".to_string(),
@@ -612,12 +616,13 @@ fn sustained(
             k.lost_updates,
         ),
     );
-    if let Some(sync) = sync {
+    if let Some(sync) = r.sync {
         let client = match sync.mode {
             SyncMode::SinglePacket => "HTTP/2 through reqwest",
             SyncMode::Barrier | SyncMode::LastByte => "HTTP/1.1 through contend's own client",
         };
         out.para(2, 4, &format!("connections spoke {client} (sync {sync})"));
+        passed_over(out, r);
     }
     for (name, rows) in [
         ("from the actual start (raw)", &k.raw),
