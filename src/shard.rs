@@ -668,6 +668,35 @@ mod tests {
     }
 
     #[test]
+    fn a_part_keeps_the_modes_auto_passed_over_and_an_older_part_reads_without_them() {
+        let passed = crate::scenario::PassedOver {
+            mode: crate::scenario::SyncMode::SinglePacket,
+            why: "needs HTTP/2: no".into(),
+        };
+        let part = PartRun {
+            sync: Some("auto → last-byte".into()),
+            sync_passed_over: vec![passed.to_string()],
+            ..PartRun::default()
+        };
+        let text = serde_json::to_string(&part).unwrap();
+        let back: PartRun = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, part);
+        assert_eq!(back.sync_passed_over[0].parse(), Ok(passed));
+        let older = text.replace(
+            r#","sync_passed_over":["single-packet: needs HTTP/2: no"]"#,
+            "",
+        );
+        assert!(!older.contains("sync_passed_over"), "{older}");
+        let back: PartRun = serde_json::from_str(&older).unwrap();
+        assert_eq!(back.sync_passed_over, Vec::<String>::new());
+        let none = serde_json::to_string(&PartRun::default()).unwrap();
+        assert!(
+            !none.contains("sync_passed_over"),
+            "left out when empty: {none}"
+        );
+    }
+
+    #[test]
     fn a_shard_is_written_from_one_and_checked() {
         assert_eq!(ShardSpec::parse("2/3"), Ok(spec(2, 3)));
         assert_eq!(spec(2, 3).to_string(), "2/3");
