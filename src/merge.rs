@@ -415,11 +415,10 @@ fn facts_of(parts: &[(&Shard, &PartRun)], opts: &MergeOptions) -> RunFacts {
         target: targets.join(", "),
         sync: first.and_then(|p| p.sync.as_deref()?.parse().ok()),
         sync_passed_over: first
-            .map(|p| {
-                let passed = p.sync_passed_over.iter();
-                passed.filter_map(|s| s.parse().ok()).collect()
-            })
-            .unwrap_or_default(),
+            .into_iter()
+            .flat_map(|p| &p.sync_passed_over)
+            .filter_map(|s| s.parse().ok())
+            .collect(),
         writer_connections: first.and_then(|p| p.writer_connections.as_deref()?.parse().ok()),
         error: (!errors.is_empty()).then(|| errors.join("; ")),
         complete: parts.iter().all(|(_, p)| p.complete),

@@ -317,7 +317,7 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     };
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
-    let (sync, mut sync_passed_over, chosen) =
+    let (sync, sync_passed_over, chosen) =
         choose_sync_mode(scenario, &session.settings, &base).await;
     let result = match chosen {
         Err(e) => Err(e),
@@ -349,9 +349,6 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
         };
         session.secrets.redact(&e)
     });
-    for passed in &mut sync_passed_over {
-        passed.why = session.secrets.redact(&passed.why);
-    }
     ScenarioRun {
         complete: error.is_none() && !ctx.stopped(),
         error,

@@ -15,7 +15,7 @@ use contend::check::ViolationKind;
 use contend::history::{self, Phase};
 use contend::report::ScenarioResult;
 use contend::run::{run, RunOptions};
-use contend::scenario::{SyncChoice, SyncMode, SyncRan};
+use contend::scenario::{PassedOver, SyncChoice, SyncMode, SyncRan};
 use contend::server::{Bug, ServerConfig};
 
 use crate::common::files::{scenario, shipped, write_scenario};
@@ -415,6 +415,16 @@ async fn a_saved_history_reports_the_same_spreads_when_checked_again() {
     }
 }
 
+/// The one mode `auto` passed over, `single-packet`, whose reason says `why`.
+fn passed_over_single_packet<'a>(r: &'a ScenarioResult, why: &str) -> &'a PassedOver {
+    let [passed] = r.sync_passed_over.as_slice() else {
+        panic!("one mode passed over: {:?}", r.sync_passed_over)
+    };
+    assert_eq!(passed.mode, SyncMode::SinglePacket);
+    assert!(passed.why.contains(why), "{}", passed.why);
+    passed
+}
+
 /// What a result says `auto` chose.
 fn auto_chose(r: &ScenarioResult) -> Option<SyncMode> {
     r.sync.filter(|s| s.auto).map(|s| s.mode)
@@ -503,15 +513,7 @@ async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catche
         ("last-byte", "auto")
     );
     // Why not single-packet, in every report that names the mode.
-    let [passed] = r.sync_passed_over.as_slice() else {
-        panic!("one mode passed over: {:?}", r.sync_passed_over)
-    };
-    assert_eq!(passed.mode, SyncMode::SinglePacket);
-    assert!(
-        passed.why.contains("does not speak HTTP/2"),
-        "{}",
-        passed.why
-    );
+    let passed = passed_over_single_packet(r, "does not speak HTTP/2");
     assert_eq!(
         row["sync_passed_over"],
         format!("single-packet: {}", passed.why)
@@ -547,15 +549,7 @@ async fn auto_picks_last_byte_when_the_server_allows_fewer_streams_than_writers(
     assert_eq!(r.status(), "PASS", "{:?}", r.error);
     assert_eq!(auto_chose(r), Some(SyncMode::LastByte));
     assert_eq!(r.verdict.counts.writes, 201);
-    let [passed] = r.sync_passed_over.as_slice() else {
-        panic!("one mode passed over: {:?}", r.sync_passed_over)
-    };
-    assert_eq!(passed.mode, SyncMode::SinglePacket);
-    assert!(
-        passed.why.contains("allows 200; use at most 200 writers"),
-        "{}",
-        passed.why
-    );
+    passed_over_single_packet(r, "allows 200; use at most 200 writers");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
