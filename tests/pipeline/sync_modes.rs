@@ -532,6 +532,35 @@ async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catche
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_that_stops_before_its_first_round_still_says_what_auto_passed_over() {
+    // No note 1 on a fresh server: the first read is a 404, before any round.
+    let target = start_http1_only(ServerConfig::default()).await;
+    let r = run_file(&existing_note(&target, "auto", 2)).await;
+    assert_eq!(r.status(), "ERROR", "{:?}", r.error);
+    assert!(r.verdict.rounds.is_empty());
+    let passed = passed_over_single_packet(&r, "does not speak HTTP/2");
+    use contend::report::terminal::{render_in, Layout};
+    for layout in [Layout::Wide, Layout::default()] {
+        let terminal = render_in(std::slice::from_ref(&r), None, false, layout);
+        let error = terminal
+            .find("could not run to the end")
+            .expect("the error");
+        let why = terminal
+            .find("auto passed over single-packet")
+            .unwrap_or_else(|| panic!("why not single-packet:\n{terminal}"));
+        assert!(error < why, "{terminal}");
+        assert_eq!(
+            terminal.matches("auto passed over").count(),
+            1,
+            "{terminal}"
+        );
+        let flat: String = terminal.split_whitespace().collect::<Vec<_>>().join(" ");
+        let reason: String = passed.why.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains(&reason), "{terminal}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_with_kept_connections_leaves_out_single_packet_and_picks_last_byte() {
     let mut opts = options(vec![scenario(DIALECTS[0])], 4, 2);
     opts.writer_connections = Some(contend::scenario::ConnectionPolicy::Kept);

@@ -568,6 +568,10 @@ fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
             2,
             &format!("{} could not run to the end: {e}", v.scenario),
         );
+        // Probes that waited out a timeout explain a long wait before the error.
+        if !passed_over_shown(r) {
+            passed_over(out, r);
+        }
     } else if !r.complete {
         out.blank();
         out.para(
@@ -579,6 +583,12 @@ fn details(out: &mut Out, r: &ScenarioResult, report_dir: Option<&Path>) {
             ),
         );
     }
+}
+
+/// Whether a section before the error shows the modes `auto` passed over: the spread
+/// lines of a raced scenario, or a sustained run's "connections spoke" line.
+fn passed_over_shown(r: &ScenarioResult) -> bool {
+    r.sync.is_some() && (!r.verdict.rounds.is_empty() || r.verdict.sustained.is_some())
 }
 
 /// Each mode `auto` passed over for the one that ran, and why: "auto passed over
