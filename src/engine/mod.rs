@@ -63,6 +63,9 @@ pub trait Progress: Send + Sync {
     /// A scenario of `workload` starts; `steps` is its number of rounds (or increments
     /// in all, or attempts).
     fn start(&self, scenario: &str, workload: WorkloadId, steps: u64);
+    /// What the scenario is doing before its first step ("probe single-packet",
+    /// "setting up"): a probe or a set-up request can wait out a whole timeout.
+    fn doing(&self, _what: &str) {}
     /// One step finished; `records` are the requests it made.
     fn step(&self, records: &[RequestRecord]);
     /// The scenario is over.
@@ -318,13 +321,14 @@ pub async fn run(scenario: &Scenario, base: url::Url, ctx: &RunContext) -> Scena
     ctx.progress
         .start(&scenario.name, scenario.workload.kind.id(), steps);
     let (sync, sync_passed_over, chosen) =
-        choose_sync_mode(scenario, &session.settings, &base).await;
+        choose_sync_mode(scenario, &session.settings, &base, &*ctx.progress).await;
     let result = match chosen {
         Err(e) => Err(e),
         Ok(()) => {
             if let Some(mode) = sync {
                 session.settings.sync = mode;
             }
+            ctx.progress.doing("setting up");
             match session.run_setup_steps().await {
                 Err(e) => Err(e),
                 Ok(()) => run_workload(&mut session).await,
@@ -421,6 +425,7 @@ async fn choose_sync_mode(
     scenario: &Scenario,
     settings: &ClientSettings,
     base: &url::Url,
+    progress: &dyn Progress,
 ) -> (Option<SyncMode>, Vec<PassedOver>, Result<(), String>) {
     let (candidates, writers) = match scenario.workload.kind {
         // Each connection is one writer: a stream each is all single-packet needs.
@@ -433,6 +438,7 @@ async fn choose_sync_mode(
     };
     let mut refusals = Vec::new();
     for &mode in &candidates {
+        progress.doing(&format!("probe {mode}"));
         let trial = ClientSettings {
             sync: mode,
             ..settings.clone()

@@ -154,8 +154,18 @@ impl Progress for Bar {
             steps,
             usize::from(columns),
         );
+        // The elapsed time moves on while a probe or a slow round waits.
+        bar.enable_steady_tick(Duration::from_millis(250));
         if let Ok(mut slot) = self.bar.lock() {
             *slot = Some((bar, Tally::new(scenario, workload)));
+        }
+    }
+
+    fn doing(&self, what: &str) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some((bar, _)) = slot.as_ref() {
+                bar.set_message(what.to_string());
+            }
         }
     }
 
@@ -226,6 +236,25 @@ mod tests {
                 !lines[0].contains("undecided"),
                 "and is cut at the width: {screen:?}"
             );
+        }
+    }
+
+    #[test]
+    fn what_a_scenario_is_doing_fits_beside_a_shipped_scenario_at_80_columns() {
+        let term = indicatif::InMemoryTerm::new(4, 80);
+        let bar = styled_bar(
+            ProgressDrawTarget::term_like(Box::new(term.clone())),
+            "notes-etag-stale-write",
+            1_000,
+            80,
+        );
+        let shown = Bar {
+            bar: Mutex::new(Some((bar, Tally::default()))),
+        };
+        for what in ["probe single-packet", "setting up"] {
+            shown.doing(what);
+            let screen = term.contents();
+            assert!(screen.contains(what), "{what:?} whole: {screen:?}");
         }
     }
 }

@@ -275,6 +275,57 @@ impl Progress for Watch {
     fn finish(&self) {}
 }
 
+/// A progress listener that keeps what it was told, in order.
+#[derive(Default)]
+struct Log(Mutex<Vec<String>>);
+
+impl Progress for Log {
+    fn start(&self, scenario: &str, _: WorkloadId, _: u64) {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("start {scenario}"));
+    }
+
+    fn doing(&self, what: &str) {
+        self.0.lock().expect("lock").push(what.to_string());
+    }
+
+    fn step(&self, _: &[RequestRecord]) {
+        self.0.lock().expect("lock").push("step".to_string());
+    }
+
+    fn finish(&self) {
+        self.0.lock().expect("lock").push("finish".to_string());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_bar_says_which_sync_mode_is_checked_and_when_the_set_up_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = Arc::new(Log::default());
+    let mut opts = RunOptions::new(vec![scenario("notes-etag-stale-write.toml")]);
+    opts.out = Some(dir.path().join("out"));
+    opts.rounds = Some(2);
+    opts.writers = Some(2);
+    opts.progress = log.clone();
+    let r = run_one(opts).await;
+    assert_eq!(r.status(), "PASS", "{:?}", r.error);
+    let told = log.0.lock().expect("lock").clone();
+    assert_eq!(
+        told,
+        [
+            "start notes-etag-stale-write",
+            "probe single-packet",
+            "setting up",
+            "step",
+            "step",
+            "finish"
+        ],
+        "the probe and the set-up come before the first round"
+    );
+}
+
 async fn progress_and_verdict(file: &str, bug: Option<Bug>) -> (u64, usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let watch = Arc::new(Watch::default());
