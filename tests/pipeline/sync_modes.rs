@@ -523,6 +523,16 @@ async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catche
         json["scenarios"][0]["sync_passed_over"],
         serde_json::json!([{ "mode": "single-packet", "why": passed.why }])
     );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    let shown = html
+        .split("sync auto passed over</b> ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("report.html says what auto passed over:\n{html}"));
+    assert!(shown.starts_with("single-packet: "), "{shown:.200}");
+    assert!(
+        shown.contains("does not speak HTTP/2") && shown.contains("&#34;single-packet&#34;"),
+        "the reason, escaped: {shown:.300}"
+    );
     use contend::report::terminal::{render_in, Layout};
     let terminal = render_in(&report.results, None, false, Layout::Wide);
     assert!(

@@ -319,6 +319,8 @@ pub struct ScenarioView {
     banners: Vec<Banner>,
     tiles: Vec<Tile>,
     causes: Vec<String>,
+    /// Each mode `sync = "auto"` passed over, and why ("single-packet: …").
+    passed_over: Vec<String>,
     strategies: Vec<StrategyRow>,
     attempt_latency: Vec<AttemptLatencyRow>,
     thresholds: Vec<ThresholdRow>,
@@ -355,6 +357,7 @@ impl ScenarioView {
             banners: banners(r),
             tiles: tiles(r),
             causes: super::undecided_causes(r),
+            passed_over: r.sync_passed_over.iter().map(|p| p.to_string()).collect(),
             strategies: strategies(r),
             attempt_latency: attempt_latency(r),
             thresholds: thresholds(r),
