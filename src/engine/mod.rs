@@ -436,6 +436,10 @@ async fn choose_sync_mode(
         ),
         _ => return (None, Vec::new(), Ok(())),
     };
+    // A target that takes no connection refuses every mode alike: say that, once.
+    if let Err(why) = reachable(base, settings.timeout).await {
+        return (None, Vec::new(), Err(why));
+    }
     let mut refusals = Vec::new();
     for &mode in &candidates {
         progress.doing(&format!("probe {mode}"));
@@ -460,6 +464,25 @@ async fn choose_sync_mode(
         }
     };
     (refusals.last().map(|p| p.mode), Vec::new(), Err(error))
+}
+
+/// Whether `base`'s host takes a TCP connection on its port within `timeout`; the error
+/// says why not, and what to check.
+async fn reachable(base: &url::Url, timeout: Duration) -> Result<(), String> {
+    let origin = base.origin().ascii_serialization();
+    let (Some(host), Some(port)) = (base.host_str(), base.port_or_known_default()) else {
+        return Ok(());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let why =
+        match tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port))).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no connection within {timeout:?}"),
+        };
+    Err(format!(
+        "{origin}: cannot connect ({why}); is the server running and is the target right?"
+    ))
 }
 
 /// Runs the scenario's workload.
