@@ -571,6 +571,24 @@ async fn a_scenario_that_stops_before_its_first_round_still_says_what_auto_passe
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_takes_no_connection_is_no_reason_to_pass_a_mode_over() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let target = format!("http://127.0.0.1:{port}");
+    let r = run_file(&existing_note(&target, "auto", 2)).await;
+    assert_eq!(r.status(), "ERROR");
+    let error = r.error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with(&format!("{target}: cannot connect (")),
+        "{error}"
+    );
+    assert!(r.sync_passed_over.is_empty(), "{:?}", r.sync_passed_over);
+    assert_eq!(r.sync, None, "no mode ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_with_kept_connections_leaves_out_single_packet_and_picks_last_byte() {
     let mut opts = options(vec![scenario(DIALECTS[0])], 4, 2);
     opts.writer_connections = Some(contend::scenario::ConnectionPolicy::Kept);
