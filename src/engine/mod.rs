@@ -480,9 +480,12 @@ async fn reachable(base: &url::Url, timeout: Duration) -> Result<(), String> {
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("no connection within {timeout:?}"),
         };
-    Err(format!(
-        "{origin}: cannot connect ({why}); is the server running and is the target right?"
-    ))
+    Err(cannot_connect(&origin, &why))
+}
+
+/// "WHAT: cannot connect (WHY)", with what to check.
+fn cannot_connect(what: &str, why: &str) -> String {
+    format!("{what}: cannot connect ({why}); is the server running and is the target right?")
 }
 
 /// Runs the scenario's workload.
@@ -871,9 +874,7 @@ fn describe_failure(prepared: &Prepared, exchange: &Exchange, expect: &[u16]) ->
                 .message
                 .strip_prefix("cannot connect: ")
                 .unwrap_or(&i.message);
-            format!(
-                "{what}: cannot connect ({why}); is the server running and is the target right?"
-            )
+            cannot_connect(&what, why)
         }
         (None, Some(i)) => format!("{what}: no whole answer ({})", i.message),
         (Some(s), _) => {
