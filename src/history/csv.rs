@@ -1,29 +1,25 @@
-//! The CSV form of the history (`requests.csv`), written and read with the `simd_csv`
-//! crate (memchr-based: it looks for the next delimiter, quote or line end many bytes
-//! at a time, where the `csv` crate steps through every byte).
+//! The CSV form of the history (`requests.csv`), written with the `simd_csv` crate and
+//! read with [`super::rows`], a splitter that classifies 64 bytes at a time.
 //!
 //! A long run writes millions of rows and `contend check` reads them back, so both
 //! directions skip serde: [`CsvWriter`] hands each row to `simd_csv::Writer` as one
 //! array of byte fields (numbers by `itoa`), and [`CsvReader`] reads each row in place
-//! (`simd_csv::ZeroCopyReader`: the cells as they are in the file), unescapes only the
-//! quoted cells it needs as text, and hands out one [`Text`] per distinct value of a
-//! repeating column rather than one per row. The file is the one serde and the `csv`
-//! crate write and read ([`COLUMNS`] in the record's field order, the enums by their
-//! snake_case names, an absent value as an empty cell, a field quoted when it holds a
-//! delimiter, a quote or a line break): columns are found by name, so a history saved
-//! by an older contend, which lacks the newer columns, reads too (each then reads as
-//! absent or empty).
+//! (the cells as they are in the file), unescapes only the quoted cells it needs as
+//! text, and hands out one [`Text`] per distinct value of a repeating column rather
+//! than one per row. The file is the one serde and the `csv` crate write and read
+//! ([`COLUMNS`] in the record's field order, the enums by their snake_case names, an
+//! absent value as an empty cell, a field quoted when it holds a delimiter, a quote or a
+//! line break): columns are found by name, so a history saved by an older contend, which
+//! lacks the newer columns, reads too (each then reads as absent or empty).
 //!
 //! The reader caps a row at [`super::MAX_LINE`] bytes, so a file that is no history
 //! ends with an error, not with memory full. Its errors are `csv::Error`s, each naming
-//! the line (and the column, for a bad cell); the reader's input notes where the line
-//! ends are in what it hands out, since `simd_csv` counts bytes only.
+//! the line (and the column, for a bad cell).
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::io::{self, Read, Write};
-use std::rc::Rc;
 
+use super::rows::{Row, RowError, Rows};
 use super::{Cause, Outcome, Phase, RequestRecord, Text};
 use crate::scenario::WorkloadId;
 
@@ -111,8 +107,7 @@ enum Column {
     Cause,
 }
 
-/// The buffer of a writer (what it gathers before it writes to its output) and of a
-/// reader (what it asks its input for at a time).
+/// The buffer of a writer: what it gathers before it writes to its output.
 const BUFFER: usize = 64 * 1024;
 
 /// Writes records as `requests.csv` rows into `out`, buffered: call
@@ -250,83 +245,9 @@ fn outcome_named(name: &[u8]) -> Option<Outcome> {
 /// No column is at this index: a column the file does not have.
 const ABSENT: usize = usize::MAX;
 
-/// What the reader's input has handed out: for the row cap, and for the line numbers
-/// of errors (the `simd_csv` reader counts bytes, not lines).
-#[derive(Default)]
-struct Tally {
-    /// Bytes handed out, and where the last row read ends.
-    handed: u64,
-    row_end: u64,
-    /// Set when the input refused a row over the cap.
-    over: bool,
-    /// The last chunk handed out: where it starts in the input, and where its line
-    /// ends are in it.
-    chunk_start: u64,
-    newlines: Vec<usize>,
-    /// The line ends before the last chunk, and how many of its own are before
-    /// `row_end`.
-    lines_before_chunk: u64,
-    seen: usize,
-}
-
-impl Tally {
-    /// A row ended at `end` (as the reader counts bytes): the line the next one starts
-    /// on. Rows end in the last chunk (or at its end), each after the one before.
-    fn row_ended(&mut self, end: u64) -> u64 {
-        self.row_end = end;
-        let within = end.saturating_sub(self.chunk_start);
-        while self
-            .newlines
-            .get(self.seen)
-            .is_some_and(|&at| (at as u64) < within)
-        {
-            self.seen += 1;
-        }
-        1 + self.lines_before_chunk + self.seen as u64
-    }
-
-    /// Whether the byte at `at` of the last chunk is a line end.
-    fn newline_at(&self, at: u64) -> bool {
-        at.checked_sub(self.chunk_start)
-            .is_some_and(|within| self.newlines.binary_search(&(within as usize)).is_ok())
-    }
-}
-
-/// The reader's input, which refuses to hand out more than a row of
-/// [`super::MAX_LINE`] (and a reader's buffer or two) past the last row read, and
-/// notes where the line ends are in what it hands out.
-struct Input<R> {
-    input: R,
-    tally: Rc<RefCell<Tally>>,
-}
-
-impl<R: Read> Read for Input<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut tally = self.tally.borrow_mut();
-        if tally.handed - tally.row_end > (super::MAX_LINE + 2 * BUFFER) as u64 {
-            tally.over = true;
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "row too long"));
-        }
-        let n = self.input.read(buf)?;
-        let tally = &mut *tally;
-        tally.lines_before_chunk += tally.newlines.len() as u64;
-        tally.chunk_start = tally.handed;
-        tally.handed += n as u64;
-        tally.seen = 0;
-        tally.newlines.clear();
-        tally
-            .newlines
-            .extend(memchr::memchr_iter(b'\n', buf.get(..n).unwrap_or_default()));
-        Ok(n)
-    }
-}
-
 /// Reads `requests.csv` rows from `input`, one record at a time (see the module doc).
 pub struct CsvReader<R: Read> {
-    csv: simd_csv::ZeroCopyReader<Input<R>>,
-    tally: Rc<RefCell<Tally>>,
-    /// The line the next row starts on (a blank line may come first).
-    line: u64,
+    rows: Rows<R>,
     /// Where each of [`COLUMNS`] is in a row ([`ABSENT`] when the file lacks it), and
     /// how many fields a row has.
     index: [usize; COLUMNS.len()],
@@ -413,37 +334,28 @@ impl<R: Read> CsvReader<R> {
     /// first line lacks a column every history has is an error here. An empty input is
     /// a history of no record.
     pub fn new(input: R) -> Result<CsvReader<R>, csv::Error> {
-        let tally = Rc::new(RefCell::new(Tally::default()));
-        let csv = simd_csv::ZeroCopyReaderBuilder::new()
-            .flexible(true)
-            .buffer_capacity(BUFFER)
-            .from_reader(Input {
-                input,
-                tally: Rc::clone(&tally),
-            });
         let mut reader = CsvReader {
-            csv,
-            tally,
-            line: 1,
+            rows: Rows::new(input),
             index: [ABSENT; COLUMNS.len()],
             width: 0,
             shared: Shared::default(),
             bodies: |_| true,
             done: false,
         };
-        let header = match reader.csv.byte_headers() {
-            Ok(header) => header.clone(),
-            Err(e) => return Err(reader.failed(e)),
+        let header: Vec<Vec<u8>> = match reader.rows.next_row() {
+            Ok(Some(row)) => (0..row.len())
+                .map(|i| unquoted(row.get(i).unwrap_or_default()).to_vec())
+                .collect(),
+            Ok(None) => {
+                // An empty file is a history of no record (as the `csv` crate wrote it).
+                reader.done = true;
+                return Ok(reader);
+            }
+            Err(e) => return Err(failed(e)),
         };
-        reader.line = reader.tally.borrow_mut().row_ended(reader.csv.position());
-        if header.is_empty() {
-            // An empty file is a history of no record (as the `csv` crate wrote it).
-            reader.done = true;
-            return Ok(reader);
-        }
         reader.width = header.len();
         for (i, name) in header.iter().enumerate() {
-            if let Some(c) = COLUMNS.iter().position(|c| c.as_bytes() == name) {
+            if let Some(c) = COLUMNS.iter().position(|c| c.as_bytes() == name.as_slice()) {
                 reader.index[c] = i;
             }
         }
@@ -467,28 +379,30 @@ impl<R: Read> CsvReader<R> {
         self.bodies = wanted;
         self
     }
+}
 
-    /// The error of reading the row that starts on `self.line`: the row cap's own, or
-    /// the input's.
-    fn failed(&self, e: simd_csv::Error) -> csv::Error {
-        let line = self.line;
-        if self.tally.borrow().over {
-            invalid(format!(
-                "line {line}: a row is over {} MiB, so this is not a requests.csv written by contend",
-                super::MAX_LINE / (1024 * 1024)
-            ))
-        } else {
-            match e.into_kind() {
-                simd_csv::ErrorKind::Io(e) => csv::Error::from(e),
-                other => invalid(format!("line {line}: {other:?}")),
-            }
-        }
+/// The error of reading a row: the row cap's own, or the input's.
+fn failed(e: RowError) -> csv::Error {
+    match e {
+        RowError::TooLong(line) => invalid(format!(
+            "line {line}: a row is over {} MiB, so this is not a requests.csv written by contend",
+            super::MAX_LINE / (1024 * 1024)
+        )),
+        RowError::Io(e) => csv::Error::from(e),
+    }
+}
+
+/// A cell without its quotes, if it has them.
+fn unquoted(cell: &[u8]) -> &[u8] {
+    match cell {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => cell,
     }
 }
 
 /// The record in `row`, or what is wrong with it (the line is added by the caller).
 fn record(
-    row: &simd_csv::ZeroCopyByteRecord<'_>,
+    row: &Row<'_>,
     width: usize,
     index: &[usize; COLUMNS.len()],
     shared: &mut Shared,
@@ -605,7 +519,7 @@ fn eight_digits(chunk: &[u8]) -> Option<u64> {
 
 /// The current row's cells, read by column.
 struct Cell<'a, 'r> {
-    row: &'a simd_csv::ZeroCopyByteRecord<'r>,
+    row: &'a Row<'r>,
     index: &'a [usize; COLUMNS.len()],
     shared: &'a mut Shared,
 }
@@ -822,9 +736,7 @@ impl<R: Read> Iterator for CsvReader<R> {
         if self.done {
             return None;
         }
-        // The last row ended where the reader is now (as it counts bytes).
-        self.line = self.tally.borrow_mut().row_ended(self.csv.position());
-        let row = match self.csv.read_byte_record() {
+        let row = match self.rows.next_row() {
             Ok(Some(row)) => row,
             Ok(None) => {
                 self.done = true;
@@ -832,22 +744,16 @@ impl<R: Read> Iterator for CsvReader<R> {
             }
             Err(e) => {
                 self.done = true;
-                return Some(Err(self.failed(e)));
+                return Some(Err(failed(e)));
             }
         };
-        let message = match record(&row, self.width, &self.index, &mut self.shared, self.bodies) {
-            Ok(record) => return Some(Ok(record)),
-            Err(message) => message,
-        };
-        let inside = memchr::memchr_iter(b'\n', row.as_slice()).count() as u64;
-        let end = self.csv.position();
-        let mut tally = self.tally.borrow_mut();
-        // The row's first line: before its own line ends and the one after it.
-        let after = tally.row_ended(end);
-        let ended = end.checked_sub(1).is_some_and(|at| tally.newline_at(at));
-        let line = after - inside - u64::from(ended);
-        self.done = true;
-        Some(Err(invalid(format!("line {line}: {message}"))))
+        match record(&row, self.width, &self.index, &mut self.shared, self.bodies) {
+            Ok(record) => Some(Ok(record)),
+            Err(message) => {
+                self.done = true;
+                Some(Err(invalid(format!("line {}: {message}", row.line()))))
+            }
+        }
     }
 }
 
@@ -1124,7 +1030,7 @@ mod tests {
     fn a_bad_cell_after_blank_lines_crlf_and_a_row_longer_than_the_buffer_names_its_line() {
         // A body of many lines, longer than the reader's buffer, so its row spans chunks.
         let long = RequestRecord {
-            body: "x\n".repeat(BUFFER),
+            body: "x\n".repeat(super::super::rows::CHUNK),
             ..record()
         };
         let text = String::from_utf8(written(&[long.clone(), record(), record()])).unwrap();
@@ -1132,8 +1038,8 @@ mod tests {
             let at = text.rfind(",412,").unwrap();
             format!("{},4x2,{}", &text[..at], &text[at + 5..])
         };
-        // header 1; the long row 2..=BUFFER+2; the next rows two lines each.
-        let third = BUFFER + 3 + 2;
+        // header 1; the long row 2..=CHUNK+2; the next rows two lines each.
+        let third = super::super::rows::CHUNK + 3 + 2;
         let e = read(bad.as_bytes()).unwrap_err().to_string();
         assert!(
             e.contains(&format!("line {third}:")) && e.contains("`status`"),

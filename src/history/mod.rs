@@ -13,6 +13,7 @@
 
 mod csv;
 mod jsonl;
+mod rows;
 mod spool;
 mod text;
 pub mod wire;
