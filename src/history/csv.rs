@@ -536,11 +536,7 @@ impl<'a> Cell<'a, '_> {
     /// A column's cell without its quotes (for the columns of numbers and names, whose
     /// values never have a quote in them).
     fn raw(&self, column: Column) -> &'a [u8] {
-        let cell = self.cell(column);
-        match cell {
-            [b'"', inner @ .., b'"'] => inner,
-            _ => cell,
-        }
+        unquoted(self.cell(column))
     }
 
     /// A column's text, unescaped. Only the cells read as text are checked as UTF-8
