@@ -40,3 +40,27 @@ pub async fn start_http1_only(config: contend::server::ServerConfig) -> String {
     });
     format!("http://{addr}")
 }
+
+/// The reference server's routes served over h2c only (HTTP/2 with prior knowledge, no
+/// HTTP/1.1): a target where contend's own HTTP/1.1 client cannot go. Returns its base
+/// URL; it serves until the test's runtime ends.
+pub async fn start_http2_only(config: contend::server::ServerConfig) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let router = contend::server::router(config);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            tokio::spawn(async move {
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}

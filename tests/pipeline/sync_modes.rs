@@ -21,7 +21,7 @@ use contend::server::{Bug, ServerConfig};
 use crate::common::files::{scenario, shipped, write_scenario};
 use crate::common::reports::{column, csv_rows};
 use crate::common::reports::{read_json, summary_by_scenario};
-use crate::common::servers::{start_http1_only, start_trusted_tls};
+use crate::common::servers::{start_http1_only, start_http2_only, start_trusted_tls};
 use crate::{options, run_builtin, run_over_tls_with, with_bug, DIALECTS};
 
 /// Runs `paths` in `mode` against the built-in server and returns the results and the
@@ -538,6 +538,57 @@ async fn auto_picks_last_byte_against_a_server_that_speaks_only_http1_and_catche
     assert!(
         terminal.contains(&format!("auto passed over single-packet: {}", passed.why)),
         "{terminal}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sustained_run_says_which_client_its_connections_spoke_and_what_auto_passed_over() {
+    // Contend's own HTTP/1.1 client, auto's first choice for a sustained run, cannot
+    // speak to an h2c-only server: auto passes it over for HTTP/2 through reqwest.
+    let target = start_http2_only(ServerConfig::default()).await;
+    let r = run_file(&format!(
+        r#"target = "{target}"
+[workload]
+kind = "sustained"
+connections = 2
+resources = 1
+requests = 40
+[resource]
+create = {{ method = "POST", path = "/notes", json = {{ count = 0 }}, expect = [201], id = "header:Location" }}
+read = {{ method = "GET", path = "{{id}}" }}
+version = "header:ETag"
+value = "json:/count"
+[write]
+method = "PUT"
+path = "{{id}}"
+headers = {{ "If-Match" = "{{version}}" }}
+json = {{ count = "{{next}}", by = "{{marker}}" }}
+[expect]
+winner = [200]
+conflict = [412]
+"#
+    ))
+    .await;
+    assert_eq!(
+        r.status(),
+        "PASS",
+        "{:?} {:?}",
+        r.error,
+        r.verdict.violations
+    );
+    assert_eq!(auto_chose(&r), Some(SyncMode::SinglePacket));
+    let [passed] = r.sync_passed_over.as_slice() else {
+        panic!("one mode passed over: {:?}", r.sync_passed_over)
+    };
+    assert_eq!(passed.mode, SyncMode::LastByte);
+    use contend::report::terminal::{render_in, Layout};
+    let terminal = render_in(std::slice::from_ref(&r), None, false, Layout::Wide);
+    let spoke = "connections spoke HTTP/2 through reqwest (sync auto → single-packet)";
+    let why = format!("auto passed over last-byte: {}", passed.why);
+    let (at_spoke, at_why) = (terminal.find(spoke), terminal.find(&why));
+    assert!(
+        matches!((at_spoke, at_why), (Some(a), Some(b)) if a < b),
+        "the client, then why not single-packet:\n{terminal}"
     );
 }
 
