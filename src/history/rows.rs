@@ -185,13 +185,8 @@ impl<R: Read> Rows<R> {
                 if ends & (1 << bit) != 0 {
                     let below = (1u64 << bit) - 1;
                     lines += u64::from((ends & quoted & below).count_ones()) + 1;
-                    let content = if at > start && self.buf[at - 1] == b'\r' {
-                        at - 1
-                    } else {
-                        at
-                    };
                     return Scan::Row {
-                        content,
+                        content: self.before_cr(start, at),
                         next: at + 1,
                         lines,
                     };
@@ -207,15 +202,20 @@ impl<R: Read> Rows<R> {
             return Scan::More;
         }
         // The last row, with no line end.
-        let content = if filled > start && self.buf[filled - 1] == b'\r' {
-            filled - 1
-        } else {
-            filled
-        };
         Scan::Row {
-            content,
+            content: self.before_cr(start, filled),
             next: filled,
             lines,
+        }
+    }
+
+    /// Where the bytes of the row from `start` to `end` end: before the `\r` of a
+    /// `\r\n`.
+    fn before_cr(&self, start: usize, end: usize) -> usize {
+        if end > start && self.buf[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
         }
     }
 }
