@@ -22,29 +22,20 @@ pub async fn start_trusted_tls(
 /// itself (as gunicorn, uvicorn or Puma serve): a target where `sync = "auto"` must
 /// choose last-byte. Returns its base URL; it serves until the test's runtime ends.
 pub async fn start_http1_only(config: contend::server::ServerConfig) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let router = contend::server::router(config);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            let service = hyper_util::service::TowerToHyperService::new(router.clone());
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    format!("http://{addr}")
+    serve_one_protocol(config, false).await
 }
 
 /// The reference server's routes served over h2c only (HTTP/2 with prior knowledge, no
 /// HTTP/1.1): a target where contend's own HTTP/1.1 client cannot go. Returns its base
 /// URL; it serves until the test's runtime ends.
 pub async fn start_http2_only(config: contend::server::ServerConfig) -> String {
+    serve_one_protocol(config, true).await
+}
+
+/// The reference server's routes over one protocol only: h2c, or HTTP/1.1.
+async fn serve_one_protocol(config: contend::server::ServerConfig, http2: bool) -> String {
+    use hyper::server::conn::{http1, http2 as h2};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -54,11 +45,15 @@ pub async fn start_http2_only(config: contend::server::ServerConfig) -> String {
         while let Ok((stream, _)) = listener.accept().await {
             let _ = stream.set_nodelay(true);
             let service = hyper_util::service::TowerToHyperService::new(router.clone());
+            let io = TokioIo::new(stream);
             tokio::spawn(async move {
-                let _ =
-                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
+                let _ = if http2 {
+                    h2::Builder::new(TokioExecutor::new())
+                        .serve_connection(io, service)
+                        .await
+                } else {
+                    http1::Builder::new().serve_connection(io, service).await
+                };
             });
         }
     });

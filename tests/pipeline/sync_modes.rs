@@ -18,7 +18,7 @@ use contend::run::{run, RunOptions};
 use contend::scenario::{PassedOver, SyncChoice, SyncMode, SyncRan};
 use contend::server::{Bug, ServerConfig};
 
-use crate::common::files::{scenario, shipped, write_scenario};
+use crate::common::files::{scenario, shipped, sustained_scenario, write_scenario};
 use crate::common::reports::{column, csv_rows};
 use crate::common::reports::{read_json, summary_by_scenario};
 use crate::common::servers::{start_http1_only, start_http2_only, start_trusted_tls};
@@ -546,29 +546,13 @@ async fn a_sustained_run_says_which_client_its_connections_spoke_and_what_auto_p
     // Contend's own HTTP/1.1 client, auto's first choice for a sustained run, cannot
     // speak to an h2c-only server: auto passes it over for HTTP/2 through reqwest.
     let target = start_http2_only(ServerConfig::default()).await;
-    let r = run_file(&format!(
-        r#"target = "{target}"
-[workload]
-kind = "sustained"
-connections = 2
-resources = 1
-requests = 40
-[resource]
-create = {{ method = "POST", path = "/notes", json = {{ count = 0 }}, expect = [201], id = "header:Location" }}
-read = {{ method = "GET", path = "{{id}}" }}
-version = "header:ETag"
-value = "json:/count"
-[write]
-method = "PUT"
-path = "{{id}}"
-headers = {{ "If-Match" = "{{version}}" }}
-json = {{ count = "{{next}}", by = "{{marker}}" }}
-[expect]
-winner = [200]
-conflict = [412]
-"#
-    ))
-    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = sustained_scenario(dir.path(), "/notes", "requests = 40");
+    let mut opts = RunOptions::new(vec![file]);
+    opts.target = Some(target);
+    opts.out = Some(dir.path().join("out"));
+    let mut report = run(opts).await.expect("run starts");
+    let r = report.results.remove(0);
     assert_eq!(
         r.status(),
         "PASS",
