@@ -599,6 +599,11 @@ fn passed_over(out: &mut Out, r: &ScenarioResult) {
     }
 }
 
+/// `n` and the noun, plural unless `n` is 1: "1 connection", "8 connections".
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A sustained run's figures: rates, conflict rate and attempt latency per outcome, and
 /// (when known) which client its connections spoke, as its sync mode chose.
 fn sustained(out: &mut Out, scenario: &str, k: &crate::check::SustainedReport, r: &ScenarioResult) {
@@ -612,17 +617,17 @@ fn sustained(out: &mut Out, scenario: &str, k: &crate::check::SustainedReport, r
         0,
         2,
         &format!(
-            "{scenario}: {model}, {} connections, {} resources: {} attempts in {:.2} s ({} requests/s); {} writes acknowledged ({}/s), conflict rate {}, {} indeterminate, {} reads failed, {} lost",
-            k.connections,
-            k.resources,
-            k.attempts,
+            "{scenario}: {model}, {}, {}: {} in {:.2} s ({} requests/s); {} acknowledged ({}/s), conflict rate {}, {} indeterminate, {} failed, {} lost",
+            counted(k.connections.into(), "connection"),
+            counted(k.resources.into(), "resource"),
+            counted(k.attempts, "attempt"),
             k.elapsed_ns as f64 / 1e9,
             k.request_rate().map_or("-".into(), |x| format!("{x:.0}")),
-            k.acknowledged,
+            counted(k.acknowledged, "write"),
             k.write_throughput().map_or("-".into(), |x| format!("{x:.0}")),
             k.conflict_rate().map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
             k.indeterminate,
-            k.failed_reads,
+            counted(k.failed_reads, "read"),
             k.lost_updates,
         ),
     );
@@ -830,4 +835,16 @@ pub fn render_compare_in(
         );
     }
     out.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(counted(1, "resource"), "1 resource");
+        assert_eq!(counted(0, "resource"), "0 resources");
+        assert_eq!(counted(8, "connection"), "8 connections");
+    }
 }
