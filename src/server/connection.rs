@@ -22,6 +22,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 /// A stream's future, boxed to sit beside the others of its connection.
 type Stream = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -81,16 +83,24 @@ where
     while streams.next().await.is_some() {}
 }
 
+/// How long a stop waits for the connections still open to finish what they are doing
+/// (a request in its window, a response being written); then they are closed. A client
+/// that never finishes its request, or its TLS handshake, cannot hold a stop up longer.
+pub(super) const GRACE: Duration = Duration::from_secs(3);
+
 /// Accepts connections on `listener` and [`serve`]s `app` on each (with `TCP_NODELAY`,
-/// so last bytes are not held back by Nagle) until `shutdown`; then stops accepting,
-/// closes every connection gracefully and waits for them.
+/// so last bytes are not held back by Nagle; over TLS, after the handshake with `tls`)
+/// until `shutdown`; then stops accepting, closes every connection gracefully, waits for
+/// them up to [`GRACE`], and closes those still open.
 pub(super) async fn accept(
     listener: TcpListener,
     app: Router,
     http2: bool,
+    tls: Option<TlsAcceptor>,
     mut shutdown: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
     loop {
         let (tcp, _) = tokio::select! {
             // Either an explicit stop or the handle being dropped ends the server.
@@ -105,12 +115,28 @@ pub(super) async fn accept(
                 }
             },
         };
+        // The connections that have ended are let go of as new ones come.
+        while connections.try_join_next().is_some() {}
         // Best effort: without it responses are merely slower, never wrong.
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
-        tokio::spawn(serve(tcp, app, http2, Some(graceful.watcher())));
+        let watcher = graceful.watcher();
+        match &tls {
+            None => connections.spawn(serve(tcp, app, http2, Some(watcher))),
+            Some(tls) => {
+                let tls = tls.clone();
+                connections.spawn(async move {
+                    // A failed handshake ends only that connection.
+                    if let Ok(stream) = tls.accept(tcp).await {
+                        serve(stream, app, http2, Some(watcher)).await;
+                    }
+                })
+            }
+        };
     }
-    graceful.shutdown().await;
+    let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
+    // Dropping the set closes the connections still open.
+    drop(connections);
     Ok(())
 }
 
@@ -162,7 +188,7 @@ mod tests {
         (
             addr,
             stop,
-            tokio::spawn(accept(listener, app, true, stopped)),
+            tokio::spawn(accept(listener, app, true, None, stopped)),
         )
     }
 
@@ -222,6 +248,64 @@ mod tests {
         assert_eq!(running.most.load(Ordering::SeqCst), 2);
         stop.send(()).expect("server running");
         drop(clients);
+        server.await.expect("server task").expect("server");
+    }
+
+    /// Whether the peer of `tcp` closed it (a read ends), waiting at most `within`.
+    async fn closed(tcp: &mut tokio::net::TcpStream, within: Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(within, tcp.read(&mut buf)).await {
+                Err(_) => return false,
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+            }
+        }
+    }
+
+    // A client that sends half a request and then nothing would hold a graceful stop
+    // up for ever: it waits the grace, then the connection is closed.
+    #[tokio::test]
+    async fn a_stop_closes_a_connection_stuck_halfway_through_its_request_after_the_grace() {
+        use tokio::io::AsyncWriteExt;
+        let (addr, stop, server) = start(holding_app(Arc::default())).await;
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.write_all(b"GET /hold HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("half a request");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.send(()).expect("server running");
+        tokio::time::timeout(GRACE + Duration::from_secs(10), server)
+            .await
+            .expect("the stop waited past its grace")
+            .expect("server task")
+            .expect("server");
+        assert!(closed(&mut tcp, Duration::from_secs(10)).await);
+    }
+
+    // What is in flight when the stop comes still gets its answer.
+    #[tokio::test]
+    async fn a_stop_lets_a_request_in_flight_finish() {
+        let app = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "done"
+            }),
+        );
+        let (addr, stop, server) = start(app).await;
+        let asked = tokio::spawn(async move {
+            reqwest::get(format!("http://{addr}/slow"))
+                .await
+                .expect("request")
+                .text()
+                .await
+                .expect("body")
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.send(()).expect("server running");
+        assert_eq!(asked.await.expect("client task"), "done");
         server.await.expect("server task").expect("server");
     }
 }

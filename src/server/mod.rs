@@ -353,6 +353,7 @@ pub async fn start_with(
         listener,
         router(config),
         true,
+        None,
         shutdown_requested,
     ));
     Ok(RunningServer {
@@ -380,7 +381,9 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and waits for the task.
+    /// Stops accepting connections, lets requests in flight finish (for up to
+    /// [`connection::GRACE`], then closes the connections still open), and waits for the
+    /// task.
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;

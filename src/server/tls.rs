@@ -93,30 +93,14 @@ pub async fn start_tls_with(
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let app = router(config);
-    let (shutdown, mut shutdown_requested) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        loop {
-            let (tcp, _) = tokio::select! {
-                _ = &mut shutdown_requested => return Ok(()),
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    // A failed accept (out of descriptors, say) ends only that connection.
-                    Err(_) => continue,
-                },
-            };
-            // Best effort: without it responses are merely slower, never wrong.
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let app = app.clone();
-            tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                super::connection::serve(stream, app, true, None).await;
-            });
-        }
-    });
+    let (shutdown, shutdown_requested) = oneshot::channel::<()>();
+    let task = tokio::spawn(super::connection::accept(
+        listener,
+        router(config),
+        true,
+        Some(acceptor),
+        shutdown_requested,
+    ));
     Ok(RunningServer {
         addr,
         shutdown,
@@ -157,5 +141,37 @@ mod tests {
             assert_eq!(response.version(), version);
         }
         server.stop().await;
+    }
+
+    // A client that opens a connection and never starts its handshake cannot hold a
+    // stop up past the grace, as on the plain server.
+    #[tokio::test]
+    async fn a_stop_closes_a_connection_that_never_finishes_its_handshake() {
+        let identity = SelfSigned::generate().expect("certificate");
+        let server = start_tls(
+            ServerConfig::default(),
+            ([127, 0, 0, 1], 0).into(),
+            &identity,
+        )
+        .await
+        .expect("server");
+        let mut tcp = tokio::net::TcpStream::connect(server.addr())
+            .await
+            .expect("connect");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::timeout(
+            super::super::connection::GRACE + std::time::Duration::from_secs(10),
+            server.stop(),
+        )
+        .await
+        .expect("the stop waited past its grace");
+        let mut buf = [0u8; 64];
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::io::AsyncReadExt::read(&mut tcp, &mut buf),
+        )
+        .await
+        .expect("the connection is still open");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
     }
 }

@@ -586,6 +586,7 @@ async fn run_worker(
         listener,
         worker_router(state),
         options.http2,
+        None,
         shutdown_requested,
     ));
     println!("{READY_LINE} {}", std::process::id());
