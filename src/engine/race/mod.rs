@@ -2,8 +2,8 @@
 //! together. [`super::client::Writers`] holds one [`Race`] and every workload that races
 //! goes through it, so each workload gets every mode.
 //!
-//! - `barrier` ([`barrier`]): one reqwest connection per writer; the writers' tasks wait
-//!   at a barrier and the last one to arrive releases every send.
+//! - `barrier` ([`barrier`]): one reqwest connection per writer, each writer on an OS
+//!   thread of its own; the threads wait at a gate and the last one to arrive opens it.
 //! - `last-byte` ([`last_byte`]): one raw HTTP/1.1 connection per writer ([`h1`]), over
 //!   TCP or TLS; every request is written except its last byte, then all the last bytes,
 //!   sealed in advance, are written to the sockets in one batch ([`release`]).
