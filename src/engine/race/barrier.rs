@@ -146,6 +146,11 @@ async fn answer(mut reply: oneshot::Sender<Exchange>, exchange: impl Future<Outp
 /// Where the writers of a round wait for each other: it opens when as many have arrived
 /// as were sent a job, or after the timeout, so a writer that never comes cannot hold the
 /// others for ever.
+///
+/// The opener lets go of the lock before it wakes the others: a woken writer takes the
+/// lock again on its way out, and finding it still held it would sleep a second time.
+/// Measured beside two busy processes (32 writers, 100 µs windows, 9 runs of 300 rounds
+/// each way, alternating): 299 rounds caught at the median against 296.
 struct Gate {
     state: Mutex<Arrivals>,
     open: Condvar,
@@ -179,6 +184,7 @@ impl Gate {
         let mut a = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         a.expected = Some(n);
         if Gate::is_open(&a) {
+            drop(a);
             self.open.notify_all();
         }
     }
@@ -188,6 +194,7 @@ impl Gate {
         let mut a = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         a.arrived += 1;
         if Gate::is_open(&a) {
+            drop(a);
             self.open.notify_all();
             return;
         }
