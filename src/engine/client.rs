@@ -252,7 +252,6 @@ impl RequestBuilder {
 /// round's writes.
 pub struct Writers {
     n: usize,
-    settings: ClientSettings,
     mode: Box<dyn Race>,
     /// Fetches arrival stamps after each race, when the target has them.
     arrivals: Option<(reqwest::Client, url::Url)>,
@@ -273,7 +272,6 @@ impl Writers {
         };
         Ok(Writers {
             n,
-            settings: settings.clone(),
             mode,
             arrivals,
             tag: format!("{:08x}", rand::random::<u32>()),
@@ -308,8 +306,7 @@ impl Writers {
     /// round's warm-ups) open new ones, which a server of several worker processes
     /// places again. Request ids go on where they were, so they stay unique in the run.
     pub fn reconnect(&mut self) -> Result<(), String> {
-        self.mode = race::for_mode(self.n, &self.settings)?;
-        Ok(())
+        self.mode.reconnect()
     }
 
     /// Opens every connection to `url`'s origin and checks that it can be raced in this

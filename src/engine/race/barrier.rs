@@ -13,6 +13,10 @@
 //! run, 5 runs of 300 rounds each way beside two busy processes, the threads caught 295
 //! rounds of 100 µs windows with 32 writers at the median against 287, every run more
 //! than any run of the tasks (see the README's detection-power section).
+//!
+//! The threads last the run: a new connection per round (`writer_connections = "fresh"`)
+//! hands each thread a new client, not a new thread, so a round's old runtimes never
+//! hold their descriptors beside the new ones.
 
 use std::future::Future;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -38,6 +42,8 @@ pub(super) struct Barrier {
     writers: Vec<Writer>,
     /// How long the gate waits for a writer that never arrives (its thread is gone).
     timeout: Duration,
+    /// For the clients [`Race::reconnect`] hands the threads.
+    settings: ClientSettings,
 }
 
 /// What a writer's thread is asked to do; the answer goes back on the channel.
@@ -46,6 +52,8 @@ enum Job {
     Send(Prepared, oneshot::Sender<Exchange>),
     /// Build the request, wait at the gate, then send it.
     Race(Prepared, Arc<Gate>, oneshot::Sender<Exchange>),
+    /// Use this client from now on; the old one's connection closes.
+    Reconnect(reqwest::Client),
 }
 
 /// A writer: the queue of its thread, which ends when the writer is dropped.
@@ -56,7 +64,7 @@ struct Writer {
 impl Writer {
     /// Starts a writer's thread with its own client and runtime.
     fn start(settings: &ClientSettings) -> Result<Writer, String> {
-        let client = connection(settings)?;
+        let mut client = connection(settings)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -86,6 +94,7 @@ impl Writer {
                                 }
                             }));
                         }
+                        Job::Reconnect(fresh) => client = fresh,
                     }
                 }
             })
@@ -214,6 +223,7 @@ impl Barrier {
         Ok(Barrier {
             writers,
             timeout: settings.timeout,
+            settings: settings.clone(),
         })
     }
 }
@@ -264,6 +274,18 @@ impl Race for Barrier {
         );
         async move { futures::future::join_all(submitted.into_iter().map(Submitted::answer)).await }
             .boxed()
+    }
+
+    /// Hands every thread a new client, so the threads (and their runtimes' descriptors)
+    /// last the run and only the connections are new. A thread that is gone is left
+    /// alone: its next job says so.
+    fn reconnect(&mut self) -> Result<(), String> {
+        for writer in &self.writers {
+            let _ = writer
+                .jobs
+                .send(Job::Reconnect(connection(&self.settings)?));
+        }
+        Ok(())
     }
 }
 
@@ -388,6 +410,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reconnect_closes_every_writers_connection_and_the_next_requests_open_new_ones() {
+        // A server that counts its open connections and answers with each one's number.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = open.clone();
+        tokio::spawn(async move {
+            let mut next = 0u32;
+            while let Ok((socket, _)) = listener.accept().await {
+                let (id, open) = (next, counted.clone());
+                next += 1;
+                open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |_request| async move {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            axum::body::Body::from(id.to_string()),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
+                        .await;
+                    open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+        });
+        let settings = ClientSettings::new(Duration::from_secs(5));
+        let mut mode = Barrier::new(3, &settings).unwrap();
+        let connections = |answers: Vec<Exchange>| -> Vec<String> {
+            assert!(answers.iter().all(|a| a.status == Some(200)), "{answers:?}");
+            answers.into_iter().map(|a| a.body).collect()
+        };
+        let reads = || {
+            (0..3)
+                .map(|_| request(reqwest::Method::GET, &url))
+                .collect()
+        };
+        let mut first = connections(mode.each(reads()).await);
+        first.sort();
+        assert_eq!(first, ["0", "1", "2"]);
+        mode.reconnect().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while open.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "connections left open after the reconnect"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut second = connections(mode.each(reads()).await);
+        second.sort();
+        assert_eq!(second, ["3", "4", "5"]);
+        let writes = (0..3)
+            .map(|_| request(reqwest::Method::PUT, &url))
+            .collect();
+        let mut raced = connections(mode.race(writes).await);
+        raced.sort();
+        assert_eq!(raced, second, "the race left on the new connections");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

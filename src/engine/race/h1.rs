@@ -368,6 +368,11 @@ impl H1Client {
         }
     }
 
+    /// Closes the connection, if there is one; the next request opens another.
+    pub(super) fn close(&mut self) {
+        self.conn = None;
+    }
+
     /// The connection to `origin`, opening it if there is none (or one elsewhere).
     pub(super) async fn open(&mut self, origin: &Origin) -> Result<&mut H1Conn, String> {
         if self.conn.as_ref().is_some_and(|c| c.origin != *origin) {

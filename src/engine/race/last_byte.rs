@@ -222,4 +222,10 @@ impl Race for LastByte {
         }
         .boxed()
     }
+
+    fn reconnect(&mut self) -> Result<(), String> {
+        let conns = self.conns.get_mut();
+        conns.iter_mut().for_each(H1Client::close);
+        Ok(())
+    }
 }

@@ -55,6 +55,9 @@ pub(super) trait Race: Send + Sync {
     /// Releases one request per writer together; answers in writer order, each with its
     /// release instant as `start`.
     fn race(&self, requests: Vec<Prepared>) -> BoxFuture<'_, Vec<Exchange>>;
+
+    /// Closes every writer's connection: the next requests open new ones.
+    fn reconnect(&mut self) -> Result<(), String>;
 }
 
 /// The [`Race`] for `settings.sync`, for `n` writers.

@@ -636,6 +636,11 @@ impl Race for SinglePacket {
         }
         .boxed()
     }
+
+    fn reconnect(&mut self) -> Result<(), String> {
+        *self.h2.get_mut() = None;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
