@@ -6,6 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = contend::cli::Cli::parse();
+    contend::run::raise_descriptor_limit();
     if cli.command.races() {
         // Before the runtime starts its threads, so that they inherit it.
         contend::engine::slice::shorten();

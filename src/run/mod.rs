@@ -281,6 +281,39 @@ pub fn load(opts: &RunOptions) -> Result<Vec<Scenario>, RunError> {
 /// arrivals connections, the report and spool files, stdio, the runtime's own.
 const FD_SPARE: u64 = 64;
 
+/// File descriptors a `barrier` writer's runtime holds besides its connection: two epoll
+/// instances, an eventfd and its copy of the signal socket (counted on Linux, tokio 1.54).
+const BARRIER_WRITER_FDS: u64 = 4;
+
+/// Raises the soft limit on open file descriptors to the hard limit, as Go's runtime does
+/// at start: many systems start processes at 1,024 (soft) under a hard limit far above
+/// it, and a scenario's connections should not fail for a limit the process may lift
+/// itself. Where the kernel refuses (a hard limit it does not allow as a soft one), the
+/// limit stays as it was.
+pub fn raise_descriptor_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct it is given and reads nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return;
+        }
+        if limit.rlim_cur >= limit.rlim_max {
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct it is given; a refusal leaves the limit as
+        // it was.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
+    }
+}
+
 /// The soft limit on open file descriptors, and how many are open now; `None` where
 /// the platform does not say.
 fn descriptor_limit() -> Option<(u64, u64)> {
@@ -310,7 +343,9 @@ fn descriptor_limit() -> Option<(u64, u64)> {
 /// Refuses a scenario whose connections cannot all be open at once under the
 /// file-descriptor limit: past it, connections fail with "Too many open files", and a
 /// run would record thousands of writes that never left. Against the built-in server,
-/// which runs in this process, every connection costs two descriptors (its two ends).
+/// which runs in this process, every connection costs two descriptors (its two ends). A
+/// `barrier` writer's thread has a runtime of its own, which holds
+/// [`BARRIER_WRITER_FDS`] more.
 fn check_descriptors(
     s: &Scenario,
     from_command_line: bool,
@@ -330,11 +365,17 @@ fn check_descriptors(
             writers
         };
     let ends = if s.target == Target::Builtin { 2 } else { 1 };
-    let needed = connections * ends + FD_SPARE + open;
+    let threads = if rules.released_together && s.sync == SyncChoice::Fixed(SyncMode::Barrier) {
+        writers
+    } else {
+        0
+    };
+    let needed = connections * ends + threads * BARRIER_WRITER_FDS + FD_SPARE + open;
     if needed <= limit {
         return Ok(());
     }
-    let most = (limit.saturating_sub(FD_SPARE + open) / ends).max(1);
+    let per_writer = ends + if threads > 0 { BARRIER_WRITER_FDS } else { 0 };
+    let most = (limit.saturating_sub(FD_SPARE + open) / per_writer).max(1);
     let whose = if from_command_line {
         format!("--writers {writers}")
     } else {
@@ -345,8 +386,16 @@ fn check_descriptors(
     } else {
         String::new()
     };
+    let runtimes = if threads > 0 {
+        format!(
+            ", and {} for the writers' threads in `barrier` mode",
+            threads * BARRIER_WRITER_FDS
+        )
+    } else {
+        String::new()
+    };
     Err(RunError::Usage(format!(
-        "{}: {whose} needs about {needed} file descriptors ({connections} connections{builtin}), \
+        "{}: {whose} needs about {needed} file descriptors ({connections} connections{builtin}{runtimes}), \
          but this process may open {limit} (`ulimit -n`); raise the limit with \
          `ulimit -n {}` before running contend, or use at most {most} writers",
         s.name,

@@ -226,6 +226,38 @@ fn writers_beyond_the_file_descriptor_limit_are_refused_with_the_fix() {
 }
 
 #[test]
+fn barrier_writers_threads_count_against_the_file_descriptor_limit() {
+    // Each `barrier` writer's thread has a runtime holding four more descriptors: 60
+    // writers fit in 256 as connections alone (2 × 60 + 64) but not with their threads.
+    let file = shipped("notes-etag-stale-write.toml");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sh = |writers: &str| {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n 256 && exec \"$0\" run \"$1\" --sync barrier --writers {writers} \
+                 --rounds 2 --out \"$2\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_contend"))
+            .arg(&file)
+            .arg(dir.path().join(writers))
+            .env("CI", "true");
+        command.output().expect("sh runs")
+    };
+    let refused = sh("60");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let message = text(&refused);
+    assert!(message.contains("--writers 60 needs about"), "{message}");
+    assert!(
+        message.contains("for the writers' threads in `barrier` mode"),
+        "{message}"
+    );
+    let fits = sh("20");
+    assert_eq!(fits.status.code(), Some(0), "{}", text(&fits));
+}
+
+#[test]
 fn validate_shows_a_scenarios_inconclusive_limit_and_refuses_a_bad_one_where_it_is_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let scenario = std::fs::read_to_string(shipped("notes-etag-stale-write.toml"))
