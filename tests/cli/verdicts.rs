@@ -195,23 +195,27 @@ fn a_second_signal_stops_at_once_against_a_server_that_never_answers() {
     }
 }
 
+/// `contend run` of the shipped ETag scenario with `args`, under `ulimit -n 256`, its
+/// reports in a folder of `dir` named after the arguments.
+fn run_with_256_descriptors(dir: &tempfile::TempDir, args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" run \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_contend"))
+        .arg(shipped("notes-etag-stale-write.toml"))
+        .args(args)
+        .arg("--out")
+        .arg(dir.path().join(args.join("-")))
+        .env("CI", "true")
+        .output()
+        .expect("sh runs")
+}
+
 #[test]
 fn writers_beyond_the_file_descriptor_limit_are_refused_with_the_fix() {
-    let file = shipped("notes-etag-stale-write.toml");
     let dir = tempfile::tempdir().expect("temp dir");
-    let sh = |writers: &str| {
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!(
-                "ulimit -n 256 && exec \"$0\" run \"$1\" --writers {writers} --rounds 1 --out \"$2\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_contend"))
-            .arg(&file)
-            .arg(dir.path().join(writers))
-            .env("CI", "true");
-        command.output().expect("sh runs")
-    };
+    let sh =
+        |writers: &str| run_with_256_descriptors(&dir, &["--writers", writers, "--rounds", "1"]);
     let refused = sh("200");
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     let message = text(&refused);
@@ -229,21 +233,12 @@ fn writers_beyond_the_file_descriptor_limit_are_refused_with_the_fix() {
 fn barrier_writers_threads_count_against_the_file_descriptor_limit() {
     // Each `barrier` writer's thread has a runtime holding four more descriptors: 60
     // writers fit in 256 as connections alone (2 × 60 + 64) but not with their threads.
-    let file = shipped("notes-etag-stale-write.toml");
     let dir = tempfile::tempdir().expect("temp dir");
     let sh = |writers: &str| {
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!(
-                "ulimit -n 256 && exec \"$0\" run \"$1\" --sync barrier --writers {writers} \
-                 --rounds 2 --out \"$2\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_contend"))
-            .arg(&file)
-            .arg(dir.path().join(writers))
-            .env("CI", "true");
-        command.output().expect("sh runs")
+        run_with_256_descriptors(
+            &dir,
+            &["--sync", "barrier", "--writers", writers, "--rounds", "2"],
+        )
     };
     let refused = sh("60");
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));

@@ -357,14 +357,20 @@ mod tests {
 
     /// An HTTP/1.1 server that answers every request with the number of its connection,
     /// in the order they were accepted.
-    async fn numbering_server() -> url::Url {
+    /// A server that answers with the number of the connection a request came on, and
+    /// the count of its connections open.
+    async fn numbering_server() -> (url::Url, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::Ordering::SeqCst;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
+        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = open.clone();
         tokio::spawn(async move {
             let mut next = 0u32;
             while let Ok((socket, _)) = listener.accept().await {
-                let id = next;
+                let (id, open) = (next, counted.clone());
                 next += 1;
+                open.fetch_add(1, SeqCst);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |_request| async move {
                         Ok::<_, std::convert::Infallible>(http::Response::new(
@@ -374,15 +380,16 @@ mod tests {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
                         .await;
+                    open.fetch_sub(1, SeqCst);
                 });
             }
         });
-        url::Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap()
+        (url, open)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn each_writer_keeps_its_own_connection_and_the_answers_come_in_writer_order() {
-        let url = numbering_server().await;
+        let (url, _) = numbering_server().await;
         let settings = ClientSettings::new(Duration::from_secs(5));
         let mode = Barrier::new(4, &settings).unwrap();
         let mut seen: Option<Vec<String>> = None;
@@ -414,30 +421,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reconnect_closes_every_writers_connection_and_the_next_requests_open_new_ones() {
-        // A server that counts its open connections and answers with each one's number.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = url::Url::parse(&format!("http://{}/x", listener.local_addr().unwrap())).unwrap();
-        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = open.clone();
-        tokio::spawn(async move {
-            let mut next = 0u32;
-            while let Ok((socket, _)) = listener.accept().await {
-                let (id, open) = (next, counted.clone());
-                next += 1;
-                open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |_request| async move {
-                        Ok::<_, std::convert::Infallible>(http::Response::new(
-                            axum::body::Body::from(id.to_string()),
-                        ))
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(socket), service)
-                        .await;
-                    open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                });
-            }
-        });
+        let (url, open) = numbering_server().await;
         let settings = ClientSettings::new(Duration::from_secs(5));
         let mut mode = Barrier::new(3, &settings).unwrap();
         let connections = |answers: Vec<Exchange>| -> Vec<String> {
