@@ -213,11 +213,16 @@ pub enum ViolationKind {
     /// winners with the same returned version, or an accepted write absent from the
     /// state read back (precondition-required).
     PhantomSuccess,
+    /// One version stood for two different states: reads returned it with two different
+    /// values. A strong validator is unique across all versions of a resource over time
+    /// (RFC 9110 §8.8.1); a client still holding it passes `If-Match` against the later
+    /// state, so its stale write wins (ABA).
+    VersionReused,
 }
 
 impl ViolationKind {
     /// Every kind, in report column order.
-    pub const ALL: [ViolationKind; 14] = [
+    pub const ALL: [ViolationKind; 15] = [
         ViolationKind::MultipleWinners,
         ViolationKind::NoWinner,
         ViolationKind::UnexpectedStatus,
@@ -232,6 +237,7 @@ impl ViolationKind {
         ViolationKind::PreconditionNotRequired,
         ViolationKind::ConflictNotActionable,
         ViolationKind::PhantomSuccess,
+        ViolationKind::VersionReused,
     ];
 
     /// The name used in reports and documentation.
@@ -251,6 +257,7 @@ impl ViolationKind {
             ViolationKind::PreconditionNotRequired => "precondition_not_required",
             ViolationKind::ConflictNotActionable => "conflict_not_actionable",
             ViolationKind::PhantomSuccess => "phantom_success",
+            ViolationKind::VersionReused => "version_reused",
         }
     }
 }

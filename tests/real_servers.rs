@@ -15,7 +15,9 @@
 //! test shows those words for a registry that cannot be reached.
 //!
 //! The verdicts are certain, not likely: the four correct servers check and commit
-//! atomically, so no round can have two winners; json-server accepts every write, so
+//! atomically, so no round can have two winners (lighttpd's sustained run allows the one
+//! defect of lighttpd's that contend has found, an ETag that now and then recurs, and
+//! only under its own name); json-server accepts every write, so
 //! every stale-write round has 16 winners, and the counter's 8 writers, released
 //! together, all read the same first value before any of them can write it.
 
@@ -124,27 +126,33 @@ impl Run {
     }
 }
 
-fn run(server: &Server, dir: &str) -> Run {
+/// Runs `real-servers/<dir>/`, or only the named files in it.
+fn run(server: &Server, dir: &str, files: &[&str]) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
-    let scenarios = repo().join("real-servers").join(dir);
+    let folder = repo().join("real-servers").join(dir);
+    let scenarios: Vec<String> = if files.is_empty() {
+        vec![folder.to_str().expect("utf-8 path").to_string()]
+    } else {
+        files
+            .iter()
+            .map(|f| folder.join(f).to_str().expect("utf-8 path").to_string())
+            .collect()
+    };
+    let mut args = vec![
+        "run",
+        "--no-progress",
+        "--seed",
+        "6",
+        "--out",
+        out.path().to_str().expect("utf-8 path"),
+    ];
+    args.extend(scenarios.iter().map(String::as_str));
     let env: Vec<(&str, &str)> = server
         .env
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let output = contend_with_env(
-        &[
-            "run",
-            "--no-progress",
-            "--seed",
-            "6",
-            "--out",
-            out.path().to_str().expect("utf-8 path"),
-            scenarios.to_str().expect("utf-8 path"),
-        ],
-        &repo(),
-        &env,
-    );
+    let output = contend_with_env(&args, &repo(), &env);
     let summary = summary_by_scenario(&out.path().join("summary.csv"));
     Run {
         output,
@@ -153,13 +161,13 @@ fn run(server: &Server, dir: &str) -> Run {
     }
 }
 
-/// Starts `name`, runs its scenarios, and checks that both hold the contract exactly:
-/// one winner per stale-write round, every other writer the promised conflict, and
-/// every counter increment acknowledged and counted.
-fn passes(name: &str, prefix: &str) {
+/// Starts `name`, runs its scenarios (only `files` of them, when named), and checks that
+/// both hold the contract exactly: one winner per stale-write round, every other writer
+/// the promised conflict, and every counter increment acknowledged and counted.
+fn passes(name: &str, prefix: &str, files: &[&str]) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start(name, prefix);
-    let run = run(&server, name);
+    let run = run(&server, name, files);
     assert_eq!(run.output.status.code(), Some(0), "{}", run.text());
 
     let stale = format!("{name}-stale-write");
@@ -189,7 +197,11 @@ fn passes(name: &str, prefix: &str) {
 #[test]
 #[ignore = "installs and starts lighttpd: cargo test --test real_servers -- --ignored"]
 fn lighttpd_webdav_holds_if_match_under_contention() {
-    passes("lighttpd", "LIGHTTPD");
+    passes(
+        "lighttpd",
+        "LIGHTTPD",
+        &["stale-write.toml", "counter.toml"],
+    );
 }
 
 #[test]
@@ -199,9 +211,40 @@ fn lighttpd_webdav_loses_no_write_under_sustained_contention() {
     // connection, so contend's own HTTP/1.1 client reopens them along the way.
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start("lighttpd", "LIGHTTPD");
-    let run = run(&server, "lighttpd");
+    let run = run(&server, "lighttpd", &["sustained.toml"]);
     let sustained = "lighttpd-sustained";
-    assert_eq!(run.row(sustained)["verdict"], "PASS", "{}", run.text());
+    // lighttpd checks If-Match and commits atomically (one thread), but its ETag is a
+    // 32-bit hash of inode, size and modification time, and now and then (1 run in 30
+    // here, 2026-12-04) it comes back for a later state: a stale If-Match then passes. That
+    // is lighttpd's defect, and contend must name it `version_reused`; any other
+    // violation, or a lost update without a reused version, is contend's.
+    if run.row(sustained)["verdict"] == "FAIL" {
+        assert!(
+            run.number(sustained, "version_reused") > 0,
+            "{}",
+            run.text()
+        );
+        let others = [
+            "multiple_winners",
+            "no_winner",
+            "unexpected_status",
+            "loser_write_applied",
+            "winner_not_visible",
+            "version_not_advanced",
+            "conflict_not_actionable",
+            "phantom_success",
+        ];
+        for kind in others {
+            assert_eq!(run.number(sustained, kind), 0, "{kind}: {}", run.text());
+        }
+        eprintln!(
+            "lighttpd reused an ETag in this run (its known defect):\n{}",
+            run.text()
+        );
+    } else {
+        assert_eq!(run.row(sustained)["verdict"], "PASS", "{}", run.text());
+        assert_eq!(run.number(sustained, "lost_updates"), 0);
+    }
     assert_eq!(run.number(sustained, "writes"), 3000);
     assert_eq!(run.number(sustained, "indeterminate"), 0, "{}", run.text());
     assert_eq!(run.number(sustained, "unexpected"), 0, "{}", run.text());
@@ -211,7 +254,6 @@ fn lighttpd_webdav_loses_no_write_under_sustained_contention() {
         "every write won or got the promised 412"
     );
     assert!(run.number(sustained, "winners") > 0);
-    assert_eq!(run.number(sustained, "lost_updates"), 0);
 }
 
 #[test]
@@ -219,7 +261,7 @@ fn lighttpd_webdav_loses_no_write_under_sustained_contention() {
 fn lighttpd_webdav_creates_each_file_once_with_if_none_match() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start("lighttpd", "LIGHTTPD");
-    let run = run(&server, "lighttpd");
+    let run = run(&server, "lighttpd", &["unique-create.toml"]);
     let create = "lighttpd-unique-create";
     assert_eq!(run.row(create)["verdict"], "PASS", "{}", run.text());
     let rounds = run.number(create, "rounds");
@@ -236,19 +278,19 @@ fn lighttpd_webdav_creates_each_file_once_with_if_none_match() {
 #[test]
 #[ignore = "installs and starts etcd: cargo test --test real_servers -- --ignored"]
 fn etcd_compare_and_swap_has_one_succeeded_per_revision() {
-    passes("etcd", "ETCD");
+    passes("etcd", "ETCD", &[]);
 }
 
 #[test]
 #[ignore = "installs and starts pouchdb-server: cargo test --test real_servers -- --ignored"]
 fn pouchdb_server_holds_rev_under_contention() {
-    passes("pouchdb-server", "POUCHDB");
+    passes("pouchdb-server", "POUCHDB", &[]);
 }
 
 #[test]
 #[ignore = "installs and starts fake-gcs-server: cargo test --test real_servers -- --ignored"]
 fn fake_gcs_server_holds_if_generation_match_under_contention() {
-    passes("fake-gcs-server", "FAKE_GCS");
+    passes("fake-gcs-server", "FAKE_GCS", &[]);
 }
 
 #[test]
@@ -256,7 +298,7 @@ fn fake_gcs_server_holds_if_generation_match_under_contention() {
 fn json_server_fails_with_multiple_winners_and_lost_updates() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start("json-server", "JSON_SERVER");
-    let run = run(&server, "json-server");
+    let run = run(&server, "json-server", &[]);
     assert_eq!(run.output.status.code(), Some(1), "{}", run.text());
 
     let stale = "json-server-stale-write";
@@ -376,7 +418,7 @@ fn radicale_holds_if_match_and_if_none_match_on_caldav_events_behind_basic_auth(
         "the script exports the password the scenarios send: {:?}",
         server.env.iter().map(|(k, _)| k).collect::<Vec<_>>()
     );
-    let run = run(&server, "radicale");
+    let run = run(&server, "radicale", &[]);
     assert_eq!(run.output.status.code(), Some(0), "{}", run.text());
     one_winner_per_round(&run, "radicale-stale-write", 30);
     one_winner_per_round(&run, "radicale-create-only", 30);
@@ -394,7 +436,7 @@ fn radicale_holds_if_match_and_if_none_match_on_caldav_events_behind_basic_auth(
 fn azurite_holds_if_match_with_412_and_if_none_match_with_409_on_signed_block_blobs() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start("azurite", "AZURITE");
-    let run = run(&server, "azurite");
+    let run = run(&server, "azurite", &[]);
     assert_eq!(run.output.status.code(), Some(0), "{}", run.text());
     one_winner_per_round(&run, "azurite-stale-write", 50);
     one_winner_per_round(&run, "azurite-create-only", 50);

@@ -121,16 +121,66 @@ pub(super) fn check(records: &[&RequestRecord], verdict: &mut Verdict) {
     stream.finish(verdict);
 }
 
+/// A version and the value its writes stored: writes race only when both agree, since a
+/// server that reuses a version (ABA) makes the same version stand for other states.
+type VersionKey = (Text, Option<i64>);
+
 /// One hot resource's counter, as the stream goes by.
 #[derive(Default)]
 struct Resource {
     report: CounterReport,
     /// The writes of the most recent versions, and those versions oldest first.
-    recent: HashMap<Text, VersionWrites>,
-    order: VecDeque<Text>,
+    recent: HashMap<VersionKey, VersionWrites>,
+    order: VecDeque<VersionKey>,
+    /// The value each recent version was read with (oldest first in `seen_order`): a
+    /// read of one of them with another value is a reused version.
+    seen: HashMap<Text, (i64, u64)>,
+    seen_order: VecDeque<Text>,
     /// "version "3": w1 200, w4 200" for the first versions with two winners.
     doubled: Vec<String>,
     versions_doubled: usize,
+}
+
+/// Counts a finding, keeping the first one's evidence.
+fn count_first(first: &mut Option<(String, usize)>, found: Option<String>) {
+    if let Some(evidence) = found {
+        first.get_or_insert((evidence, 0)).1 += 1;
+    }
+}
+
+impl Resource {
+    /// Notes that `version` was read with `value`; the evidence when it was read with
+    /// another value before (the window holds the last [`RECENT_VERSIONS`] versions).
+    fn saw(&mut self, version: &Text, value: i64, at_ns: u64) -> Option<String> {
+        match self.seen.entry(version.clone()) {
+            Entry::Occupied(mut seen) => {
+                let (before, then) = *seen.get();
+                seen.insert((value, at_ns));
+                (before != value).then(|| {
+                    // Connections' records interleave: the first read may come second.
+                    let ((a, ta), (b, tb)) = if then <= at_ns {
+                        ((before, then), (value, at_ns))
+                    } else {
+                        ((value, at_ns), (before, then))
+                    };
+                    format!(
+                        "version {version} stood for value {a} and, {:.3} ms later, for value {b}: one version stood for two states, so a client still holding it would pass If-Match against the later one (a strong validator is unique across all versions of a resource over time, RFC 9110 §8.8.1)",
+                        (tb - ta) as f64 / 1e6
+                    )
+                })
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((value, at_ns));
+                self.seen_order.push_back(version.clone());
+                if self.seen_order.len() > RECENT_VERSIONS {
+                    if let Some(old) = self.seen_order.pop_front() {
+                        self.seen.remove(&old);
+                    }
+                }
+                None
+            }
+        }
+    }
 }
 
 /// The writes sent with one version: the first [`KEPT_WRITES`] winners and as many
@@ -242,6 +292,9 @@ pub(super) struct Stream {
     versions_with_findings: usize,
     /// The first version with phantom acknowledgements, and how many versions had them.
     phantom: Option<(String, usize)>,
+    /// The first version seen with two different values (read, or answered to a winner),
+    /// and how many reads and answers showed one.
+    reused: Option<(String, usize)>,
 }
 
 impl Stream {
@@ -263,6 +316,11 @@ impl Stream {
                     self.report.failed_reads += 1;
                 }
                 resource.report.increments += 1;
+                if let (Outcome::Ok, Some(version), Some(value)) =
+                    (r.outcome, &r.version_returned, r.value)
+                {
+                    count_first(&mut self.reused, resource.saw(version, value, r.start_ns));
+                }
                 self.reads.insert(r.writer, (r.round, r.start_ns));
                 let began = r.scheduled_ns.map_or(r.start_ns, |s| s.min(r.start_ns));
                 self.first_ns = Some(self.first_ns.map_or(began, |f| f.min(began)));
@@ -312,11 +370,17 @@ impl Stream {
                 .get_or_insert_with(Latency::empty)
                 .record(w.outcome, w.end_ns.saturating_sub(due));
         }
+        // A winner's answer names the state it made: its new version and its value.
+        if let (Outcome::Winner, Some(version), Some(value)) =
+            (w.outcome, &w.version_returned, w.value)
+        {
+            count_first(&mut self.reused, resource.saw(version, value, w.end_ns));
+        }
         let losing = answer_checked(&w);
 
         // The version's writes, kept while the version is recent; a losing answer also
         // goes to the batch (moved there when the version does not keep it).
-        let version = w.version_sent.clone().unwrap_or_default();
+        let version = (w.version_sent.clone().unwrap_or_default(), w.value);
         let batch = &mut self.batch;
         let evicted = match resource.recent.entry(version) {
             Entry::Occupied(writes) => {
@@ -496,6 +560,19 @@ impl Stream {
                 String::new()
             }
         };
+        if let Some((evidence, n)) = self.reused.take() {
+            let more = if n > 1 {
+                format!(" ({n} reads and answers in all showed a reused version)")
+            } else {
+                String::new()
+            };
+            verdict.violations.push(Violation {
+                kind: ViolationKind::VersionReused,
+                round: None,
+                version: None,
+                evidence: format!("{evidence}{more}"),
+            });
+        }
         if let Some((evidence, n)) = self.phantom.take() {
             let more = if n > 1 {
                 format!(" ({n} versions in all)")
@@ -822,6 +899,88 @@ mod tests {
             found[0].evidence
         );
         assert!(v.rounds.is_empty(), "one winner a version: {:?}", v.rounds);
+    }
+
+    /// A counter whose state `i` has version `versions(i)`: each round one writer reads
+    /// it and wins, another reads it and gets the conflict. Returns the history.
+    fn counter_run(states: u32, versions: impl Fn(u32) -> String) -> Vec<RequestRecord> {
+        let mut setup = record(Phase::Setup, 0, 0, 0, Outcome::Ok);
+        setup.writer = None;
+        setup.value = Some(0);
+        let mut records = vec![setup];
+        for i in 0..states {
+            for (writer, outcome) in [(0, Outcome::Winner), (1, Outcome::Conflict)] {
+                let mut read = record(Phase::Read, writer, i, 0, Outcome::Ok);
+                read.version_returned = Some(versions(i).into());
+                read.value = Some(i64::from(i));
+                let mut write = record(Phase::Write, writer, i, 0, outcome);
+                write.version_sent = Some(versions(i).into());
+                write.value = Some(i64::from(i) + 1);
+                write.version_returned =
+                    (outcome == Outcome::Winner).then(|| versions(i + 1).into());
+                records.extend([read, write]);
+            }
+        }
+        let mut last = record(Phase::Final, 0, 0, 0, Outcome::Ok);
+        last.writer = None;
+        last.value = Some(i64::from(states));
+        records.push(last);
+        records
+    }
+
+    fn checked(history: Vec<RequestRecord>) -> Verdict {
+        let mut stream = Stream::default();
+        for r in history {
+            stream.add(r);
+        }
+        let mut v = verdict();
+        stream.finish(&mut v);
+        v
+    }
+
+    #[test]
+    fn a_version_that_comes_back_for_a_later_state_is_reported_as_reused_not_as_a_phantom() {
+        // As lighttpd's ETag (a 32-bit hash of inode, size and mtime) did: states 500 and
+        // 501 got the versions of states 0 and 1. Every write counted.
+        let versions = |i: u32| format!("\"{}\"", if i == 500 || i == 501 { i - 500 } else { i });
+        let v = checked(counter_run(600, versions));
+        let kinds: Vec<ViolationKind> = v.violations.iter().map(|v| v.kind).collect();
+        assert_eq!(kinds, [ViolationKind::VersionReused], "{:?}", v.violations);
+        assert!(
+            v.violations[0]
+                .evidence
+                .starts_with("version \"0\" stood for value 0 and, 0.499 ms later, for value 500"),
+            "{}",
+            v.violations[0].evidence
+        );
+        assert!(v.violations[0]
+            .evidence
+            .ends_with("(2 reads and answers in all showed a reused version)"));
+        let k = v.sustained.as_ref().expect("figures");
+        assert_eq!(
+            (k.acknowledged, k.lost_updates, k.versions_doubled),
+            (600, 0, 0)
+        );
+    }
+
+    #[test]
+    fn a_version_reused_by_the_next_state_lets_a_stale_write_win_and_both_are_reported() {
+        // State 6 kept state 5's version, so the conflicting write of round 5 won too:
+        // one increment lost.
+        let versions = |i: u32| format!("\"{}\"", if i == 6 { 5 } else { i });
+        let mut history = counter_run(20, versions);
+        let stale = history
+            .iter_mut()
+            .find(|r| r.phase == Phase::Write && r.round == 5 && r.writer == Some(1))
+            .expect("round 5's conflict");
+        stale.outcome = Outcome::Winner;
+        stale.status = Some(200);
+        let v = checked(history);
+        let kinds: Vec<ViolationKind> = v.violations.iter().map(|v| v.kind).collect();
+        assert!(kinds.contains(&ViolationKind::LostUpdate), "{kinds:?}");
+        assert!(kinds.contains(&ViolationKind::VersionReused), "{kinds:?}");
+        assert_eq!(v.lost_updates, 1);
+        assert_eq!(v.sustained.as_ref().map(|k| k.versions_doubled), Some(1));
     }
 
     #[test]

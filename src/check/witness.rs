@@ -450,6 +450,8 @@ pub fn minimal<'a>(
         }
         // A winning write, the unchanged token read back, and the old token winning again.
         ViolationKind::VersionNotAdvanced => (winners(1), true, true),
+        // A write that won with a version, and the state read back under it.
+        ViolationKind::VersionReused => (winners(1), true, false),
         // Two acknowledgements of one key (the race's or the replay's), and the effects.
         ViolationKind::IdempotencyViolation => {
             let mut acked: Vec<&RequestRecord> = scope
@@ -699,6 +701,9 @@ fn shows(kind: ViolationKind, steps: &[(Role, &RequestRecord)], scope: &Scope<'_
         ),
         ViolationKind::VersionNotAdvanced => format!(
             "{w} won with {sent} ({answers}), but the token read back is still {after_text}"
+        ),
+        ViolationKind::VersionReused => format!(
+            "{w} won with {sent} ({answers}), and the state read back ({after_text}) carries that version for a different value"
         ),
         ViolationKind::IdempotencyViolation => format!(
             "the same key was answered {answers}; the read finds {} effect(s)",

@@ -570,7 +570,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
         identical_writes: false,
         checks: {
             use ViolationKind::*;
-            &[UnexpectedStatus, LostUpdate, PhantomSuccess]
+            &[UnexpectedStatus, LostUpdate, PhantomSuccess, VersionReused]
         },
         warns: ANSWER_WARNINGS,
     },
