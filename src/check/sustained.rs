@@ -17,6 +17,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
+use std::hash::Hasher;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -132,10 +133,13 @@ struct Resource {
     /// The writes of the most recent versions, and those versions oldest first.
     recent: HashMap<VersionKey, VersionWrites>,
     order: VecDeque<VersionKey>,
-    /// The value each recent version was read with (oldest first in `seen_order`): a
-    /// read of one of them with another value is a reused version.
-    seen: HashMap<Text, (i64, u64)>,
-    seen_order: VecDeque<Text>,
+    /// The value each recent version was read with, by the version's 64-bit hash (oldest
+    /// first in `seen_order`): a read of one of them with another value is a reused
+    /// version. A hash, not the text, keeps this off the reference counts.
+    seen: HashMap<u64, (i64, u64)>,
+    seen_order: VecDeque<u64>,
+    /// The version hash and value seen last: most reads repeat them, and skip the map.
+    last_seen: Option<(u64, i64)>,
     /// "version "3": w1 200, w4 200" for the first versions with two winners.
     doubled: Vec<String>,
     versions_doubled: usize,
@@ -152,34 +156,38 @@ impl Resource {
     /// Notes that `version` was read with `value`; the evidence when it was read with
     /// another value before (the window holds the last [`RECENT_VERSIONS`] versions).
     fn saw(&mut self, version: &Text, value: i64, at_ns: u64) -> Option<String> {
-        match self.seen.entry(version.clone()) {
-            Entry::Occupied(mut seen) => {
-                let (before, then) = *seen.get();
-                seen.insert((value, at_ns));
-                (before != value).then(|| {
-                    // Connections' records interleave: the first read may come second.
-                    let ((a, ta), (b, tb)) = if then <= at_ns {
-                        ((before, then), (value, at_ns))
-                    } else {
-                        ((value, at_ns), (before, then))
-                    };
-                    format!(
-                        "version {version} stood for value {a} and, {:.3} ms later, for value {b}: one version stood for two states, so a client still holding it would pass If-Match against the later one (a strong validator is unique across all versions of a resource over time, RFC 9110 §8.8.1)",
-                        (tb - ta) as f64 / 1e6
-                    )
-                })
-            }
-            Entry::Vacant(slot) => {
-                slot.insert((value, at_ns));
-                self.seen_order.push_back(version.clone());
-                if self.seen_order.len() > RECENT_VERSIONS {
-                    if let Some(old) = self.seen_order.pop_front() {
-                        self.seen.remove(&old);
-                    }
-                }
-                None
-            }
+        let key = {
+            let mut h = rustc_hash::FxHasher::default();
+            h.write(version.as_bytes());
+            h.finish()
+        };
+        if self.last_seen == Some((key, value)) {
+            return None;
         }
+        self.last_seen = Some((key, value));
+        let Some(seen) = self.seen.get_mut(&key) else {
+            self.seen.insert(key, (value, at_ns));
+            self.seen_order.push_back(key);
+            if self.seen_order.len() > RECENT_VERSIONS {
+                if let Some(old) = self.seen_order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+            return None;
+        };
+        let (before, then) = std::mem::replace(seen, (value, at_ns));
+        (before != value).then(|| {
+            // Connections' records interleave: the first read may come second.
+            let ((a, ta), (b, tb)) = if then <= at_ns {
+                ((before, then), (value, at_ns))
+            } else {
+                ((value, at_ns), (before, then))
+            };
+            format!(
+                "version {version} stood for value {a} and, {:.3} ms later, for value {b}: one version stood for two states, so a client still holding it would pass If-Match against the later one (a strong validator is unique across all versions of a resource over time, RFC 9110 §8.8.1)",
+                (tb - ta) as f64 / 1e6
+            )
+        })
     }
 }
 
@@ -560,31 +568,32 @@ impl Stream {
                 String::new()
             }
         };
-        if let Some((evidence, n)) = self.reused.take() {
-            let more = if n > 1 {
-                format!(" ({n} reads and answers in all showed a reused version)")
-            } else {
-                String::new()
-            };
-            verdict.violations.push(Violation {
-                kind: ViolationKind::VersionReused,
-                round: None,
-                version: None,
-                evidence: format!("{evidence}{more}"),
-            });
-        }
-        if let Some((evidence, n)) = self.phantom.take() {
-            let more = if n > 1 {
-                format!(" ({n} versions in all)")
-            } else {
-                String::new()
-            };
-            verdict.violations.push(Violation {
-                kind: ViolationKind::PhantomSuccess,
-                round: None,
-                version: None,
-                evidence: format!("{evidence}{more}"),
-            });
+        let found = [
+            (
+                ViolationKind::VersionReused,
+                self.reused.take(),
+                "reads and answers in all showed a reused version",
+            ),
+            (
+                ViolationKind::PhantomSuccess,
+                self.phantom.take(),
+                "versions in all",
+            ),
+        ];
+        for (kind, first, unit) in found {
+            if let Some((evidence, n)) = first {
+                let more = if n > 1 {
+                    format!(" ({n} {unit})")
+                } else {
+                    String::new()
+                };
+                verdict.violations.push(Violation {
+                    kind,
+                    round: None,
+                    version: None,
+                    evidence: format!("{evidence}{more}"),
+                });
+            }
         }
         for (kind, evidence, n) in self.answers {
             verdict.violations.push(Violation {
