@@ -213,8 +213,8 @@ pub enum ViolationKind {
     /// winners with the same returned version, or an accepted write absent from the
     /// state read back (precondition-required).
     PhantomSuccess,
-    /// One version stood for two different states: reads returned it with two different
-    /// values. A strong validator is unique across all versions of a resource over time
+    /// One version stood for two different states: reads (or winners' answers) gave it
+    /// with two different values. A strong validator is unique across all versions of a resource over time
     /// (RFC 9110 §8.8.1); a client still holding it passes `If-Match` against the later
     /// state, so its stale write wins (ABA).
     VersionReused,

@@ -133,9 +133,9 @@ struct Resource {
     /// The writes of the most recent versions, and those versions oldest first.
     recent: HashMap<VersionKey, VersionWrites>,
     order: VecDeque<VersionKey>,
-    /// The value each recent version was read with, by the version's 64-bit hash (oldest
-    /// first in `seen_order`): a read of one of them with another value is a reused
-    /// version. A hash, not the text, keeps this off the reference counts.
+    /// The value each recent version stood for (in a read, or a winner's answer), by the
+    /// version's 64-bit hash, oldest first in `seen_order`: one of them seen with another
+    /// value is a reused version. A hash, not the text, keeps this off the reference counts.
     seen: HashMap<u64, (i64, u64)>,
     seen_order: VecDeque<u64>,
     /// The version hash and value seen last: most reads repeat them, and skip the map.
@@ -153,8 +153,8 @@ fn count_first(first: &mut Option<(String, usize)>, found: Option<String>) {
 }
 
 impl Resource {
-    /// Notes that `version` was read with `value`; the evidence when it was read with
-    /// another value before (the window holds the last [`RECENT_VERSIONS`] versions).
+    /// Notes that `version` stood for `value`; the evidence when it stood for another value
+    /// before (the window holds the last [`RECENT_VERSIONS`] versions).
     fn saw(&mut self, version: &Text, value: i64, at_ns: u64) -> Option<String> {
         let key = {
             let mut h = rustc_hash::FxHasher::default();
