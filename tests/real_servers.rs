@@ -168,7 +168,12 @@ fn passes(name: &str, prefix: &str, files: &[&str]) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = Server::start(name, prefix);
     let run = run(&server, name, files);
-    assert_eq!(run.output.status.code(), Some(0), "{}", run.text());
+    let counter = format!("{name}-counter");
+    // lighttpd's counter may fail, but only by its reused ETag.
+    let reused = name == "lighttpd" && only_reused_versions(&run, &counter);
+    if !reused {
+        assert_eq!(run.output.status.code(), Some(0), "{}", run.text());
+    }
 
     let stale = format!("{name}-stale-write");
     assert_eq!(run.row(&stale)["verdict"], "PASS", "{}", run.text());
@@ -187,11 +192,44 @@ fn passes(name: &str, prefix: &str, files: &[&str]) {
     );
     assert_eq!(run.number(&stale, "lost_updates"), 0);
 
-    let counter = format!("{name}-counter");
-    assert_eq!(run.row(&counter)["verdict"], "PASS", "{}", run.text());
+    if !reused {
+        assert_eq!(run.row(&counter)["verdict"], "PASS", "{}", run.text());
+        assert_eq!(run.number(&counter, "lost_updates"), 0);
+    }
     assert_eq!(run.number(&counter, "increments"), 160);
     assert_eq!(run.number(&counter, "acknowledged"), 160);
-    assert_eq!(run.number(&counter, "lost_updates"), 0);
+}
+
+/// Whether `scenario` failed, and only as lighttpd's recurring ETag makes it fail: with
+/// `version_reused`, beside which only `lost_update` (the damage it does) may appear.
+/// lighttpd checks If-Match and commits atomically (one thread), but its ETag is a 32-bit
+/// hash of inode, size and modification time, and now and then (1 sustained run in 30
+/// here, 2026-12-04) it comes back for a later state: a stale If-Match then passes. That
+/// is lighttpd's defect; any other violation, or a lost update without a reused version,
+/// is contend's, and fails the test.
+fn only_reused_versions(run: &Run, scenario: &str) -> bool {
+    if run.row(scenario)["verdict"] != "FAIL" {
+        return false;
+    }
+    assert!(run.number(scenario, "version_reused") > 0, "{}", run.text());
+    let others = [
+        "multiple_winners",
+        "no_winner",
+        "unexpected_status",
+        "loser_write_applied",
+        "winner_not_visible",
+        "version_not_advanced",
+        "conflict_not_actionable",
+        "phantom_success",
+    ];
+    for kind in others {
+        assert_eq!(run.number(scenario, kind), 0, "{kind}: {}", run.text());
+    }
+    eprintln!(
+        "lighttpd reused an ETag in {scenario} (its known defect):\n{}",
+        run.text()
+    );
+    true
 }
 
 #[test]
@@ -213,35 +251,7 @@ fn lighttpd_webdav_loses_no_write_under_sustained_contention() {
     let server = Server::start("lighttpd", "LIGHTTPD");
     let run = run(&server, "lighttpd", &["sustained.toml"]);
     let sustained = "lighttpd-sustained";
-    // lighttpd checks If-Match and commits atomically (one thread), but its ETag is a
-    // 32-bit hash of inode, size and modification time, and now and then (1 run in 30
-    // here, 2026-12-04) it comes back for a later state: a stale If-Match then passes. That
-    // is lighttpd's defect, and contend must name it `version_reused`; any other
-    // violation, or a lost update without a reused version, is contend's.
-    if run.row(sustained)["verdict"] == "FAIL" {
-        assert!(
-            run.number(sustained, "version_reused") > 0,
-            "{}",
-            run.text()
-        );
-        let others = [
-            "multiple_winners",
-            "no_winner",
-            "unexpected_status",
-            "loser_write_applied",
-            "winner_not_visible",
-            "version_not_advanced",
-            "conflict_not_actionable",
-            "phantom_success",
-        ];
-        for kind in others {
-            assert_eq!(run.number(sustained, kind), 0, "{kind}: {}", run.text());
-        }
-        eprintln!(
-            "lighttpd reused an ETag in this run (its known defect):\n{}",
-            run.text()
-        );
-    } else {
+    if !only_reused_versions(&run, sustained) {
         assert_eq!(run.row(sustained)["verdict"], "PASS", "{}", run.text());
         assert_eq!(run.number(sustained, "lost_updates"), 0);
     }

@@ -4,7 +4,7 @@
 //! Each client strategy ran on its own resource, so each is checked on its own (its
 //! records carry its name); the scenario's figures are the sums.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
@@ -130,15 +130,18 @@ pub(super) fn check_strategy(
         }
     }
 
-    // Per version: who sent it and how it ended; two winners on one version is the witness.
-    let mut versions: Vec<(&str, Vec<&RequestRecord>)> = Vec::new();
+    // Per version and value stored: who sent it and how it ended; two winners on one is
+    // the witness. (The value keeps apart the states a reused version stood for.)
+    type Stored<'a> = (&'a str, Option<i64>);
+    let mut versions: Vec<(Stored, Vec<&RequestRecord>)> = Vec::new();
     for w in &writes {
-        let v = w.version_sent.as_deref().unwrap_or_default();
+        let v = (w.version_sent.as_deref().unwrap_or_default(), w.value);
         match versions.iter_mut().find(|(k, _)| *k == v) {
             Some((_, list)) => list.push(w),
             None => versions.push((v, vec![w])),
         }
     }
+    let reused = reused_versions(records);
     let mut doubled = Vec::new();
     let mut phantom = Vec::new();
     let first_round = verdict.rounds.len() as u32;
@@ -187,6 +190,13 @@ pub(super) fn check_strategy(
             violation(kind, evidence);
         }
     }
+    if let Some((first, n)) = reused {
+        let more = match n {
+            1 => String::new(),
+            n => format!(" ({n} reads and answers in all showed a reused version)"),
+        };
+        violation(ViolationKind::VersionReused, format!("{first}{more}"));
+    }
     if let Some(first) = phantom.first() {
         let more = match phantom.len() {
             1 => String::new(),
@@ -206,6 +216,33 @@ pub(super) fn check_strategy(
         });
     }
     c
+}
+
+/// The first evidence of a version that stood for two values (in reads, or in winners'
+/// answers), and how many reads and answers showed one.
+fn reused_versions(records: &[&RequestRecord]) -> Option<(String, usize)> {
+    let mut seen: HashMap<&str, (i64, u64)> = HashMap::new();
+    let mut found: Option<(String, usize)> = None;
+    for r in records {
+        let at = match (r.phase, r.outcome) {
+            (Phase::Read, Outcome::Ok) => r.start_ns,
+            (Phase::Write, Outcome::Winner) => r.end_ns,
+            _ => continue,
+        };
+        let (Some(version), Some(value)) = (r.version_returned.as_deref(), r.value) else {
+            continue;
+        };
+        if let Some(before) = seen.insert(version, (value, at)) {
+            if before.0 != value {
+                found
+                    .get_or_insert_with(|| {
+                        (super::sustained::reused(version, before, (value, at)), 0)
+                    })
+                    .1 += 1;
+            }
+        }
+    }
+    found
 }
 
 /// The lost-update arithmetic of one counter, shared with the sustained checker: the

@@ -175,20 +175,23 @@ impl Resource {
             }
             return None;
         };
-        let (before, then) = std::mem::replace(seen, (value, at_ns));
-        (before != value).then(|| {
-            // Connections' records interleave: the first read may come second.
-            let ((a, ta), (b, tb)) = if then <= at_ns {
-                ((before, then), (value, at_ns))
-            } else {
-                ((value, at_ns), (before, then))
-            };
-            format!(
-                "version {version} stood for value {a} and, {:.3} ms later, for value {b}: one version stood for two states, so a client still holding it would pass If-Match against the later one (a strong validator is unique across all versions of a resource over time, RFC 9110 §8.8.1)",
-                (tb - ta) as f64 / 1e6
-            )
-        })
+        let before = std::mem::replace(seen, (value, at_ns));
+        (before.0 != value).then(|| reused(version, before, (value, at_ns)))
     }
+}
+
+/// The evidence that `version` stood for two values, each with the instant it was seen
+/// (in either order: connections' records interleave, so the first seen may come second).
+pub(super) fn reused(version: &str, one: (i64, u64), other: (i64, u64)) -> String {
+    let ((a, ta), (b, tb)) = if one.1 <= other.1 {
+        (one, other)
+    } else {
+        (other, one)
+    };
+    format!(
+        "version {version} stood for value {a} and, {:.3} ms later, for value {b}: one version stood for two states, so a client still holding it would pass If-Match against the later one (a strong validator is unique across all versions of a resource over time, RFC 9110 §8.8.1)",
+        (tb - ta) as f64 / 1e6
+    )
 }
 
 /// The writes sent with one version: the first [`KEPT_WRITES`] winners and as many

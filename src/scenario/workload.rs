@@ -351,6 +351,7 @@ pub const WORKLOADS: [WorkloadRules; 8] = [
                 LoserWriteApplied,
                 LostUpdate,
                 PhantomSuccess,
+                VersionReused,
             ]
         },
         warns: ANSWER_WARNINGS,

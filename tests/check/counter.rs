@@ -119,3 +119,35 @@ fn each_strategy_is_checked_on_its_own_counter_and_named_in_the_evidence() {
     );
     assert_eq!(v.lost_updates, 2);
 }
+
+#[test]
+fn counter_a_version_that_stood_for_two_values_is_version_reused_not_a_phantom() {
+    // Increments 0 and 5 sent one version and were answered with one new version, but
+    // at different states (values 1 and 6), as lighttpd's recurring ETag does: the
+    // version was reused, and every increment counted.
+    let mut history = counter(10, 0, 0, 10);
+    let winners = history.iter_mut().filter(|r| r.outcome == Outcome::Winner);
+    for (n, r) in winners.enumerate() {
+        r.value = Some(n as i64 + 1);
+        let reused = n == 0 || n == 5;
+        r.version_returned = Some(if reused {
+            "\"r\"".into()
+        } else {
+            format!("\"n{n}\"").into()
+        });
+        if reused {
+            r.version_sent = Some("\"9\"".into());
+        }
+    }
+    let verdict = &check_all(&history)[0];
+    assert_eq!(kinds(&history), vec![ViolationKind::VersionReused]);
+    assert!(
+        verdict.violations[0]
+            .evidence
+            .starts_with("version \"r\" stood for value 1 and,"),
+        "{}",
+        verdict.violations[0].evidence
+    );
+    assert!(verdict.violations[0].evidence.contains("for value 6"));
+    assert_eq!(verdict.lost_updates, 0);
+}
