@@ -928,7 +928,7 @@ mod tests {
                 let mut write = record(Phase::Write, writer, i, 0, outcome);
                 write.version_sent = Some(versions(i).into());
                 write.value = Some(i64::from(i) + 1);
-                write.marker = Some(format!("r{i}w{writer}").into());
+                write.marker = Some(format!("r{i}w{writer}"));
                 write.version_returned =
                     (outcome == Outcome::Winner).then(|| versions(i + 1).into());
                 records.extend([read, write]);

@@ -129,7 +129,7 @@ fn counter_a_version_that_stood_for_two_values_is_version_reused_not_a_phantom()
     let winners = history.iter_mut().filter(|r| r.outcome == Outcome::Winner);
     for (n, r) in winners.enumerate() {
         r.value = Some(n as i64 + 1);
-        r.marker = Some(format!("m{n}").into());
+        r.marker = Some(format!("m{n}"));
         let reused = n == 0 || n == 5;
         r.version_returned = Some(if reused {
             "\"r\"".into()
