@@ -4,10 +4,11 @@
 //! Each client strategy ran on its own resource, so each is checked on its own (its
 //! records carry its name); the scenario's figures are the sums.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::history::{Outcome, Phase, RequestRecord};
 
+use super::sustained::{count_first, stood_for, VersionValues};
 use super::{
     answers, definite, phantoms, tally, witnesses, CounterReport, Judged, Verdict, Violation,
     ViolationKind, Warning,
@@ -221,26 +222,10 @@ pub(super) fn check_strategy(
 /// The first evidence of a version that stood for two values (in reads, or in winners'
 /// answers), and how many reads and answers showed one.
 fn reused_versions(records: &[&RequestRecord]) -> Option<(String, usize)> {
-    let mut seen: HashMap<&str, (i64, u64)> = HashMap::new();
-    let mut found: Option<(String, usize)> = None;
-    for r in records {
-        let at = match (r.phase, r.outcome) {
-            (Phase::Read, Outcome::Ok) => r.start_ns,
-            (Phase::Write, Outcome::Winner) => r.end_ns,
-            _ => continue,
-        };
-        let (Some(version), Some(value)) = (r.version_returned.as_deref(), r.value) else {
-            continue;
-        };
-        if let Some(before) = seen.insert(version, (value, at)) {
-            if before.0 != value {
-                found
-                    .get_or_insert_with(|| {
-                        (super::sustained::reused(version, before, (value, at)), 0)
-                    })
-                    .1 += 1;
-            }
-        }
+    let mut values = VersionValues::default();
+    let mut found = None;
+    for (version, value, at) in records.iter().filter_map(|r| stood_for(r)) {
+        count_first(&mut found, values.saw(version, value, at));
     }
     found
 }

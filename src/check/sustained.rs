@@ -133,43 +133,59 @@ struct Resource {
     /// The writes of the most recent versions, and those versions oldest first.
     recent: HashMap<VersionKey, VersionWrites>,
     order: VecDeque<VersionKey>,
-    /// The value each recent version stood for (in a read, or a winner's answer), by the
-    /// version's 64-bit hash, oldest first in `seen_order`: one of them seen with another
-    /// value is a reused version. A hash, not the text, keeps this off the reference counts.
-    seen: HashMap<u64, (i64, u64)>,
-    seen_order: VecDeque<u64>,
-    /// The version hash and value seen last: most reads repeat them, and skip the map.
-    last_seen: Option<(u64, i64)>,
+    values: VersionValues,
     /// "version "3": w1 200, w4 200" for the first versions with two winners.
     doubled: Vec<String>,
     versions_doubled: usize,
 }
 
 /// Counts a finding, keeping the first one's evidence.
-fn count_first(first: &mut Option<(String, usize)>, found: Option<String>) {
+pub(super) fn count_first(first: &mut Option<(String, usize)>, found: Option<String>) {
     if let Some(evidence) = found {
         first.get_or_insert((evidence, 0)).1 += 1;
     }
 }
 
-impl Resource {
-    /// Notes that `version` stood for `value`; the evidence when it stood for another value
-    /// before (the window holds the last [`RECENT_VERSIONS`] versions).
-    fn saw(&mut self, version: &Text, value: i64, at_ns: u64) -> Option<String> {
+/// The version a record shows standing for a value, and when: a read's, or a winner's
+/// answer's (the state it made).
+pub(super) fn stood_for(r: &RequestRecord) -> Option<(&str, i64, u64)> {
+    let at = match (r.phase, r.outcome) {
+        (Phase::Read, Outcome::Ok) => r.start_ns,
+        (Phase::Write, Outcome::Winner) => r.end_ns,
+        _ => return None,
+    };
+    Some((r.version_returned.as_deref()?, r.value?, at))
+}
+
+/// The value each of the last [`RECENT_VERSIONS`] versions stood for, by the version's
+/// 64-bit hash (a hash, not the text, keeps this off the reference counts): one of them
+/// seen with another value is a reused version.
+#[derive(Default)]
+pub(super) struct VersionValues {
+    seen: HashMap<u64, (i64, u64)>,
+    order: VecDeque<u64>,
+    /// The version hash and value seen last: most reads repeat them, and skip the map.
+    last: Option<(u64, i64)>,
+}
+
+impl VersionValues {
+    /// Notes that `version` stood for `value` at `at_ns`; the evidence when it stood for
+    /// another value before.
+    pub(super) fn saw(&mut self, version: &str, value: i64, at_ns: u64) -> Option<String> {
         let key = {
             let mut h = rustc_hash::FxHasher::default();
             h.write(version.as_bytes());
             h.finish()
         };
-        if self.last_seen == Some((key, value)) {
+        if self.last == Some((key, value)) {
             return None;
         }
-        self.last_seen = Some((key, value));
+        self.last = Some((key, value));
         let Some(seen) = self.seen.get_mut(&key) else {
             self.seen.insert(key, (value, at_ns));
-            self.seen_order.push_back(key);
-            if self.seen_order.len() > RECENT_VERSIONS {
-                if let Some(old) = self.seen_order.pop_front() {
+            self.order.push_back(key);
+            if self.order.len() > RECENT_VERSIONS {
+                if let Some(old) = self.order.pop_front() {
                     self.seen.remove(&old);
                 }
             }
@@ -327,10 +343,8 @@ impl Stream {
                     self.report.failed_reads += 1;
                 }
                 resource.report.increments += 1;
-                if let (Outcome::Ok, Some(version), Some(value)) =
-                    (r.outcome, &r.version_returned, r.value)
-                {
-                    count_first(&mut self.reused, resource.saw(version, value, r.start_ns));
+                if let Some((version, value, at)) = stood_for(&r) {
+                    count_first(&mut self.reused, resource.values.saw(version, value, at));
                 }
                 self.reads.insert(r.writer, (r.round, r.start_ns));
                 let began = r.scheduled_ns.map_or(r.start_ns, |s| s.min(r.start_ns));
@@ -382,10 +396,8 @@ impl Stream {
                 .record(w.outcome, w.end_ns.saturating_sub(due));
         }
         // A winner's answer names the state it made: its new version and its value.
-        if let (Outcome::Winner, Some(version), Some(value)) =
-            (w.outcome, &w.version_returned, w.value)
-        {
-            count_first(&mut self.reused, resource.saw(version, value, w.end_ns));
+        if let Some((version, value, at)) = stood_for(&w) {
+            count_first(&mut self.reused, resource.values.saw(version, value, at));
         }
         let losing = answer_checked(&w);
 
