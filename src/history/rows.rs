@@ -7,8 +7,9 @@
 //! its quotes, commas and line ends (SSE2 on x86-64, a plain loop elsewhere), the quoted
 //! spans from the running parity of the quotes (a quote opens or closes a span, so a
 //! doubled one closes and reopens it), and the commas and line ends outside a span are
-//! the row's delimiters. A cell is handed out as it is in the file, quotes and all; what
-//! its text is, is the caller's business.
+//! the row's delimiters. A fourth mask, of the bytes above ASCII, says whether the row is
+//! all ASCII, so that its cells need no UTF-8 check. A cell is handed out as it is in
+//! the file, quotes and all; what its text is, is the caller's business.
 //!
 //! The CSV is RFC 4180's: cells between commas, a cell that holds a comma, a quote or a
 //! line break quoted, with its quotes doubled; a row ends at `\n` or `\r\n` outside
@@ -40,6 +41,7 @@ pub(super) struct Row<'a> {
     bytes: &'a [u8],
     commas: &'a [u32],
     line: u64,
+    ascii: bool,
 }
 
 impl<'a> Row<'a> {
@@ -65,6 +67,11 @@ impl<'a> Row<'a> {
     pub fn line(&self) -> u64 {
         self.line
     }
+
+    /// Whether every byte of the row is ASCII, so any part of it is UTF-8 as it is.
+    pub fn ascii(&self) -> bool {
+        self.ascii
+    }
 }
 
 /// Why no row came.
@@ -83,6 +90,7 @@ enum Scan {
         content: usize,
         next: usize,
         lines: u64,
+        ascii: bool,
     },
     /// The row goes on past the bytes read.
     More,
@@ -112,6 +120,7 @@ impl<R: Read> Rows<R> {
                     content,
                     next,
                     lines,
+                    ascii,
                 } => {
                     let (start, line) = (self.at, self.line);
                     self.at = next;
@@ -121,6 +130,7 @@ impl<R: Read> Rows<R> {
                             bytes: &self.buf[start..content],
                             commas: &self.commas,
                             line,
+                            ascii,
                         }));
                     }
                     // A blank line.
@@ -164,14 +174,15 @@ impl<R: Read> Rows<R> {
         self.commas.clear();
         let mut inside = 0u64; // all ones while a quoted span goes on past a block
         let mut lines = 0u64;
+        let mut high = 0u64; // the row's bytes of 0x80 and above, in the blocks so far
         let mut block = start;
         while block < filled {
             let bytes = &self.buf[block..filled.min(block + 64)];
-            let [quotes, commas, ends] = match <&[u8; 64]>::try_from(bytes) {
+            let [quotes, commas, ends, above] = match <&[u8; 64]>::try_from(bytes) {
                 Ok(whole) => masks(whole),
                 Err(_) => {
                     // The last few bytes read: the rest of the block is zeros, which
-                    // are none of the three.
+                    // are none of the four.
                     let mut padded = [0u8; 64];
                     padded[..bytes.len()].copy_from_slice(bytes);
                     masks(&padded)
@@ -185,16 +196,19 @@ impl<R: Read> Rows<R> {
                 if ends & (1 << bit) != 0 {
                     let below = (1u64 << bit) - 1;
                     lines += u64::from((ends & quoted & below).count_ones()) + 1;
+                    high |= above & below;
                     return Scan::Row {
                         content: self.before_cr(start, at),
                         next: at + 1,
                         lines,
+                        ascii: high == 0,
                     };
                 }
                 self.commas.push((at - start) as u32);
                 delimiters &= delimiters - 1;
             }
             lines += u64::from((ends & quoted).count_ones());
+            high |= above;
             inside = 0u64.wrapping_sub(quoted >> 63);
             block += 64;
         }
@@ -206,6 +220,7 @@ impl<R: Read> Rows<R> {
             content: self.before_cr(start, filled),
             next: filled,
             lines,
+            ascii: high == 0,
         }
     }
 
@@ -229,13 +244,14 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// The quotes, commas and line ends of a block: bit `i` of each mask says byte `i`.
+/// The quotes, commas and line ends of a block, and its bytes of 0x80 and above (not
+/// ASCII): bit `i` of each mask says byte `i`.
 #[cfg(target_arch = "x86_64")]
-fn masks(block: &[u8; 64]) -> [u64; 3] {
+fn masks(block: &[u8; 64]) -> [u64; 4] {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
     };
-    let mut out = [0u64; 3];
+    let mut out = [0u64; 4];
     // SAFETY: SSE2 is part of every x86-64 CPU, and each load reads the 16 bytes of one
     // `chunks_exact(16)` chunk (an unaligned load may start anywhere).
     unsafe {
@@ -246,24 +262,27 @@ fn masks(block: &[u8; 64]) -> [u64; 3] {
                 let bits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, byte)) as u16;
                 *mask |= u64::from(bits) << (16 * k);
             }
+            // The top bit of each byte.
+            out[3] |= u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
         }
     }
     out
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn masks(block: &[u8; 64]) -> [u64; 3] {
+fn masks(block: &[u8; 64]) -> [u64; 4] {
     plain_masks(block)
 }
 
 /// [`masks`] a byte at a time.
 #[cfg(any(test, not(target_arch = "x86_64")))]
-fn plain_masks(block: &[u8; 64]) -> [u64; 3] {
-    let mut out = [0u64; 3];
+fn plain_masks(block: &[u8; 64]) -> [u64; 4] {
+    let mut out = [0u64; 4];
     for (i, &b) in block.iter().enumerate() {
         for (mask, wanted) in out.iter_mut().zip([b'"', b',', b'\n']) {
             *mask |= u64::from(b == wanted) << i;
         }
+        out[3] |= u64::from(!b.is_ascii()) << i;
     }
     out
 }
@@ -272,18 +291,21 @@ fn plain_masks(block: &[u8; 64]) -> [u64; 3] {
 mod tests {
     use super::*;
 
+    /// Hands out its bytes this many at a time.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
     /// Every row of `text` as its cells, with the line each starts on, read through a
     /// reader that hands out `chunk` bytes at a time.
     fn split(text: &[u8], chunk: usize) -> Vec<(u64, Vec<String>)> {
-        struct Trickle<'a>(&'a [u8], usize);
-        impl Read for Trickle<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = self.0.len().min(self.1).min(buf.len());
-                buf[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut rows = Rows::new(Trickle(text, chunk));
         let mut out = Vec::new();
         while let Some(row) = rows.next_row().unwrap() {
@@ -304,7 +326,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                *b = [b'"', b',', b'\n', b'a', b'\r', 0x80, 0][(state % 7) as usize];
+                *b = [b'"', b',', b'\n', b'a', b'\r', 0x80, 0, 0x7f, 0xff][(state % 9) as usize];
             }
             assert_eq!(masks(&block), plain_masks(&block), "{block:?}");
         }
@@ -346,6 +368,29 @@ mod tests {
             let lines: Vec<u64> = rows.iter().map(|(l, _)| *l).collect();
             assert_eq!(lines, (0..200).map(|n| 1 + 2 * n).collect::<Vec<u64>>());
         }
+    }
+
+    #[test]
+    fn a_row_with_a_byte_above_ascii_anywhere_is_not_ascii() {
+        for len in [1, 63, 64, 65, 200] {
+            for at in 0..len {
+                for chunk in [7, 64, 4096] {
+                    let mut text = vec![b'a'; len];
+                    text[at] = 0xc3;
+                    text.extend_from_slice(b"\nplain,row\n");
+                    let mut rows = Rows::new(Trickle(&text, chunk));
+                    let first = rows.next_row().unwrap().unwrap();
+                    assert!(!first.ascii(), "len {len}, at {at}, chunks of {chunk}");
+                }
+            }
+        }
+        let mut rows = Rows::new(&b"plain,\"quoted \"\"cell\"\"\"\r\n\xc3\xa9\n"[..]);
+        assert!(rows.next_row().unwrap().unwrap().ascii());
+        assert!(!rows.next_row().unwrap().unwrap().ascii());
+        // The last row, with no line end.
+        let mut rows = Rows::new(&b"plain\nlast \xc3\xa9"[..]);
+        assert!(rows.next_row().unwrap().unwrap().ascii());
+        assert!(!rows.next_row().unwrap().unwrap().ascii());
     }
 
     #[test]

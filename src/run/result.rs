@@ -223,10 +223,7 @@ pub fn recheck(
         check: Check,
     }
     let mut seen: Vec<Seen> = Vec::new();
-    let records = crate::history::read_saved_bodies(path, check::reads_body)
-        .map_err(|e| unreadable(path, e))?;
-    for r in records {
-        let r = r.map_err(|e| unreadable(path, e))?;
+    crate::history::each_saved(path, check::reads_body, |r| {
         // A history is one scenario after another: the last one seen is the likely one.
         let i = match seen.iter().rposition(|s| s.name == r.scenario) {
             Some(i) => i,
@@ -253,7 +250,9 @@ pub fn recheck(
             Check::Held(records) => records.push(r),
             Check::Streamed(streamed) => streamed.add(r),
         }
-    }
+        Ok::<(), crate::history::ReadError>(())
+    })
+    .map_err(|e| unreadable(path, e))?;
     let mut results = Vec::new();
     for s in seen {
         let facts = RunFacts {
