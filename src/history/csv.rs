@@ -316,6 +316,63 @@ impl Recent {
     }
 }
 
+/// The version tokens read lately, in sets by a hash of their cell: a write sends the
+/// token its read returned some rows before, and the rows of the other connections in
+/// between bring tokens of their own, more than [`Recent`] keeps. A token is looked for
+/// among the [`Versions::WAYS`] of its set only, and a new one takes the place of the
+/// oldest there.
+struct Versions {
+    seen: Box<[Seen]>,
+    /// The way of each set that the next token kept there takes.
+    next: Box<[u8]>,
+}
+
+impl Default for Versions {
+    fn default() -> Versions {
+        Versions {
+            seen: (0..Versions::SETS * Versions::WAYS)
+                .map(|_| Seen::default())
+                .collect(),
+            next: vec![0; Versions::SETS].into_boxed_slice(),
+        }
+    }
+}
+
+impl Versions {
+    const SETS: usize = 64;
+    const WAYS: usize = 4;
+
+    /// The set of a cell of this [`key`]: the top six bits of a multiplicative hash.
+    fn set(key: (usize, u64)) -> usize {
+        ((key.0 as u64 ^ key.1).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize
+    }
+
+    /// The text read before from a cell of these bytes (not empty), if it is still kept.
+    fn find(&self, cell: &[u8]) -> Option<Text> {
+        let key = key(cell);
+        let first = Versions::set(key) * Versions::WAYS;
+        // A key is the whole of a cell of up to eight bytes; an unused way's is that of
+        // the empty cell, which is never looked for.
+        self.seen[first..first + Versions::WAYS]
+            .iter()
+            .find(|s| s.key == key && (cell.len() <= 8 || same(&s.cell, cell)))
+            .map(|s| s.text.clone())
+    }
+
+    /// Keeps `text`, read from `cell`, in place of the oldest of its set.
+    fn add(&mut self, cell: &[u8], text: &Text) {
+        let key = key(cell);
+        let set = Versions::set(key);
+        let way = usize::from(self.next[set]);
+        self.next[set] = ((way + 1) % Versions::WAYS) as u8;
+        let seen = &mut self.seen[set * Versions::WAYS + way];
+        seen.key = key;
+        seen.cell.clear();
+        seen.cell.extend_from_slice(cell);
+        seen.text = text.clone();
+    }
+}
+
 /// The texts a reader hands out again.
 #[derive(Default)]
 struct Shared {
@@ -324,9 +381,9 @@ struct Shared {
     columns: [Recent; COLUMNS.len()],
     /// The last workload read, by name.
     workload: Option<WorkloadId>,
-    /// The last few version tokens of either version column: a write sends the one its
-    /// read returned.
-    versions: Recent,
+    /// The version tokens of either version column read lately: a write sends the one
+    /// its read returned.
+    versions: Versions,
 }
 
 impl<R: Read> CsvReader<R> {
@@ -670,8 +727,8 @@ impl<'a> Cell<'a, '_> {
         Ok(text)
     }
 
-    /// A version column's token, shared with the same token among the last few read
-    /// in either version column (a write sends the token its read returned).
+    /// A version column's token, shared with the same token read lately in either
+    /// version column (a write sends the token its read returned).
     fn version(&mut self, column: Column) -> Result<Option<Text>, String> {
         let cell = self.cell(column);
         if cell.is_empty() {
@@ -954,6 +1011,29 @@ mod tests {
     }
 
     #[test]
+    fn a_version_read_with_many_others_after_it_is_still_shared() {
+        // Other connections' reads return 40 other tokens before the write sends the
+        // first one.
+        let mut records: Vec<RequestRecord> = (0..41)
+            .map(|i| RequestRecord {
+                version_returned: Some(format!("\"{i}\"").into()),
+                ..record()
+            })
+            .collect();
+        records.push(RequestRecord {
+            version_sent: Some("\"0\"".into()),
+            ..record()
+        });
+        let back = read(&written(&records)).unwrap();
+        let (returned, sent) = (
+            back[0].version_returned.as_deref().unwrap(),
+            back[41].version_sent.as_deref().unwrap(),
+        );
+        assert_eq!(sent, "\"0\"");
+        assert!(std::ptr::eq(returned.as_ptr(), sent.as_ptr()));
+    }
+
+    #[test]
     fn crlf_line_ends_blank_lines_and_a_missing_last_line_end_are_read() {
         let one = RequestRecord {
             body: "one line, \"quoted\"".into(),
@@ -1046,6 +1126,17 @@ mod tests {
             assert_eq!(found.as_bytes(), cell);
         }
         assert!(recent.find(b"").is_none() && recent.find(b"abcdefgj").is_none());
+        let mut versions = Versions::default();
+        for cell in cells {
+            assert!(versions.find(cell).is_none(), "{cell:?} was not kept yet");
+            versions.add(cell, &Text::from(String::from_utf8_lossy(cell).as_ref()));
+        }
+        for cell in cells {
+            if let Some(found) = versions.find(cell) {
+                assert_eq!(found.as_bytes(), cell);
+            }
+        }
+        assert!(versions.find(b"abcdefgj").is_none());
     }
 
     #[test]
