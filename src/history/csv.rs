@@ -248,9 +248,9 @@ const ABSENT: usize = usize::MAX;
 /// Reads `requests.csv` rows from `input`, one record at a time (see the module doc).
 pub struct CsvReader<R: Read> {
     rows: Rows<R>,
-    /// Where each of [`COLUMNS`] is in a row ([`ABSENT`] when the file lacks it), and
-    /// how many fields a row has.
-    index: [usize; COLUMNS.len()],
+    /// Which of [`COLUMNS`] each field of a row is ([`ABSENT`] for a column contend
+    /// does not know), and how many fields a row has.
+    columns: Vec<usize>,
     width: usize,
     shared: Shared,
     /// Whether a record's body is unescaped and kept (see [`CsvReader::bodies`]).
@@ -393,7 +393,7 @@ impl<R: Read> CsvReader<R> {
     pub fn new(input: R) -> Result<CsvReader<R>, csv::Error> {
         let mut reader = CsvReader {
             rows: Rows::new(input),
-            index: [ABSENT; COLUMNS.len()],
+            columns: Vec::new(),
             width: 0,
             shared: Shared::default(),
             bodies: |_| true,
@@ -411,15 +411,15 @@ impl<R: Read> CsvReader<R> {
             Err(e) => return Err(failed(e)),
         };
         reader.width = header.len();
+        let mut index = [ABSENT; COLUMNS.len()];
         for (i, name) in header.iter().enumerate() {
-            if let Some(c) = COLUMNS.iter().position(|c| c.as_bytes() == name.as_slice()) {
-                reader.index[c] = i;
+            let column = COLUMNS.iter().position(|c| c.as_bytes() == name.as_slice());
+            if let Some(c) = column {
+                index[c] = i;
             }
+            reader.columns.push(column.unwrap_or(ABSENT));
         }
-        if let Some(missing) = REQUIRED
-            .iter()
-            .find(|c| reader.index[**c as usize] == ABSENT)
-        {
+        if let Some(missing) = REQUIRED.iter().find(|c| index[**c as usize] == ABSENT) {
             return Err(invalid(format!(
                 "line 1: the header has no `{}` column, so this is not a requests.csv written by contend",
                 COLUMNS[*missing as usize]
@@ -461,7 +461,7 @@ fn unquoted(cell: &[u8]) -> &[u8] {
 fn record(
     row: &Row<'_>,
     width: usize,
-    index: &[usize; COLUMNS.len()],
+    columns: &[usize],
     shared: &mut Shared,
     bodies: fn(&RequestRecord) -> bool,
 ) -> Result<RequestRecord, String> {
@@ -471,7 +471,19 @@ fn record(
             row.len()
         ));
     }
-    let mut cell = Cell { row, index, shared };
+    // Each cell by its column, found in one pass over the row; a column the file lacks
+    // is empty.
+    let mut cells: [&[u8]; COLUMNS.len()] = [b""; COLUMNS.len()];
+    for (bytes, &column) in row.cells().zip(columns) {
+        if let Some(cell) = cells.get_mut(column) {
+            *cell = bytes;
+        }
+    }
+    let mut cell = Cell {
+        row,
+        cells: &cells,
+        shared,
+    };
     let mut record = RequestRecord {
         scenario: cell.shared(Column::Scenario)?,
         workload: cell.workload()?,
@@ -577,17 +589,14 @@ fn eight_digits(chunk: &[u8]) -> Option<u64> {
 /// The current row's cells, read by column.
 struct Cell<'a, 'r> {
     row: &'a Row<'r>,
-    index: &'a [usize; COLUMNS.len()],
+    cells: &'a [&'r [u8]; COLUMNS.len()],
     shared: &'a mut Shared,
 }
 
 impl<'a> Cell<'a, '_> {
     /// A column's cell as it is in the file: quoted or not, not unescaped.
     fn cell(&self, column: Column) -> &'a [u8] {
-        match self.index[column as usize] {
-            ABSENT => b"",
-            i => self.row.get(i).unwrap_or(b""),
-        }
+        self.cells[column as usize]
     }
 
     /// A column's cell without its quotes (for the columns of numbers and names, whose
@@ -807,7 +816,13 @@ impl<R: Read> CsvReader<R> {
             return Ok(());
         }
         while let Some(row) = self.rows.next_row().map_err(failed)? {
-            match record(&row, self.width, &self.index, &mut self.shared, self.bodies) {
+            match record(
+                &row,
+                self.width,
+                &self.columns,
+                &mut self.shared,
+                self.bodies,
+            ) {
                 Ok(record) => each(record)?,
                 Err(message) => {
                     return Err(invalid(format!("line {}: {message}", row.line())).into())
@@ -836,7 +851,13 @@ impl<R: Read> Iterator for CsvReader<R> {
                 return Some(Err(failed(e)));
             }
         };
-        match record(&row, self.width, &self.index, &mut self.shared, self.bodies) {
+        match record(
+            &row,
+            self.width,
+            &self.columns,
+            &mut self.shared,
+            self.bodies,
+        ) {
             Ok(record) => Some(Ok(record)),
             Err(message) => {
                 self.done = true;

@@ -63,6 +63,22 @@ impl<'a> Row<'a> {
         self.bytes.get(start..end)
     }
 
+    /// Every cell, in order, as it is in the file: what [`Row::get`] gives for each
+    /// index, in one pass.
+    pub fn cells(&self) -> impl Iterator<Item = &'a [u8]> {
+        let bytes = self.bytes;
+        let mut start = 0;
+        self.commas
+            .iter()
+            .map(|&at| at as usize)
+            .chain(std::iter::once(bytes.len()))
+            .map(move |end| {
+                let cell = bytes.get(start..end).unwrap_or_default();
+                start = end + 1;
+                cell
+            })
+    }
+
     /// The line the row starts on, from 1.
     pub fn line(&self) -> u64 {
         self.line
@@ -309,9 +325,14 @@ mod tests {
         let mut rows = Rows::new(Trickle(text, chunk));
         let mut out = Vec::new();
         while let Some(row) = rows.next_row().unwrap() {
-            let cells = (0..row.len())
+            let cells: Vec<String> = (0..row.len())
                 .map(|i| String::from_utf8(row.get(i).unwrap().to_vec()).unwrap())
                 .collect();
+            let in_one_pass: Vec<String> = row
+                .cells()
+                .map(|c| String::from_utf8(c.to_vec()).unwrap())
+                .collect();
+            assert_eq!(in_one_pass, cells);
             out.push((row.line(), cells));
         }
         out
