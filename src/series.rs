@@ -12,7 +12,7 @@
 //! doubles). A sustained run's records stream from its spool through
 //! [`TimeSeries::record`] while they are checked, so its history is read once.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
 
@@ -79,8 +79,11 @@ pub struct Point {
 #[derive(Debug, Clone)]
 pub struct TimeSeries {
     slot_ns: u64,
-    /// Slots by index (completion time / `slot_ns`).
-    slots: BTreeMap<u64, Slot>,
+    /// Every slot from the first index (completion time / `slot_ns`) a record fell in,
+    /// `base`, to the last: a record finds its slot by a subtraction, where a map's
+    /// search cost more than the rest of the counting.
+    slots: VecDeque<Slot>,
+    base: u64,
     /// The earliest start of the requests counted: the series' time zero.
     first_ns: Option<u64>,
 }
@@ -99,7 +102,8 @@ impl TimeSeries {
     pub fn empty() -> TimeSeries {
         TimeSeries {
             slot_ns: FIRST_SLOT_NS,
-            slots: BTreeMap::new(),
+            slots: VecDeque::new(),
+            base: 0,
             first_ns: None,
         }
     }
@@ -119,11 +123,8 @@ impl TimeSeries {
             return;
         }
         self.first_ns = Some(self.first_ns.map_or(r.start_ns, |f| f.min(r.start_ns)));
-        let slots = self.slots.len();
-        let slot = self
-            .slots
-            .entry(r.end_ns / self.slot_ns)
-            .or_insert_with(Slot::new);
+        let at = self.slot_of(r.end_ns);
+        let slot = &mut self.slots[at];
         slot.requests += 1;
         if r.phase == Phase::Write {
             match r.outcome {
@@ -140,33 +141,48 @@ impl TimeSeries {
                 }
             }
         }
-        if self.slots.len() != slots {
-            // Only a new slot can widen the span.
-            self.fit();
+    }
+
+    /// Where in `slots` a request that completed at `end_ns` is counted: the slots are
+    /// widened first until they span it within [`Self::MOST_SLOTS`], then grown to it.
+    fn slot_of(&mut self, end_ns: u64) -> usize {
+        loop {
+            let index = end_ns / self.slot_ns;
+            if self.slots.is_empty() {
+                self.base = index;
+                self.slots.push_back(Slot::new());
+                return 0;
+            }
+            let last = self.base + self.slots.len() as u64 - 1;
+            let (lo, hi) = (index.min(self.base), index.max(last));
+            if hi - lo >= Self::MOST_SLOTS as u64 {
+                self.widen();
+                continue;
+            }
+            for _ in index..self.base {
+                self.slots.push_front(Slot::new());
+            }
+            self.base = lo;
+            let at = (index - self.base) as usize;
+            if at >= self.slots.len() {
+                self.slots.resize_with(at + 1, Slot::new);
+            }
+            return at;
         }
     }
 
-    /// Widens the slots until the records span at most [`Self::MOST_SLOTS`].
-    fn fit(&mut self) {
-        loop {
-            let (Some(first), Some(last)) = (
-                self.slots.keys().next().copied(),
-                self.slots.keys().next_back().copied(),
-            ) else {
-                return;
-            };
-            if last - first < Self::MOST_SLOTS as u64 {
-                return;
-            }
-            self.slot_ns *= 2;
-            let old = std::mem::take(&mut self.slots);
-            for (index, slot) in old {
-                match self.slots.entry(index / 2) {
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(slot);
-                    }
-                    std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(slot),
-                }
+    /// Doubles the slots' width: neighbours merge two by two.
+    fn widen(&mut self) {
+        self.slot_ns *= 2;
+        let old = std::mem::take(&mut self.slots);
+        let base = self.base;
+        self.base = base / 2;
+        for (i, slot) in old.into_iter().enumerate() {
+            let at = ((base + i as u64) / 2 - self.base) as usize;
+            if at == self.slots.len() {
+                self.slots.push_back(slot);
+            } else {
+                self.slots[at].merge(slot);
             }
         }
     }
@@ -185,17 +201,12 @@ impl TimeSeries {
     /// gap in throughput). Rates are over the whole slot, as k6 and Gatling count them,
     /// so the first and last slots, which the run covers only in part, read lower.
     pub fn points(&self) -> Vec<Point> {
-        let (Some(first_ns), Some(first), Some(last)) = (
-            self.first_ns,
-            self.slots.keys().next().copied(),
-            self.slots.keys().next_back().copied(),
-        ) else {
+        let Some(first_ns) = self.first_ns else {
             return Vec::new();
         };
-        let empty = Slot::new();
-        (first..=last)
-            .map(|index| {
-                let slot = self.slots.get(&index).unwrap_or(&empty);
+        (self.base..)
+            .zip(&self.slots)
+            .map(|(index, slot)| {
                 let start = index * self.slot_ns;
                 let seconds = self.slot_seconds();
                 let quantile = |q: f64| {
@@ -292,6 +303,40 @@ mod tests {
         assert!((middle.conflicts_per_s - 50.0).abs() < 3.0, "{middle:?}");
         let p50 = middle.p50_ns.expect("writes in the slot");
         assert!((1_990_000..=2_010_000).contains(&p50), "{p50}");
+    }
+
+    #[test]
+    fn records_in_any_order_or_years_apart_give_one_series_in_at_most_60_slots() {
+        let run: Vec<RequestRecord> = (0..1000)
+            .map(|i| {
+                record(
+                    Phase::Write,
+                    Outcome::Winner,
+                    (i * 7919) % 10_000,
+                    1 + i % 5,
+                )
+            })
+            .collect();
+        let mut sorted = run.clone();
+        sorted.sort_by_key(|r| r.end_ns);
+        let mut reversed = sorted.clone();
+        reversed.reverse();
+        let points = TimeSeries::from_records(&sorted).points();
+        assert_eq!(TimeSeries::from_records(&run).points(), points);
+        assert_eq!(TimeSeries::from_records(&reversed).points(), points);
+        // Thirty years between two requests: the slots widen to span them, rather than
+        // grow to hold every millisecond in between.
+        let apart = [
+            record(Phase::Write, Outcome::Winner, 1_000_000_000_000, 1),
+            record(Phase::Write, Outcome::Conflict, 0, 1),
+        ];
+        let series = TimeSeries::from_records(&apart);
+        let points = series.points();
+        assert!(points.len() <= TimeSeries::MOST_SLOTS, "{}", points.len());
+        let seconds = series.slot_seconds();
+        let winners: f64 = points.iter().map(|p| p.winners_per_s * seconds).sum();
+        let conflicts: f64 = points.iter().map(|p| p.conflicts_per_s * seconds).sum();
+        assert_eq!((winners.round(), conflicts.round()), (1.0, 1.0));
     }
 
     #[test]
