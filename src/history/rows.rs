@@ -205,23 +205,40 @@ impl<R: Read> Rows<R> {
                 }
             };
             let quoted = prefix_xor(quotes) ^ inside;
-            let mut delimiters = (commas | ends) & !quoted;
+            // The row's end, if it is in this block, and the commas before it.
+            let end = ends & !quoted;
+            let before_end = match end {
+                0 => !0,
+                _ => (1u64 << end.trailing_zeros()) - 1,
+            };
+            let mut delimiters = commas & !quoted & before_end;
+            // Room for the block's commas (64 at most) is made once, where a `push` per
+            // comma checked the capacity each time.
+            self.commas.reserve(64);
+            let kept = self.commas.len();
+            let room = self.commas.spare_capacity_mut();
+            let mut n = 0;
+            let offset = (block - start) as u32;
             while delimiters != 0 {
-                let bit = delimiters.trailing_zeros();
-                let at = block + bit as usize;
-                if ends & (1 << bit) != 0 {
-                    let below = (1u64 << bit) - 1;
-                    lines += u64::from((ends & quoted & below).count_ones()) + 1;
-                    high |= above & below;
-                    return Scan::Row {
-                        content: self.before_cr(start, at),
-                        next: at + 1,
-                        lines,
-                        ascii: high == 0,
-                    };
+                if let Some(slot) = room.get_mut(n) {
+                    slot.write(offset + delimiters.trailing_zeros());
+                    n += 1;
                 }
-                self.commas.push((at - start) as u32);
                 delimiters &= delimiters - 1;
+            }
+            // SAFETY: the `n` slots after the row's commas so far were written just now.
+            unsafe { self.commas.set_len(kept + n) };
+            if end != 0 {
+                let bit = end.trailing_zeros();
+                let at = block + bit as usize;
+                lines += u64::from((ends & quoted & before_end).count_ones()) + 1;
+                high |= above & before_end;
+                return Scan::Row {
+                    content: self.before_cr(start, at),
+                    next: at + 1,
+                    lines,
+                    ascii: high == 0,
+                };
             }
             lines += u64::from((ends & quoted).count_ones());
             high |= above;
