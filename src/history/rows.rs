@@ -4,9 +4,10 @@
 //! A row of `requests.csv` is dense with quotes (every doubled quote of a JSON body or a
 //! version token), and a reader that stops at each quote, comma and line end pays for
 //! every stop. [`Rows`] classifies a block of 64 bytes at once instead: one mask each of
-//! its quotes, commas and line ends (SSE2 on x86-64, a plain loop elsewhere), the quoted
-//! spans from the running parity of the quotes (a quote opens or closes a span, so a
-//! doubled one closes and reopens it), and the commas and line ends outside a span are
+//! its quotes, commas and line ends (AVX2 where the CPU has it, else SSE2 on x86-64, a
+//! plain loop elsewhere), the quoted spans from the running parity of the quotes (a quote
+//! opens or closes a span, so a doubled one closes and reopens it: one carry-less
+//! multiplication where the CPU has it), and the commas and line ends outside a span are
 //! the row's delimiters. A fourth mask, of the bytes above ASCII, says whether the row is
 //! all ASCII, so that its cells need no UTF-8 check. A cell is handed out as it is in
 //! the file, quotes and all; what its text is, is the caller's business.
@@ -34,6 +35,9 @@ pub(super) struct Rows<R> {
     commas: Vec<u32>,
     /// The line the next row starts on, from 1.
     line: u64,
+    /// Whether the CPU has AVX2 and carry-less multiplication: blocks are classified
+    /// 32 bytes at a time, and a quoted span found in one multiplication.
+    wide: bool,
 }
 
 /// One row: its bytes (without the line end) and where its cells are.
@@ -122,6 +126,7 @@ impl<R: Read> Rows<R> {
             eof: false,
             commas: Vec::with_capacity(64),
             line: 1,
+            wide: wide(),
         }
     }
 
@@ -186,6 +191,32 @@ impl<R: Read> Rows<R> {
 
     /// Finds the end of the row that starts at `self.at`, and its commas.
     fn scan(&mut self) -> Scan {
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            // SAFETY: `wide` is true only on a CPU with AVX2 and PCLMULQDQ.
+            return unsafe { self.scan_wide() };
+        }
+        self.scan_with(masks, prefix_xor)
+    }
+
+    /// [`Rows::scan`] with the instructions of [`wide`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,pclmulqdq")]
+    unsafe fn scan_wide(&mut self) -> Scan {
+        // SAFETY (both): the caller's CPU has the features these need.
+        self.scan_with(
+            |b| unsafe { wide_masks(b) },
+            |x| unsafe { wide_prefix_xor(x) },
+        )
+    }
+
+    /// [`Rows::scan`], with a block's masks and the quoted spans found by these.
+    #[inline(always)]
+    fn scan_with(
+        &mut self,
+        masks: impl Fn(&[u8; 64]) -> [u64; 4],
+        prefix_xor: impl Fn(u64) -> u64,
+    ) -> Scan {
         let (start, filled) = (self.at, self.filled);
         self.commas.clear();
         let mut inside = 0u64; // all ones while a quoted span goes on past a block
@@ -275,6 +306,51 @@ fn prefix_xor(mut x: u64) -> u64 {
         x ^= x << shift;
     }
     x
+}
+
+/// Whether this CPU has what [`wide_masks`] and [`wide_prefix_xor`] need.
+fn wide() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// [`masks`] 32 bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn wide_masks(block: &[u8; 64]) -> [u64; 4] {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    let mut out = [0u64; 4];
+    let wanted = [b'"', b',', b'\n'].map(|b| _mm256_set1_epi8(b as i8));
+    for (k, half) in block.chunks_exact(32).enumerate() {
+        // SAFETY: the load reads the 32 bytes of one `chunks_exact(32)` chunk.
+        let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast::<__m256i>()) };
+        for (mask, byte) in out.iter_mut().zip(wanted) {
+            let bits = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, byte)) as u32;
+            *mask |= u64::from(bits) << (32 * k);
+        }
+        out[3] |= u64::from(_mm256_movemask_epi8(v) as u32) << (32 * k);
+    }
+    out
+}
+
+/// [`prefix_xor`] in one carry-less multiplication by all ones.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+unsafe fn wide_prefix_xor(x: u64) -> u64 {
+    use std::arch::x86_64::{
+        _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set1_epi8, _mm_set_epi64x,
+    };
+    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1), 0);
+    _mm_cvtsi128_si64(product) as u64
 }
 
 /// The quotes, commas and line ends of a block, and its bytes of 0x80 and above (not
@@ -367,7 +443,40 @@ mod tests {
                 *b = [b'"', b',', b'\n', b'a', b'\r', 0x80, 0, 0x7f, 0xff][(state % 9) as usize];
             }
             assert_eq!(masks(&block), plain_masks(&block), "{block:?}");
+            #[cfg(target_arch = "x86_64")]
+            if wide() {
+                // SAFETY: the CPU has the features, as `wide` says.
+                let (wide_masks, plain) = (unsafe { wide_masks(&block) }, plain_masks(&block));
+                assert_eq!(wide_masks, plain, "{block:?}");
+                let quotes = plain[0];
+                assert_eq!(unsafe { wide_prefix_xor(quotes) }, prefix_xor(quotes));
+            }
         }
+    }
+
+    #[test]
+    fn the_narrow_and_the_wide_scans_split_alike() {
+        let mut text = Vec::new();
+        for n in 0..300usize {
+            let cell = format!("\"{}\"\"{}\n,\"", "q".repeat(n % 97), ",".repeat(n % 7));
+            text.extend_from_slice(format!("{},{cell},{n}\r\n", "p".repeat(n % 70)).as_bytes());
+            if n % 11 == 0 {
+                text.extend_from_slice("é,\n\n".as_bytes());
+            }
+        }
+        let read = |wide: bool| {
+            let mut rows = Rows::new(Trickle(&text, 100));
+            rows.wide = wide && super::wide();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next_row().unwrap() {
+                let cells: Vec<Vec<u8>> = row.cells().map(<[u8]>::to_vec).collect();
+                out.push((row.line(), row.ascii(), cells));
+            }
+            out
+        };
+        let narrow = read(false);
+        assert_eq!(narrow.len(), 300 + 300 / 11 + 1);
+        assert_eq!(read(true), narrow);
     }
 
     #[test]
