@@ -280,8 +280,8 @@ fn key(cell: &[u8]) -> (usize, u64) {
     (n, word)
 }
 
-/// The last few texts of a column (or of both version columns), and which of them the
-/// last row had: the row before's value is tried first, then the others.
+/// The last few texts of a column, and which of them the last row had: the row
+/// before's value is tried first, then the others.
 #[derive(Default)]
 struct Recent {
     seen: [Seen; 8],

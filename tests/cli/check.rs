@@ -78,3 +78,54 @@ fn check_gates_a_saved_history_with_thresholds_and_junit() {
         .iter()
         .any(|e| e.0 == "failure" && attr(e, "type") == "threshold"));
 }
+
+#[test]
+fn check_of_a_history_with_a_bad_cell_or_a_byte_that_is_not_utf8_names_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = contend(
+        &[
+            "run",
+            &scenario_arg("docs-version-stale-write.toml"),
+            "--writers",
+            "3",
+            "--rounds",
+            "2",
+            "--out",
+            "r",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let history = std::fs::read(dir.path().join("r/requests.csv")).unwrap();
+    let lines: Vec<&[u8]> = history.split(|&b| b == b'\n').collect();
+    // Line 3 with its outcome misspelt; line 4 with a byte that is not UTF-8 in its
+    // content type (a row that is not all ASCII is checked byte by byte).
+    let broken = |line: usize, from: &[u8], to: &[u8]| {
+        let mut lines: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
+        let at = lines[line - 1]
+            .windows(from.len())
+            .position(|w| w == from)
+            .expect("the cell to break");
+        lines[line - 1].splice(at..at + from.len(), to.iter().copied());
+        lines.join(&b'\n')
+    };
+    let cases: [(&str, Vec<u8>, &str); 2] = [
+        (
+            "outcome.csv",
+            broken(3, b",ok,", b",okay,"),
+            "line 3: column `outcome`: \"okay\" is not a valid value",
+        ),
+        (
+            "utf8.csv",
+            broken(4, b"application/json", b"application/js\xffon"),
+            "line 4: column `content_type` is not UTF-8",
+        ),
+    ];
+    for (name, bytes, said) in cases {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let o = contend(&["check", name], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(text(&o).contains(name), "{name}: {}", text(&o));
+        assert!(text(&o).contains(said), "{name}: {}", text(&o));
+    }
+}
