@@ -37,6 +37,7 @@ pub(super) struct Rows<R> {
     line: u64,
     /// Whether the CPU has AVX2 and carry-less multiplication: blocks are classified
     /// 32 bytes at a time, and a quoted span found in one multiplication.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     wide: bool,
 }
 
@@ -446,8 +447,8 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             if wide() {
                 // SAFETY: the CPU has the features, as `wide` says.
-                let (wide_masks, plain) = (unsafe { wide_masks(&block) }, plain_masks(&block));
-                assert_eq!(wide_masks, plain, "{block:?}");
+                let (wide, plain) = (unsafe { wide_masks(&block) }, plain_masks(&block));
+                assert_eq!(wide, plain, "{block:?}");
                 let quotes = plain[0];
                 assert_eq!(unsafe { wide_prefix_xor(quotes) }, prefix_xor(quotes));
             }
