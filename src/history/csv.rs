@@ -803,6 +803,11 @@ fn invalid(message: String) -> csv::Error {
     csv::Error::from(io::Error::new(io::ErrorKind::InvalidData, message))
 }
 
+/// What is wrong with a row's record, on the row's line.
+fn at_line(row: &Row<'_>, message: String) -> csv::Error {
+    invalid(format!("line {}: {message}", row.line()))
+}
+
 impl<R: Read> CsvReader<R> {
     /// Hands every record left to `each`, in order, and stops at the first error (the
     /// reader's, or one `each` returns). The same records as the iterator, with no
@@ -824,9 +829,7 @@ impl<R: Read> CsvReader<R> {
                 self.bodies,
             ) {
                 Ok(record) => each(record)?,
-                Err(message) => {
-                    return Err(invalid(format!("line {}: {message}", row.line())).into())
-                }
+                Err(message) => return Err(at_line(&row, message).into()),
             }
         }
         Ok(())
@@ -861,7 +864,7 @@ impl<R: Read> Iterator for CsvReader<R> {
             Ok(record) => Some(Ok(record)),
             Err(message) => {
                 self.done = true;
-                Some(Err(invalid(format!("line {}: {message}", row.line()))))
+                Some(Err(at_line(&row, message)))
             }
         }
     }
