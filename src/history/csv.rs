@@ -809,14 +809,10 @@ fn at_line(row: &Row<'_>, message: String) -> csv::Error {
 }
 
 impl<R: Read> CsvReader<R> {
-    /// Hands every record left to `each`, in order, and stops at the first error (the
-    /// reader's, or one `each` returns). The same records as the iterator, with no
-    /// iterator between the reader and `each`: a record is a few hundred bytes, and
-    /// every layer that returns one moves it.
-    pub fn each<E: From<csv::Error>>(
-        mut self,
-        mut each: impl FnMut(RequestRecord) -> Result<(), E>,
-    ) -> Result<(), E> {
+    /// Hands every record left to `each`, in order, until the first error. The same
+    /// records as the iterator, with no iterator between the reader and `each`: a
+    /// record is a few hundred bytes, and every layer that returns one moves it.
+    pub fn each(mut self, mut each: impl FnMut(RequestRecord)) -> Result<(), csv::Error> {
         if self.done {
             return Ok(());
         }
@@ -828,8 +824,8 @@ impl<R: Read> CsvReader<R> {
                 &mut self.shared,
                 self.bodies,
             ) {
-                Ok(record) => each(record)?,
-                Err(message) => return Err(at_line(&row, message).into()),
+                Ok(record) => each(record),
+                Err(message) => return Err(at_line(&row, message)),
             }
         }
         Ok(())

@@ -231,40 +231,22 @@ pub fn read_saved_bodies(
     }
 }
 
-/// [`read_saved_bodies`] as a visit: `each` takes every record in turn, and the first
-/// error (reading, or one `each` returns) ends it. A CSV history's records come straight
-/// from the reader ([`CsvReader::each`]), with no iterator to move each through.
-pub fn each_saved<E: From<ReadError>>(
+/// [`read_saved_bodies`] as a visit: `each` takes every record in turn, until the
+/// first error. A CSV history's records come straight from the reader
+/// ([`CsvReader::each`]), with no iterator to move each through.
+pub fn each_saved(
     path: &Path,
     wanted: fn(&RequestRecord) -> bool,
-    mut each: impl FnMut(RequestRecord) -> Result<(), E>,
-) -> Result<(), E> {
-    if is_jsonl(path).map_err(|e| E::from(JsonlError::Io(e).into()))? {
+    mut each: impl FnMut(RequestRecord),
+) -> Result<(), ReadError> {
+    if is_jsonl(path).map_err(JsonlError::Io)? {
         for r in read_saved_bodies(path, wanted)? {
-            each(r?)?;
+            each(r?);
         }
         return Ok(());
     }
-    let file = std::fs::File::open(path).map_err(|e| E::from(::csv::Error::from(e).into()))?;
-    let csv = CsvReader::new(file).map_err(|e| E::from(e.into()))?;
-    csv.bodies(wanted)
-        .each(|r| each(r).map_err(Visit::Each))
-        .map_err(|e| match e {
-            Visit::Read(e) => E::from(e.into()),
-            Visit::Each(e) => e,
-        })
-}
-
-/// Why a visit of a CSV history stopped: its reader, or the visitor.
-enum Visit<E> {
-    Read(::csv::Error),
-    Each(E),
-}
-
-impl<E> From<::csv::Error> for Visit<E> {
-    fn from(e: ::csv::Error) -> Self {
-        Visit::Read(e)
-    }
+    let file = std::fs::File::open(path).map_err(::csv::Error::from)?;
+    Ok(CsvReader::new(file)?.bodies(wanted).each(each)?)
 }
 
 /// One scenario's records, from a history that may hold several (a saved run).

@@ -250,7 +250,6 @@ pub fn recheck(
             Check::Held(records) => records.push(r),
             Check::Streamed(streamed) => streamed.add(r),
         }
-        Ok::<(), crate::history::ReadError>(())
     })
     .map_err(|e| unreadable(path, e))?;
     let mut results = Vec::new();
