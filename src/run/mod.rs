@@ -314,9 +314,19 @@ pub fn raise_descriptor_limit() {
     }
 }
 
-/// The soft limit on open file descriptors, and how many are open now; `None` where
-/// the platform does not say.
-fn descriptor_limit() -> Option<(u64, u64)> {
+/// The limits on open file descriptors, and how many are open now.
+#[derive(Debug, Clone, Copy)]
+struct Descriptors {
+    /// What this process may open (`ulimit -Sn`).
+    soft: u64,
+    /// What the soft limit may be raised to without privilege (`ulimit -Hn`).
+    hard: u64,
+    open: u64,
+}
+
+/// The limits on open file descriptors and how many are open now; `None` where the
+/// platform does not say.
+fn descriptor_limit() -> Option<Descriptors> {
     #[cfg(unix)]
     {
         let mut limit = libc::rlimit {
@@ -332,7 +342,11 @@ fn descriptor_limit() -> Option<(u64, u64)> {
             .unwrap_or(16);
         // rlim_t is not u64 on every platform.
         #[allow(clippy::unnecessary_cast)]
-        Some((limit.rlim_cur as u64, open))
+        Some(Descriptors {
+            soft: limit.rlim_cur as u64,
+            hard: limit.rlim_max as u64,
+            open,
+        })
     }
     #[cfg(not(unix))]
     {
@@ -349,11 +363,12 @@ fn descriptor_limit() -> Option<(u64, u64)> {
 fn check_descriptors(
     s: &Scenario,
     from_command_line: bool,
-    limit: Option<(u64, u64)>,
+    limit: Option<Descriptors>,
 ) -> Result<(), RunError> {
-    let Some((limit, open)) = limit else {
+    let Some(Descriptors { soft, hard, open }) = limit else {
         return Ok(());
     };
+    let limit = soft;
     let writers = u64::from(s.workload.writers);
     let rules = s.workload.kind.rules();
     // Single-packet puts a round's writes on one connection (`auto` may choose another
@@ -394,12 +409,27 @@ fn check_descriptors(
     } else {
         String::new()
     };
+    let enough = needed.next_multiple_of(1000);
+    // contend raised its soft limit to the hard one when it started: past the hard one,
+    // only the environment that starts it can give more.
+    let fix = if enough <= hard {
+        format!("raise it with `ulimit -Sn {enough}` before running contend")
+    } else {
+        format!(
+            "raise it where contend is started: `ulimit -n {enough}` in its shell (past the \
+             hard limit, {}, only as root), `--ulimit nofile={enough}` for `docker run`, \
+             `LimitNOFILE={enough}` in a systemd unit",
+            if hard == u64::MAX {
+                "unlimited".to_string()
+            } else {
+                hard.to_string()
+            }
+        )
+    };
     Err(RunError::Usage(format!(
         "{}: {whose} needs about {needed} file descriptors ({connections} connections{builtin}{runtimes}), \
-         but this process may open {limit} (`ulimit -n`); raise the limit with \
-         `ulimit -n {}` before running contend, or use at most {most} writers",
+         but this process may open {limit} (`ulimit -n`); {fix}, or use at most {most} writers",
         s.name,
-        needed.next_multiple_of(1000),
     )))
 }
 

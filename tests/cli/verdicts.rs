@@ -225,6 +225,12 @@ fn writers_beyond_the_file_descriptor_limit_are_refused_with_the_fix() {
         "{message}"
     );
     assert!(message.contains("`ulimit -n"), "{message}");
+    // The shell's limit is a hard one too: past it, the fix is the environment's.
+    assert!(
+        message.contains("past the hard limit, 256, only as root"),
+        "{message}"
+    );
+    assert!(message.contains("`LimitNOFILE="), "{message}");
     let fits = sh("20");
     assert_eq!(fits.status.code(), Some(0), "{}", text(&fits));
 }
