@@ -248,15 +248,20 @@ const ABSENT: usize = usize::MAX;
 /// Reads `requests.csv` rows from `input`, one record at a time (see the module doc).
 pub struct CsvReader<R: Read> {
     rows: Rows<R>,
+    reading: Reading,
+    /// Set after an error or at the end: the iterator ends.
+    done: bool,
+}
+
+/// What turns a row into a record: the header's columns, the texts read so far, and
+/// which bodies are kept.
+struct Reading {
     /// Which of [`COLUMNS`] each field of a row is ([`ABSENT`] for a column contend
-    /// does not know), and how many fields a row has.
+    /// does not know); a row has as many fields.
     columns: Vec<usize>,
-    width: usize,
     shared: Shared,
     /// Whether a record's body is unescaped and kept (see [`CsvReader::bodies`]).
     bodies: fn(&RequestRecord) -> bool,
-    /// Set after an error or at the end: the iterator ends.
-    done: bool,
 }
 
 /// A text read before, with the cell it was read from as it is in the file (quotes
@@ -393,10 +398,11 @@ impl<R: Read> CsvReader<R> {
     pub fn new(input: R) -> Result<CsvReader<R>, csv::Error> {
         let mut reader = CsvReader {
             rows: Rows::new(input),
-            columns: Vec::new(),
-            width: 0,
-            shared: Shared::default(),
-            bodies: |_| true,
+            reading: Reading {
+                columns: Vec::new(),
+                shared: Shared::default(),
+                bodies: |_| true,
+            },
             done: false,
         };
         let header: Vec<Vec<u8>> = match reader.rows.next_row() {
@@ -410,14 +416,13 @@ impl<R: Read> CsvReader<R> {
             }
             Err(e) => return Err(failed(e)),
         };
-        reader.width = header.len();
         let mut index = [ABSENT; COLUMNS.len()];
         for (i, name) in header.iter().enumerate() {
             let column = COLUMNS.iter().position(|c| c.as_bytes() == name.as_slice());
             if let Some(c) = column {
                 index[c] = i;
             }
-            reader.columns.push(column.unwrap_or(ABSENT));
+            reader.reading.columns.push(column.unwrap_or(ABSENT));
         }
         if let Some(missing) = REQUIRED.iter().find(|c| index[**c as usize] == ABSENT) {
             return Err(invalid(format!(
@@ -433,7 +438,7 @@ impl<R: Read> CsvReader<R> {
     /// unescaping the rest. Every body is still checked as UTF-8, so the file reads
     /// to the same records or the same error either way.
     pub fn bodies(mut self, wanted: fn(&RequestRecord) -> bool) -> CsvReader<R> {
-        self.bodies = wanted;
+        self.reading.bodies = wanted;
         self
     }
 }
@@ -458,13 +463,8 @@ fn unquoted(cell: &[u8]) -> &[u8] {
 }
 
 /// The record in `row`, or what is wrong with it (the line is added by the caller).
-fn record(
-    row: &Row<'_>,
-    width: usize,
-    columns: &[usize],
-    shared: &mut Shared,
-    bodies: fn(&RequestRecord) -> bool,
-) -> Result<RequestRecord, String> {
+fn record(row: &Row<'_>, reading: &mut Reading) -> Result<RequestRecord, String> {
+    let width = reading.columns.len();
     if row.len() != width {
         return Err(format!(
             "the row has {} fields and the header {width}",
@@ -474,7 +474,7 @@ fn record(
     // Each cell by its column, found in one pass over the row; a column the file lacks
     // is empty.
     let mut cells: [&[u8]; COLUMNS.len()] = [b""; COLUMNS.len()];
-    for (bytes, &column) in row.cells().zip(columns) {
+    for (bytes, &column) in row.cells().zip(&reading.columns) {
         if let Some(cell) = cells.get_mut(column) {
             *cell = bytes;
         }
@@ -482,7 +482,7 @@ fn record(
     let mut cell = Cell {
         row,
         cells: &cells,
-        shared,
+        shared: &mut reading.shared,
     };
     let mut record = RequestRecord {
         scenario: cell.shared(Column::Scenario)?,
@@ -524,7 +524,7 @@ fn record(
             })?),
         },
     };
-    if bodies(&record) {
+    if (reading.bodies)(&record) {
         record.body = cell.string(Column::Body)?;
     }
     Ok(record)
@@ -817,13 +817,7 @@ impl<R: Read> CsvReader<R> {
             return Ok(());
         }
         while let Some(row) = self.rows.next_row().map_err(failed)? {
-            match record(
-                &row,
-                self.width,
-                &self.columns,
-                &mut self.shared,
-                self.bodies,
-            ) {
+            match record(&row, &mut self.reading) {
                 Ok(record) => each(record),
                 Err(message) => return Err(at_line(&row, message)),
             }
@@ -850,13 +844,7 @@ impl<R: Read> Iterator for CsvReader<R> {
                 return Some(Err(failed(e)));
             }
         };
-        match record(
-            &row,
-            self.width,
-            &self.columns,
-            &mut self.shared,
-            self.bodies,
-        ) {
+        match record(&row, &mut self.reading) {
             Ok(record) => Some(Ok(record)),
             Err(message) => {
                 self.done = true;
