@@ -12,7 +12,7 @@
 //! thread), the next writes followed 0.3 to 4 ms later. Set against it in one interleaved
 //! run, 5 runs of 300 rounds each way beside two busy processes, the threads caught 295
 //! rounds of 100 µs windows with 32 writers at the median against 287, every run more
-//! than any run of the tasks (see the README's detection-power section).
+//! than any run of the tasks (see docs/benchmarks.md, "Detection power").
 //!
 //! The threads last the run: a new connection per round (`writer_connections = "fresh"`)
 //! hands each thread a new client, not a new thread, so a round's old runtimes never

@@ -13,7 +13,7 @@
 //! `yield_now` to let that thread run; on a busy machine every yield gave the CPU away
 //! for up to milliseconds (32 writers' releases spread over 45 ms at the median under two
 //! busy processes), and measured against the batch in one interleaved run it caught
-//! fewer windows idle and loaded alike (see the README's detection-power section).
+//! fewer windows idle and loaded alike (see docs/benchmarks.md, "The `last-byte` release").
 //!
 //! A request that fails before its last byte is written is `not_sent`: the server never
 //! had all of it, unless it had already answered (an early answer, kept as the write's
